@@ -1,0 +1,352 @@
+package incident
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// EventRetention is how long an event record is kept (its Firestore TTL).
+// PagerDuty redelivers for up to 48 hours, so a week leaves ample margin.
+const EventRetention = 7 * 24 * time.Hour
+
+// Record applies ev to the stored state st and its event record er: the
+// snapshot only moves forward in time (an older event never overwrites a
+// newer one), and the event is remembered so a duplicate costs no Slack
+// call. It is pure and is run inside a store transaction.
+func Record(st *State, er *EventRecord, ev *Event) Change {
+	var ch Change
+	if !er.Exists {
+		*er = EventRecord{Exists: true, Type: ev.Type, OccurredAt: ev.OccurredAt, ExpireAt: ev.OccurredAt.Add(EventRetention)}
+		ch |= ChangeEvent
+	}
+	next := Merge(st.Snapshot, ev)
+	if !st.Exists || !snapshotEqual(next, st.Snapshot) {
+		st.Exists = true
+		st.Snapshot = next
+		st.Version++
+		ch |= ChangeState
+	}
+	return ch
+}
+
+// Merge returns the snapshot after ev. A full incident payload replaces the
+// snapshot when it is as new as or newer than the newest full payload seen
+// (UpdatedAt); an older one changes nothing. An incident reference (notes,
+// responders, status updates) carries no state: it only fills the id, title
+// and URL while no full payload has been seen, and never moves UpdatedAt.
+func Merge(cur Snapshot, ev *Event) Snapshot {
+	in := ev.Incident
+	newer := !cur.Complete || !ev.OccurredAt.Before(cur.UpdatedAt)
+	next := cur
+	if in.Complete && newer {
+		next = in
+		next.Assignees = slices.Clone(in.Assignees)
+		next.Teams = slices.Clone(in.Teams)
+		next.UpdatedAt = ev.OccurredAt
+		next.ResolvedAt = cur.ResolvedAt
+		switch {
+		case in.Status != "resolved":
+			next.ResolvedAt = time.Time{}
+		case ev.Type == EventResolved || next.ResolvedAt.IsZero():
+			next.ResolvedAt = ev.OccurredAt
+		}
+		if in.ConferenceURL == "" && in.ConferenceNumber == "" {
+			next.ConferenceURL, next.ConferenceNumber = cur.ConferenceURL, cur.ConferenceNumber
+		}
+		if next.Title == "" {
+			next.Title = cur.Title
+		}
+		return next
+	}
+	if !cur.Complete {
+		next.ID = firstNonEmpty(cur.ID, in.ID)
+		next.Title = firstNonEmpty(cur.Title, in.Title)
+		next.HTMLURL = firstNonEmpty(cur.HTMLURL, in.HTMLURL)
+	}
+	if ev.Type == EventConferenceBridgeUpdated && newer {
+		next.ConferenceURL, next.ConferenceNumber = in.ConferenceURL, in.ConferenceNumber
+	}
+	return next
+}
+
+func snapshotEqual(a, b Snapshot) bool {
+	return a.ID == b.ID && a.Number == b.Number && a.Title == b.Title && a.Status == b.Status &&
+		a.Urgency == b.Urgency && a.Priority == b.Priority && a.HTMLURL == b.HTMLURL &&
+		a.Service == b.Service && a.EscalationPolicy == b.EscalationPolicy &&
+		slices.Equal(a.Assignees, b.Assignees) && slices.Equal(a.Teams, b.Teams) &&
+		a.IncidentType == b.IncidentType && a.ConferenceURL == b.ConferenceURL &&
+		a.ConferenceNumber == b.ConferenceNumber && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.ResolvedAt.Equal(b.ResolvedAt) && a.Complete == b.Complete && a.UpdatedAt.Equal(b.UpdatedAt)
+}
+
+// Config is what decisions depend on besides state and event.
+type Config struct {
+	// ChannelPrefix starts every channel name (CHANNEL_PREFIX, default "inc").
+	ChannelPrefix string
+	// InviteUsers are Slack user ids invited to every new channel.
+	InviteUsers []string
+}
+
+// Plan is what must happen in Slack to bring the channel in line with the
+// stored state for one event. The zero Plan does nothing.
+type Plan struct {
+	// CreateChannel is set when the incident has no channel yet.
+	CreateChannel bool
+	// ChannelName is the wanted name (without collision suffix).
+	ChannelName string
+	// Topic is the topic to set; empty when the channel's is current.
+	Topic string
+	// Bookmarks still to add.
+	Bookmarks []Bookmark
+	// Invite holds users still to invite.
+	Invite []string
+	// PostRoot is set when the root message was never posted;
+	// UpdateRoot when it shows an older version of the snapshot.
+	PostRoot   bool
+	UpdateRoot bool
+	// Reply is the thread reply the event still owes; nil when none.
+	Reply *Reply
+}
+
+// Empty reports whether the plan makes no Slack call.
+func (p *Plan) Empty() bool {
+	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
+		!p.PostRoot && !p.UpdateRoot && p.Reply == nil
+}
+
+// Decide returns what Slack still needs for st and the event ev whose
+// record is er. It is pure: no I/O, no clock.
+func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
+	var p Plan
+	if er.Done {
+		return p
+	}
+	inc := st.Snapshot
+	if st.ChannelID == "" {
+		p.CreateChannel = true
+		p.ChannelName = ChannelName(cfg.ChannelPrefix, inc)
+	}
+	if t := Topic(inc); t != st.Topic {
+		p.Topic = t
+	}
+	for _, b := range Bookmarks(inc) {
+		if !slices.Contains(st.Bookmarks, b.Link) {
+			p.Bookmarks = append(p.Bookmarks, b)
+		}
+	}
+	if !st.Invited && len(cfg.InviteUsers) > 0 {
+		p.Invite = slices.Clone(cfg.InviteUsers)
+	}
+	switch {
+	case st.RootTS == "":
+		p.PostRoot = true
+	case st.RootVersion != st.Version:
+		p.UpdateRoot = true
+	}
+	if er.ReplyTS == "" {
+		p.Reply = ReplyFor(ev, inc)
+	}
+	return p
+}
+
+// Topic is the channel topic for inc: status · urgency · priority · service,
+// plain text. The Slack adapter truncates it to Slack's 250 characters.
+func Topic(inc Snapshot) string {
+	var parts []string
+	for _, s := range []string{titleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Bookmarks are the links the channel should carry: the PagerDuty incident
+// and, when there is one, the conference bridge.
+func Bookmarks(inc Snapshot) []Bookmark {
+	var bs []Bookmark
+	if inc.HTMLURL != "" {
+		title := "PagerDuty incident"
+		if inc.Number > 0 {
+			title = "PagerDuty #" + strconv.Itoa(inc.Number)
+		}
+		bs = append(bs, Bookmark{Title: title, Link: inc.HTMLURL})
+	}
+	if strings.HasPrefix(inc.ConferenceURL, "https://") || strings.HasPrefix(inc.ConferenceURL, "http://") {
+		bs = append(bs, Bookmark{Title: "Conference bridge", Link: inc.ConferenceURL})
+	}
+	return bs
+}
+
+// ReplyFor returns the thread reply an event deserves, written for a human
+// responder, or nil for events the root message already tells (triggered).
+func ReplyFor(ev *Event, inc Snapshot) *Reply {
+	agent := ev.Agent.Summary
+	by := ""
+	if agent != "" {
+		by = " by " + agent
+	}
+	r := &Reply{At: ev.OccurredAt}
+	in := ev.Incident
+	switch ev.Type {
+	case EventAcknowledged:
+		r.Headline = "Acknowledged" + by
+	case EventUnacknowledged:
+		r.Headline = "Unacknowledged: the incident is triggered again"
+	case EventResolved:
+		r.Headline = "Resolved" + by
+		if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
+			r.Headline += " after " + humanDuration(ev.OccurredAt.Sub(inc.CreatedAt))
+		}
+		r.Broadcast = true
+	case EventReopened:
+		r.Headline = "Reopened" + by
+	case EventEscalated:
+		r.Headline = "Escalated to " + names(in.Assignees)
+		if in.EscalationPolicy.Summary != "" {
+			r.Headline += " (" + in.EscalationPolicy.Summary + ")"
+		}
+	case EventReassigned:
+		r.Headline = "Reassigned to " + names(in.Assignees) + by
+	case EventDelegated:
+		r.Headline = "Delegated to escalation policy " + orDash(in.EscalationPolicy.Summary) + by
+	case EventPriorityUpdated:
+		r.Headline = "Priority changed to " + orDash(in.Priority) + by
+	case EventAnnotated:
+		r.Headline = "Note" + strings.Replace(by, " by ", " from ", 1)
+		r.Body = ev.Note
+	case EventResponderAdded:
+		r.Headline = orDash(agent) + " requested " + orDash(ev.Responder.Summary) + " as a responder"
+		r.Body = ev.Message
+	case EventResponderReplied:
+		verb := "answered"
+		switch ev.ResponderState {
+		case "accepted":
+			verb = "accepted"
+		case "declined":
+			verb = "declined"
+		}
+		r.Headline = orDash(ev.Responder.Summary) + " " + verb + " the responder request"
+	case EventStatusUpdatePublished:
+		r.Headline = "Status update" + strings.Replace(by, " by ", " from ", 1)
+		r.Body = ev.Message
+	case EventConferenceBridgeUpdated:
+		r.Headline = "Conference bridge updated"
+		r.Body = strings.TrimSpace(in.ConferenceURL + "\n" + in.ConferenceNumber)
+	case EventServiceUpdated:
+		r.Headline = "Moved to service " + orDash(in.Service.Summary) + by
+	case EventIncidentTypeChanged:
+		r.Headline = "Incident type changed to " + orDash(in.IncidentType) + by
+	default:
+		return nil
+	}
+	return r
+}
+
+func names(refs []Ref) string {
+	var ns []string
+	for _, r := range refs {
+		if r.Summary != "" {
+			ns = append(ns, r.Summary)
+		}
+	}
+	if len(ns) == 0 {
+		return "—"
+	}
+	return strings.Join(ns, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh %dm", h, m)
+}
+
+// MaxChannelName is Slack's limit on channel name length.
+const MaxChannelName = 80
+
+var slugDashes = regexp.MustCompile(`-+`)
+
+// ChannelName is "{prefix}-{number}-{slug of title}" within Slack's rules:
+// at most 80 characters of lowercase letters, digits, '-' and '_'. Titles
+// with no ASCII letters or digits (Japanese, emoji) give "{prefix}-{number}";
+// an incident without a number uses its id.
+func ChannelName(prefix string, inc Snapshot) string {
+	base := Slug(prefix, MaxChannelName)
+	if base == "" {
+		base = "inc"
+	}
+	if inc.Number > 0 {
+		base += "-" + strconv.Itoa(inc.Number)
+	} else if id := Slug(inc.ID, 20); id != "" {
+		base += "-" + id
+	}
+	if len(base) >= MaxChannelName-1 {
+		return strings.TrimRight(base[:MaxChannelName], "-")
+	}
+	if slug := Slug(inc.Title, MaxChannelName-len(base)-1); slug != "" {
+		return base + "-" + slug
+	}
+	return base
+}
+
+// Slug lowercases s, folds accented Latin letters to ASCII, turns every run
+// of other characters into one '-', and cuts the result to at most max
+// bytes at a word boundary where one is near.
+func Slug(s string, max int) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(unicode.ToLower(r))
+		case unicode.Is(unicode.Mn, r):
+			// combining accent left by NFKD: drop it (é → e)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(slugDashes.ReplaceAllString(b.String(), "-"), "-")
+	if len(out) <= max {
+		return out
+	}
+	cut := out[:max]
+	if i := strings.LastIndexByte(cut, '-'); i > max/2 {
+		cut = cut[:i]
+	}
+	return strings.Trim(cut, "-")
+}

@@ -1,0 +1,269 @@
+package incident
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestChannelName(t *testing.T) {
+	long := strings.Repeat("database connection pool exhausted ", 5)
+	tests := []struct {
+		name   string
+		prefix string
+		inc    Snapshot
+		want   string
+	}{
+		{"plain", "inc", Snapshot{Number: 1234, Title: "Checkout latency"}, "inc-1234-checkout-latency"},
+		{"punctuation and case", "inc", Snapshot{Number: 7, Title: "[PROD] API: 5xx > 2% (eu-west-1)!!"}, "inc-7-prod-api-5xx-2-eu-west-1"},
+		{"accents folded", "inc", Snapshot{Number: 8, Title: "Café señal Zürich"}, "inc-8-cafe-senal-zurich"},
+		{"japanese only", "inc", Snapshot{Number: 9, Title: "データベース障害"}, "inc-9"},
+		{"emoji only", "inc", Snapshot{Number: 10, Title: "🔥🔥🔥"}, "inc-10"},
+		{"mixed japanese", "inc", Snapshot{Number: 11, Title: "DB 障害 primary"}, "inc-11-db-primary"},
+		{"underscore kept", "ops", Snapshot{Number: 12, Title: "disk_full on node_3"}, "ops-12-disk_full-on-node_3"},
+		{"no number uses id", "inc", Snapshot{ID: "Q1ABC", Title: "Down"}, "inc-q1abc-down"},
+		{"long title cut at a word", "inc", Snapshot{Number: 123456, Title: long}, "inc-123456-database-connection-pool-exhausted-database-connection-pool"},
+		{"mention injection", "inc", Snapshot{Number: 13, Title: "<!channel> db down"}, "inc-13-channel-db-down"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ChannelName(tt.prefix, tt.inc)
+			if got != tt.want {
+				t.Errorf("ChannelName(%q, %q) = %q, want %q", tt.prefix, tt.inc.Title, got, tt.want)
+			}
+			if !validChannelName(got) {
+				t.Errorf("ChannelName(%q) = %q is not a valid Slack channel name", tt.inc.Title, got)
+			}
+		})
+	}
+}
+
+func validChannelName(s string) bool {
+	if s == "" || len(s) > MaxChannelName {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func FuzzChannelName(f *testing.F) {
+	f.Add("inc", 1234, "Checkout latency")
+	f.Add("inc", 0, "データベース障害")
+	f.Fuzz(func(t *testing.T, prefix string, number int, title string) {
+		if number < 0 {
+			number = -number
+		}
+		name := ChannelName(prefix, Snapshot{ID: "P1", Number: number % 1e9, Title: title})
+		if !validChannelName(name) {
+			t.Fatalf("ChannelName(%q, %d, %q) = %q: invalid", prefix, number, title, name)
+		}
+		for try := 2; try <= maxNameTries; try++ {
+			if s := withSuffix(name, try); !validChannelName(s) {
+				t.Fatalf("withSuffix(%q, %d) = %q: invalid", name, try, s)
+			}
+		}
+	})
+}
+
+var t0 = time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+
+func fullEvent(typ, status string, at time.Duration) *Event {
+	return &Event{ID: typ + at.String(), Type: typ, OccurredAt: t0.Add(at), IncidentID: "P1", Agent: Ref{Summary: "Ada"},
+		Incident: Snapshot{ID: "P1", Number: 42, Title: "DB down", Status: status, Urgency: "high", Priority: "P2",
+			HTMLURL: "https://pd/incidents/P1", Service: Ref{Summary: "DB"}, Assignees: []Ref{{Summary: "Ada"}},
+			CreatedAt: t0, Complete: true}}
+}
+
+func noteEvent(at time.Duration) *Event {
+	return &Event{ID: "note" + at.String(), Type: EventAnnotated, OccurredAt: t0.Add(at), IncidentID: "P1",
+		Agent: Ref{Summary: "Ada"}, Note: "looking", Incident: Snapshot{ID: "P1", Title: "DB down (ref)", HTMLURL: "https://pd/incidents/P1"}}
+}
+
+// apply runs Record over events in order and returns the final state.
+func apply(evs ...*Event) State {
+	var st State
+	for _, ev := range evs {
+		var er EventRecord
+		Record(&st, &er, ev)
+	}
+	return st
+}
+
+func TestRecordMovesForwardOnly(t *testing.T) {
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	ack := fullEvent(EventAcknowledged, "acknowledged", time.Minute)
+	res := fullEvent(EventResolved, "resolved", 30*time.Minute)
+	reo := fullEvent(EventReopened, "triggered", 40*time.Minute)
+	tests := []struct {
+		name        string
+		evs         []*Event
+		wantStatus  string
+		wantTitle   string
+		wantResolve time.Time
+		wantVersion int64
+		complete    bool
+	}{
+		{"in order", []*Event{trig, ack}, "acknowledged", "DB down", time.Time{}, 2, true},
+		{"late triggered does not undo ack", []*Event{ack, trig}, "acknowledged", "DB down", time.Time{}, 1, true},
+		{"resolved records time", []*Event{trig, ack, res}, "resolved", "DB down", t0.Add(30 * time.Minute), 3, true},
+		{"late ack after resolve ignored", []*Event{trig, res, ack}, "resolved", "DB down", t0.Add(30 * time.Minute), 2, true},
+		{"reopen clears resolve", []*Event{trig, res, reo}, "triggered", "DB down", time.Time{}, 3, true},
+		{"note first gives a reference snapshot", []*Event{noteEvent(time.Minute)}, "", "DB down (ref)", time.Time{}, 1, false},
+		{"full payload after note completes it", []*Event{noteEvent(2 * time.Minute), trig}, "triggered", "DB down", time.Time{}, 2, true},
+		{"a newer note does not hide older full payloads", []*Event{noteEvent(10 * time.Minute), trig, ack}, "acknowledged", "DB down", time.Time{}, 3, true},
+		{"note after full changes nothing", []*Event{trig, noteEvent(time.Minute)}, "triggered", "DB down", time.Time{}, 1, true},
+		{"duplicate changes nothing", []*Event{trig, ack, ack}, "acknowledged", "DB down", time.Time{}, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := apply(tt.evs...)
+			got := st.Snapshot
+			if got.Status != tt.wantStatus || got.Title != tt.wantTitle || !got.ResolvedAt.Equal(tt.wantResolve) || st.Version != tt.wantVersion || got.Complete != tt.complete {
+				t.Errorf("Record = status %q title %q resolved %v version %d complete %v; want %q %q %v %d %v",
+					got.Status, got.Title, got.ResolvedAt, st.Version, got.Complete, tt.wantStatus, tt.wantTitle, tt.wantResolve, tt.wantVersion, tt.complete)
+			}
+		})
+	}
+}
+
+func TestRecordRemembersEvent(t *testing.T) {
+	var st State
+	var er EventRecord
+	ev := fullEvent(EventTriggered, "triggered", 0)
+	if ch := Record(&st, &er, ev); ch != ChangeState|ChangeEvent {
+		t.Errorf("Record(new) = %b, want state|event", ch)
+	}
+	if !er.Exists || er.Type != EventTriggered || !er.ExpireAt.Equal(ev.OccurredAt.Add(EventRetention)) {
+		t.Errorf("event record = %+v", er)
+	}
+	if ch := Record(&st, &er, ev); ch != 0 {
+		t.Errorf("Record(duplicate) = %b, want 0", ch)
+	}
+}
+
+func TestDecide(t *testing.T) {
+	cfg := Config{ChannelPrefix: "inc", InviteUsers: []string{"U1", "U2"}}
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	ack := fullEvent(EventAcknowledged, "acknowledged", time.Minute)
+	fresh := apply(trig)
+	ready := fresh
+	ready.ChannelID, ready.ChannelName, ready.RootTS, ready.RootVersion = "C1", "inc-42-db-down", "1.1", fresh.Version
+	ready.Topic, ready.Invited = Topic(fresh.Snapshot), true
+	ready.Bookmarks = []string{"https://pd/incidents/P1"}
+	acked := ready
+	var er EventRecord
+	Record(&acked, &er, ack)
+
+	tests := []struct {
+		name string
+		st   State
+		er   EventRecord
+		ev   *Event
+		want Plan
+	}{
+		{"new incident", fresh, EventRecord{Exists: true}, trig, Plan{
+			CreateChannel: true, ChannelName: "inc-42-db-down", Topic: "Triggered · high · P2 · DB",
+			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:    []string{"U1", "U2"}, PostRoot: true,
+		}},
+		{"triggered on a ready channel", ready, EventRecord{Exists: true}, trig, Plan{}},
+		{"done event", acked, EventRecord{Exists: true, Done: true}, ack, Plan{}},
+		{"status change", acked, EventRecord{Exists: true}, ack, Plan{
+			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
+			Reply: &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt},
+		}},
+		{"reply already posted", acked, EventRecord{Exists: true, ReplyTS: "2.2"}, ack, Plan{
+			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
+		}},
+		{"note on ready channel", ready, EventRecord{Exists: true}, noteEvent(time.Minute), Plan{
+			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(time.Minute)},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.st, tt.er, tt.ev, cfg)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Decide(%s) mismatch (-want +got):\n%s", tt.name, diff)
+			}
+			if got.Empty() != cmp.Equal(tt.want, Plan{}) {
+				t.Errorf("Plan.Empty() = %v", got.Empty())
+			}
+		})
+	}
+}
+
+func TestReplyFor(t *testing.T) {
+	inc := Snapshot{CreatedAt: t0}
+	withIncident := func(typ string, mod func(*Event)) *Event {
+		ev := fullEvent(typ, "acknowledged", 95*time.Minute)
+		mod(ev)
+		return ev
+	}
+	tests := []struct {
+		name string
+		ev   *Event
+		want *Reply
+	}{
+		{"triggered has no reply", fullEvent(EventTriggered, "triggered", 0), nil},
+		{"acknowledged", withIncident(EventAcknowledged, func(*Event) {}), &Reply{Headline: "Acknowledged by Ada"}},
+		{"unacknowledged", withIncident(EventUnacknowledged, func(*Event) {}), &Reply{Headline: "Unacknowledged: the incident is triggered again"}},
+		{"resolved with duration, broadcast", withIncident(EventResolved, func(*Event) {}), &Reply{Headline: "Resolved by Ada after 1h 35m", Broadcast: true}},
+		{"reopened", withIncident(EventReopened, func(*Event) {}), &Reply{Headline: "Reopened by Ada"}},
+		{"escalated", withIncident(EventEscalated, func(ev *Event) {
+			ev.Incident.Assignees = []Ref{{Summary: "Grace"}}
+			ev.Incident.EscalationPolicy = Ref{Summary: "DB on-call"}
+		}), &Reply{Headline: "Escalated to Grace (DB on-call)"}},
+		{"reassigned", withIncident(EventReassigned, func(ev *Event) {
+			ev.Incident.Assignees = []Ref{{Summary: "Grace"}, {Summary: "Alan"}}
+		}), &Reply{Headline: "Reassigned to Grace, Alan by Ada"}},
+		{"delegated", withIncident(EventDelegated, func(ev *Event) { ev.Incident.EscalationPolicy = Ref{Summary: "Payments"} }), &Reply{Headline: "Delegated to escalation policy Payments by Ada"}},
+		{"priority", withIncident(EventPriorityUpdated, func(ev *Event) { ev.Incident.Priority = "P1" }), &Reply{Headline: "Priority changed to P1 by Ada"}},
+		{"priority removed", withIncident(EventPriorityUpdated, func(ev *Event) { ev.Incident.Priority = "" }), &Reply{Headline: "Priority changed to — by Ada"}},
+		{"responder added", withIncident(EventResponderAdded, func(ev *Event) {
+			ev.Responder, ev.Message = Ref{Summary: "Kate"}, "help with DB"
+		}), &Reply{Headline: "Ada requested Kate as a responder", Body: "help with DB"}},
+		{"responder accepted", withIncident(EventResponderReplied, func(ev *Event) {
+			ev.Responder, ev.ResponderState = Ref{Summary: "Kate"}, "accepted"
+		}), &Reply{Headline: "Kate accepted the responder request"}},
+		{"status update", withIncident(EventStatusUpdatePublished, func(ev *Event) { ev.Message = "Mitigated" }), &Reply{Headline: "Status update from Ada", Body: "Mitigated"}},
+		{"note without agent", withIncident(EventAnnotated, func(ev *Event) { ev.Agent, ev.Note = Ref{}, "hi" }), &Reply{Headline: "Note", Body: "hi"}},
+		{"conference", withIncident(EventConferenceBridgeUpdated, func(ev *Event) {
+			ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = "https://meet/x", "+1 555"
+		}), &Reply{Headline: "Conference bridge updated", Body: "https://meet/x\n+1 555"}},
+		{"service", withIncident(EventServiceUpdated, func(ev *Event) { ev.Incident.Service = Ref{Summary: "Payments"} }), &Reply{Headline: "Moved to service Payments by Ada"}},
+		{"incident type", withIncident(EventIncidentTypeChanged, func(ev *Event) { ev.Incident.IncidentType = "Security" }), &Reply{Headline: "Incident type changed to Security by Ada"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ReplyFor(tt.ev, inc)
+			if tt.want != nil {
+				tt.want.At = tt.ev.OccurredAt
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ReplyFor(%s) mismatch (-want +got):\n%s", tt.ev.Type, diff)
+			}
+		})
+	}
+}
+
+func TestTopic(t *testing.T) {
+	tests := []struct {
+		inc  Snapshot
+		want string
+	}{
+		{Snapshot{Status: "acknowledged", Urgency: "high", Priority: "P1", Service: Ref{Summary: "Checkout"}}, "Acknowledged · high · P1 · Checkout"},
+		{Snapshot{Status: "triggered", Urgency: "low"}, "Triggered · low"},
+		{Snapshot{}, ""},
+	}
+	for _, tt := range tests {
+		if got := Topic(tt.inc); got != tt.want {
+			t.Errorf("Topic(%+v) = %q, want %q", tt.inc, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,294 @@
+package incident
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event types of PagerDuty V3 webhooks that the service acts on.
+const (
+	EventTriggered               = "incident.triggered"
+	EventAcknowledged            = "incident.acknowledged"
+	EventUnacknowledged          = "incident.unacknowledged"
+	EventResolved                = "incident.resolved"
+	EventReopened                = "incident.reopened"
+	EventEscalated               = "incident.escalated"
+	EventReassigned              = "incident.reassigned"
+	EventDelegated               = "incident.delegated"
+	EventPriorityUpdated         = "incident.priority_updated"
+	EventAnnotated               = "incident.annotated"
+	EventResponderAdded          = "incident.responder.added"
+	EventResponderReplied        = "incident.responder.replied"
+	EventStatusUpdatePublished   = "incident.status_update_published"
+	EventConferenceBridgeUpdated = "incident.conference_bridge.updated"
+	EventServiceUpdated          = "incident.service_updated"
+	EventIncidentTypeChanged     = "incident_type.changed"
+	// EventPing is the test event PagerDuty sends when a subscription is
+	// created or tested; it must get a 2xx.
+	EventPing = "pagey.ping"
+)
+
+// handled lists the event types that change an incident's channel.
+var handled = map[string]bool{
+	EventTriggered: true, EventAcknowledged: true, EventUnacknowledged: true,
+	EventResolved: true, EventReopened: true, EventEscalated: true,
+	EventReassigned: true, EventDelegated: true, EventPriorityUpdated: true,
+	EventAnnotated: true, EventResponderAdded: true, EventResponderReplied: true,
+	EventStatusUpdatePublished: true, EventConferenceBridgeUpdated: true,
+	EventServiceUpdated: true, EventIncidentTypeChanged: true,
+}
+
+// MaxBodyBytes is the largest body PagerDuty ever sends (256 KiB); a larger
+// one is answered with 413 without being read to its end.
+const MaxBodyBytes = 256 << 10
+
+// Parse errors. The HTTP handler answers them with 400 (the body was signed,
+// so PagerDuty sent it, but no retry would make it valid).
+var (
+	// ErrMalformed means the body is not a V3 webhook envelope.
+	ErrMalformed = errors.New("malformed webhook body")
+	// ErrV2Payload means the body is a legacy V2 webhook ({"messages":[…]}).
+	ErrV2Payload = errors.New("V2 webhook payloads are not supported: create a V3 webhook subscription")
+)
+
+// Event is one parsed PagerDuty V3 webhook event.
+type Event struct {
+	ID         string
+	Type       string
+	OccurredAt time.Time
+	// Agent is who or what caused the event; zero when PagerDuty sends null.
+	Agent Ref
+	// IncidentID is data.id for incident payloads, data.incident.id for
+	// notes, responders, status updates and other incident sub-resources.
+	IncidentID string
+	// Incident is the full incident payload (data.type "incident") or, for
+	// sub-resources, a partial snapshot built from the incident reference
+	// (Complete=false). Empty for events that concern no incident.
+	Incident Snapshot
+
+	// Note is the content of an incident.annotated note.
+	Note string
+	// Message is the responder request message or status update text.
+	Message string
+	// Responder is the user asked to respond (incident.responder.*).
+	Responder Ref
+	// ResponderState is pending, accepted or declined.
+	ResponderState string
+}
+
+// Handled reports whether the event concerns an incident the service
+// tracks. Other events (pagey.ping, service.*, unknown types) are
+// acknowledged with 2xx and cause nothing.
+func (ev *Event) Handled() bool {
+	return handled[ev.Type] && ev.IncidentID != ""
+}
+
+type wireRef struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Summary string `json:"summary"`
+	HTMLURL string `json:"html_url"`
+}
+
+func (r *wireRef) ref() Ref {
+	if r == nil {
+		return Ref{}
+	}
+	return Ref{ID: r.ID, Type: r.Type, Summary: r.Summary, HTMLURL: r.HTMLURL}
+}
+
+type wireEnvelope struct {
+	Event    *wireEvent      `json:"event"`
+	Messages json.RawMessage `json:"messages"`
+}
+
+type wireEvent struct {
+	ID           string          `json:"id"`
+	EventType    string          `json:"event_type"`
+	ResourceType string          `json:"resource_type"`
+	OccurredAt   string          `json:"occurred_at"`
+	Agent        *wireRef        `json:"agent"`
+	Data         json.RawMessage `json:"data"`
+}
+
+// wireData holds the fields of every event data type the service reads:
+// incident, incident_note, incident_responder, incident_status_update and
+// incident_conference_bridge.
+type wireData struct {
+	ID               string    `json:"id"`
+	Type             string    `json:"type"`
+	HTMLURL          string    `json:"html_url"`
+	Number           int       `json:"number"`
+	Status           string    `json:"status"`
+	Title            string    `json:"title"`
+	CreatedAt        string    `json:"created_at"`
+	Urgency          string    `json:"urgency"`
+	Service          *wireRef  `json:"service"`
+	Assignees        []wireRef `json:"assignees"`
+	EscalationPolicy *wireRef  `json:"escalation_policy"`
+	Teams            []wireRef `json:"teams"`
+	Priority         *wireRef  `json:"priority"`
+	IncidentType     *wireType `json:"incident_type"`
+	ConferenceBridge *wireConf `json:"conference_bridge"`
+	ConferenceURL    string    `json:"conference_url"`
+	ConferenceNumber string    `json:"conference_number"`
+	Incident         *wireRef  `json:"incident"`
+	Content          string    `json:"content"`
+	Message          string    `json:"message"`
+	User             *wireRef  `json:"user"`
+	State            string    `json:"state"`
+}
+
+type wireType struct {
+	Name    string `json:"name"`
+	Summary string `json:"summary"`
+}
+
+type wireConf struct {
+	ConferenceNumber string `json:"conference_number"`
+	ConferenceURL    string `json:"conference_url"`
+}
+
+// Parse decodes a V3 webhook body. It returns ErrV2Payload for legacy V2
+// bodies and ErrMalformed (wrapped with the reason) for anything that is not
+// a V3 envelope. Unknown event types parse without error: Handled reports
+// whether they matter. Unknown fields are ignored.
+func Parse(body []byte) (*Event, error) {
+	var env wireEnvelope
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, jsonReason(err))
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrMalformed)
+	}
+	if env.Event == nil {
+		if len(env.Messages) > 0 {
+			return nil, ErrV2Payload
+		}
+		return nil, fmt.Errorf("%w: no \"event\" object", ErrMalformed)
+	}
+	w := env.Event
+	if w.ID == "" || w.EventType == "" {
+		return nil, fmt.Errorf("%w: event.id and event.event_type are required", ErrMalformed)
+	}
+	ev := &Event{ID: w.ID, Type: w.EventType, Agent: w.Agent.ref()}
+	if w.OccurredAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, w.OccurredAt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: event.occurred_at %q is not an RFC 3339 time", ErrMalformed, w.OccurredAt)
+		}
+		ev.OccurredAt = t.UTC()
+	}
+	if !strings.HasPrefix(w.EventType, "incident") {
+		return ev, nil // pagey.ping, service.*: nothing more to read.
+	}
+	if len(w.Data) == 0 || string(w.Data) == "null" {
+		return nil, fmt.Errorf("%w: %s without event.data", ErrMalformed, w.EventType)
+	}
+	var d wireData
+	if err := json.Unmarshal(w.Data, &d); err != nil {
+		return nil, fmt.Errorf("%w: event.data: %v", ErrMalformed, jsonReason(err))
+	}
+	if err := fillIncident(ev, &d); err != nil {
+		return nil, err
+	}
+	if handled[ev.Type] && ev.OccurredAt.IsZero() {
+		return nil, fmt.Errorf("%w: event.occurred_at is required", ErrMalformed)
+	}
+	return ev, nil
+}
+
+func fillIncident(ev *Event, d *wireData) error {
+	if d.Type == "incident" {
+		if d.ID == "" {
+			return fmt.Errorf("%w: %s: data.id is empty", ErrMalformed, ev.Type)
+		}
+		ev.IncidentID = d.ID
+		inc := Snapshot{
+			ID:               d.ID,
+			Number:           d.Number,
+			Title:            d.Title,
+			Status:           d.Status,
+			Urgency:          d.Urgency,
+			HTMLURL:          d.HTMLURL,
+			Service:          d.Service.ref(),
+			EscalationPolicy: d.EscalationPolicy.ref(),
+			Complete:         true,
+		}
+		if d.Priority != nil {
+			inc.Priority = d.Priority.Summary
+		}
+		if d.IncidentType != nil {
+			inc.IncidentType = firstNonEmpty(d.IncidentType.Summary, d.IncidentType.Name)
+		}
+		if d.ConferenceBridge != nil {
+			inc.ConferenceURL = d.ConferenceBridge.ConferenceURL
+			inc.ConferenceNumber = d.ConferenceBridge.ConferenceNumber
+		}
+		for i := range d.Assignees {
+			inc.Assignees = append(inc.Assignees, d.Assignees[i].ref())
+		}
+		for i := range d.Teams {
+			inc.Teams = append(inc.Teams, d.Teams[i].ref())
+		}
+		if d.CreatedAt != "" {
+			t, err := time.Parse(time.RFC3339Nano, d.CreatedAt)
+			if err != nil {
+				return fmt.Errorf("%w: data.created_at %q is not an RFC 3339 time", ErrMalformed, d.CreatedAt)
+			}
+			inc.CreatedAt = t.UTC()
+		}
+		ev.Incident = inc
+		return nil
+	}
+	// A sub-resource of an incident: note, responder, status update,
+	// conference bridge, field values, tasks… The incident is a reference.
+	if d.Incident == nil || d.Incident.ID == "" {
+		if handled[ev.Type] {
+			return fmt.Errorf("%w: %s: data.incident.id is missing", ErrMalformed, ev.Type)
+		}
+		return nil // an unknown event type we ignore anyway
+	}
+	ev.IncidentID = d.Incident.ID
+	ev.Incident = Snapshot{ID: d.Incident.ID, Title: d.Incident.Summary, HTMLURL: d.Incident.HTMLURL}
+	ev.Note = d.Content
+	ev.Message = d.Message
+	ev.Responder = d.User.ref()
+	ev.ResponderState = d.State
+	if ev.Type == EventConferenceBridgeUpdated {
+		ev.Incident.ConferenceURL = d.ConferenceURL
+		ev.Incident.ConferenceNumber = d.ConferenceNumber
+		if d.ConferenceBridge != nil {
+			ev.Incident.ConferenceURL = d.ConferenceBridge.ConferenceURL
+			ev.Incident.ConferenceNumber = d.ConferenceBridge.ConferenceNumber
+		}
+	}
+	return nil
+}
+
+// jsonReason shortens encoding/json errors to what a sender can act on.
+func jsonReason(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Sprintf("field %q: expected %s, got JSON %s", typ.Field, typ.Type, typ.Value)
+	}
+	return err.Error()
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,194 @@
+package incident
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func readTestdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestParseTriggered(t *testing.T) {
+	ev, err := Parse(readTestdata(t, "triggered.json"))
+	if err != nil {
+		t.Fatalf("Parse(triggered.json) error = %v", err)
+	}
+	want := &Event{
+		ID:         "01HT0TRIGGERED0000000000001",
+		Type:       EventTriggered,
+		OccurredAt: time.Date(2026, 11, 23, 3, 0, 0, 120e6, time.UTC),
+		Agent:      Ref{ID: "PSVC001", Type: "service_reference", Summary: "Checkout API", HTMLURL: "https://acme.pagerduty.com/services/PSVC001"},
+		IncidentID: "Q1CHECKOUT",
+		Incident: Snapshot{
+			ID: "Q1CHECKOUT", Number: 1234, Title: "Checkout latency above 2s (p99)",
+			Status: "triggered", Urgency: "high", Priority: "P2",
+			HTMLURL:          "https://acme.pagerduty.com/incidents/Q1CHECKOUT",
+			Service:          Ref{ID: "PSVC001", Type: "service_reference", Summary: "Checkout API", HTMLURL: "https://acme.pagerduty.com/services/PSVC001"},
+			EscalationPolicy: Ref{ID: "PEP0001", Type: "escalation_policy_reference", Summary: "Checkout on-call", HTMLURL: "https://acme.pagerduty.com/escalation_policies/PEP0001"},
+			Assignees:        []Ref{{ID: "PUSER00", Type: "user_reference", Summary: "Ada Lovelace", HTMLURL: "https://acme.pagerduty.com/users/PUSER00"}},
+			Teams:            []Ref{{ID: "PTEAM01", Type: "team_reference", Summary: "Payments", HTMLURL: "https://acme.pagerduty.com/teams/PTEAM01"}},
+			ConferenceURL:    "https://meet.example.com/checkout",
+			ConferenceNumber: "+1 555-0100,,4242#",
+			CreatedAt:        time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC),
+			Complete:         true,
+		},
+	}
+	if diff := cmp.Diff(want, ev); diff != "" {
+		t.Errorf("Parse(triggered.json) mismatch (-want +got):\n%s", diff)
+	}
+	if !ev.Handled() {
+		t.Errorf("Handled() = false, want true")
+	}
+}
+
+func TestParseTestdata(t *testing.T) {
+	tests := []struct {
+		file       string
+		typ        string
+		incidentID string
+		handled    bool
+		check      func(t *testing.T, ev *Event)
+	}{
+		{"acknowledged.json", EventAcknowledged, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if ev.Incident.Status != "acknowledged" || !ev.Incident.Complete {
+				t.Errorf("status = %q complete = %v, want acknowledged, true", ev.Incident.Status, ev.Incident.Complete)
+			}
+		}},
+		{"annotated.json", EventAnnotated, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if !strings.HasPrefix(ev.Note, "Rolled back deploy 7f3a") {
+				t.Errorf("Note = %q", ev.Note)
+			}
+			if ev.Incident.Complete || ev.Incident.Title != "Checkout latency above 2s (p99)" || ev.Incident.HTMLURL == "" {
+				t.Errorf("reference snapshot = %+v, want incomplete with title and URL", ev.Incident)
+			}
+		}},
+		{"escalated.json", EventEscalated, "Q1CHECKOUT", true, nil},
+		{"reassigned.json", EventReassigned, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if got := names(ev.Incident.Assignees); got != "Grace Hopper, Alan Turing" {
+				t.Errorf("assignees = %q", got)
+			}
+		}},
+		{"priority_updated.json", EventPriorityUpdated, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if ev.Incident.Priority != "P1" {
+				t.Errorf("priority = %q, want P1", ev.Incident.Priority)
+			}
+		}},
+		{"responder_added.json", EventResponderAdded, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if ev.Responder.Summary != "Katherine Johnson" || ev.ResponderState != "pending" || ev.Message == "" {
+				t.Errorf("responder = %+v state %q message %q", ev.Responder, ev.ResponderState, ev.Message)
+			}
+		}},
+		{"status_update_published.json", EventStatusUpdatePublished, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
+			if ev.Message != "Mitigated by rollback; monitoring." {
+				t.Errorf("Message = %q", ev.Message)
+			}
+		}},
+		{"resolved.json", EventResolved, "Q1CHECKOUT", true, nil},
+		{"ping.json", EventPing, "", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			ev, err := Parse(readTestdata(t, tt.file))
+			if err != nil {
+				t.Fatalf("Parse error = %v", err)
+			}
+			if ev.Type != tt.typ || ev.IncidentID != tt.incidentID || ev.Handled() != tt.handled {
+				t.Errorf("Parse = type %q incident %q handled %v, want %q %q %v", ev.Type, ev.IncidentID, ev.Handled(), tt.typ, tt.incidentID, tt.handled)
+			}
+			if tt.check != nil {
+				tt.check(t, ev)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want error
+	}{
+		{"empty", ``, ErrMalformed},
+		{"not json", `hello`, ErrMalformed},
+		{"json array", `[1,2]`, ErrMalformed},
+		{"no event", `{"foo":1}`, ErrMalformed},
+		{"v2 messages", string(readTestdata(t, "v2.json")), ErrV2Payload},
+		{"event without id", `{"event":{"event_type":"incident.triggered"}}`, ErrMalformed},
+		{"bad occurred_at", `{"event":{"id":"e","event_type":"pagey.ping","occurred_at":"yesterday"}}`, ErrMalformed},
+		{"incident event without data", `{"event":{"id":"e","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z"}}`, ErrMalformed},
+		{"data of wrong type", `{"event":{"id":"e","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z","data":"x"}}`, ErrMalformed},
+		{"number as string", `{"event":{"id":"e","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z","data":{"id":"P1","type":"incident","number":"12"}}}`, ErrMalformed},
+		{"incident without id", `{"event":{"id":"e","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident"}}}`, ErrMalformed},
+		{"note without incident", `{"event":{"id":"e","event_type":"incident.annotated","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_note","content":"x"}}}`, ErrMalformed},
+		{"handled without occurred_at", `{"event":{"id":"e","event_type":"incident.acknowledged","data":{"id":"P1","type":"incident"}}}`, ErrMalformed},
+		{"trailing data", `{"event":{"id":"e","event_type":"pagey.ping"}} {}`, ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ev, err := Parse([]byte(tt.body))
+			if !errors.Is(err, tt.want) {
+				t.Errorf("Parse(%.40q) = %v, %v; want error %v", tt.body, ev, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseIgnoresUnknown(t *testing.T) {
+	tests := []string{
+		`{"event":{"id":"e","event_type":"service.updated","resource_type":"service","occurred_at":"2026-01-01T00:00:00Z","data":{"id":"PSVC","type":"service"}}}`,
+		`{"event":{"id":"e","event_type":"incident.workflow.started","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_workflow_instance","incident":{"id":"P1"}},"new_field":[1]}}`,
+		`{"event":{"id":"e","event_type":"incident.custom_field_values.updated","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_field_values"}}}`,
+	}
+	for _, body := range tests {
+		ev, err := Parse([]byte(body))
+		if err != nil {
+			t.Fatalf("Parse(%.60q) error = %v, want nil", body, err)
+		}
+		if ev.Handled() {
+			t.Errorf("Parse(%.60q).Handled() = true, want false", body)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") {
+			f.Add(readTestdata(f, e.Name()))
+		}
+	}
+	f.Add([]byte(`{"event":null}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ev, err := Parse(body)
+		if err != nil {
+			if ev != nil {
+				t.Fatalf("Parse returned an event with error %v", err)
+			}
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrV2Payload) {
+				t.Fatalf("Parse error %v is neither ErrMalformed nor ErrV2Payload", err)
+			}
+			return
+		}
+		if ev.ID == "" || ev.Type == "" {
+			t.Fatalf("Parse accepted an event without id or type: %+v", ev)
+		}
+		if ev.Handled() && (ev.IncidentID == "" || ev.OccurredAt.IsZero()) {
+			t.Fatalf("handled event without incident id or time: %+v", ev)
+		}
+	})
+}

@@ -1,0 +1,180 @@
+// Package incident is the domain of Incident Channels: PagerDuty V3 webhook
+// events, the stored state of an incident and its Slack channel, the pure
+// decisions that turn (state, event) into Slack actions, and the service that
+// carries them out through the small Store and Slack interfaces declared here.
+//
+// The package imports neither Firestore nor slack-go; adapters in
+// incident/store and slackops satisfy its interfaces.
+package incident
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Ref is a PagerDuty reference object (user, service, escalation policy,
+// priority, team, incident). Summary is the human-readable name.
+type Ref struct {
+	ID      string
+	Type    string
+	Summary string
+	HTMLURL string
+}
+
+// Snapshot is what is known of one incident: the newest full incident
+// payload seen, moved forward only by newer events.
+type Snapshot struct {
+	ID               string
+	Number           int
+	Title            string
+	Status           string // triggered, acknowledged, resolved
+	Urgency          string // high, low
+	Priority         string // e.g. "P1"; empty when none
+	HTMLURL          string
+	Service          Ref
+	EscalationPolicy Ref
+	Assignees        []Ref
+	Teams            []Ref
+	IncidentType     string
+	ConferenceURL    string
+	ConferenceNumber string
+	CreatedAt        time.Time
+	ResolvedAt       time.Time // zero unless resolved
+	// Complete is false while the snapshot was built only from an incident
+	// reference (notes, responders, status updates) and no full incident
+	// payload has been seen yet.
+	Complete bool
+	// UpdatedAt is the occurred_at of the newest event applied to the
+	// snapshot; an older event never overwrites it.
+	UpdatedAt time.Time
+}
+
+// State is the stored document of one incident: its snapshot and how far
+// Slack has been brought in line with it. Every completed Slack step is
+// recorded here as soon as it happens so a redelivery resumes, not repeats.
+type State struct {
+	// Exists is false for an incident the store has never seen.
+	Exists   bool
+	Snapshot Snapshot
+	// Version grows by one each time Snapshot changes; the root message
+	// records the version it was rendered from.
+	Version int64
+
+	ChannelID   string
+	ChannelName string
+	// LeaseOwner holds the right to create the channel until LeaseUntil:
+	// exactly one instance calls conversations.create for an incident.
+	LeaseOwner string
+	LeaseUntil time.Time
+
+	RootTS string
+	// RootVersion is the Version the root message was last rendered from.
+	RootVersion int64
+	// Topic is the last topic set on the channel (before truncation).
+	Topic string
+	// Bookmarks are the links already bookmarked in the channel.
+	Bookmarks []string
+	// Invited is true once SLACK_INVITE_USERS were invited.
+	Invited bool
+}
+
+// EventRecord is the stored record of one applied event, kept in its own
+// small document so the incident document does not grow with every event.
+type EventRecord struct {
+	// Exists is false for an event the store has not seen.
+	Exists     bool
+	Type       string
+	OccurredAt time.Time
+	// Done is true once every Slack effect of the event is complete; a
+	// redelivery of a done event makes no Slack call.
+	Done bool
+	// ReplyTS is the ts of the thread reply posted for the event, if any.
+	ReplyTS string
+	// ExpireAt is when the record may be deleted (a Firestore TTL field).
+	ExpireAt time.Time
+	// Owner is the attempt that holds the event until LeaseUntil, so two
+	// concurrent deliveries of one event never both post its reply.
+	Owner      string
+	LeaseUntil time.Time
+}
+
+// Change tells a Store which of the two documents an UpdateFunc changed.
+type Change uint8
+
+// Change bits.
+const (
+	ChangeState Change = 1 << iota
+	ChangeEvent
+)
+
+// UpdateFunc changes the state and event record read in one transaction.
+// It may run more than once (transaction retries), so it must be a pure
+// function of its arguments and make no other calls.
+type UpdateFunc func(st *State, er *EventRecord) (Change, error)
+
+// Store keeps incident state. Update reads the incident's State and, when
+// eventID is not empty, the EventRecord of that event, passes them to fn and
+// writes back what fn reports changed, all in one transaction. An error
+// returned by fn aborts the transaction and is returned as is.
+type Store interface {
+	Update(ctx context.Context, incidentID, eventID string, fn UpdateFunc) error
+}
+
+// Reply is one thread reply, in plain text: the Slack adapter escapes and
+// formats it.
+type Reply struct {
+	// Headline is the one-line summary, e.g. "Acknowledged by Ada".
+	Headline string
+	// Body is optional longer text (a note, a status update) quoted below.
+	Body string
+	// At is when the event occurred.
+	At time.Time
+	// Broadcast also shows the reply in the channel (used for resolution).
+	Broadcast bool
+}
+
+// Bookmark is a link pinned to the channel's bookmark bar.
+type Bookmark struct {
+	Title string
+	Link  string
+}
+
+// Slack is what the service needs of Slack. Implementations translate
+// vendor errors into ErrNameTaken and *RetryableError.
+type Slack interface {
+	// CreateChannel creates a public channel and returns its id.
+	CreateChannel(ctx context.Context, name string) (channelID string, err error)
+	SetTopic(ctx context.Context, channelID, topic string) error
+	AddBookmark(ctx context.Context, channelID string, b Bookmark) error
+	// Invite adds users; users already in the channel are not an error.
+	Invite(ctx context.Context, channelID string, userIDs []string) error
+	// PostRoot posts the root message rendered from inc and returns its ts.
+	PostRoot(ctx context.Context, channelID string, inc Snapshot) (ts string, err error)
+	// UpdateRoot edits the root message in place to show inc.
+	UpdateRoot(ctx context.Context, channelID, ts string, inc Snapshot) error
+	// PostReply posts r in the thread of the root message rootTS.
+	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)
+}
+
+// ErrNameTaken means a channel with the wanted name already exists (live or
+// archived). The service tries a suffixed name.
+var ErrNameTaken = errors.New("channel name taken")
+
+// RetryableError is a failure that a later redelivery may get past: Slack
+// rate limits (RetryAfter from the 429), 5xx answers, timeouts. The HTTP
+// handler answers 503 so PagerDuty redelivers.
+type RetryableError struct {
+	Op         string
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *RetryableError) Error() string {
+	if e.RetryAfter > 0 {
+		return e.Op + ": retry after " + e.RetryAfter.String() + ": " + e.Err.Error()
+	}
+	return e.Op + ": " + e.Err.Error()
+}
+
+func (e *RetryableError) Unwrap() error { return e.Err }

@@ -1,0 +1,511 @@
+package incident
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Outcome says what handling an event amounted to; it is logged.
+type Outcome string
+
+// Outcomes of Service.Handle.
+const (
+	OutcomeIgnored   Outcome = "ignored"   // not an incident event the service tracks
+	OutcomeDuplicate Outcome = "duplicate" // already fully handled: no Slack call
+	OutcomeProcessed Outcome = "processed" // Slack brought in line with the event
+)
+
+// ErrBusy means another attempt holds the incident's creation lease or the
+// event itself and did not finish within the budget. It is retryable: the
+// HTTP handler answers 503 and PagerDuty redelivers.
+var ErrBusy = errors.New("incident is being handled by another attempt")
+
+// LeaseTTL bounds how long one attempt may hold a lease. It is longer than
+// any request budget, so a live holder never loses it, and short enough
+// that a crashed holder delays the next redelivery only briefly.
+const LeaseTTL = 15 * time.Second
+
+// maxRounds bounds how often one request re-renders when concurrent
+// deliveries keep moving the incident forward.
+const maxRounds = 4
+
+// Service records events and reconciles Slack with the stored state.
+type Service struct {
+	store  Store
+	slack  Slack
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	pollMS time.Duration
+}
+
+// NewService returns a Service. A nil logger discards logs.
+func NewService(store Store, slack Slack, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ChannelPrefix == "" {
+		cfg.ChannelPrefix = "inc"
+	}
+	return &Service{store: store, slack: slack, cfg: cfg, log: log, now: time.Now, pollMS: 100 * time.Millisecond}
+}
+
+// Result describes a handled event for the request log.
+type Result struct {
+	Outcome   Outcome
+	ChannelID string
+}
+
+// Handle records ev and brings Slack in line with it. It returns when the
+// work is complete or ctx ends; unfinished work returns an error for which
+// Retryable is true, and a redelivery of the same event resumes it.
+func (s *Service) Handle(ctx context.Context, ev *Event) (Result, error) {
+	if !ev.Handled() {
+		return Result{Outcome: OutcomeIgnored}, nil
+	}
+	a := &attempt{Service: s, ev: ev, owner: newOwner()}
+	return a.run(ctx)
+}
+
+// attempt is one request's work on one event.
+type attempt struct {
+	*Service
+	ev      *Event
+	owner   string
+	st      State
+	er      EventRecord
+	resumed bool
+}
+
+func (a *attempt) run(ctx context.Context) (res Result, err error) {
+	if err := a.record(ctx); err != nil {
+		return Result{}, err
+	}
+	defer func() {
+		if err != nil {
+			a.releaseEvent(ctx)
+		}
+	}()
+	if a.er.Done {
+		return Result{Outcome: OutcomeDuplicate, ChannelID: a.st.ChannelID}, nil
+	}
+	// A resumed event re-asserts root and topic: an earlier attempt may
+	// have stopped between a Slack write and recording it.
+	force := force{root: a.resumed, topic: a.resumed}
+	for round := 0; ; round++ {
+		plan := Decide(a.st, a.er, a.ev, a.cfg)
+		force.apply(&plan, a.st)
+		if plan.Empty() {
+			break
+		}
+		if round == maxRounds {
+			return Result{ChannelID: a.st.ChannelID}, fmt.Errorf("event %s: %w: state kept moving for %d rounds", a.ev.ID, ErrBusy, maxRounds)
+		}
+		if plan.CreateChannel || plan.PostRoot {
+			ready, err := a.claim(ctx)
+			if err != nil {
+				return Result{ChannelID: a.st.ChannelID}, err
+			}
+			if ready {
+				continue // another attempt created the channel and root: plan again
+			}
+		}
+		if plan.CreateChannel {
+			if err := a.createChannel(ctx, plan.ChannelName); err != nil {
+				return Result{}, err
+			}
+			continue // plan again with the channel
+		}
+		done := a.reconcile(ctx, plan)
+		var err error
+		force, err = a.commit(ctx, done)
+		if err != nil {
+			return Result{ChannelID: a.st.ChannelID}, err
+		}
+		if done.err != nil {
+			return Result{ChannelID: a.st.ChannelID}, done.err
+		}
+		if a.er.Done {
+			break
+		}
+	}
+	if !a.er.Done {
+		if _, err := a.commit(ctx, &steps{}); err != nil {
+			return Result{ChannelID: a.st.ChannelID}, err
+		}
+	}
+	return Result{Outcome: OutcomeProcessed, ChannelID: a.st.ChannelID}, nil
+}
+
+// force holds re-renders owed because this attempt's own write may have
+// landed after a newer one.
+type force struct{ root, topic bool }
+
+func (f force) apply(p *Plan, st State) {
+	if st.ChannelID == "" || p.CreateChannel {
+		return
+	}
+	if f.root && !p.PostRoot && st.RootTS != "" {
+		p.UpdateRoot = true
+	}
+	if f.topic && p.Topic == "" {
+		p.Topic = Topic(st.Snapshot)
+	}
+}
+
+// record applies the event to the stored state and takes the event's lease.
+func (a *attempt) record(ctx context.Context) error {
+	now := a.now()
+	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
+		resumed := er.Exists
+		if er.Exists && !er.Done && er.Owner != "" && er.Owner != a.owner && now.Before(er.LeaseUntil) {
+			return 0, fmt.Errorf("event %s: %w", a.ev.ID, ErrBusy)
+		}
+		ch := Record(st, er, a.ev)
+		if !er.Done {
+			er.Owner, er.LeaseUntil = a.owner, now.Add(LeaseTTL)
+			ch |= ChangeEvent
+		}
+		a.st, a.er, a.resumed = cloneState(*st), *er, resumed
+		return ch, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record event %s: %w", a.ev.ID, err)
+	}
+	return nil
+}
+
+// claim takes the incident's creation lease, needed before creating the
+// channel or posting the root message, so exactly one attempt does either.
+// If another attempt holds it, claim waits for that attempt while the
+// budget allows. It reports ready when, meanwhile, the channel and root
+// were made by someone else.
+func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
+	for {
+		now := a.now()
+		held := false
+		err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
+			a.st = cloneState(*st)
+			if st.ChannelID != "" && st.RootTS != "" {
+				return 0, nil
+			}
+			if st.LeaseOwner != "" && st.LeaseOwner != a.owner && now.Before(st.LeaseUntil) {
+				held = true
+				return 0, nil
+			}
+			st.LeaseOwner, st.LeaseUntil = a.owner, now.Add(LeaseTTL)
+			a.st = cloneState(*st)
+			return ChangeState, nil
+		})
+		if err != nil {
+			return false, fmt.Errorf("claim channel of incident %s: %w", a.ev.IncidentID, err)
+		}
+		if a.st.ChannelID != "" && a.st.RootTS != "" {
+			return true, nil
+		}
+		if !held {
+			return false, nil
+		}
+		// Wait for the holder while at least a second of budget remains.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < time.Second+a.pollMS {
+			return false, fmt.Errorf("incident %s: %w (creation lease held until %s)", a.ev.IncidentID, ErrBusy, a.st.LeaseUntil.Format(time.RFC3339))
+		}
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("incident %s: %w", a.ev.IncidentID, ErrBusy)
+		case <-time.After(a.pollMS):
+		}
+	}
+}
+
+// maxNameTries bounds conversations.create calls (Tier 2) for one name.
+const maxNameTries = 5
+
+// createChannel creates the channel, trying suffixed names when the name is
+// taken, and records it at once.
+func (a *attempt) createChannel(ctx context.Context, name string) error {
+	var id, got string
+	for i := 1; i <= maxNameTries; i++ {
+		try := withSuffix(name, i)
+		var err error
+		id, err = a.slack.CreateChannel(ctx, try)
+		if errors.Is(err, ErrNameTaken) {
+			continue
+		}
+		if err != nil {
+			a.release(ctx, err)
+			return err
+		}
+		got = try
+		break
+	}
+	if got == "" {
+		a.release(ctx, nil)
+		return fmt.Errorf("create channel for incident %s: %w: %q and %d suffixed names", a.ev.IncidentID, ErrNameTaken, name, maxNameTries-1)
+	}
+	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
+		if st.ChannelID == "" {
+			st.ChannelID, st.ChannelName = id, got
+		}
+		a.st = cloneState(*st)
+		return ChangeState, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record channel %s (%s) of incident %s: %w", got, id, a.ev.IncidentID, err)
+	}
+	if a.st.ChannelID != id {
+		a.log.WarnContext(ctx, "channel created twice: lease expired while creating; keeping the first",
+			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "orphan_channel_id", id)
+	}
+	return nil
+}
+
+// release gives up the creation lease after conversations.create failed, so
+// a redelivery need not wait for it to expire. After a timeout the channel
+// may exist even though Slack's answer was lost: the lease is kept then, to
+// expire on its own.
+func (a *attempt) release(ctx context.Context, cause error) {
+	if errors.Is(cause, context.DeadlineExceeded) || ctx.Err() != nil {
+		return
+	}
+	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
+		if st.LeaseOwner != a.owner {
+			return 0, nil
+		}
+		st.LeaseOwner, st.LeaseUntil = "", time.Time{}
+		return ChangeState, nil
+	})
+	if err != nil {
+		a.log.WarnContext(ctx, "release creation lease", "incident_id", a.ev.IncidentID, "error", err.Error())
+	}
+}
+
+// releaseEvent gives up the event's lease after a failed attempt so that
+// PagerDuty's redelivery can start at once. It runs even when the budget is
+// spent, bounded by its own short timeout, before the response is written.
+func (a *attempt) releaseEvent(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(_ *State, er *EventRecord) (Change, error) {
+		if er.Owner != a.owner || er.Done {
+			return 0, nil
+		}
+		er.Owner, er.LeaseUntil = "", time.Time{}
+		return ChangeEvent, nil
+	})
+	if err != nil {
+		a.log.WarnContext(ctx, "release event lease", "incident_id", a.ev.IncidentID, "event_id", a.ev.ID, "error", err.Error())
+	}
+}
+
+// releaseTimeout bounds the lease release after a failure; the request
+// budget leaves room for it under PagerDuty's 5 s.
+const releaseTimeout = 300 * time.Millisecond
+
+// withSuffix returns name for the first try and name-N (within 80
+// characters) for later ones.
+func withSuffix(name string, try int) string {
+	if try == 1 {
+		return name
+	}
+	suffix := "-" + strconv.Itoa(try)
+	if len(name)+len(suffix) > MaxChannelName {
+		name = name[:MaxChannelName-len(suffix)]
+	}
+	return name + suffix
+}
+
+// steps collects what one reconcile round completed.
+type steps struct {
+	rootTS      string // set when the root was posted
+	rootVersion int64  // the Version rendered, when the root was written
+	rootWritten bool
+	topic       string
+	topicSet    bool
+	bookmarks   []string
+	invited     bool
+	replyTS     string
+	err         error
+}
+
+// reconcile runs the plan's Slack calls, independent ones concurrently:
+// {root → reply} ∥ topic ∥ bookmarks ∥ invite. Every goroutine ends before
+// it returns.
+func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
+	st := a.st
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		done = &steps{}
+	)
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		done.err = errors.Join(done.err, err)
+	}
+	bestEffort := func(what string, err error) bool {
+		if err == nil {
+			return true
+		}
+		if IsRetryable(err) {
+			fail(err)
+			return false
+		}
+		// A permanent failure of an optional step (a user who cannot be
+		// invited, a rejected bookmark) must not block the incident's
+		// webhooks for 48 hours: log it and go on.
+		a.log.WarnContext(ctx, what+" failed; not retried", "incident_id", a.ev.IncidentID, "channel_id", st.ChannelID, "error", err.Error())
+		return true
+	}
+	ch := st.ChannelID
+	wg.Go(func() {
+		rootTS := st.RootTS
+		switch {
+		case p.PostRoot:
+			ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
+			if err != nil {
+				fail(err)
+				return
+			}
+			mu.Lock()
+			done.rootTS, done.rootVersion, done.rootWritten = ts, st.Version, true
+			mu.Unlock()
+			rootTS = ts
+		case p.UpdateRoot:
+			wg.Go(func() {
+				if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, st.Snapshot); err != nil {
+					fail(err)
+					return
+				}
+				mu.Lock()
+				done.rootVersion, done.rootWritten = st.Version, true
+				mu.Unlock()
+			})
+		}
+		if p.Reply != nil && rootTS != "" {
+			ts, err := a.slack.PostReply(ctx, ch, rootTS, *p.Reply)
+			if err != nil {
+				fail(err)
+				return
+			}
+			mu.Lock()
+			done.replyTS = ts
+			mu.Unlock()
+		}
+	})
+	if p.Topic != "" {
+		wg.Go(func() {
+			if bestEffort("set topic", a.slack.SetTopic(ctx, ch, p.Topic)) {
+				mu.Lock()
+				done.topic, done.topicSet = p.Topic, true
+				mu.Unlock()
+			}
+		})
+	}
+	for _, b := range p.Bookmarks {
+		wg.Go(func() {
+			if bestEffort("add bookmark", a.slack.AddBookmark(ctx, ch, b)) {
+				mu.Lock()
+				done.bookmarks = append(done.bookmarks, b.Link)
+				mu.Unlock()
+			}
+		})
+	}
+	if len(p.Invite) > 0 {
+		wg.Go(func() {
+			if bestEffort("invite users", a.slack.Invite(ctx, ch, p.Invite)) {
+				mu.Lock()
+				done.invited = true
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return done
+}
+
+// commit records what a round completed in one transaction, even when
+// other steps failed, so a redelivery does not repeat it. When nothing is
+// left to do the event is marked done in the same transaction. It returns
+// the re-renders this attempt owes because the snapshot moved on while it
+// was writing.
+func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
+	var f force
+	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
+		f = force{}
+		ch := ChangeState
+		if done.rootTS != "" && st.RootTS == "" {
+			st.RootTS = done.rootTS
+		}
+		if st.LeaseOwner == a.owner {
+			// Release even after a failure: a redelivery need not wait
+			// for the lease to expire. The channel id is recorded, so
+			// nobody creates a second one.
+			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
+		}
+		if done.rootWritten {
+			// Recording the rendered version, even an old one, marks the
+			// root stale whenever our write may have landed last.
+			st.RootVersion = done.rootVersion
+			f.root = done.rootVersion != st.Version
+		}
+		if done.topicSet {
+			st.Topic = done.topic
+			f.topic = done.topic != Topic(st.Snapshot)
+		}
+		for _, b := range done.bookmarks {
+			if !slices.Contains(st.Bookmarks, b) {
+				st.Bookmarks = append(st.Bookmarks, b)
+			}
+		}
+		if done.invited {
+			st.Invited = true
+		}
+		if done.replyTS != "" && er.ReplyTS == "" {
+			er.ReplyTS = done.replyTS
+			ch |= ChangeEvent
+		}
+		if done.err == nil && !f.root && !f.topic {
+			if p := Decide(*st, *er, a.ev, a.cfg); p.Empty() {
+				er.Done, er.Owner, er.LeaseUntil = true, "", time.Time{}
+				ch |= ChangeEvent
+			}
+		}
+		a.st, a.er = cloneState(*st), *er
+		return ch, nil
+	})
+	if err != nil {
+		return f, fmt.Errorf("record progress of event %s: %w", a.ev.ID, err)
+	}
+	return f, nil
+}
+
+// IsRetryable reports whether err is worth a redelivery: Slack rate limits,
+// 5xx and timeouts, a busy lease, or an unavailable store. The HTTP handler
+// answers 503 for these.
+func IsRetryable(err error) bool {
+	var re *RetryableError
+	return errors.As(err, &re) || errors.Is(err, ErrBusy) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+func cloneState(st State) State {
+	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
+	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
+	st.Bookmarks = slices.Clone(st.Bookmarks)
+	return st
+}
+
+func newOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

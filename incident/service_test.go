@@ -1,0 +1,493 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+)
+
+// fakeSlack is an in-process incident.Slack that records what it was asked
+// and can be told to fail. The HTTP-level fake (slackops/slackfake) is used
+// by the end-to-end tests; this one isolates the service's logic.
+type fakeSlack struct {
+	mu       sync.Mutex
+	names    map[string]string // name → channel id
+	channels map[string]*fakeChannel
+	calls    map[string]int
+	fail     map[string][]error
+	delay    time.Duration
+}
+
+type fakeChannel struct {
+	name      string
+	topic     string
+	bookmarks []string
+	members   []string
+	root      string
+	rootInc   incident.Snapshot
+	rootEdits int
+	replies   []incident.Reply
+}
+
+func newFakeSlack() *fakeSlack {
+	return &fakeSlack{names: map[string]string{}, channels: map[string]*fakeChannel{}, calls: map[string]int{}, fail: map[string][]error{}}
+}
+
+// failNext makes the next call of method return err.
+func (f *fakeSlack) failNext(method string, errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail[method] = append(f.fail[method], errs...)
+}
+
+func (f *fakeSlack) call(ctx context.Context, method string) error {
+	f.mu.Lock()
+	f.calls[method]++
+	var err error
+	if q := f.fail[method]; len(q) > 0 {
+		err, f.fail[method] = q[0], q[1:]
+	}
+	d := f.delay
+	f.mu.Unlock()
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return &incident.RetryableError{Op: method, Err: ctx.Err()}
+		}
+	}
+	return err
+}
+
+func (f *fakeSlack) total() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		n += c
+	}
+	return n
+}
+
+func (f *fakeSlack) resetCalls() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = map[string]int{}
+}
+
+func (f *fakeSlack) only() *fakeChannel {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.channels) != 1 {
+		return nil
+	}
+	for _, c := range f.channels {
+		cp := *c
+		cp.replies = append([]incident.Reply(nil), c.replies...)
+		return &cp
+	}
+	return nil
+}
+
+func (f *fakeSlack) CreateChannel(ctx context.Context, name string) (string, error) {
+	if err := f.call(ctx, "create"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.names[name]; ok {
+		return "", fmt.Errorf("create %q: %w", name, incident.ErrNameTaken)
+	}
+	id := "C" + strconv.Itoa(len(f.names)+1)
+	f.names[name] = id
+	f.channels[id] = &fakeChannel{name: name}
+	return id, nil
+}
+
+func (f *fakeSlack) ch(id string) (*fakeChannel, error) {
+	c, ok := f.channels[id]
+	if !ok {
+		return nil, errors.New("channel_not_found")
+	}
+	return c, nil
+}
+
+func (f *fakeSlack) SetTopic(ctx context.Context, id, topic string) error {
+	if err := f.call(ctx, "topic"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err == nil {
+		c.topic = topic
+	}
+	return err
+}
+
+func (f *fakeSlack) AddBookmark(ctx context.Context, id string, b incident.Bookmark) error {
+	if err := f.call(ctx, "bookmark"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err == nil {
+		c.bookmarks = append(c.bookmarks, b.Link)
+	}
+	return err
+}
+
+func (f *fakeSlack) Invite(ctx context.Context, id string, users []string) error {
+	if err := f.call(ctx, "invite"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err == nil {
+		c.members = append(c.members, users...)
+	}
+	return err
+}
+
+func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapshot) (string, error) {
+	if err := f.call(ctx, "root"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	if c.root != "" {
+		return "", errors.New("test: second root message posted")
+	}
+	c.root, c.rootInc = "100.1", inc
+	return c.root, nil
+}
+
+func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, inc incident.Snapshot) error {
+	if err := f.call(ctx, "update"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return err
+	}
+	if ts != c.root {
+		return errors.New("message_not_found")
+	}
+	c.rootInc = inc
+	c.rootEdits++
+	return nil
+}
+
+func (f *fakeSlack) PostReply(ctx context.Context, id, rootTS string, r incident.Reply) (string, error) {
+	if err := f.call(ctx, "reply"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	if rootTS != c.root {
+		return "", errors.New("thread_ts is not the root")
+	}
+	c.replies = append(c.replies, r)
+	return "200." + strconv.Itoa(len(c.replies)), nil
+}
+
+func loadEvent(t testing.TB, name string) *incident.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := incident.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+type env struct {
+	slack *fakeSlack
+	store incident.Store
+	svc   *incident.Service
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{slack: newFakeSlack(), store: store.NewMemory()}
+	e.svc = incident.NewService(e.store, e.slack, incident.Config{ChannelPrefix: "inc", InviteUsers: []string{"U0LEAD"}}, nil)
+	return e
+}
+
+func (e *env) handle(t *testing.T, name string) (incident.Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	return e.svc.Handle(ctx, loadEvent(t, name))
+}
+
+func (e *env) mustHandle(t *testing.T, name string) incident.Result {
+	t.Helper()
+	res, err := e.handle(t, name)
+	if err != nil {
+		t.Fatalf("Handle(%s) error = %v", name, err)
+	}
+	return res
+}
+
+func TestServiceNewIncident(t *testing.T) {
+	e := newEnv(t)
+	res := e.mustHandle(t, "triggered.json")
+	if res.Outcome != incident.OutcomeProcessed || res.ChannelID == "" {
+		t.Errorf("Handle(triggered) = %+v, want processed with a channel", res)
+	}
+	c := e.slack.only()
+	if c == nil {
+		t.Fatalf("channels = %d, want 1", len(e.slack.channels))
+	}
+	if c.name != "inc-1234-checkout-latency-above-2s-p99" {
+		t.Errorf("channel name = %q", c.name)
+	}
+	if c.topic != "Triggered · high · P2 · Checkout API" {
+		t.Errorf("topic = %q", c.topic)
+	}
+	slices.Sort(c.bookmarks) // added concurrently
+	if len(c.bookmarks) != 2 || c.bookmarks[0] != "https://acme.pagerduty.com/incidents/Q1CHECKOUT" || c.bookmarks[1] != "https://meet.example.com/checkout" {
+		t.Errorf("bookmarks = %q", c.bookmarks)
+	}
+	if len(c.members) != 1 || c.members[0] != "U0LEAD" {
+		t.Errorf("members = %q", c.members)
+	}
+	if c.root == "" || c.rootInc.Status != "triggered" || len(c.replies) != 0 {
+		t.Errorf("root = %q status %q replies %d, want a root, triggered, no replies", c.root, c.rootInc.Status, len(c.replies))
+	}
+	if got := e.slack.total(); got != 6 {
+		t.Errorf("Slack calls = %d, want 6 (create, topic, 2 bookmarks, invite, root)", got)
+	}
+
+	e.slack.resetCalls()
+	res = e.mustHandle(t, "triggered.json")
+	if res.Outcome != incident.OutcomeDuplicate || e.slack.total() != 0 {
+		t.Errorf("redelivered triggered: outcome %q, %d Slack calls; want duplicate, 0", res.Outcome, e.slack.total())
+	}
+}
+
+func TestServiceLifecycle(t *testing.T) {
+	e := newEnv(t)
+	steps := []struct {
+		file      string
+		status    string
+		replies   int
+		headline  string
+		broadcast bool
+	}{
+		{"triggered.json", "triggered", 0, "", false},
+		{"acknowledged.json", "acknowledged", 1, "Acknowledged by Ada Lovelace", false},
+		{"annotated.json", "acknowledged", 2, "Note from Ada Lovelace", false},
+		{"escalated.json", "acknowledged", 3, "Escalated to Grace Hopper (Checkout on-call)", false},
+		{"reassigned.json", "acknowledged", 4, "Reassigned to Grace Hopper, Alan Turing by Ada Lovelace", false},
+		{"priority_updated.json", "acknowledged", 5, "Priority changed to P1 by Ada Lovelace", false},
+		{"responder_added.json", "acknowledged", 6, "Ada Lovelace requested Katherine Johnson as a responder", false},
+		{"status_update_published.json", "acknowledged", 7, "Status update from Ada Lovelace", false},
+		{"resolved.json", "resolved", 8, "Resolved by Ada Lovelace after 42m", true},
+	}
+	for _, s := range steps {
+		e.mustHandle(t, s.file)
+		c := e.slack.only()
+		if c == nil {
+			t.Fatalf("after %s: want exactly one channel", s.file)
+		}
+		if c.rootInc.Status != s.status || len(c.replies) != s.replies {
+			t.Fatalf("after %s: root status %q, %d replies; want %q, %d", s.file, c.rootInc.Status, len(c.replies), s.status, s.replies)
+		}
+		if s.replies > 0 {
+			r := c.replies[len(c.replies)-1]
+			if r.Headline != s.headline || r.Broadcast != s.broadcast {
+				t.Errorf("after %s: reply %q broadcast %v, want %q %v", s.file, r.Headline, r.Broadcast, s.headline, s.broadcast)
+			}
+		}
+	}
+	c := e.slack.only()
+	if c.rootInc.Priority != "P1" || c.topic != "Resolved · high · P1 · Checkout API" {
+		t.Errorf("final root priority %q topic %q", c.rootInc.Priority, c.topic)
+	}
+}
+
+func TestServiceStatusChangeCalls(t *testing.T) {
+	e := newEnv(t)
+	e.mustHandle(t, "triggered.json")
+	e.slack.resetCalls()
+	e.mustHandle(t, "acknowledged.json")
+	want := map[string]int{"update": 1, "reply": 1, "topic": 1}
+	for m, n := range want {
+		if e.slack.calls[m] != n {
+			t.Errorf("calls[%s] = %d, want %d", m, e.slack.calls[m], n)
+		}
+	}
+	if e.slack.total() != 3 {
+		t.Errorf("total calls = %d, want 3", e.slack.total())
+	}
+}
+
+func TestServiceReferenceFirst(t *testing.T) {
+	e := newEnv(t)
+	e.mustHandle(t, "annotated.json")
+	c := e.slack.only()
+	if c == nil || c.name != "inc-q1checkout-checkout-latency-above-2s-p99" {
+		t.Fatalf("channel = %+v, want one named from the reference", c)
+	}
+	if c.rootInc.Complete || len(c.replies) != 1 || c.replies[0].Body == "" {
+		t.Errorf("root complete %v, replies %d; want a reference root and the note", c.rootInc.Complete, len(c.replies))
+	}
+	e.mustHandle(t, "acknowledged.json")
+	c = e.slack.only()
+	if !c.rootInc.Complete || c.rootInc.Number != 1234 || c.rootInc.Status != "acknowledged" {
+		t.Errorf("root after full event = %+v, want complete #1234 acknowledged", c.rootInc)
+	}
+}
+
+func TestServiceLateEventKeepsNewerState(t *testing.T) {
+	e := newEnv(t)
+	e.mustHandle(t, "acknowledged.json")
+	e.mustHandle(t, "triggered.json") // arrives late
+	c := e.slack.only()
+	if c.rootInc.Status != "acknowledged" {
+		t.Errorf("root status = %q after a late triggered, want acknowledged", c.rootInc.Status)
+	}
+	if len(c.replies) != 1 || c.replies[0].Headline != "Acknowledged by Ada Lovelace" {
+		t.Errorf("replies = %+v, want the acknowledgement only", c.replies)
+	}
+}
+
+func TestServiceNameTaken(t *testing.T) {
+	e := newEnv(t)
+	e.slack.names["inc-1234-checkout-latency-above-2s-p99"] = "CFOREIGN"
+	e.mustHandle(t, "triggered.json")
+	id := e.slack.names["inc-1234-checkout-latency-above-2s-p99-2"]
+	if id == "" {
+		t.Fatalf("no suffixed channel; names = %v", e.slack.names)
+	}
+	if c := e.slack.channels[id]; c.root == "" {
+		t.Errorf("suffixed channel has no root message")
+	}
+}
+
+func TestServiceResumesAfterFailure(t *testing.T) {
+	rate := &incident.RetryableError{Op: "post reply", RetryAfter: 30 * time.Second, Err: errors.New("ratelimited")}
+	tests := []struct {
+		name   string
+		method string
+		file   string
+	}{
+		{"create rate limited", "create", "triggered.json"},
+		{"root post fails", "root", "triggered.json"},
+		{"topic fails", "topic", "triggered.json"},
+		{"invite fails", "invite", "triggered.json"},
+		{"reply fails", "reply", "acknowledged.json"},
+		{"update fails", "update", "acknowledged.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.file != "triggered.json" {
+				e.mustHandle(t, "triggered.json")
+			}
+			e.slack.failNext(tt.method, rate)
+			_, err := e.handle(t, tt.file)
+			if !incident.IsRetryable(err) {
+				t.Fatalf("Handle with %s failing = %v, want a retryable error", tt.method, err)
+			}
+			res := e.mustHandle(t, tt.file) // PagerDuty's redelivery
+			if res.Outcome != incident.OutcomeProcessed {
+				t.Errorf("redelivery outcome = %q", res.Outcome)
+			}
+			c := e.slack.only()
+			if c == nil {
+				t.Fatalf("want exactly one channel after the redelivery, got %d", len(e.slack.channels))
+			}
+			wantReplies := 0
+			if tt.file == "acknowledged.json" {
+				wantReplies = 1
+			}
+			if c.root == "" || len(c.replies) != wantReplies || len(c.members) != 1 || c.topic == "" {
+				t.Errorf("after redelivery: root %q, %d replies (want %d), members %v, topic %q", c.root, len(c.replies), wantReplies, c.members, c.topic)
+			}
+			if c.rootInc.Status != loadEvent(t, tt.file).Incident.Status {
+				t.Errorf("root status = %q", c.rootInc.Status)
+			}
+			e.slack.resetCalls()
+			if res := e.mustHandle(t, tt.file); res.Outcome != incident.OutcomeDuplicate || e.slack.total() != 0 {
+				t.Errorf("third delivery: %q with %d calls, want duplicate with 0", res.Outcome, e.slack.total())
+			}
+		})
+	}
+}
+
+func TestServicePermanentInviteFailureDoesNotBlock(t *testing.T) {
+	e := newEnv(t)
+	e.slack.failNext("invite", errors.New("cant_invite"))
+	res := e.mustHandle(t, "triggered.json")
+	if res.Outcome != incident.OutcomeProcessed {
+		t.Errorf("outcome = %q, want processed despite a permanent invite failure", res.Outcome)
+	}
+}
+
+func TestServiceConcurrentDeliveriesOneChannel(t *testing.T) {
+	for i := range 20 {
+		e := newEnv(t)
+		e.slack.delay = time.Millisecond
+		// Two instances: separate services over one store and one Slack.
+		other := incident.NewService(e.store, e.slack, incident.Config{ChannelPrefix: "inc"}, nil)
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for j, job := range []struct {
+			svc  *incident.Service
+			file string
+		}{{e.svc, "triggered.json"}, {other, "acknowledged.json"}, {other, "triggered.json"}, {e.svc, "annotated.json"}} {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_, errs[j] = job.svc.Handle(ctx, loadEvent(t, job.file))
+			})
+		}
+		wg.Wait()
+		// Redeliver whatever failed, as PagerDuty would.
+		for j, err := range errs {
+			if err != nil {
+				if !incident.IsRetryable(err) {
+					t.Fatalf("round %d: delivery %d error %v is not retryable", i, j, err)
+				}
+				for _, f := range []string{"triggered.json", "acknowledged.json", "annotated.json"} {
+					e.mustHandle(t, f)
+				}
+			}
+		}
+		c := e.slack.only()
+		if c == nil {
+			t.Fatalf("round %d: %d channels, want 1", i, len(e.slack.channels))
+		}
+		if len(c.replies) != 2 || c.rootInc.Status != "acknowledged" {
+			t.Fatalf("round %d: %d replies, root %q; want 2 replies and acknowledged", i, len(c.replies), c.rootInc.Status)
+		}
+	}
+}
