@@ -92,6 +92,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 	ctx, cancel := context.WithTimeout(r.Context(), h.budget)
 	defer cancel()
 	rl.res, err = h.svc.Handle(ctx, ev)
+	if errors.Is(err, ErrPanic) {
+		rl.err = err
+		return http.StatusInternalServerError, "internal error"
+	}
 	if err != nil {
 		rl.err = err
 		// Every failure after a valid, signed body is worth a redelivery:

@@ -23,6 +23,9 @@ const (
 	OutcomeProcessed Outcome = "processed" // Slack brought in line with the event
 )
 
+// ErrPanic marks a recovered panic: a bug, answered with 500.
+var ErrPanic = errors.New("panic")
+
 // ErrBusy means another attempt holds the incident's creation lease or the
 // event itself and did not finish within the budget. It is retryable: the
 // HTTP handler answers 503 and PagerDuty redelivers.
@@ -83,6 +86,9 @@ type attempt struct {
 	st      State
 	er      EventRecord
 	resumed bool
+	// keepLease is set when conversations.create failed in a way that
+	// leaves open whether the channel was created.
+	keepLease bool
 }
 
 func (a *attempt) run(ctx context.Context) (res Result, err error) {
@@ -90,8 +96,11 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		return Result{}, err
 	}
 	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrPanic, p)
+		}
 		if err != nil {
-			a.releaseEvent(ctx)
+			a.release(ctx)
 		}
 	}()
 	if a.er.Done {
@@ -241,14 +250,17 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 			continue
 		}
 		if err != nil {
-			a.release(ctx, err)
+			// After a timeout or a 5xx the channel may exist even though
+			// Slack's answer was lost.
+			var re *RetryableError
+			rateLimited := errors.As(err, &re) && re.RetryAfter > 0
+			a.keepLease = IsRetryable(err) && !rateLimited
 			return err
 		}
 		got = try
 		break
 	}
 	if got == "" {
-		a.release(ctx, nil)
 		return fmt.Errorf("create channel for incident %s: %w: %q and %d suffixed names", a.ev.IncidentID, ErrNameTaken, name, maxNameTries-1)
 	}
 	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
@@ -268,41 +280,29 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	return nil
 }
 
-// release gives up the creation lease after conversations.create failed, so
-// a redelivery need not wait for it to expire. After a timeout the channel
-// may exist even though Slack's answer was lost: the lease is kept then, to
-// expire on its own.
-func (a *attempt) release(ctx context.Context, cause error) {
-	if errors.Is(cause, context.DeadlineExceeded) || ctx.Err() != nil {
-		return
-	}
-	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
-		if st.LeaseOwner != a.owner {
-			return 0, nil
-		}
-		st.LeaseOwner, st.LeaseUntil = "", time.Time{}
-		return ChangeState, nil
-	})
-	if err != nil {
-		a.log.WarnContext(ctx, "release creation lease", "incident_id", a.ev.IncidentID, "error", err.Error())
-	}
-}
-
-// releaseEvent gives up the event's lease after a failed attempt so that
-// PagerDuty's redelivery can start at once. It runs even when the budget is
-// spent, bounded by its own short timeout, before the response is written.
-func (a *attempt) releaseEvent(ctx context.Context) {
+// release gives up the leases of a failed attempt so that PagerDuty's
+// redelivery can start at once: the event's, and the incident's creation
+// lease unless conversations.create may have succeeded unseen (then it is
+// left to expire, so no second channel is created meanwhile). It runs even
+// when the budget is spent, bounded by its own short timeout, before the
+// response is written.
+func (a *attempt) release(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(_ *State, er *EventRecord) (Change, error) {
-		if er.Owner != a.owner || er.Done {
-			return 0, nil
+	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
+		var ch Change
+		if er.Owner == a.owner && !er.Done {
+			er.Owner, er.LeaseUntil = "", time.Time{}
+			ch |= ChangeEvent
 		}
-		er.Owner, er.LeaseUntil = "", time.Time{}
-		return ChangeEvent, nil
+		if st.LeaseOwner == a.owner && !a.keepLease {
+			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
+			ch |= ChangeState
+		}
+		return ch, nil
 	})
 	if err != nil {
-		a.log.WarnContext(ctx, "release event lease", "incident_id", a.ev.IncidentID, "event_id", a.ev.ID, "error", err.Error())
+		a.log.WarnContext(ctx, "release leases", "incident_id", a.ev.IncidentID, "event_id", a.ev.ID, "error", err.Error())
 	}
 }
 
@@ -366,7 +366,18 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		return true
 	}
 	ch := st.ChannelID
-	wg.Go(func() {
+	// A panic on a goroutine would kill the process: turn it into an error.
+	safe := func(f func()) func() {
+		return func() {
+			defer func() {
+				if p := recover(); p != nil {
+					fail(fmt.Errorf("%w: %v", ErrPanic, p))
+				}
+			}()
+			f()
+		}
+	}
+	wg.Go(safe(func() {
 		rootTS := st.RootTS
 		switch {
 		case p.PostRoot:
@@ -380,7 +391,7 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			mu.Unlock()
 			rootTS = ts
 		case p.UpdateRoot:
-			wg.Go(func() {
+			wg.Go(safe(func() {
 				if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, st.Snapshot); err != nil {
 					fail(err)
 					return
@@ -388,7 +399,7 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 				mu.Lock()
 				done.rootVersion, done.rootWritten = st.Version, true
 				mu.Unlock()
-			})
+			}))
 		}
 		if p.Reply != nil && rootTS != "" {
 			ts, err := a.slack.PostReply(ctx, ch, rootTS, *p.Reply)
@@ -400,33 +411,33 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			done.replyTS = ts
 			mu.Unlock()
 		}
-	})
+	}))
 	if p.Topic != "" {
-		wg.Go(func() {
+		wg.Go(safe(func() {
 			if bestEffort("set topic", a.slack.SetTopic(ctx, ch, p.Topic)) {
 				mu.Lock()
 				done.topic, done.topicSet = p.Topic, true
 				mu.Unlock()
 			}
-		})
+		}))
 	}
 	for _, b := range p.Bookmarks {
-		wg.Go(func() {
+		wg.Go(safe(func() {
 			if bestEffort("add bookmark", a.slack.AddBookmark(ctx, ch, b)) {
 				mu.Lock()
 				done.bookmarks = append(done.bookmarks, b.Link)
 				mu.Unlock()
 			}
-		})
+		}))
 	}
 	if len(p.Invite) > 0 {
-		wg.Go(func() {
+		wg.Go(safe(func() {
 			if bestEffort("invite users", a.slack.Invite(ctx, ch, p.Invite)) {
 				mu.Lock()
 				done.invited = true
 				mu.Unlock()
 			}
-		})
+		}))
 	}
 	wg.Wait()
 	return done
