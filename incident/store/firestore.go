@@ -1,0 +1,373 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+var _ incident.Store = (*Firestore)(nil)
+
+// Collection names of the layout described in the package comment.
+const (
+	incidentsCollection = "incidents"
+	eventsCollection    = "events"
+)
+
+// Firestore is the production incident.Store: one Firestore document per
+// incident and one per event, read and written in a transaction so any
+// function instance can handle any delivery.
+//
+// Updates of one incident made through one Firestore value run one at a
+// time: the service updates an incident from several goroutines at once
+// (root message, reply), and queueing them here costs a few milliseconds
+// where conflicting transactions would cost aborts and backoff (up to a
+// second per retry) out of PagerDuty's 5 second budget. Transactions still
+// keep updates from different instances correct.
+type Firestore struct {
+	client *firestore.Client
+	locks  keyedMutex
+}
+
+// NewFirestore returns a store using client. Close closes the client.
+func NewFirestore(client *firestore.Client) *Firestore {
+	return &Firestore{client: client, locks: keyedMutex{m: make(map[string]*keyedLock)}}
+}
+
+// OpenFirestore connects to the database databaseID ("" means "(default)")
+// of the Google Cloud project projectID ("" means detect it from the
+// credentials or the metadata server). Like every Firestore client it talks
+// to the emulator at FIRESTORE_EMULATOR_HOST when that is set. It makes no
+// network call: the client connects on first use.
+func OpenFirestore(ctx context.Context, projectID, databaseID string) (*Firestore, error) {
+	if projectID == "" {
+		projectID = firestore.DetectProjectID
+	}
+	if databaseID == "" {
+		databaseID = firestore.DefaultDatabaseID
+	}
+	client, err := firestore.NewClientWithDatabase(ctx, projectID, databaseID)
+	if err != nil {
+		return nil, err // the caller names the project and database
+	}
+	return NewFirestore(client), nil
+}
+
+// Close closes the Firestore client.
+func (f *Firestore) Close() error {
+	return f.client.Close()
+}
+
+// Update implements incident.Store with a Firestore transaction. Firestore
+// retries a transaction that conflicts with another one, so fn may run more
+// than once; each run gets freshly read values. An error from fn is
+// returned as is; other errors are wrapped with the incident id.
+func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	if err := validateIDs(incidentID, eventID); err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
+	refs := []*firestore.DocumentRef{f.client.Collection(incidentsCollection).Doc(incidentID)}
+	if eventID != "" {
+		refs = append(refs, refs[0].Collection(eventsCollection).Doc(eventID))
+	}
+
+	unlock, err := f.locks.lock(ctx, incidentID)
+	if err != nil {
+		return fmt.Errorf("update incident %q: %w", incidentID, err)
+	}
+	defer unlock()
+
+	fnFailed := false
+	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		fnFailed = false
+		// One round trip for both documents; a missing one comes back
+		// with Exists() false rather than as an error.
+		snaps, err := tx.GetAll(refs)
+		if err != nil {
+			return err
+		}
+		st, err := decodeState(snaps[0])
+		if err != nil {
+			return err
+		}
+		var er incident.EventRecord
+		if eventID != "" {
+			if er, err = decodeEvent(snaps[1]); err != nil {
+				return err
+			}
+		}
+
+		ch, err := fn(&st, &er)
+		if err != nil {
+			fnFailed = true
+			return err
+		}
+		if ch&incident.ChangeState != 0 {
+			if err := tx.Set(refs[0], encodeState(st)); err != nil {
+				return err
+			}
+		}
+		if ch&incident.ChangeEvent != 0 && eventID != "" {
+			if err := tx.Set(refs[1], encodeEvent(er)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if fnFailed {
+			// RunTransaction returns fn's error unchanged; so do we.
+			return err
+		}
+		return fmt.Errorf("update incident %q: %w", incidentID, err)
+	}
+	return nil
+}
+
+// incidentDoc is the stored form of incident.State. The domain types carry
+// no Firestore tags, so the mapping is spelled out here and field names
+// stay stable when Go names change. Zero times are omitted.
+type incidentDoc struct {
+	Snapshot    snapshotDoc `firestore:"snapshot"`
+	Version     int64       `firestore:"version"`
+	ChannelID   string      `firestore:"channel_id"`
+	ChannelName string      `firestore:"channel_name"`
+	LeaseOwner  string      `firestore:"lease_owner"`
+	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
+	RootTS      string      `firestore:"root_ts"`
+	RootVersion int64       `firestore:"root_version"`
+	Topic       string      `firestore:"topic"`
+	Bookmarks   []string    `firestore:"bookmarks"`
+	Invited     bool        `firestore:"invited"`
+	// WrittenAt is the server's time of the last write, for operators
+	// looking at the console; the domain never reads it.
+	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
+}
+
+type snapshotDoc struct {
+	ID               string    `firestore:"id"`
+	Number           int64     `firestore:"number"`
+	Title            string    `firestore:"title"`
+	Status           string    `firestore:"status"`
+	Urgency          string    `firestore:"urgency"`
+	Priority         string    `firestore:"priority"`
+	HTMLURL          string    `firestore:"html_url"`
+	Service          refDoc    `firestore:"service"`
+	EscalationPolicy refDoc    `firestore:"escalation_policy"`
+	Assignees        []refDoc  `firestore:"assignees"`
+	Teams            []refDoc  `firestore:"teams"`
+	IncidentType     string    `firestore:"incident_type"`
+	ConferenceURL    string    `firestore:"conference_url"`
+	ConferenceNumber string    `firestore:"conference_number"`
+	CreatedAt        time.Time `firestore:"created_at,omitempty"`
+	ResolvedAt       time.Time `firestore:"resolved_at,omitempty"`
+	Complete         bool      `firestore:"complete"`
+	UpdatedAt        time.Time `firestore:"updated_at,omitempty"`
+}
+
+type refDoc struct {
+	ID      string `firestore:"id"`
+	Type    string `firestore:"type"`
+	Summary string `firestore:"summary"`
+	HTMLURL string `firestore:"html_url"`
+}
+
+// eventDoc is the stored form of incident.EventRecord. ExpireAt is always
+// written, even when zero (0001-01-01, already expired), so that every
+// event document is subject to the TTL policy.
+type eventDoc struct {
+	Type       string    `firestore:"type"`
+	OccurredAt time.Time `firestore:"occurred_at,omitempty"`
+	Done       bool      `firestore:"done"`
+	ReplyTS    string    `firestore:"reply_ts"`
+	ExpireAt   time.Time `firestore:"expire_at"`
+	Owner      string    `firestore:"owner"`
+	LeaseUntil time.Time `firestore:"lease_until,omitempty"`
+}
+
+func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
+	if !snap.Exists() {
+		return incident.State{}, nil
+	}
+	var d incidentDoc
+	if err := snap.DataTo(&d); err != nil {
+		return incident.State{}, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+	}
+	s := d.Snapshot
+	return incident.State{
+		Exists: true,
+		Snapshot: incident.Snapshot{
+			ID:               s.ID,
+			Number:           int(s.Number),
+			Title:            s.Title,
+			Status:           s.Status,
+			Urgency:          s.Urgency,
+			Priority:         s.Priority,
+			HTMLURL:          s.HTMLURL,
+			Service:          incident.Ref(s.Service),
+			EscalationPolicy: incident.Ref(s.EscalationPolicy),
+			Assignees:        refsFromDocs(s.Assignees),
+			Teams:            refsFromDocs(s.Teams),
+			IncidentType:     s.IncidentType,
+			ConferenceURL:    s.ConferenceURL,
+			ConferenceNumber: s.ConferenceNumber,
+			CreatedAt:        s.CreatedAt,
+			ResolvedAt:       s.ResolvedAt,
+			Complete:         s.Complete,
+			UpdatedAt:        s.UpdatedAt,
+		},
+		Version:     d.Version,
+		ChannelID:   d.ChannelID,
+		ChannelName: d.ChannelName,
+		LeaseOwner:  d.LeaseOwner,
+		LeaseUntil:  d.LeaseUntil,
+		RootTS:      d.RootTS,
+		RootVersion: d.RootVersion,
+		Topic:       d.Topic,
+		Bookmarks:   cloneSlice(d.Bookmarks),
+		Invited:     d.Invited,
+	}, nil
+}
+
+func encodeState(st incident.State) incidentDoc {
+	s := st.Snapshot
+	return incidentDoc{
+		Snapshot: snapshotDoc{
+			ID:               s.ID,
+			Number:           int64(s.Number),
+			Title:            s.Title,
+			Status:           s.Status,
+			Urgency:          s.Urgency,
+			Priority:         s.Priority,
+			HTMLURL:          s.HTMLURL,
+			Service:          refDoc(s.Service),
+			EscalationPolicy: refDoc(s.EscalationPolicy),
+			Assignees:        refsToDocs(s.Assignees),
+			Teams:            refsToDocs(s.Teams),
+			IncidentType:     s.IncidentType,
+			ConferenceURL:    s.ConferenceURL,
+			ConferenceNumber: s.ConferenceNumber,
+			CreatedAt:        utc(s.CreatedAt),
+			ResolvedAt:       utc(s.ResolvedAt),
+			Complete:         s.Complete,
+			UpdatedAt:        utc(s.UpdatedAt),
+		},
+		Version:     st.Version,
+		ChannelID:   st.ChannelID,
+		ChannelName: st.ChannelName,
+		LeaseOwner:  st.LeaseOwner,
+		LeaseUntil:  utc(st.LeaseUntil),
+		RootTS:      st.RootTS,
+		RootVersion: st.RootVersion,
+		Topic:       st.Topic,
+		Bookmarks:   cloneSlice(st.Bookmarks),
+		Invited:     st.Invited,
+	}
+}
+
+func decodeEvent(snap *firestore.DocumentSnapshot) (incident.EventRecord, error) {
+	if !snap.Exists() {
+		return incident.EventRecord{}, nil
+	}
+	var d eventDoc
+	if err := snap.DataTo(&d); err != nil {
+		return incident.EventRecord{}, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
+	}
+	return incident.EventRecord{
+		Exists:     true,
+		Type:       d.Type,
+		OccurredAt: d.OccurredAt,
+		Done:       d.Done,
+		ReplyTS:    d.ReplyTS,
+		ExpireAt:   d.ExpireAt,
+		Owner:      d.Owner,
+		LeaseUntil: d.LeaseUntil,
+	}, nil
+}
+
+func encodeEvent(er incident.EventRecord) eventDoc {
+	return eventDoc{
+		Type:       er.Type,
+		OccurredAt: utc(er.OccurredAt),
+		Done:       er.Done,
+		ReplyTS:    er.ReplyTS,
+		ExpireAt:   utc(er.ExpireAt),
+		Owner:      er.Owner,
+		LeaseUntil: utc(er.LeaseUntil),
+	}
+}
+
+func refsToDocs(refs []incident.Ref) []refDoc {
+	if len(refs) == 0 {
+		return nil
+	}
+	docs := make([]refDoc, len(refs))
+	for i, r := range refs {
+		docs[i] = refDoc(r)
+	}
+	return docs
+}
+
+func refsFromDocs(docs []refDoc) []incident.Ref {
+	if len(docs) == 0 {
+		return nil
+	}
+	refs := make([]incident.Ref, len(docs))
+	for i, d := range docs {
+		refs[i] = incident.Ref(d)
+	}
+	return refs
+}
+
+// utc drops the location and monotonic reading; Firestore keeps neither.
+// The zero time stays the zero time.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Round(0)
+}
+
+// keyedMutex is a set of mutexes, one per key in use, whose Lock gives up
+// when the context is done.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyedLock
+}
+
+type keyedLock struct {
+	held  chan struct{} // holds a value while locked
+	users int           // goroutines holding or waiting; guarded by keyedMutex.mu
+}
+
+// lock locks key and returns the function that unlocks it.
+func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err error) {
+	k.mu.Lock()
+	l := k.m[key]
+	if l == nil {
+		l = &keyedLock{held: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+
+	release := func() {
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.held <- struct{}{}:
+		return func() { <-l.held; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+var _ incident.Store = (*Memory)(nil)
+
+// Memory is an incident.Store held in process memory, for tests and the
+// local runner (STORE=memory). It behaves like Firestore as far as callers
+// can tell: the same id rules, copies in and out, empty slices read back as
+// nil. State is lost when the process ends and is not shared between
+// instances, so it is no use in production.
+//
+// The zero value is ready to use.
+type Memory struct {
+	mu        sync.Mutex
+	incidents map[string]incident.State
+	events    map[eventKey]incident.EventRecord
+}
+
+type eventKey struct{ incidentID, eventID string }
+
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory {
+	return &Memory{}
+}
+
+// Update implements incident.Store. fn runs with the store locked, which
+// makes each Update a transaction; fn is pure and quick by contract.
+func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	if err := validateIDs(incidentID, eventID); err != nil {
+		return fmt.Errorf("update incident: %w", err)
+	}
+	// Like a store doing I/O, give up once the caller has.
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("update incident %q: %w", incidentID, err)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	st := cloneState(m.incidents[incidentID])
+	var er incident.EventRecord // has no slices: a value copy is a deep copy
+	if eventID != "" {
+		er = m.events[eventKey{incidentID, eventID}]
+	}
+	ch, err := fn(&st, &er)
+	if err != nil {
+		return err
+	}
+	if ch&incident.ChangeState != 0 {
+		if m.incidents == nil {
+			m.incidents = make(map[string]incident.State)
+		}
+		st.Exists = true
+		m.incidents[incidentID] = cloneState(st)
+	}
+	if ch&incident.ChangeEvent != 0 && eventID != "" {
+		if m.events == nil {
+			m.events = make(map[eventKey]incident.EventRecord)
+		}
+		er.Exists = true
+		m.events[eventKey{incidentID, eventID}] = er
+	}
+	return nil
+}
