@@ -1,0 +1,211 @@
+package slackops
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// statusEmoji marks the status at a glance in the header and fields.
+var statusEmoji = map[string]string{
+	"triggered":    "🔴",
+	"acknowledged": "🟠",
+	"resolved":     "🟢",
+}
+
+// RootBlocks renders the root message of an incident's channel from its
+// stored snapshot: a header with number and title, the fields responders
+// look for, and links to PagerDuty and the conference bridge. The same
+// snapshot always renders the same blocks, so an update is idempotent.
+func RootBlocks(inc incident.Snapshot) []slack.Block {
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Plain(headerText(inc), MaxHeader), true, false)),
+	}
+	if !inc.Complete {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(
+			"_Waiting for PagerDuty's incident details: this message fills in with the next incident event._"), nil, nil))
+		if a := actions(inc); a != nil {
+			blocks = append(blocks, a)
+		}
+		return blocks
+	}
+
+	var fields []*slack.TextBlockObject
+	field := func(name, value string) {
+		if value == "" || len(fields) == MaxFields {
+			return
+		}
+		label := "*" + name + "*\n"
+		fields = append(fields, mrkdwn(label+Mrkdwn(value, MaxField-len(label))))
+	}
+	rawField := func(name, mrkdwnValue string) { // value already safe mrkdwn
+		if mrkdwnValue != "" && len(fields) < MaxFields {
+			fields = append(fields, mrkdwn("*"+name+"*\n"+mrkdwnValue))
+		}
+	}
+	rawField("Status", strings.TrimSpace(statusEmoji[inc.Status]+" "+Mrkdwn(titleCase(orDash(inc.Status)), 100)))
+	field("Urgency", titleCase(inc.Urgency))
+	field("Priority", orDash(inc.Priority))
+	rawField("Service", link(inc.Service.HTMLURL, orDash(inc.Service.Summary), MaxField-20))
+	field("Assigned to", orDash(names(inc.Assignees)))
+	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, orDash(inc.EscalationPolicy.Summary), MaxField-30))
+	rawField("Created", date(inc.CreatedAt))
+	if inc.Status == "resolved" {
+		rawField("Resolved", date(inc.ResolvedAt))
+	}
+	field("Incident type", inc.IncidentType)
+	field("Teams", names(inc.Teams))
+	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+
+	if inc.ConferenceURL != "" || inc.ConferenceNumber != "" {
+		conf := "*Conference bridge*"
+		if httpURL(inc.ConferenceURL) {
+			conf += "\n" + link(inc.ConferenceURL, inc.ConferenceURL, 1000)
+		}
+		if inc.ConferenceNumber != "" {
+			conf += "\n" + Mrkdwn(inc.ConferenceNumber, 500)
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(conf), nil, nil))
+	}
+	if a := actions(inc); a != nil {
+		blocks = append(blocks, a)
+	}
+	if !inc.UpdatedAt.IsZero() {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Last change "+date(inc.UpdatedAt)+" · edited in place as the incident changes")))
+	}
+	return blocks
+}
+
+// RootText is the plain fallback of the root message, shown in
+// notifications and by clients that cannot render blocks.
+func RootText(inc incident.Snapshot) string {
+	text := headerText(inc)
+	if t := incident.Topic(inc); t != "" {
+		text += " — " + t
+	}
+	return Mrkdwn(text, 1000)
+}
+
+func headerText(inc incident.Snapshot) string {
+	title := orDash(inc.Title)
+	if inc.Number > 0 {
+		title = "#" + strconv.Itoa(inc.Number) + " " + title
+	}
+	if e := statusEmoji[inc.Status]; e != "" && inc.Complete {
+		title = e + " " + title
+	}
+	return title
+}
+
+// actions is the row of link buttons: the PagerDuty incident and the
+// conference bridge. Buttons with a URL need no interactivity endpoint.
+func actions(inc incident.Snapshot) *slack.ActionBlock {
+	var els []slack.BlockElement
+	if httpURL(inc.HTMLURL) && len(inc.HTMLURL) <= MaxURL {
+		b := slack.NewButtonBlockElement("open_pagerduty", "", slack.NewTextBlockObject(slack.PlainTextType, "Open in PagerDuty", false, false))
+		b.URL = inc.HTMLURL
+		b.Style = slack.StylePrimary
+		els = append(els, b)
+	}
+	if httpURL(inc.ConferenceURL) && len(inc.ConferenceURL) <= MaxURL {
+		b := slack.NewButtonBlockElement("join_conference", "", slack.NewTextBlockObject(slack.PlainTextType, "Join conference", false, false))
+		b.URL = inc.ConferenceURL
+		els = append(els, b)
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock("links", els...)
+}
+
+// maxBodyChunks bounds the sections a reply body is split into, so a reply
+// stays within Slack's 50 blocks and 40 000 characters.
+const maxBodyChunks = 12
+
+// ReplyBlocks renders a thread reply: the headline, the body (a note, a
+// status update) quoted and split into sections, and when it happened.
+func ReplyBlocks(r incident.Reply) []slack.Block {
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+Mrkdwn(r.Headline, MaxSectionText-2)+"*"), nil, nil)}
+	parts, truncated := chunks(r.Body, MaxSectionText-200, maxBodyChunks)
+	for _, p := range parts {
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(quote(p)), nil, nil))
+	}
+	ctx := date(r.At)
+	if truncated {
+		ctx += " · _the text was too long for Slack and was cut; PagerDuty has all of it_"
+	}
+	if ctx != "" {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(ctx)))
+	}
+	return blocks
+}
+
+// ReplyText is the fallback of a thread reply (notifications): the
+// headline and the start of the body.
+func ReplyText(r incident.Reply) string {
+	text := Mrkdwn(r.Headline, 1000)
+	if r.Body != "" {
+		text += "\n" + Mrkdwn(r.Body, 2000)
+	}
+	return text
+}
+
+// quote prefixes every line with mrkdwn's quote marker.
+func quote(s string) string {
+	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// link renders text as a mrkdwn link to url when url is http(s), else as
+// escaped text. The URL is escaped too: it comes from the webhook.
+func link(url, text string, max int) string {
+	if !httpURL(url) || len(url) > max/2 || strings.ContainsAny(url, "|<> \n") {
+		return Mrkdwn(text, max)
+	}
+	return "<" + strings.ReplaceAll(url, "&", "&amp;") + "|" + Mrkdwn(text, max-len(url)-10) + ">"
+}
+
+// date renders t with Slack's date formatting, shown in each reader's own
+// time zone, with a UTC fallback for clients that cannot format it.
+func date(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+func httpURL(s string) bool {
+	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
+}
+
+func names(refs []incident.Ref) string {
+	var ns []string
+	for _, r := range refs {
+		if r.Summary != "" {
+			ns = append(ns, r.Summary)
+		}
+	}
+	return strings.Join(ns, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

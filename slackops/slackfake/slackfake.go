@@ -1,0 +1,752 @@
+// Package slackfake is a stateful fake of the Slack Web API methods that
+// Incident Channels calls, served over real HTTP so the real slack-go
+// client talks to it (point SLACK_API_URL at Server.URL). It keeps
+// channels, members, topics, bookmarks, messages and threads, enforces the
+// rules and limits the product depends on (channel names, name_taken also
+// for archived channels, membership, thread_ts of an existing message, text
+// and block limits, chat.update without blocks dropping them), and can be
+// told to fail: ok:false errors, HTTP statuses such as 429 with or without
+// Retry-After and 5xx, slow answers and reset connections, before or after
+// the call takes effect.
+//
+// Tests use it to assert what a Slack workspace would show; the local
+// sandbox serves it in process.
+package slackfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// BotUserID is the user id of the bot the token belongs to: the creator,
+// and so a member, of every channel it creates.
+const BotUserID = "UBOT0000001"
+
+// DefaultToken is the bot token the server accepts unless told otherwise.
+const DefaultToken = "xoxb-fake-token"
+
+// Fault is a failure the server answers one call with.
+type Fault struct {
+	// Status is the HTTP status to answer with (429, 500, 502, 503, …);
+	// 0 means 200 with an ok:false body when Error is set.
+	Status int
+	// RetryAfter is the Retry-After header in seconds, sent when > 0.
+	RetryAfter int
+	// Error is the ok:false error code (name_taken, invalid_auth, …).
+	Error string
+	// Delay holds the answer back; a client that gives up earlier sees a
+	// timeout.
+	Delay time.Duration
+	// Reset closes the connection without an answer.
+	Reset bool
+	// Apply carries the call out before failing, as when Slack did the
+	// work but its answer was lost.
+	Apply bool
+}
+
+// failing reports whether the fault fails the call; a fault with only a
+// Delay answers normally, late.
+func (f *Fault) failing() bool { return f.Status != 0 || f.Error != "" || f.Reset }
+
+// Channel is the state of one channel.
+type Channel struct {
+	ID        string
+	Name      string
+	Private   bool
+	Archived  bool
+	Topic     string
+	Members   []string
+	Bookmarks []Bookmark
+	// Messages in the order they were posted, thread replies included.
+	Messages []Message
+}
+
+// Bookmark is one link in a channel's bookmark bar.
+type Bookmark struct {
+	ID    string
+	Title string
+	Link  string
+}
+
+// Message is one message of a channel.
+type Message struct {
+	TS string
+	// ThreadTS is the root message's ts for a thread reply, empty for a
+	// top-level message.
+	ThreadTS  string
+	Text      string
+	Blocks    json.RawMessage
+	Broadcast bool
+	// Edits counts chat.update calls on the message.
+	Edits int
+}
+
+// TopLevel returns the messages that are not thread replies.
+func (c Channel) TopLevel() []Message {
+	var out []Message
+	for _, m := range c.Messages {
+		if m.ThreadTS == "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Replies returns the replies in the thread of the message ts, in order.
+func (c Channel) Replies(ts string) []Message {
+	var out []Message
+	for _, m := range c.Messages {
+		if m.ThreadTS == ts {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// BlockText returns every piece of text in the message's blocks (header,
+// section text and fields, context, button labels and URLs), one per line,
+// so tests and the sandbox can look for what a reader would see.
+func (m Message) BlockText() string {
+	var blocks []any
+	_ = json.Unmarshal(m.Blocks, &blocks)
+	var lines []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if t, ok := v["text"].(string); ok {
+				lines = append(lines, t)
+			}
+			if u, ok := v["url"].(string); ok {
+				lines = append(lines, u)
+			}
+			for _, k := range []string{"text", "fields", "elements"} {
+				if _, isString := v[k].(string); !isString {
+					walk(v[k])
+				}
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(blocks)
+	return strings.Join(lines, "\n")
+}
+
+// Server is the fake Slack Web API.
+type Server struct {
+	// URL is the API base URL, ending in "/": SLACK_API_URL.
+	URL string
+	srv *httptest.Server
+
+	mu       sync.Mutex
+	token    string
+	channels []*Channel
+	users    map[string]string // user id → invite error ("" valid)
+	nextID   int
+	clock    int64
+	calls    map[string]int
+	faults   map[string][]Fault
+	latency  time.Duration
+	log      []Call
+}
+
+// Call is one API call the server answered.
+type Call struct {
+	Method string
+	// Args are the form values, the token left out.
+	Args map[string]string
+}
+
+// NewServer starts a fake on a loopback port. Close it when done.
+func NewServer() *Server {
+	s := NewUnstarted()
+	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL + "/api/"
+	return s
+}
+
+// NewUnstarted returns a fake that is not listening: serve it with
+// ServeHTTP under "/api/" (the sandbox mounts it in its own server).
+func NewUnstarted() *Server {
+	return &Server{
+		token:  DefaultToken,
+		users:  map[string]string{},
+		calls:  map[string]int{},
+		faults: map[string][]Fault{},
+		clock:  1_700_000_000_000_000,
+	}
+}
+
+// Close stops a server started with NewServer.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.CloseClientConnections()
+		s.srv.Close()
+	}
+}
+
+// SetToken sets the bot token the server accepts.
+func (s *Server) SetToken(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = token
+}
+
+// SetLatency makes every call take at least d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetUser makes conversations.invite answer inviteError for user id
+// ("user_not_found", "cant_invite", "user_is_deactivated"); "" makes the
+// user valid again. Users never mentioned are valid.
+func (s *Server) SetUser(id, inviteError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[id] = inviteError
+}
+
+// Fail queues faults for the next calls of method (e.g. "chat.postMessage"),
+// one fault per call, in order.
+func (s *Server) Fail(method string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[method] = append(s.faults[method], faults...)
+}
+
+// ClearFaults drops every queued fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = map[string][]Fault{}
+}
+
+// CreateChannel adds a channel as if someone had created it in Slack, for
+// tests of name collisions; the bot is not a member.
+func (s *Server) CreateChannel(name string, archived bool) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.newChannel(name, false)
+	c.Archived = archived
+	c.Members = nil
+	return c.ID
+}
+
+// Archive archives the channel id, as a user would.
+func (s *Server) Archive(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		c.Archived = true
+	}
+}
+
+// Calls returns how many times method was called (faults included).
+func (s *Server) Calls(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[method]
+}
+
+// TotalCalls returns the number of calls of every method.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		n += c
+	}
+	return n
+}
+
+// Log returns the calls answered so far, in order.
+func (s *Server) Log() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.log)
+}
+
+// ResetCalls zeroes the call counts and log.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.log = nil
+}
+
+// Channels returns a copy of every channel, in creation order.
+func (s *Server) Channels() []Channel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Channel, 0, len(s.channels))
+	for _, c := range s.channels {
+		out = append(out, copyChannel(c))
+	}
+	return out
+}
+
+// Channel returns a copy of the channel with the id or name given.
+func (s *Server) Channel(idOrName string) (Channel, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.channels {
+		if c.ID == idOrName || c.Name == idOrName {
+			return copyChannel(c), true
+		}
+	}
+	return Channel{}, false
+}
+
+func copyChannel(c *Channel) Channel {
+	cp := *c
+	cp.Members = slices.Clone(c.Members)
+	cp.Bookmarks = slices.Clone(c.Bookmarks)
+	cp.Messages = slices.Clone(c.Messages)
+	return cp
+}
+
+func (s *Server) byID(id string) *Channel {
+	for _, c := range s.channels {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (s *Server) newChannel(name string, private bool) *Channel {
+	s.nextID++
+	c := &Channel{ID: fmt.Sprintf("C%08d", s.nextID), Name: name, Private: private, Members: []string{BotUserID}}
+	s.channels = append(s.channels, c)
+	return c
+}
+
+func (s *Server) nextTS() string {
+	s.clock += 100
+	return fmt.Sprintf("%d.%06d", s.clock/1_000_000, s.clock%1_000_000)
+}
+
+// answer is a method's JSON answer; ok is added.
+type answer map[string]any
+
+// apiError is an ok:false answer.
+type apiError struct {
+	code  string
+	extra answer
+}
+
+func fail(code string) *apiError { return &apiError{code: code} }
+
+// ServeHTTP answers /api/{method}.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	s.calls[method]++
+	args := map[string]string{}
+	for k, v := range r.Form {
+		if k != "token" {
+			args[k] = strings.Join(v, ",")
+		}
+	}
+	s.log = append(s.log, Call{Method: method, Args: args})
+	var fault *Fault
+	if q := s.faults[method]; len(q) > 0 {
+		fault, s.faults[method] = &q[0], q[1:]
+	}
+	delay := s.latency
+	s.mu.Unlock()
+
+	if fault != nil && fault.Delay > delay {
+		delay = fault.Delay
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if fault != nil && fault.failing() && !fault.Apply {
+		s.writeFault(w, fault)
+		return
+	}
+	res, aerr := s.call(method, r)
+	if fault != nil && fault.failing() {
+		s.writeFault(w, fault)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if aerr != nil {
+		body := answer{"ok": false, "error": aerr.code}
+		for k, v := range aerr.extra {
+			body[k] = v
+		}
+		_ = json.NewEncoder(w).Encode(body)
+		return
+	}
+	res["ok"] = true
+	_ = json.NewEncoder(w).Encode(res)
+}
+
+func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
+	if f.Reset {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	if f.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(f.RetryAfter))
+	}
+	if f.Status != 0 && f.Status != http.StatusOK {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(f.Status)
+		_, _ = fmt.Fprintf(w, "<html><body>%d %s</body></html>", f.Status, http.StatusText(f.Status))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(answer{"ok": false, "error": f.Error})
+}
+
+// call carries out method with the request's arguments.
+func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	token := r.Form.Get("token")
+	if token == "" {
+		token, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	if token == "" {
+		return nil, fail("not_authed")
+	}
+	if token != s.token {
+		return nil, fail("invalid_auth")
+	}
+	f := r.Form
+	switch method {
+	case "auth.test":
+		return answer{"user_id": BotUserID, "team": "Fake", "url": "https://fake.slack.test/"}, nil
+	case "conversations.create":
+		return s.create(f.Get("name"), f.Get("is_private") == "true")
+	case "conversations.setTopic":
+		return s.setTopic(f.Get("channel"), f.Get("topic"))
+	case "conversations.invite":
+		return s.invite(f.Get("channel"), f.Get("users"), f.Get("force") == "true")
+	case "conversations.archive":
+		c, err := s.member(f.Get("channel"))
+		if err != nil {
+			return nil, err
+		}
+		c.Archived = true
+		return answer{}, nil
+	case "conversations.info":
+		c := s.byID(f.Get("channel"))
+		if c == nil {
+			return nil, fail("channel_not_found")
+		}
+		return answer{"channel": channelJSON(c)}, nil
+	case "bookmarks.add":
+		return s.addBookmark(f.Get("channel_id"), f.Get("title"), f.Get("type"), f.Get("link"))
+	case "chat.postMessage":
+		return s.post(f)
+	case "chat.update":
+		return s.update(f)
+	}
+	return nil, fail("unknown_method")
+}
+
+var validName = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+func (s *Server) create(name string, private bool) (answer, *apiError) {
+	switch {
+	case name == "":
+		return nil, fail("invalid_name_required")
+	case utf8.RuneCountInString(name) > 80:
+		return nil, fail("invalid_name_maxlength")
+	case !validName.MatchString(name):
+		return nil, fail("invalid_name_specials")
+	}
+	for _, c := range s.channels {
+		if c.Name == name { // archived channels keep their names
+			return nil, fail("name_taken")
+		}
+	}
+	c := s.newChannel(name, private)
+	return answer{"channel": channelJSON(c)}, nil
+}
+
+func channelJSON(c *Channel) answer {
+	return answer{
+		"id": c.ID, "name": c.Name, "is_channel": !c.Private, "is_private": c.Private,
+		"is_archived": c.Archived, "creator": BotUserID, "topic": answer{"value": c.Topic},
+	}
+}
+
+// member returns the channel id the bot may act in.
+func (s *Server) member(id string) (*Channel, *apiError) {
+	c := s.byID(id)
+	switch {
+	case c == nil:
+		return nil, fail("channel_not_found")
+	case c.Archived:
+		return nil, fail("is_archived")
+	case !slices.Contains(c.Members, BotUserID):
+		return nil, fail("not_in_channel")
+	}
+	return c, nil
+}
+
+func (s *Server) setTopic(id, topic string) (answer, *apiError) {
+	c, err := s.member(id)
+	if err != nil {
+		return nil, err
+	}
+	if chars(topic) > 250 {
+		return nil, fail("too_long")
+	}
+	c.Topic = topic
+	return answer{"channel": channelJSON(c)}, nil
+}
+
+func (s *Server) invite(id, users string, force bool) (answer, *apiError) {
+	c, err := s.member(id)
+	if err != nil {
+		return nil, err
+	}
+	if users == "" {
+		return nil, fail("no_user")
+	}
+	var ok []string
+	var errs []answer
+	for _, u := range strings.Split(users, ",") {
+		code := s.users[u]
+		switch {
+		case code != "":
+		case u == BotUserID:
+			code = "cant_invite_self"
+		case slices.Contains(c.Members, u):
+			code = "already_in_channel"
+		}
+		if code != "" {
+			errs = append(errs, answer{"user": u, "ok": false, "error": code})
+			continue
+		}
+		ok = append(ok, u)
+	}
+	if len(errs) > 0 && (!force || len(ok) == 0) {
+		// Without force one bad user fails the whole call.
+		return nil, &apiError{code: errs[0]["error"].(string), extra: answer{"errors": errs}}
+	}
+	c.Members = append(c.Members, ok...)
+	if len(errs) > 0 {
+		// force: the valid users are in; the others are reported.
+		return nil, &apiError{code: errs[0]["error"].(string), extra: answer{"errors": errs}}
+	}
+	return answer{"channel": channelJSON(c)}, nil
+}
+
+func (s *Server) addBookmark(id, title, typ, link string) (answer, *apiError) {
+	c, err := s.member(id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case title == "":
+		return nil, fail("invalid_title")
+	case typ != "link":
+		return nil, fail("invalid_type")
+	case !strings.HasPrefix(link, "https://") && !strings.HasPrefix(link, "http://"):
+		return nil, fail("invalid_link")
+	}
+	b := Bookmark{ID: fmt.Sprintf("Bk%08d", len(c.Bookmarks)+1), Title: title, Link: link}
+	c.Bookmarks = append(c.Bookmarks, b)
+	return answer{"bookmark": answer{"id": b.ID, "channel_id": c.ID, "title": title, "link": link, "type": typ}}, nil
+}
+
+func (s *Server) post(f map[string][]string) (answer, *apiError) {
+	get := func(k string) string {
+		if v := f[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	c, err := s.member(get("channel"))
+	if err != nil {
+		return nil, err
+	}
+	text, blocks := get("text"), get("blocks")
+	if err := checkContent(text, blocks); err != nil {
+		return nil, err
+	}
+	m := Message{Text: text, Blocks: json.RawMessage(blocks), Broadcast: get("reply_broadcast") == "true"}
+	if ts := get("thread_ts"); ts != "" {
+		i := findMessage(c, ts)
+		if i < 0 {
+			return nil, fail("thread_not_found")
+		}
+		m.ThreadTS = ts
+		if parent := c.Messages[i].ThreadTS; parent != "" {
+			m.ThreadTS = parent // a reply to a reply joins the thread
+		}
+	}
+	m.TS = s.nextTS()
+	c.Messages = append(c.Messages, m)
+	return answer{"channel": c.ID, "ts": m.TS, "message": answer{"text": text, "ts": m.TS, "thread_ts": m.ThreadTS}}, nil
+}
+
+func (s *Server) update(f map[string][]string) (answer, *apiError) {
+	get := func(k string) string {
+		if v := f[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	c, err := s.member(get("channel"))
+	if err != nil {
+		return nil, err
+	}
+	i := findMessage(c, get("ts"))
+	if i < 0 {
+		return nil, fail("message_not_found")
+	}
+	text, blocks := get("text"), get("blocks")
+	if err := checkContent(text, blocks); err != nil {
+		return nil, err
+	}
+	m := &c.Messages[i]
+	m.Text = text
+	// chat.update replaces what it is given; text without blocks drops
+	// the blocks.
+	m.Blocks = json.RawMessage(blocks)
+	m.Edits++
+	return answer{"channel": c.ID, "ts": m.TS, "text": text}, nil
+}
+
+func findMessage(c *Channel, ts string) int {
+	for i, m := range c.Messages {
+		if m.TS == ts {
+			return i
+		}
+	}
+	return -1
+}
+
+// chars counts characters as Slack does, in UTF-16 code units.
+func chars(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
+}
+
+// checkContent enforces Slack's message limits: some text or blocks,
+// 40 000 characters of text, and the Block Kit limits the product relies
+// on (50 blocks, header 150, section text 3000, 10 fields of 2000, button
+// label 75 and URL 3000).
+func checkContent(text, blocks string) *apiError {
+	if text == "" && blocks == "" {
+		return fail("no_text")
+	}
+	if chars(text) > 40000 {
+		return fail("msg_too_long")
+	}
+	if blocks == "" {
+		return nil
+	}
+	var bs []struct {
+		Type     string          `json:"type"`
+		Text     *textObject     `json:"text"`
+		Fields   []textObject    `json:"fields"`
+		Elements json.RawMessage `json:"elements"`
+	}
+	if err := json.Unmarshal([]byte(blocks), &bs); err != nil {
+		return &apiError{code: "invalid_blocks_format"}
+	}
+	invalid := func(why string) *apiError {
+		return &apiError{code: "invalid_blocks", extra: answer{"errors": []string{why}}}
+	}
+	if len(bs) > 50 {
+		return invalid("no more than 50 items allowed")
+	}
+	for i, b := range bs {
+		switch b.Type {
+		case "header":
+			if b.Text == nil || b.Text.Type != "plain_text" || chars(b.Text.Text) > 150 || b.Text.Text == "" {
+				return invalid(fmt.Sprintf("block %d: header needs plain_text of 1-150 characters", i))
+			}
+		case "section":
+			if b.Text == nil && len(b.Fields) == 0 {
+				return invalid(fmt.Sprintf("block %d: section needs text or fields", i))
+			}
+			if b.Text != nil && (chars(b.Text.Text) > 3000 || b.Text.Text == "") {
+				return invalid(fmt.Sprintf("block %d: section text must be 1-3000 characters", i))
+			}
+			if len(b.Fields) > 10 {
+				return invalid(fmt.Sprintf("block %d: no more than 10 fields", i))
+			}
+			for _, fl := range b.Fields {
+				if chars(fl.Text) > 2000 || fl.Text == "" {
+					return invalid(fmt.Sprintf("block %d: field must be 1-2000 characters", i))
+				}
+			}
+		case "actions":
+			var els []struct {
+				Type string     `json:"type"`
+				Text textObject `json:"text"`
+				URL  string     `json:"url"`
+			}
+			if err := json.Unmarshal(b.Elements, &els); err != nil || len(els) == 0 || len(els) > 25 {
+				return invalid(fmt.Sprintf("block %d: actions need 1-25 elements", i))
+			}
+			for _, e := range els {
+				if e.Type == "button" && (chars(e.Text.Text) > 75 || len(e.URL) > 3000) {
+					return invalid(fmt.Sprintf("block %d: button label over 75 or URL over 3000 characters", i))
+				}
+			}
+		case "context":
+			var els []textObject
+			if err := json.Unmarshal(b.Elements, &els); err != nil || len(els) == 0 || len(els) > 10 {
+				return invalid(fmt.Sprintf("block %d: context needs 1-10 elements", i))
+			}
+			for _, e := range els {
+				if chars(e.Text) > 3000 {
+					return invalid(fmt.Sprintf("block %d: context text over 3000 characters", i))
+				}
+			}
+		case "divider":
+		default:
+			return invalid(fmt.Sprintf("block %d: type %q not supported by the fake", i, b.Type))
+		}
+	}
+	return nil
+}
+
+type textObject struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}

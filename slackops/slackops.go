@@ -1,0 +1,213 @@
+// Package slackops carries out the incident service's Slack steps through
+// slack-go: creating the channel, setting its topic, bookmarking,
+// inviting, and posting and editing the Block Kit root message and its
+// thread replies. It renders messages from the domain's snapshot and
+// replies, cutting and escaping untrusted text to Slack's rules, and
+// translates Slack's errors into the domain's: name_taken into
+// incident.ErrNameTaken, rate limits, 5xx answers and transport failures
+// into *incident.RetryableError.
+package slackops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+var _ incident.Slack = (*Client)(nil)
+
+// DefaultAPIURL is Slack's Web API base URL.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Client is the Slack side of the incident service.
+type Client struct {
+	api *slack.Client
+}
+
+// New returns a Client calling the Web API at apiURL (DefaultAPIURL when
+// empty) with the bot token. It keeps connections to Slack alive across
+// requests and makes no call until one is needed. slack-go's own retries
+// stay off: a rate-limited or failed call is answered 503 at once, and
+// PagerDuty's redelivery retries it, instead of sleeping past the budget.
+func New(token, apiURL string) *Client {
+	if apiURL == "" {
+		apiURL = DefaultAPIURL
+	}
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 32
+	tr.IdleConnTimeout = 90 * time.Second
+	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: tr}))}
+}
+
+// CreateChannel creates a public channel named name. A taken name (live or
+// archived channel) is incident.ErrNameTaken.
+func (c *Client) CreateChannel(ctx context.Context, name string) (string, error) {
+	ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+	if err != nil {
+		return "", translate("conversations.create "+name, err)
+	}
+	return ch.ID, nil
+}
+
+// SetTopic sets the channel topic, cut to Slack's 250 characters.
+func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
+	_, err := c.api.SetTopicOfConversationContext(ctx, channelID, Plain(topic, MaxTopic))
+	return translate("conversations.setTopic "+channelID, err)
+}
+
+// AddBookmark adds a link to the channel's bookmark bar.
+func (c *Client) AddBookmark(ctx context.Context, channelID string, b incident.Bookmark) error {
+	_, err := c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{
+		Title: Plain(b.Title, 100), Type: "link", Link: b.Link,
+	})
+	return translate("bookmarks.add "+channelID, err)
+}
+
+// benignInvite are per-user invite errors that leave the user where we
+// want them: in the channel (or the bot itself, already a member).
+var benignInvite = map[string]bool{"already_in_channel": true, "cant_invite_self": true}
+
+// Invite adds users to the channel. Users already in it, and the bot
+// itself, are not an error. With several users Slack is asked to invite the
+// valid ones even when others fail (force); the error then names only the
+// users that could not be added.
+func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	_, err := c.api.ForceInviteUsersToConversationContext(ctx, channelID, userIDs...)
+	if err == nil {
+		return nil
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		if benignInvite[se.Err] && len(se.Errors) == 0 {
+			return nil
+		}
+		var failed []string
+		for _, e := range se.Errors {
+			if ie := e.ConversationsInviteResponseError; ie != nil && !benignInvite[ie.Error] {
+				failed = append(failed, ie.User+": "+ie.Error)
+			}
+		}
+		if len(se.Errors) > 0 && len(failed) == 0 {
+			return nil
+		}
+		if len(failed) > 0 {
+			return &APIError{Method: "conversations.invite", Code: se.Err, Detail: strings.Join(failed, ", ")}
+		}
+	}
+	return translate("conversations.invite "+channelID, err)
+}
+
+// PostRoot posts the incident's root message and returns its ts.
+func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Snapshot) (string, error) {
+	_, ts, err := c.api.PostMessageContext(ctx, channelID,
+		slack.MsgOptionBlocks(RootBlocks(inc)...),
+		slack.MsgOptionText(RootText(inc), false),
+		slack.MsgOptionDisableLinkUnfurl(),
+	)
+	if err != nil {
+		return "", translate("chat.postMessage "+channelID, err)
+	}
+	return ts, nil
+}
+
+// UpdateRoot edits the root message in place. Blocks are always sent with
+// the text: chat.update with text alone would drop them.
+func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incident.Snapshot) error {
+	_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
+		slack.MsgOptionBlocks(RootBlocks(inc)...),
+		slack.MsgOptionText(RootText(inc), false),
+	)
+	return translate("chat.update "+channelID, err)
+}
+
+// PostReply posts r in the thread of the root message rootTS, also to the
+// channel when r.Broadcast is set.
+func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r incident.Reply) (string, error) {
+	opts := []slack.MsgOption{
+		slack.MsgOptionTS(rootTS),
+		slack.MsgOptionBlocks(ReplyBlocks(r)...),
+		slack.MsgOptionText(ReplyText(r), false),
+		slack.MsgOptionDisableLinkUnfurl(),
+	}
+	if r.Broadcast {
+		opts = append(opts, slack.MsgOptionBroadcast())
+	}
+	_, ts, err := c.api.PostMessageContext(ctx, channelID, opts...)
+	if err != nil {
+		return "", translate("chat.postMessage "+channelID+" thread "+rootTS, err)
+	}
+	return ts, nil
+}
+
+// APIError is an error Slack answered with ok:false that no retry gets
+// past (invalid_auth, channel_not_found, is_archived, …).
+type APIError struct {
+	Method string
+	Code   string
+	// Detail adds what Slack said beyond the code, e.g. which users could
+	// not be invited.
+	Detail string
+}
+
+func (e *APIError) Error() string {
+	s := e.Method + ": " + e.Code
+	if e.Detail != "" {
+		s += " (" + e.Detail + ")"
+	}
+	return s
+}
+
+// retryableCodes are ok:false error codes that a later attempt may get
+// past.
+var retryableCodes = map[string]bool{
+	"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true,
+	"service_unavailable": true, "request_timeout": true, "team_added_to_org": true,
+}
+
+// translate turns a slack-go error into the domain's: ErrNameTaken,
+// *incident.RetryableError (429, 5xx, timeouts, connection failures) or
+// *APIError (a permanent ok:false answer). op names the call.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &incident.RetryableError{Op: op, RetryAfter: rl.RetryAfter, Err: err}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		if sc.Code == http.StatusTooManyRequests || sc.Code >= 500 {
+			return &incident.RetryableError{Op: op, Err: err}
+		}
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		method, _, _ := strings.Cut(op, " ")
+		switch {
+		case se.Err == "name_taken":
+			return fmt.Errorf("%s: %w", op, incident.ErrNameTaken)
+		case retryableCodes[se.Err]:
+			return &incident.RetryableError{Op: op, Err: err}
+		}
+		return &APIError{Method: method, Code: se.Err}
+	}
+	// No answer from Slack: a timeout, a reset connection, a body that is
+	// not Slack's JSON. The call may or may not have taken effect; a retry
+	// is the way forward.
+	return &incident.RetryableError{Op: op, Err: err}
+}

@@ -1,0 +1,288 @@
+package slackops_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/slackops"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+func newClient(t *testing.T) (*slackops.Client, *slackfake.Server) {
+	t.Helper()
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	return slackops.New(slackfake.DefaultToken, fake.URL), fake
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+var snapshot = incident.Snapshot{
+	ID: "Q1", Number: 1234, Title: "<!channel> Checkout latency & errors", Status: "acknowledged",
+	Urgency: "high", Priority: "P1", HTMLURL: "https://acme.pagerduty.com/incidents/Q1",
+	Service:          incident.Ref{Summary: "Checkout API", HTMLURL: "https://acme.pagerduty.com/services/S1"},
+	EscalationPolicy: incident.Ref{Summary: "Payments"},
+	Assignees:        []incident.Ref{{Summary: "Ada Lovelace"}, {Summary: "Grace <@U1> Hopper"}},
+	ConferenceURL:    "https://meet.example/abc", ConferenceNumber: "+1 555 0100",
+	CreatedAt: time.Date(2026, 11, 24, 2, 0, 0, 0, time.UTC),
+	UpdatedAt: time.Date(2026, 11, 24, 2, 5, 0, 0, time.UTC),
+	Complete:  true,
+}
+
+func TestChannelLifecycle(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1234-checkout")
+	if err != nil {
+		t.Fatalf("CreateChannel error = %v", err)
+	}
+	if _, err := c.CreateChannel(ctx(t), "inc-1234-checkout"); !errors.Is(err, incident.ErrNameTaken) {
+		t.Errorf("CreateChannel(taken name) error = %v, want ErrNameTaken", err)
+	}
+	archived := fake.CreateChannel("inc-9-old", true)
+	if _, err := c.CreateChannel(ctx(t), "inc-9-old"); !errors.Is(err, incident.ErrNameTaken) {
+		t.Errorf("CreateChannel(name of archived %s) error = %v, want ErrNameTaken", archived, err)
+	}
+
+	if err := c.SetTopic(ctx(t), id, strings.Repeat("t", 400)); err != nil {
+		t.Fatalf("SetTopic(400 characters) error = %v, want it cut to fit", err)
+	}
+	if err := c.AddBookmark(ctx(t), id, incident.Bookmark{Title: "PagerDuty #1234", Link: snapshot.HTMLURL}); err != nil {
+		t.Fatalf("AddBookmark error = %v", err)
+	}
+	if err := c.Invite(ctx(t), id, []string{"U1", "U2"}); err != nil {
+		t.Fatalf("Invite error = %v", err)
+	}
+	// Again, plus the bot itself: nobody new, no error.
+	if err := c.Invite(ctx(t), id, []string{"U1", slackfake.BotUserID}); err != nil {
+		t.Errorf("Invite(already in channel, bot) error = %v, want nil", err)
+	}
+
+	ch, _ := fake.Channel(id)
+	if n := len([]rune(ch.Topic)); n != slackops.MaxTopic {
+		t.Errorf("topic has %d characters, want %d", n, slackops.MaxTopic)
+	}
+	if len(ch.Bookmarks) != 1 || ch.Bookmarks[0].Link != snapshot.HTMLURL {
+		t.Errorf("bookmarks = %v, want the incident link", ch.Bookmarks)
+	}
+	if want := []string{slackfake.BotUserID, "U1", "U2"}; strings.Join(ch.Members, ",") != strings.Join(want, ",") {
+		t.Errorf("members = %v, want %v", ch.Members, want)
+	}
+}
+
+func TestInvitePartialFailure(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetUser("UGONE", "user_not_found")
+	err = c.Invite(ctx(t), id, []string{"U1", "UGONE", "U2"})
+	if err == nil || !strings.Contains(err.Error(), "UGONE: user_not_found") {
+		t.Errorf("Invite error = %v, want one naming UGONE", err)
+	}
+	if incident.IsRetryable(err) {
+		t.Errorf("Invite error %v is retryable; an unknown user never becomes known by retrying", err)
+	}
+	ch, _ := fake.Channel(id)
+	if got := strings.Join(ch.Members, ","); got != slackfake.BotUserID+",U1,U2" {
+		t.Errorf("members = %s, want the valid users invited despite UGONE", got)
+	}
+}
+
+func TestRootAndThread(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := c.PostRoot(ctx(t), id, snapshot)
+	if err != nil {
+		t.Fatalf("PostRoot error = %v", err)
+	}
+	ch, _ := fake.Channel(id)
+	root := ch.Messages[0].BlockText()
+	for _, want := range []string{
+		"#1234 <!channel> Checkout latency & errors\n", "Acknowledged", "High", "P1",
+		"<https://acme.pagerduty.com/services/S1|Checkout API>", "Ada Lovelace, Grace &lt;@U1&gt; Hopper",
+		"Payments", "<!date^1795485600^", "Open in PagerDuty", snapshot.HTMLURL, "Join conference", "+1 555 0100",
+	} {
+		if !strings.Contains(root, want) {
+			t.Errorf("root message lacks %q:\n%s", want, root)
+		}
+	}
+	// The header is plain_text, which Slack does not parse: the title
+	// shows as typed. Everything below it is mrkdwn and must be inert.
+	_, mrkdwnPart, _ := strings.Cut(root, "\n")
+	if strings.Contains(mrkdwnPart, "<!channel>") || strings.Contains(mrkdwnPart, "<@U1>") {
+		t.Errorf("root message carries a live mention:\n%s", root)
+	}
+	if text := ch.Messages[0].Text; !strings.Contains(text, "#1234 &lt;!channel&gt; Checkout latency &amp; errors") {
+		t.Errorf("root fallback text = %q, want the number and the escaped title", text)
+	}
+
+	resolved := snapshot
+	resolved.Status, resolved.ResolvedAt = "resolved", snapshot.UpdatedAt.Add(time.Hour)
+	if err := c.UpdateRoot(ctx(t), id, ts, resolved); err != nil {
+		t.Fatalf("UpdateRoot error = %v", err)
+	}
+	if _, err := c.PostReply(ctx(t), id, ts, incident.Reply{Headline: "Note from Ada", Body: "rolled back <!here>", At: snapshot.UpdatedAt}); err != nil {
+		t.Fatalf("PostReply error = %v", err)
+	}
+	if _, err := c.PostReply(ctx(t), id, ts, incident.Reply{Headline: "Resolved by Ada after 1h", Broadcast: true, At: resolved.ResolvedAt}); err != nil {
+		t.Fatalf("PostReply(broadcast) error = %v", err)
+	}
+
+	ch, _ = fake.Channel(id)
+	if top := ch.TopLevel(); len(top) != 1 || top[0].Edits != 1 {
+		t.Fatalf("top-level messages = %d (edits %v), want the one root edited once", len(top), top)
+	}
+	if root := ch.Messages[0].BlockText(); !strings.Contains(root, "Resolved") || !strings.Contains(root, "🟢") {
+		t.Errorf("updated root does not show Resolved:\n%s", root)
+	}
+	replies := ch.Replies(ts)
+	if len(replies) != 2 {
+		t.Fatalf("replies = %d, want 2", len(replies))
+	}
+	if got := replies[0].BlockText(); !strings.Contains(got, "Note from Ada") || !strings.Contains(got, "\n> rolled back &lt;!here&gt;") {
+		t.Errorf("note reply = %q, want headline and quoted, escaped body", got)
+	}
+	if replies[0].Broadcast || !replies[1].Broadcast {
+		t.Errorf("broadcast = %v, %v; want only the resolution broadcast", replies[0].Broadcast, replies[1].Broadcast)
+	}
+}
+
+// TestHugeTextFits posts a title and a note far over Slack's limits: the
+// fake enforces them, so an error here means Slack would reject the post.
+func TestHugeTextFits(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := snapshot
+	huge.Title = strings.Repeat("<&> 😀 long title ", 2000)
+	huge.Assignees = nil
+	for range 300 {
+		huge.Assignees = append(huge.Assignees, incident.Ref{Summary: "Someone With A Long Name & <tag>"})
+	}
+	huge.Service.HTMLURL = "https://x/" + strings.Repeat("a", 5000)
+	huge.HTMLURL = "https://x/" + strings.Repeat("b", 5000)
+	ts, err := c.PostRoot(ctx(t), id, huge)
+	if err != nil {
+		t.Fatalf("PostRoot(huge) error = %v", err)
+	}
+	if err := c.SetTopic(ctx(t), id, incident.Topic(huge)+strings.Repeat("x", 500)); err != nil {
+		t.Errorf("SetTopic(huge) error = %v", err)
+	}
+	note := strings.Repeat("a line of the note <!channel> & more\n", 3000) // ~110 000 characters
+	if _, err := c.PostReply(ctx(t), id, ts, incident.Reply{Headline: strings.Repeat("h", 5000), Body: note, At: time.Now()}); err != nil {
+		t.Fatalf("PostReply(huge note) error = %v", err)
+	}
+	ch, _ := fake.Channel(id)
+	reply := ch.Replies(ts)[0].BlockText()
+	if !strings.Contains(reply, "was cut") {
+		t.Errorf("a cut note does not say so")
+	}
+	if n := strings.Count(reply, "a line of the note"); n < 500 {
+		t.Errorf("reply keeps %d lines of the note, want most of what fits in 40 000 characters", n)
+	}
+}
+
+func TestErrorTranslation(t *testing.T) {
+	tests := []struct {
+		name       string
+		fault      slackfake.Fault
+		retryable  bool
+		retryAfter time.Duration
+		want       string
+	}{
+		{"429 with Retry-After", slackfake.Fault{Status: 429, RetryAfter: 7}, true, 7 * time.Second, "rate limit"},
+		{"429 without Retry-After", slackfake.Fault{Status: 429}, true, 0, "429"},
+		{"500", slackfake.Fault{Status: 500}, true, 0, "500"},
+		{"502", slackfake.Fault{Status: 502}, true, 0, "502"},
+		{"503", slackfake.Fault{Status: 503}, true, 0, "503"},
+		{"connection reset", slackfake.Fault{Reset: true}, true, 0, "chat.postMessage"},
+		{"ratelimited body", slackfake.Fault{Error: "ratelimited"}, true, 0, "ratelimited"},
+		{"internal_error", slackfake.Fault{Error: "internal_error"}, true, 0, "internal_error"},
+		{"invalid_auth", slackfake.Fault{Error: "invalid_auth"}, false, 0, "chat.postMessage: invalid_auth"},
+		{"account_inactive", slackfake.Fault{Error: "account_inactive"}, false, 0, "account_inactive"},
+		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel_not_found"},
+		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "is_archived"},
+		{"not_in_channel", slackfake.Fault{Error: "not_in_channel"}, false, 0, "not_in_channel"},
+		{"msg_too_long", slackfake.Fault{Error: "msg_too_long"}, false, 0, "msg_too_long"},
+		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
+	}
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.Fail("chat.postMessage", tt.fault)
+			_, err := c.PostRoot(ctx(t), id, snapshot)
+			if err == nil {
+				t.Fatal("PostRoot error = nil, want one")
+			}
+			if got := incident.IsRetryable(err); got != tt.retryable {
+				t.Errorf("IsRetryable(%v) = %v, want %v", err, got, tt.retryable)
+			}
+			var re *incident.RetryableError
+			if errors.As(err, &re) && re.RetryAfter != tt.retryAfter {
+				t.Errorf("RetryAfter = %v, want %v", re.RetryAfter, tt.retryAfter)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+		})
+	}
+	if n := len(mustChannel(t, fake, id).Messages); n != 0 {
+		t.Errorf("failed posts left %d messages", n)
+	}
+}
+
+func TestSlowSlackTimesOut(t *testing.T) {
+	c, fake := newClient(t)
+	fake.Fail("conversations.create", slackfake.Fault{Delay: 2 * time.Second})
+	cctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.CreateChannel(cctx, "inc-slow")
+	if !incident.IsRetryable(err) {
+		t.Errorf("CreateChannel past the deadline error = %v, want a retryable one", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("CreateChannel returned after %v, want soon after its 100ms deadline", d)
+	}
+}
+
+func TestWrongToken(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	c := slackops.New("xoxb-wrong", fake.URL)
+	_, err := c.CreateChannel(ctx(t), "inc-1")
+	var ae *slackops.APIError
+	if !errors.As(err, &ae) || ae.Code != "invalid_auth" {
+		t.Errorf("CreateChannel with a wrong token error = %v, want APIError invalid_auth", err)
+	}
+	if strings.Contains(err.Error(), "xoxb-wrong") {
+		t.Errorf("error %q reveals the token", err)
+	}
+}
+
+func mustChannel(t *testing.T, fake *slackfake.Server, id string) slackfake.Channel {
+	t.Helper()
+	ch, ok := fake.Channel(id)
+	if !ok {
+		t.Fatalf("no channel %s", id)
+	}
+	return ch
+}
