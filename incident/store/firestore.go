@@ -2,11 +2,14 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
@@ -124,9 +127,27 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 			// RunTransaction returns fn's error unchanged; so do we.
 			return err
 		}
+		if transient(err) {
+			return &incident.RetryableError{Op: fmt.Sprintf("update incident %q", incidentID), Err: err}
+		}
 		return fmt.Errorf("update incident %q: %w", incidentID, err)
 	}
 	return nil
+}
+
+// transient reports whether a Firestore error may pass on a later try:
+// the service is unavailable or overloaded, the call ran out of time, or
+// the transaction lost to concurrent ones too often.
+func transient(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Aborted, codes.ResourceExhausted,
+		codes.Internal, codes.Unknown, codes.Canceled:
+		return true
+	}
+	return false
 }
 
 // incidentDoc is the stored form of incident.State. The domain types carry
