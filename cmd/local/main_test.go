@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+// runMainEnv makes the test binary run main instead of the tests, so the
+// tests can start the real command as a separate process.
+const runMainEnv = "LOCAL_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		os.Args = os.Args[:1]
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return port
+}
+
+// TestServesTheFunction starts the command as `go run ./cmd/local` would,
+// with the in-memory store and the fake Slack, and sends it a signed
+// incident.triggered: the channel must appear in Slack.
+func TestServesTheFunction(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT="+port, "STORE=memory",
+		"PAGERDUTY_WEBHOOK_SECRET=local-secret", "SLACK_BOT_TOKEN="+slackfake.DefaultToken, "SLACK_API_URL="+fake.URL,
+		"FUNCTION_TARGET=")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	url := "http://127.0.0.1:" + port + "/"
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("GET / = %d, want 405", resp.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("command did not listen on %s: %v\n%s", url, err, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	body, err := os.ReadFile(filepath.Join("..", "..", "incident", "testdata", "triggered.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte("local-secret")))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(got)) != "processed" {
+		t.Fatalf("POST triggered = %d %q, want 200 processed\n%s", resp.StatusCode, got, out.String())
+	}
+	if chs := fake.Channels(); len(chs) != 1 || chs[0].Name != "inc-1234-checkout-latency-above-2s-p99" {
+		t.Errorf("channels = %v, want inc-1234-checkout-latency-above-2s-p99", chs)
+	}
+	if !strings.Contains(out.String(), `"event_type":"incident.triggered"`) {
+		t.Errorf("request log line missing:\n%s", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer that the command's output goroutine and
+// the test may use at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRunRejectsArguments(t *testing.T) {
+	err := run(context.Background(), []string{"-sandbox"}, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
+		t.Errorf("run(-sandbox) error = %v, want unexpected arguments", err)
+	}
+}

@@ -1,0 +1,99 @@
+package incidentchannels
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": "new, old ,",
+		"SLACK_BOT_TOKEN":          "xoxb-1",
+		"SLACK_INVITE_USERS":       "U01, W02",
+		"STORE":                    "Memory",
+	}))
+	if err != nil {
+		t.Fatalf("LoadConfig error = %v", err)
+	}
+	want := Config{
+		WebhookSecrets: [][]byte{[]byte("new"), []byte("old")},
+		SlackToken:     "xoxb-1",
+		SlackAPIURL:    "https://slack.com/api/",
+		Store:          "memory",
+		ChannelPrefix:  "inc",
+		InviteUsers:    []string{"U01", "W02"},
+	}
+	if diff := cmp.Diff(want, cfg); diff != "" {
+		t.Errorf("LoadConfig mismatch (-want +got):\n%s", diff)
+	}
+	if s := cfg.String(); strings.Contains(s, "xoxb-1") || strings.Contains(s, "new") {
+		t.Errorf("Config.String() = %s reveals a secret", s)
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"nothing set", nil, []string{"PAGERDUTY_WEBHOOK_SECRET", "SLACK_BOT_TOKEN"}},
+		{"bad values", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
+			"STORE": "redis", "SLACK_API_URL": "slack.com", "CHANNEL_PREFIX": "Inc!", "SLACK_INVITE_USERS": "@bob",
+		}, []string{"STORE", "SLACK_API_URL", "CHANNEL_PREFIX", "SLACK_INVITE_USERS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := LoadConfig(envOf(tt.env))
+			if err == nil {
+				t.Fatal("LoadConfig error = nil, want one")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("LoadConfig error %q does not name %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoggerUsesCloudLoggingKeys(t *testing.T) {
+	var buf bytes.Buffer
+	NewLogger(&buf).Warn("careful", "incident_id", "P1")
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if line["severity"] != "WARNING" || line["message"] != "careful" || line["incident_id"] != "P1" {
+		t.Errorf("log line = %v, want severity WARNING, message, incident_id", line)
+	}
+}
+
+func TestSetupErrorIs503EveryTime(t *testing.T) {
+	var logs bytes.Buffer
+	h := lazyHandler(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token"}), NewLogger(&logs))
+	for i := range 2 {
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("request %d = %d, want 503", i, rec.Code)
+		}
+	}
+	if n := strings.Count(logs.String(), "PAGERDUTY_WEBHOOK_SECRET is required"); n != 2 {
+		t.Errorf("setup error logged %d times, want on each of 2 requests:\n%s", n, logs.String())
+	}
+	if strings.Contains(logs.String(), "xoxb-secret-token") {
+		t.Errorf("logs reveal the Slack token")
+	}
+}

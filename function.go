@@ -1,0 +1,199 @@
+// Package incidentchannels is the Google Cloud Function "PagerDutyWebhook":
+// it receives PagerDuty V3 webhooks and keeps one Slack channel per
+// incident. This file is the composition root: it reads the configuration
+// from the environment, builds the store, the Slack client and the service,
+// and registers the HTTP function.
+package incidentchannels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/GoogleCloudPlatform/functions-framework-go/functions"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/slackops"
+)
+
+// FunctionName is the name the HTTP function is registered under (the
+// entry point given to `gcloud functions deploy`).
+const FunctionName = "PagerDutyWebhook"
+
+func init() {
+	functions.HTTP(FunctionName, PagerDutyWebhook)
+}
+
+// logger writes JSON lines with Cloud Logging's keys to stdout.
+var logger = NewLogger(os.Stdout)
+
+// webhook is the function's handler, set up on its first request.
+var webhook = lazyHandler(os.Getenv, logger)
+
+// PagerDutyWebhook is the HTTP function PagerDuty's V3 webhook subscription
+// calls.
+func PagerDutyWebhook(w http.ResponseWriter, r *http.Request) {
+	webhook(w, r)
+}
+
+// lazyHandler builds the handler on the first request. A setup error is
+// kept and reported on every request (503, so PagerDuty keeps the events
+// and redelivers them once the configuration is fixed) instead of crashing
+// the instance or being logged only once.
+func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc {
+	setup := sync.OnceValues(func() (http.Handler, error) {
+		cfg, err := LoadConfig(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return New(context.Background(), cfg, log)
+	})
+	return func(w http.ResponseWriter, r *http.Request) {
+		h, err := setup()
+		if err != nil {
+			log.ErrorContext(r.Context(), "setup failed", "error", err.Error())
+			http.Error(w, "service not configured; see logs", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}
+}
+
+// Config is the function's configuration, read from the environment by
+// LoadConfig. Its names are a contract documented in the README.
+type Config struct {
+	WebhookSecrets [][]byte // PAGERDUTY_WEBHOOK_SECRET, comma-separated
+	SlackToken     string   // SLACK_BOT_TOKEN
+	SlackAPIURL    string   // SLACK_API_URL
+	Store          string   // STORE: firestore | memory
+	Project        string   // GOOGLE_CLOUD_PROJECT
+	Database       string   // FIRESTORE_DATABASE
+	ChannelPrefix  string   // CHANNEL_PREFIX
+	InviteUsers    []string // SLACK_INVITE_USERS, comma-separated
+}
+
+// String hides the secrets so a Config can be logged.
+func (c Config) String() string {
+	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d}",
+		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers))
+}
+
+// LoadConfig reads the configuration through getenv. It names every
+// missing or invalid variable in one error.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	cfg := Config{
+		SlackToken:    strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
+		SlackAPIURL:   strings.TrimSpace(getenv("SLACK_API_URL")),
+		Store:         strings.ToLower(strings.TrimSpace(getenv("STORE"))),
+		Project:       strings.TrimSpace(getenv("GOOGLE_CLOUD_PROJECT")),
+		Database:      strings.TrimSpace(getenv("FIRESTORE_DATABASE")),
+		ChannelPrefix: strings.TrimSpace(getenv("CHANNEL_PREFIX")),
+		InviteUsers:   splitList(getenv("SLACK_INVITE_USERS")),
+	}
+	var errs []error
+	for _, s := range splitList(getenv("PAGERDUTY_WEBHOOK_SECRET")) {
+		cfg.WebhookSecrets = append(cfg.WebhookSecrets, []byte(s))
+	}
+	if len(cfg.WebhookSecrets) == 0 {
+		errs = append(errs, errors.New("PAGERDUTY_WEBHOOK_SECRET is required (the V3 subscription's signing secret; comma-separated during rotation)"))
+	}
+	if cfg.SlackToken == "" {
+		errs = append(errs, errors.New("SLACK_BOT_TOKEN is required (the Slack app's xoxb- bot token)"))
+	}
+	if cfg.SlackAPIURL == "" {
+		cfg.SlackAPIURL = "https://slack.com/api/"
+	} else if !strings.HasPrefix(cfg.SlackAPIURL, "https://") && !strings.HasPrefix(cfg.SlackAPIURL, "http://") {
+		errs = append(errs, fmt.Errorf("SLACK_API_URL %q must be an http(s) URL", cfg.SlackAPIURL))
+	}
+	switch cfg.Store {
+	case "":
+		cfg.Store = "firestore"
+	case "firestore", "memory":
+	default:
+		errs = append(errs, fmt.Errorf("STORE %q must be firestore or memory", cfg.Store))
+	}
+	if cfg.ChannelPrefix == "" {
+		cfg.ChannelPrefix = "inc"
+	} else if slug := incident.Slug(cfg.ChannelPrefix, 40); slug != cfg.ChannelPrefix {
+		errs = append(errs, fmt.Errorf("CHANNEL_PREFIX %q must be 1-40 lowercase letters, digits, '-' or '_' (like %q)", cfg.ChannelPrefix, slug))
+	}
+	for _, u := range cfg.InviteUsers {
+		if !validSlackID(u) {
+			errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: %q is not a Slack user id (like U012AB3CD)", u))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func validSlackID(s string) bool {
+	if len(s) < 2 || (s[0] != 'U' && s[0] != 'W') {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if p := strings.TrimSpace(part); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// New builds the webhook handler from cfg. It makes no network call: the
+// Firestore client connects on first use.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+	var st incident.Store
+	switch cfg.Store {
+	case "memory":
+		st = store.NewMemory()
+	default:
+		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
+		if err != nil {
+			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
+		}
+		st = fs
+	}
+	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL)
+	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers}, log)
+	return incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget), nil
+}
+
+// NewLogger returns a JSON slog.Logger using Cloud Logging's field names
+// (severity, message, time).
+func NewLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.MessageKey:
+				a.Key = "message"
+			case slog.LevelKey:
+				a.Key = "severity"
+				if lvl, ok := a.Value.Any().(slog.Level); ok && lvl == slog.LevelWarn {
+					a.Value = slog.StringValue("WARNING")
+				}
+			case slog.TimeKey:
+				a.Value = slog.StringValue(a.Value.Time().UTC().Format(time.RFC3339Nano))
+			}
+			return a
+		},
+	}))
+}
