@@ -1,0 +1,346 @@
+package incidentchannels
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
+
+const e2eSecret = "e2e-webhook-secret"
+
+// instance is one function instance: the real handler built by New from a
+// Config, served over HTTP, talking to the fake Slack over HTTP.
+type instance struct {
+	url  string
+	logs *bytes.Buffer
+}
+
+func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string) *instance {
+	t.Helper()
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": "old-secret," + e2eSecret,
+		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
+		"SLACK_API_URL":            fake.URL,
+		"STORE":                    storeKind,
+		"GOOGLE_CLOUD_PROJECT":     project,
+		"SLACK_INVITE_USERS":       "U0LEAD,U0SRE",
+	}))
+	if err != nil {
+		t.Fatalf("LoadConfig error = %v", err)
+	}
+	logs := &bytes.Buffer{}
+	h, err := New(context.Background(), cfg, NewLogger(&lockedWriter{w: logs}))
+	if err != nil {
+		t.Fatalf("New error = %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &instance{url: srv.URL, logs: logs}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func testdata(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("incident", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// deliver POSTs body signed as PagerDuty would and returns status and body.
+func (in *instance) deliver(t testing.TB, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, in.url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(e2eSecret)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+func (in *instance) mustDeliver(t testing.TB, name, want string) {
+	t.Helper()
+	code, body := in.deliver(t, testdata(t, name))
+	if code != http.StatusOK || body != want {
+		t.Fatalf("deliver %s = %d %q, want 200 %q; logs:\n%s", name, code, body, want, in.logs)
+	}
+}
+
+// onlyChannel returns the one channel the fake holds.
+func onlyChannel(t *testing.T, fake *slackfake.Server) slackfake.Channel {
+	t.Helper()
+	chs := fake.Channels()
+	if len(chs) != 1 {
+		names := []string{}
+		for _, c := range chs {
+			names = append(names, c.Name)
+		}
+		t.Fatalf("channels = %v, want exactly one", names)
+	}
+	return chs[0]
+}
+
+func rootOf(t *testing.T, ch slackfake.Channel) slackfake.Message {
+	t.Helper()
+	top := ch.TopLevel()
+	if len(top) != 1 {
+		t.Fatalf("%s has %d top-level messages, want the one root message", ch.Name, len(top))
+	}
+	return top[0]
+}
+
+func wantContains(t *testing.T, what, got string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
+}
+
+// TestEndToEndLifecycle drives a whole incident through the real handler
+// (signature, parsing, store, slack-go over HTTP) against the fake Slack,
+// with the in-memory store and with Firestore on the emulator, and checks
+// what a responder would see after every step.
+func TestEndToEndLifecycle(t *testing.T) {
+	for _, kind := range []string{"memory", "firestore"} {
+		t.Run(kind, func(t *testing.T) {
+			project := ""
+			if kind == "firestore" {
+				project = firestoretest.Project(t)
+			}
+			fake := slackfake.NewServer()
+			t.Cleanup(fake.Close)
+			fn := newInstance(t, fake, kind, project)
+
+			fn.mustDeliver(t, "triggered.json", "processed")
+			ch := onlyChannel(t, fake)
+			if ch.Name != "inc-1234-checkout-latency-above-2s-p99" {
+				t.Errorf("channel name = %q, want inc-1234-checkout-latency-above-2s-p99", ch.Name)
+			}
+			if ch.Topic != "Triggered · high · P2 · Checkout API" {
+				t.Errorf("topic = %q", ch.Topic)
+			}
+			var links []string
+			for _, b := range ch.Bookmarks {
+				links = append(links, b.Link)
+			}
+			slices.Sort(links) // added concurrently: any order
+			if strings.Join(links, " ") != "https://acme.pagerduty.com/incidents/Q1CHECKOUT https://meet.example.com/checkout" {
+				t.Errorf("bookmarks = %v, want the incident and the conference bridge", links)
+			}
+			if strings.Join(ch.Members, ",") != slackfake.BotUserID+",U0LEAD,U0SRE" {
+				t.Errorf("members = %v, want the bot and SLACK_INVITE_USERS", ch.Members)
+			}
+			root := rootOf(t, ch)
+			wantContains(t, "root after triggered", root.BlockText(),
+				"#1234 Checkout latency above 2s (p99)", "Triggered", "High", "P2", "Checkout API",
+				"Ada Lovelace", "Checkout on-call", "Open in PagerDuty", "https://acme.pagerduty.com/incidents/Q1CHECKOUT")
+			if n := len(ch.Replies(root.TS)); n != 0 {
+				t.Errorf("triggered posted %d replies, want none: the root tells it", n)
+			}
+
+			steps := []struct {
+				file      string
+				root      []string
+				reply     []string
+				broadcast bool
+			}{
+				{"acknowledged.json", []string{"Acknowledged"}, []string{"Acknowledged by Ada Lovelace"}, false},
+				{"annotated.json", nil, []string{"Note from Ada Lovelace", "Rolled back deploy 7f3a", "&lt;!channel&gt; ignore this"}, false},
+				{"escalated.json", nil, []string{"Escalated to"}, false},
+				{"priority_updated.json", []string{"P1"}, []string{"Priority changed to P1"}, false},
+				{"resolved.json", []string{"Resolved"}, []string{"Resolved by"}, true},
+			}
+			for i, s := range steps {
+				fn.mustDeliver(t, s.file, "processed")
+				ch = onlyChannel(t, fake)
+				root = rootOf(t, ch)
+				wantContains(t, "root after "+s.file, root.BlockText(), s.root...)
+				replies := ch.Replies(root.TS)
+				if len(replies) != i+1 {
+					t.Fatalf("after %s: %d replies, want %d", s.file, len(replies), i+1)
+				}
+				last := replies[i]
+				wantContains(t, "reply for "+s.file, last.BlockText(), s.reply...)
+				if last.Broadcast != s.broadcast {
+					t.Errorf("reply for %s broadcast = %v, want %v", s.file, last.Broadcast, s.broadcast)
+				}
+			}
+			if root.Edits < 3 {
+				t.Errorf("root edited %d times, want at least once per status or priority change", root.Edits)
+			}
+			if !strings.HasPrefix(ch.Topic, "Resolved") {
+				t.Errorf("final topic = %q, want it to start with Resolved", ch.Topic)
+			}
+
+			// A redelivery of a finished event makes no Slack call.
+			fake.ResetCalls()
+			fn.mustDeliver(t, "acknowledged.json", "duplicate")
+			if n := fake.TotalCalls(); n != 0 {
+				t.Errorf("duplicate delivery made %d Slack calls, want 0: %v", n, fake.Log())
+			}
+			// Nothing is ever posted for the ping.
+			fn.mustDeliver(t, "ping.json", "ignored")
+			if n := fake.TotalCalls(); n != 0 {
+				t.Errorf("pagey.ping made %d Slack calls, want 0", n)
+			}
+			if strings.Contains(fn.logs.String(), e2eSecret) || strings.Contains(fn.logs.String(), slackfake.DefaultToken) {
+				t.Errorf("logs reveal a secret")
+			}
+		})
+	}
+}
+
+// TestEndToEndConcurrentInstances sends triggered and acknowledged of a new
+// incident, each twice, at the same time to two instances sharing
+// Firestore, and redelivers what is answered 503, as PagerDuty would:
+// one channel, one root, one acknowledgement reply.
+func TestEndToEndConcurrentInstances(t *testing.T) {
+	project := firestoretest.Project(t)
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	a := newInstance(t, fake, "firestore", project)
+	b := newInstance(t, fake, "firestore", project)
+
+	var wg sync.WaitGroup
+	for i, file := range []string{"triggered.json", "acknowledged.json", "triggered.json", "acknowledged.json"} {
+		fn := []*instance{a, b}[i%2]
+		wg.Go(func() {
+			for try := range 10 {
+				code, body := fn.deliver(t, testdata(t, file))
+				if code == http.StatusOK {
+					return
+				}
+				if code != http.StatusServiceUnavailable {
+					t.Errorf("deliver %s try %d = %d %q, want 200 or 503", file, try, code, body)
+					return
+				}
+				time.Sleep(200 * time.Millisecond) // PagerDuty waits longer
+			}
+			t.Errorf("deliver %s: still 503 after 10 tries", file)
+		})
+	}
+	wg.Wait()
+
+	ch := onlyChannel(t, fake)
+	if n := fake.Calls("conversations.create"); n != 1 {
+		t.Errorf("conversations.create called %d times, want 1", n)
+	}
+	root := rootOf(t, ch)
+	wantContains(t, "root", root.BlockText(), "Acknowledged")
+	replies := ch.Replies(root.TS)
+	if len(replies) != 1 || !strings.Contains(replies[0].BlockText(), "Acknowledged by") {
+		var got []string
+		for _, r := range replies {
+			got = append(got, r.Text)
+		}
+		t.Errorf("replies = %q, want exactly one acknowledgement", got)
+	}
+}
+
+// TestEndToEndSlackFailureThenRedelivery makes Slack fail the root post
+// with a 429 and a 503: the webhook is answered 503, and PagerDuty's
+// redeliveries finish the work without a second channel.
+func TestEndToEndSlackFailureThenRedelivery(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 30}, slackfake.Fault{Status: 503})
+	for try := range 2 {
+		if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
+			t.Fatalf("try %d = %d %q, want 503 while Slack fails", try, code, body)
+		}
+	}
+	fn.mustDeliver(t, "triggered.json", "processed")
+	ch := onlyChannel(t, fake)
+	rootOf(t, ch)
+	if n := fake.Calls("conversations.create"); n != 1 {
+		t.Errorf("conversations.create called %d times, want 1", n)
+	}
+	if ch.Topic == "" || len(ch.Bookmarks) != 2 {
+		t.Errorf("topic %q, %d bookmarks: want them set once", ch.Topic, len(ch.Bookmarks))
+	}
+	if !strings.Contains(fn.logs.String(), `"status":503`) || !strings.Contains(fn.logs.String(), "retry after 30s") {
+		t.Errorf("logs do not show the 503 and the rate limit:\n%s", fn.logs)
+	}
+}
+
+// TestEndToEndRejectsBadInput checks that rejected requests touch neither
+// Slack nor the store.
+func TestEndToEndRejectsBadInput(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	body := testdata(t, "triggered.json")
+	tests := []struct {
+		name string
+		body []byte
+		sig  string
+		want int
+	}{
+		{"unsigned", body, "", 401},
+		{"wrong secret", body, incident.Sign(body, []byte("wrong")), 401},
+		{"v2", testdata(t, "v2.json"), incident.Sign(testdata(t, "v2.json"), []byte(e2eSecret)), 400},
+		{"not json", []byte("hello"), incident.Sign([]byte("hello"), []byte(e2eSecret)), 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, fn.url, bytes.NewReader(tt.body))
+			if tt.sig != "" {
+				req.Header.Set(incident.HeaderSignature, tt.sig)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.want)
+			}
+		})
+	}
+	if n := fake.TotalCalls(); n != 0 {
+		t.Errorf("rejected requests made %d Slack calls", n)
+	}
+	// The store was not touched either: the first real delivery is new.
+	fn.mustDeliver(t, "triggered.json", "processed")
+	if got := fmt.Sprint(len(fake.Channels())); got != "1" {
+		t.Errorf("channels = %s, want 1", got)
+	}
+}

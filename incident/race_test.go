@@ -1,0 +1,153 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+)
+
+func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
+
+// lifecycle is one whole incident, in PagerDuty's order.
+var lifecycle = []string{
+	"triggered.json", "acknowledged.json", "annotated.json", "escalated.json", "reassigned.json",
+	"priority_updated.json", "responder_added.json", "status_update_published.json", "resolved.json",
+}
+
+// incidentEvents returns the lifecycle events of incident n: the testdata
+// payloads with the incident's own id, number and event ids.
+func incidentEvents(t testing.TB, n int) []*incident.Event {
+	var evs []*incident.Event
+	for _, f := range lifecycle {
+		ev := loadEvent(t, f)
+		id := fmt.Sprintf("PRACE%04d", n)
+		ev.ID = fmt.Sprintf("%s-%s", ev.ID, id)
+		ev.IncidentID, ev.Incident.ID = id, id
+		if ev.Incident.Complete {
+			ev.Incident.Number = 5000 + n
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// TestRaceTwoInstancesFirestore delivers whole lifecycles of several
+// incidents to two independent function instances (separate Firestore
+// clients on one emulator project, one Slack), shuffled, with duplicates,
+// concurrently, and redelivers what fails as PagerDuty would. Whatever the
+// interleaving: one channel per incident, one reply per event, and a root
+// message showing the final state.
+func TestRaceTwoInstancesFirestore(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			raceRun(t, seed, 4)
+		})
+	}
+}
+
+func raceRun(t *testing.T, seed uint64, incidents int) {
+	project := firestoretest.Project(t)
+	slack := newFakeSlack()
+	slack.delay = 2 * time.Millisecond
+	var svcs []*incident.Service
+	for range 2 {
+		client, err := firestore.NewClient(context.Background(), project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		svcs = append(svcs, incident.NewService(store.NewFirestore(client), slack, incident.Config{ChannelPrefix: "inc"}, nil))
+	}
+	rng := rand.New(rand.NewPCG(seed, seed))
+	var deliveries []*incident.Event
+	for n := range incidents {
+		for _, ev := range incidentEvents(t, n) {
+			deliveries = append(deliveries, ev)
+			if rng.IntN(3) == 0 { // a duplicate delivery
+				deliveries = append(deliveries, ev)
+			}
+		}
+	}
+	rng.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		retries  int
+		failures []string
+	)
+	work := make(chan int)
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range work {
+				ev := deliveries[i]
+				var err error
+				for try := range 40 {
+					svc := svcs[(i+try+w)%2] // a redelivery may reach the other instance
+					ctx, cancel := context.WithTimeout(context.Background(), incident.DefaultBudget)
+					_, err = svc.Handle(ctx, ev)
+					cancel()
+					if err == nil {
+						break
+					}
+					// The handler answers every error but a panic with
+					// 503, and PagerDuty redelivers.
+					if errors.Is(err, incident.ErrPanic) {
+						break
+					}
+					mu.Lock()
+					retries++
+					mu.Unlock()
+					time.Sleep(time.Duration(10+rand.IntN(40)) * time.Millisecond)
+				}
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, fmt.Sprintf("%s: %v", ev.ID, err))
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range deliveries {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if len(failures) > 0 {
+		t.Fatalf("deliveries never succeeded: %s", strings.Join(failures, "\n"))
+	}
+
+	slack.mu.Lock()
+	defer slack.mu.Unlock()
+	if len(slack.channels) != incidents {
+		t.Errorf("channels = %d, want %d: %v", len(slack.channels), incidents, slack.names)
+	}
+	for _, c := range slack.channels {
+		if c.rootInc.Status != "resolved" || c.rootInc.Priority != "P1" || !c.rootInc.Complete {
+			t.Errorf("%s: root shows status %q priority %q complete %v, want resolved P1 complete", c.name, c.rootInc.Status, c.rootInc.Priority, c.rootInc.Complete)
+		}
+		seen := map[string]int{}
+		for _, r := range c.replies {
+			seen[r.Headline]++
+		}
+		if len(c.replies) != len(lifecycle)-1 || len(seen) != len(lifecycle)-1 {
+			t.Errorf("%s: %d replies (%d distinct), want %d, one per event: %v", c.name, len(c.replies), len(seen), len(lifecycle)-1, seen)
+		}
+		if want := "Resolved · high · P1 · Checkout API"; c.topic != want {
+			t.Errorf("%s: topic %q, want %q", c.name, c.topic, want)
+		}
+	}
+	t.Logf("seed %d: %d deliveries, %d retryable answers redelivered", seed, len(deliveries), retries)
+}
