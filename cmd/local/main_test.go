@@ -95,8 +95,12 @@ func TestServesTheFunction(t *testing.T) {
 	if chs := fake.Channels(); len(chs) != 1 || chs[0].Name != "inc-1234-checkout-latency-above-2s-p99" {
 		t.Errorf("channels = %v, want inc-1234-checkout-latency-above-2s-p99", chs)
 	}
-	if !strings.Contains(out.String(), `"event_type":"incident.triggered"`) {
-		t.Errorf("request log line missing:\n%s", out.String())
+	// The request's log line is written just after its answer.
+	for end := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), `"event_type":"incident.triggered"`); {
+		if time.Now().After(end) {
+			t.Fatalf("request log line missing:\n%s", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
