@@ -212,12 +212,12 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventReopened:
 		r.Headline = "Reopened" + by
 	case EventEscalated:
-		r.Headline = "Escalated to " + names(in.Assignees)
+		r.Headline = "Escalated to " + orDash(Names(in.Assignees))
 		if in.EscalationPolicy.Summary != "" {
 			r.Headline += " (" + in.EscalationPolicy.Summary + ")"
 		}
 	case EventReassigned:
-		r.Headline = "Reassigned to " + names(in.Assignees) + by
+		r.Headline = "Reassigned to " + orDash(Names(in.Assignees)) + by
 	case EventDelegated:
 		r.Headline = "Delegated to escalation policy " + orDash(in.EscalationPolicy.Summary) + by
 	case EventPriorityUpdated:
@@ -253,15 +253,13 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	return r
 }
 
-func names(refs []Ref) string {
+// Names lists the refs' names, comma-separated; "" when none has one.
+func Names(refs []Ref) string {
 	var ns []string
 	for _, r := range refs {
 		if r.Summary != "" {
 			ns = append(ns, r.Summary)
 		}
-	}
-	if len(ns) == 0 {
-		return "—"
 	}
 	return strings.Join(ns, ", ")
 }

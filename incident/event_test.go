@@ -76,7 +76,7 @@ func TestParseTestdata(t *testing.T) {
 		}},
 		{"escalated.json", EventEscalated, "Q1CHECKOUT", true, nil},
 		{"reassigned.json", EventReassigned, "Q1CHECKOUT", true, func(t *testing.T, ev *Event) {
-			if got := names(ev.Incident.Assignees); got != "Grace Hopper, Alan Turing" {
+			if got := Names(ev.Incident.Assignees); got != "Grace Hopper, Alan Turing" {
 				t.Errorf("assignees = %q", got)
 			}
 		}},

@@ -94,7 +94,10 @@ func raceRun(t *testing.T, seed uint64, incidents int) {
 			for i := range work {
 				ev := deliveries[i]
 				var err error
-				for try := range 40 {
+				// Redeliver until it succeeds, as PagerDuty does; the
+				// bound only keeps a bug from hanging the test.
+				end := time.Now().Add(2 * time.Minute)
+				for try := 0; time.Now().Before(end); try++ {
 					svc := svcs[(i+try+w)%2] // a redelivery may reach the other instance
 					ctx, cancel := context.WithTimeout(context.Background(), incident.DefaultBudget)
 					_, err = svc.Handle(ctx, ev)
@@ -110,7 +113,7 @@ func raceRun(t *testing.T, seed uint64, incidents int) {
 					mu.Lock()
 					retries++
 					mu.Unlock()
-					time.Sleep(time.Duration(10+rand.IntN(40)) * time.Millisecond)
+					time.Sleep(time.Duration(50+rand.IntN(150)) * time.Millisecond)
 				}
 				if err != nil {
 					mu.Lock()

@@ -52,14 +52,14 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 	field("Urgency", titleCase(inc.Urgency))
 	field("Priority", orDash(inc.Priority))
 	rawField("Service", link(inc.Service.HTMLURL, orDash(inc.Service.Summary), MaxField-20))
-	field("Assigned to", orDash(names(inc.Assignees)))
+	field("Assigned to", orDash(incident.Names(inc.Assignees)))
 	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, orDash(inc.EscalationPolicy.Summary), MaxField-30))
 	rawField("Created", date(inc.CreatedAt))
 	if inc.Status == "resolved" {
 		rawField("Resolved", date(inc.ResolvedAt))
 	}
 	field("Incident type", inc.IncidentType)
-	field("Teams", names(inc.Teams))
+	field("Teams", incident.Names(inc.Teams))
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 
 	if inc.ConferenceURL != "" || inc.ConferenceNumber != "" {
@@ -184,16 +184,6 @@ func date(t time.Time) string {
 
 func httpURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
-}
-
-func names(refs []incident.Ref) string {
-	var ns []string
-	for _, r := range refs {
-		if r.Summary != "" {
-			ns = append(ns, r.Summary)
-		}
-	}
-	return strings.Join(ns, ", ")
 }
 
 func orDash(s string) string {

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -584,23 +585,17 @@ func (s *Server) addBookmark(id, title, typ, link string) (answer, *apiError) {
 	return answer{"bookmark": answer{"id": b.ID, "channel_id": c.ID, "title": title, "link": link, "type": typ}}, nil
 }
 
-func (s *Server) post(f map[string][]string) (answer, *apiError) {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	c, err := s.member(get("channel"))
+func (s *Server) post(f url.Values) (answer, *apiError) {
+	c, err := s.member(f.Get("channel"))
 	if err != nil {
 		return nil, err
 	}
-	text, blocks := get("text"), get("blocks")
+	text, blocks := f.Get("text"), f.Get("blocks")
 	if err := checkContent(text, blocks); err != nil {
 		return nil, err
 	}
-	m := Message{Text: text, Blocks: json.RawMessage(blocks), Broadcast: get("reply_broadcast") == "true"}
-	if ts := get("thread_ts"); ts != "" {
+	m := Message{Text: text, Blocks: json.RawMessage(blocks), Broadcast: f.Get("reply_broadcast") == "true"}
+	if ts := f.Get("thread_ts"); ts != "" {
 		i := findMessage(c, ts)
 		if i < 0 {
 			return nil, fail("thread_not_found")
@@ -615,22 +610,16 @@ func (s *Server) post(f map[string][]string) (answer, *apiError) {
 	return answer{"channel": c.ID, "ts": m.TS, "message": answer{"text": text, "ts": m.TS, "thread_ts": m.ThreadTS}}, nil
 }
 
-func (s *Server) update(f map[string][]string) (answer, *apiError) {
-	get := func(k string) string {
-		if v := f[k]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
-	c, err := s.member(get("channel"))
+func (s *Server) update(f url.Values) (answer, *apiError) {
+	c, err := s.member(f.Get("channel"))
 	if err != nil {
 		return nil, err
 	}
-	i := findMessage(c, get("ts"))
+	i := findMessage(c, f.Get("ts"))
 	if i < 0 {
 		return nil, fail("message_not_found")
 	}
-	text, blocks := get("text"), get("blocks")
+	text, blocks := f.Get("text"), f.Get("blocks")
 	if err := checkContent(text, blocks); err != nil {
 		return nil, err
 	}
