@@ -352,3 +352,48 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 		t.Errorf("channels = %s, want 1", got)
 	}
 }
+
+// TestEndToEndAnswerLost makes Slack carry out a call but lose its answer
+// (a 500 or a reset connection after the work is done): the webhook is
+// answered 503, and the redelivery finds the root or reply by its message
+// metadata instead of posting it twice.
+func TestEndToEndAnswerLost(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup []string
+		file  string
+		fault slackfake.Fault
+	}{
+		{"root posted, 500", nil, "triggered.json", slackfake.Fault{Status: 500, Apply: true}},
+		{"root posted, connection reset", nil, "triggered.json", slackfake.Fault{Reset: true, Apply: true}},
+		{"reply posted, 502", []string{"triggered.json"}, "acknowledged.json", slackfake.Fault{Status: 502, Apply: true}},
+		{"note posted, connection reset", []string{"triggered.json"}, "annotated.json", slackfake.Fault{Reset: true, Apply: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := slackfake.NewServer()
+			t.Cleanup(fake.Close)
+			fn := newInstance(t, fake, "memory", "")
+			for _, f := range tt.setup {
+				fn.mustDeliver(t, f, "processed")
+			}
+			fake.Fail("chat.postMessage", tt.fault)
+			if code, body := fn.deliver(t, testdata(t, tt.file)); code != http.StatusServiceUnavailable {
+				t.Fatalf("deliver %s with the answer lost = %d %q, want 503", tt.file, code, body)
+			}
+			fn.mustDeliver(t, tt.file, "processed")
+			ch := onlyChannel(t, fake)
+			root := rootOf(t, ch)
+			wantReplies := 0
+			if tt.file != "triggered.json" {
+				wantReplies = 1
+			}
+			if n := len(ch.Replies(root.TS)); n != wantReplies {
+				t.Errorf("replies = %d, want %d", n, wantReplies)
+			}
+			if tt.file == "triggered.json" && !strings.Contains(root.BlockText(), "Triggered") {
+				t.Errorf("adopted root does not show the incident:\n%s", root.BlockText())
+			}
+		})
+	}
+}

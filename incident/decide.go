@@ -196,7 +196,7 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	if agent != "" {
 		by = " by " + agent
 	}
-	r := &Reply{At: ev.OccurredAt}
+	r := &Reply{At: ev.OccurredAt, EventID: ev.ID}
 	in := ev.Incident
 	switch ev.Type {
 	case EventAcknowledged:

@@ -176,13 +176,13 @@ func TestDecide(t *testing.T) {
 		{"done event", acked, EventRecord{Exists: true, Done: true}, ack, Plan{}},
 		{"status change", acked, EventRecord{Exists: true}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
-			Reply: &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt},
+			Reply: &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID},
 		}},
 		{"reply already posted", acked, EventRecord{Exists: true, ReplyTS: "2.2"}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
 		}},
 		{"note on ready channel", ready, EventRecord{Exists: true}, noteEvent(time.Minute), Plan{
-			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(time.Minute)},
+			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(time.Minute), EventID: noteEvent(time.Minute).ID},
 		}},
 	}
 	for _, tt := range tests {
@@ -243,7 +243,7 @@ func TestReplyFor(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ReplyFor(tt.ev, inc)
 			if tt.want != nil {
-				tt.want.At = tt.ev.OccurredAt
+				tt.want.At, tt.want.EventID = tt.ev.OccurredAt, tt.ev.ID
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("ReplyFor(%s) mismatch (-want +got):\n%s", tt.ev.Type, diff)

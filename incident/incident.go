@@ -132,6 +132,10 @@ type Reply struct {
 	At time.Time
 	// Broadcast also shows the reply in the channel (used for resolution).
 	Broadcast bool
+	// EventID is the PagerDuty event the reply is for. The Slack adapter
+	// attaches it to the message, so FindReply can tell whether an earlier
+	// attempt posted the reply but could not record it.
+	EventID string
 }
 
 // Bookmark is a link pinned to the channel's bookmark bar.
@@ -155,6 +159,20 @@ type Slack interface {
 	UpdateRoot(ctx context.Context, channelID, ts string, inc Snapshot) error
 	// PostReply posts r in the thread of the root message rootTS.
 	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)
+
+	// The Find calls look for what an earlier attempt did in Slack but could
+	// not record (the store failed, or the attempt died, right after Slack
+	// answered). The service asks only when resuming such work, so a
+	// redelivery does not post or add it a second time.
+
+	// FindRoot returns the ts of the root message posted for incidentID in
+	// the channel, or "" when there is none.
+	FindRoot(ctx context.Context, channelID, incidentID string) (ts string, err error)
+	// FindReply returns the ts of the reply posted for eventID in the
+	// thread of rootTS, or "" when there is none.
+	FindReply(ctx context.Context, channelID, rootTS, eventID string) (ts string, err error)
+	// Bookmarks returns the links bookmarked in the channel.
+	Bookmarks(ctx context.Context, channelID string) (links []string, err error)
 }
 
 // ErrNameTaken means a channel with the wanted name already exists (live or

@@ -86,6 +86,9 @@ type attempt struct {
 	st      State
 	er      EventRecord
 	resumed bool
+	// createdChannel is set when this attempt created the channel: it is
+	// empty, so there is no earlier root or bookmark to look for.
+	createdChannel bool
 	// keepLease is set when conversations.create failed in a way that
 	// leaves open whether the channel was created.
 	keepLease bool
@@ -273,6 +276,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("record channel %s (%s) of incident %s: %w", got, id, a.ev.IncidentID, err)
 	}
+	a.createdChannel = a.st.ChannelID == id
 	if a.st.ChannelID != id {
 		a.log.WarnContext(ctx, "channel created twice: lease expired while creating; keeping the first",
 			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "orphan_channel_id", id)
@@ -381,6 +385,24 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		rootTS := st.RootTS
 		switch {
 		case p.PostRoot:
+			// A channel this attempt did not create may hold a root that
+			// an earlier attempt posted but could not record: adopt it
+			// (a later round brings it up to date) rather than post a
+			// second one.
+			if !a.createdChannel {
+				ts, err := a.slack.FindRoot(ctx, ch, st.Snapshot.ID)
+				if err != nil {
+					fail(err)
+					return
+				}
+				if ts != "" {
+					mu.Lock()
+					done.rootTS = ts
+					mu.Unlock()
+					rootTS = ts
+					break
+				}
+			}
 			ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
 			if err != nil {
 				fail(err)
@@ -402,10 +424,22 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			}))
 		}
 		if p.Reply != nil && rootTS != "" {
-			ts, err := a.slack.PostReply(ctx, ch, rootTS, *p.Reply)
-			if err != nil {
-				fail(err)
-				return
+			// A resumed event's reply may have been posted by the attempt
+			// that could not record it.
+			ts := ""
+			if a.resumed {
+				var err error
+				if ts, err = a.slack.FindReply(ctx, ch, rootTS, p.Reply.EventID); err != nil {
+					fail(err)
+					return
+				}
+			}
+			if ts == "" {
+				var err error
+				if ts, err = a.slack.PostReply(ctx, ch, rootTS, *p.Reply); err != nil {
+					fail(err)
+					return
+				}
 			}
 			mu.Lock()
 			done.replyTS = ts
@@ -421,12 +455,31 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			}
 		}))
 	}
-	for _, b := range p.Bookmarks {
+	if len(p.Bookmarks) > 0 {
 		wg.Go(safe(func() {
-			if bestEffort("add bookmark", a.slack.AddBookmark(ctx, ch, b)) {
-				mu.Lock()
-				done.bookmarks = append(done.bookmarks, b.Link)
-				mu.Unlock()
+			// In a channel this attempt did not create, an earlier attempt
+			// may have added bookmarks it could not record.
+			var have []string
+			if !a.createdChannel {
+				var err error
+				if have, err = a.slack.Bookmarks(ctx, ch); !bestEffort("list bookmarks", err) {
+					return
+				}
+			}
+			for _, b := range p.Bookmarks {
+				if slices.Contains(have, b.Link) {
+					mu.Lock()
+					done.bookmarks = append(done.bookmarks, b.Link)
+					mu.Unlock()
+					continue
+				}
+				wg.Go(safe(func() {
+					if bestEffort("add bookmark", a.slack.AddBookmark(ctx, ch, b)) {
+						mu.Lock()
+						done.bookmarks = append(done.bookmarks, b.Link)
+						mu.Unlock()
+					}
+				}))
 			}
 		}))
 	}

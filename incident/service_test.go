@@ -213,6 +213,50 @@ func (f *fakeSlack) PostReply(ctx context.Context, id, rootTS string, r incident
 	return "200." + strconv.Itoa(len(c.replies)), nil
 }
 
+func (f *fakeSlack) FindRoot(ctx context.Context, id, incidentID string) (string, error) {
+	if err := f.call(ctx, "findRoot"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil || c.root == "" || c.rootInc.ID != incidentID {
+		return "", err
+	}
+	return c.root, nil
+}
+
+func (f *fakeSlack) FindReply(ctx context.Context, id, rootTS, eventID string) (string, error) {
+	if err := f.call(ctx, "findReply"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	for i, r := range c.replies {
+		if r.EventID == eventID {
+			return "200." + strconv.Itoa(i+1), nil
+		}
+	}
+	return "", nil
+}
+
+func (f *fakeSlack) Bookmarks(ctx context.Context, id string) ([]string, error) {
+	if err := f.call(ctx, "bookmarks"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(c.bookmarks), nil
+}
+
 func loadEvent(t testing.TB, name string) *incident.Event {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
@@ -489,5 +533,94 @@ func TestServiceConcurrentDeliveriesOneChannel(t *testing.T) {
 		if len(c.replies) != 2 || c.rootInc.Status != "acknowledged" {
 			t.Fatalf("round %d: %d replies, root %q; want 2 replies and acknowledged", i, len(c.replies), c.rootInc.Status)
 		}
+	}
+}
+
+// flakyStore fails one Update: the first one made after Slack received a
+// call of method, as when the store goes away right after Slack answered.
+type flakyStore struct {
+	incident.Store
+	slack  *fakeSlack
+	method string
+	mu     sync.Mutex
+	failed bool
+}
+
+func (f *flakyStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	f.slack.mu.Lock()
+	called := f.slack.calls[f.method] > 0
+	f.slack.mu.Unlock()
+	f.mu.Lock()
+	fail := called && !f.failed
+	f.failed = f.failed || fail
+	f.mu.Unlock()
+	if fail {
+		return errors.New("store unavailable")
+	}
+	return f.Store.Update(ctx, incidentID, eventID, fn)
+}
+
+// TestServiceSlackDoneStoreFailed covers the window between Slack doing a
+// step and the store recording it: the redelivery finds what was done
+// (root, reply, bookmarks) instead of doing it twice.
+func TestServiceSlackDoneStoreFailed(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string // the Slack call after which the store fails
+		setup  []string
+		file   string
+		find   string // the Find call the redelivery must make
+	}{
+		{"root posted, not recorded", "root", nil, "triggered.json", "findRoot"},
+		{"bookmark added, not recorded", "bookmark", nil, "triggered.json", "bookmarks"},
+		{"reply posted, not recorded", "reply", []string{"triggered.json"}, "acknowledged.json", "findReply"},
+		{"note posted, not recorded", "reply", []string{"triggered.json"}, "annotated.json", "findReply"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slack := newFakeSlack()
+			st := &flakyStore{Store: store.NewMemory(), slack: slack, method: "never"}
+			svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
+			handle := func(name string) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_, err := svc.Handle(ctx, loadEvent(t, name))
+				return err
+			}
+			for _, f := range tt.setup {
+				if err := handle(f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			slack.resetCalls()
+			st.method = tt.method
+			if err := handle(tt.file); err == nil {
+				t.Fatalf("Handle(%s) with the store failing after %s = nil, want an error (503)", tt.file, tt.method)
+			}
+			if err := handle(tt.file); err != nil { // PagerDuty's redelivery
+				t.Fatalf("redelivery error = %v", err)
+			}
+			c := slack.only()
+			if c == nil {
+				t.Fatalf("want exactly one channel, got %d", len(slack.channels))
+			}
+			wantReplies := 0
+			if tt.file != "triggered.json" {
+				wantReplies = 1
+			}
+			if len(c.replies) != wantReplies || len(c.bookmarks) != 2 {
+				t.Errorf("after redelivery: %d replies (want %d), bookmarks %v (want 2, once each)", len(c.replies), wantReplies, c.bookmarks)
+			}
+			slack.mu.Lock()
+			finds := slack.calls[tt.find]
+			slack.mu.Unlock()
+			if finds == 0 {
+				t.Errorf("the redelivery did not call %s", tt.find)
+			}
+			slack.resetCalls()
+			if err := handle(tt.file); err != nil || slack.total() != 0 {
+				t.Errorf("third delivery: %v with %d calls, want a duplicate with none", err, slack.total())
+			}
+		})
 	}
 }

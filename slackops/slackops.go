@@ -116,6 +116,7 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 		slack.MsgOptionBlocks(RootBlocks(inc)...),
 		slack.MsgOptionText(RootText(inc), false),
 		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
 	)
 	if err != nil {
 		return "", translate("chat.postMessage "+channelID, err)
@@ -145,11 +146,84 @@ func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r inci
 	if r.Broadcast {
 		opts = append(opts, slack.MsgOptionBroadcast())
 	}
+	if r.EventID != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: map[string]any{"event_id": r.EventID}}))
+	}
 	_, ts, err := c.api.PostMessageContext(ctx, channelID, opts...)
 	if err != nil {
 		return "", translate("chat.postMessage "+channelID+" thread "+rootTS, err)
 	}
 	return ts, nil
+}
+
+// Message metadata types. Every root message and thread reply carries
+// metadata naming its incident or PagerDuty event, so a redelivery can find
+// what an attempt posted but could not record.
+const (
+	RootMetadataType  = "incident_channels_root"
+	ReplyMetadataType = "incident_channels_event"
+)
+
+// maxFindPages bounds the pages of history or replies one Find call reads.
+const maxFindPages = 5
+
+// FindRoot returns the ts of the root message posted for incidentID, or ""
+// when the channel's recent history holds none. The root is the channel's
+// first message and is looked for only until it is recorded, so a few
+// pages of history are enough.
+func (c *Client) FindRoot(ctx context.Context, channelID, incidentID string) (string, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 200, IncludeAllMetadata: true}
+	for range maxFindPages {
+		resp, err := c.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", translate("conversations.history "+channelID, err)
+		}
+		for _, m := range resp.Messages {
+			if m.Metadata.EventType == RootMetadataType && m.Metadata.EventPayload["incident_id"] == incidentID {
+				return m.Timestamp, nil
+			}
+		}
+		if !resp.HasMore || resp.ResponseMetaData.NextCursor == "" {
+			break
+		}
+		params.Cursor = resp.ResponseMetaData.NextCursor
+	}
+	return "", nil
+}
+
+// FindReply returns the ts of the reply posted for eventID in the thread of
+// rootTS, or "" when there is none.
+func (c *Client) FindReply(ctx context.Context, channelID, rootTS, eventID string) (string, error) {
+	params := &slack.GetConversationRepliesParameters{ChannelID: channelID, Timestamp: rootTS, Limit: 200, IncludeAllMetadata: true}
+	for range maxFindPages {
+		msgs, more, cursor, err := c.api.GetConversationRepliesContext(ctx, params)
+		if err != nil {
+			return "", translate("conversations.replies "+channelID, err)
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == ReplyMetadataType && m.Metadata.EventPayload["event_id"] == eventID {
+				return m.Timestamp, nil
+			}
+		}
+		if !more || cursor == "" {
+			break
+		}
+		params.Cursor = cursor
+	}
+	return "", nil
+}
+
+// Bookmarks returns the links bookmarked in the channel.
+func (c *Client) Bookmarks(ctx context.Context, channelID string) ([]string, error) {
+	bs, err := c.api.ListBookmarksContext(ctx, channelID)
+	if err != nil {
+		return nil, translate("bookmarks.list "+channelID, err)
+	}
+	links := make([]string, 0, len(bs))
+	for _, b := range bs {
+		links = append(links, b.Link)
+	}
+	return links, nil
 }
 
 // APIError is an error Slack answered with ok:false that no retry gets

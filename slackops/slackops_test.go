@@ -3,6 +3,7 @@ package slackops_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -285,4 +286,49 @@ func mustChannel(t *testing.T, fake *slackfake.Server, id string) slackfake.Chan
 		t.Fatalf("no channel %s", id)
 	}
 	return ch
+}
+
+// TestFind checks that the Find calls see what PostRoot and PostReply
+// posted, across pages, and nothing else.
+func TestFind(t *testing.T) {
+	c, _ := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ts, err := c.FindRoot(ctx(t), id, snapshot.ID); err != nil || ts != "" {
+		t.Errorf("FindRoot(empty channel) = %q, %v; want \"\", nil", ts, err)
+	}
+	root, err := c.PostRoot(ctx(t), id, snapshot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for i := range 450 { // more than two pages of 200
+		ts, err := c.PostReply(ctx(t), id, root, incident.Reply{Headline: "reply", EventID: "ev-" + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 420 {
+			want = ts
+		}
+	}
+	if ts, err := c.FindRoot(ctx(t), id, snapshot.ID); err != nil || ts != root {
+		t.Errorf("FindRoot = %q, %v; want %q", ts, err, root)
+	}
+	if ts, err := c.FindRoot(ctx(t), id, "OTHER"); err != nil || ts != "" {
+		t.Errorf("FindRoot(other incident) = %q, %v; want \"\"", ts, err)
+	}
+	if ts, err := c.FindReply(ctx(t), id, root, "ev-420"); err != nil || ts != want {
+		t.Errorf("FindReply(ev-420, on the third page) = %q, %v; want %q", ts, err, want)
+	}
+	if ts, err := c.FindReply(ctx(t), id, root, "ev-none"); err != nil || ts != "" {
+		t.Errorf("FindReply(unknown event) = %q, %v; want \"\"", ts, err)
+	}
+	if err := c.AddBookmark(ctx(t), id, incident.Bookmark{Title: "PD", Link: "https://pd/1"}); err != nil {
+		t.Fatal(err)
+	}
+	if links, err := c.Bookmarks(ctx(t), id); err != nil || strings.Join(links, ",") != "https://pd/1" {
+		t.Errorf("Bookmarks = %v, %v; want [https://pd/1]", links, err)
+	}
 }

@@ -87,6 +87,8 @@ type Message struct {
 	Text      string
 	Blocks    json.RawMessage
 	Broadcast bool
+	// Metadata is the message metadata posted with it, if any.
+	Metadata json.RawMessage
 	// Edits counts chat.update calls on the message.
 	Edits int
 }
@@ -469,6 +471,20 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return answer{"channel": channelJSON(c)}, nil
 	case "bookmarks.add":
 		return s.addBookmark(f.Get("channel_id"), f.Get("title"), f.Get("type"), f.Get("link"))
+	case "bookmarks.list":
+		c, err := s.member(f.Get("channel_id"))
+		if err != nil {
+			return nil, err
+		}
+		bs := []answer{}
+		for _, b := range c.Bookmarks {
+			bs = append(bs, answer{"id": b.ID, "channel_id": c.ID, "title": b.Title, "link": b.Link, "type": "link"})
+		}
+		return answer{"bookmarks": bs}, nil
+	case "conversations.history":
+		return s.history(f)
+	case "conversations.replies":
+		return s.replies(f)
 	case "chat.postMessage":
 		return s.post(f)
 	case "chat.update":
@@ -595,6 +611,16 @@ func (s *Server) post(f url.Values) (answer, *apiError) {
 		return nil, err
 	}
 	m := Message{Text: text, Blocks: json.RawMessage(blocks), Broadcast: f.Get("reply_broadcast") == "true"}
+	if md := f.Get("metadata"); md != "" {
+		var v struct {
+			EventType    string         `json:"event_type"`
+			EventPayload map[string]any `json:"event_payload"`
+		}
+		if json.Unmarshal([]byte(md), &v) != nil || v.EventType == "" {
+			return nil, fail("invalid_metadata_format")
+		}
+		m.Metadata = json.RawMessage(md)
+	}
 	if ts := f.Get("thread_ts"); ts != "" {
 		i := findMessage(c, ts)
 		if i < 0 {
@@ -630,6 +656,67 @@ func (s *Server) update(f url.Values) (answer, *apiError) {
 	m.Blocks = json.RawMessage(blocks)
 	m.Edits++
 	return answer{"channel": c.ID, "ts": m.TS, "text": text}, nil
+}
+
+// history answers conversations.history: top-level messages, newest
+// first, in pages of limit (default 100) with a cursor.
+func (s *Server) history(f url.Values) (answer, *apiError) {
+	c, err := s.member(f.Get("channel"))
+	if err != nil {
+		return nil, err
+	}
+	var top []Message
+	for i := len(c.Messages) - 1; i >= 0; i-- {
+		if c.Messages[i].ThreadTS == "" {
+			top = append(top, c.Messages[i])
+		}
+	}
+	return page(top, f)
+}
+
+// replies answers conversations.replies: the parent message, then its
+// replies oldest first, paged like history.
+func (s *Server) replies(f url.Values) (answer, *apiError) {
+	c, err := s.member(f.Get("channel"))
+	if err != nil {
+		return nil, err
+	}
+	i := findMessage(c, f.Get("ts"))
+	if i < 0 {
+		return nil, fail("thread_not_found")
+	}
+	msgs := []Message{c.Messages[i]}
+	msgs = append(msgs, c.Replies(c.Messages[i].TS)...)
+	return page(msgs, f)
+}
+
+func page(msgs []Message, f url.Values) (answer, *apiError) {
+	limit, _ := strconv.Atoi(f.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(f.Get("cursor"))
+	if start < 0 || start > len(msgs) {
+		return nil, fail("invalid_cursor")
+	}
+	end := min(start+limit, len(msgs))
+	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
+	out := []answer{}
+	for _, m := range msgs[start:end] {
+		a := answer{"type": "message", "user": BotUserID, "ts": m.TS, "text": m.Text}
+		if m.ThreadTS != "" {
+			a["thread_ts"] = m.ThreadTS
+		}
+		if withMeta && len(m.Metadata) > 0 {
+			a["metadata"] = m.Metadata
+		}
+		out = append(out, a)
+	}
+	res := answer{"messages": out, "has_more": end < len(msgs)}
+	if end < len(msgs) {
+		res["response_metadata"] = answer{"next_cursor": strconv.Itoa(end)}
+	}
+	return res, nil
 }
 
 func findMessage(c *Channel, ts string) int {
