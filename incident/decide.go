@@ -92,6 +92,9 @@ type Config struct {
 	ChannelPrefix string
 	// InviteUsers are Slack user ids invited to every new channel.
 	InviteUsers []string
+	// LeaseTTL is how long an attempt holds a lease; 0 means LeaseTTL.
+	// Tests shorten it.
+	LeaseTTL time.Duration
 }
 
 // Plan is what must happen in Slack to bring the channel in line with the

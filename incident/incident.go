@@ -67,6 +67,11 @@ type State struct {
 	// exactly one instance calls conversations.create for an incident.
 	LeaseOwner string
 	LeaseUntil time.Time
+	// CreatingSince is when an attempt first set out to create the
+	// channel. A later attempt that finds the channel name taken uses it to
+	// recognise a channel that attempt created but could not record (its
+	// answer was lost, or the store failed), and adopts it.
+	CreatingSince time.Time
 
 	RootTS string
 	// RootVersion is the Version the root message was last rendered from.
@@ -173,6 +178,10 @@ type Slack interface {
 	FindReply(ctx context.Context, channelID, rootTS, eventID string) (ts string, err error)
 	// Bookmarks returns the links bookmarked in the channel.
 	Bookmarks(ctx context.Context, channelID string) (links []string, err error)
+	// FindChannel returns the id of the live channel named name that this
+	// app created at or after createdAfter, or "" when there is none (the
+	// name belongs to someone else's or an older channel).
+	FindChannel(ctx context.Context, name string, createdAfter time.Time) (channelID string, err error)
 }
 
 // ErrNameTaken means a channel with the wanted name already exists (live or

@@ -58,6 +58,9 @@ func NewService(store Store, slack Slack, cfg Config, log *slog.Logger) *Service
 	if cfg.ChannelPrefix == "" {
 		cfg.ChannelPrefix = "inc"
 	}
+	if cfg.LeaseTTL <= 0 {
+		cfg.LeaseTTL = LeaseTTL
+	}
 	return &Service{store: store, slack: slack, cfg: cfg, log: log, now: time.Now, pollMS: 100 * time.Millisecond}
 }
 
@@ -89,6 +92,9 @@ type attempt struct {
 	// createdChannel is set when this attempt created the channel: it is
 	// empty, so there is no earlier root or bookmark to look for.
 	createdChannel bool
+	// earlierCreation is when an earlier attempt set out to create the
+	// channel (zero when none did): a taken name may be its orphan.
+	earlierCreation time.Time
 	// keepLease is set when conversations.create failed in a way that
 	// leaves open whether the channel was created.
 	keepLease bool
@@ -183,7 +189,7 @@ func (a *attempt) record(ctx context.Context) error {
 		}
 		ch := Record(st, er, a.ev)
 		if !er.Done {
-			er.Owner, er.LeaseUntil = a.owner, now.Add(LeaseTTL)
+			er.Owner, er.LeaseUntil = a.owner, now.Add(a.cfg.LeaseTTL)
 			ch |= ChangeEvent
 		}
 		a.st, a.er, a.resumed = cloneState(*st), *er, resumed
@@ -213,7 +219,13 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 				held = true
 				return 0, nil
 			}
-			st.LeaseOwner, st.LeaseUntil = a.owner, now.Add(LeaseTTL)
+			st.LeaseOwner, st.LeaseUntil = a.owner, now.Add(a.cfg.LeaseTTL)
+			if st.ChannelID == "" {
+				a.earlierCreation = st.CreatingSince
+				if st.CreatingSince.IsZero() {
+					st.CreatingSince = now
+				}
+			}
 			a.st = cloneState(*st)
 			return ChangeState, nil
 		})
@@ -245,12 +257,36 @@ const maxNameTries = 5
 // taken, and records it at once.
 func (a *attempt) createChannel(ctx context.Context, name string) error {
 	var id, got string
+	adopted := false
 	for i := 1; i <= maxNameTries; i++ {
 		try := withSuffix(name, i)
 		var err error
 		id, err = a.slack.CreateChannel(ctx, try)
 		if errors.Is(err, ErrNameTaken) {
-			continue
+			if a.earlierCreation.IsZero() {
+				continue
+			}
+			// An earlier attempt may have created this very channel and
+			// lost Slack's answer or failed to record it: adopt it
+			// rather than leave an orphan and open a second channel.
+			// The minute allows for clock skew between instances.
+			found, ferr := a.slack.FindChannel(ctx, try, a.earlierCreation.Add(-time.Minute))
+			if IsRetryable(ferr) {
+				return fmt.Errorf("look for an orphan channel %q of incident %s: %w", try, a.ev.IncidentID, ferr)
+			}
+			if ferr != nil {
+				// Without the lookup (a missing scope, say) a suffixed
+				// name is the way on; the orphan stays.
+				a.log.WarnContext(ctx, "cannot look for an orphan channel; trying another name",
+					"incident_id", a.ev.IncidentID, "channel_name", try, "error", ferr.Error())
+			}
+			if found == "" {
+				continue
+			}
+			a.log.InfoContext(ctx, "adopted a channel an earlier attempt created but did not record",
+				"incident_id", a.ev.IncidentID, "channel_id", found, "channel_name", try)
+			id, got, adopted = found, try, true
+			break
 		}
 		if err != nil {
 			// After a timeout or a 5xx the channel may exist even though
@@ -276,7 +312,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("record channel %s (%s) of incident %s: %w", got, id, a.ev.IncidentID, err)
 	}
-	a.createdChannel = a.st.ChannelID == id
+	a.createdChannel = a.st.ChannelID == id && !adopted
 	if a.st.ChannelID != id {
 		a.log.WarnContext(ctx, "channel created twice: lease expired while creating; keeping the first",
 			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "orphan_channel_id", id)

@@ -25,7 +25,10 @@ type fakeSlack struct {
 	channels map[string]*fakeChannel
 	calls    map[string]int
 	fail     map[string][]error
-	delay    time.Duration
+	// loseCreate makes the next conversations.create create the channel
+	// and then fail, as when Slack's answer is lost.
+	loseCreate int
+	delay      time.Duration
 }
 
 type fakeChannel struct {
@@ -111,6 +114,10 @@ func (f *fakeSlack) CreateChannel(ctx context.Context, name string) (string, err
 	id := "C" + strconv.Itoa(len(f.names)+1)
 	f.names[name] = id
 	f.channels[id] = &fakeChannel{name: name}
+	if f.loseCreate > 0 {
+		f.loseCreate--
+		return "", &incident.RetryableError{Op: "create", Err: errors.New("connection reset")}
+	}
 	return id, nil
 }
 
@@ -255,6 +262,20 @@ func (f *fakeSlack) Bookmarks(ctx context.Context, id string) ([]string, error) 
 		return nil, err
 	}
 	return slices.Clone(c.bookmarks), nil
+}
+
+// FindChannel finds channels this fake created; names taken without a
+// channel (set up by tests) are someone else's.
+func (f *fakeSlack) FindChannel(ctx context.Context, name string, _ time.Time) (string, error) {
+	if err := f.call(ctx, "findChannel"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if id := f.names[name]; f.channels[id] != nil {
+		return id, nil
+	}
+	return "", nil
 }
 
 func loadEvent(t testing.TB, name string) *incident.Event {
@@ -620,6 +641,58 @@ func TestServiceSlackDoneStoreFailed(t *testing.T) {
 			slack.resetCalls()
 			if err := handle(tt.file); err != nil || slack.total() != 0 {
 				t.Errorf("third delivery: %v with %d calls, want a duplicate with none", err, slack.total())
+			}
+		})
+	}
+}
+
+// TestServiceOrphanChannel covers a conversations.create that created the
+// channel but whose answer was lost: once the creation lease expires, the
+// redelivery finds the name taken by that very channel and adopts it. A
+// name taken by someone else's channel is never adopted.
+func TestServiceOrphanChannel(t *testing.T) {
+	const base = "inc-1234-checkout-latency-above-2s-p99"
+	tests := []struct {
+		name     string
+		setup    func(f *fakeSlack)
+		wantName string
+	}{
+		{"answer lost: adopt", func(f *fakeSlack) { f.loseCreate = 1 }, base},
+		{"rate limited, then someone took the name: suffix", func(f *fakeSlack) {
+			f.fail["create"] = []error{&incident.RetryableError{Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")}}
+			f.names[base] = "CFOREIGN" // taken meanwhile, by a person
+		}, base + "-2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			slack := newFakeSlack()
+			svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
+			tt.setup(slack)
+			handle := func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				defer cancel()
+				_, err := svc.Handle(ctx, loadEvent(t, "triggered.json"))
+				return err
+			}
+			if err := handle(); !incident.IsRetryable(err) {
+				t.Fatalf("first delivery error = %v, want a retryable one", err)
+			}
+			var err error
+			for range 20 { // redeliveries until the lease has expired
+				if err = handle(); err == nil {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatalf("redeliveries never succeeded: %v", err)
+			}
+			c := slack.only()
+			if c == nil {
+				t.Fatalf("channels = %v, want exactly one of ours", slack.names)
+			}
+			if c.name != tt.wantName || c.root == "" {
+				t.Errorf("channel %q with root %q, want %q with a root", c.name, c.root, tt.wantName)
 			}
 		})
 	}

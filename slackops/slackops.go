@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -29,6 +30,9 @@ const DefaultAPIURL = "https://slack.com/api/"
 // Client is the Slack side of the incident service.
 type Client struct {
 	api *slack.Client
+
+	mu        sync.Mutex
+	botUserID string // from auth.test, learnt on first need
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when
@@ -211,6 +215,57 @@ func (c *Client) FindReply(ctx context.Context, channelID, rootTS, eventID strin
 		params.Cursor = cursor
 	}
 	return "", nil
+}
+
+// maxListPages bounds the conversations.list pages (Tier 2, 1000 channels
+// each) read to find an orphan channel.
+const maxListPages = 10
+
+// FindChannel returns the id of the live public channel named name that
+// this app's bot created at or after createdAfter, or "" when there is
+// none. It reads the workspace's channel list, so it is only called in the
+// rare case of a taken name after a failed creation attempt.
+func (c *Client) FindChannel(ctx context.Context, name string, createdAfter time.Time) (string, error) {
+	bot, err := c.bot(ctx)
+	if err != nil {
+		return "", err
+	}
+	params := &slack.GetConversationsParameters{ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"}}
+	for range maxListPages {
+		chs, cursor, err := c.api.GetConversationsContext(ctx, params)
+		if err != nil {
+			return "", translate("conversations.list", err)
+		}
+		for _, ch := range chs {
+			if ch.Name == name {
+				created := time.Unix(int64(ch.Created), 0)
+				if ch.Creator == bot && !created.Before(createdAfter.Truncate(time.Second)) {
+					return ch.ID, nil
+				}
+				return "", nil
+			}
+		}
+		if cursor == "" {
+			break
+		}
+		params.Cursor = cursor
+	}
+	return "", nil
+}
+
+// bot returns the bot's user id, asking auth.test the first time.
+func (c *Client) bot(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.botUserID != "" {
+		return c.botUserID, nil
+	}
+	resp, err := c.api.AuthTestContext(ctx)
+	if err != nil {
+		return "", translate("auth.test", err)
+	}
+	c.botUserID = resp.UserID
+	return c.botUserID, nil
 }
 
 // Bookmarks returns the links bookmarked in the channel.

@@ -332,3 +332,32 @@ func TestFind(t *testing.T) {
 		t.Errorf("Bookmarks = %v, %v; want [https://pd/1]", links, err)
 	}
 }
+
+func TestFindChannel(t *testing.T) {
+	c, fake := newClient(t)
+	start := time.Now().Add(-time.Second)
+	ours, err := c.CreateChannel(ctx(t), "inc-1-ours")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.CreateChannel("inc-2-theirs", false)
+	tests := []struct {
+		name  string
+		after time.Time
+		want  string
+	}{
+		{"inc-1-ours", start, ours},
+		{"inc-1-ours", time.Now().Add(time.Hour), ""}, // older than the creation attempt
+		{"inc-2-theirs", start, ""},                   // a person's channel is never adopted
+		{"inc-3-none", start, ""},
+	}
+	for _, tt := range tests {
+		got, err := c.FindChannel(ctx(t), tt.name, tt.after)
+		if err != nil || got != tt.want {
+			t.Errorf("FindChannel(%q, %v) = %q, %v; want %q", tt.name, tt.after.Format(time.TimeOnly), got, err, tt.want)
+		}
+	}
+	if n := fake.Calls("auth.test"); n != 1 {
+		t.Errorf("auth.test called %d times, want once (cached)", n)
+	}
+}

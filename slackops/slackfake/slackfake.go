@@ -32,6 +32,10 @@ import (
 // and so a member, of every channel it creates.
 const BotUserID = "UBOT0000001"
 
+// HumanUserID is the creator of channels made with Server.CreateChannel,
+// as if a person had made them in Slack.
+const HumanUserID = "UHUMAN00001"
+
 // DefaultToken is the bot token the server accepts unless told otherwise.
 const DefaultToken = "xoxb-fake-token"
 
@@ -60,8 +64,12 @@ func (f *Fault) failing() bool { return f.Status != 0 || f.Error != "" || f.Rese
 
 // Channel is the state of one channel.
 type Channel struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// Creator is the user who created the channel: BotUserID for channels
+	// made through the API, HumanUserID for those made by CreateChannel.
+	Creator   string
+	Created   time.Time
 	Private   bool
 	Archived  bool
 	Topic     string
@@ -246,6 +254,7 @@ func (s *Server) CreateChannel(name string, archived bool) string {
 	c := s.newChannel(name, false)
 	c.Archived = archived
 	c.Members = nil
+	c.Creator = HumanUserID
 	return c.ID
 }
 
@@ -333,7 +342,8 @@ func (s *Server) byID(id string) *Channel {
 
 func (s *Server) newChannel(name string, private bool) *Channel {
 	s.nextID++
-	c := &Channel{ID: fmt.Sprintf("C%08d", s.nextID), Name: name, Private: private, Members: []string{BotUserID}}
+	c := &Channel{ID: fmt.Sprintf("C%08d", s.nextID), Name: name, Private: private, Members: []string{BotUserID},
+		Creator: BotUserID, Created: time.Now()}
 	s.channels = append(s.channels, c)
 	return c
 }
@@ -481,6 +491,8 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 			bs = append(bs, answer{"id": b.ID, "channel_id": c.ID, "title": b.Title, "link": b.Link, "type": "link"})
 		}
 		return answer{"bookmarks": bs}, nil
+	case "conversations.list":
+		return s.list(f)
 	case "conversations.history":
 		return s.history(f)
 	case "conversations.replies":
@@ -516,7 +528,7 @@ func (s *Server) create(name string, private bool) (answer, *apiError) {
 func channelJSON(c *Channel) answer {
 	return answer{
 		"id": c.ID, "name": c.Name, "is_channel": !c.Private, "is_private": c.Private,
-		"is_archived": c.Archived, "creator": BotUserID, "topic": answer{"value": c.Topic},
+		"is_archived": c.Archived, "creator": c.Creator, "created": c.Created.Unix(), "topic": answer{"value": c.Topic},
 	}
 }
 
@@ -656,6 +668,32 @@ func (s *Server) update(f url.Values) (answer, *apiError) {
 	m.Blocks = json.RawMessage(blocks)
 	m.Edits++
 	return answer{"channel": c.ID, "ts": m.TS, "text": text}, nil
+}
+
+// list answers conversations.list: public channels in creation order, in
+// pages of limit (default 100) with a cursor.
+func (s *Server) list(f url.Values) (answer, *apiError) {
+	limit, _ := strconv.Atoi(f.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	start, _ := strconv.Atoi(f.Get("cursor"))
+	var out []answer
+	i := 0
+	for _, c := range s.channels {
+		if c.Private || (c.Archived && f.Get("exclude_archived") == "true") {
+			continue
+		}
+		if i >= start && len(out) < limit {
+			out = append(out, channelJSON(c))
+		}
+		i++
+	}
+	res := answer{"channels": out}
+	if next := start + len(out); next < i {
+		res["response_metadata"] = answer{"next_cursor": strconv.Itoa(next)}
+	}
+	return res, nil
 }
 
 // history answers conversations.history: top-level messages, newest
