@@ -26,7 +26,10 @@ const (
 	EventStatusUpdatePublished   = "incident.status_update_published"
 	EventConferenceBridgeUpdated = "incident.conference_bridge.updated"
 	EventServiceUpdated          = "incident.service_updated"
-	EventIncidentTypeChanged     = "incident_type.changed"
+	EventIncidentTypeChanged     = "incident.incident_type.changed"
+	// eventIncidentTypeChangedShort is how the design notes spelt
+	// EventIncidentTypeChanged; it is accepted as the same event.
+	eventIncidentTypeChangedShort = "incident_type.changed"
 	// EventPing is the test event PagerDuty sends when a subscription is
 	// created or tested; it must get a 2xx.
 	EventPing = "pagey.ping"
@@ -177,6 +180,9 @@ func Parse(body []byte) (*Event, error) {
 		return nil, fmt.Errorf("%w: event.id and event.event_type are required", ErrMalformed)
 	}
 	ev := &Event{ID: w.ID, Type: w.EventType, Agent: w.Agent.ref()}
+	if ev.Type == eventIncidentTypeChangedShort {
+		ev.Type = EventIncidentTypeChanged
+	}
 	if w.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339Nano, w.OccurredAt)
 		if err != nil {

@@ -192,3 +192,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestParseIncidentTypeChanged(t *testing.T) {
+	for _, typ := range []string{"incident.incident_type.changed", "incident_type.changed"} {
+		body := strings.Replace(string(readTestdata(t, "priority_updated.json")), "incident.priority_updated", typ, 1)
+		ev, err := Parse([]byte(body))
+		if err != nil {
+			t.Fatalf("Parse(%s) error = %v", typ, err)
+		}
+		if ev.Type != EventIncidentTypeChanged || !ev.Handled() {
+			t.Errorf("Parse(%s) type = %q handled = %v, want %q handled", typ, ev.Type, ev.Handled(), EventIncidentTypeChanged)
+		}
+	}
+}
