@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Event types of PagerDuty V3 webhooks that the service acts on.
@@ -179,6 +181,9 @@ func Parse(body []byte) (*Event, error) {
 	if w.ID == "" || w.EventType == "" {
 		return nil, fmt.Errorf("%w: event.id and event.event_type are required", ErrMalformed)
 	}
+	if !validID(w.ID) {
+		return nil, fmt.Errorf("%w: event.id %.40q is not an id", ErrMalformed, w.ID)
+	}
 	ev := &Event{ID: w.ID, Type: w.EventType, Agent: w.Agent.ref()}
 	if ev.Type == eventIncidentTypeChangedShort {
 		ev.Type = EventIncidentTypeChanged
@@ -202,6 +207,9 @@ func Parse(body []byte) (*Event, error) {
 	}
 	if err := fillIncident(ev, &d); err != nil {
 		return nil, err
+	}
+	if ev.IncidentID != "" && !validID(ev.IncidentID) {
+		return nil, fmt.Errorf("%w: incident id %.40q is not an id", ErrMalformed, ev.IncidentID)
 	}
 	if handled[ev.Type] && ev.OccurredAt.IsZero() {
 		return nil, fmt.Errorf("%w: event.occurred_at is required", ErrMalformed)
@@ -275,6 +283,26 @@ func fillIncident(ev *Event, d *wireData) error {
 		}
 	}
 	return nil
+}
+
+// maxIDBytes bounds event and incident ids. PagerDuty's are a few dozen
+// characters; the store keys documents by them.
+const maxIDBytes = 256
+
+// validID reports whether s can be an event or incident id: a signed body
+// with an id no store can key by is malformed (400), not a failure worth
+// two days of redeliveries.
+func validID(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > maxIDBytes || !utf8.ValidString(s) ||
+		strings.ContainsAny(s, "/") || (len(s) >= 4 && strings.HasPrefix(s, "__") && strings.HasSuffix(s, "__")) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonReason shortens encoding/json errors to what a sender can act on.

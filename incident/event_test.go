@@ -2,6 +2,7 @@ package incident
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,6 +203,19 @@ func TestParseIncidentTypeChanged(t *testing.T) {
 		}
 		if ev.Type != EventIncidentTypeChanged || !ev.Handled() {
 			t.Errorf("Parse(%s) type = %q handled = %v, want %q handled", typ, ev.Type, ev.Handled(), EventIncidentTypeChanged)
+		}
+	}
+}
+
+func TestParseRejectsUnusableIDs(t *testing.T) {
+	for _, id := range []string{"a/b", "..", "__x__", strings.Repeat("x", 300), "a\x00b"} {
+		body := fmt.Sprintf(`{"event":{"id":"e1","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z","data":{"id":%q,"type":"incident"}}}`, id)
+		if _, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Parse(incident id %.20q) error = %v, want ErrMalformed", id, err)
+		}
+		body = fmt.Sprintf(`{"event":{"id":%q,"event_type":"pagey.ping","occurred_at":"2026-01-01T00:00:00Z","data":{}}}`, id)
+		if _, err := Parse([]byte(body)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Parse(event id %.20q) error = %v, want ErrMalformed", id, err)
 		}
 	}
 }

@@ -212,3 +212,53 @@ func TestHandlerPanicIs500(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHandler posts arbitrary bodies and signature headers, and validly
+// signed arbitrary bodies, to the handler: no panic may escape, the status
+// must be one the contract allows, and a rejected request makes no Slack
+// call.
+func FuzzHandler(f *testing.F) {
+	entries, err := os.ReadDir("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("testdata", e.Name()))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(0), "")
+		f.Add(b, uint8(2), "v1=00, v1=zz")
+	}
+	f.Add([]byte(`{"event":{"id":"a/b","event_type":"incident.triggered","occurred_at":"2026-01-01T00:00:00Z","data":{"id":"..","type":"incident"}}}`), uint8(0), "")
+	f.Add([]byte(`{"messages":[{}]}`), uint8(0), "")
+	f.Fuzz(func(t *testing.T, body []byte, mode uint8, header string) {
+		slack := newFakeSlack()
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{}, nil)
+		h := incident.NewHandler([][]byte{[]byte(testSecret)}, svc, nil, time.Second)
+		var sig string
+		switch mode % 3 {
+		case 0:
+			sig = signed(body)
+		case 1:
+			sig = ""
+		default:
+			sig = header
+		}
+		rec := post(h, body, sig)
+		switch rec.Code {
+		case http.StatusOK, http.StatusServiceUnavailable:
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
+			if n := slack.total(); n != 0 {
+				t.Fatalf("rejected with %d, but made %d Slack calls", rec.Code, n)
+			}
+		default:
+			t.Fatalf("status %d %q is not in the contract", rec.Code, rec.Body.String())
+		}
+		if rec.Code == http.StatusServiceUnavailable {
+			// A signed, well-formed event may only fail for retryable
+			// reasons; with a healthy fake Slack and store there are none.
+			t.Fatalf("503 %q with a healthy Slack and store", rec.Body.String())
+		}
+	})
+}
