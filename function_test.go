@@ -397,3 +397,130 @@ func TestEndToEndAnswerLost(t *testing.T) {
 		})
 	}
 }
+
+// TestEndToEndSlackFaults fails one Slack call of a new incident, or of
+// its acknowledgement, in every way Slack can, and checks the answer
+// PagerDuty gets and that its redelivery converges: one channel, one root
+// showing the newest state, one reply, nothing twice.
+func TestEndToEndSlackFaults(t *testing.T) {
+	retryable := []slackfake.Fault{
+		{Status: 429, RetryAfter: 30}, {Status: 429}, {Status: 500}, {Status: 502}, {Status: 503},
+		{Error: "ratelimited"}, {Error: "internal_error"}, {Reset: true},
+	}
+	type row struct {
+		name   string
+		method string
+		file   string // triggered.json: the first delivery; else after it
+		fault  slackfake.Fault
+		want   int
+	}
+	var rows []row
+	for _, f := range retryable {
+		what := fmt.Sprintf("%d/%s/reset=%v", f.Status, f.Error, f.Reset)
+		rows = append(rows,
+			row{"root " + what, "chat.postMessage", "triggered.json", f, 503},
+			row{"topic " + what, "conversations.setTopic", "triggered.json", f, 503},
+			row{"bookmark " + what, "bookmarks.add", "triggered.json", f, 503},
+			row{"invite " + what, "conversations.invite", "triggered.json", f, 503},
+			row{"update " + what, "chat.update", "acknowledged.json", f, 503},
+			row{"reply " + what, "chat.postMessage", "acknowledged.json", f, 503},
+		)
+		if f.Status == 429 || f.Error == "ratelimited" {
+			// Known not to have happened: no lease is kept, so the
+			// redelivery may create at once.
+			rows = append(rows, row{"create " + what, "conversations.create", "triggered.json", f, 503})
+		}
+	}
+	rows = append(rows,
+		// Permanent failures of optional steps are logged and skipped.
+		row{"invite cant_invite", "conversations.invite", "triggered.json", slackfake.Fault{Error: "cant_invite"}, 200},
+		row{"bookmark invalid_link", "bookmarks.add", "triggered.json", slackfake.Fault{Error: "invalid_link"}, 200},
+		// A required step failing for a reason a redelivery may get past
+		// once an operator acts (a revoked token): 503, never a 4xx.
+		row{"root invalid_auth", "chat.postMessage", "triggered.json", slackfake.Fault{Error: "invalid_auth"}, 503},
+		row{"reply account_inactive", "chat.postMessage", "acknowledged.json", slackfake.Fault{Error: "account_inactive"}, 503},
+		row{"update channel_not_found", "chat.update", "acknowledged.json", slackfake.Fault{Error: "channel_not_found"}, 503},
+		row{"reply msg_too_long", "chat.postMessage", "acknowledged.json", slackfake.Fault{Error: "msg_too_long"}, 503},
+		row{"create name_taken", "conversations.create", "triggered.json", slackfake.Fault{Error: "name_taken"}, 200},
+	)
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := slackfake.NewServer()
+			t.Cleanup(fake.Close)
+			fn := newInstance(t, fake, "memory", "")
+			if tt.file != "triggered.json" {
+				fn.mustDeliver(t, "triggered.json", "processed")
+			}
+			fake.Fail(tt.method, tt.fault)
+			if code, body := fn.deliver(t, testdata(t, tt.file)); code != tt.want {
+				t.Fatalf("deliver %s with %s failing = %d %q, want %d", tt.file, tt.method, code, body, tt.want)
+			}
+			if tt.want == 503 {
+				fn.mustDeliver(t, tt.file, "processed") // PagerDuty's redelivery
+			}
+			if tt.file == "triggered.json" {
+				fn.mustDeliver(t, "acknowledged.json", "processed")
+			}
+			ch := onlyChannel(t, fake)
+			root := rootOf(t, ch)
+			wantContains(t, "root", root.BlockText(), "Acknowledged")
+			if r := ch.Replies(root.TS); len(r) != 1 {
+				t.Errorf("replies = %d, want the one acknowledgement", len(r))
+			}
+			if ch.Topic != "Acknowledged · high · P2 · Checkout API" {
+				t.Errorf("topic = %q", ch.Topic)
+			}
+			links := map[string]int{}
+			for _, b := range ch.Bookmarks {
+				links[b.Link]++
+			}
+			for l, n := range links {
+				if n != 1 {
+					t.Errorf("bookmark %s added %d times", l, n)
+				}
+			}
+		})
+	}
+}
+
+// TestEndToEndPeopleChangeTheChannel: responders delete the root message,
+// remove the bot, archive the channel. Each later event still lands, or is
+// answered 200 without posting once the channel is archived.
+func TestEndToEndPeopleChangeTheChannel(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	fn.mustDeliver(t, "triggered.json", "processed")
+	ch := onlyChannel(t, fake)
+	first := rootOf(t, ch)
+
+	fake.DeleteMessage(ch.ID, first.TS)
+	fn.mustDeliver(t, "acknowledged.json", "processed")
+	ch = onlyChannel(t, fake)
+	root := rootOf(t, ch)
+	if root.TS == first.TS {
+		t.Fatalf("no new root after the first was deleted")
+	}
+	wantContains(t, "new root", root.BlockText(), "Acknowledged")
+	if r := ch.Replies(root.TS); len(r) != 1 || !strings.Contains(r[0].BlockText(), "Acknowledged by") {
+		t.Errorf("replies under the new root = %d, want the acknowledgement", len(r))
+	}
+
+	fake.Kick(ch.ID, slackfake.BotUserID)
+	fn.mustDeliver(t, "annotated.json", "processed")
+	ch = onlyChannel(t, fake)
+	if n := len(ch.Replies(root.TS)); n != 2 {
+		t.Errorf("after the bot was removed: %d replies, want the note too", n)
+	}
+
+	fake.Archive(ch.ID)
+	fn.mustDeliver(t, "escalated.json", "processed") // finds out
+	fake.ResetCalls()
+	fn.mustDeliver(t, "resolved.json", "processed")
+	if n := fake.TotalCalls(); n != 0 {
+		t.Errorf("%d Slack calls for an event after the channel was found archived, want none", n)
+	}
+	if !strings.Contains(fn.logs.String(), "channel archived") {
+		t.Errorf("no log line says the channel is archived")
+	}
+}

@@ -128,7 +128,7 @@ func (p *Plan) Empty() bool {
 // record is er. It is pure: no I/O, no clock.
 func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	var p Plan
-	if er.Done {
+	if er.Done || st.ChannelArchived {
 		return p
 	}
 	inc := st.Snapshot

@@ -82,6 +82,9 @@ type State struct {
 	Bookmarks []string
 	// Invited is true once SLACK_INVITE_USERS were invited.
 	Invited bool
+	// ChannelArchived is set when Slack answered is_archived: someone
+	// archived the channel, and nothing more is posted for the incident.
+	ChannelArchived bool
 }
 
 // EventRecord is the stored record of one applied event, kept in its own
@@ -150,7 +153,8 @@ type Bookmark struct {
 }
 
 // Slack is what the service needs of Slack. Implementations translate
-// vendor errors into ErrNameTaken and *RetryableError.
+// vendor errors into ErrNameTaken, ErrRootGone, ErrChannelArchived and
+// *RetryableError.
 type Slack interface {
 	// CreateChannel creates a public channel and returns its id.
 	CreateChannel(ctx context.Context, name string) (channelID string, err error)
@@ -160,9 +164,11 @@ type Slack interface {
 	Invite(ctx context.Context, channelID string, userIDs []string) error
 	// PostRoot posts the root message rendered from inc and returns its ts.
 	PostRoot(ctx context.Context, channelID string, inc Snapshot) (ts string, err error)
-	// UpdateRoot edits the root message in place to show inc.
+	// UpdateRoot edits the root message in place to show inc; ErrRootGone
+	// when it was deleted.
 	UpdateRoot(ctx context.Context, channelID, ts string, inc Snapshot) error
-	// PostReply posts r in the thread of the root message rootTS.
+	// PostReply posts r in the thread of the root message rootTS;
+	// ErrRootGone when the root was deleted.
 	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)
 
 	// The Find calls look for what an earlier attempt did in Slack but could
@@ -184,9 +190,19 @@ type Slack interface {
 	FindChannel(ctx context.Context, name string, createdAfter time.Time) (channelID string, err error)
 }
 
-// ErrNameTaken means a channel with the wanted name already exists (live or
-// archived). The service tries a suffixed name.
-var ErrNameTaken = errors.New("channel name taken")
+// Errors the Slack side translates Slack's answers into.
+var (
+	// ErrNameTaken means a channel with the wanted name already exists
+	// (live or archived). The service tries a suffixed name.
+	ErrNameTaken = errors.New("channel name taken")
+	// ErrRootGone means the root message to edit or reply to no longer
+	// exists (someone deleted it). The service posts a new root.
+	ErrRootGone = errors.New("root message deleted")
+	// ErrChannelArchived means someone archived the incident's channel.
+	// The service stops posting the incident there instead of failing
+	// its webhooks for two days.
+	ErrChannelArchived = errors.New("channel archived")
+)
 
 // RetryableError is a failure that a later redelivery may get past: Slack
 // rate limits (RetryAfter from the 429), 5xx answers, timeouts. The HTTP
@@ -194,7 +210,11 @@ var ErrNameTaken = errors.New("channel name taken")
 type RetryableError struct {
 	Op         string
 	RetryAfter time.Duration
-	Err        error
+	// MaybeDone is set when the call may have taken effect although it
+	// failed: no answer came (timeout, reset connection) or a 5xx did.
+	// A rate limit is known not to have been carried out.
+	MaybeDone bool
+	Err       error
 }
 
 func (e *RetryableError) Error() string {

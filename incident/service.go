@@ -290,10 +290,10 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 		}
 		if err != nil {
 			// After a timeout or a 5xx the channel may exist even though
-			// Slack's answer was lost.
+			// Slack's answer was lost: keep the lease until it expires, so
+			// nobody creates another meanwhile.
 			var re *RetryableError
-			rateLimited := errors.As(err, &re) && re.RetryAfter > 0
-			a.keepLease = IsRetryable(err) && !rateLimited
+			a.keepLease = errors.As(err, &re) && re.MaybeDone
 			return err
 		}
 		got = try
@@ -373,7 +373,11 @@ type steps struct {
 	bookmarks   []string
 	invited     bool
 	replyTS     string
-	err         error
+	// goneRoot is the root ts Slack said no longer exists.
+	goneRoot string
+	// archived is set when Slack said the channel is archived.
+	archived bool
+	err      error
 }
 
 // reconcile runs the plan's Slack calls, independent ones concurrently:
@@ -389,11 +393,24 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 	fail := func(err error) {
 		mu.Lock()
 		defer mu.Unlock()
-		done.err = errors.Join(done.err, err)
+		switch {
+		case errors.Is(err, ErrChannelArchived):
+			// Not a failure to retry: the channel is closed for good.
+			done.archived = true
+		case errors.Is(err, ErrRootGone):
+			// The next round posts a new root.
+			done.goneRoot = st.RootTS
+		default:
+			done.err = errors.Join(done.err, err)
+		}
 	}
 	bestEffort := func(what string, err error) bool {
 		if err == nil {
 			return true
+		}
+		if errors.Is(err, ErrChannelArchived) {
+			fail(err)
+			return false
 		}
 		if IsRetryable(err) {
 			fail(err)
@@ -569,6 +586,12 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		if done.invited {
 			st.Invited = true
 		}
+		if done.archived {
+			st.ChannelArchived = true
+		}
+		if done.goneRoot != "" && st.RootTS == done.goneRoot {
+			st.RootTS, st.RootVersion = "", 0
+		}
 		if done.replyTS != "" && er.ReplyTS == "" {
 			er.ReplyTS = done.replyTS
 			ch |= ChangeEvent
@@ -584,6 +607,14 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 	})
 	if err != nil {
 		return f, fmt.Errorf("record progress of event %s: %w", a.ev.ID, err)
+	}
+	if done.archived {
+		a.log.WarnContext(ctx, "channel archived: nothing more is posted for this incident",
+			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "event_id", a.ev.ID)
+	}
+	if done.goneRoot != "" {
+		a.log.WarnContext(ctx, "root message deleted: posting a new one",
+			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID)
 	}
 	return f, nil
 }

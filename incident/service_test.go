@@ -66,7 +66,7 @@ func (f *fakeSlack) call(ctx context.Context, method string) error {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
-			return &incident.RetryableError{Op: method, Err: ctx.Err()}
+			return &incident.RetryableError{Op: method, MaybeDone: true, Err: ctx.Err()}
 		}
 	}
 	return err
@@ -116,7 +116,7 @@ func (f *fakeSlack) CreateChannel(ctx context.Context, name string) (string, err
 	f.channels[id] = &fakeChannel{name: name}
 	if f.loseCreate > 0 {
 		f.loseCreate--
-		return "", &incident.RetryableError{Op: "create", Err: errors.New("connection reset")}
+		return "", &incident.RetryableError{Op: "create", MaybeDone: true, Err: errors.New("connection reset")}
 	}
 	return id, nil
 }

@@ -65,14 +65,20 @@ func (c *Client) CreateChannel(ctx context.Context, name string) (string, error)
 
 // SetTopic sets the channel topic, cut to Slack's 250 characters.
 func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
-	_, err := c.api.SetTopicOfConversationContext(ctx, channelID, Plain(topic, MaxTopic))
+	err := c.inChannel(ctx, channelID, func() error {
+		_, err := c.api.SetTopicOfConversationContext(ctx, channelID, Plain(topic, MaxTopic))
+		return err
+	})
 	return translate("conversations.setTopic "+channelID, err)
 }
 
 // AddBookmark adds a link to the channel's bookmark bar.
 func (c *Client) AddBookmark(ctx context.Context, channelID string, b incident.Bookmark) error {
-	_, err := c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{
-		Title: Plain(b.Title, 100), Type: "link", Link: b.Link,
+	err := c.inChannel(ctx, channelID, func() error {
+		_, err := c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{
+			Title: Plain(b.Title, 100), Type: "link", Link: b.Link,
+		})
+		return err
 	})
 	return translate("bookmarks.add "+channelID, err)
 }
@@ -89,7 +95,10 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 	if len(userIDs) == 0 {
 		return nil
 	}
-	_, err := c.api.ForceInviteUsersToConversationContext(ctx, channelID, userIDs...)
+	err := c.inChannel(ctx, channelID, func() error {
+		_, err := c.api.ForceInviteUsersToConversationContext(ctx, channelID, userIDs...)
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -116,12 +125,16 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 
 // PostRoot posts the incident's root message and returns its ts.
 func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Snapshot) (string, error) {
-	_, ts, err := c.api.PostMessageContext(ctx, channelID,
-		slack.MsgOptionBlocks(RootBlocks(inc)...),
-		slack.MsgOptionText(RootText(inc), false),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
-	)
+	var ts string
+	err := c.inChannel(ctx, channelID, func() (err error) {
+		_, ts, err = c.api.PostMessageContext(ctx, channelID,
+			slack.MsgOptionBlocks(RootBlocks(inc)...),
+			slack.MsgOptionText(RootText(inc), false),
+			slack.MsgOptionDisableLinkUnfurl(),
+			slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
+		)
+		return err
+	})
 	if err != nil {
 		return "", translate("chat.postMessage "+channelID, err)
 	}
@@ -131,10 +144,13 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 // UpdateRoot edits the root message in place. Blocks are always sent with
 // the text: chat.update with text alone would drop them.
 func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incident.Snapshot) error {
-	_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
-		slack.MsgOptionBlocks(RootBlocks(inc)...),
-		slack.MsgOptionText(RootText(inc), false),
-	)
+	err := c.inChannel(ctx, channelID, func() error {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
+			slack.MsgOptionBlocks(RootBlocks(inc)...),
+			slack.MsgOptionText(RootText(inc), false),
+		)
+		return err
+	})
 	return translate("chat.update "+channelID, err)
 }
 
@@ -153,11 +169,30 @@ func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r inci
 	if r.EventID != "" {
 		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: ReplyMetadataType, EventPayload: map[string]any{"event_id": r.EventID}}))
 	}
-	_, ts, err := c.api.PostMessageContext(ctx, channelID, opts...)
+	var ts string
+	err := c.inChannel(ctx, channelID, func() (err error) {
+		_, ts, err = c.api.PostMessageContext(ctx, channelID, opts...)
+		return err
+	})
 	if err != nil {
 		return "", translate("chat.postMessage "+channelID+" thread "+rootTS, err)
 	}
 	return ts, nil
+}
+
+// inChannel runs call and, when Slack answers not_in_channel (someone
+// removed the bot from the incident's channel), joins the channel and runs
+// call once more. A channel the bot cannot join keeps the first error.
+func (c *Client) inChannel(ctx context.Context, channelID string, call func() error) error {
+	err := call()
+	var se slack.SlackErrorResponse
+	if !errors.As(err, &se) || se.Err != "not_in_channel" {
+		return err
+	}
+	if _, _, _, jerr := c.api.JoinConversationContext(ctx, channelID); jerr != nil {
+		return err
+	}
+	return call()
 }
 
 // Message metadata types. Every root message and thread reply carries
@@ -302,7 +337,7 @@ func (e *APIError) Error() string {
 // retryableCodes are ok:false error codes that a later attempt may get
 // past.
 var retryableCodes = map[string]bool{
-	"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true,
+	"internal_error": true, "fatal_error": true,
 	"service_unavailable": true, "request_timeout": true, "team_added_to_org": true,
 }
 
@@ -319,8 +354,11 @@ func translate(op string, err error) error {
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
-		if sc.Code == http.StatusTooManyRequests || sc.Code >= 500 {
+		switch {
+		case sc.Code == http.StatusTooManyRequests:
 			return &incident.RetryableError{Op: op, Err: err}
+		case sc.Code >= 500:
+			return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
 		}
 		return fmt.Errorf("%s: %w", op, err)
 	}
@@ -330,13 +368,26 @@ func translate(op string, err error) error {
 		switch {
 		case se.Err == "name_taken":
 			return fmt.Errorf("%s: %w", op, incident.ErrNameTaken)
-		case retryableCodes[se.Err]:
+		case se.Err == "is_archived":
+			return fmt.Errorf("%s: %w", op, incident.ErrChannelArchived)
+		case rootGoneCodes[method+" "+se.Err]:
+			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrRootGone)
+		case se.Err == "ratelimited" || se.Err == "rate_limited":
 			return &incident.RetryableError{Op: op, Err: err}
+		case retryableCodes[se.Err]:
+			return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
 		}
 		return &APIError{Method: method, Code: se.Err}
 	}
 	// No answer from Slack: a timeout, a reset connection, a body that is
 	// not Slack's JSON. The call may or may not have taken effect; a retry
 	// is the way forward.
-	return &incident.RetryableError{Op: op, Err: err}
+	return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
+}
+
+// rootGoneCodes are the answers that mean the root message was deleted:
+// editing it, or replying in its thread.
+var rootGoneCodes = map[string]bool{
+	"chat.update message_not_found": true, "chat.update cant_update_message": true,
+	"chat.postMessage thread_not_found": true,
 }

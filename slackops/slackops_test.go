@@ -3,6 +3,7 @@ package slackops_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -216,8 +217,7 @@ func TestErrorTranslation(t *testing.T) {
 		{"invalid_auth", slackfake.Fault{Error: "invalid_auth"}, false, 0, "chat.postMessage: invalid_auth"},
 		{"account_inactive", slackfake.Fault{Error: "account_inactive"}, false, 0, "account_inactive"},
 		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel_not_found"},
-		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "is_archived"},
-		{"not_in_channel", slackfake.Fault{Error: "not_in_channel"}, false, 0, "not_in_channel"},
+		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "channel archived"},
 		{"msg_too_long", slackfake.Fault{Error: "msg_too_long"}, false, 0, "msg_too_long"},
 		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
 	}
@@ -359,5 +359,40 @@ func TestFindChannel(t *testing.T) {
 	}
 	if n := fake.Calls("auth.test"); n != 1 {
 		t.Errorf("auth.test called %d times, want once (cached)", n)
+	}
+}
+
+// TestPeopleChangedTheChannel covers what people do to an incident channel:
+// remove the bot (it rejoins), delete the root message (ErrRootGone),
+// archive the channel (ErrChannelArchived).
+func TestPeopleChangedTheChannel(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Kick(id, slackfake.BotUserID)
+	root, err := c.PostRoot(ctx(t), id, snapshot)
+	if err != nil {
+		t.Fatalf("PostRoot after the bot was removed = %v, want it to rejoin and post", err)
+	}
+	if ch := mustChannel(t, fake, id); !slices.Contains(ch.Members, slackfake.BotUserID) || len(ch.Messages) != 1 {
+		t.Errorf("after rejoining: members %v, %d messages; want the bot back and one root", ch.Members, len(ch.Messages))
+	}
+
+	fake.DeleteMessage(id, root)
+	if err := c.UpdateRoot(ctx(t), id, root, snapshot); !errors.Is(err, incident.ErrRootGone) {
+		t.Errorf("UpdateRoot(deleted root) = %v, want ErrRootGone", err)
+	}
+	if _, err := c.PostReply(ctx(t), id, root, incident.Reply{Headline: "x"}); !errors.Is(err, incident.ErrRootGone) {
+		t.Errorf("PostReply(deleted root) = %v, want ErrRootGone", err)
+	}
+
+	fake.Archive(id)
+	if _, err := c.PostRoot(ctx(t), id, snapshot); !errors.Is(err, incident.ErrChannelArchived) || incident.IsRetryable(err) {
+		t.Errorf("PostRoot(archived) = %v, want ErrChannelArchived, not retryable", err)
+	}
+	if err := c.SetTopic(ctx(t), id, "x"); !errors.Is(err, incident.ErrChannelArchived) {
+		t.Errorf("SetTopic(archived) = %v, want ErrChannelArchived", err)
 	}
 }

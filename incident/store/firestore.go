@@ -162,12 +162,13 @@ type incidentDoc struct {
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
 	// CreatingSince is kept after the channel is recorded: it tells an
 	// operator when creation started.
-	CreatingSince time.Time `firestore:"creating_since,omitempty"`
-	RootTS        string    `firestore:"root_ts"`
-	RootVersion   int64     `firestore:"root_version"`
-	Topic         string    `firestore:"topic"`
-	Bookmarks     []string  `firestore:"bookmarks"`
-	Invited       bool      `firestore:"invited"`
+	CreatingSince   time.Time `firestore:"creating_since,omitempty"`
+	RootTS          string    `firestore:"root_ts"`
+	RootVersion     int64     `firestore:"root_version"`
+	Topic           string    `firestore:"topic"`
+	Bookmarks       []string  `firestore:"bookmarks"`
+	Invited         bool      `firestore:"invited"`
+	ChannelArchived bool      `firestore:"channel_archived"`
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
@@ -245,17 +246,18 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 			Complete:         s.Complete,
 			UpdatedAt:        s.UpdatedAt,
 		},
-		Version:       d.Version,
-		ChannelID:     d.ChannelID,
-		ChannelName:   d.ChannelName,
-		LeaseOwner:    d.LeaseOwner,
-		LeaseUntil:    d.LeaseUntil,
-		CreatingSince: d.CreatingSince,
-		RootTS:        d.RootTS,
-		RootVersion:   d.RootVersion,
-		Topic:         d.Topic,
-		Bookmarks:     cloneSlice(d.Bookmarks),
-		Invited:       d.Invited,
+		Version:         d.Version,
+		ChannelID:       d.ChannelID,
+		ChannelName:     d.ChannelName,
+		LeaseOwner:      d.LeaseOwner,
+		LeaseUntil:      d.LeaseUntil,
+		CreatingSince:   d.CreatingSince,
+		RootTS:          d.RootTS,
+		RootVersion:     d.RootVersion,
+		Topic:           d.Topic,
+		Bookmarks:       cloneSlice(d.Bookmarks),
+		Invited:         d.Invited,
+		ChannelArchived: d.ChannelArchived,
 	}, nil
 }
 
@@ -282,17 +284,18 @@ func encodeState(st incident.State) incidentDoc {
 			Complete:         s.Complete,
 			UpdatedAt:        utc(s.UpdatedAt),
 		},
-		Version:       st.Version,
-		ChannelID:     st.ChannelID,
-		ChannelName:   st.ChannelName,
-		LeaseOwner:    st.LeaseOwner,
-		LeaseUntil:    utc(st.LeaseUntil),
-		CreatingSince: utc(st.CreatingSince),
-		RootTS:        st.RootTS,
-		RootVersion:   st.RootVersion,
-		Topic:         st.Topic,
-		Bookmarks:     cloneSlice(st.Bookmarks),
-		Invited:       st.Invited,
+		Version:         st.Version,
+		ChannelID:       st.ChannelID,
+		ChannelName:     st.ChannelName,
+		LeaseOwner:      st.LeaseOwner,
+		LeaseUntil:      utc(st.LeaseUntil),
+		CreatingSince:   utc(st.CreatingSince),
+		RootTS:          st.RootTS,
+		RootVersion:     st.RootVersion,
+		Topic:           st.Topic,
+		Bookmarks:       cloneSlice(st.Bookmarks),
+		Invited:         st.Invited,
+		ChannelArchived: st.ChannelArchived,
 	}
 }
 

@@ -267,6 +267,24 @@ func (s *Server) Archive(id string) {
 	}
 }
 
+// Kick removes user from the channel id, as a person could remove the bot.
+func (s *Server) Kick(id, user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		c.Members = slices.DeleteFunc(c.Members, func(m string) bool { return m == user })
+	}
+}
+
+// DeleteMessage deletes the message ts from channel id, as a person could.
+func (s *Server) DeleteMessage(id, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		c.Messages = slices.DeleteFunc(c.Messages, func(m Message) bool { return m.TS == ts })
+	}
+}
+
 // Calls returns how many times method was called (faults included).
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
@@ -466,6 +484,20 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return s.setTopic(f.Get("channel"), f.Get("topic"))
 	case "conversations.invite":
 		return s.invite(f.Get("channel"), f.Get("users"), f.Get("force") == "true")
+	case "conversations.join":
+		c := s.byID(f.Get("channel"))
+		switch {
+		case c == nil:
+			return nil, fail("channel_not_found")
+		case c.Archived:
+			return nil, fail("is_archived")
+		case c.Private:
+			return nil, fail("method_not_supported_for_channel_type")
+		}
+		if !slices.Contains(c.Members, BotUserID) {
+			c.Members = append(c.Members, BotUserID)
+		}
+		return answer{"channel": channelJSON(c)}, nil
 	case "conversations.archive":
 		c, err := s.member(f.Get("channel"))
 		if err != nil {
