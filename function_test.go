@@ -524,3 +524,75 @@ func TestEndToEndPeopleChangeTheChannel(t *testing.T) {
 		t.Errorf("no log line says the channel is archived")
 	}
 }
+
+// TestEndToEndFirestoreOutage cuts Firestore off mid-run: before an event
+// (nothing happens in Slack, 503 within the budget) and while an event is
+// being handled, after Slack did its part (503; the redelivery finds the
+// reply instead of posting it again). When Firestore is back, redeliveries
+// converge.
+func TestEndToEndFirestoreOutage(t *testing.T) {
+	proxy := firestoretest.NewProxy(t)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	project := firestoretest.Project(t)
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "firestore", project)
+	fn.mustDeliver(t, "triggered.json", "processed")
+
+	redeliver := func(file string) {
+		t.Helper()
+		end := time.Now().Add(60 * time.Second) // gRPC reconnects with backoff
+		for {
+			code, body := fn.deliver(t, testdata(t, file))
+			if code == http.StatusOK {
+				return
+			}
+			if code != http.StatusServiceUnavailable || time.Now().After(end) {
+				t.Fatalf("redeliver %s = %d %q, want 200 once Firestore is back", file, code, body)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+
+	// Down before the event arrives.
+	proxy.Cut()
+	fake.ResetCalls()
+	start := time.Now()
+	if code, body := fn.deliver(t, testdata(t, "acknowledged.json")); code != http.StatusServiceUnavailable {
+		t.Fatalf("deliver with Firestore down = %d %q, want 503", code, body)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("answered after %v, past PagerDuty's 5 s", d)
+	}
+	if n := fake.TotalCalls(); n != 0 {
+		t.Errorf("%d Slack calls while the event could not be recorded, want 0", n)
+	}
+	proxy.Restore()
+	redeliver("acknowledged.json")
+
+	// Down while the note is handled: Slack posts it, the store cannot
+	// record it.
+	fake.SetLatency(300 * time.Millisecond)
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		proxy.Cut()
+	}()
+	if code, body := fn.deliver(t, testdata(t, "annotated.json")); code != http.StatusServiceUnavailable {
+		t.Fatalf("deliver with Firestore cut mid-event = %d %q, want 503", code, body)
+	}
+	fake.SetLatency(0)
+	proxy.Restore()
+	redeliver("annotated.json")
+
+	ch := onlyChannel(t, fake)
+	root := rootOf(t, ch)
+	wantContains(t, "root", root.BlockText(), "Acknowledged")
+	replies := ch.Replies(root.TS)
+	if len(replies) != 2 {
+		var got []string
+		for _, r := range replies {
+			got = append(got, r.Text)
+		}
+		t.Errorf("replies = %q, want the acknowledgement and the note, once each", got)
+	}
+}
