@@ -596,3 +596,21 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 		t.Errorf("replies = %q, want the acknowledgement and the note, once each", got)
 	}
 }
+
+// TestEndToEndSlowSlack: Slack hangs past the budget; PagerDuty must get
+// its 503 before it gives up waiting (5 s), and the redelivery converges.
+func TestEndToEndSlowSlack(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	fake.Fail("chat.postMessage", slackfake.Fault{Delay: 20 * time.Second})
+	start := time.Now()
+	if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
+		t.Fatalf("deliver with Slack hanging = %d %q, want 503", code, body)
+	}
+	if d := time.Since(start); d >= 5*time.Second {
+		t.Errorf("answered after %v, not before PagerDuty's 5 s timeout", d)
+	}
+	fn.mustDeliver(t, "triggered.json", "processed")
+	rootOf(t, onlyChannel(t, fake))
+}
