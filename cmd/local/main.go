@@ -4,17 +4,36 @@
 //	PAGERDUTY_WEBHOOK_SECRET=… SLACK_BOT_TOKEN=… STORE=memory go run ./cmd/local
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and serves the function at /.
+//
+// With -sandbox it needs no configuration and no accounts: it serves the
+// function with the in-memory store, a fake Slack Web API in the same
+// process under /slack/api/, and a page under /sandbox/ that shows what
+// Slack would show. It makes up a webhook secret and prints it with the
+// URLs. CHANNEL_PREFIX and SLACK_INVITE_USERS still apply.
+//
+//	go run ./cmd/local -sandbox
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
-	// Registers the PagerDutyWebhook function in its init.
-	_ "github.com/incident-channels/incident-channels"
+	// Registers the PagerDutyWebhook function in its init, which the
+	// framework serves; the sandbox uses its logger.
+	incidentchannels "github.com/incident-channels/incident-channels"
+	"github.com/incident-channels/incident-channels/internal/sandbox"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 func main() {
@@ -24,13 +43,24 @@ func main() {
 	}
 }
 
-func run(_ context.Context, args []string, getenv func(string) string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", args)
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	sandboxMode := fs.Bool("sandbox", false, "serve the function with the in-memory store, a fake Slack in this process and a page showing what Slack would show; needs no configuration")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", fs.Args())
 	}
 	port := getenv("PORT")
 	if port == "" {
 		port = "8080"
+	}
+	if *sandboxMode {
+		return runSandbox(ctx, port, getenv, os.Stdout, os.Stderr)
 	}
 	if getenv("FUNCTION_TARGET") == "" {
 		// The framework serves the target at / when it is set.
@@ -40,4 +70,54 @@ func run(_ context.Context, args []string, getenv func(string) string) error {
 	}
 	fmt.Fprintf(os.Stderr, "serving %s on http://127.0.0.1:%s/\n", "PagerDutyWebhook", port)
 	return funcframework.StartHostPort("127.0.0.1", port)
+}
+
+// runSandbox serves the sandbox on 127.0.0.1:port until ctx ends or the
+// process gets SIGINT or SIGTERM. The function's JSON log lines go to
+// stdout, the URLs and the secret to stderr.
+func runSandbox(ctx context.Context, port string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return err
+	}
+	sb, err := sandbox.New(ctx, sandbox.Config{
+		BaseURL: "http://" + l.Addr().String(),
+		Getenv:  getenv,
+		Log:     incidentchannels.NewLogger(stdout),
+	})
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer sb.Close()
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stderr, `Incident Channels sandbox: the function with the in-memory store and a fake Slack, in this process.
+  page            %s
+  function        POST %s
+  fake Slack API  %s (token %s)
+  webhook secret  %s (made up for this run)
+Replay a sample incident from another terminal, or press the button on the page:
+  %s
+`, sb.PageURL(), sb.FunctionURL(), sb.SlackAPIURL(), slackfake.DefaultToken, sb.Secret, sandbox.ReplayCommand(sb.FunctionURL(), sb.Secret))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	sb.Close() // replays started from the page end first
+	// Let requests in flight finish. A connection a client opened but never
+	// sent a request on counts as busy for 5 s; it is closed after a second.
+	shutdown, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); errors.Is(err, context.DeadlineExceeded) {
+		return srv.Close()
+	} else if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
 }

@@ -19,12 +19,16 @@ import (
 )
 
 // runMainEnv makes the test binary run main instead of the tests, so the
-// tests can start the real command as a separate process.
-const runMainEnv = "LOCAL_TEST_RUN_MAIN"
+// tests can start the real command as a separate process; argsEnv holds
+// the command's arguments, separated by spaces.
+const (
+	runMainEnv = "LOCAL_TEST_RUN_MAIN"
+	argsEnv    = "LOCAL_TEST_ARGS"
+)
 
 func TestMain(m *testing.M) {
 	if os.Getenv(runMainEnv) == "1" {
-		os.Args = os.Args[:1]
+		os.Args = append(os.Args[:1], strings.Fields(os.Getenv(argsEnv))...)
 		main()
 		return
 	}
@@ -124,8 +128,21 @@ func (b *syncBuffer) String() string {
 }
 
 func TestRunRejectsArguments(t *testing.T) {
-	err := run(context.Background(), []string{"-sandbox"}, func(string) string { return "" })
-	if err == nil || !strings.Contains(err.Error(), "unexpected arguments") {
-		t.Errorf("run(-sandbox) error = %v, want unexpected arguments", err)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"stray argument", []string{"serve"}, "unexpected arguments"},
+		{"stray argument after -sandbox", []string{"-sandbox", "now"}, "unexpected arguments"},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), tt.args, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) error = %v, want %q", tt.args, err, tt.want)
+			}
+		})
 	}
 }

@@ -1,0 +1,188 @@
+package sandbox
+
+import (
+	"embed"
+	"encoding/json"
+	"html/template"
+	"strings"
+
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+//go:embed page.html
+var pageHTML string
+
+//go:embed static
+var static embed.FS
+
+var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
+
+// channelView is one channel as a Slack client shows it.
+type channelView struct {
+	ID        string
+	Name      string
+	Archived  bool
+	Topic     string
+	Members   []string
+	Bookmarks []slackfake.Bookmark
+	Messages  []messageView
+}
+
+// messageView is one message, rendered from its blocks.
+type messageView struct {
+	TS string
+	// Status is triggered, acknowledged, resolved or empty; it colours the
+	// root message.
+	Status    string
+	Blocks    []blockView
+	Fallback  template.HTML // the text, for a message without blocks
+	Edits     int
+	Broadcast bool
+	Replies   []messageView
+}
+
+// blockView is one Block Kit block.
+type blockView struct {
+	Type     string
+	Plain    string        // header
+	Text     template.HTML // section text
+	Fields   []template.HTML
+	Elements []template.HTML // context
+	Buttons  []buttonView
+}
+
+type buttonView struct {
+	Label   string
+	URL     string // html/template drops a URL that is not http(s)
+	Primary bool
+}
+
+// channelViews renders the fake Slack's channels for the page, newest
+// first: the one a replay just opened is at the top.
+func channelViews(fake *slackfake.Server) []channelView {
+	chs := fake.Channels()
+	out := make([]channelView, 0, len(chs))
+	for i := len(chs) - 1; i >= 0; i-- {
+		c := chs[i]
+		v := channelView{ID: c.ID, Name: c.Name, Archived: c.Archived, Topic: c.Topic, Members: c.Members, Bookmarks: c.Bookmarks}
+		for _, m := range c.TopLevel() {
+			mv := messageFor(m)
+			for _, r := range c.Replies(m.TS) {
+				mv.Replies = append(mv.Replies, messageFor(r))
+			}
+			v.Messages = append(v.Messages, mv)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Block Kit as the fake stores it. A text object's text is a string; a
+// button's text is a text object, so elements keep it raw.
+type rawBlock struct {
+	Type     string       `json:"type"`
+	Text     *rawText     `json:"text"`
+	Fields   []rawText    `json:"fields"`
+	Elements []rawElement `json:"elements"`
+}
+
+type rawText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type rawElement struct {
+	Type  string          `json:"type"`
+	Text  json.RawMessage `json:"text"`
+	URL   string          `json:"url"`
+	Style string          `json:"style"`
+}
+
+// messageFor renders m from its blocks; a message with none (or blocks the
+// page cannot read) shows its text.
+func messageFor(m slackfake.Message) messageView {
+	mv := messageView{TS: m.TS, Edits: m.Edits, Broadcast: m.Broadcast}
+	var blocks []rawBlock
+	if len(m.Blocks) == 0 || json.Unmarshal(m.Blocks, &blocks) != nil || len(blocks) == 0 {
+		mv.Fallback = Mrkdwn(m.Text)
+		return mv
+	}
+	for _, b := range blocks {
+		bv := blockView{Type: b.Type}
+		switch b.Type {
+		case "header":
+			if b.Text != nil {
+				bv.Plain = b.Text.Text
+				if mv.Status == "" {
+					mv.Status = statusOfHeader(b.Text.Text)
+				}
+			}
+		case "section":
+			if b.Text != nil {
+				bv.Text = textObject(*b.Text)
+			}
+			for _, f := range b.Fields {
+				bv.Fields = append(bv.Fields, textObject(f))
+				if s := statusOfField(f.Text); s != "" {
+					mv.Status = s
+				}
+			}
+		case "context":
+			for _, e := range b.Elements {
+				var s string
+				if json.Unmarshal(e.Text, &s) == nil {
+					bv.Elements = append(bv.Elements, textObject(rawText{Type: e.Type, Text: s}))
+				}
+			}
+		case "actions":
+			for _, e := range b.Elements {
+				var label rawText
+				if e.Type != "button" || json.Unmarshal(e.Text, &label) != nil {
+					continue
+				}
+				bv.Buttons = append(bv.Buttons, buttonView{Label: label.Text, URL: e.URL, Primary: e.Style == "primary"})
+			}
+		case "divider":
+		default:
+			continue
+		}
+		mv.Blocks = append(mv.Blocks, bv)
+	}
+	return mv
+}
+
+// textObject renders a Block Kit text object: mrkdwn as formatted HTML,
+// plain_text escaped.
+func textObject(t rawText) template.HTML {
+	if t.Type == "mrkdwn" {
+		return Mrkdwn(t.Text)
+	}
+	return template.HTML(template.HTMLEscapeString(t.Text))
+}
+
+var statuses = []string{"triggered", "acknowledged", "resolved"}
+
+// statusOfField reads the root message's Status field ("*Status*\n🟢 Resolved").
+func statusOfField(s string) string {
+	label, value, ok := strings.Cut(s, "\n")
+	if !ok || strings.Trim(label, "*") != "Status" {
+		return ""
+	}
+	value = strings.ToLower(value)
+	for _, st := range statuses {
+		if strings.Contains(value, st) {
+			return st
+		}
+	}
+	return ""
+}
+
+// statusOfHeader reads the status emoji the header starts with.
+func statusOfHeader(s string) string {
+	for emoji, st := range map[string]string{"🔴": "triggered", "🟠": "acknowledged", "🟢": "resolved"} {
+		if strings.HasPrefix(s, emoji) {
+			return st
+		}
+	}
+	return ""
+}

@@ -1,0 +1,318 @@
+// Package sandbox runs Incident Channels on one machine with no accounts:
+// the real function (in-memory store), a fake Slack Web API in the same
+// process, and a web page that shows what Slack would show — each channel
+// with its topic, bookmarks and members, its root message rendered from
+// its Block Kit JSON and coloured by status, and the thread replies in
+// order. The page refreshes itself and can replay a sample incident into
+// the function. `go run ./cmd/local -sandbox` serves it.
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	incidentchannels "github.com/incident-channels/incident-channels"
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/replay"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+// Paths the sandbox serves.
+const (
+	// FunctionPath is the function, as PagerDuty would call it.
+	FunctionPath = "/"
+	// SlackAPIPath is the fake Slack Web API (SLACK_API_URL).
+	SlackAPIPath = "/slack/api/"
+	// PagePath is the page that shows what Slack would show.
+	PagePath = "/sandbox/"
+)
+
+// DefaultReplayDelay spaces the deliveries of the page's replay button,
+// so the page can be watched filling in.
+const DefaultReplayDelay = 700 * time.Millisecond
+
+// maxWebhooks is how many received webhooks the page lists.
+const maxWebhooks = 50
+
+// Config configures a sandbox.
+type Config struct {
+	// BaseURL is where the sandbox is served, e.g. http://127.0.0.1:8080;
+	// the function calls the fake Slack there.
+	BaseURL string
+	// Getenv supplies the optional function settings CHANNEL_PREFIX and
+	// SLACK_INVITE_USERS; nil means none. The secret, token, Slack URL and
+	// store are the sandbox's own.
+	Getenv func(string) string
+	// Log receives the function's request log lines; nil discards them.
+	Log *slog.Logger
+	// ReplayDelay is the pause between the deliveries of a replay started
+	// from the page; 0 means DefaultReplayDelay, negative none.
+	ReplayDelay time.Duration
+}
+
+// Sandbox is the function, the fake Slack and the page behind one
+// http.Handler.
+type Sandbox struct {
+	// Secret is the webhook signing secret, made up for this sandbox.
+	Secret string
+	// Slack is the fake Slack the function talks to.
+	Slack *slackfake.Server
+
+	base        string
+	replayDelay time.Duration
+	mux         *http.ServeMux
+
+	ctx    context.Context // ends replays started from the page
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	webhooks []webhookView // newest first
+}
+
+// New builds a sandbox served at cfg.BaseURL. Serve it with ServeHTTP and
+// Close it when done.
+func New(ctx context.Context, cfg Config) (*Sandbox, error) {
+	base := strings.TrimSuffix(cfg.BaseURL, "/")
+	secret := make([]byte, 16)
+	rand.Read(secret)
+	s := &Sandbox{
+		Secret:      hex.EncodeToString(secret),
+		Slack:       slackfake.NewUnstarted(),
+		base:        base,
+		replayDelay: cfg.ReplayDelay,
+	}
+	if s.replayDelay == 0 {
+		s.replayDelay = DefaultReplayDelay
+	}
+	getenv := cfg.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	own := map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": s.Secret,
+		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
+		"SLACK_API_URL":            base + SlackAPIPath,
+		"STORE":                    "memory",
+	}
+	fcfg, err := incidentchannels.LoadConfig(func(k string) string {
+		if v, ok := own[k]; ok {
+			return v
+		}
+		return getenv(k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox configuration: %w", err)
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	fn, err := incidentchannels.New(ctx, fcfg, log)
+	if err != nil {
+		return nil, fmt.Errorf("build the function: %w", err)
+	}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+
+	staticFS, _ := fs.Sub(static, "static")
+	mux := http.NewServeMux()
+	mux.Handle(FunctionPath, s.record(fn))
+	mux.Handle(SlackAPIPath, s.Slack)
+	mux.HandleFunc(PagePath, http.NotFound) // never the function
+	mux.HandleFunc("GET "+PagePath+"{$}", s.page)
+	mux.HandleFunc("GET "+PagePath+"live", s.live)
+	mux.HandleFunc("POST "+PagePath+"replay", s.replay)
+	mux.Handle("GET "+PagePath+"static/", http.StripPrefix(PagePath+"static/", http.FileServerFS(staticFS)))
+	s.mux = mux
+	return s, nil
+}
+
+// ServeHTTP serves the function at /, the fake Slack under /slack/api/ and
+// the page under /sandbox/.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Close stops the replays started from the page and waits for them.
+func (s *Sandbox) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// FunctionURL is the URL PagerDuty (or cmd/replay) sends webhooks to.
+func (s *Sandbox) FunctionURL() string { return s.base + FunctionPath }
+
+// PageURL is the URL of the page.
+func (s *Sandbox) PageURL() string { return s.base + PagePath }
+
+// SlackAPIURL is the fake Slack Web API's base URL.
+func (s *Sandbox) SlackAPIURL() string { return s.base + SlackAPIPath }
+
+// webhookView is one request the function answered, for the page.
+type webhookView struct {
+	At        string
+	Status    int
+	Answer    string
+	EventType string
+	EventID   string
+}
+
+// Class is ok, retry (PagerDuty would redeliver) or fail (dropped).
+func (v webhookView) Class() string {
+	switch {
+	case v.Status >= 200 && v.Status < 300:
+		return "ok"
+	case v.Status == http.StatusTooManyRequests || v.Status >= 500:
+		return "retry"
+	}
+	return "fail"
+}
+
+// record lists every request the function answers on the page. It reads
+// the body (at most what the function would read, plus one byte so the
+// function still sees an oversized one) and hands the function the same
+// bytes.
+func (s *Sandbox) record(fn http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		head, _ := io.ReadAll(io.LimitReader(r.Body, incident.MaxBodyBytes+1))
+		r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
+		var env struct {
+			Event struct {
+				ID   string `json:"id"`
+				Type string `json:"event_type"`
+			} `json:"event"`
+		}
+		_ = json.Unmarshal(head, &env)
+		rec := &statusRecorder{ResponseWriter: w}
+		fn.ServeHTTP(rec, r)
+		v := webhookView{
+			At: time.Now().Format("15:04:05"), Status: rec.status, Answer: strings.TrimSpace(rec.answer.String()),
+			EventType: env.Event.Type, EventID: env.Event.ID,
+		}
+		if v.EventType == "" {
+			v.EventType = r.Method + " (no V3 event)"
+		}
+		s.mu.Lock()
+		s.webhooks = append([]webhookView{v}, s.webhooks[:min(len(s.webhooks), maxWebhooks-1)]...)
+		s.mu.Unlock()
+	})
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// statusRecorder keeps the status and the start of the answer.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	answer bytes.Buffer
+}
+
+func (r *statusRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *statusRecorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if room := 200 - r.answer.Len(); room > 0 {
+		r.answer.Write(p[:min(len(p), room)])
+	}
+	return r.ResponseWriter.Write(p)
+}
+
+// liveData is what the page shows and refreshes.
+type liveData struct {
+	Channels []channelView
+	Webhooks []webhookView
+}
+
+type pageData struct {
+	FunctionURL   string
+	PageURL       string
+	SlackAPIURL   string
+	Secret        string
+	ReplayCommand string
+	Live          liveData
+}
+
+func (s *Sandbox) liveData() liveData {
+	s.mu.Lock()
+	hooks := append([]webhookView(nil), s.webhooks...)
+	s.mu.Unlock()
+	return liveData{Channels: channelViews(s.Slack), Webhooks: hooks}
+}
+
+// securityHeaders keep the page's own script the only one that runs, even
+// if some text escaped the escaping: no inline script, nothing from
+// elsewhere.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+}
+
+func (s *Sandbox) page(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := pageData{
+		FunctionURL: s.FunctionURL(), PageURL: s.PageURL(), SlackAPIURL: s.SlackAPIURL(), Secret: s.Secret,
+		ReplayCommand: ReplayCommand(s.FunctionURL(), s.Secret),
+		Live:          s.liveData(),
+	}
+	if err := pageTmpl.ExecuteTemplate(w, "page", data); err != nil {
+		http.Error(w, "render page: "+err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// live serves the part of the page that changes; the page's script
+// fetches it every two seconds.
+func (s *Sandbox) live(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := pageTmpl.ExecuteTemplate(w, "live", s.liveData()); err != nil {
+		http.Error(w, "render: "+err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// replay sends a sample incident's lifecycle to the function, over HTTP
+// and signed, as cmd/replay would; the page shows it arrive.
+func (s *Sandbox) replay(w http.ResponseWriter, r *http.Request) {
+	ds, err := replay.Build(replay.Builtin(), replay.Options{})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	sender := &replay.Sender{URL: s.FunctionURL(), Secret: []byte(s.Secret), Delay: max(s.replayDelay, 0)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sender.SendAll(s.ctx, ds, nil)
+	}()
+	http.Redirect(w, r, PagePath, http.StatusSeeOther)
+}
+
+// ReplayCommand is the command line that replays a sample incident into
+// the function at url.
+func ReplayCommand(url, secret string) string {
+	return "go run ./cmd/replay -url " + url + " -secret " + secret
+}

@@ -1,0 +1,242 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/internal/replay"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+// start serves a sandbox on a loopback port, as cmd/local does.
+func start(t *testing.T, getenv func(string) string) (*Sandbox, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), Getenv: getenv, ReplayDelay: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = sb
+	srv.Start()
+	t.Cleanup(func() { sb.Close(); srv.Close() })
+	return sb, srv
+}
+
+// sendLifecycle replays one incident into the sandbox, as cmd/replay does.
+func sendLifecycle(t *testing.T, sb *Sandbox, opts replay.Options) {
+	t.Helper()
+	ds, err := replay.Build(replay.Builtin(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &replay.Sender{URL: sb.FunctionURL(), Secret: []byte(sb.Secret)}
+	if failed := s.SendAll(context.Background(), ds, func(r replay.Result) {
+		if !r.OK() {
+			t.Errorf("delivery failed: %v", r)
+		}
+	}); failed > 0 {
+		t.Fatalf("%d deliveries failed", failed)
+	}
+}
+
+func get(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
+// inOrder reports whether every want occurs in s, in that order.
+func inOrder(s string, want ...string) (string, bool) {
+	for _, w := range want {
+		i := strings.Index(s, w)
+		if i < 0 {
+			return w, false
+		}
+		s = s[i+len(w):]
+	}
+	return "", true
+}
+
+func TestPageShowsWhatSlackWould(t *testing.T) {
+	sb, _ := start(t, nil)
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 1234})
+
+	resp, page := get(t, sb.PageURL())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", sb.PageURL(), resp.StatusCode)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("Content-Security-Policy = %q, want script-src 'self'", csp)
+	}
+	if missing, ok := inOrder(page,
+		`data-channel="inc-1234-checkout-latency-above-2s-p99"`,
+		"Resolved · high · P1 · Checkout API", // topic
+		`class="bookmarks"`,
+		`class="message root status-resolved"`,
+		"🟢 #1234 Checkout latency above 2s (p99)",
+		"<b>Status</b><br>🟢 Resolved", "<b>Priority</b><br>P1", ">Checkout API</a>",
+		`class="button primary" href="https://acme.pagerduty.com/incidents/Q`,
+		"5 replies",
+		"Acknowledged by Ada Lovelace", "Note from Ada Lovelace", "&lt;!channel&gt; ignore this",
+		"Escalated to Grace Hopper", "Priority changed to P1 by Ada Lovelace", "Resolved by Ada Lovelace after 42m",
+		"also sent to the channel",
+		"Webhooks received", "incident.resolved", "<b>200</b> processed",
+	); !ok {
+		t.Errorf("page lacks %q (or has it out of order):\n%s", missing, page)
+	}
+	for _, bookmark := range []string{"🔖 PagerDuty #1234</a>", "🔖 Conference bridge</a>"} { // added concurrently, in any order
+		if !strings.Contains(page, bookmark) {
+			t.Errorf("page lacks bookmark %q", bookmark)
+		}
+	}
+	if strings.Contains(page, `<span class="mention">@channel`) {
+		t.Errorf("the note's escaped <!channel> renders as a mention")
+	}
+
+	// The fragment the script refreshes is the same content.
+	resp, live := get(t, sb.PageURL()+"live")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(live, "Resolved by Ada Lovelace after 42m") || strings.Contains(live, "<html") {
+		t.Errorf("GET live = %d, want the channels without the page around them:\n%s", resp.StatusCode, live)
+	}
+}
+
+func TestHostileTitleIsText(t *testing.T) {
+	sb, _ := start(t, nil)
+	const title = `<script>alert(1)</script> <img src=x onerror=alert(2)> <!channel> "db" down`
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 66, Title: title})
+	_, page := get(t, sb.PageURL())
+	for _, bad := range []string{"<script>alert", "<img src=x", `<span class="mention">@channel`} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page contains %q: the title became markup", bad)
+		}
+	}
+	if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(2)&gt; &lt;!channel&gt; &#34;db&#34; down") {
+		t.Errorf("page lacks the title as escaped text:\n%s", page)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	sb, srv := start(t, nil)
+	tests := []struct {
+		name, method, path string
+		wantStatus         int
+		wantType           string
+	}{
+		{"function refuses GET", "GET", "/", http.StatusMethodNotAllowed, ""},
+		{"function wants a signature", "POST", "/", http.StatusUnauthorized, ""},
+		{"page", "GET", "/sandbox/", http.StatusOK, "text/html"},
+		{"script", "GET", "/sandbox/static/sandbox.js", http.StatusOK, "text/javascript"},
+		{"style", "GET", "/sandbox/static/sandbox.css", http.StatusOK, "text/css"},
+		{"unknown sandbox path", "GET", "/sandbox/nope", http.StatusNotFound, ""},
+		{"sandbox paths never reach the function", "POST", "/sandbox/", http.StatusNotFound, ""},
+		{"fake Slack", "POST", "/slack/api/auth.test?token=" + slackfake.DefaultToken, http.StatusOK, "application/json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader("{}"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("%s %s = %d, want %d", tt.method, tt.path, resp.StatusCode, tt.wantStatus)
+			}
+			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, tt.wantType) {
+				t.Errorf("%s %s Content-Type = %q, want %q", tt.method, tt.path, ct, tt.wantType)
+			}
+		})
+	}
+	// The unsigned POST is listed, so a wrong secret is easy to spot.
+	if _, live := get(t, sb.PageURL()+"live"); !strings.Contains(live, `<tr class="hook fail">`) || !strings.Contains(live, "<b>401</b>") {
+		t.Errorf("live fragment does not list the 401:\n%s", live)
+	}
+}
+
+// TestReplayButton starts a replay from the page and waits for its
+// channel to resolve.
+func TestReplayButton(t *testing.T) {
+	sb, srv := start(t, nil)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Post(srv.URL+"/sandbox/replay", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != PagePath {
+		t.Errorf("POST /sandbox/replay = %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), PagePath)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		chs := sb.Slack.Channels()
+		if len(chs) == 1 && len(chs[0].TopLevel()) == 1 && len(chs[0].Replies(chs[0].TopLevel()[0].TS)) == 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replay did not finish: channels %+v", chs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestUsesFunctionSettingsFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"CHANNEL_PREFIX": "sev", "SLACK_INVITE_USERS": "U0ADA0001", "STORE": "firestore", "SLACK_API_URL": "https://slack.com/api/"}
+	sb, _ := start(t, func(k string) string { return env[k] })
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 5, Incidents: 1})
+	ch, ok := sb.Slack.Channel("sev-5-checkout-latency-above-2s-p99")
+	if !ok {
+		t.Fatalf("channel sev-5-… missing: %+v", sb.Slack.Channels())
+	}
+	if got, _ := json.Marshal(ch.Members); !strings.Contains(string(got), "U0ADA0001") {
+		t.Errorf("members = %s, want U0ADA0001 invited", got)
+	}
+
+	_, err := New(context.Background(), Config{BaseURL: "http://127.0.0.1:1", Getenv: func(k string) string {
+		return map[string]string{"CHANNEL_PREFIX": "Not Valid"}[k]
+	}})
+	if err == nil || !strings.Contains(err.Error(), "CHANNEL_PREFIX") {
+		t.Errorf("New(CHANNEL_PREFIX=Not Valid) error = %v, want it to name CHANNEL_PREFIX", err)
+	}
+}
+
+func TestMessageFor(t *testing.T) {
+	tests := []struct {
+		name       string
+		msg        slackfake.Message
+		wantStatus string
+		wantHTML   string
+	}{
+		{"no blocks shows the text", slackfake.Message{Text: "*hi* &lt;b&gt;"}, "", "<b>hi</b> &lt;b&gt;"},
+		{"broken blocks show the text", slackfake.Message{Text: "t", Blocks: []byte("{")}, "", "t"},
+		{"status from the field", slackfake.Message{Blocks: []byte(`[{"type":"section","fields":[{"type":"mrkdwn","text":"*Status*\n🟠 Acknowledged"}]}]`)}, "acknowledged", ""},
+		{"status from the header emoji", slackfake.Message{Blocks: []byte(`[{"type":"header","text":{"type":"plain_text","text":"🔴 #1 x"}}]`)}, "triggered", ""},
+		{"plain_text is escaped", slackfake.Message{Blocks: []byte(`[{"type":"section","text":{"type":"plain_text","text":"<b>"}}]`)}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mv := messageFor(tt.msg)
+			if mv.Status != tt.wantStatus {
+				t.Errorf("status = %q, want %q", mv.Status, tt.wantStatus)
+			}
+			if got := string(mv.Fallback); got != tt.wantHTML {
+				t.Errorf("fallback = %q, want %q", got, tt.wantHTML)
+			}
+			for _, b := range mv.Blocks {
+				if strings.Contains(string(b.Text), "<b>") {
+					t.Errorf("block text %q holds unescaped markup", b.Text)
+				}
+			}
+		})
+	}
+}
