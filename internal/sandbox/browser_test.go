@@ -1,0 +1,227 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/incident-channels/incident-channels/internal/replay"
+)
+
+// chromiumPath is Debian's chromium package, the browser the page is
+// tested in (`apt-get install chromium`; .ci/run installs it).
+const chromiumPath = "/usr/bin/chromium"
+
+// screenshotEnv names a file for the test's screenshot of the page, to look
+// at it; without it the screenshot goes to a temporary directory.
+const screenshotEnv = "SANDBOX_SCREENSHOT"
+
+// browser starts a headless chromium with a fresh profile and returns a
+// tab's context. Without chromium the test is skipped on a developer
+// machine and fails under CI (CI set), so CI cannot pass by skipping it.
+func browser(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		msg := fmt.Sprintf("no browser at %s (install Debian's chromium package): %v", chromiumPath, err)
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s\nCI is set, so the browser test fails instead of being skipped", msg)
+		}
+		t.Skip(msg)
+	}
+	profile := t.TempDir() // removed after the browser has exited (cleanups run last-in first-out)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 1000),
+	)
+	t.Cleanup(cancelAlloc) // waits for the browser to exit
+	tab, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(cancelTab)
+	return tab
+}
+
+// pageChannel is what the test reads of one channel on the page.
+type pageChannel struct {
+	Name        string   `json:"name"`
+	Topic       string   `json:"topic"`
+	Bookmarks   []string `json:"bookmarks"`
+	Members     string   `json:"members"`
+	Header      string   `json:"header"`
+	Status      string   `json:"status"`
+	BorderColor string   `json:"borderColor"`
+	Fields      []string `json:"fields"`
+	Buttons     []string `json:"buttons"`
+	Replies     []string `json:"replies"`
+}
+
+// readChannels returns every channel on the page as its reader sees it
+// (innerText: what is rendered, not the markup).
+const readChannels = `[...document.querySelectorAll('.channel')].map(ch => {
+  const root = ch.querySelector('.message.root');
+  const all = (el, sel) => el ? [...el.querySelectorAll(sel)].map(e => e.innerText.trim()) : [];
+  return {
+    name: ch.querySelector('.channel-name').innerText.trim(),
+    topic: ch.querySelector('.topic').innerText.trim(),
+    bookmarks: all(ch, '.bookmarks a'),
+    members: ch.querySelector('.members').innerText.trim(),
+    header: root ? root.querySelector('.b-header').innerText.trim() : '',
+    status: root ? root.dataset.status : '',
+    borderColor: root ? getComputedStyle(root).borderLeftColor : '',
+    fields: all(root, '.b-field'),
+    buttons: root ? [...root.querySelectorAll('.b-actions a')].map(a => a.innerText.trim() + ' ' + a.href) : [],
+    replies: all(root, '.reply'),
+  };
+})`
+
+// TestPageInBrowser replays incidents into an in-process sandbox, loads
+// the page in headless chromium and reads it as a responder would: the
+// channel, the root message's fields coloured by status, the replies in
+// order, a hostile title shown as text and never run, and the page's own
+// refresh and replay button at work.
+func TestPageInBrowser(t *testing.T) {
+	ctx := browser(t, 50*time.Second)
+	sb, _ := start(t, nil)
+
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 1234})
+	const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> <!channel> db down`
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 1235, Title: hostile})
+
+	// Collect what the page writes to the console: a script error or a
+	// resource the Content-Security-Policy blocked would show there.
+	var mu sync.Mutex
+	var console []chromedp.ConsoleMessage
+	if err := chromedp.Do(ctx); err != nil { // starts the browser and the tab
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m)
+			mu.Unlock()
+		}
+	}()
+
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(sb.PageURL()),
+		chromedp.WaitVisible(chromedp.CSS(`[data-channel="inc-1234-checkout-latency-above-2s-p99"] .reply`)),
+	); err != nil {
+		t.Fatalf("load %s: %v", sb.PageURL(), err)
+	}
+	chs, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels))
+	if err != nil {
+		t.Fatalf("read the page: %v", err)
+	}
+	if len(chs) != 2 {
+		t.Fatalf("page shows %d channels, want 2: %+v", len(chs), chs)
+	}
+	// Newest first: the hostile one, then #1234.
+	evil, ch := chs[0], chs[1]
+
+	if want := "#inc-1234-checkout-latency-above-2s-p99"; ch.Name != want {
+		t.Errorf("channel name = %q, want %q", ch.Name, want)
+	}
+	if want := "Resolved · high · P1 · Checkout API"; ch.Topic != want {
+		t.Errorf("topic = %q, want %q", ch.Topic, want)
+	}
+	slices.Sort(ch.Bookmarks)
+	if want := []string{"🔖 Conference bridge", "🔖 PagerDuty #1234"}; !slices.Equal(ch.Bookmarks, want) {
+		t.Errorf("bookmarks = %q, want %q", ch.Bookmarks, want)
+	}
+	if want := "🟢 #1234 Checkout latency above 2s (p99)"; ch.Header != want {
+		t.Errorf("root header = %q, want %q", ch.Header, want)
+	}
+	if ch.Status != "resolved" || ch.BorderColor != "rgb(46, 182, 125)" {
+		t.Errorf("root status %q coloured %s, want resolved in green rgb(46, 182, 125)", ch.Status, ch.BorderColor)
+	}
+	fields := map[string]string{}
+	for _, f := range ch.Fields {
+		label, value, _ := strings.Cut(f, "\n")
+		fields[label] = value
+	}
+	for label, want := range map[string]string{"Status": "🟢 Resolved", "Priority": "P1", "Service": "Checkout API", "Urgency": "High", "Escalation policy": "Checkout on-call"} {
+		if got := fields[label]; got != want {
+			t.Errorf("root field %s = %q, want %q (fields %q)", label, got, want, ch.Fields)
+		}
+	}
+	if len(ch.Buttons) != 2 || !strings.HasPrefix(ch.Buttons[0], "Open in PagerDuty https://acme.pagerduty.com/incidents/Q") ||
+		ch.Buttons[1] != "Join conference https://meet.example.com/checkout" {
+		t.Errorf("buttons = %q, want Open in PagerDuty and Join conference as links", ch.Buttons)
+	}
+	wantReplies := []string{"Acknowledged by Ada Lovelace", "Note from Ada Lovelace\nRolled back deploy 7f3a; watching p99.\n<!channel> ignore this",
+		"Escalated to Grace Hopper (Checkout on-call)", "Priority changed to P1 by Ada Lovelace", "Resolved by Ada Lovelace after 42m"}
+	if len(ch.Replies) != len(wantReplies) {
+		t.Errorf("replies = %q, want %d", ch.Replies, len(wantReplies))
+	} else {
+		for i, want := range wantReplies {
+			if !strings.HasPrefix(ch.Replies[i], want) {
+				t.Errorf("reply %d = %q, want it to start with %q", i, ch.Replies[i], want)
+			}
+		}
+	}
+
+	// The hostile title is text on the page, and nothing in it ran.
+	if want := "🟢 #1235 " + hostile; evil.Header != want {
+		t.Errorf("hostile root header = %q, want the title as text %q", evil.Header, want)
+	}
+	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__pwned !== undefined || document.querySelector('.channels script, .channels img') !== null`))
+	if err != nil || pwned {
+		t.Errorf("the hostile title ran or became markup (pwned=%v, err=%v)", pwned, err)
+	}
+
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+	} else {
+		path := os.Getenv(screenshotEnv)
+		if path == "" {
+			path = filepath.Join(t.TempDir(), "sandbox.png")
+		}
+		if err := os.WriteFile(path, shot, 0o644); err != nil {
+			t.Error(err)
+		}
+		t.Logf("screenshot of the page: %s (%d bytes)", path, len(shot))
+	}
+
+	// The button replays a new incident; the page shows it without a
+	// reload, by its own refresh.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#replay-form button`))); err != nil {
+		t.Fatalf("click the replay button: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelectorAll('.channel').length === 3 && document.querySelectorAll('.channel')[0].querySelectorAll('.reply').length === 5`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("the replayed incident did not appear with its 5 replies: %v", err)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range console {
+		if m.IsException() || m.Type == chromedp.ConsoleError {
+			t.Errorf("page console: %v", m)
+		}
+	}
+}
