@@ -135,6 +135,13 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 			if ready {
 				continue // another attempt created the channel and root: plan again
 			}
+			if plan.CreateChannel && a.st.ChannelID != "" {
+				// The claim read the incident afresh: while this attempt
+				// waited for the lease, its holder created the channel
+				// (and failed before the root). Plan with that channel.
+				plan = Decide(a.st, a.er, a.ev, a.cfg)
+				force.apply(&plan, a.st)
+			}
 		}
 		if plan.CreateChannel {
 			if err := a.createChannel(ctx, plan.ChannelName); err != nil {
@@ -314,7 +321,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	}
 	a.createdChannel = a.st.ChannelID == id && !adopted
 	if a.st.ChannelID != id {
-		a.log.WarnContext(ctx, "channel created twice: lease expired while creating; keeping the first",
+		a.log.WarnContext(ctx, "channel created twice; keeping the first",
 			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "orphan_channel_id", id)
 	}
 	return nil

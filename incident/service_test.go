@@ -697,3 +697,33 @@ func TestServiceOrphanChannel(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceWaiterUsesHoldersChannel: while one attempt holds the creation
+// lease, creates the channel and then fails to post the root, a concurrent
+// attempt waits for the lease. When it gets it, it must use that channel,
+// not create a second one from the plan it made before waiting.
+func TestServiceWaiterUsesHoldersChannel(t *testing.T) {
+	slack := newFakeSlack()
+	st := store.NewMemory()
+	a := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
+	b := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
+	slack.failNext("root", &incident.RetryableError{Op: "root", Err: errors.New("503")})
+	slack.delay = 150 * time.Millisecond // A holds the lease a while
+
+	var wg sync.WaitGroup
+	handle := func(svc *incident.Service, file string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, _ = svc.Handle(ctx, loadEvent(t, file))
+	}
+	wg.Go(func() { handle(a, "triggered.json") })
+	time.Sleep(30 * time.Millisecond)
+	wg.Go(func() { handle(b, "acknowledged.json") })
+	wg.Wait()
+
+	slack.mu.Lock()
+	defer slack.mu.Unlock()
+	if len(slack.channels) != 1 {
+		t.Errorf("channels = %v, want one: the waiter must use the holder's channel", slack.names)
+	}
+}
