@@ -72,6 +72,9 @@ type State struct {
 	// recognise a channel that attempt created but could not record (its
 	// answer was lost, or the store failed), and adopts it.
 	CreatingSince time.Time
+	// CreatingNames are the channel names creation was attempted under
+	// (before collision suffixes).
+	CreatingNames []string
 
 	RootTS string
 	// RootVersion is the Version the root message was last rendered from.
@@ -184,10 +187,10 @@ type Slack interface {
 	FindReply(ctx context.Context, channelID, rootTS, eventID string) (ts string, err error)
 	// Bookmarks returns the links bookmarked in the channel.
 	Bookmarks(ctx context.Context, channelID string) (links []string, err error)
-	// FindChannel returns the id of the live channel named name that this
-	// app created at or after createdAfter, or "" when there is none (the
-	// name belongs to someone else's or an older channel).
-	FindChannel(ctx context.Context, name string, createdAfter time.Time) (channelID string, err error)
+	// FindChannel returns the id and name of a live channel with one of
+	// names that this app created at or after createdAfter, or "" when
+	// there is none (the names belong to someone else's or older channels).
+	FindChannel(ctx context.Context, names []string, createdAfter time.Time) (channelID, name string, err error)
 }
 
 // Errors the Slack side translates Slack's answers into.

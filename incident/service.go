@@ -93,8 +93,10 @@ type attempt struct {
 	// empty, so there is no earlier root or bookmark to look for.
 	createdChannel bool
 	// earlierCreation is when an earlier attempt set out to create the
-	// channel (zero when none did): a taken name may be its orphan.
+	// channel (zero when none did), and earlierNames the names it meant:
+	// a channel of that name may be its orphan.
 	earlierCreation time.Time
+	earlierNames    []string
 	// keepLease is set when conversations.create failed in a way that
 	// leaves open whether the channel was created.
 	keepLease bool
@@ -127,21 +129,20 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		if round == maxRounds {
 			return Result{ChannelID: a.st.ChannelID}, fmt.Errorf("event %s: %w: state kept moving for %d rounds", a.ev.ID, ErrBusy, maxRounds)
 		}
-		if plan.CreateChannel || plan.PostRoot {
+		if needsLease(plan) {
 			ready, err := a.claim(ctx)
 			if err != nil {
 				return Result{ChannelID: a.st.ChannelID}, err
 			}
 			if ready {
-				continue // another attempt created the channel and root: plan again
+				continue // another attempt did what needs the lease: plan again
 			}
-			if plan.CreateChannel && a.st.ChannelID != "" {
-				// The claim read the incident afresh: while this attempt
-				// waited for the lease, its holder created the channel
-				// (and failed before the root). Plan with that channel.
-				plan = Decide(a.st, a.er, a.ev, a.cfg)
-				force.apply(&plan, a.st)
-			}
+			// The claim read the incident afresh; while this attempt
+			// waited, the holder may have done part of the plan (created
+			// the channel, then failed before the root, say). Plan from
+			// what the claim read.
+			plan = Decide(a.st, a.er, a.ev, a.cfg)
+			force.apply(&plan, a.st)
 		}
 		if plan.CreateChannel {
 			if err := a.createChannel(ctx, plan.ChannelName); err != nil {
@@ -208,18 +209,27 @@ func (a *attempt) record(ctx context.Context) error {
 	return nil
 }
 
-// claim takes the incident's creation lease, needed before creating the
-// channel or posting the root message, so exactly one attempt does either.
-// If another attempt holds it, claim waits for that attempt while the
-// budget allows. It reports ready when, meanwhile, the channel and root
-// were made by someone else.
+// needsLease reports whether a plan holds steps that must not be done
+// twice and are not protected by the event's own lease: creating the
+// channel, posting the root, adding bookmarks. Only the holder of the
+// incident's lease does them.
+func needsLease(p Plan) bool {
+	return p.CreateChannel || p.PostRoot || len(p.Bookmarks) > 0
+}
+
+// claim takes the incident's lease, needed for the steps of needsLease, so
+// exactly one attempt does each. If another attempt holds it, claim waits
+// for that attempt while the budget allows. It reports ready when,
+// meanwhile, nothing needing the lease is left (someone else did it); in
+// either case a.st is the state it read, to plan again from.
 func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 	for {
 		now := a.now()
-		held := false
+		held, free := false, false
 		err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
 			a.st = cloneState(*st)
-			if st.ChannelID != "" && st.RootTS != "" {
+			if !needsLease(Decide(*st, a.er, a.ev, a.cfg)) {
+				free = true
 				return 0, nil
 			}
 			if st.LeaseOwner != "" && st.LeaseOwner != a.owner && now.Before(st.LeaseUntil) {
@@ -228,9 +238,15 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 			}
 			st.LeaseOwner, st.LeaseUntil = a.owner, now.Add(a.cfg.LeaseTTL)
 			if st.ChannelID == "" {
-				a.earlierCreation = st.CreatingSince
+				// Remember when creation started and under which name,
+				// so a later attempt can recognise (and adopt) a channel
+				// this one creates but cannot record.
+				a.earlierCreation, a.earlierNames = st.CreatingSince, slices.Clone(st.CreatingNames)
 				if st.CreatingSince.IsZero() {
 					st.CreatingSince = now
+				}
+				if name := ChannelName(a.cfg.ChannelPrefix, st.Snapshot); !slices.Contains(st.CreatingNames, name) && len(st.CreatingNames) < maxCreatingNames {
+					st.CreatingNames = append(st.CreatingNames, name)
 				}
 			}
 			a.st = cloneState(*st)
@@ -239,7 +255,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 		if err != nil {
 			return false, fmt.Errorf("claim channel of incident %s: %w", a.ev.IncidentID, err)
 		}
-		if a.st.ChannelID != "" && a.st.RootTS != "" {
+		if free {
 			return true, nil
 		}
 		if !held {
@@ -257,6 +273,10 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 	}
 }
 
+// maxCreatingNames bounds the channel names remembered for adoption: a
+// name changes only when a full incident payload replaces a reference.
+const maxCreatingNames = 4
+
 // maxNameTries bounds conversations.create calls (Tier 2) for one name.
 const maxNameTries = 5
 
@@ -265,35 +285,37 @@ const maxNameTries = 5
 func (a *attempt) createChannel(ctx context.Context, name string) error {
 	var id, got string
 	adopted := false
-	for i := 1; i <= maxNameTries; i++ {
+	if !a.earlierCreation.IsZero() {
+		// An earlier attempt may have created the channel, perhaps under
+		// another name (a reference's title, before the full incident
+		// arrived), and lost Slack's answer or failed to record it.
+		var names []string
+		for _, n := range append(a.earlierNames, name) {
+			for i := 1; i <= maxNameTries; i++ {
+				if s := withSuffix(n, i); !slices.Contains(names, s) {
+					names = append(names, s)
+				}
+			}
+		}
+		found, foundName, err := a.slack.FindChannel(ctx, names, a.earlierCreation.Add(-time.Minute))
+		if IsRetryable(err) {
+			return fmt.Errorf("look for an orphan channel of incident %s: %w", a.ev.IncidentID, err)
+		}
+		if err != nil {
+			a.log.WarnContext(ctx, "cannot look for an orphan channel", "incident_id", a.ev.IncidentID, "error", err.Error())
+		}
+		if found != "" {
+			id, got, adopted = found, foundName, true
+			a.log.InfoContext(ctx, "adopted a channel an earlier attempt created but did not record",
+				"incident_id", a.ev.IncidentID, "channel_id", found, "channel_name", foundName)
+		}
+	}
+	for i := 1; i <= maxNameTries && got == ""; i++ {
 		try := withSuffix(name, i)
 		var err error
 		id, err = a.slack.CreateChannel(ctx, try)
 		if errors.Is(err, ErrNameTaken) {
-			if a.earlierCreation.IsZero() {
-				continue
-			}
-			// An earlier attempt may have created this very channel and
-			// lost Slack's answer or failed to record it: adopt it
-			// rather than leave an orphan and open a second channel.
-			// The minute allows for clock skew between instances.
-			found, ferr := a.slack.FindChannel(ctx, try, a.earlierCreation.Add(-time.Minute))
-			if IsRetryable(ferr) {
-				return fmt.Errorf("look for an orphan channel %q of incident %s: %w", try, a.ev.IncidentID, ferr)
-			}
-			if ferr != nil {
-				// Without the lookup (a missing scope, say) a suffixed
-				// name is the way on; the orphan stays.
-				a.log.WarnContext(ctx, "cannot look for an orphan channel; trying another name",
-					"incident_id", a.ev.IncidentID, "channel_name", try, "error", ferr.Error())
-			}
-			if found == "" {
-				continue
-			}
-			a.log.InfoContext(ctx, "adopted a channel an earlier attempt created but did not record",
-				"incident_id", a.ev.IncidentID, "channel_id", found, "channel_name", try)
-			id, got, adopted = found, try, true
-			break
+			continue
 		}
 		if err != nil {
 			// After a timeout or a 5xx the channel may exist even though
@@ -636,6 +658,7 @@ func IsRetryable(err error) bool {
 }
 
 func cloneState(st State) State {
+	st.CreatingNames = slices.Clone(st.CreatingNames)
 	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
 	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
 	st.Bookmarks = slices.Clone(st.Bookmarks)

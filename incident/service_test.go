@@ -266,16 +266,18 @@ func (f *fakeSlack) Bookmarks(ctx context.Context, id string) ([]string, error) 
 
 // FindChannel finds channels this fake created; names taken without a
 // channel (set up by tests) are someone else's.
-func (f *fakeSlack) FindChannel(ctx context.Context, name string, _ time.Time) (string, error) {
+func (f *fakeSlack) FindChannel(ctx context.Context, names []string, _ time.Time) (string, string, error) {
 	if err := f.call(ctx, "findChannel"); err != nil {
-		return "", err
+		return "", "", err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if id := f.names[name]; f.channels[id] != nil {
-		return id, nil
+	for _, name := range names {
+		if id := f.names[name]; f.channels[id] != nil {
+			return id, name, nil
+		}
 	}
-	return "", nil
+	return "", "", nil
 }
 
 func loadEvent(t testing.TB, name string) *incident.Event {
@@ -725,5 +727,41 @@ func TestServiceWaiterUsesHoldersChannel(t *testing.T) {
 	defer slack.mu.Unlock()
 	if len(slack.channels) != 1 {
 		t.Errorf("channels = %v, want one: the waiter must use the holder's channel", slack.names)
+	}
+}
+
+// TestServiceOrphanChannelRenamed: the lost creation came from a note (a
+// reference: the channel is named from the incident id), and the next
+// delivery is the full incident, which would be named from its number. The
+// orphan is still found and adopted.
+func TestServiceOrphanChannelRenamed(t *testing.T) {
+	slack := newFakeSlack()
+	slack.loseCreate = 1
+	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
+	handle := func(file string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, file))
+		return err
+	}
+	if err := handle("annotated.json"); !incident.IsRetryable(err) {
+		t.Fatalf("note with the create answer lost = %v, want a retryable error", err)
+	}
+	var err error
+	for range 20 {
+		if err = handle("triggered.json"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("triggered never succeeded: %v", err)
+	}
+	c := slack.only()
+	if c == nil {
+		t.Fatalf("channels = %v, want the orphan adopted, not a second channel", slack.names)
+	}
+	if c.root == "" || c.rootInc.Number != 1234 {
+		t.Errorf("adopted channel %q: root %q showing #%d, want the full incident", c.name, c.root, c.rootInc.Number)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -256,28 +257,29 @@ func (c *Client) FindReply(ctx context.Context, channelID, rootTS, eventID strin
 // each) read to find an orphan channel.
 const maxListPages = 10
 
-// FindChannel returns the id of the live public channel named name that
-// this app's bot created at or after createdAfter, or "" when there is
-// none. It reads the workspace's channel list, so it is only called in the
-// rare case of a taken name after a failed creation attempt.
-func (c *Client) FindChannel(ctx context.Context, name string, createdAfter time.Time) (string, error) {
+// FindChannel returns the id and name of a live public channel with one
+// of names that this app's bot created at or after createdAfter, or ""
+// when there is none. It reads the workspace's channel list, so it is only
+// called after a creation attempt that may have created a channel
+// unrecorded.
+func (c *Client) FindChannel(ctx context.Context, names []string, createdAfter time.Time) (string, string, error) {
 	bot, err := c.bot(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	params := &slack.GetConversationsParameters{ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"}}
 	for range maxListPages {
 		chs, cursor, err := c.api.GetConversationsContext(ctx, params)
 		if err != nil {
-			return "", translate("conversations.list", err)
+			return "", "", translate("conversations.list", err)
 		}
 		for _, ch := range chs {
-			if ch.Name == name {
-				created := time.Unix(int64(ch.Created), 0)
-				if ch.Creator == bot && !created.Before(createdAfter.Truncate(time.Second)) {
-					return ch.ID, nil
-				}
-				return "", nil
+			if !slices.Contains(names, ch.Name) {
+				continue
+			}
+			created := time.Unix(int64(ch.Created), 0)
+			if ch.Creator == bot && !created.Before(createdAfter.Truncate(time.Second)) {
+				return ch.ID, ch.Name, nil
 			}
 		}
 		if cursor == "" {
@@ -285,7 +287,7 @@ func (c *Client) FindChannel(ctx context.Context, name string, createdAfter time
 		}
 		params.Cursor = cursor
 	}
-	return "", nil
+	return "", "", nil
 }
 
 // bot returns the bot's user id, asking auth.test the first time.

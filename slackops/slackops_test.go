@@ -352,8 +352,8 @@ func TestFindChannel(t *testing.T) {
 		{"inc-3-none", start, ""},
 	}
 	for _, tt := range tests {
-		got, err := c.FindChannel(ctx(t), tt.name, tt.after)
-		if err != nil || got != tt.want {
+		got, name, err := c.FindChannel(ctx(t), []string{"inc-0-other", tt.name}, tt.after)
+		if err != nil || got != tt.want || (got != "" && name != tt.name) {
 			t.Errorf("FindChannel(%q, %v) = %q, %v; want %q", tt.name, tt.after.Format(time.TimeOnly), got, err, tt.want)
 		}
 	}

@@ -163,6 +163,7 @@ type incidentDoc struct {
 	// CreatingSince is kept after the channel is recorded: it tells an
 	// operator when creation started.
 	CreatingSince   time.Time `firestore:"creating_since,omitempty"`
+	CreatingNames   []string  `firestore:"creating_names"`
 	RootTS          string    `firestore:"root_ts"`
 	RootVersion     int64     `firestore:"root_version"`
 	Topic           string    `firestore:"topic"`
@@ -252,6 +253,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		LeaseOwner:      d.LeaseOwner,
 		LeaseUntil:      d.LeaseUntil,
 		CreatingSince:   d.CreatingSince,
+		CreatingNames:   cloneSlice(d.CreatingNames),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
 		Topic:           d.Topic,
@@ -290,6 +292,7 @@ func encodeState(st incident.State) incidentDoc {
 		LeaseOwner:      st.LeaseOwner,
 		LeaseUntil:      utc(st.LeaseUntil),
 		CreatingSince:   utc(st.CreatingSince),
+		CreatingNames:   cloneSlice(st.CreatingNames),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
 		Topic:           st.Topic,

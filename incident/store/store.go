@@ -98,6 +98,7 @@ func cloneState(st incident.State) incident.State {
 	st.Snapshot.Assignees = cloneSlice(st.Snapshot.Assignees)
 	st.Snapshot.Teams = cloneSlice(st.Snapshot.Teams)
 	st.Bookmarks = cloneSlice(st.Bookmarks)
+	st.CreatingNames = cloneSlice(st.CreatingNames)
 	return st
 }
 

@@ -185,6 +185,7 @@ func fullState() incident.State {
 		LeaseOwner:      "attempt-1",
 		LeaseUntil:      testTime.Add(30 * time.Second),
 		CreatingSince:   testTime.Add(-time.Second),
+		CreatingNames:   []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"},
 		RootTS:          "1700000000.000100",
 		RootVersion:     6,
 		Topic:           "Acknowledged · high · P1 · Checkout API",
