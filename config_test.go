@@ -97,3 +97,27 @@ func TestSetupErrorIs503EveryTime(t *testing.T) {
 		t.Errorf("logs reveal the Slack token")
 	}
 }
+
+func TestHealthz(t *testing.T) {
+	var logs bytes.Buffer
+	// Even with the configuration broken, the instance is alive.
+	h := lazyHandler(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token"}), NewLogger(&logs))
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest(m, "/healthz", nil))
+		if rec.Code != http.StatusOK {
+			t.Errorf("%s /healthz = %d, want 200", m, rec.Code)
+		}
+		if strings.Contains(rec.Body.String(), "xoxb") || strings.Contains(rec.Body.String(), "SLACK") {
+			t.Errorf("/healthz reveals configuration: %q", rec.Body.String())
+		}
+	}
+	if logs.Len() != 0 {
+		t.Errorf("/healthz ran setup or logged:\n%s", logs.String())
+	}
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("{}")))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("POST /healthz = %d, want the webhook's answer (503: not configured)", rec.Code)
+	}
+}

@@ -57,6 +57,9 @@ func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc 
 		return New(context.Background(), cfg, log)
 	})
 	return func(w http.ResponseWriter, r *http.Request) {
+		if incident.ServeHealth(w, r) {
+			return // alive, whatever the configuration
+		}
 		h, err := setup()
 		if err != nil {
 			log.ErrorContext(r.Context(), "setup failed", "error", err.Error())
@@ -171,7 +174,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL)
 	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers}, log)
-	return incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget), nil
+	h := incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget)
+	h.SetTraceProject(cfg.Project)
+	return h, nil
 }
 
 // NewLogger returns a JSON slog.Logger using Cloud Logging's field names

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -21,6 +22,52 @@ type Handler struct {
 	svc     *Service
 	log     *slog.Logger
 	budget  time.Duration
+	// traceProject, when set, lets request logs carry Cloud Logging's
+	// trace field, so a request's lines group under its trace.
+	traceProject string
+}
+
+// SetTraceProject sets the Google Cloud project whose traces the request
+// logs refer to (logging.googleapis.com/trace, from X-Cloud-Trace-Context
+// or traceparent). Without it the field is left out.
+func (h *Handler) SetTraceProject(project string) { h.traceProject = project }
+
+// HealthPath answers GET with 200 and touches nothing: no Slack, no
+// store, no configuration revealed.
+const HealthPath = "/healthz"
+
+// ServeHealth answers a health check and reports whether r was one.
+func ServeHealth(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path != HealthPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, "ok\n")
+	}
+	return true
+}
+
+// trace returns the Cloud Logging trace name of the request, or "".
+func (h *Handler) trace(r *http.Request) string {
+	if h.traceProject == "" {
+		return ""
+	}
+	id := ""
+	if v := r.Header.Get("X-Cloud-Trace-Context"); v != "" {
+		id, _, _ = strings.Cut(v, "/")
+	} else if v := r.Header.Get("Traceparent"); v != "" {
+		// version-traceid-spanid-flags
+		if parts := strings.Split(v, "-"); len(parts) == 4 {
+			id = parts[1]
+		}
+	}
+	if id == "" || len(id) > 64 || strings.Trim(id, "0123456789abcdefABCDEF") != "" {
+		return ""
+	}
+	return "projects/" + h.traceProject + "/traces/" + id
 }
 
 // NewHandler returns the HTTP handler for PagerDuty V3 webhooks. secrets are
@@ -37,6 +84,7 @@ func NewHandler(secrets [][]byte, svc *Service, log *slog.Logger, budget time.Du
 
 // reqLog collects the fields of the one log line written per request.
 type reqLog struct {
+	trace   string
 	status  int
 	msg     string
 	ev      *Event
@@ -49,8 +97,11 @@ type reqLog struct {
 // signature · 400 malformed (signed) body · 405 not POST · 413 body over
 // 256 KiB · 503 retryable failure · 500 for a bug (a recovered panic).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if ServeHealth(w, r) {
+		return
+	}
 	start := time.Now()
-	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID)}
+	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID), trace: h.trace(r)}
 	defer func() {
 		if p := recover(); p != nil {
 			rl.status, rl.msg, rl.err = http.StatusInternalServerError, "internal error", fmt.Errorf("panic: %v", p)
@@ -114,6 +165,9 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 	if rl.webhook != "" {
 		attrs = append(attrs, slog.String("webhook_id", rl.webhook))
 	}
+	if rl.trace != "" {
+		attrs = append(attrs, slog.String("logging.googleapis.com/trace", rl.trace))
+	}
 	if ev := rl.ev; ev != nil {
 		attrs = append(attrs, slog.String("event_id", ev.ID), slog.String("event_type", ev.Type))
 		if ev.IncidentID != "" {
@@ -129,6 +183,10 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 	level := slog.LevelInfo
 	if rl.err != nil {
 		attrs = append(attrs, slog.String("error", rl.err.Error()))
+		var op interface{ Operation() string }
+		if errors.As(rl.err, &op) {
+			attrs = append(attrs, slog.String("failed_call", op.Operation()))
+		}
 		switch {
 		case rl.status >= 500:
 			level = slog.LevelError

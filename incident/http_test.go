@@ -162,7 +162,7 @@ func TestHandlerRetryable(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"event_id", "event_type", "incident_id", "status", "duration_ms", "error", "webhook_id"} {
+	for _, k := range []string{"event_id", "event_type", "incident_id", "status", "duration_ms", "error", "webhook_id", "failed_call"} {
 		if _, ok := first[k]; !ok {
 			t.Errorf("log line lacks %q: %s", k, lines[0])
 		}
@@ -261,4 +261,45 @@ func FuzzHandler(f *testing.F) {
 			t.Fatalf("503 %q with a healthy Slack and store", rec.Body.String())
 		}
 	})
+}
+
+func TestHandlerTraceAndHealth(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	svc := incident.NewService(store.NewMemory(), newFakeSlack(), incident.Config{}, log)
+	h := incident.NewHandler([][]byte{[]byte(testSecret)}, svc, log, time.Second)
+	h.SetTraceProject("my-project")
+	ping := readFile(t, "ping.json")
+	tests := []struct {
+		header, value, want string
+	}{
+		{"X-Cloud-Trace-Context", "105445aa7843bc8bf206b12000100000/1;o=1", "projects/my-project/traces/105445aa7843bc8bf206b12000100000"},
+		{"Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "projects/my-project/traces/4bf92f3577b34da6a3ce929d0e0e4736"},
+		{"X-Cloud-Trace-Context", "not hex/1", ""},
+	}
+	for _, tt := range tests {
+		logs.Reset()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(ping))
+		req.Header.Set(incident.HeaderSignature, signed(ping))
+		req.Header.Set(tt.header, tt.value)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		var line map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := line["logging.googleapis.com/trace"].(string); got != tt.want {
+			t.Errorf("%s: %s: trace = %q, want %q", tt.header, tt.value, got, tt.want)
+		}
+	}
+	logs.Reset()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, incident.HealthPath, nil))
+	if rec.Code != http.StatusOK || logs.Len() != 0 {
+		t.Errorf("GET /healthz = %d with %d bytes logged, want 200 and no log line", rec.Code, logs.Len())
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET / = %d, want 405", rec.Code)
+	}
 }

@@ -10,6 +10,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -228,3 +229,10 @@ func (e *RetryableError) Error() string {
 }
 
 func (e *RetryableError) Unwrap() error { return e.Err }
+
+// Operation names the failed call (a Slack method, a store update) for
+// the request log.
+func (e *RetryableError) Operation() string {
+	op, _, _ := strings.Cut(e.Op, " ")
+	return op
+}

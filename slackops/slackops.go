@@ -328,6 +328,9 @@ type APIError struct {
 	Detail string
 }
 
+// Operation names the Slack method for the request log.
+func (e *APIError) Operation() string { return e.Method }
+
 func (e *APIError) Error() string {
 	s := e.Method + ": " + e.Code
 	if e.Detail != "" {
