@@ -20,12 +20,16 @@ const EventRetention = 7 * 24 * time.Hour
 // snapshot only moves forward in time (an older event never overwrites a
 // newer one), and the event is remembered so a duplicate costs no Slack
 // call. It is pure and is run inside a store transaction.
+//
+// An event whose record exists was merged when the record was created (in
+// the same transaction), so a redelivery changes nothing: merging it again
+// could undo a later event with the same occurred_at.
 func Record(st *State, er *EventRecord, ev *Event) Change {
-	var ch Change
-	if !er.Exists {
-		*er = EventRecord{Exists: true, Type: ev.Type, OccurredAt: ev.OccurredAt, ExpireAt: ev.OccurredAt.Add(EventRetention)}
-		ch |= ChangeEvent
+	if er.Exists {
+		return 0
 	}
+	*er = EventRecord{Exists: true, Type: ev.Type, OccurredAt: ev.OccurredAt, ExpireAt: ev.OccurredAt.Add(EventRetention)}
+	ch := ChangeEvent
 	next := Merge(st.Snapshot, ev)
 	if !st.Exists || !snapshotEqual(next, st.Snapshot) {
 		st.Exists = true

@@ -267,3 +267,20 @@ func TestTopic(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordDuplicateDoesNotRollBack: a redelivered event with the same
+// occurred_at as a later one must not undo the later one.
+func TestRecordDuplicateDoesNotRollBack(t *testing.T) {
+	var st State
+	ack := fullEvent(EventAcknowledged, "acknowledged", time.Minute)
+	prio := fullEvent(EventPriorityUpdated, "acknowledged", time.Minute) // same occurred_at
+	prio.ID = "prio"
+	prio.Incident.Priority = "P1"
+	var erAck, erPrio EventRecord
+	Record(&st, &erAck, ack)
+	Record(&st, &erPrio, prio)
+	version := st.Version
+	if ch := Record(&st, &erAck, ack); ch != 0 || st.Snapshot.Priority != "P1" || st.Version != version {
+		t.Errorf("redelivered ack: change %b, priority %q, version %d; want no change, P1, %d", ch, st.Snapshot.Priority, st.Version, version)
+	}
+}

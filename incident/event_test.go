@@ -219,3 +219,14 @@ func TestParseRejectsUnusableIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestParseUnhandledIncidentEventUnread(t *testing.T) {
+	body := `{"event":{"id":"e1","event_type":"incident.custom_field_values.updated","occurred_at":"2026-01-01T00:00:00Z","data":{"id":5,"number":"x","incident":"y"}}}`
+	ev, err := Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("Parse(unhandled type, unknown data shape) error = %v, want none: it is acknowledged unread", err)
+	}
+	if ev.Handled() {
+		t.Errorf("Handled() = true, want false")
+	}
+}

@@ -227,6 +227,9 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 		now := a.now()
 		held, free := false, false
 		err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
+			// The function may run more than once: set every output anew.
+			held, free = false, false
+			a.earlierCreation, a.earlierNames = time.Time{}, nil
 			a.st = cloneState(*st)
 			if !needsLease(Decide(*st, a.er, a.ev, a.cfg)) {
 				free = true
