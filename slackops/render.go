@@ -2,6 +2,7 @@ package slackops
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +65,7 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 
 	if inc.ConferenceURL != "" || inc.ConferenceNumber != "" {
 		conf := "*Conference bridge*"
-		if httpURL(inc.ConferenceURL) {
+		if inc.ConferenceURL != "" {
 			conf += "\n" + link(inc.ConferenceURL, inc.ConferenceURL, 1000)
 		}
 		if inc.ConferenceNumber != "" {
@@ -79,6 +80,16 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 		blocks = append(blocks, slack.NewContextBlock("", mrkdwn("Last change "+date(inc.UpdatedAt)+" · edited in place as the incident changes")))
 	}
 	return blocks
+}
+
+// PlainRootBlocks is the root message reduced to a header and one text
+// section, no links or buttons: what is posted when Slack rejects the
+// full blocks, so an odd payload never stalls an incident's updates.
+func PlainRootBlocks(inc incident.Snapshot) []slack.Block {
+	return []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Plain(headerText(inc), MaxHeader), true, false)),
+		slack.NewSectionBlock(mrkdwn(Mrkdwn(incident.Topic(inc)+"\nAssigned to: "+orDash(incident.Names(inc.Assignees)), MaxSectionText)), nil, nil),
+	}
 }
 
 // RootText is the plain fallback of the root message, shown in
@@ -106,13 +117,13 @@ func headerText(inc incident.Snapshot) string {
 // conference bridge. Buttons with a URL need no interactivity endpoint.
 func actions(inc incident.Snapshot) *slack.ActionBlock {
 	var els []slack.BlockElement
-	if httpURL(inc.HTMLURL) && len(inc.HTMLURL) <= MaxURL {
+	if safeURL(inc.HTMLURL) {
 		b := slack.NewButtonBlockElement("open_pagerduty", "", slack.NewTextBlockObject(slack.PlainTextType, "Open in PagerDuty", false, false))
 		b.URL = inc.HTMLURL
 		b.Style = slack.StylePrimary
 		els = append(els, b)
 	}
-	if httpURL(inc.ConferenceURL) && len(inc.ConferenceURL) <= MaxURL {
+	if safeURL(inc.ConferenceURL) {
 		b := slack.NewButtonBlockElement("join_conference", "", slack.NewTextBlockObject(slack.PlainTextType, "Join conference", false, false))
 		b.URL = inc.ConferenceURL
 		els = append(els, b)
@@ -164,13 +175,26 @@ func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
-// link renders text as a mrkdwn link to url when url is http(s), else as
-// escaped text. The URL is escaped too: it comes from the webhook.
-func link(url, text string, max int) string {
-	if !httpURL(url) || len(url) > max/2 || strings.ContainsAny(url, "|<> \n") {
+// link renders text as a mrkdwn link to u when u is a usable http(s) URL,
+// else as escaped text; the result is at most max characters. The URL is
+// escaped too: it comes from the webhook.
+func link(u, text string, max int) string {
+	esc := strings.ReplaceAll(u, "&", "&amp;")
+	if !safeURL(u) || len(esc) > max/2 {
 		return Mrkdwn(text, max)
 	}
-	return "<" + strings.ReplaceAll(url, "&", "&amp;") + "|" + Mrkdwn(text, max-len(url)-10) + ">"
+	return "<" + esc + "|" + Mrkdwn(text, max-len(esc)-3) + ">"
+}
+
+// safeURL reports whether u can go into a link or a button: an absolute
+// http(s) URL with a host, no spaces, control characters or the
+// characters that end a mrkdwn link, within Slack's 3000 characters.
+func safeURL(u string) bool {
+	if len(u) > MaxURL || !httpURL(u) || strings.ContainsAny(u, "|<> ") || strings.ContainsFunc(u, unsafeRune) || strings.ContainsAny(u, "\n\t") {
+		return false
+	}
+	p, err := url.Parse(u)
+	return err == nil && p.Host != ""
 }
 
 // date renders t with Slack's date formatting, shown in each reader's own

@@ -127,15 +127,21 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 // PostRoot posts the incident's root message and returns its ts.
 func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Snapshot) (string, error) {
 	var ts string
-	err := c.inChannel(ctx, channelID, func() (err error) {
-		_, ts, err = c.api.PostMessageContext(ctx, channelID,
-			slack.MsgOptionBlocks(RootBlocks(inc)...),
-			slack.MsgOptionText(RootText(inc), false),
-			slack.MsgOptionDisableLinkUnfurl(),
-			slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
-		)
-		return err
-	})
+	post := func(blocks []slack.Block) error {
+		return c.inChannel(ctx, channelID, func() (err error) {
+			_, ts, err = c.api.PostMessageContext(ctx, channelID,
+				slack.MsgOptionBlocks(blocks...),
+				slack.MsgOptionText(RootText(inc), false),
+				slack.MsgOptionDisableLinkUnfurl(),
+				slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
+			)
+			return err
+		})
+	}
+	err := post(RootBlocks(inc))
+	if rejectedBlocks(err) {
+		err = post(PlainRootBlocks(inc))
+	}
 	if err != nil {
 		return "", translate("chat.postMessage "+channelID, err)
 	}
@@ -145,13 +151,19 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 // UpdateRoot edits the root message in place. Blocks are always sent with
 // the text: chat.update with text alone would drop them.
 func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incident.Snapshot) error {
-	err := c.inChannel(ctx, channelID, func() error {
-		_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
-			slack.MsgOptionBlocks(RootBlocks(inc)...),
-			slack.MsgOptionText(RootText(inc), false),
-		)
-		return err
-	})
+	update := func(blocks []slack.Block) error {
+		return c.inChannel(ctx, channelID, func() error {
+			_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
+				slack.MsgOptionBlocks(blocks...),
+				slack.MsgOptionText(RootText(inc), false),
+			)
+			return err
+		})
+	}
+	err := update(RootBlocks(inc))
+	if rejectedBlocks(err) {
+		err = update(PlainRootBlocks(inc))
+	}
 	return translate("chat.update "+channelID, err)
 }
 
@@ -181,6 +193,14 @@ func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r inci
 	return ts, nil
 }
 
+// rejectedBlocks reports whether Slack refused a message for its blocks or
+// length: then a plainer message is tried rather than failing the
+// incident's updates until PagerDuty gives up.
+func rejectedBlocks(err error) bool {
+	var se slack.SlackErrorResponse
+	return errors.As(err, &se) && (se.Err == "invalid_blocks" || se.Err == "invalid_blocks_format" || se.Err == "msg_too_long")
+}
+
 // inChannel runs call and, when Slack answers not_in_channel (someone
 // removed the bot from the incident's channel), joins the channel and runs
 // call once more. A channel the bot cannot join keeps the first error.
@@ -191,7 +211,9 @@ func (c *Client) inChannel(ctx context.Context, channelID string, call func() er
 		return err
 	}
 	if _, _, _, jerr := c.api.JoinConversationContext(ctx, channelID); jerr != nil {
-		return err
+		// Why the bot could not rejoin (a rate limit, an archived
+		// channel, a private one) says more than not_in_channel.
+		return jerr
 	}
 	return call()
 }
@@ -212,14 +234,24 @@ const maxFindPages = 5
 // first message and is looked for only until it is recorded, so a few
 // pages of history are enough.
 func (c *Client) FindRoot(ctx context.Context, channelID, incidentID string) (string, error) {
+	bot, err := c.bot(ctx)
+	if err != nil {
+		return "", err
+	}
 	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 200, IncludeAllMetadata: true}
 	for range maxFindPages {
-		resp, err := c.api.GetConversationHistoryContext(ctx, params)
+		var resp *slack.GetConversationHistoryResponse
+		err := c.inChannel(ctx, channelID, func() (err error) {
+			resp, err = c.api.GetConversationHistoryContext(ctx, params)
+			return err
+		})
 		if err != nil {
 			return "", translate("conversations.history "+channelID, err)
 		}
 		for _, m := range resp.Messages {
-			if m.Metadata.EventType == RootMetadataType && m.Metadata.EventPayload["incident_id"] == incidentID {
+			// Only this bot's messages: after the app is reinstalled as
+			// another bot user, the old root can no longer be edited.
+			if m.User == bot && m.Metadata.EventType == RootMetadataType && m.Metadata.EventPayload["incident_id"] == incidentID {
 				return m.Timestamp, nil
 			}
 		}
@@ -236,7 +268,15 @@ func (c *Client) FindRoot(ctx context.Context, channelID, incidentID string) (st
 func (c *Client) FindReply(ctx context.Context, channelID, rootTS, eventID string) (string, error) {
 	params := &slack.GetConversationRepliesParameters{ChannelID: channelID, Timestamp: rootTS, Limit: 200, IncludeAllMetadata: true}
 	for range maxFindPages {
-		msgs, more, cursor, err := c.api.GetConversationRepliesContext(ctx, params)
+		var (
+			msgs   []slack.Message
+			more   bool
+			cursor string
+		)
+		err := c.inChannel(ctx, channelID, func() (err error) {
+			msgs, more, cursor, err = c.api.GetConversationRepliesContext(ctx, params)
+			return err
+		})
 		if err != nil {
 			return "", translate("conversations.replies "+channelID, err)
 		}
@@ -307,7 +347,11 @@ func (c *Client) bot(ctx context.Context) (string, error) {
 
 // Bookmarks returns the links bookmarked in the channel.
 func (c *Client) Bookmarks(ctx context.Context, channelID string) ([]string, error) {
-	bs, err := c.api.ListBookmarksContext(ctx, channelID)
+	var bs []slack.Bookmark
+	err := c.inChannel(ctx, channelID, func() (err error) {
+		bs, err = c.api.ListBookmarksContext(ctx, channelID)
+		return err
+	})
 	if err != nil {
 		return nil, translate("bookmarks.list "+channelID, err)
 	}
@@ -373,8 +417,10 @@ func translate(op string, err error) error {
 		switch {
 		case se.Err == "name_taken":
 			return fmt.Errorf("%s: %w", op, incident.ErrNameTaken)
-		case se.Err == "is_archived":
-			return fmt.Errorf("%s: %w", op, incident.ErrChannelArchived)
+		case se.Err == "is_archived" || se.Err == "channel_not_found":
+			// Archived, or deleted by an admin: either way the channel is
+			// gone for good.
+			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrChannelArchived)
 		case rootGoneCodes[method+" "+se.Err]:
 			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrRootGone)
 		case se.Err == "ratelimited" || se.Err == "rate_limited":

@@ -175,8 +175,10 @@ func TestHugeTextFits(t *testing.T) {
 	for range 300 {
 		huge.Assignees = append(huge.Assignees, incident.Ref{Summary: "Someone With A Long Name & <tag>"})
 	}
-	huge.Service.HTMLURL = "https://x/" + strings.Repeat("a", 5000)
+	huge.Service.HTMLURL = "https://x/?" + strings.Repeat("a=1&", 900) // escaping & makes it longer
+	huge.EscalationPolicy.HTMLURL = "https://x/" + strings.Repeat("&", 999)
 	huge.HTMLURL = "https://x/" + strings.Repeat("b", 5000)
+	huge.ConferenceURL = "https://meet.example/" + strings.Repeat("&c", 1400) + " with a space"
 	ts, err := c.PostRoot(ctx(t), id, huge)
 	if err != nil {
 		t.Fatalf("PostRoot(huge) error = %v", err)
@@ -216,9 +218,8 @@ func TestErrorTranslation(t *testing.T) {
 		{"internal_error", slackfake.Fault{Error: "internal_error"}, true, 0, "internal_error"},
 		{"invalid_auth", slackfake.Fault{Error: "invalid_auth"}, false, 0, "chat.postMessage: invalid_auth"},
 		{"account_inactive", slackfake.Fault{Error: "account_inactive"}, false, 0, "account_inactive"},
-		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel_not_found"},
+		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel archived"},
 		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "channel archived"},
-		{"msg_too_long", slackfake.Fault{Error: "msg_too_long"}, false, 0, "msg_too_long"},
 		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
 	}
 	c, fake := newClient(t)
@@ -394,5 +395,29 @@ func TestPeopleChangedTheChannel(t *testing.T) {
 	}
 	if err := c.SetTopic(ctx(t), id, "x"); !errors.Is(err, incident.ErrChannelArchived) {
 		t.Errorf("SetTopic(archived) = %v, want ErrChannelArchived", err)
+	}
+}
+
+// TestRejectedBlocksFallBack: when Slack refuses the root's blocks, a plain
+// root (header and text, no links) is posted or edited instead, so an odd
+// payload never stalls an incident's updates.
+func TestRejectedBlocksFallBack(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Fail("chat.postMessage", slackfake.Fault{Error: "invalid_blocks"})
+	ts, err := c.PostRoot(ctx(t), id, snapshot)
+	if err != nil {
+		t.Fatalf("PostRoot with the blocks refused = %v, want the plain root posted", err)
+	}
+	fake.Fail("chat.update", slackfake.Fault{Error: "msg_too_long"})
+	if err := c.UpdateRoot(ctx(t), id, ts, snapshot); err != nil {
+		t.Fatalf("UpdateRoot with the blocks refused = %v, want the plain root", err)
+	}
+	ch := mustChannel(t, fake, id)
+	if len(ch.Messages) != 1 || !strings.Contains(ch.Messages[0].BlockText(), "Acknowledged · high · P1 · Checkout API") {
+		t.Errorf("messages = %+v, want one plain root showing the incident", ch.Messages)
 	}
 }
