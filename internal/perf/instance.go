@@ -1,0 +1,311 @@
+package perf
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"cloud.google.com/go/firestore"
+
+	incidentchannels "github.com/incident-channels/incident-channels"
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/slackops"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+// secret signs every delivery.
+const secret = "perf-secret"
+
+// inviteUsers makes a new incident invite, as a typical deployment does:
+// six Slack calls for a triggered event.
+const inviteUsers = "U0LEAD,U0SRE"
+
+// instance is one function instance serving over loopback HTTP, with its
+// fake Slack.
+type instance struct {
+	fake    *slackfake.Server
+	handler http.Handler
+	srv     *httptest.Server
+	client  *http.Client
+	// counts and fsClient are set for composed instances only.
+	counts   *CountingStore
+	fsClient *firestore.Client
+	// proxy counts the connections the function opens to Slack; set
+	// when asked for.
+	proxy   *connCounter
+	closers []func()
+}
+
+func (in *instance) Close() {
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		in.closers[i]()
+	}
+}
+
+func (in *instance) serve() {
+	in.srv = httptest.NewServer(in.handler)
+	in.closers = append(in.closers, in.srv.Close)
+	in.client = &http.Client{
+		Timeout:   30 * time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute},
+	}
+}
+
+// slackURL starts the fake and returns the URL the function is to call,
+// through a connection-counting proxy when countConns is set.
+func (in *instance) startSlack(countConns bool) (string, error) {
+	in.fake = slackfake.NewServer()
+	in.closers = append(in.closers, in.fake.Close)
+	if !countConns {
+		return in.fake.URL, nil
+	}
+	p, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(in.fake.URL, "http://"), "/api/"))
+	if err != nil {
+		return "", err
+	}
+	in.proxy = p
+	in.closers = append(in.closers, p.Close)
+	return "http://" + p.Addr() + "/api/", nil
+}
+
+// newFunction returns the handler incidentchannels.New builds from a
+// configuration, as Cloud Functions runs it, with a fake Slack.
+func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
+	in := &instance{}
+	slackURL, err := in.startSlack(false)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": secret,
+		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
+		"SLACK_API_URL":            slackURL,
+		"SLACK_INVITE_USERS":       inviteUsers,
+		"STORE":                    "memory",
+	}
+	if p := rn.project(); p != "" {
+		env["STORE"], env["GOOGLE_CLOUD_PROJECT"] = "firestore", p
+	}
+	cfg, err := incidentchannels.LoadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	h, err := incidentchannels.New(ctx, cfg, incidentchannels.NewLogger(io.Discard))
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.handler = h
+	in.serve()
+	return in, nil
+}
+
+// newComposed returns an instance composed of the parts New composes, with
+// a CountingStore around the store.
+func (rn *runner) newComposed(ctx context.Context, countConns bool) (*instance, error) {
+	in := &instance{}
+	slackURL, err := in.startSlack(countConns)
+	if err != nil {
+		in.Close()
+		return nil, err
+	}
+	var st incident.Store = store.NewMemory()
+	if p := rn.project(); p != "" {
+		client, err := firestore.NewClient(ctx, p)
+		if err != nil {
+			in.Close()
+			return nil, fmt.Errorf("firestore client: %w", err)
+		}
+		in.fsClient = client
+		in.closers = append(in.closers, func() { client.Close() })
+		st = store.NewFirestore(client)
+	}
+	in.counts = NewCountingStore(st)
+	log := slog.New(slog.DiscardHandler)
+	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
+		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
+	in.handler = incident.NewHandler([][]byte{[]byte(secret)}, svc, incidentchannels.NewLogger(io.Discard), incident.DefaultBudget)
+	in.serve()
+	return in, nil
+}
+
+// deliver POSTs a signed body as PagerDuty does and returns the status
+// and the answer's first line (processed, duplicate …).
+func deliver(ctx context.Context, client *http.Client, url string, body []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(secret)))
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, strings.TrimSpace(string(b)), nil
+}
+
+// send delivers body and fails unless the function answered 200.
+func (in *instance) send(ctx context.Context, body []byte) (string, error) {
+	code, msg, err := deliver(ctx, in.client, in.srv.URL+"/", body)
+	if err != nil {
+		return "", err
+	}
+	if code != http.StatusOK {
+		return "", fmt.Errorf("delivery of %s answered %d %s", eventSummary(body), code, msg)
+	}
+	return msg, nil
+}
+
+// timedSend delivers body and returns how long the answer took.
+func (in *instance) timedSend(ctx context.Context, body []byte) (time.Duration, error) {
+	start := time.Now()
+	_, err := in.send(ctx, body)
+	return time.Since(start), err
+}
+
+// withEvent returns body with the event's id and occurred_at replaced, and
+// its type when typ is not empty.
+func withEvent(body []byte, id string, at time.Time, typ string) []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		panic(fmt.Sprintf("perf: bad payload: %v", err)) // generated by soak.Lifecycle
+	}
+	ev := doc["event"].(map[string]any)
+	ev["id"] = id
+	ev["occurred_at"] = at.UTC().Format(time.RFC3339Nano)
+	if typ != "" {
+		ev["event_type"] = typ
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// eventOf returns the event's id, type, occurred_at and incident id.
+func eventOf(body []byte) (id, typ string, at time.Time, incidentID string) {
+	var doc struct {
+		Event struct {
+			ID         string    `json:"id"`
+			Type       string    `json:"event_type"`
+			OccurredAt time.Time `json:"occurred_at"`
+			Data       struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Incident struct {
+					ID string `json:"id"`
+				} `json:"incident"`
+			} `json:"data"`
+		} `json:"event"`
+	}
+	_ = json.Unmarshal(body, &doc)
+	e := doc.Event
+	incidentID = e.Data.ID
+	if e.Data.Type != "incident" {
+		incidentID = e.Data.Incident.ID
+	}
+	return e.ID, e.Type, e.OccurredAt, incidentID
+}
+
+func eventSummary(body []byte) string {
+	id, typ, _, inc := eventOf(body)
+	return fmt.Sprintf("%s %s (incident %s)", typ, id, inc)
+}
+
+// connCounter is a TCP proxy that counts the connections made through it:
+// how many connections the function opens to Slack.
+type connCounter struct {
+	l      net.Listener
+	target string
+	n      atomic.Int64
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+func newConnCounter(target string) (*connCounter, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c := &connCounter{l: l, target: target, conns: map[net.Conn]struct{}{}}
+	c.wg.Go(c.accept)
+	return c, nil
+}
+
+func (c *connCounter) Addr() string { return c.l.Addr().String() }
+
+// Conns returns the connections accepted so far.
+func (c *connCounter) Conns() int { return int(c.n.Load()) }
+
+func (c *connCounter) accept() {
+	for {
+		in, err := c.l.Accept()
+		if err != nil {
+			return
+		}
+		c.n.Add(1)
+		out, err := net.Dial("tcp", c.target)
+		if err != nil {
+			in.Close()
+			continue
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			in.Close()
+			out.Close()
+			return
+		}
+		c.conns[in], c.conns[out] = struct{}{}, struct{}{}
+		c.mu.Unlock()
+		pipe := func(dst, src net.Conn) {
+			_, _ = io.Copy(dst, src)
+			// Half-close so the other side sees EOF, then forget it.
+			if tc, ok := dst.(*net.TCPConn); ok {
+				_ = tc.CloseWrite()
+			}
+		}
+		c.wg.Go(func() {
+			var wg sync.WaitGroup
+			wg.Go(func() { pipe(out, in) })
+			pipe(in, out)
+			wg.Wait()
+			in.Close()
+			out.Close()
+			c.mu.Lock()
+			delete(c.conns, in)
+			delete(c.conns, out)
+			c.mu.Unlock()
+		})
+	}
+}
+
+// Close stops accepting, cuts every connection and waits for the copies.
+func (c *connCounter) Close() {
+	c.l.Close()
+	c.mu.Lock()
+	c.closed = true
+	for conn := range c.conns {
+		conn.Close()
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
