@@ -33,7 +33,7 @@ func TestLoadConfig(t *testing.T) {
 		ChannelPrefix:  "inc",
 		InviteUsers:    []string{"U01", "W02"},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("LoadConfig mismatch (-want +got):\n%s", diff)
 	}
 	if s := cfg.String(); strings.Contains(s, "xoxb-1") || strings.Contains(s, "new") {

@@ -81,6 +81,10 @@ type Config struct {
 	Database       string   // FIRESTORE_DATABASE
 	ChannelPrefix  string   // CHANNEL_PREFIX
 	InviteUsers    []string // SLACK_INVITE_USERS, comma-separated
+
+	// leaseTTL overrides incident.LeaseTTL; tests shorten it so that a
+	// lease kept after an unclear Slack failure expires quickly.
+	leaseTTL time.Duration
 }
 
 // String hides the secrets so a Config can be logged.
@@ -173,7 +177,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 		st = fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL)
-	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers}, log)
+	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, LeaseTTL: cfg.leaseTTL}, log)
 	h := incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget)
 	h.SetTraceProject(cfg.Project)
 	return h, nil

@@ -140,7 +140,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 		return http.StatusBadRequest, err.Error()
 	}
 	rl.ev = ev
-	ctx, cancel := context.WithTimeout(r.Context(), h.budget)
+	// PagerDuty hanging up must not cut the work off between a Slack call
+	// and recording it: the budget alone bounds it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
 	defer cancel()
 	rl.res, err = h.svc.Handle(ctx, ev)
 	if errors.Is(err, ErrPanic) {

@@ -97,7 +97,12 @@ type attempt struct {
 	// a channel of that name may be its orphan.
 	earlierCreation time.Time
 	earlierNames    []string
-	// keepLease is set when conversations.create failed in a way that
+	// keepLease is set when a step that needs the incident's lease
+	// (creating the channel, posting the root, adding a bookmark) failed
+	// in a way that leaves open whether Slack did it, or the channel was
+	// created but not recorded: the lease is then left to expire, so
+	// nobody repeats the step before Slack's answer would show. Before, it
+	// was set only when conversations.create failed in a way that
 	// leaves open whether the channel was created.
 	keepLease bool
 }
@@ -117,6 +122,11 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 	if a.er.Done {
 		return Result{Outcome: OutcomeDuplicate, ChannelID: a.st.ChannelID}, nil
 	}
+	// Slack calls stop early enough to leave time to record what they did:
+	// an effect Slack carried out but nobody recorded is only found again
+	// by a lookup.
+	slackCtx, cancel := reserve(ctx, recordReserve)
+	defer cancel()
 	// A resumed event re-asserts root and topic: an earlier attempt may
 	// have stopped between a Slack write and recording it.
 	force := force{root: a.resumed, topic: a.resumed}
@@ -145,12 +155,12 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 			force.apply(&plan, a.st)
 		}
 		if plan.CreateChannel {
-			if err := a.createChannel(ctx, plan.ChannelName); err != nil {
+			if err := a.createChannel(ctx, slackCtx, plan.ChannelName); err != nil {
 				return Result{}, err
 			}
 			continue // plan again with the channel
 		}
-		done := a.reconcile(ctx, plan)
+		done := a.reconcile(slackCtx, plan)
 		var err error
 		force, err = a.commit(ctx, done)
 		if err != nil {
@@ -169,6 +179,19 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	return Result{Outcome: OutcomeProcessed, ChannelID: a.st.ChannelID}, nil
+}
+
+// recordReserve is the part of the budget kept for recording progress
+// after the Slack calls of a round.
+const recordReserve = 600 * time.Millisecond
+
+// reserve returns ctx with a deadline d earlier than ctx's, if it has one.
+func reserve(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-d))
 }
 
 // force holds re-renders owed because this attempt's own write may have
@@ -285,7 +308,7 @@ const maxNameTries = 5
 
 // createChannel creates the channel, trying suffixed names when the name is
 // taken, and records it at once.
-func (a *attempt) createChannel(ctx context.Context, name string) error {
+func (a *attempt) createChannel(ctx, slackCtx context.Context, name string) error {
 	var id, got string
 	adopted := false
 	if !a.earlierCreation.IsZero() {
@@ -300,7 +323,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 				}
 			}
 		}
-		found, foundName, err := a.slack.FindChannel(ctx, names, a.earlierCreation.Add(-time.Minute))
+		found, foundName, err := a.slack.FindChannel(slackCtx, names, a.earlierCreation.Add(-time.Minute))
 		if IsRetryable(err) {
 			return fmt.Errorf("look for an orphan channel of incident %s: %w", a.ev.IncidentID, err)
 		}
@@ -316,7 +339,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	for i := 1; i <= maxNameTries && got == ""; i++ {
 		try := withSuffix(name, i)
 		var err error
-		id, err = a.slack.CreateChannel(ctx, try)
+		id, err = a.slack.CreateChannel(slackCtx, try)
 		if errors.Is(err, ErrNameTaken) {
 			continue
 		}
@@ -324,11 +347,13 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 			// After a timeout or a 5xx the channel may exist even though
 			// Slack's answer was lost: keep the lease until it expires, so
 			// nobody creates another meanwhile.
-			var re *RetryableError
-			a.keepLease = errors.As(err, &re) && re.MaybeDone
+			a.keepLease = maybeDone(err)
 			return err
 		}
 		got = try
+		// Created: until it is recorded, a failure must not free the
+		// lease, or the next attempt creates a second channel.
+		a.keepLease = true
 		break
 	}
 	if got == "" {
@@ -344,6 +369,7 @@ func (a *attempt) createChannel(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("record channel %s (%s) of incident %s: %w", got, id, a.ev.IncidentID, err)
 	}
+	a.keepLease = false
 	a.createdChannel = a.st.ChannelID == id && !adopted
 	if a.st.ChannelID != id {
 		a.log.WarnContext(ctx, "channel created twice; keeping the first",
@@ -409,6 +435,9 @@ type steps struct {
 	goneRoot string
 	// archived is set when Slack said the channel is archived.
 	archived bool
+	// maybeDone is set when a lease-protected step (root, bookmark)
+	// failed in a way that leaves open whether Slack did it.
+	maybeDone bool
 	err      error
 }
 
@@ -491,6 +520,11 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
 			if err != nil {
 				fail(err)
+				if maybeDone(err) {
+					mu.Lock()
+					done.maybeDone = true
+					mu.Unlock()
+				}
 				return
 			}
 			mu.Lock()
@@ -559,7 +593,13 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 					continue
 				}
 				wg.Go(safe(func() {
-					if bestEffort("add bookmark", a.slack.AddBookmark(ctx, ch, b)) {
+					err := a.slack.AddBookmark(ctx, ch, b)
+					if maybeDone(err) {
+						mu.Lock()
+						done.maybeDone = true
+						mu.Unlock()
+					}
+					if bestEffort("add bookmark", err) {
 						mu.Lock()
 						done.bookmarks = append(done.bookmarks, b.Link)
 						mu.Unlock()
@@ -594,10 +634,12 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		if done.rootTS != "" && st.RootTS == "" {
 			st.RootTS = done.rootTS
 		}
-		if st.LeaseOwner == a.owner {
+		if st.LeaseOwner == a.owner && !done.maybeDone {
 			// Release even after a failure: a redelivery need not wait
 			// for the lease to expire. The channel id is recorded, so
-			// nobody creates a second one.
+			// nobody creates a second one. After a root or bookmark
+			// Slack may have carried out unseen, the lease is left to
+			// expire instead, so the next attempt's lookup sees it.
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
 		}
 		if done.rootWritten {
@@ -640,6 +682,7 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 	if err != nil {
 		return f, fmt.Errorf("record progress of event %s: %w", a.ev.ID, err)
 	}
+	a.keepLease = a.keepLease || done.maybeDone
 	if done.archived {
 		a.log.WarnContext(ctx, "channel archived: nothing more is posted for this incident",
 			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "event_id", a.ev.ID)
@@ -658,6 +701,12 @@ func IsRetryable(err error) bool {
 	var re *RetryableError
 	return errors.As(err, &re) || errors.Is(err, ErrBusy) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// maybeDone reports whether a failed Slack call may have taken effect.
+func maybeDone(err error) bool {
+	var re *RetryableError
+	return errors.As(err, &re) && re.MaybeDone
 }
 
 func cloneState(st State) State {

@@ -28,6 +28,8 @@ type fakeSlack struct {
 	// loseCreate makes the next conversations.create create the channel
 	// and then fail, as when Slack's answer is lost.
 	loseCreate int
+	// loseRoot does the same for the next root message.
+	loseRoot int
 	delay      time.Duration
 }
 
@@ -39,6 +41,9 @@ type fakeChannel struct {
 	root      string
 	rootInc   incident.Snapshot
 	rootEdits int
+	// rootHiddenUntil models Slack's read-after-write lag: a root whose
+	// answer was lost is not yet seen by FindRoot.
+	rootHiddenUntil time.Time
 	replies   []incident.Reply
 }
 
@@ -182,6 +187,11 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapsh
 		return "", errors.New("test: second root message posted")
 	}
 	c.root, c.rootInc = "100.1", inc
+	if f.loseRoot > 0 {
+		f.loseRoot--
+		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
+		return "", &incident.RetryableError{Op: "root", MaybeDone: true, Err: errors.New("timeout")}
+	}
 	return c.root, nil
 }
 
@@ -227,7 +237,7 @@ func (f *fakeSlack) FindRoot(ctx context.Context, id, incidentID string) (string
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.ch(id)
-	if err != nil || c.root == "" || c.rootInc.ID != incidentID {
+	if err != nil || c.root == "" || c.rootInc.ID != incidentID || time.Now().Before(c.rootHiddenUntil) {
 		return "", err
 	}
 	return c.root, nil
@@ -763,5 +773,83 @@ func TestServiceOrphanChannelRenamed(t *testing.T) {
 	}
 	if c.root == "" || c.rootInc.Number != 1234 {
 		t.Errorf("adopted channel %q: root %q showing #%d, want the full incident", c.name, c.root, c.rootInc.Number)
+	}
+}
+
+// TestServiceRootMaybePostedKeepsLease: the root post timed out, but Slack
+// posted it. The lease is kept until it expires, so a concurrent event
+// does not post a second root meanwhile; afterwards the root is found and
+// adopted.
+func TestServiceRootMaybePostedKeepsLease(t *testing.T) {
+	slack := newFakeSlack()
+	st := store.NewMemory()
+	cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
+	a := incident.NewService(st, slack, cfg, nil)
+	b := incident.NewService(st, slack, cfg, nil)
+	handle := func(svc *incident.Service, file string, budget time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, file))
+		return err
+	}
+	slack.loseRoot = 1
+	if err := handle(a, "triggered.json", 3*time.Second); !incident.IsRetryable(err) {
+		t.Fatalf("triggered with the root's answer lost = %v, want retryable", err)
+	}
+	// At once, another event: the lease is still held, so it must not post
+	// a root (the fake fails the test on a second root).
+	if err := handle(b, "acknowledged.json", 1200*time.Millisecond); err == nil {
+		t.Fatalf("acknowledged during the kept lease = nil, want busy (503)")
+	}
+	slack.mu.Lock()
+	roots := slack.calls["root"]
+	slack.mu.Unlock()
+	if roots != 1 {
+		t.Fatalf("root posted %d times before the lease expired, want once", roots)
+	}
+	time.Sleep(350 * time.Millisecond)
+	for _, f := range []string{"acknowledged.json", "triggered.json"} {
+		if err := handle(b, f, 3*time.Second); err != nil {
+			t.Fatalf("%s after the lease expired = %v", f, err)
+		}
+	}
+	c := slack.only()
+	if c == nil || c.root == "" || c.rootInc.Status != "acknowledged" || len(c.replies) != 1 {
+		t.Fatalf("channel %+v: want one root, edited to acknowledged, one reply", c)
+	}
+}
+
+// twiceStore runs every UpdateFunc once on copies and throws the result
+// away before running it for real, as a Firestore transaction retry does:
+// a function with side effects outside its arguments shows up here.
+type twiceStore struct{ incident.Store }
+
+func (s twiceStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	return s.Store.Update(ctx, incidentID, eventID, func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		stCopy, erCopy := *st, *er
+		stCopy.Bookmarks = slices.Clone(st.Bookmarks)
+		stCopy.CreatingNames = slices.Clone(st.CreatingNames)
+		stCopy.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
+		stCopy.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
+		_, _ = fn(&stCopy, &erCopy)
+		return fn(st, er)
+	})
+}
+
+func TestServiceTransactionFunctionsRunTwice(t *testing.T) {
+	slack := newFakeSlack()
+	st := twiceStore{store.NewMemory()}
+	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc", InviteUsers: []string{"U1"}}, nil)
+	for _, f := range lifecycle {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := svc.Handle(ctx, loadEvent(t, f))
+		cancel()
+		if err != nil {
+			t.Fatalf("Handle(%s) = %v", f, err)
+		}
+	}
+	c := slack.only()
+	if c == nil || c.rootInc.Status != "resolved" || len(c.replies) != len(lifecycle)-1 || len(c.bookmarks) != 2 {
+		t.Fatalf("after the lifecycle with retried transactions: %+v", c)
 	}
 }
