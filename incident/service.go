@@ -438,7 +438,7 @@ type steps struct {
 	// maybeDone is set when a lease-protected step (root, bookmark)
 	// failed in a way that leaves open whether Slack did it.
 	maybeDone bool
-	err      error
+	err       error
 }
 
 // reconcile runs the plan's Slack calls, independent ones concurrently:

@@ -30,7 +30,7 @@ type fakeSlack struct {
 	loseCreate int
 	// loseRoot does the same for the next root message.
 	loseRoot int
-	delay      time.Duration
+	delay    time.Duration
 }
 
 type fakeChannel struct {
@@ -44,7 +44,7 @@ type fakeChannel struct {
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
-	replies   []incident.Reply
+	replies         []incident.Reply
 }
 
 func newFakeSlack() *fakeSlack {
