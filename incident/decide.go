@@ -97,7 +97,7 @@ type Config struct {
 	// InviteUsers are Slack user ids invited to every new channel.
 	InviteUsers []string
 	// LeaseTTL is how long an attempt holds a lease; 0 means LeaseTTL.
-	// Tests shorten it.
+	// Tests shorten it; a lease never ends before its attempt's deadline.
 	LeaseTTL time.Duration
 }
 

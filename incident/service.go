@@ -92,6 +92,9 @@ type attempt struct {
 	// createdChannel is set when this attempt created the channel: it is
 	// empty, so there is no earlier root or bookmark to look for.
 	createdChannel bool
+	// leaseUntil is when the incident lease this attempt took expires;
+	// zero when it holds none.
+	leaseUntil time.Time
 	// earlierCreation is when an earlier attempt set out to create the
 	// channel (zero when none did), and earlierNames the names it meant:
 	// a channel of that name may be its orphan.
@@ -139,7 +142,9 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		if round == maxRounds {
 			return Result{ChannelID: a.st.ChannelID}, fmt.Errorf("event %s: %w: state kept moving for %d rounds", a.ev.ID, ErrBusy, maxRounds)
 		}
-		if needsLease(plan) {
+		// Right after creating the channel this attempt still holds the
+		// lease it took: no need to claim it again.
+		if needsLease(plan) && !a.holding() {
 			ready, err := a.claim(ctx)
 			if err != nil {
 				return Result{ChannelID: a.st.ChannelID}, err
@@ -181,6 +186,25 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 	return Result{Outcome: OutcomeProcessed, ChannelID: a.st.ChannelID}, nil
 }
 
+// leaseEnd is when a lease taken now ends: LeaseTTL from now, and never
+// before this attempt's own deadline has passed, so no second attempt can
+// take over the event or the incident while this one may still act.
+func (a *attempt) leaseEnd(ctx context.Context, now time.Time) time.Time {
+	end := now.Add(a.cfg.LeaseTTL)
+	if dl, ok := ctx.Deadline(); ok {
+		if min := dl.Add(releaseTimeout + time.Second); min.After(end) {
+			end = min
+		}
+	}
+	return end
+}
+
+// holding reports whether this attempt holds the incident lease with at
+// least half its time left, as it does right after creating the channel.
+func (a *attempt) holding() bool {
+	return a.st.LeaseOwner == a.owner && a.now().Add(a.cfg.LeaseTTL/2).Before(a.leaseUntil)
+}
+
 // recordReserve is the part of the budget kept for recording progress
 // after the Slack calls of a round.
 const recordReserve = 600 * time.Millisecond
@@ -220,7 +244,7 @@ func (a *attempt) record(ctx context.Context) error {
 		}
 		ch := Record(st, er, a.ev)
 		if !er.Done {
-			er.Owner, er.LeaseUntil = a.owner, now.Add(a.cfg.LeaseTTL)
+			er.Owner, er.LeaseUntil = a.owner, a.leaseEnd(ctx, now)
 			ch |= ChangeEvent
 		}
 		a.st, a.er, a.resumed = cloneState(*st), *er, resumed
@@ -262,7 +286,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 				held = true
 				return 0, nil
 			}
-			st.LeaseOwner, st.LeaseUntil = a.owner, now.Add(a.cfg.LeaseTTL)
+			st.LeaseOwner, st.LeaseUntil = a.owner, a.leaseEnd(ctx, now)
 			if st.ChannelID == "" {
 				// Remember when creation started and under which name,
 				// so a later attempt can recognise (and adopt) a channel
@@ -285,6 +309,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 			return true, nil
 		}
 		if !held {
+			a.leaseUntil = a.st.LeaseUntil
 			return false, nil
 		}
 		// Wait for the holder while at least a second of budget remains.
@@ -630,7 +655,10 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 	var f force
 	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
 		f = force{}
-		ch := ChangeState
+		// The incident document is written only when this changes it: an
+		// event that only posted a reply (a note) writes its own record.
+		before := cloneState(*st)
+		var ch Change
 		if done.rootTS != "" && st.RootTS == "" {
 			st.RootTS = done.rootTS
 		}
@@ -670,6 +698,9 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 			er.ReplyTS = done.replyTS
 			ch |= ChangeEvent
 		}
+		if !stateEqual(before, *st) {
+			ch |= ChangeState
+		}
 		if done.err == nil && !f.root && !f.topic {
 			if p := Decide(*st, *er, a.ev, a.cfg); p.Empty() {
 				er.Done, er.Owner, er.LeaseUntil = true, "", time.Time{}
@@ -701,6 +732,13 @@ func IsRetryable(err error) bool {
 	var re *RetryableError
 	return errors.As(err, &re) || errors.Is(err, ErrBusy) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// stateEqual compares the fields commit changes.
+func stateEqual(a, b State) bool {
+	return a.RootTS == b.RootTS && a.RootVersion == b.RootVersion && a.LeaseOwner == b.LeaseOwner &&
+		a.LeaseUntil.Equal(b.LeaseUntil) && a.Topic == b.Topic && slices.Equal(a.Bookmarks, b.Bookmarks) &&
+		a.Invited == b.Invited && a.ChannelArchived == b.ChannelArchived
 }
 
 // maybeDone reports whether a failed Slack call may have taken effect.

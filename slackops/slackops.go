@@ -49,7 +49,9 @@ func New(token, apiURL string) *Client {
 		apiURL += "/"
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 32
+	// Bursts (an outage opening many incidents) run many calls at once;
+	// keeping their connections saves a TLS handshake per call.
+	tr.MaxIdleConnsPerHost = 256
 	tr.IdleConnTimeout = 90 * time.Second
 	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: tr}))}
 }

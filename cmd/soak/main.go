@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	workers := fs.Int("workers", 6, "concurrent deliveries")
 	latency := fs.Duration("latency", 0, "latency added to every fake Slack call")
 	storeKind := fs.String("store", "memory", "memory, or firestore (needs FIRESTORE_EMULATOR_HOST)")
+	lease := fs.Duration("lease", 0, "incident lease (0: the production 15s); shorter runs faster")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		seed := *first + uint64(i)
 		rep, err := soak.Run(ctx, soak.Options{
 			Seed: seed, Incidents: *incidents, Duplicates: *dups, Faults: *faults,
-			Workers: *workers, Latency: *latency, FirestoreProject: project,
+			Workers: *workers, Latency: *latency, FirestoreProject: project, LeaseTTL: *lease,
 		})
 		if err != nil {
 			return err

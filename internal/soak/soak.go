@@ -52,6 +52,9 @@ type Options struct {
 	Deadline time.Duration
 	// Log receives the instances' logs; nil discards them.
 	Log *slog.Logger
+	// LeaseTTL shortens the incident lease (0: the production 15 s), so
+	// runs wait less for a lease kept after an unclear Slack failure.
+	LeaseTTL time.Duration
 }
 
 // Report is what a run did and found.
@@ -107,7 +110,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if o.Log != nil {
 			log = o.Log
 		}
-		svc := incident.NewService(st, slackops.New(slackfake.DefaultToken, fake.URL), incident.Config{ChannelPrefix: "soak"}, log)
+		svc := incident.NewService(st, slackops.New(slackfake.DefaultToken, fake.URL), incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL}, log)
 		srv := httptest.NewServer(incident.NewHandler([][]byte{[]byte(secret)}, svc, log, incident.DefaultBudget))
 		defer srv.Close()
 		urls = append(urls, srv.URL)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
@@ -43,14 +44,14 @@ func TestCheckFindsViolations(t *testing.T) {
 // TestSoak runs a few fixed seeds in CI; cmd/soak runs many.
 func TestSoak(t *testing.T) {
 	runs := []Options{
-		{Seed: 1, Incidents: 3, Duplicates: 0.3, Faults: 0.15},
-		{Seed: 2, Incidents: 3, Duplicates: 0.3, Faults: 0.15},
-		{Seed: 3, Incidents: 2, Duplicates: 0.5, Faults: 0.3},
+		{Seed: 1, Incidents: 3, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second},
+		{Seed: 2, Incidents: 3, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second},
+		{Seed: 3, Incidents: 2, Duplicates: 0.5, Faults: 0.3, LeaseTTL: 2 * time.Second},
 	}
 	for _, o := range runs {
 		t.Run("memory", func(t *testing.T) { check(t, o) })
 	}
-	o := Options{Seed: 4, Incidents: 2, Duplicates: 0.3, Faults: 0.15}
+	o := Options{Seed: 4, Incidents: 2, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second}
 	if os.Getenv("SOAK_DEBUG") != "" {
 		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
