@@ -2,11 +2,16 @@ package incidentchannels
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -119,5 +124,35 @@ func TestHealthz(t *testing.T) {
 	h(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("{}")))
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("POST /healthz = %d, want the webhook's answer (503: not configured)", rec.Code)
+	}
+}
+
+// TestSetupRetriesNonConfigErrors: a setup that fails for another reason
+// than the configuration is tried again on a later request.
+func TestSetupRetriesNonConfigErrors(t *testing.T) {
+	defer func(d time.Duration, b func(context.Context, Config, *slog.Logger) (http.Handler, error)) {
+		setupRetry, build = d, b
+	}(setupRetry, build)
+	setupRetry = 0
+	tries := 0
+	build = func(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+		if tries++; tries < 3 {
+			return nil, errors.New("open Firestore: metadata server unreachable")
+		}
+		return New(ctx, cfg, log)
+	}
+	env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
+	h := lazyHandler(envOf(env), NewLogger(io.Discard))
+	for i := range 2 {
+		rec := httptest.NewRecorder()
+		h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("request %d while setup fails = %d, want 503", i, rec.Code)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if rec.Code != http.StatusUnauthorized || tries != 3 {
+		t.Errorf("third request = %d after %d setups, want the handler's 401 after 3", rec.Code, tries)
 	}
 }

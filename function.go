@@ -47,15 +47,41 @@ func PagerDutyWebhook(w http.ResponseWriter, r *http.Request) {
 // lazyHandler builds the handler on the first request. A setup error is
 // kept and reported on every request (503, so PagerDuty keeps the events
 // and redelivers them once the configuration is fixed) instead of crashing
-// the instance or being logged only once.
+// the instance or being logged only once. A configuration error is kept
+// for good (the environment does not change); any other setup error (the
+// Firestore client could not be made, say, while the metadata server was
+// unreachable) is retried, at most every setupRetry, so a passing failure
+// does not leave an instance answering 503 until it is replaced.
 func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc {
-	setup := sync.OnceValues(func() (http.Handler, error) {
+	var (
+		mu      sync.Mutex
+		handler http.Handler
+		cfgErr  error
+		lastErr error
+		lastTry time.Time
+	)
+	setup := func() (http.Handler, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case handler != nil:
+			return handler, nil
+		case cfgErr != nil:
+			return nil, cfgErr
+		case lastErr != nil && time.Since(lastTry) < setupRetry:
+			return nil, lastErr
+		}
 		cfg, err := LoadConfig(getenv)
 		if err != nil {
+			cfgErr = err
 			return nil, err
 		}
-		return New(context.Background(), cfg, log)
-	})
+		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+		defer cancel()
+		lastTry = time.Now()
+		handler, lastErr = build(ctx, cfg, log)
+		return handler, lastErr
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if incident.ServeHealth(w, r) {
 			return // alive, whatever the configuration
@@ -69,6 +95,15 @@ func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc 
 		h.ServeHTTP(w, r)
 	}
 }
+
+// build makes the handler from a valid configuration: New, but for tests.
+var build = New
+
+// setupRetry spaces retries of a failed setup; setupTimeout bounds one.
+var (
+	setupRetry   = 5 * time.Second
+	setupTimeout = 2 * time.Second
+)
 
 // Config is the function's configuration, read from the environment by
 // LoadConfig. Its names are a contract documented in the README.
