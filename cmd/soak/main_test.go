@@ -9,7 +9,7 @@ import (
 
 func TestRunMemory(t *testing.T) {
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"-seeds", "2", "-incidents", "2"}, func(string) string { return "" }, &out)
+	err := run(context.Background(), []string{"-seeds", "2", "-incidents", "2", "-lease", "2s"}, func(string) string { return "" }, &out)
 	if err != nil {
 		t.Fatalf("run error = %v\n%s", err, out.String())
 	}
