@@ -420,6 +420,13 @@ func (a *attempt) release(ctx context.Context) {
 		}
 		if st.LeaseOwner == a.owner && !a.keepLease {
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
+			if st.ChannelID == "" && a.earlierCreation.IsZero() && !st.CreatingSince.IsZero() {
+				// This attempt started the creation and certainly made no
+				// channel (conversations.create was not called, or was
+				// refused): forget it, so the next attempt does not pay a
+				// channel-list scan for an orphan that cannot exist.
+				st.CreatingSince, st.CreatingNames = time.Time{}, nil
+			}
 			ch |= ChangeState
 		}
 		return ch, nil

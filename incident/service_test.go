@@ -859,3 +859,20 @@ func TestServiceTransactionFunctionsRunTwice(t *testing.T) {
 		t.Fatalf("after the lifecycle with retried transactions: %+v", c)
 	}
 }
+
+// TestServiceRateLimitedCreateLooksForNoOrphan: a create refused with a
+// 429 made no channel, so the redelivery creates at once without scanning
+// the workspace's channels for an orphan.
+func TestServiceRateLimitedCreateLooksForNoOrphan(t *testing.T) {
+	e := newEnv(t)
+	e.slack.failNext("create", &incident.RetryableError{Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")})
+	if _, err := e.handle(t, "triggered.json"); !incident.IsRetryable(err) {
+		t.Fatalf("first delivery = %v, want retryable", err)
+	}
+	e.mustHandle(t, "triggered.json")
+	e.slack.mu.Lock()
+	defer e.slack.mu.Unlock()
+	if n := e.slack.calls["findChannel"]; n != 0 {
+		t.Errorf("FindChannel called %d times after a refused create, want 0", n)
+	}
+}
