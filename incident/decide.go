@@ -61,8 +61,10 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		case ev.Type == EventResolved || next.ResolvedAt.IsZero():
 			next.ResolvedAt = ev.OccurredAt
 		}
-		if in.ConferenceURL == "" && in.ConferenceNumber == "" {
-			next.ConferenceURL, next.ConferenceNumber = cur.ConferenceURL, cur.ConferenceNumber
+		if (in.ConferenceURL == "" && in.ConferenceNumber == "") || ev.OccurredAt.Before(cur.ConferenceAt) {
+			next.ConferenceURL, next.ConferenceNumber, next.ConferenceAt = cur.ConferenceURL, cur.ConferenceNumber, cur.ConferenceAt
+		} else {
+			next.ConferenceAt = ev.OccurredAt
 		}
 		if next.Title == "" {
 			next.Title = cur.Title
@@ -74,8 +76,8 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		next.Title = firstNonEmpty(cur.Title, in.Title)
 		next.HTMLURL = firstNonEmpty(cur.HTMLURL, in.HTMLURL)
 	}
-	if ev.Type == EventConferenceBridgeUpdated && newer {
-		next.ConferenceURL, next.ConferenceNumber = in.ConferenceURL, in.ConferenceNumber
+	if ev.Type == EventConferenceBridgeUpdated && !ev.OccurredAt.Before(cur.ConferenceAt) {
+		next.ConferenceURL, next.ConferenceNumber, next.ConferenceAt = in.ConferenceURL, in.ConferenceNumber, ev.OccurredAt
 	}
 	return next
 }
@@ -86,7 +88,7 @@ func snapshotEqual(a, b Snapshot) bool {
 		a.Service == b.Service && a.EscalationPolicy == b.EscalationPolicy &&
 		slices.Equal(a.Assignees, b.Assignees) && slices.Equal(a.Teams, b.Teams) &&
 		a.IncidentType == b.IncidentType && a.ConferenceURL == b.ConferenceURL &&
-		a.ConferenceNumber == b.ConferenceNumber && a.CreatedAt.Equal(b.CreatedAt) &&
+		a.ConferenceNumber == b.ConferenceNumber && a.ConferenceAt.Equal(b.ConferenceAt) && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.ResolvedAt.Equal(b.ResolvedAt) && a.Complete == b.Complete && a.UpdatedAt.Equal(b.UpdatedAt)
 }
 

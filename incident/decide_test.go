@@ -284,3 +284,28 @@ func TestRecordDuplicateDoesNotRollBack(t *testing.T) {
 		t.Errorf("redelivered ack: change %b, priority %q, version %d; want no change, P1, %d", ch, st.Snapshot.Priority, st.Version, version)
 	}
 }
+
+// TestMergeConferenceBridgeMovesForwardOnly: a conference_bridge.updated
+// event does not move UpdatedAt, yet an older full payload (with the old
+// bridge) arriving after it must not undo it.
+func TestMergeConferenceBridgeMovesForwardOnly(t *testing.T) {
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	trig.Incident.ConferenceURL = "https://meet/old"
+	bridge := &Event{ID: "bridge", Type: EventConferenceBridgeUpdated, OccurredAt: t0.Add(10 * time.Minute), IncidentID: trig.IncidentID,
+		Incident: Snapshot{ID: trig.IncidentID, ConferenceURL: "https://meet/new"}}
+	ack := fullEvent(EventAcknowledged, "acknowledged", 5*time.Minute) // older than the bridge update
+	ack.ID = "ack"
+	ack.Incident.ConferenceURL = "https://meet/old"
+	later := fullEvent(EventResolved, "resolved", 20*time.Minute)
+	later.ID = "res"
+	later.Incident.ConferenceURL = "https://meet/newest"
+
+	st := apply(trig, bridge, ack)
+	if got := st.Snapshot; got.ConferenceURL != "https://meet/new" || got.Status != "acknowledged" {
+		t.Errorf("after bridge update then an older full payload: bridge %q status %q, want https://meet/new and acknowledged", got.ConferenceURL, got.Status)
+	}
+	st = apply(trig, bridge, ack, later)
+	if got := st.Snapshot.ConferenceURL; got != "https://meet/newest" {
+		t.Errorf("a newer full payload's bridge = %q, want https://meet/newest", got)
+	}
+}

@@ -40,6 +40,10 @@ type Snapshot struct {
 	IncidentType     string
 	ConferenceURL    string
 	ConferenceNumber string
+	// ConferenceAt is the occurred_at of the event that set the conference
+	// bridge: a conference_bridge.updated event moves it without moving
+	// UpdatedAt, and an older full payload must not undo it.
+	ConferenceAt time.Time
 	CreatedAt        time.Time
 	ResolvedAt       time.Time // zero unless resolved
 	// Complete is false while the snapshot was built only from an incident

@@ -190,6 +190,7 @@ type snapshotDoc struct {
 	IncidentType     string    `firestore:"incident_type"`
 	ConferenceURL    string    `firestore:"conference_url"`
 	ConferenceNumber string    `firestore:"conference_number"`
+	ConferenceAt     time.Time `firestore:"conference_at,omitempty"`
 	CreatedAt        time.Time `firestore:"created_at,omitempty"`
 	ResolvedAt       time.Time `firestore:"resolved_at,omitempty"`
 	Complete         bool      `firestore:"complete"`
@@ -242,6 +243,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 			IncidentType:     s.IncidentType,
 			ConferenceURL:    s.ConferenceURL,
 			ConferenceNumber: s.ConferenceNumber,
+			ConferenceAt:     s.ConferenceAt,
 			CreatedAt:        s.CreatedAt,
 			ResolvedAt:       s.ResolvedAt,
 			Complete:         s.Complete,
@@ -281,6 +283,7 @@ func encodeState(st incident.State) incidentDoc {
 			IncidentType:     s.IncidentType,
 			ConferenceURL:    s.ConferenceURL,
 			ConferenceNumber: s.ConferenceNumber,
+			ConferenceAt:     utc(s.ConferenceAt),
 			CreatedAt:        utc(s.CreatedAt),
 			ResolvedAt:       utc(s.ResolvedAt),
 			Complete:         s.Complete,

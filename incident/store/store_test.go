@@ -174,6 +174,7 @@ func fullState() incident.State {
 			IncidentType:     "major_incident",
 			ConferenceURL:    "https://meet.example.com/abc",
 			ConferenceNumber: "+1 555 0100,,123#",
+			ConferenceAt:     testTime.Add(-30 * time.Minute),
 			CreatedAt:        testTime.Add(-time.Hour),
 			ResolvedAt:       testTime.Add(-time.Minute),
 			Complete:         true,
