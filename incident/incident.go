@@ -44,8 +44,8 @@ type Snapshot struct {
 	// bridge: a conference_bridge.updated event moves it without moving
 	// UpdatedAt, and an older full payload must not undo it.
 	ConferenceAt time.Time
-	CreatedAt        time.Time
-	ResolvedAt       time.Time // zero unless resolved
+	CreatedAt    time.Time
+	ResolvedAt   time.Time // zero unless resolved
 	// Complete is false while the snapshot was built only from an incident
 	// reference (notes, responders, status updates) and no full incident
 	// payload has been seen yet.
