@@ -463,6 +463,7 @@ func TestEndToEndSlackFaults(t *testing.T) {
 		row{"root invalid_auth", "chat.postMessage", "triggered.json", slackfake.Fault{Error: "invalid_auth"}, 503},
 		row{"reply account_inactive", "chat.postMessage", "acknowledged.json", slackfake.Fault{Error: "account_inactive"}, 503},
 		row{"reply msg_too_long", "chat.postMessage", "acknowledged.json", slackfake.Fault{Error: "msg_too_long"}, 503},
+		row{"update channel_not_found", "chat.update", "acknowledged.json", slackfake.Fault{Error: "channel_not_found"}, 503},
 		row{"create name_taken", "conversations.create", "triggered.json", slackfake.Fault{Error: "name_taken"}, 200},
 	)
 	for _, tt := range rows {

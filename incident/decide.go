@@ -25,11 +25,14 @@ const EventRetention = 7 * 24 * time.Hour
 // the same transaction), so a redelivery changes nothing: merging it again
 // could undo a later event with the same occurred_at.
 func Record(st *State, er *EventRecord, ev *Event) Change {
-	if er.Exists {
+	if er.Exists && st.Exists {
 		return 0
 	}
-	*er = EventRecord{Exists: true, Type: ev.Type, OccurredAt: ev.OccurredAt, ExpireAt: ev.OccurredAt.Add(EventRetention)}
-	ch := ChangeEvent
+	var ch Change
+	if !er.Exists {
+		*er = EventRecord{Exists: true, Type: ev.Type, OccurredAt: ev.OccurredAt, ExpireAt: ev.OccurredAt.Add(EventRetention)}
+		ch = ChangeEvent
+	}
 	next := Merge(st.Snapshot, ev)
 	if !st.Exists || !snapshotEqual(next, st.Snapshot) {
 		st.Exists = true
@@ -61,7 +64,7 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		case ev.Type == EventResolved || next.ResolvedAt.IsZero():
 			next.ResolvedAt = ev.OccurredAt
 		}
-		if (in.ConferenceURL == "" && in.ConferenceNumber == "") || ev.OccurredAt.Before(cur.ConferenceAt) {
+		if (in.ConferenceURL == "" && in.ConferenceNumber == "") || (!cur.ConferenceAt.IsZero() && !ev.OccurredAt.After(cur.ConferenceAt)) {
 			next.ConferenceURL, next.ConferenceNumber, next.ConferenceAt = cur.ConferenceURL, cur.ConferenceNumber, cur.ConferenceAt
 		} else {
 			next.ConferenceAt = ev.OccurredAt

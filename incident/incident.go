@@ -206,8 +206,7 @@ var (
 	// ErrRootGone means the root message to edit or reply to no longer
 	// exists (someone deleted it). The service posts a new root.
 	ErrRootGone = errors.New("root message deleted")
-	// ErrChannelArchived means someone archived (or an admin deleted) the
-	// incident's channel. The service stops posting the incident there
+	// ErrChannelArchived means someone archived the incident's channel. The service stops posting the incident there
 	// instead of failing its webhooks for two days.
 	ErrChannelArchived = errors.New("channel archived")
 )

@@ -92,6 +92,10 @@ type attempt struct {
 	// createdChannel is set when this attempt created the channel: it is
 	// empty, so there is no earlier root or bookmark to look for.
 	createdChannel bool
+	// keepEventLease is set when the event's reply may have been posted
+	// unseen: the event lease is left to expire so that the redelivery's
+	// FindReply sees the reply.
+	keepEventLease bool
 	// leaseUntil is when the incident lease this attempt took expires;
 	// zero when it holds none.
 	leaseUntil time.Time
@@ -312,8 +316,9 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 			a.leaseUntil = a.st.LeaseUntil
 			return false, nil
 		}
-		// Wait for the holder while at least a second of budget remains.
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < time.Second+a.pollMS {
+		// Wait for the holder while enough budget remains to do the work
+		// after it: a second of Slack calls and the time to record them.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < recordReserve+time.Second+a.pollMS {
 			return false, fmt.Errorf("incident %s: %w (creation lease held until %s)", a.ev.IncidentID, ErrBusy, a.st.LeaseUntil.Format(time.RFC3339))
 		}
 		select {
@@ -414,7 +419,7 @@ func (a *attempt) release(ctx context.Context) {
 	defer cancel()
 	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
 		var ch Change
-		if er.Owner == a.owner && !er.Done {
+		if er.Owner == a.owner && !er.Done && !a.keepEventLease {
 			er.Owner, er.LeaseUntil = "", time.Time{}
 			ch |= ChangeEvent
 		}
@@ -470,7 +475,10 @@ type steps struct {
 	// maybeDone is set when a lease-protected step (root, bookmark)
 	// failed in a way that leaves open whether Slack did it.
 	maybeDone bool
-	err       error
+	// replyMaybeDone is the same for the event's reply, protected by the
+	// event's own lease.
+	replyMaybeDone bool
+	err            error
 }
 
 // reconcile runs the plan's Slack calls, independent ones concurrently:
@@ -589,6 +597,11 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 				var err error
 				if ts, err = a.slack.PostReply(ctx, ch, rootTS, *p.Reply); err != nil {
 					fail(err)
+					if maybeDone(err) {
+						mu.Lock()
+						done.replyMaybeDone = true
+						mu.Unlock()
+					}
 					return
 				}
 			}
@@ -659,6 +672,14 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 // the re-renders this attempt owes because the snapshot moved on while it
 // was writing.
 func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
+	// Decided before the transaction: if it fails, release must still
+	// keep the lease of a step Slack may have carried out unseen.
+	if done.maybeDone {
+		a.keepLease = true
+	}
+	if done.replyMaybeDone {
+		a.keepEventLease = true
+	}
 	var f force
 	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
 		f = force{}
@@ -720,7 +741,6 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 	if err != nil {
 		return f, fmt.Errorf("record progress of event %s: %w", a.ev.ID, err)
 	}
-	a.keepLease = a.keepLease || done.maybeDone
 	if done.archived {
 		a.log.WarnContext(ctx, "channel archived: nothing more is posted for this incident",
 			"incident_id", a.ev.IncidentID, "channel_id", a.st.ChannelID, "event_id", a.ev.ID)

@@ -28,9 +28,11 @@ type fakeSlack struct {
 	// loseCreate makes the next conversations.create create the channel
 	// and then fail, as when Slack's answer is lost.
 	loseCreate int
-	// loseRoot does the same for the next root message.
-	loseRoot int
-	delay    time.Duration
+	// loseRoot does the same for the next root message, loseReply for
+	// the next reply.
+	loseRoot  int
+	loseReply int
+	delay     time.Duration
 }
 
 type fakeChannel struct {
@@ -44,7 +46,9 @@ type fakeChannel struct {
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
-	replies         []incident.Reply
+	// replyHiddenUntil does the same for replies and FindReply.
+	replyHiddenUntil time.Time
+	replies          []incident.Reply
 }
 
 func newFakeSlack() *fakeSlack {
@@ -227,6 +231,11 @@ func (f *fakeSlack) PostReply(ctx context.Context, id, rootTS string, r incident
 		return "", errors.New("thread_ts is not the root")
 	}
 	c.replies = append(c.replies, r)
+	if f.loseReply > 0 {
+		f.loseReply--
+		c.replyHiddenUntil = time.Now().Add(250 * time.Millisecond)
+		return "", &incident.RetryableError{Op: "reply", MaybeDone: true, Err: errors.New("timeout")}
+	}
 	return "200." + strconv.Itoa(len(c.replies)), nil
 }
 
@@ -250,7 +259,7 @@ func (f *fakeSlack) FindReply(ctx context.Context, id, rootTS, eventID string) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.ch(id)
-	if err != nil {
+	if err != nil || time.Now().Before(c.replyHiddenUntil) {
 		return "", err
 	}
 	for i, r := range c.replies {
@@ -874,5 +883,71 @@ func TestServiceRateLimitedCreateLooksForNoOrphan(t *testing.T) {
 	defer e.slack.mu.Unlock()
 	if n := e.slack.calls["findChannel"]; n != 0 {
 		t.Errorf("FindChannel called %d times after a refused create, want 0", n)
+	}
+}
+
+// TestServiceRootMaybePostedCommitFailedKeepsLease: the root's answer is
+// lost and then recording the round fails too. The lease must still be
+// kept, so a concurrent event does not post a second root while Slack's
+// history does not show the first yet.
+func TestServiceRootMaybePostedCommitFailedKeepsLease(t *testing.T) {
+	slack := newFakeSlack()
+	st := &flakyStore{Store: store.NewMemory(), slack: slack, method: "root"}
+	cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
+	a := incident.NewService(st, slack, cfg, nil)
+	b := incident.NewService(st, slack, cfg, nil)
+	slack.loseRoot = 1
+	handle := func(svc *incident.Service, file string, budget time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, file))
+		return err
+	}
+	if err := handle(a, "triggered.json", 500*time.Millisecond); err == nil {
+		t.Fatal("triggered with the root's answer lost and the store failing = nil, want an error")
+	}
+	_ = handle(b, "acknowledged.json", 1200*time.Millisecond)
+	slack.mu.Lock()
+	roots := slack.calls["root"]
+	slack.mu.Unlock()
+	if roots != 1 {
+		t.Fatalf("root posted %d times while its first post was unclear, want once", roots)
+	}
+}
+
+// TestServiceReplyMaybePostedKeepsEventLease: the reply's answer is lost;
+// the event's lease is kept, so the immediate redelivery does not post it
+// again while Slack does not show it yet, and a later one finds it.
+func TestServiceReplyMaybePostedKeepsEventLease(t *testing.T) {
+	slack := newFakeSlack()
+	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}, nil)
+	handle := func(file string, budget time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, file))
+		return err
+	}
+	if err := handle("triggered.json", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	slack.loseReply = 1
+	if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+		t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
+	}
+	if err := handle("acknowledged.json", 500*time.Millisecond); err == nil {
+		t.Fatalf("immediate redelivery = nil, want busy while the event lease is kept")
+	}
+	var err error
+	for range 40 {
+		if err = handle("acknowledged.json", time.Second); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("redelivery after the lease expired = %v", err)
+	}
+	if c := slack.only(); c == nil || len(c.replies) != 1 {
+		t.Fatalf("replies = %v, want exactly one", c)
 	}
 }

@@ -59,6 +59,9 @@ func New(token, apiURL string) *Client {
 // CreateChannel creates a public channel named name. A taken name (live or
 // archived channel) is incident.ErrNameTaken.
 func (c *Client) CreateChannel(ctx context.Context, name string) (string, error) {
+	if err := notSent(ctx, "conversations.create "+name); err != nil {
+		return "", err
+	}
 	ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
 	if err != nil {
 		return "", translate("conversations.create "+name, err)
@@ -77,6 +80,9 @@ func (c *Client) SetTopic(ctx context.Context, channelID, topic string) error {
 
 // AddBookmark adds a link to the channel's bookmark bar.
 func (c *Client) AddBookmark(ctx context.Context, channelID string, b incident.Bookmark) error {
+	if err := notSent(ctx, "bookmarks.add "+channelID); err != nil {
+		return err
+	}
 	err := c.inChannel(ctx, channelID, func() error {
 		_, err := c.api.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{
 			Title: Plain(b.Title, 100), Type: "link", Link: b.Link,
@@ -128,6 +134,9 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 
 // PostRoot posts the incident's root message and returns its ts.
 func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Snapshot) (string, error) {
+	if err := notSent(ctx, "chat.postMessage "+channelID); err != nil {
+		return "", err
+	}
 	var ts string
 	post := func(blocks []slack.Block) error {
 		return c.inChannel(ctx, channelID, func() (err error) {
@@ -172,6 +181,9 @@ func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incid
 // PostReply posts r in the thread of the root message rootTS, also to the
 // channel when r.Broadcast is set.
 func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r incident.Reply) (string, error) {
+	if err := notSent(ctx, "chat.postMessage "+channelID); err != nil {
+		return "", err
+	}
 	opts := []slack.MsgOption{
 		slack.MsgOptionTS(rootTS),
 		slack.MsgOptionBlocks(ReplyBlocks(r)...),
@@ -195,12 +207,22 @@ func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r inci
 	return ts, nil
 }
 
-// rejectedBlocks reports whether Slack refused a message for its blocks or
-// length: then a plainer message is tried rather than failing the
+// notSent returns a retryable error, known not to have taken effect, when
+// ctx has ended before a call that must not be repeated is even sent: an
+// expired budget is no reason to hold a lease for an unclear outcome.
+func notSent(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return &incident.RetryableError{Op: op, Err: err}
+	}
+	return nil
+}
+
+// rejectedBlocks reports whether Slack refused a message for its blocks:
+// then a plainer message is tried rather than failing the
 // incident's updates until PagerDuty gives up.
 func rejectedBlocks(err error) bool {
 	var se slack.SlackErrorResponse
-	return errors.As(err, &se) && (se.Err == "invalid_blocks" || se.Err == "invalid_blocks_format" || se.Err == "msg_too_long")
+	return errors.As(err, &se) && (se.Err == "invalid_blocks" || se.Err == "invalid_blocks_format")
 }
 
 // inChannel runs call and, when Slack answers not_in_channel (someone
@@ -419,10 +441,8 @@ func translate(op string, err error) error {
 		switch {
 		case se.Err == "name_taken":
 			return fmt.Errorf("%s: %w", op, incident.ErrNameTaken)
-		case se.Err == "is_archived" || se.Err == "channel_not_found":
-			// Archived, or deleted by an admin: either way the channel is
-			// gone for good.
-			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrChannelArchived)
+		case se.Err == "is_archived":
+			return fmt.Errorf("%s: %w", op, incident.ErrChannelArchived)
 		case rootGoneCodes[method+" "+se.Err]:
 			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrRootGone)
 		case se.Err == "ratelimited" || se.Err == "rate_limited":

@@ -218,7 +218,8 @@ func TestErrorTranslation(t *testing.T) {
 		{"internal_error", slackfake.Fault{Error: "internal_error"}, true, 0, "internal_error"},
 		{"invalid_auth", slackfake.Fault{Error: "invalid_auth"}, false, 0, "chat.postMessage: invalid_auth"},
 		{"account_inactive", slackfake.Fault{Error: "account_inactive"}, false, 0, "account_inactive"},
-		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel archived"},
+		{"channel_not_found", slackfake.Fault{Error: "channel_not_found"}, false, 0, "channel_not_found"},
+		{"msg_too_long", slackfake.Fault{Error: "msg_too_long"}, false, 0, "msg_too_long"},
 		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "channel archived"},
 		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
 	}
@@ -412,7 +413,7 @@ func TestRejectedBlocksFallBack(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PostRoot with the blocks refused = %v, want the plain root posted", err)
 	}
-	fake.Fail("chat.update", slackfake.Fault{Error: "msg_too_long"})
+	fake.Fail("chat.update", slackfake.Fault{Error: "invalid_blocks_format"})
 	if err := c.UpdateRoot(ctx(t), id, ts, snapshot); err != nil {
 		t.Fatalf("UpdateRoot with the blocks refused = %v, want the plain root", err)
 	}
