@@ -151,7 +151,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("SLACK_BOT_TOKEN is required (the Slack app's xoxb- bot token)"))
 	}
 	if cfg.SlackAPIURL == "" {
-		cfg.SlackAPIURL = "https://slack.com/api/"
+		cfg.SlackAPIURL = slackops.DefaultAPIURL
 	} else if !strings.HasPrefix(cfg.SlackAPIURL, "https://") && !strings.HasPrefix(cfg.SlackAPIURL, "http://") {
 		errs = append(errs, fmt.Errorf("SLACK_API_URL %q must be an http(s) URL", cfg.SlackAPIURL))
 	}

@@ -12,7 +12,6 @@ package soak
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -257,6 +256,3 @@ func eventID(m slackfake.Message) string {
 	_ = json.Unmarshal(m.Metadata, &md)
 	return md.EventPayload.EventID
 }
-
-// ErrViolations is returned by callers that turn a report into an error.
-var ErrViolations = errors.New("delivery guarantees broken")
