@@ -40,7 +40,84 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 		st.Version++
 		ch |= ChangeState
 	}
+	for _, p := range Involved(ev) {
+		if len(st.People) < maxPeople && !slices.ContainsFunc(st.People, func(r Ref) bool { return r.ID == p.ID }) {
+			st.People = append(st.People, p)
+			ch |= ChangeState
+		}
+	}
+	if st.ChannelID == "" {
+		// Until the incident has a channel of its own, remember what
+		// happens: a channel opened later (priority raised) tells it.
+		if line, ok := historyLine(ev); ok {
+			st.History = addHistory(st.History, line)
+			ch |= ChangeState
+		}
+	}
 	return ch
+}
+
+// maxPeople bounds the PagerDuty users remembered for one incident.
+const maxPeople = 50
+
+// Involved returns the PagerDuty users an event involves: the incident's
+// assignees, whoever acknowledged it, and a requested responder.
+func Involved(ev *Event) []Ref {
+	var out []Ref
+	add := func(r Ref) {
+		if r.ID != "" && (r.Type == "user" || r.Type == "user_reference") &&
+			!slices.ContainsFunc(out, func(o Ref) bool { return o.ID == r.ID }) {
+			out = append(out, r)
+		}
+	}
+	for _, a := range ev.Incident.Assignees {
+		add(a)
+	}
+	switch ev.Type {
+	case EventAcknowledged:
+		add(ev.Agent)
+	case EventResponderAdded:
+		add(ev.Responder)
+	case EventResponderReplied:
+		if ev.ResponderState == "accepted" {
+			add(ev.Responder)
+		}
+	}
+	return out
+}
+
+// maxHistory bounds the history kept while an incident has no channel:
+// the first line (how it started) and the newest ones.
+const maxHistory = 20
+
+func historyLine(ev *Event) (HistoryLine, bool) {
+	text := ""
+	if ev.Type == EventTriggered {
+		text = "Triggered"
+		if ev.Incident.Urgency != "" {
+			text += " (" + ev.Incident.Urgency + " urgency)"
+		}
+	} else if r := ReplyFor(ev, ev.Incident); r != nil {
+		text = r.Headline
+	}
+	if text == "" {
+		return HistoryLine{}, false
+	}
+	return HistoryLine{At: ev.OccurredAt, Text: text}, true
+}
+
+// addHistory inserts line in time order, keeping the first line and the
+// newest ones within maxHistory.
+func addHistory(h []HistoryLine, line HistoryLine) []HistoryLine {
+	i := len(h)
+	for i > 0 && h[i-1].At.After(line.At) {
+		i--
+	}
+	h = slices.Insert(h, i, line)
+	if len(h) > maxHistory {
+		h = slices.Delete(h, 1, 2)
+	}
+	return h
 }
 
 // Merge returns the snapshot after ev. A full incident payload replaces the
@@ -101,28 +178,61 @@ type Config struct {
 	ChannelPrefix string
 	// InviteUsers are Slack user ids invited to every new channel.
 	InviteUsers []string
+	// Announce is the channel id where every incident channel is announced
+	// (SLACK_ANNOUNCE_CHANNEL); "" for none.
+	Announce string
+	// Router routes incidents (ROUTING_FILE). Nil routes every incident
+	// to a channel of its own, set up from the fields above.
+	Router Router
+	// Directory finds the Slack users of the PagerDuty users an incident
+	// involves; nil when PagerDuty users are not invited.
+	Directory Directory
 	// LeaseTTL is how long an attempt holds a lease; 0 means LeaseTTL.
 	// Tests shorten it; a lease never ends before its attempt's deadline.
 	LeaseTTL time.Duration
 }
 
+// Route returns the route of inc: the Router's, or the default.
+func (c Config) Route(inc Snapshot) Route {
+	if c.Router != nil {
+		r := c.Router.Route(inc)
+		if r.Prefix == "" {
+			r.Prefix = c.ChannelPrefix
+		}
+		return r
+	}
+	return Route{Channel: true, Prefix: c.ChannelPrefix, InviteUsers: c.InviteUsers, Announce: c.Announce}
+}
+
 // Plan is what must happen in Slack to bring the channel in line with the
 // stored state for one event. The zero Plan does nothing.
 type Plan struct {
-	// CreateChannel is set when the incident has no channel yet.
+	// CreateChannel is set when the incident has no channel yet and its
+	// route gives it one.
 	CreateChannel bool
 	// ChannelName is the wanted name (without collision suffix).
 	ChannelName string
+	// Private makes the new channel private.
+	Private bool
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
 	// Bookmarks still to add.
 	Bookmarks []Bookmark
-	// Invite holds users still to invite.
-	Invite []string
+	// Invite holds Slack users, InviteGroups Slack user groups, and
+	// InvitePeople PagerDuty users still to invite.
+	Invite       []string
+	InviteGroups []string
+	InvitePeople []Ref
 	// PostRoot is set when the root message was never posted;
 	// UpdateRoot when it shows an older version of the snapshot.
 	PostRoot   bool
 	UpdateRoot bool
+	// Boards are the messages in shared channels to post (TS "") or to
+	// edit in place.
+	Boards []Board
+	// Summary is the reply telling what happened before the channel
+	// opened; nil when none is owed.
+	Summary *Reply
 	// Reply is the thread reply the event still owes; nil when none.
 	Reply *Reply
 }
@@ -130,42 +240,123 @@ type Plan struct {
 // Empty reports whether the plan makes no Slack call.
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
-		!p.PostRoot && !p.UpdateRoot && p.Reply == nil
+		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil
+}
+
+// Thread returns the board the incident's updates are threaded under
+// while it has no channel of its own, or nil.
+func (p *Plan) Thread() *Board {
+	for i := range p.Boards {
+		if p.Boards[i].Thread {
+			return &p.Boards[i]
+		}
+	}
+	return nil
 }
 
 // Decide returns what Slack still needs for st and the event ev whose
 // record is er. It is pure: no I/O, no clock.
+//
+// An incident whose route gives it a channel gets one, with its topic,
+// bookmarks, invitees and root message, and the event's reply in the
+// root's thread; once opened, the channel stays the incident's whatever
+// later routes say. An incident without a channel gets, when its route
+// names a post-only channel, one message there with the replies threaded
+// under it. Messages in shared channels (announce, post-only) are edited
+// whenever the snapshot changes.
 func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	var p Plan
 	if er.Done || st.ChannelArchived {
 		return p
 	}
 	inc := st.Snapshot
-	if st.ChannelID == "" {
+	route := cfg.Route(inc)
+	own := st.ChannelID != ""
+	if !own && route.Channel {
 		p.CreateChannel = true
-		p.ChannelName = ChannelName(cfg.ChannelPrefix, inc)
+		p.ChannelName = ChannelName(route.Prefix, inc)
+		p.Private = route.Private
 	}
-	if t := Topic(inc); t != st.Topic {
-		p.Topic = t
-	}
-	for _, b := range Bookmarks(inc) {
-		if !slices.Contains(st.Bookmarks, b.Link) {
-			p.Bookmarks = append(p.Bookmarks, b)
+	if own || p.CreateChannel {
+		if t := Topic(inc); t != st.Topic {
+			p.Topic = t
+		}
+		for _, b := range Bookmarks(inc) {
+			if !slices.Contains(st.Bookmarks, b.Link) {
+				p.Bookmarks = append(p.Bookmarks, b)
+			}
+		}
+		if !st.Invited && route.Channel {
+			p.Invite = slices.Clone(route.InviteUsers)
+			p.InviteGroups = slices.Clone(route.InviteGroups)
+		}
+		if cfg.Directory != nil {
+			for _, r := range st.People {
+				if !slices.Contains(st.PeopleDone, r.ID) {
+					p.InvitePeople = append(p.InvitePeople, r)
+				}
+			}
+		}
+		switch {
+		case st.RootTS == "":
+			p.PostRoot = true
+		case st.RootVersion != st.Version:
+			p.UpdateRoot = true
+		}
+		if st.Deferred && !st.Summarized && len(st.History) > 0 {
+			p.Summary = SummaryFor(st)
 		}
 	}
-	if !st.Invited && len(cfg.InviteUsers) > 0 {
-		p.Invite = slices.Clone(cfg.InviteUsers)
+	// Messages in shared channels: those posted are kept current; an
+	// incident channel is announced; an incident without one is posted
+	// in its post-only channel.
+	for _, b := range st.Boards {
+		if b.TS != "" && (b.Version != st.Version || b.HasChannel != own) {
+			p.Boards = append(p.Boards, b)
+		}
 	}
-	switch {
-	case st.RootTS == "":
-		p.PostRoot = true
-	case st.RootVersion != st.Version:
-		p.UpdateRoot = true
+	want := func(channel string, thread bool) {
+		if channel != "" && st.Board(channel) < 0 && !slices.ContainsFunc(p.Boards, func(b Board) bool { return b.ChannelID == channel }) {
+			p.Boards = append(p.Boards, Board{ChannelID: channel, Thread: thread})
+		}
 	}
-	if er.ReplyTS == "" {
+	if own || p.CreateChannel {
+		if route.Channel {
+			want(route.Announce, false)
+		}
+	} else if !route.Channel {
+		want(route.PostChannel, true)
+	}
+	if er.ReplyTS == "" && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
 	}
 	return p
+}
+
+// threadBoard returns the posted board the incident's updates are
+// threaded under, or nil.
+func threadBoard(st State) *Board {
+	for i := range st.Boards {
+		if st.Boards[i].Thread && st.Boards[i].TS != "" {
+			return &st.Boards[i]
+		}
+	}
+	return nil
+}
+
+// SummaryFor is the reply that tells, in an incident's channel opened
+// late, what happened before.
+func SummaryFor(st State) *Reply {
+	var b strings.Builder
+	for _, l := range st.History {
+		b.WriteString("• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " — " + l.Text + "\n")
+	}
+	return &Reply{
+		Headline: "What happened before this channel opened",
+		Body:     strings.TrimSuffix(b.String(), "\n"),
+		EventID:  "summary-" + st.Snapshot.ID,
+	}
 }
 
 // Topic is the channel topic for inc: status · urgency · priority · service,

@@ -180,12 +180,12 @@ type panicOnce struct {
 	done     bool
 }
 
-func (p *panicOnce) CreateChannel(ctx context.Context, name string) (string, error) {
+func (p *panicOnce) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
 	if p.inCreate && !p.done {
 		p.done = true
 		panic("boom in create")
 	}
-	return p.fakeSlack.CreateChannel(ctx, name)
+	return p.fakeSlack.CreateChannel(ctx, name, private)
 }
 
 func (p *panicOnce) PostRoot(ctx context.Context, id string, inc incident.Snapshot) (string, error) {

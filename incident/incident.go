@@ -10,6 +10,7 @@ package incident
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -93,6 +94,42 @@ type State struct {
 	// ChannelArchived is set when Slack answered is_archived: someone
 	// archived the channel, and nothing more is posted for the incident.
 	ChannelArchived bool
+
+	// People are the PagerDuty users the incident involved (assignees,
+	// acknowledgers, requested responders), to be invited to its channel;
+	// PeopleDone the ids of those invited or reported as impossible to
+	// invite.
+	People     []Ref
+	PeopleDone []string
+	// Boards are the incident's messages in shared channels: the announce
+	// channel's and the post-only channel's.
+	Boards []Board
+	// History holds what happened while the incident had no channel of
+	// its own; the channel it gets later tells it in a summary reply, and
+	// Summarized is set once it did.
+	History    []HistoryLine
+	Summarized bool
+	// Deferred is set once an event was completed while the incident had
+	// no channel of its own: a channel it gets later owes a summary.
+	Deferred bool
+}
+
+// Clone returns a copy of st that shares no slice with it.
+func (st State) Clone() State {
+	st.CreatingNames = slices.Clone(st.CreatingNames)
+	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
+	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
+	st.Bookmarks = slices.Clone(st.Bookmarks)
+	st.People = slices.Clone(st.People)
+	st.PeopleDone = slices.Clone(st.PeopleDone)
+	st.Boards = slices.Clone(st.Boards)
+	st.History = slices.Clone(st.History)
+	return st
+}
+
+// Board returns the index in st.Boards of the message in channelID, or -1.
+func (st *State) Board(channelID string) int {
+	return slices.IndexFunc(st.Boards, func(b Board) bool { return b.ChannelID == channelID })
 }
 
 // EventRecord is the stored record of one applied event, kept in its own
@@ -164,17 +201,29 @@ type Bookmark struct {
 // vendor errors into ErrNameTaken, ErrRootGone, ErrChannelArchived and
 // *RetryableError.
 type Slack interface {
-	// CreateChannel creates a public channel and returns its id.
-	CreateChannel(ctx context.Context, name string) (channelID string, err error)
+	// CreateChannel creates a channel, private or public, and returns its
+	// id.
+	CreateChannel(ctx context.Context, name string, private bool) (channelID string, err error)
 	SetTopic(ctx context.Context, channelID, topic string) error
 	AddBookmark(ctx context.Context, channelID string, b Bookmark) error
-	// Invite adds users; users already in the channel are not an error.
-	Invite(ctx context.Context, channelID string, userIDs []string) error
+	// Invite adds users. Users already in the channel are not an error;
+	// users Slack refuses (deactivated, unknown, guests) are returned in
+	// failed while the others are invited.
+	Invite(ctx context.Context, channelID string, userIDs []string) (failed []InviteFailure, err error)
+	// GroupMembers returns the user ids of a Slack user group, given by id
+	// (S0123ABC) or handle (@sre-oncall); ErrGroupNotFound when there is
+	// no such group.
+	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
 	// PostRoot posts the root message rendered from inc and returns its ts.
 	PostRoot(ctx context.Context, channelID string, inc Snapshot) (ts string, err error)
 	// UpdateRoot edits the root message in place to show inc; ErrRootGone
 	// when it was deleted.
 	UpdateRoot(ctx context.Context, channelID, ts string, inc Snapshot) error
+	// PostBoard posts the incident's message in a shared channel (the
+	// announce or post-only channel) and returns its ts; UpdateBoard edits
+	// it in place.
+	PostBoard(ctx context.Context, channelID string, b BoardEntry) (ts string, err error)
+	UpdateBoard(ctx context.Context, channelID, ts string, b BoardEntry) error
 	// PostReply posts r in the thread of the root message rootTS;
 	// ErrRootGone when the root was deleted.
 	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)
@@ -190,6 +239,9 @@ type Slack interface {
 	// FindReply returns the ts of the reply posted for eventID in the
 	// thread of rootTS, or "" when there is none.
 	FindReply(ctx context.Context, channelID, rootTS, eventID string) (ts string, err error)
+	// FindBoard returns the ts of the board message posted for incidentID
+	// in the shared channel, or "" when there is none.
+	FindBoard(ctx context.Context, channelID, incidentID string) (ts string, err error)
 	// Bookmarks returns the links bookmarked in the channel.
 	Bookmarks(ctx context.Context, channelID string) (links []string, err error)
 	// FindChannel returns the id and name of a live channel with one of

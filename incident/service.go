@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -164,7 +165,7 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 			force.apply(&plan, a.st)
 		}
 		if plan.CreateChannel {
-			if err := a.createChannel(ctx, slackCtx, plan.ChannelName); err != nil {
+			if err := a.createChannel(ctx, slackCtx, plan.ChannelName, plan.Private); err != nil {
 				return Result{}, err
 			}
 			continue // plan again with the channel
@@ -265,7 +266,8 @@ func (a *attempt) record(ctx context.Context) error {
 // channel, posting the root, adding bookmarks. Only the holder of the
 // incident's lease does them.
 func needsLease(p Plan) bool {
-	return p.CreateChannel || p.PostRoot || len(p.Bookmarks) > 0
+	return p.CreateChannel || p.PostRoot || len(p.Bookmarks) > 0 ||
+		slices.ContainsFunc(p.Boards, func(b Board) bool { return b.TS == "" })
 }
 
 // claim takes the incident's lease, needed for the steps of needsLease, so
@@ -299,7 +301,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 				if st.CreatingSince.IsZero() {
 					st.CreatingSince = now
 				}
-				if name := ChannelName(a.cfg.ChannelPrefix, st.Snapshot); !slices.Contains(st.CreatingNames, name) && len(st.CreatingNames) < maxCreatingNames {
+				if name := ChannelName(a.cfg.Route(st.Snapshot).Prefix, st.Snapshot); !slices.Contains(st.CreatingNames, name) && len(st.CreatingNames) < maxCreatingNames {
 					st.CreatingNames = append(st.CreatingNames, name)
 				}
 			}
@@ -338,7 +340,7 @@ const maxNameTries = 5
 
 // createChannel creates the channel, trying suffixed names when the name is
 // taken, and records it at once.
-func (a *attempt) createChannel(ctx, slackCtx context.Context, name string) error {
+func (a *attempt) createChannel(ctx, slackCtx context.Context, name string, private bool) error {
 	var id, got string
 	adopted := false
 	if !a.earlierCreation.IsZero() {
@@ -369,7 +371,7 @@ func (a *attempt) createChannel(ctx, slackCtx context.Context, name string) erro
 	for i := 1; i <= maxNameTries && got == ""; i++ {
 		try := withSuffix(name, i)
 		var err error
-		id, err = a.slack.CreateChannel(slackCtx, try)
+		id, err = a.slack.CreateChannel(slackCtx, try, private)
 		if errors.Is(err, ErrNameTaken) {
 			continue
 		}
@@ -467,7 +469,15 @@ type steps struct {
 	topicSet    bool
 	bookmarks   []string
 	invited     bool
-	replyTS     string
+	// peopleDone are the PagerDuty users invited or reported.
+	peopleDone []string
+	// boards are the shared-channel messages posted or edited (a board
+	// with no TS was given up: the channel refused it for good).
+	boards []Board
+	// goneBoards are board ts Slack said no longer exist.
+	goneBoards []string
+	summarized bool
+	replyTS    string
 	// goneRoot is the root ts Slack said no longer exists.
 	goneRoot string
 	// archived is set when Slack said the channel is archived.
@@ -481,9 +491,14 @@ type steps struct {
 	err            error
 }
 
+// thread is where the incident's updates are threaded: the root of its
+// channel, or its post-only message.
+type thread struct{ channelID, ts string }
+
 // reconcile runs the plan's Slack calls, independent ones concurrently:
-// {root → reply} ∥ topic ∥ bookmarks ∥ invite. Every goroutine ends before
-// it returns.
+// {root or post-only message → summary → reply} ∥ topic ∥ bookmarks ∥
+// {invites → note in the thread} ∥ each shared-channel message. Every
+// goroutine ends before it returns.
 func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 	st := a.st
 	var (
@@ -491,19 +506,24 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		wg   sync.WaitGroup
 		done = &steps{}
 	)
-	fail := func(err error) {
+	locked := func(f func()) {
 		mu.Lock()
 		defer mu.Unlock()
-		switch {
-		case errors.Is(err, ErrChannelArchived):
-			// Not a failure to retry: the channel is closed for good.
-			done.archived = true
-		case errors.Is(err, ErrRootGone):
-			// The next round posts a new root.
-			done.goneRoot = st.RootTS
-		default:
-			done.err = errors.Join(done.err, err)
-		}
+		f()
+	}
+	fail := func(err error) {
+		locked(func() {
+			switch {
+			case errors.Is(err, ErrChannelArchived):
+				// Not a failure to retry: the channel is closed for good.
+				done.archived = true
+			case errors.Is(err, ErrRootGone):
+				// The next round posts a new root.
+				done.goneRoot = st.RootTS
+			default:
+				done.err = errors.Join(done.err, err)
+			}
+		})
 	}
 	bestEffort := func(what string, err error) bool {
 		if err == nil {
@@ -535,87 +555,157 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			f()
 		}
 	}
+	// post posts a thread reply unless a resumed attempt finds it posted.
+	post := func(th thread, r Reply, find bool) (string, error) {
+		if find {
+			ts, err := a.slack.FindReply(ctx, th.channelID, th.ts, r.EventID)
+			if err != nil || ts != "" {
+				return ts, err
+			}
+		}
+		ts, err := a.slack.PostReply(ctx, th.channelID, th.ts, r)
+		if maybeDone(err) {
+			locked(func() { done.replyMaybeDone = true })
+		}
+		return ts, err
+	}
+	entry := func(b Board) BoardEntry {
+		return BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
+	}
+	// postBoard posts a shared-channel message, unless one posted by an
+	// earlier attempt that could not record it is there.
+	postBoard := func(b Board) string {
+		ts, err := a.slack.FindBoard(ctx, b.ChannelID, st.Snapshot.ID)
+		if err == nil && ts == "" {
+			ts, err = a.slack.PostBoard(ctx, b.ChannelID, entry(b))
+			if maybeDone(err) {
+				locked(func() { done.maybeDone = true })
+			}
+		}
+		if err != nil && (IsRetryable(err) || errors.Is(err, ErrChannelArchived) && b.ChannelID == ch) {
+			fail(err)
+			return ""
+		}
+		if err != nil {
+			// The shared channel refuses the message for good (a private
+			// channel the bot is not in, a deleted or archived channel):
+			// give it up rather than fail every webhook of the incident.
+			a.log.ErrorContext(ctx, "cannot post in shared channel; giving up", "incident_id", a.ev.IncidentID,
+				"channel_id", b.ChannelID, "error", err.Error())
+			ts = ""
+		}
+		b.TS, b.Version, b.HasChannel = ts, st.Version, st.ChannelID != ""
+		locked(func() { done.boards = append(done.boards, b) })
+		return ts
+	}
+	ready := make(chan thread, 1)
 	wg.Go(safe(func() {
-		rootTS := st.RootTS
+		var th thread
+		defer func() { ready <- th }()
 		switch {
-		case p.PostRoot:
-			// A channel this attempt did not create may hold a root that
-			// an earlier attempt posted but could not record: adopt it
-			// (a later round brings it up to date) rather than post a
-			// second one.
-			if !a.createdChannel {
-				ts, err := a.slack.FindRoot(ctx, ch, st.Snapshot.ID)
+		case ch != "":
+			th = thread{ch, st.RootTS}
+			switch {
+			case p.PostRoot:
+				// A channel this attempt did not create may hold a root
+				// that an earlier attempt posted but could not record:
+				// adopt it (a later round brings it up to date) rather
+				// than post a second one.
+				if !a.createdChannel {
+					ts, err := a.slack.FindRoot(ctx, ch, st.Snapshot.ID)
+					if err != nil {
+						fail(err)
+						return
+					}
+					if ts != "" {
+						locked(func() { done.rootTS = ts })
+						th.ts = ts
+						break
+					}
+				}
+				ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
 				if err != nil {
 					fail(err)
-					return
-				}
-				if ts != "" {
-					mu.Lock()
-					done.rootTS = ts
-					mu.Unlock()
-					rootTS = ts
-					break
-				}
-			}
-			ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
-			if err != nil {
-				fail(err)
-				if maybeDone(err) {
-					mu.Lock()
-					done.maybeDone = true
-					mu.Unlock()
-				}
-				return
-			}
-			mu.Lock()
-			done.rootTS, done.rootVersion, done.rootWritten = ts, st.Version, true
-			mu.Unlock()
-			rootTS = ts
-		case p.UpdateRoot:
-			wg.Go(safe(func() {
-				if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, st.Snapshot); err != nil {
-					fail(err)
-					return
-				}
-				mu.Lock()
-				done.rootVersion, done.rootWritten = st.Version, true
-				mu.Unlock()
-			}))
-		}
-		if p.Reply != nil && rootTS != "" {
-			// A resumed event's reply may have been posted by the attempt
-			// that could not record it.
-			ts := ""
-			if a.resumed {
-				var err error
-				if ts, err = a.slack.FindReply(ctx, ch, rootTS, p.Reply.EventID); err != nil {
-					fail(err)
-					return
-				}
-			}
-			if ts == "" {
-				var err error
-				if ts, err = a.slack.PostReply(ctx, ch, rootTS, *p.Reply); err != nil {
-					fail(err)
 					if maybeDone(err) {
-						mu.Lock()
-						done.replyMaybeDone = true
-						mu.Unlock()
+						locked(func() { done.maybeDone = true })
 					}
 					return
 				}
+				locked(func() { done.rootTS, done.rootVersion, done.rootWritten = ts, st.Version, true })
+				th.ts = ts
+			case p.UpdateRoot:
+				wg.Go(safe(func() {
+					if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, st.Snapshot); err != nil {
+						fail(err)
+						return
+					}
+					locked(func() { done.rootVersion, done.rootWritten = st.Version, true })
+				}))
 			}
-			mu.Lock()
-			done.replyTS = ts
-			mu.Unlock()
+		case threadBoard(st) != nil:
+			b := threadBoard(st)
+			th = thread{b.ChannelID, b.TS}
+		case p.Thread() != nil:
+			b := *p.Thread()
+			if b.TS = postBoard(b); b.TS == "" {
+				return
+			}
+			th = thread{b.ChannelID, b.TS}
+		}
+		if th.ts == "" {
+			return
+		}
+		failThread := func(err error) {
+			if ch == "" && errors.Is(err, ErrRootGone) {
+				// Someone deleted the post-only message: post it anew.
+				locked(func() { done.goneBoards = append(done.goneBoards, th.ts) })
+				return
+			}
+			fail(err)
+		}
+		if p.Summary != nil {
+			ts, err := post(th, *p.Summary, !a.createdChannel)
+			if err != nil {
+				failThread(err)
+				return
+			}
+			locked(func() { done.summarized = ts != "" })
+		}
+		if p.Reply != nil {
+			// A resumed event's reply may have been posted by the attempt
+			// that could not record it.
+			ts, err := post(th, *p.Reply, a.resumed)
+			if err != nil {
+				failThread(err)
+				return
+			}
+			locked(func() { done.replyTS = ts })
 		}
 	}))
+	for _, b := range p.Boards {
+		if b.Thread && b.TS == "" {
+			continue // posted above, before the replies threaded under it
+		}
+		wg.Go(safe(func() {
+			if b.TS == "" {
+				postBoard(b)
+				return
+			}
+			err := a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, entry(b))
+			switch {
+			case errors.Is(err, ErrRootGone):
+				// Someone deleted the message: the next round posts it anew.
+				locked(func() { done.goneBoards = append(done.goneBoards, b.TS) })
+			case bestEffort("update message in shared channel", err):
+				b.Version, b.HasChannel = st.Version, st.ChannelID != ""
+				locked(func() { done.boards = append(done.boards, b) })
+			}
+		}))
+	}
 	if p.Topic != "" {
 		wg.Go(safe(func() {
 			if bestEffort("set topic", a.slack.SetTopic(ctx, ch, p.Topic)) {
-				mu.Lock()
-				done.topic, done.topicSet = p.Topic, true
-				mu.Unlock()
+				locked(func() { done.topic, done.topicSet = p.Topic, true })
 			}
 		}))
 	}
@@ -632,38 +722,115 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			}
 			for _, b := range p.Bookmarks {
 				if slices.Contains(have, b.Link) {
-					mu.Lock()
-					done.bookmarks = append(done.bookmarks, b.Link)
-					mu.Unlock()
+					locked(func() { done.bookmarks = append(done.bookmarks, b.Link) })
 					continue
 				}
 				wg.Go(safe(func() {
 					err := a.slack.AddBookmark(ctx, ch, b)
 					if maybeDone(err) {
-						mu.Lock()
-						done.maybeDone = true
-						mu.Unlock()
+						locked(func() { done.maybeDone = true })
 					}
 					if bestEffort("add bookmark", err) {
-						mu.Lock()
-						done.bookmarks = append(done.bookmarks, b.Link)
-						mu.Unlock()
+						locked(func() { done.bookmarks = append(done.bookmarks, b.Link) })
 					}
 				}))
 			}
 		}))
 	}
-	if len(p.Invite) > 0 {
+	if len(p.Invite)+len(p.InviteGroups)+len(p.InvitePeople) > 0 {
 		wg.Go(safe(func() {
-			if bestEffort("invite users", a.slack.Invite(ctx, ch, p.Invite)) {
-				mu.Lock()
-				done.invited = true
-				mu.Unlock()
+			cannot, err := a.invite(ctx, ch, p)
+			if err != nil {
+				fail(err)
+				return
 			}
+			if len(cannot) > 0 {
+				// One short line in the thread names who is missing, so
+				// responders know whom to fetch by hand.
+				th := <-ready
+				if th.ts == "" {
+					return // the thread failed; a redelivery invites again
+				}
+				note := Reply{Headline: "Could not add to this channel: " + strings.Join(cannot, ", "), EventID: "invites-" + a.ev.ID}
+				if _, err := post(th, note, a.resumed); err != nil {
+					fail(err)
+					return
+				}
+			}
+			locked(func() {
+				done.invited = true
+				for _, r := range p.InvitePeople {
+					done.peopleDone = append(done.peopleDone, r.ID)
+				}
+			})
 		}))
 	}
 	wg.Wait()
 	return done
+}
+
+// invite invites the plan's Slack users, the members of its user groups
+// and the Slack users of its PagerDuty users to the channel. It returns
+// who could not be added, named for people, and an error only when a
+// redelivery may do better (rate limit, outage, archived channel).
+func (a *attempt) invite(ctx context.Context, channelID string, p Plan) (cannot []string, err error) {
+	users := slices.Clone(p.Invite)
+	for _, g := range p.InviteGroups {
+		members, err := a.slack.GroupMembers(ctx, g)
+		if IsRetryable(err) {
+			return nil, err
+		}
+		if err != nil {
+			a.log.WarnContext(ctx, "cannot list user group members", "incident_id", a.ev.IncidentID, "group", g, "error", err.Error())
+			reason := "cannot be read"
+			if errors.Is(err, ErrGroupNotFound) {
+				reason = "not found"
+			}
+			cannot = append(cannot, "user group "+g+" ("+reason+")")
+			continue
+		}
+		users = append(users, members...)
+	}
+	names := map[string]string{}
+	if len(p.InvitePeople) > 0 {
+		found, missing, err := a.cfg.Directory.SlackUsers(ctx, p.InvitePeople)
+		if IsRetryable(err) {
+			return nil, err
+		}
+		if err != nil {
+			// A refused PagerDuty token, say: retrying will not help.
+			a.log.ErrorContext(ctx, "cannot look up PagerDuty users; they are not invited", "incident_id", a.ev.IncidentID, "error", err.Error())
+		}
+		for _, r := range p.InvitePeople {
+			if id, ok := found[r.ID]; ok {
+				users = append(users, id)
+				names[id] = r.Summary
+			}
+		}
+		for _, m := range missing {
+			cannot = append(cannot, orDash(m.User.Summary)+" ("+m.Reason+")")
+		}
+	}
+	slices.Sort(users)
+	users = slices.Compact(users)
+	if len(users) == 0 {
+		return cannot, nil
+	}
+	failed, err := a.slack.Invite(ctx, channelID, users)
+	if IsRetryable(err) || errors.Is(err, ErrChannelArchived) {
+		return nil, err
+	}
+	if err != nil {
+		a.log.WarnContext(ctx, "invite users failed; not retried", "incident_id", a.ev.IncidentID, "channel_id", channelID, "error", err.Error())
+	}
+	for _, f := range failed {
+		name := names[f.UserID]
+		if name == "" {
+			name = f.UserID
+		}
+		cannot = append(cannot, name+" ("+f.Reason+")")
+	}
+	return cannot, nil
 }
 
 // commit records what a round completed in one transaction, even when
@@ -716,6 +883,23 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		if done.invited {
 			st.Invited = true
 		}
+		for _, id := range done.peopleDone {
+			if !slices.Contains(st.PeopleDone, id) {
+				st.PeopleDone = append(st.PeopleDone, id)
+			}
+		}
+		for _, b := range done.boards {
+			switch i := st.Board(b.ChannelID); {
+			case i < 0:
+				st.Boards = append(st.Boards, b)
+			case st.Boards[i].TS == b.TS:
+				st.Boards[i] = b
+			}
+		}
+		st.Boards = slices.DeleteFunc(st.Boards, func(b Board) bool { return b.TS != "" && slices.Contains(done.goneBoards, b.TS) })
+		if done.summarized {
+			st.Summarized, st.History = true, nil
+		}
 		if done.archived {
 			st.ChannelArchived = true
 		}
@@ -733,6 +917,10 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 			if p := Decide(*st, *er, a.ev, a.cfg); p.Empty() {
 				er.Done, er.Owner, er.LeaseUntil = true, "", time.Time{}
 				ch |= ChangeEvent
+				if st.ChannelID == "" && !st.Deferred {
+					st.Deferred = true
+					ch |= ChangeState
+				}
 			}
 		}
 		a.st, a.er = cloneState(*st), *er
@@ -765,7 +953,9 @@ func IsRetryable(err error) bool {
 func stateEqual(a, b State) bool {
 	return a.RootTS == b.RootTS && a.RootVersion == b.RootVersion && a.LeaseOwner == b.LeaseOwner &&
 		a.LeaseUntil.Equal(b.LeaseUntil) && a.Topic == b.Topic && slices.Equal(a.Bookmarks, b.Bookmarks) &&
-		a.Invited == b.Invited && a.ChannelArchived == b.ChannelArchived
+		a.Invited == b.Invited && a.ChannelArchived == b.ChannelArchived &&
+		slices.Equal(a.PeopleDone, b.PeopleDone) && slices.Equal(a.Boards, b.Boards) &&
+		a.Summarized == b.Summarized && len(a.History) == len(b.History) && a.Deferred == b.Deferred
 }
 
 // maybeDone reports whether a failed Slack call may have taken effect.
@@ -774,13 +964,7 @@ func maybeDone(err error) bool {
 	return errors.As(err, &re) && re.MaybeDone
 }
 
-func cloneState(st State) State {
-	st.CreatingNames = slices.Clone(st.CreatingNames)
-	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
-	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
-	st.Bookmarks = slices.Clone(st.Bookmarks)
-	return st
-}
+func cloneState(st State) State { return st.Clone() }
 
 func newOwner() string {
 	var b [8]byte

@@ -33,6 +33,10 @@ type fakeSlack struct {
 	loseRoot  int
 	loseReply int
 	delay     time.Duration
+	// groups are user groups by id or handle; refuse are users the
+	// invite refuses, with the reason.
+	groups map[string][]string
+	refuse map[string]string
 }
 
 type fakeChannel struct {
@@ -49,10 +53,113 @@ type fakeChannel struct {
 	// replyHiddenUntil does the same for replies and FindReply.
 	replyHiddenUntil time.Time
 	replies          []incident.Reply
+	private          bool
+	// boards are the shared-channel messages by ts.
+	boards     map[string]*fakeBoard
+	boardOrder []string
+}
+
+type fakeBoard struct {
+	entry incident.BoardEntry
+	edits int
+}
+
+// shared adds a channel someone made, such as an announce channel.
+func (f *fakeSlack) shared(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.channels[id] = &fakeChannel{name: id}
+}
+
+// board returns the message about incidentID in channel id.
+func (f *fakeSlack) board(id, incidentID string) (ts string, b fakeBoard, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.channels[id]
+	if c == nil {
+		return "", fakeBoard{}, 0
+	}
+	for _, t := range c.boardOrder {
+		if c.boards[t].entry.Incident.ID == incidentID {
+			ts, b = t, *c.boards[t]
+			n++
+		}
+	}
+	return ts, b, n
+}
+
+func (f *fakeSlack) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	if err := f.call(ctx, "group"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m, ok := f.groups[group]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", group, incident.ErrGroupNotFound)
+	}
+	return slices.Clone(m), nil
+}
+
+func (f *fakeSlack) PostBoard(ctx context.Context, id string, b incident.BoardEntry) (string, error) {
+	if err := f.call(ctx, "postBoard"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	if c.boards == nil {
+		c.boards = map[string]*fakeBoard{}
+	}
+	ts := "300." + strconv.Itoa(len(c.boardOrder)+1)
+	c.boards[ts] = &fakeBoard{entry: b}
+	c.boardOrder = append(c.boardOrder, ts)
+	return ts, nil
+}
+
+func (f *fakeSlack) UpdateBoard(ctx context.Context, id, ts string, b incident.BoardEntry) error {
+	if err := f.call(ctx, "updateBoard"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return err
+	}
+	m := c.boards[ts]
+	if m == nil {
+		return fmt.Errorf("message_not_found: %w", incident.ErrRootGone)
+	}
+	m.entry = b
+	m.edits++
+	return nil
+}
+
+func (f *fakeSlack) FindBoard(ctx context.Context, id, incidentID string) (string, error) {
+	if err := f.call(ctx, "findBoard"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	for _, ts := range c.boardOrder {
+		if c.boards[ts].entry.Incident.ID == incidentID {
+			return ts, nil
+		}
+	}
+	return "", nil
 }
 
 func newFakeSlack() *fakeSlack {
-	return &fakeSlack{names: map[string]string{}, channels: map[string]*fakeChannel{}, calls: map[string]int{}, fail: map[string][]error{}}
+	return &fakeSlack{names: map[string]string{}, channels: map[string]*fakeChannel{}, calls: map[string]int{}, fail: map[string][]error{},
+		groups: map[string][]string{}, refuse: map[string]string{}}
 }
 
 // failNext makes the next call of method return err.
@@ -111,7 +218,7 @@ func (f *fakeSlack) only() *fakeChannel {
 	return nil
 }
 
-func (f *fakeSlack) CreateChannel(ctx context.Context, name string) (string, error) {
+func (f *fakeSlack) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
 	if err := f.call(ctx, "create"); err != nil {
 		return "", err
 	}
@@ -122,7 +229,7 @@ func (f *fakeSlack) CreateChannel(ctx context.Context, name string) (string, err
 	}
 	id := "C" + strconv.Itoa(len(f.names)+1)
 	f.names[name] = id
-	f.channels[id] = &fakeChannel{name: name}
+	f.channels[id] = &fakeChannel{name: name, private: private}
 	if f.loseCreate > 0 {
 		f.loseCreate--
 		return "", &incident.RetryableError{Op: "create", MaybeDone: true, Err: errors.New("connection reset")}
@@ -164,17 +271,25 @@ func (f *fakeSlack) AddBookmark(ctx context.Context, id string, b incident.Bookm
 	return err
 }
 
-func (f *fakeSlack) Invite(ctx context.Context, id string, users []string) error {
+func (f *fakeSlack) Invite(ctx context.Context, id string, users []string) ([]incident.InviteFailure, error) {
 	if err := f.call(ctx, "invite"); err != nil {
-		return err
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.ch(id)
-	if err == nil {
-		c.members = append(c.members, users...)
+	if err != nil {
+		return nil, err
 	}
-	return err
+	var failed []incident.InviteFailure
+	for _, u := range users {
+		if why, ok := f.refuse[u]; ok {
+			failed = append(failed, incident.InviteFailure{UserID: u, Reason: why})
+		} else if !slices.Contains(c.members, u) {
+			c.members = append(c.members, u)
+		}
+	}
+	return failed, nil
 }
 
 func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapshot) (string, error) {
@@ -227,8 +342,8 @@ func (f *fakeSlack) PostReply(ctx context.Context, id, rootTS string, r incident
 	if err != nil {
 		return "", err
 	}
-	if rootTS != c.root {
-		return "", errors.New("thread_ts is not the root")
+	if rootTS != c.root && c.boards[rootTS] == nil {
+		return "", fmt.Errorf("thread_ts is not a root: %w", incident.ErrRootGone)
 	}
 	c.replies = append(c.replies, r)
 	if f.loseReply > 0 {

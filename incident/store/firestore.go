@@ -162,14 +162,20 @@ type incidentDoc struct {
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
 	// CreatingSince is kept after the channel is recorded: it tells an
 	// operator when creation started.
-	CreatingSince   time.Time `firestore:"creating_since,omitempty"`
-	CreatingNames   []string  `firestore:"creating_names"`
-	RootTS          string    `firestore:"root_ts"`
-	RootVersion     int64     `firestore:"root_version"`
-	Topic           string    `firestore:"topic"`
-	Bookmarks       []string  `firestore:"bookmarks"`
-	Invited         bool      `firestore:"invited"`
-	ChannelArchived bool      `firestore:"channel_archived"`
+	CreatingSince   time.Time    `firestore:"creating_since,omitempty"`
+	CreatingNames   []string     `firestore:"creating_names"`
+	RootTS          string       `firestore:"root_ts"`
+	RootVersion     int64        `firestore:"root_version"`
+	Topic           string       `firestore:"topic"`
+	Bookmarks       []string     `firestore:"bookmarks"`
+	Invited         bool         `firestore:"invited"`
+	ChannelArchived bool         `firestore:"channel_archived"`
+	People          []refDoc     `firestore:"people"`
+	PeopleDone      []string     `firestore:"people_done"`
+	Boards          []boardDoc   `firestore:"boards"`
+	History         []historyDoc `firestore:"history"`
+	Summarized      bool         `firestore:"summarized"`
+	Deferred        bool         `firestore:"deferred"`
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
@@ -202,6 +208,20 @@ type refDoc struct {
 	Type    string `firestore:"type"`
 	Summary string `firestore:"summary"`
 	HTMLURL string `firestore:"html_url"`
+}
+
+// boardDoc is a message about the incident in a shared channel.
+type boardDoc struct {
+	ChannelID  string `firestore:"channel_id"`
+	TS         string `firestore:"ts"`
+	Version    int64  `firestore:"version"`
+	HasChannel bool   `firestore:"has_channel"`
+	Thread     bool   `firestore:"thread"`
+}
+
+type historyDoc struct {
+	At   time.Time `firestore:"at"`
+	Text string    `firestore:"text"`
 }
 
 // eventDoc is the stored form of incident.EventRecord. ExpireAt is always
@@ -262,6 +282,12 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Bookmarks:       cloneSlice(d.Bookmarks),
 		Invited:         d.Invited,
 		ChannelArchived: d.ChannelArchived,
+		People:          refsFromDocs(d.People),
+		PeopleDone:      cloneSlice(d.PeopleDone),
+		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
+		History:         convertSlice(d.History, func(h historyDoc) incident.HistoryLine { return incident.HistoryLine(h) }),
+		Summarized:      d.Summarized,
+		Deferred:        d.Deferred,
 	}, nil
 }
 
@@ -302,7 +328,27 @@ func encodeState(st incident.State) incidentDoc {
 		Bookmarks:       cloneSlice(st.Bookmarks),
 		Invited:         st.Invited,
 		ChannelArchived: st.ChannelArchived,
+		People:          refsToDocs(st.People),
+		PeopleDone:      cloneSlice(st.PeopleDone),
+		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),
+		History: convertSlice(st.History, func(h incident.HistoryLine) historyDoc {
+			return historyDoc{At: utc(h.At), Text: h.Text}
+		}),
+		Summarized: st.Summarized,
+		Deferred:   st.Deferred,
 	}
+}
+
+// convertSlice maps s with f; empty becomes nil.
+func convertSlice[E, F any](s []E, f func(E) F) []F {
+	if len(s) == 0 {
+		return nil
+	}
+	out := make([]F, len(s))
+	for i, e := range s {
+		out[i] = f(e)
+	}
+	return out
 }
 
 func decodeEvent(snap *firestore.DocumentSnapshot) (incident.EventRecord, error) {

@@ -193,6 +193,19 @@ func fullState() incident.State {
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
 		Invited:         true,
 		ChannelArchived: true,
+		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
+		PeopleDone:      []string{"PADA"},
+		Boards: []incident.Board{
+			{ChannelID: "CANNOUNCE", TS: "1700000000.000200", Version: 7, HasChannel: true},
+			{ChannelID: "CLOWPRIO", TS: "1700000000.000300", Version: 5, Thread: true},
+			{ChannelID: "CGONE"},
+		},
+		History: []incident.HistoryLine{
+			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (low urgency)"},
+			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada"},
+		},
+		Summarized: true,
+		Deferred:   true,
 	}
 }
 
