@@ -30,7 +30,10 @@ const DefaultPagerDutyURL = "https://api.pagerduty.com"
 
 // Defaults of Options.
 const (
-	DefaultTTL     = 24 * time.Hour
+	// DefaultTTL is how long a found Slack user is cached by default.
+	DefaultTTL = 24 * time.Hour
+	// DefaultMissTTL is how long a user without a usable Slack account is
+	// cached by default.
 	DefaultMissTTL = time.Hour
 )
 
