@@ -103,7 +103,7 @@ func historyLine(ev *Event) (HistoryLine, bool) {
 	if text == "" {
 		return HistoryLine{}, false
 	}
-	return HistoryLine{At: ev.OccurredAt, Text: text}, true
+	return HistoryLine{At: ev.OccurredAt, Text: text, EventID: ev.ID}, true
 }
 
 // addHistory inserts line in time order, keeping the first line and the
@@ -305,7 +305,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.UpdateRoot = true
 		}
 		if st.Deferred && !st.Summarized && len(st.History) > 0 {
-			p.Summary = SummaryFor(st)
+			p.Summary = SummaryFor(st, ev)
 		}
 	}
 	// Messages in shared channels: those posted are kept current; an
@@ -346,10 +346,13 @@ func threadBoard(st State) *Board {
 }
 
 // SummaryFor is the reply that tells, in an incident's channel opened
-// late, what happened before.
-func SummaryFor(st State) *Reply {
+// late, what happened before; the event that opened it has its own reply.
+func SummaryFor(st State, ev *Event) *Reply {
 	var b strings.Builder
 	for _, l := range st.History {
+		if l.EventID == ev.ID {
+			continue
+		}
 		b.WriteString("• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " — " + l.Text + "\n")
 	}
 	return &Reply{

@@ -109,6 +109,8 @@ type Board struct {
 type HistoryLine struct {
 	At   time.Time
 	Text string
+	// EventID is the event the line tells of.
+	EventID string
 }
 
 // Errors of the Slack user look-ups.

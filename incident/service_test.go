@@ -57,6 +57,7 @@ type fakeChannel struct {
 	// boards are the shared-channel messages by ts.
 	boards     map[string]*fakeBoard
 	boardOrder []string
+	boardSeq   int
 }
 
 type fakeBoard struct {
@@ -114,7 +115,8 @@ func (f *fakeSlack) PostBoard(ctx context.Context, id string, b incident.BoardEn
 	if c.boards == nil {
 		c.boards = map[string]*fakeBoard{}
 	}
-	ts := "300." + strconv.Itoa(len(c.boardOrder)+1)
+	c.boardSeq++
+	ts := "300." + strconv.Itoa(c.boardSeq)
 	c.boards[ts] = &fakeBoard{entry: b}
 	c.boardOrder = append(c.boardOrder, ts)
 	return ts, nil

@@ -220,8 +220,9 @@ type boardDoc struct {
 }
 
 type historyDoc struct {
-	At   time.Time `firestore:"at"`
-	Text string    `firestore:"text"`
+	At      time.Time `firestore:"at"`
+	Text    string    `firestore:"text"`
+	EventID string    `firestore:"event_id"`
 }
 
 // eventDoc is the stored form of incident.EventRecord. ExpireAt is always
@@ -332,7 +333,7 @@ func encodeState(st incident.State) incidentDoc {
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),
 		History: convertSlice(st.History, func(h incident.HistoryLine) historyDoc {
-			return historyDoc{At: utc(h.At), Text: h.Text}
+			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID}
 		}),
 		Summarized: st.Summarized,
 		Deferred:   st.Deferred,

@@ -202,7 +202,7 @@ func fullState() incident.State {
 		},
 		History: []incident.HistoryLine{
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (low urgency)"},
-			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada"},
+			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada", EventID: "E7"},
 		},
 		Summarized: true,
 		Deferred:   true,
