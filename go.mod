@@ -11,6 +11,7 @@ require (
 	github.com/slack-go/slack v0.35.0
 	golang.org/x/text v0.43.0
 	google.golang.org/grpc v1.84.0
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
