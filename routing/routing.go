@@ -25,6 +25,8 @@ type Table struct {
 	rules []rule
 }
 
+var _ incident.Router = (*Table)(nil)
+
 // rule is one compiled rule: its match conditions and the route it gives.
 type rule struct {
 	name string
