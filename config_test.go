@@ -9,11 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/incident-channels/incident-channels/incident"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -37,6 +41,7 @@ func TestLoadConfig(t *testing.T) {
 		Store:          "memory",
 		ChannelPrefix:  "inc",
 		InviteUsers:    []string{"U01", "W02"},
+		PagerDutyURL:   "https://api.pagerduty.com",
 	}
 	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("LoadConfig mismatch (-want +got):\n%s", diff)
@@ -57,6 +62,14 @@ func TestLoadConfigErrors(t *testing.T) {
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
 			"STORE": "redis", "SLACK_API_URL": "slack.com", "CHANNEL_PREFIX": "Inc!", "SLACK_INVITE_USERS": "@bob",
 		}, []string{"STORE", "SLACK_API_URL", "CHANNEL_PREFIX", "SLACK_INVITE_USERS"}},
+		{"bad issue-4 values", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
+			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
+			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
+		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: "PBOB"`}},
+		{"missing routing file", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "ROUTING_FILE": "/nonexistent/routes.yaml",
+		}, []string{"ROUTING_FILE", "/nonexistent/routes.yaml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,5 +167,64 @@ func TestSetupRetriesNonConfigErrors(t *testing.T) {
 	h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 	if rec.Code != http.StatusUnauthorized || tries != 3 {
 		t.Errorf("third request = %d after %d setups, want the handler's 401 after 3", rec.Code, tries)
+	}
+}
+
+func TestLoadConfigIssue4(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - name: low\n    match: {urgency: low}\n    channel: false\n    post_to: C0LOW\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": "s",
+		"SLACK_BOT_TOKEN":          "xoxb-1",
+		"SLACK_ANNOUNCE_CHANNEL":   "C0ANNOUNCE",
+		"PAGERDUTY_API_TOKEN":      "pd-secret-token",
+		"PAGERDUTY_API_URL":        "https://api.eu.pagerduty.com",
+		"SLACK_USER_OVERRIDES":     "PABC123=U012AB3CD, Ada@Example.com = U045",
+		"ROUTING_FILE":             rules,
+	}))
+	if err != nil {
+		t.Fatalf("LoadConfig error = %v", err)
+	}
+	if cfg.Announce != "C0ANNOUNCE" || cfg.PagerDutyURL != "https://api.eu.pagerduty.com" || cfg.PagerDutyToken != "pd-secret-token" {
+		t.Errorf("config = %s", cfg)
+	}
+	if want := map[string]string{"PABC123": "U012AB3CD", "ada@example.com": "U045"}; !cmp.Equal(cfg.UserOverrides, want) {
+		t.Errorf("UserOverrides = %v, want %v", cfg.UserOverrides, want)
+	}
+	if cfg.Routes == nil {
+		t.Fatal("Routes = nil with ROUTING_FILE set")
+	}
+	low := cfg.Routes.Route(incident.Snapshot{Urgency: "low"})
+	high := cfg.Routes.Route(incident.Snapshot{Urgency: "high"})
+	if low.Channel || low.PostChannel != "C0LOW" || !high.Channel || high.Announce != "C0ANNOUNCE" || high.Prefix != "inc" {
+		t.Errorf("routes: low %+v, high %+v; want low posted in C0LOW, high a channel announced in C0ANNOUNCE", low, high)
+	}
+	if s := cfg.String(); strings.Contains(s, "pd-secret-token") {
+		t.Errorf("Config.String() = %s reveals the PagerDuty token", s)
+	}
+}
+
+// An invalid rules file fails setup loudly: every webhook is answered 503
+// (PagerDuty keeps redelivering) and the log names the rule and field.
+func TestInvalidRoutingFileIs503(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "routes.yaml")
+	if err := os.WriteFile(rules, []byte("rules:\n  - name: sev1\n    match: {urgency: hgh}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	h := lazyHandler(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory", "ROUTING_FILE": rules,
+	}), NewLogger(&logs))
+	rec := httptest.NewRecorder()
+	h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("status = %d, want 503", rec.Code)
+	}
+	for _, w := range []string{"ROUTING_FILE", "sev1", "urgency", "hgh"} {
+		if !strings.Contains(logs.String(), w) {
+			t.Errorf("setup error log does not name %q:\n%s", w, logs.String())
+		}
 	}
 }

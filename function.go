@@ -21,6 +21,8 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/people"
+	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -116,6 +118,15 @@ type Config struct {
 	Database       string   // FIRESTORE_DATABASE
 	ChannelPrefix  string   // CHANNEL_PREFIX
 	InviteUsers    []string // SLACK_INVITE_USERS, comma-separated
+	Announce       string   // SLACK_ANNOUNCE_CHANNEL, a channel id
+	RoutingFile    string   // ROUTING_FILE
+	// Routes are the rules of RoutingFile, validated; nil without one.
+	Routes         *routing.Table
+	PagerDutyToken string // PAGERDUTY_API_TOKEN
+	PagerDutyURL   string // PAGERDUTY_API_URL
+	// UserOverrides maps PagerDuty user ids or emails to Slack user ids
+	// (SLACK_USER_OVERRIDES, "PABC123=U012AB3CD,ada@example.com=U045").
+	UserOverrides map[string]string
 
 	// leaseTTL overrides incident.LeaseTTL; tests shorten it so that a
 	// lease kept after an unclear Slack failure expires quickly.
@@ -124,21 +135,27 @@ type Config struct {
 
 // String hides the secrets so a Config can be logged.
 func (c Config) String() string {
-	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d}",
-		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers))
+	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
+		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d}",
+		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
+		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides))
 }
 
 // LoadConfig reads the configuration through getenv. It names every
 // missing or invalid variable in one error.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg := Config{
-		SlackToken:    strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
-		SlackAPIURL:   strings.TrimSpace(getenv("SLACK_API_URL")),
-		Store:         strings.ToLower(strings.TrimSpace(getenv("STORE"))),
-		Project:       strings.TrimSpace(getenv("GOOGLE_CLOUD_PROJECT")),
-		Database:      strings.TrimSpace(getenv("FIRESTORE_DATABASE")),
-		ChannelPrefix: strings.TrimSpace(getenv("CHANNEL_PREFIX")),
-		InviteUsers:   splitList(getenv("SLACK_INVITE_USERS")),
+		SlackToken:     strings.TrimSpace(getenv("SLACK_BOT_TOKEN")),
+		SlackAPIURL:    strings.TrimSpace(getenv("SLACK_API_URL")),
+		Store:          strings.ToLower(strings.TrimSpace(getenv("STORE"))),
+		Project:        strings.TrimSpace(getenv("GOOGLE_CLOUD_PROJECT")),
+		Database:       strings.TrimSpace(getenv("FIRESTORE_DATABASE")),
+		ChannelPrefix:  strings.TrimSpace(getenv("CHANNEL_PREFIX")),
+		InviteUsers:    splitList(getenv("SLACK_INVITE_USERS")),
+		Announce:       strings.TrimSpace(getenv("SLACK_ANNOUNCE_CHANNEL")),
+		RoutingFile:    strings.TrimSpace(getenv("ROUTING_FILE")),
+		PagerDutyToken: strings.TrimSpace(getenv("PAGERDUTY_API_TOKEN")),
+		PagerDutyURL:   strings.TrimSpace(getenv("PAGERDUTY_API_URL")),
 	}
 	var errs []error
 	for _, s := range splitList(getenv("PAGERDUTY_WEBHOOK_SECRET")) {
@@ -172,7 +189,52 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: %q is not a Slack user id (like U012AB3CD)", u))
 		}
 	}
+	if cfg.Announce != "" && !validChannelID(cfg.Announce) {
+		errs = append(errs, fmt.Errorf("SLACK_ANNOUNCE_CHANNEL %q must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name", cfg.Announce))
+	}
+	if cfg.PagerDutyURL == "" {
+		cfg.PagerDutyURL = people.DefaultPagerDutyURL
+	} else if !strings.HasPrefix(cfg.PagerDutyURL, "https://") && !strings.HasPrefix(cfg.PagerDutyURL, "http://") {
+		errs = append(errs, fmt.Errorf("PAGERDUTY_API_URL %q must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)", cfg.PagerDutyURL))
+	}
+	for _, pair := range splitList(getenv("SLACK_USER_OVERRIDES")) {
+		from, to, ok := strings.Cut(pair, "=")
+		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
+		if !ok || from == "" || !validSlackID(to) {
+			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: %q must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", pair))
+			continue
+		}
+		if cfg.UserOverrides == nil {
+			cfg.UserOverrides = map[string]string{}
+		}
+		if strings.Contains(from, "@") {
+			from = strings.ToLower(from)
+		}
+		cfg.UserOverrides[from] = to
+	}
+	if cfg.RoutingFile != "" && len(errs) == 0 {
+		// Rules inherit the defaults above, so they are read last.
+		t, err := routing.Load(cfg.RoutingFile, incident.Route{
+			Channel: true, Prefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
+		})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ROUTING_FILE: %w", err))
+		}
+		cfg.Routes = t
+	}
 	return cfg, errors.Join(errs...)
+}
+
+func validChannelID(s string) bool {
+	if len(s) < 3 || (s[0] != 'C' && s[0] != 'G') {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func validSlackID(s string) bool {
@@ -200,19 +262,41 @@ func splitList(s string) []string {
 // New builds the webhook handler from cfg. It makes no network call: the
 // Firestore client connects on first use.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
-	var st incident.Store
+	var (
+		st    incident.Store
+		cache people.Cache
+	)
 	switch cfg.Store {
 	case "memory":
-		st = store.NewMemory()
+		st, cache = store.NewMemory(), people.NewMemoryCache()
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
-		st = fs
+		st, cache = fs, people.NewFirestoreCache(fs.Client())
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL)
-	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, LeaseTTL: cfg.leaseTTL}, log)
+	icfg := incident.Config{
+		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce, LeaseTTL: cfg.leaseTTL,
+	}
+	if cfg.Routes != nil {
+		icfg.Router = cfg.Routes
+		log.InfoContext(ctx, "routing rules loaded", "routing_file", cfg.RoutingFile, "rules", cfg.Routes.Rules())
+	}
+	switch {
+	case cfg.PagerDutyToken != "":
+		icfg.Directory = people.New(people.Options{
+			PagerDutyToken: cfg.PagerDutyToken, PagerDutyURL: cfg.PagerDutyURL, Slack: slack,
+			Cache: cache, Overrides: cfg.UserOverrides, Log: log,
+		})
+	case len(cfg.UserOverrides) > 0:
+		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
+		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: only the PagerDuty users in SLACK_USER_OVERRIDES are invited to incident channels")
+	default:
+		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
+	}
+	svc := incident.NewService(st, slack, icfg, log)
 	h := incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget)
 	h.SetTraceProject(cfg.Project)
 	return h, nil

@@ -61,6 +61,10 @@ func OpenFirestore(ctx context.Context, projectID, databaseID string) (*Firestor
 	return NewFirestore(client), nil
 }
 
+// Client returns the Firestore client, for other collections of the same
+// database (the people cache).
+func (f *Firestore) Client() *firestore.Client { return f.client }
+
 // Close closes the Firestore client.
 func (f *Firestore) Close() error {
 	return f.client.Close()
