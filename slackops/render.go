@@ -223,3 +223,100 @@ func titleCase(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// BoardBlocks renders an incident's message in a shared channel. The
+// announce line (b.Thread unset) is one section: the status, the number
+// and title linked to PagerDuty, the incident's own channel when it has
+// one, and a line of status, urgency, priority, service and assignees.
+// The post-only message (b.Thread set) is the root message with a line
+// saying its updates are in the thread, and where the incident moved when
+// it got a channel of its own. The same entry always renders the same
+// blocks.
+func BoardBlocks(b incident.BoardEntry) []slack.Block {
+	if b.Thread {
+		return append(RootBlocks(b.Incident), slack.NewContextBlock("", mrkdwn(threadNote(b.ChannelID))))
+	}
+	inc := b.Incident
+	line := link(inc.HTMLURL, numberTitle(inc), 1500)
+	if e := statusEmoji[inc.Status]; e != "" && inc.Complete {
+		line = e + " " + line
+	}
+	text := line + channelLink(" → ", b.ChannelID)
+	if d := boardDetails(inc); d != "" {
+		text += "\n" + Mrkdwn(d, 1200)
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+}
+
+// PlainBoardBlocks is the shared-channel message without links or
+// buttons (the channel mention stays): what is posted when Slack rejects
+// the full blocks.
+func PlainBoardBlocks(b incident.BoardEntry) []slack.Block {
+	if b.Thread {
+		return append(PlainRootBlocks(b.Incident), slack.NewContextBlock("", mrkdwn(threadNote(b.ChannelID))))
+	}
+	text := Mrkdwn(headerText(b.Incident), 1500) + channelLink(" → ", b.ChannelID)
+	if d := boardDetails(b.Incident); d != "" {
+		text += "\n" + Mrkdwn(d, 1200)
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
+}
+
+// BoardText is the plain fallback of a shared-channel message
+// (notifications).
+func BoardText(b incident.BoardEntry) string {
+	return RootText(b.Incident) + channelLink(" → ", b.ChannelID)
+}
+
+// numberTitle is "#1234 title", or the title alone without a number.
+func numberTitle(inc incident.Snapshot) string {
+	if inc.Number > 0 {
+		return "#" + strconv.Itoa(inc.Number) + " " + orDash(inc.Title)
+	}
+	return orDash(inc.Title)
+}
+
+// boardDetails is the announce line's second line, in plain text:
+// "Acknowledged · high · P1 · Checkout API · Ada Lovelace".
+func boardDetails(inc incident.Snapshot) string {
+	if !inc.Complete {
+		return "Waiting for PagerDuty's incident details"
+	}
+	d := incident.Topic(inc)
+	if names := incident.Names(inc.Assignees); names != "" {
+		if d != "" {
+			d += " · "
+		}
+		d += names
+	}
+	return d
+}
+
+// threadNote is the post-only message's last line.
+func threadNote(channelID string) string {
+	return "Updates in the thread" + channelLink(" · Moved to ", channelID)
+}
+
+// channelLink returns prefix and a mention of the channel id, or "" when
+// id is empty or not a Slack channel id: the id goes into mrkdwn as is,
+// so it may hold nothing but upper-case letters and digits.
+func channelLink(prefix, id string) string {
+	if !ValidChannelID(id) {
+		return ""
+	}
+	return prefix + "<#" + id + ">"
+}
+
+// ValidChannelID reports whether id looks like a Slack channel id
+// (C0123ABCD, G…): 2 to 32 upper-case letters and digits.
+func ValidChannelID(id string) bool {
+	if len(id) < 2 || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}

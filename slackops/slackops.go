@@ -1,7 +1,9 @@
 // Package slackops carries out the incident service's Slack steps through
-// slack-go: creating the channel, setting its topic, bookmarking,
-// inviting, and posting and editing the Block Kit root message and its
-// thread replies. It renders messages from the domain's snapshot and
+// slack-go: creating the channel (public or private), setting its topic,
+// bookmarking, inviting users and user groups' members, posting and
+// editing the Block Kit root message and its thread replies, and the
+// incident's message in shared (announce and post-only) channels. It also
+// finds Slack users by email for the people resolver. It renders messages from the domain's snapshot and
 // replies, cutting and escaping untrusted text to Slack's rules, and
 // translates Slack's errors into the domain's: name_taken into
 // incident.ErrNameTaken, rate limits, 5xx answers and transport failures
@@ -34,6 +36,13 @@ type Client struct {
 
 	mu        sync.Mutex
 	botUserID string // from auth.test, learnt on first need
+
+	// groupsMu serialises usergroups.list calls, so concurrent look-ups
+	// of handles share one; groups and groupsAt are read under mu.
+	groupsMu sync.Mutex
+	groups   map[string]string // user group handle → id, enabled groups only
+	groupsAt time.Time         // when groups was listed; zero: never
+	now      func() time.Time
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when
@@ -53,16 +62,20 @@ func New(token, apiURL string) *Client {
 	// keeping their connections saves a TLS handshake per call.
 	tr.MaxIdleConnsPerHost = 256
 	tr.IdleConnTimeout = 90 * time.Second
-	return &Client{api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: tr}))}
+	return &Client{
+		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: tr})),
+		now: time.Now,
+	}
 }
 
-// CreateChannel creates a public channel named name. A taken name (live or
-// archived channel) is incident.ErrNameTaken.
-func (c *Client) CreateChannel(ctx context.Context, name string) (string, error) {
+// CreateChannel creates a channel named name, private when private is
+// set. A taken name (live or archived channel, public or private) is
+// incident.ErrNameTaken.
+func (c *Client) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
 	if err := notSent(ctx, "conversations.create "+name); err != nil {
 		return "", err
 	}
-	ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name})
+	ch, err := c.api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: private})
 	if err != nil {
 		return "", translate("conversations.create "+name, err)
 	}
@@ -96,40 +109,76 @@ func (c *Client) AddBookmark(ctx context.Context, channelID string, b incident.B
 // want them: in the channel (or the bot itself, already a member).
 var benignInvite = map[string]bool{"already_in_channel": true, "cant_invite_self": true}
 
+// inviteReasons are the per-user conversations.invite errors, in words
+// for people. A code not listed here is a per-user failure only when it
+// comes in the errors array, and its reason is the code itself.
+var inviteReasons = map[string]string{
+	// Slack documents no code for a deactivated user; these are the
+	// codes its other methods use for one.
+	"user_is_deactivated": "deactivated",
+	"user_disabled":       "deactivated",
+	"user_not_found":      "not a Slack user",
+	"cant_invite":         "a guest who cannot be added",
+	"user_is_restricted":  "a guest who cannot be added",
+	// A single-channel guest, or one already in as many channels as
+	// allowed.
+	"user_is_ultra_restricted": "a guest who cannot be added",
+	"ura_max_channels":         "a guest who cannot be added",
+}
+
+// InviteReason returns the reason, readable by people, for a per-user
+// conversations.invite error code.
+func InviteReason(code string) string {
+	if r, ok := inviteReasons[code]; ok {
+		return r
+	}
+	return code
+}
+
 // Invite adds users to the channel. Users already in it, and the bot
-// itself, are not an error. With several users Slack is asked to invite the
-// valid ones even when others fail (force); the error then names only the
-// users that could not be added.
-func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string) error {
+// itself, are not an error. Slack is asked to invite the valid users even
+// when others fail (force); the users it refused (deactivated, unknown,
+// guests who cannot be added) come back in failed, with a reason. err is
+// a failure of the whole call (a rate limit, a 5xx, the channel archived
+// or gone), and failed is then empty.
+func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string) ([]incident.InviteFailure, error) {
 	if len(userIDs) == 0 {
-		return nil
+		return nil, nil
 	}
 	err := c.inChannel(ctx, channelID, func() error {
 		_, err := c.api.ForceInviteUsersToConversationContext(ctx, channelID, userIDs...)
 		return err
 	})
 	if err == nil {
-		return nil
+		return nil, nil
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
-		if benignInvite[se.Err] && len(se.Errors) == 0 {
-			return nil
-		}
-		var failed []string
+		var failed []incident.InviteFailure
+		perUser := false
 		for _, e := range se.Errors {
-			if ie := e.ConversationsInviteResponseError; ie != nil && !benignInvite[ie.Error] {
-				failed = append(failed, ie.User+": "+ie.Error)
+			ie := e.ConversationsInviteResponseError
+			if ie == nil || ie.User == "" {
+				continue
+			}
+			perUser = true
+			if !benignInvite[ie.Error] {
+				failed = append(failed, incident.InviteFailure{UserID: ie.User, Reason: InviteReason(ie.Error)})
 			}
 		}
-		if len(se.Errors) > 0 && len(failed) == 0 {
-			return nil
+		if perUser {
+			return failed, nil
 		}
-		if len(failed) > 0 {
-			return &APIError{Method: "conversations.invite", Code: se.Err, Detail: strings.Join(failed, ", ")}
+		// No errors array: Slack names no user. With one user invited,
+		// a per-user code is about that user.
+		switch {
+		case benignInvite[se.Err]:
+			return nil, nil
+		case len(userIDs) == 1 && inviteReasons[se.Err] != "":
+			return []incident.InviteFailure{{UserID: userIDs[0], Reason: InviteReason(se.Err)}}, nil
 		}
 	}
-	return translate("conversations.invite "+channelID, err)
+	return nil, translate("conversations.invite "+channelID, err)
 }
 
 // PostRoot posts the incident's root message and returns its ts.
@@ -226,8 +275,9 @@ func rejectedBlocks(err error) bool {
 }
 
 // inChannel runs call and, when Slack answers not_in_channel (someone
-// removed the bot from the incident's channel), joins the channel and runs
-// call once more. A channel the bot cannot join keeps the first error.
+// removed the bot from the incident's channel, or a public shared channel
+// the bot was never in), joins the channel and runs call once more. A
+// channel the bot cannot join keeps the first error.
 func (c *Client) inChannel(ctx context.Context, channelID string, call func() error) error {
 	err := call()
 	var se slack.SlackErrorResponse
@@ -235,8 +285,13 @@ func (c *Client) inChannel(ctx context.Context, channelID string, call func() er
 		return err
 	}
 	if _, _, _, jerr := c.api.JoinConversationContext(ctx, channelID); jerr != nil {
+		var je slack.SlackErrorResponse
+		if errors.As(jerr, &je) && je.Err == "method_not_supported_for_channel_type" {
+			return &APIError{Method: "conversations.join", Code: "not_in_channel",
+				Detail: "the bot cannot join private channel " + channelID + " by itself: invite it to the channel"}
+		}
 		// Why the bot could not rejoin (a rate limit, an archived
-		// channel, a private one) says more than not_in_channel.
+		// channel) says more than not_in_channel.
 		return jerr
 	}
 	return call()
@@ -248,6 +303,9 @@ func (c *Client) inChannel(ctx context.Context, channelID string, call func() er
 const (
 	RootMetadataType  = "incident_channels_root"
 	ReplyMetadataType = "incident_channels_event"
+	// BoardMetadataType marks an incident's message in a shared channel
+	// (announce or post-only); its payload names the incident.
+	BoardMetadataType = "incident_channels_board"
 )
 
 // maxFindPages bounds the pages of history or replies one Find call reads.
@@ -258,6 +316,22 @@ const maxFindPages = 5
 // first message and is looked for only until it is recorded, so a few
 // pages of history are enough.
 func (c *Client) FindRoot(ctx context.Context, channelID, incidentID string) (string, error) {
+	return c.findTop(ctx, channelID, RootMetadataType, incidentID)
+}
+
+// FindBoard returns the ts of the message posted for incidentID in a
+// shared channel, or "" when the channel's recent history (a few pages)
+// holds none. It is looked for only right after a post whose outcome was
+// not recorded, so the message is among the newest.
+func (c *Client) FindBoard(ctx context.Context, channelID, incidentID string) (string, error) {
+	ts, err := c.findTop(ctx, channelID, BoardMetadataType, incidentID)
+	return ts, sharedChannelError(channelID, err)
+}
+
+// findTop returns the ts of the newest top-level message this bot posted
+// in the channel with metadata of eventType naming incidentID, reading at
+// most maxFindPages pages of history.
+func (c *Client) findTop(ctx context.Context, channelID, eventType, incidentID string) (string, error) {
 	bot, err := c.bot(ctx)
 	if err != nil {
 		return "", err
@@ -274,8 +348,8 @@ func (c *Client) FindRoot(ctx context.Context, channelID, incidentID string) (st
 		}
 		for _, m := range resp.Messages {
 			// Only this bot's messages: after the app is reinstalled as
-			// another bot user, the old root can no longer be edited.
-			if m.User == bot && m.Metadata.EventType == RootMetadataType && m.Metadata.EventPayload["incident_id"] == incidentID {
+			// another bot user, the old message can no longer be edited.
+			if m.User == bot && m.Metadata.EventType == eventType && m.Metadata.EventPayload["incident_id"] == incidentID {
 				return m.Timestamp, nil
 			}
 		}
@@ -321,17 +395,18 @@ func (c *Client) FindReply(ctx context.Context, channelID, rootTS, eventID strin
 // each) read to find an orphan channel.
 const maxListPages = 10
 
-// FindChannel returns the id and name of a live public channel with one
-// of names that this app's bot created at or after createdAfter, or ""
-// when there is none. It reads the workspace's channel list, so it is only
-// called after a creation attempt that may have created a channel
-// unrecorded.
+// FindChannel returns the id and name of a live channel, public or
+// private, with one of names that this app's bot created at or after
+// createdAfter, or "" when there is none. It reads the workspace's channel
+// list (private channels only those the bot is in, which it is in every
+// channel it created), so it is only called after a creation attempt that
+// may have created a channel unrecorded.
 func (c *Client) FindChannel(ctx context.Context, names []string, createdAfter time.Time) (string, string, error) {
 	bot, err := c.bot(ctx)
 	if err != nil {
 		return "", "", err
 	}
-	params := &slack.GetConversationsParameters{ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"}}
+	params := &slack.GetConversationsParameters{ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"}}
 	for range maxListPages {
 		chs, cursor, err := c.api.GetConversationsContext(ctx, params)
 		if err != nil {
@@ -420,6 +495,10 @@ var retryableCodes = map[string]bool{
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var ae *APIError
+	if errors.As(err, &ae) { // already translated
+		return err
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {

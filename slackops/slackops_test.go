@@ -41,15 +41,15 @@ var snapshot = incident.Snapshot{
 
 func TestChannelLifecycle(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1234-checkout")
+	id, err := c.CreateChannel(ctx(t), "inc-1234-checkout", false)
 	if err != nil {
 		t.Fatalf("CreateChannel error = %v", err)
 	}
-	if _, err := c.CreateChannel(ctx(t), "inc-1234-checkout"); !errors.Is(err, incident.ErrNameTaken) {
+	if _, err := c.CreateChannel(ctx(t), "inc-1234-checkout", false); !errors.Is(err, incident.ErrNameTaken) {
 		t.Errorf("CreateChannel(taken name) error = %v, want ErrNameTaken", err)
 	}
 	archived := fake.CreateChannel("inc-9-old", true)
-	if _, err := c.CreateChannel(ctx(t), "inc-9-old"); !errors.Is(err, incident.ErrNameTaken) {
+	if _, err := c.CreateChannel(ctx(t), "inc-9-old", false); !errors.Is(err, incident.ErrNameTaken) {
 		t.Errorf("CreateChannel(name of archived %s) error = %v, want ErrNameTaken", archived, err)
 	}
 
@@ -59,12 +59,16 @@ func TestChannelLifecycle(t *testing.T) {
 	if err := c.AddBookmark(ctx(t), id, incident.Bookmark{Title: "PagerDuty #1234", Link: snapshot.HTMLURL}); err != nil {
 		t.Fatalf("AddBookmark error = %v", err)
 	}
-	if err := c.Invite(ctx(t), id, []string{"U1", "U2"}); err != nil {
-		t.Fatalf("Invite error = %v", err)
+	if failed, err := c.Invite(ctx(t), id, []string{"U1", "U2"}); err != nil || len(failed) != 0 {
+		t.Fatalf("Invite = %v, %v; want no failures", failed, err)
 	}
 	// Again, plus the bot itself: nobody new, no error.
-	if err := c.Invite(ctx(t), id, []string{"U1", slackfake.BotUserID}); err != nil {
-		t.Errorf("Invite(already in channel, bot) error = %v, want nil", err)
+	if failed, err := c.Invite(ctx(t), id, []string{"U1", slackfake.BotUserID}); err != nil || len(failed) != 0 {
+		t.Errorf("Invite(already in channel, bot) = %v, %v; want nothing", failed, err)
+	}
+	// One user, already in: Slack may answer without an errors array.
+	if failed, err := c.Invite(ctx(t), id, []string{"U2"}); err != nil || len(failed) != 0 {
+		t.Errorf("Invite(one already in channel) = %v, %v; want nothing", failed, err)
 	}
 
 	ch, _ := fake.Channel(id)
@@ -81,27 +85,86 @@ func TestChannelLifecycle(t *testing.T) {
 
 func TestInvitePartialFailure(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1")
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake.SetUser("UGONE", "user_not_found")
-	err = c.Invite(ctx(t), id, []string{"U1", "UGONE", "U2"})
-	if err == nil || !strings.Contains(err.Error(), "UGONE: user_not_found") {
-		t.Errorf("Invite error = %v, want one naming UGONE", err)
+	fake.AddUser("UADA", "ada@example.com", false)
+	fake.AddUser("UGONE", "gone@example.com", true)
+	fake.AddUser("UGRACE", "grace@example.com", false)
+	fake.SetUser("UGUEST", "user_is_ultra_restricted")
+	fake.AddMembers(id, "UGRACE")
+
+	failed, err := c.Invite(ctx(t), id, []string{"UADA", "UGONE", "UNKNOWN", "UGRACE", "UGUEST", slackfake.BotUserID})
+	if err != nil {
+		t.Fatalf("Invite error = %v, want the per-user failures in failed", err)
 	}
-	if incident.IsRetryable(err) {
-		t.Errorf("Invite error %v is retryable; an unknown user never becomes known by retrying", err)
+	want := []incident.InviteFailure{
+		{UserID: "UGONE", Reason: "deactivated"},
+		{UserID: "UNKNOWN", Reason: "not a Slack user"},
+		{UserID: "UGUEST", Reason: "a guest who cannot be added"},
+	}
+	if !slices.Equal(failed, want) {
+		t.Errorf("failed = %v, want %v", failed, want)
 	}
 	ch, _ := fake.Channel(id)
-	if got := strings.Join(ch.Members, ","); got != slackfake.BotUserID+",U1,U2" {
-		t.Errorf("members = %s, want the valid users invited despite UGONE", got)
+	if got := strings.Join(ch.Members, ","); got != slackfake.BotUserID+",UGRACE,UADA" {
+		t.Errorf("members = %s, want the valid user invited despite the others", got)
+	}
+
+	// Every user refused: still per-user failures, not an error.
+	failed, err = c.Invite(ctx(t), id, []string{"UGONE", "UNKNOWN"})
+	if err != nil || len(failed) != 2 {
+		t.Errorf("Invite(all refused) = %v, %v; want two failures and no error", failed, err)
+	}
+	// One user refused, without force's errors array.
+	failed, err = c.Invite(ctx(t), id, []string{"UGONE"})
+	if err != nil || !slices.Equal(failed, []incident.InviteFailure{{UserID: "UGONE", Reason: "deactivated"}}) {
+		t.Errorf("Invite(one deactivated) = %v, %v; want UGONE deactivated", failed, err)
+	}
+}
+
+func TestInviteReason(t *testing.T) {
+	for code, want := range map[string]string{
+		"user_is_deactivated": "deactivated", "user_disabled": "deactivated", "user_not_found": "not a Slack user",
+		"cant_invite": "a guest who cannot be added", "user_is_restricted": "a guest who cannot be added",
+		"user_is_ultra_restricted": "a guest who cannot be added", "ura_max_channels": "a guest who cannot be added",
+		"user_is_bot": "user_is_bot",
+	} {
+		if got := slackops.InviteReason(code); got != want {
+			t.Errorf("InviteReason(%s) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestInviteWholeCallFailures(t *testing.T) {
+	c, fake := newClient(t)
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Fail("conversations.invite", slackfake.Fault{Status: 429, RetryAfter: 3})
+	failed, err := c.Invite(ctx(t), id, []string{"U1", "U2"})
+	var re *incident.RetryableError
+	if !errors.As(err, &re) || re.RetryAfter != 3*time.Second || len(failed) != 0 {
+		t.Errorf("Invite(rate limited) = %v, %v; want a RetryableError after 3s", failed, err)
+	}
+	fake.Fail("conversations.invite", slackfake.Fault{Status: 503})
+	if _, err := c.Invite(ctx(t), id, []string{"U1"}); !incident.IsRetryable(err) {
+		t.Errorf("Invite(503) error = %v, want retryable", err)
+	}
+	fake.Archive(id)
+	if _, err := c.Invite(ctx(t), id, []string{"U1", "U2"}); !errors.Is(err, incident.ErrChannelArchived) {
+		t.Errorf("Invite(archived) error = %v, want ErrChannelArchived", err)
+	}
+	if _, err := c.Invite(ctx(t), "CNONE", []string{"U1"}); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+		t.Errorf("Invite(no channel) error = %v, want channel_not_found", err)
 	}
 }
 
 func TestRootAndThread(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1234")
+	id, err := c.CreateChannel(ctx(t), "inc-1234", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +228,7 @@ func TestRootAndThread(t *testing.T) {
 // fake enforces them, so an error here means Slack would reject the post.
 func TestHugeTextFits(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1")
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +287,7 @@ func TestErrorTranslation(t *testing.T) {
 		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
 	}
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1")
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +321,7 @@ func TestSlowSlackTimesOut(t *testing.T) {
 	cctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err := c.CreateChannel(cctx, "inc-slow")
+	_, err := c.CreateChannel(cctx, "inc-slow", false)
 	if !incident.IsRetryable(err) {
 		t.Errorf("CreateChannel past the deadline error = %v, want a retryable one", err)
 	}
@@ -271,7 +334,7 @@ func TestWrongToken(t *testing.T) {
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	c := slackops.New("xoxb-wrong", fake.URL)
-	_, err := c.CreateChannel(ctx(t), "inc-1")
+	_, err := c.CreateChannel(ctx(t), "inc-1", false)
 	var ae *slackops.APIError
 	if !errors.As(err, &ae) || ae.Code != "invalid_auth" {
 		t.Errorf("CreateChannel with a wrong token error = %v, want APIError invalid_auth", err)
@@ -294,7 +357,7 @@ func mustChannel(t *testing.T, fake *slackfake.Server, id string) slackfake.Chan
 // posted, across pages, and nothing else.
 func TestFind(t *testing.T) {
 	c, _ := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1234")
+	id, err := c.CreateChannel(ctx(t), "inc-1234", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,17 +401,24 @@ func TestFind(t *testing.T) {
 func TestFindChannel(t *testing.T) {
 	c, fake := newClient(t)
 	start := time.Now().Add(-time.Second)
-	ours, err := c.CreateChannel(ctx(t), "inc-1-ours")
+	ours, err := c.CreateChannel(ctx(t), "inc-1-ours", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake.CreateChannel("inc-2-theirs", false)
+	private, err := c.CreateChannel(ctx(t), "inc-4-private", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.CreatePrivateChannel("inc-5-hidden")
 	tests := []struct {
 		name  string
 		after time.Time
 		want  string
 	}{
 		{"inc-1-ours", start, ours},
+		{"inc-4-private", start, private},             // a private orphan is adopted too
+		{"inc-5-hidden", start, ""},                   // a private channel the bot is not in stays unseen
 		{"inc-1-ours", time.Now().Add(time.Hour), ""}, // older than the creation attempt
 		{"inc-2-theirs", start, ""},                   // a person's channel is never adopted
 		{"inc-3-none", start, ""},
@@ -369,7 +439,7 @@ func TestFindChannel(t *testing.T) {
 // archive the channel (ErrChannelArchived).
 func TestPeopleChangedTheChannel(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1")
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,7 +474,7 @@ func TestPeopleChangedTheChannel(t *testing.T) {
 // payload never stalls an incident's updates.
 func TestRejectedBlocksFallBack(t *testing.T) {
 	c, fake := newClient(t)
-	id, err := c.CreateChannel(ctx(t), "inc-1")
+	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,9 @@
 //	go run ./cmd/fakeslack            # http://127.0.0.1:8081/api/
 //	SLACK_API_URL=http://127.0.0.1:8081/api/ SLACK_BOT_TOKEN=xoxb-fake-token … go run ./cmd/local
 //
-// GET /state shows what Slack would: channels, topics, bookmarks, members,
-// and each message with its thread replies, as JSON.
+// GET /state shows what Slack would: channels (public and private),
+// topics, bookmarks, members, and each message with its thread replies, as
+// JSON.
 package main
 
 import (
@@ -75,6 +76,7 @@ func Handler(fake *slackfake.Server) http.Handler {
 type channelView struct {
 	ID        string               `json:"id"`
 	Name      string               `json:"name"`
+	Private   bool                 `json:"private,omitempty"`
 	Archived  bool                 `json:"archived,omitempty"`
 	Topic     string               `json:"topic"`
 	Members   []string             `json:"members"`
@@ -94,7 +96,7 @@ type messageView struct {
 func state(fake *slackfake.Server) []channelView {
 	var out []channelView
 	for _, c := range fake.Channels() {
-		v := channelView{ID: c.ID, Name: c.Name, Archived: c.Archived, Topic: c.Topic, Members: c.Members, Bookmarks: c.Bookmarks}
+		v := channelView{ID: c.ID, Name: c.Name, Private: c.Private, Archived: c.Archived, Topic: c.Topic, Members: c.Members, Bookmarks: c.Bookmarks}
 		for _, m := range c.TopLevel() {
 			mv := view(m)
 			for _, r := range c.Replies(m.TS) {

@@ -21,7 +21,7 @@ func TestStateShowsWhatSlackWould(t *testing.T) {
 	c := slackops.New(slackfake.DefaultToken, srv.URL+"/api/")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	id, err := c.CreateChannel(ctx, "inc-7-db")
+	id, err := c.CreateChannel(ctx, "inc-7-db", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package slackfake is a stateful fake of the Slack Web API methods that
 // Incident Channels calls, served over real HTTP so the real slack-go
 // client talks to it (point SLACK_API_URL at Server.URL). It keeps
-// channels, members, topics, bookmarks, messages and threads, enforces the
+// channels (public and private), members, topics, bookmarks, messages and
+// threads, users and user groups, enforces the
 // rules and limits the product depends on (channel names, name_taken also
 // for archived channels, membership, thread_ts of an existing message, text
 // and block limits, chat.update without blocks dropping them), and can be
@@ -89,6 +90,9 @@ type Bookmark struct {
 // Message is one message of a channel.
 type Message struct {
 	TS string
+	// User is who posted it: BotUserID for messages posted through the
+	// API ("" is read as BotUserID), someone else for AddMessage.
+	User string
 	// ThreadTS is the root message's ts for a thread reply, empty for a
 	// top-level message.
 	ThreadTS  string
@@ -164,13 +168,33 @@ type Server struct {
 	mu       sync.Mutex
 	token    string
 	channels []*Channel
-	users    map[string]string // user id → invite error ("" valid)
-	nextID   int
-	clock    int64
-	calls    map[string]int
-	faults   map[string][]Fault
-	latency  time.Duration
-	log      []Call
+	users    map[string]*user
+	// directory is set once AddUser was called: ids that are not in users
+	// are then unknown to the workspace.
+	directory bool
+	groups    []*userGroup
+	nextID    int
+	clock     int64
+	calls     map[string]int
+	faults    map[string][]Fault
+	latency   time.Duration
+	log       []Call
+}
+
+// user is one user of the workspace.
+type user struct {
+	id          string
+	email       string
+	deactivated bool
+	known       bool   // added with AddUser
+	inviteError string // forced per-user conversations.invite error (SetUser)
+}
+
+// userGroup is one user group (subteam) of the workspace.
+type userGroup struct {
+	id, handle string
+	members    []string
+	disabled   bool
 }
 
 // Call is one API call the server answered.
@@ -193,7 +217,7 @@ func NewServer() *Server {
 func NewUnstarted() *Server {
 	return &Server{
 		token:  DefaultToken,
-		users:  map[string]string{},
+		users:  map[string]*user{},
 		calls:  map[string]int{},
 		faults: map[string][]Fault{},
 		clock:  1_700_000_000_000_000,
@@ -228,7 +252,57 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) SetUser(id, inviteError string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.users[id] = inviteError
+	s.user(id).inviteError = inviteError
+}
+
+// AddUser adds a person to the workspace, found by users.lookupByEmail
+// under email (any case). A deactivated user is not found by email (Slack
+// answers users_not_found for them) and cannot be invited
+// (user_is_deactivated). Once any user is added, the workspace knows its
+// users: conversations.invite answers user_not_found for ids neither added
+// nor mentioned to SetUser. Until then every id is a valid user.
+func (s *Server) AddUser(id, email string, deactivated bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(id)
+	u.email, u.deactivated, u.known = email, deactivated, true
+	s.directory = true
+}
+
+func (s *Server) user(id string) *user {
+	u := s.users[id]
+	if u == nil {
+		u = &user{id: id}
+		s.users[id] = u
+	}
+	return u
+}
+
+// AddUserGroup adds a user group (subteam) with its id (S…), handle
+// (without "@") and members, or replaces the group with that id.
+func (s *Server) AddUserGroup(id, handle string, members ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := &userGroup{id: id, handle: handle, members: slices.Clone(members)}
+	for i, old := range s.groups {
+		if old.id == id {
+			s.groups[i] = g
+			return
+		}
+	}
+	s.groups = append(s.groups, g)
+}
+
+// DisableUserGroup disables the group id, as an admin could: it is left
+// out of usergroups.list and usergroups.users.list answers no_such_subteam.
+func (s *Server) DisableUserGroup(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, g := range s.groups {
+		if g.id == id {
+			g.disabled = true
+		}
+	}
 }
 
 // Fail queues faults for the next calls of method (e.g. "chat.postMessage"),
@@ -256,6 +330,46 @@ func (s *Server) CreateChannel(name string, archived bool) string {
 	c.Members = nil
 	c.Creator = HumanUserID
 	return c.ID
+}
+
+// CreatePrivateChannel adds a private channel as if a person had created
+// it in Slack; the bot is not a member (AddMembers invites it).
+func (s *Server) CreatePrivateChannel(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.newChannel(name, true)
+	c.Members = []string{HumanUserID}
+	c.Creator = HumanUserID
+	return c.ID
+}
+
+// AddMembers adds users to the channel id, as a person inviting them
+// would (the bot too: BotUserID).
+func (s *Server) AddMembers(id string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		for _, u := range users {
+			if !slices.Contains(c.Members, u) {
+				c.Members = append(c.Members, u)
+			}
+		}
+	}
+}
+
+// AddMessage adds a top-level message to the channel id as m.User posted
+// it (a person, another app's bot), with m.Text, m.Blocks and m.Metadata,
+// and returns its ts.
+func (s *Server) AddMessage(id string, m Message) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.byID(id)
+	if c == nil {
+		return ""
+	}
+	m.TS, m.ThreadTS, m.Edits = s.nextTS(), "", 0
+	c.Messages = append(c.Messages, m)
+	return m.TS
 }
 
 // Archive archives the channel id, as a user would.
@@ -485,7 +599,7 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 	case "conversations.invite":
 		return s.invite(f.Get("channel"), f.Get("users"), f.Get("force") == "true")
 	case "conversations.join":
-		c := s.byID(f.Get("channel"))
+		c := s.visible(f.Get("channel"))
 		switch {
 		case c == nil:
 			return nil, fail("channel_not_found")
@@ -506,7 +620,7 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		c.Archived = true
 		return answer{}, nil
 	case "conversations.info":
-		c := s.byID(f.Get("channel"))
+		c := s.visible(f.Get("channel"))
 		if c == nil {
 			return nil, fail("channel_not_found")
 		}
@@ -533,6 +647,12 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return s.post(f)
 	case "chat.update":
 		return s.update(f)
+	case "users.lookupByEmail":
+		return s.lookupByEmail(f.Get("email"))
+	case "usergroups.list":
+		return s.listGroups(f.Get("include_disabled") == "true", f.Get("include_users") == "true")
+	case "usergroups.users.list":
+		return s.groupMembers(f.Get("usergroup"), f.Get("include_disabled") == "true")
 	}
 	return nil, fail("unknown_method")
 }
@@ -564,9 +684,20 @@ func channelJSON(c *Channel) answer {
 	}
 }
 
+// visible returns the channel id when the bot can see it: a public
+// channel, or a private one it is a member of. A private channel the bot
+// is not in does not exist as far as the bot's token can tell.
+func (s *Server) visible(id string) *Channel {
+	c := s.byID(id)
+	if c == nil || (c.Private && !slices.Contains(c.Members, BotUserID)) {
+		return nil
+	}
+	return c
+}
+
 // member returns the channel id the bot may act in.
 func (s *Server) member(id string) (*Channel, *apiError) {
-	c := s.byID(id)
+	c := s.visible(id)
 	switch {
 	case c == nil:
 		return nil, fail("channel_not_found")
@@ -601,19 +732,14 @@ func (s *Server) invite(id, users string, force bool) (answer, *apiError) {
 	var ok []string
 	var errs []answer
 	for _, u := range strings.Split(users, ",") {
-		code := s.users[u]
-		switch {
-		case code != "":
-		case u == BotUserID:
-			code = "cant_invite_self"
-		case slices.Contains(c.Members, u):
-			code = "already_in_channel"
-		}
+		code := s.inviteError(c, u)
 		if code != "" {
 			errs = append(errs, answer{"user": u, "ok": false, "error": code})
 			continue
 		}
-		ok = append(ok, u)
+		if !slices.Contains(ok, u) {
+			ok = append(ok, u)
+		}
 	}
 	if len(errs) > 0 && (!force || len(ok) == 0) {
 		// Without force one bad user fails the whole call.
@@ -625,6 +751,79 @@ func (s *Server) invite(id, users string, force bool) (answer, *apiError) {
 		return nil, &apiError{code: errs[0]["error"].(string), extra: answer{"errors": errs}}
 	}
 	return answer{"channel": channelJSON(c)}, nil
+}
+
+// inviteError is the per-user conversations.invite error for inviting u
+// to c, "" when u can be invited.
+func (s *Server) inviteError(c *Channel, u string) string {
+	known := u == BotUserID || u == HumanUserID || !s.directory
+	if usr := s.users[u]; usr != nil {
+		switch {
+		case usr.inviteError != "":
+			return usr.inviteError
+		case usr.deactivated:
+			return "user_is_deactivated"
+		}
+		known = known || usr.known
+	}
+	switch {
+	case u == BotUserID:
+		return "cant_invite_self"
+	case !known:
+		return "user_not_found"
+	case slices.Contains(c.Members, u):
+		return "already_in_channel"
+	}
+	return ""
+}
+
+// lookupByEmail answers users.lookupByEmail: the active user with the
+// email address; users_not_found for an unknown address and, as Slack
+// documents, for a deactivated user.
+func (s *Server) lookupByEmail(email string) (answer, *apiError) {
+	if email == "" {
+		return nil, fail("invalid_arguments")
+	}
+	for _, u := range s.users {
+		if u.known && u.email != "" && strings.EqualFold(u.email, email) && !u.deactivated {
+			return answer{"user": answer{
+				"id": u.id, "team_id": "TFAKE0001", "name": strings.Split(u.email, "@")[0],
+				"deleted": false, "is_bot": false, "profile": answer{"email": u.email},
+			}}, nil
+		}
+	}
+	return nil, fail("users_not_found")
+}
+
+// listGroups answers usergroups.list, leaving disabled groups out unless
+// asked for them.
+func (s *Server) listGroups(includeDisabled, includeUsers bool) (answer, *apiError) {
+	out := []answer{}
+	for _, g := range s.groups {
+		if g.disabled && !includeDisabled {
+			continue
+		}
+		a := answer{"id": g.id, "team_id": "TFAKE0001", "is_usergroup": true, "name": g.handle, "handle": g.handle, "date_delete": 0}
+		if g.disabled {
+			a["date_delete"] = 1
+		}
+		if includeUsers {
+			a["users"] = slices.Clone(g.members)
+		}
+		out = append(out, a)
+	}
+	return answer{"usergroups": out}, nil
+}
+
+// groupMembers answers usergroups.users.list: no_such_subteam for an
+// unknown group id, and for a disabled one unless include_disabled.
+func (s *Server) groupMembers(id string, includeDisabled bool) (answer, *apiError) {
+	for _, g := range s.groups {
+		if g.id == id && (!g.disabled || includeDisabled) {
+			return answer{"users": append([]string{}, g.members...)}, nil
+		}
+	}
+	return nil, fail("no_such_subteam")
 }
 
 func (s *Server) addBookmark(id, title, typ, link string) (answer, *apiError) {
@@ -654,7 +853,7 @@ func (s *Server) post(f url.Values) (answer, *apiError) {
 	if err := checkContent(text, blocks); err != nil {
 		return nil, err
 	}
-	m := Message{Text: text, Blocks: json.RawMessage(blocks), Broadcast: f.Get("reply_broadcast") == "true"}
+	m := Message{User: BotUserID, Text: text, Blocks: json.RawMessage(blocks), Broadcast: f.Get("reply_broadcast") == "true"}
 	if md := f.Get("metadata"); md != "" {
 		var v struct {
 			EventType    string         `json:"event_type"`
@@ -702,18 +901,29 @@ func (s *Server) update(f url.Values) (answer, *apiError) {
 	return answer{"channel": c.ID, "ts": m.TS, "text": text}, nil
 }
 
-// list answers conversations.list: public channels in creation order, in
-// pages of limit (default 100) with a cursor.
+// list answers conversations.list: in creation order, in pages of limit
+// (default 100) with a cursor, the public channels and, when types
+// includes private_channel, the private channels the bot is a member of.
 func (s *Server) list(f url.Values) (answer, *apiError) {
 	limit, _ := strconv.Atoi(f.Get("limit"))
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
+	types := strings.Split(f.Get("types"), ",")
+	if f.Get("types") == "" {
+		types = []string{"public_channel"}
+	}
+	public, private := slices.Contains(types, "public_channel"), slices.Contains(types, "private_channel")
 	start, _ := strconv.Atoi(f.Get("cursor"))
 	var out []answer
 	i := 0
 	for _, c := range s.channels {
-		if c.Private || (c.Archived && f.Get("exclude_archived") == "true") {
+		switch {
+		case c.Archived && f.Get("exclude_archived") == "true":
+			continue
+		case c.Private && (!private || !slices.Contains(c.Members, BotUserID)):
+			continue
+		case !c.Private && !public:
 			continue
 		}
 		if i >= start && len(out) < limit {
@@ -773,7 +983,11 @@ func page(msgs []Message, f url.Values) (answer, *apiError) {
 	withMeta := f.Get("include_all_metadata") == "1" || f.Get("include_all_metadata") == "true"
 	out := []answer{}
 	for _, m := range msgs[start:end] {
-		a := answer{"type": "message", "user": BotUserID, "ts": m.TS, "text": m.Text}
+		poster := m.User
+		if poster == "" {
+			poster = BotUserID
+		}
+		a := answer{"type": "message", "user": poster, "ts": m.TS, "text": m.Text}
 		if m.ThreadTS != "" {
 			a["thread_ts"] = m.ThreadTS
 		}

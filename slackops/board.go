@@ -1,0 +1,72 @@
+package slackops
+
+import (
+	"context"
+	"errors"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// PostBoard posts the incident's message in a shared channel (the announce
+// line, or the post-only message its updates are threaded under) and
+// returns its ts. The bot joins a public channel it is not in; a private
+// channel must have the bot invited, else the error is an *APIError
+// saying so.
+func (c *Client) PostBoard(ctx context.Context, channelID string, b incident.BoardEntry) (string, error) {
+	op := "chat.postMessage " + channelID
+	if err := notSent(ctx, op); err != nil {
+		return "", err
+	}
+	var ts string
+	post := func(blocks []slack.Block) error {
+		return c.inChannel(ctx, channelID, func() (err error) {
+			_, ts, err = c.api.PostMessageContext(ctx, channelID,
+				slack.MsgOptionBlocks(blocks...),
+				slack.MsgOptionText(BoardText(b), false),
+				slack.MsgOptionDisableLinkUnfurl(),
+				slack.MsgOptionMetadata(slack.SlackMetadata{EventType: BoardMetadataType, EventPayload: map[string]any{"incident_id": b.Incident.ID}}),
+			)
+			return err
+		})
+	}
+	err := post(BoardBlocks(b))
+	if rejectedBlocks(err) {
+		err = post(PlainBoardBlocks(b))
+	}
+	if err != nil {
+		return "", sharedChannelError(channelID, translate(op, err))
+	}
+	return ts, nil
+}
+
+// UpdateBoard edits the incident's message in a shared channel in place;
+// incident.ErrRootGone when someone deleted it.
+func (c *Client) UpdateBoard(ctx context.Context, channelID, ts string, b incident.BoardEntry) error {
+	update := func(blocks []slack.Block) error {
+		return c.inChannel(ctx, channelID, func() error {
+			_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
+				slack.MsgOptionBlocks(blocks...),
+				slack.MsgOptionText(BoardText(b), false),
+			)
+			return err
+		})
+	}
+	err := update(BoardBlocks(b))
+	if rejectedBlocks(err) {
+		err = update(PlainBoardBlocks(b))
+	}
+	return sharedChannelError(channelID, translate("chat.update "+channelID, err))
+}
+
+// sharedChannelError explains channel_not_found in a shared channel: Slack
+// answers it for a private channel the bot was not invited to as well.
+func sharedChannelError(channelID string, err error) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == "channel_not_found" && ae.Detail == "" {
+		return &APIError{Method: ae.Method, Code: ae.Code,
+			Detail: "no channel " + channelID + " that the bot can see: a private channel needs the bot invited to it"}
+	}
+	return err
+}
