@@ -309,3 +309,99 @@ func TestMergeConferenceBridgeMovesForwardOnly(t *testing.T) {
 		t.Errorf("a newer full payload's bridge = %q, want https://meet/newest", got)
 	}
 }
+
+type routeByPriority map[string]Route
+
+func (r routeByPriority) Route(inc Snapshot) Route { return r[inc.Priority] }
+
+func TestDecideRoutes(t *testing.T) {
+	cfg := Config{ChannelPrefix: "inc", Router: routeByPriority{
+		"P1": {Rule: "p1", Channel: true, Prefix: "sev", Private: true, InviteUsers: []string{"U1"}, InviteGroups: []string{"@sre"}, Announce: "CANN"},
+		"P2": {Rule: "p2", PostChannel: "CLOW"},
+		"P3": {Rule: "p3"},
+	}}
+	trig := fullEvent(EventTriggered, "triggered", 0) // P2
+	ack := fullEvent(EventAcknowledged, "acknowledged", time.Minute)
+	posted := apply(trig)
+	posted.Boards = []Board{{ChannelID: "CLOW", TS: "3.1", Version: posted.Version, Thread: true}}
+	acked := posted
+	var er EventRecord
+	Record(&acked, &er, ack)
+	// A channel opened under P1 stays the incident's when the priority
+	// drops back to one without a channel.
+	open := acked
+	open.ChannelID, open.RootTS, open.RootVersion, open.Topic, open.Invited = "C1", "1.1", acked.Version, Topic(acked.Snapshot), true
+	open.Bookmarks = []string{"https://pd/incidents/P1"}
+	open.Boards = append(open.Boards, Board{ChannelID: "CANN", TS: "4.1", Version: acked.Version, HasChannel: true})
+	open.Boards[0].Version, open.Boards[0].HasChannel = acked.Version, true
+
+	p1 := func(st State) State { st.Snapshot.Priority = "P1"; return st }
+	p3 := func(st State) State { st.Snapshot.Priority = "P3"; return st }
+	ackReply := &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID}
+	tests := []struct {
+		name string
+		st   State
+		ev   *Event
+		want Plan
+	}{
+		{"post-only: message in the shared channel", apply(trig), trig, Plan{
+			Boards: []Board{{ChannelID: "CLOW", Thread: true}},
+		}},
+		{"post-only: reply under the message, message edited", acked, ack, Plan{
+			Boards: []Board{{ChannelID: "CLOW", TS: "3.1", Version: posted.Version, Thread: true}},
+			Reply:  ackReply,
+		}},
+		{"ignored: nothing at all", p3(apply(trig)), trig, Plan{}},
+		{"raised to P1: private channel, invitees, announce", p1(acked), ack, Plan{
+			CreateChannel: true, ChannelName: "sev-42-db-down", Private: true,
+			Topic:     "Acknowledged · high · P1 · DB",
+			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:    []string{"U1"}, InviteGroups: []string{"@sre"}, PostRoot: true,
+			Boards: []Board{
+				{ChannelID: "CLOW", TS: "3.1", Version: posted.Version, Thread: true},
+				{ChannelID: "CANN"},
+			},
+			Reply: ackReply,
+		}},
+		{"channel stays after the route drops it", p3(open), ack, Plan{
+			Topic: "Acknowledged · high · P3 · DB", Reply: ackReply,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.st, EventRecord{Exists: true}, tt.ev, cfg)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Decide mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRecordPeopleAndHistory(t *testing.T) {
+	var st State
+	var er EventRecord
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	trig.Incident.Assignees = []Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada"}, {ID: "PTEAM", Type: "team_reference"}}
+	Record(&st, &er, trig)
+	ack := fullEvent(EventAcknowledged, "acknowledged", time.Minute)
+	ack.Agent = Ref{ID: "PBOB", Type: "user_reference", Summary: "Bob"}
+	er = EventRecord{}
+	Record(&st, &er, ack)
+	var ids []string
+	for _, p := range st.People {
+		ids = append(ids, p.ID)
+	}
+	if want := []string{"PADA", "PBOB"}; !cmp.Equal(ids, want) {
+		t.Errorf("People = %q, want %q (assignee, then who acknowledged)", ids, want)
+	}
+	if len(st.History) != 2 || st.History[0].Text != "Triggered (high urgency)" || st.History[1].Text != "Acknowledged by Bob" {
+		t.Errorf("History = %+v", st.History)
+	}
+	// Once the incident has a channel, nothing more is kept.
+	st.ChannelID = "C1"
+	er = EventRecord{}
+	Record(&st, &er, noteEvent(2*time.Minute))
+	if len(st.History) != 2 {
+		t.Errorf("History grew to %d after the channel opened", len(st.History))
+	}
+}
