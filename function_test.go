@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,16 +32,22 @@ type instance struct {
 	logs *bytes.Buffer
 }
 
-func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string) *instance {
+// newInstance starts an instance; extra adds to or overrides its
+// environment.
+func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) *instance {
 	t.Helper()
-	cfg, err := LoadConfig(envOf(map[string]string{
+	env := map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": "old-secret," + e2eSecret,
 		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
 		"SLACK_API_URL":            fake.URL,
 		"STORE":                    storeKind,
 		"GOOGLE_CLOUD_PROJECT":     project,
 		"SLACK_INVITE_USERS":       "U0LEAD,U0SRE",
-	}))
+	}
+	for _, m := range extra {
+		maps.Copy(env, m)
+	}
+	cfg, err := LoadConfig(envOf(env))
 	if err != nil {
 		t.Fatalf("LoadConfig error = %v", err)
 	}

@@ -1,0 +1,243 @@
+package incidentchannels
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/people/pdfake"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+const pdToken = "pd-e2e-token"
+
+// workspace is a fake Slack workspace and PagerDuty account for the
+// issue-4 features: people with emails, a user group, an announce channel
+// and a channel for incidents without one of their own.
+type workspace struct {
+	slack    *slackfake.Server
+	pd       *pdfake.Server
+	announce string
+	low      string
+	rules    string
+}
+
+func newWorkspace(t *testing.T) *workspace {
+	t.Helper()
+	w := &workspace{slack: slackfake.NewServer(), pd: pdfake.NewServer(pdToken)}
+	t.Cleanup(w.slack.Close)
+	t.Cleanup(w.pd.Close)
+	for _, u := range []struct{ id, email string }{
+		{"U0LEAD", "lead@example.com"}, {"U0SRE", "sre@example.com"},
+		{"UADA", "ada@example.com"}, {"USRE1", "sre1@example.com"}, {"USRE2", "sre2@example.com"},
+	} {
+		w.slack.AddUser(u.id, u.email, false)
+	}
+	w.slack.AddUser("UKJ", "kj@example.com", true)
+	w.slack.AddUserGroup("S0SRE", "sre-oncall", "USRE1", "USRE2")
+	w.pd.AddUser("PUSER00", "Ada Lovelace", "Ada@Example.com")
+	w.pd.AddUser("PUSER01", "Alan Turing", "alan@example.com") // not in Slack
+	w.pd.AddUser("PUSER09", "Katherine Johnson", "kj@example.com")
+	// Public channels people made; the bot is not in them and joins.
+	w.announce = w.slack.CreateChannel("incidents", false)
+	w.low = w.slack.CreateChannel("low-priority", false)
+	w.rules = filepath.Join(t.TempDir(), "routing.yaml")
+	rules := `rules:
+  - name: sev1
+    match: {priority: P1}
+    prefix: sev
+    private: true
+    invite: ["@sre-oncall"]
+  - name: the-rest
+    channel: false
+    post_to: ` + w.low + "\n"
+	if err := os.WriteFile(w.rules, []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *workspace) env() map[string]string {
+	return map[string]string{
+		"ROUTING_FILE":           w.rules,
+		"SLACK_ANNOUNCE_CHANNEL": w.announce,
+		"PAGERDUTY_API_TOKEN":    pdToken,
+		"PAGERDUTY_API_URL":      w.pd.URL(),
+	}
+}
+
+// boardOf returns the one top-level message the bot posted in channel id.
+func boardOf(t *testing.T, fake *slackfake.Server, id string) slackfake.Message {
+	t.Helper()
+	ch, _ := fake.Channel(id)
+	var msgs []slackfake.Message
+	for _, m := range ch.TopLevel() {
+		if m.User == "" || m.User == slackfake.BotUserID {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("channel %s holds %d messages of the bot, want 1", ch.Name, len(msgs))
+	}
+	var md struct {
+		EventType string `json:"event_type"`
+	}
+	_ = json.Unmarshal(msgs[0].Metadata, &md)
+	if md.EventType != "incident_channels_board" {
+		t.Errorf("message metadata %s, want incident_channels_board", msgs[0].Metadata)
+	}
+	return msgs[0]
+}
+
+func replyTexts(ch slackfake.Channel, ts string) []string {
+	var out []string
+	for _, m := range ch.Replies(ts) {
+		out = append(out, m.Text)
+	}
+	return out
+}
+
+// TestEndToEndRoutingAndPeople runs a P2 incident that is raised to P1
+// through the real handler, slack-go, the fake Slack and the fake
+// PagerDuty REST API: first one message in the low-priority channel with
+// its updates threaded, then a private channel with the rule's user group
+// and the people PagerDuty involved, a summary of what happened before,
+// an announcement kept current, and one line naming who could not be
+// added.
+func TestEndToEndRoutingAndPeople(t *testing.T) {
+	for _, kind := range []string{"memory", "firestore"} {
+		t.Run(kind, func(t *testing.T) {
+			project := ""
+			if kind == "firestore" {
+				project = firestoretest.Project(t)
+			}
+			w := newWorkspace(t)
+			fn := newInstance(t, w.slack, kind, project, w.env())
+
+			fn.mustDeliver(t, "triggered.json", "processed")
+			fn.mustDeliver(t, "acknowledged.json", "processed")
+			if n := len(w.slack.Channels()); n != 2 {
+				t.Fatalf("%d channels after a P2 incident, want only the 2 shared ones", n)
+			}
+			post := boardOf(t, w.slack, w.low)
+			wantContains(t, "post-only message", post.BlockText(), "#1234 Checkout latency above 2s (p99)", "Acknowledged", "Updates in the thread")
+			low, _ := w.slack.Channel(w.low)
+			if got := replyTexts(low, post.TS); len(got) != 1 || !strings.Contains(got[0], "Acknowledged by Ada Lovelace") {
+				t.Errorf("post-only thread = %q, want the acknowledgement", got)
+			}
+			if w.pd.Calls() != 0 {
+				t.Errorf("PagerDuty users looked up %d times before any channel, want 0", w.pd.Calls())
+			}
+
+			fn.mustDeliver(t, "priority_updated.json", "processed")
+			var inc slackfake.Channel
+			for _, c := range w.slack.Channels() {
+				if strings.HasPrefix(c.Name, "sev-1234-") {
+					inc = c
+				}
+			}
+			if inc.ID == "" || !inc.Private {
+				t.Fatalf("no private sev-1234- channel after the priority was raised: %+v", w.slack.Channels())
+			}
+			members := slices.Clone(inc.Members)
+			slices.Sort(members)
+			// Ada is PUSER00, an assignee; Grace shares the fixture's id.
+			want := []string{"U0LEAD", "U0SRE", "UADA", "USRE1", "USRE2", slackfake.BotUserID}
+			slices.Sort(want)
+			if !slices.Equal(members, want) {
+				t.Errorf("members = %q, want %q", members, want)
+			}
+			root := rootOf(t, inc)
+			replies := replyTexts(inc, root.TS)
+			if len(replies) != 3 {
+				t.Fatalf("channel replies = %q, want summary, priority change, note", replies)
+			}
+			wantContains(t, "summary", replies[0], "What happened before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace")
+			var note, prio string
+			for _, r := range replies[1:] {
+				if strings.Contains(r, "Could not add") {
+					note = r
+				} else {
+					prio = r
+				}
+			}
+			wantContains(t, "priority reply", prio, "Priority changed to P1 by Ada Lovelace")
+			wantContains(t, "note", note, "Alan Turing", "no Slack account for alan@example.com")
+			wantContains(t, "post-only message after the channel opened", boardOf(t, w.slack, w.low).BlockText(), "P1", "<#"+inc.ID+">")
+			ann := boardOf(t, w.slack, w.announce)
+			wantContains(t, "announcement", ann.Text+"\n"+ann.BlockText(), "#1234", "<#"+inc.ID+">", "Acknowledged")
+
+			fn.mustDeliver(t, "responder_added.json", "processed")
+			inc, _ = w.slack.Channel(inc.ID)
+			replies = replyTexts(inc, root.TS)
+			wantContains(t, "note after the responder request", replies[len(replies)-1], "Katherine Johnson", "no Slack account for kj@example.com")
+
+			fn.mustDeliver(t, "resolved.json", "processed")
+			ann = boardOf(t, w.slack, w.announce)
+			wantContains(t, "announcement after resolution", ann.BlockText(), "Resolved")
+			if ann.Edits != 1 {
+				t.Errorf("announcement edited %d times, want once (resolved), in place", ann.Edits)
+			}
+
+			calls := w.pd.Calls()
+			for _, f := range []string{"triggered.json", "acknowledged.json", "priority_updated.json", "responder_added.json", "resolved.json"} {
+				fn.mustDeliver(t, f, "duplicate")
+			}
+			if calls != 3 || w.pd.Calls() != 3 {
+				t.Errorf("PagerDuty users looked up %d times (%d after redeliveries), want 3: each person once", calls, w.pd.Calls())
+			}
+		})
+	}
+}
+
+// The cache outlives an incident: a second incident with the same people
+// costs no PagerDuty look-up, also on a second instance (Firestore).
+func TestEndToEndPeopleCacheShared(t *testing.T) {
+	project := firestoretest.Project(t)
+	w := newWorkspace(t)
+	env := map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()}
+	first := newInstance(t, w.slack, "firestore", project, env)
+	first.mustDeliver(t, "triggered.json", "processed")
+	if w.pd.Calls() != 1 {
+		t.Fatalf("PagerDuty calls = %d, want 1 (Ada)", w.pd.Calls())
+	}
+	second := newInstance(t, w.slack, "firestore", project, env)
+	body := strings.ReplaceAll(string(testdata(t, "triggered.json")), "Q1CHECKOUT", "Q2CHECKOUT")
+	body = strings.ReplaceAll(body, "01HT0TRIGGERED0000000000001", "01HT0TRIGGERED0000000000002")
+	if code, got := second.deliver(t, []byte(body)); code != 200 || got != "processed" {
+		t.Fatalf("second incident = %d %q", code, got)
+	}
+	if w.pd.Calls() != 1 {
+		t.Errorf("PagerDuty calls = %d after a second incident on another instance, want still 1", w.pd.Calls())
+	}
+	for _, c := range w.slack.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") && !slices.Contains(c.Members, "UADA") {
+			t.Errorf("channel %s members %q, want Ada", c.Name, c.Members)
+		}
+	}
+}
+
+// PagerDuty's REST API rate limiting the look-up fails the webhook with
+// a 503; the redelivery invites and posts nothing twice.
+func TestEndToEndPagerDutyRateLimited(t *testing.T) {
+	w := newWorkspace(t)
+	fn := newInstance(t, w.slack, "memory", "", map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()})
+	w.pd.Fail(pdfake.Fault{Status: 429, RetryAfter: "1"})
+	if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != 503 {
+		t.Fatalf("first delivery = %d %q, want 503 while PagerDuty rate limits", code, body)
+	}
+	fn.redeliver(t, "triggered.json", "processed")
+	var inc slackfake.Channel
+	for _, c := range w.slack.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			inc = c
+		}
+	}
+	if !slices.Contains(inc.Members, "UADA") || len(inc.TopLevel()) != 1 {
+		t.Errorf("channel %+v: want Ada invited and one root message", inc)
+	}
+}
