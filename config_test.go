@@ -228,3 +228,24 @@ func TestInvalidRoutingFileIs503(t *testing.T) {
 		}
 	}
 }
+
+// On Cloud Functions the deployed source is under
+// serverless_function_source_code: a relative ROUTING_FILE is found there.
+func TestRoutingFileInDeployedSource(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, sourceDir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rules := "rules:\n  - name: everything\n    channel: false\n"
+	if err := os.WriteFile(filepath.Join(dir, sourceDir, "routing.yaml"), []byte(rules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	cfg, err := LoadConfig(envOf(map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "ROUTING_FILE": "routing.yaml"}))
+	if err != nil {
+		t.Fatalf("LoadConfig error = %v", err)
+	}
+	if r := cfg.Routes.Route(incident.Snapshot{}); r.Rule != "everything" || r.Channel {
+		t.Errorf("route = %+v, want the deployed file's rule", r)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -214,7 +215,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if cfg.RoutingFile != "" && len(errs) == 0 {
 		// Rules inherit the defaults above, so they are read last.
-		t, err := routing.Load(cfg.RoutingFile, incident.Route{
+		t, err := routing.Load(sourcePath(cfg.RoutingFile), incident.Route{
 			Channel: true, Prefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		})
 		if err != nil {
@@ -223,6 +224,31 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.Routes = t
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// sourceDir is where Cloud Functions puts the deployed source, relative
+// to the function's working directory (the Go buildpack's layout).
+const sourceDir = "serverless_function_source_code"
+
+// sourcePath returns path, or its place in the deployed source when path
+// is relative and only found there: ROUTING_FILE=routing.yaml then names
+// the file next to function.go both locally and on Cloud Functions.
+func sourcePath(path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if p := filepath.Join(sourceDir, path); fileExists(p) {
+		return p
+	}
+	return path
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 func validChannelID(s string) bool {
