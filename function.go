@@ -251,20 +251,16 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-func validChannelID(s string) bool {
-	if len(s) < 3 || (s[0] != 'C' && s[0] != 'G') {
-		return false
-	}
-	for _, r := range s {
-		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
-			return false
-		}
-	}
-	return true
-}
+// validChannelID reports whether s looks like a Slack channel id (C…, G…).
+func validChannelID(s string) bool { return len(s) >= 3 && slackID(s, "CG") }
 
-func validSlackID(s string) bool {
-	if len(s) < 2 || (s[0] != 'U' && s[0] != 'W') {
+// validSlackID reports whether s looks like a Slack user id (U…, W…).
+func validSlackID(s string) bool { return len(s) >= 2 && slackID(s, "UW") }
+
+// slackID reports whether s starts with one of the letters first and is
+// made of upper-case letters and digits.
+func slackID(s, first string) bool {
+	if s == "" || !strings.ContainsRune(first, rune(s[0])) {
 		return false
 	}
 	for _, r := range s {

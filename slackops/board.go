@@ -44,19 +44,7 @@ func (c *Client) PostBoard(ctx context.Context, channelID string, b incident.Boa
 // UpdateBoard edits the incident's message in a shared channel in place;
 // incident.ErrRootGone when someone deleted it.
 func (c *Client) UpdateBoard(ctx context.Context, channelID, ts string, b incident.BoardEntry) error {
-	update := func(blocks []slack.Block) error {
-		return c.inChannel(ctx, channelID, func() error {
-			_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
-				slack.MsgOptionBlocks(blocks...),
-				slack.MsgOptionText(BoardText(b), false),
-			)
-			return err
-		})
-	}
-	err := update(BoardBlocks(b))
-	if rejectedBlocks(err) {
-		err = update(PlainBoardBlocks(b))
-	}
+	err := c.edit(ctx, channelID, ts, BoardText(b), BoardBlocks(b), PlainBoardBlocks(b))
 	return sharedChannelError(channelID, translate("chat.update "+channelID, err))
 }
 

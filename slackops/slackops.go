@@ -211,20 +211,27 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 // UpdateRoot edits the root message in place. Blocks are always sent with
 // the text: chat.update with text alone would drop them.
 func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incident.Snapshot) error {
+	return translate("chat.update "+channelID, c.edit(ctx, channelID, ts, RootText(inc), RootBlocks(inc), PlainRootBlocks(inc)))
+}
+
+// edit replaces the message ts with blocks, or with the plainer blocks
+// when Slack rejects those. Blocks are always sent with the text:
+// chat.update with text alone would drop them.
+func (c *Client) edit(ctx context.Context, channelID, ts, text string, blocks, plain []slack.Block) error {
 	update := func(blocks []slack.Block) error {
 		return c.inChannel(ctx, channelID, func() error {
 			_, _, _, err := c.api.UpdateMessageContext(ctx, channelID, ts,
 				slack.MsgOptionBlocks(blocks...),
-				slack.MsgOptionText(RootText(inc), false),
+				slack.MsgOptionText(text, false),
 			)
 			return err
 		})
 	}
-	err := update(RootBlocks(inc))
+	err := update(blocks)
 	if rejectedBlocks(err) {
-		err = update(PlainRootBlocks(inc))
+		err = update(plain)
 	}
-	return translate("chat.update "+channelID, err)
+	return err
 }
 
 // PostReply posts r in the thread of the root message rootTS, also to the
