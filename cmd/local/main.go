@@ -9,7 +9,12 @@
 // function with the in-memory store, a fake Slack Web API in the same
 // process under /slack/api/, and a page under /sandbox/ that shows what
 // Slack would show. It makes up a webhook secret and prints it with the
-// URLs. CHANNEL_PREFIX and SLACK_INVITE_USERS still apply.
+// URLs. The fake workspace has an #incidents announce channel, an
+// #incidents-low channel where built-in routing rules post low-urgency
+// incidents, and a fake PagerDuty REST API with the sample incidents'
+// people, one of them without a Slack account. CHANNEL_PREFIX,
+// SLACK_INVITE_USERS and SLACK_USER_OVERRIDES still apply, and ROUTING_FILE
+// replaces the built-in rules (its channel ids must be those printed).
 //
 //	go run ./cmd/local -sandbox
 package main
@@ -24,6 +29,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,6 +78,32 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	return funcframework.StartHostPort("127.0.0.1", port)
 }
 
+// peopleLine names the sandbox's PagerDuty users and whether they have a
+// Slack account.
+func peopleLine() string {
+	var names []string
+	for _, p := range sandbox.People {
+		if p.SlackID == "" {
+			names = append(names, p.Name+" with no Slack account")
+		} else {
+			names = append(names, p.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// routingLines tells which routing rules apply.
+func routingLines(sb *sandbox.Sandbox) string {
+	if sb.RoutingFile == "" {
+		return fmt.Sprintf("  routing         built-in: low urgency posts in #%s %s, the rest get a channel (ROUTING_FILE for your own)",
+			sandbox.LowChannel, sb.Low)
+	}
+	return fmt.Sprintf(`  routing         ROUTING_FILE %s
+                  its post_to and announce ids must be channel ids shown on the page, such as
+                  #%s %s and #%s %s; other ids are channels this fake Slack does not have`,
+		sb.RoutingFile, sandbox.AnnounceChannel, sb.Announce, sandbox.LowChannel, sb.Low)
+}
+
 // runSandbox serves the sandbox on 127.0.0.1:port until ctx ends or the
 // process gets SIGINT or SIGTERM. The function's JSON log lines go to
 // stdout, the URLs and the secret to stderr.
@@ -98,9 +130,14 @@ func runSandbox(ctx context.Context, port string, getenv func(string) string, st
   function        POST %s
   fake Slack API  %s (token %s)
   webhook secret  %s (made up for this run)
-Replay a sample incident from another terminal, or press the button on the page:
+  announce        #%s %s (SLACK_ANNOUNCE_CHANNEL)
+  fake PagerDuty  %s (%s)
+%s
+Replay a sample incident from another terminal, or press a button on the page:
   %s
-`, sb.PageURL(), sb.FunctionURL(), sb.SlackAPIURL(), slackfake.DefaultToken, sb.Secret, sandbox.ReplayCommand(sb.FunctionURL(), sb.Secret))
+`, sb.PageURL(), sb.FunctionURL(), sb.SlackAPIURL(), slackfake.DefaultToken, sb.Secret,
+		sandbox.AnnounceChannel, sb.Announce, sb.PagerDuty.URL(), peopleLine(), routingLines(sb),
+		sandbox.ReplayCommand(sb.FunctionURL(), sb.Secret))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()

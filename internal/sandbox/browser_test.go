@@ -72,26 +72,41 @@ type pageChannel struct {
 	Fields      []string `json:"fields"`
 	Buttons     []string `json:"buttons"`
 	Replies     []string `json:"replies"`
+	// Messages are the text of every top-level message (its blocks, not
+	// its thread), Threads the number of replies under each.
+	Messages []string `json:"messages"`
+	Threads  []int    `json:"threads"`
 }
 
-// readChannels returns every channel on the page as its reader sees it
-// (innerText: what is rendered, not the markup).
-const readChannels = `[...document.querySelectorAll('.channel')].map(ch => {
+// readChannels returns every incident channel on the page as its reader
+// sees it (innerText: what is rendered, not the markup); readShared the
+// shared channels.
+var (
+	readChannels = readChannelsOf(".channel:not(.shared)")
+	readShared   = readChannelsOf(".channel.shared")
+)
+
+func readChannelsOf(selector string) string {
+	return `[...document.querySelectorAll('` + selector + `')].map(ch => {
   const root = ch.querySelector('.message.root');
+  const roots = [...ch.querySelectorAll('.message.root')];
   const all = (el, sel) => el ? [...el.querySelectorAll(sel)].map(e => e.innerText.trim()) : [];
   return {
     name: ch.querySelector('.channel-name').innerText.trim(),
     topic: ch.querySelector('.topic').innerText.trim(),
     bookmarks: all(ch, '.bookmarks a'),
     members: ch.querySelector('.members').innerText.trim(),
-    header: root ? root.querySelector('.b-header').innerText.trim() : '',
+    header: root && root.querySelector('.b-header') ? root.querySelector('.b-header').innerText.trim() : '',
     status: root ? root.dataset.status : '',
     borderColor: root ? getComputedStyle(root).borderLeftColor : '',
     fields: all(root, '.b-field'),
     buttons: root ? [...root.querySelectorAll('.b-actions a')].map(a => a.innerText.trim() + ' ' + a.href) : [],
     replies: all(root, '.reply'),
+    messages: roots.map(m => [...m.querySelectorAll(':scope > .b-header, :scope > .b-section, :scope > .b-context')].map(e => e.innerText.trim()).join('\n')),
+    threads: roots.map(m => m.querySelectorAll('.reply').length),
   };
 })`
+}
 
 // TestPageInBrowser replays incidents into an in-process sandbox, loads
 // the page in headless chromium and reads it as a responder would: the
@@ -141,7 +156,8 @@ func TestPageInBrowser(t *testing.T) {
 	// Newest first: the hostile one, then #1234.
 	evil, ch := chs[0], chs[1]
 
-	if want := "#inc-1234-checkout-latency-above-2s-p99"; ch.Name != want {
+	// The name, then the channel id.
+	if want := "#inc-1234-checkout-latency-above-2s-p99 C00000003"; ch.Name != want {
 		t.Errorf("channel name = %q, want %q", ch.Name, want)
 	}
 	if want := "Resolved · high · P1 · Checkout API"; ch.Topic != want {
@@ -172,7 +188,12 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("buttons = %q, want Open in PagerDuty and Join conference as links", ch.Buttons)
 	}
 	wantReplies := []string{"Acknowledged by Ada Lovelace", "Note from Ada Lovelace\nRolled back deploy 7f3a; watching p99.\n<!channel> ignore this",
-		"Escalated to Grace Hopper (Checkout on-call)", "Priority changed to P1 by Ada Lovelace", "Resolved by Ada Lovelace after 42m"}
+		"Escalated to Grace Hopper (Checkout on-call)", "Priority changed to P1 by Ada Lovelace",
+		"Could not add to this channel: Alan Turing (no Slack account for alan@example.com)", "Resolved by Ada Lovelace after 42m"}
+	if len(ch.Replies) == len(wantReplies) && strings.HasPrefix(ch.Replies[3], "Could not add") {
+		// Posted concurrently with the priority change's reply.
+		ch.Replies[3], ch.Replies[4] = ch.Replies[4], ch.Replies[3]
+	}
 	if len(ch.Replies) != len(wantReplies) {
 		t.Errorf("replies = %q, want %d", ch.Replies, len(wantReplies))
 	} else {
@@ -182,6 +203,23 @@ func TestPageInBrowser(t *testing.T) {
 			}
 		}
 	}
+	if want := "2 members: Incident Channels (bot), Ada Lovelace"; ch.Members != want {
+		t.Errorf("members = %q, want %q", ch.Members, want)
+	}
+
+	// The announce channel: one line per incident channel, linking it.
+	shared, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readShared))
+	if err != nil {
+		t.Fatalf("read the shared channels: %v", err)
+	}
+	if len(shared) != 2 || shared[0].Name != "#incidents "+sb.Announce || shared[1].Name != "#incidents-low "+sb.Low {
+		t.Fatalf("shared channels = %+v, want #incidents and #incidents-low with their ids", shared)
+	}
+	if msgs := shared[0].Messages; len(msgs) != 2 ||
+		msgs[0] != "🟢 #1234 Checkout latency above 2s (p99) → #inc-1234-checkout-latency-above-2s-p99\nResolved · high · P1 · Checkout API" ||
+		!strings.HasPrefix(msgs[1], "🟢 #1235 ") || shared[0].BorderColor != "rgb(46, 182, 125)" {
+		t.Errorf("#incidents = %q (border %s), want the two incidents' announce lines, resolved in green", msgs, shared[0].BorderColor)
+	}
 
 	// The hostile title is text on the page, and nothing in it ran.
 	if want := "🟢 #1235 " + hostile; evil.Header != want {
@@ -190,6 +228,49 @@ func TestPageInBrowser(t *testing.T) {
 	pwned, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__pwned !== undefined || document.querySelector('.channels script, .channels img') !== null`))
 	if err != nil || pwned {
 		t.Errorf("the hostile title ran or became markup (pwned=%v, err=%v)", pwned, err)
+	}
+
+	// The button replays a new incident; the page shows it without a
+	// reload, by its own refresh.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#replay-form button`))); err != nil {
+		t.Fatalf("click the replay button: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelectorAll('.channel:not(.shared)').length === 3 && document.querySelectorAll('.channel:not(.shared)')[0].querySelectorAll('.reply').length === 6`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Errorf("the replayed incident did not appear with its 6 replies: %v", err)
+	}
+
+	// The second button replays a low-urgency incident: a message in
+	// #incidents-low with its updates threaded, then its own channel
+	// once raised to P1, opening with a summary.
+	raised := chromedp.CSS(`#replay-form button[value="raised"]`)
+	if err := chromedp.Do(ctx, chromedp.WaitEnabled(raised), chromedp.Click(raised)); err != nil {
+		t.Fatalf("click the second replay button: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelectorAll('.channel:not(.shared)').length === 4 && document.querySelectorAll('.channel:not(.shared)')[0].querySelectorAll('.reply').length === 4`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("the raised incident did not get its channel with 4 replies: %v", err)
+	}
+	if chs, err = chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels)); err != nil {
+		t.Fatalf("read the page: %v", err)
+	}
+	if got := chs[0]; !strings.HasSuffix(got.Header, "Order history slow to load for some users") || len(got.Replies) != 4 ||
+		!strings.HasPrefix(got.Replies[0], "What happened before this channel opened\n• ") || !strings.Contains(got.Replies[0], "Triggered (low urgency)") {
+		t.Errorf("raised incident's channel = %+v, want the summary first", got)
+	}
+	if shared, err = chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readShared)); err != nil {
+		t.Fatalf("read the shared channels: %v", err)
+	}
+	low := shared[1]
+	if len(low.Messages) != 1 || !strings.Contains(low.Messages[0], "Urgency\nHigh") ||
+		!strings.HasSuffix(low.Messages[0], "Updates in the thread · Moved to "+strings.Fields(chs[0].Name)[0]) ||
+		!slices.Equal(low.Threads, []int{2}) || !strings.HasPrefix(low.Replies[0], "Acknowledged by Ada Lovelace") {
+		t.Errorf("#incidents-low = %+v, want the raised incident's message, moved to its channel, with 2 replies", low)
+	}
+	if n := len(shared[0].Messages); n != 4 {
+		t.Errorf("#incidents holds %d announce lines, want 4", n)
 	}
 
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
@@ -204,17 +285,6 @@ func TestPageInBrowser(t *testing.T) {
 			t.Error(err)
 		}
 		t.Logf("screenshot of the page: %s (%d bytes)", path, len(shot))
-	}
-
-	// The button replays a new incident; the page shows it without a
-	// reload, by its own refresh.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#replay-form button`))); err != nil {
-		t.Fatalf("click the replay button: %v", err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](
-		`document.querySelectorAll('.channel').length === 3 && document.querySelectorAll('.channel')[0].querySelectorAll('.reply').length === 5`,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		t.Errorf("the replayed incident did not appear with its 5 replies: %v", err)
 	}
 
 	mu.Lock()

@@ -27,7 +27,11 @@ var (
 // here), dates <!date^…|fallback> as their fallback, and &lt; &gt; &amp;
 // as the characters. Every piece of text is HTML-escaped; the only markup
 // in the result is what this function writes.
-func Mrkdwn(s string) template.HTML {
+func Mrkdwn(s string) template.HTML { return mrkdwn(s, nil) }
+
+// mrkdwn is Mrkdwn showing a channel mention <#C123> by the channel's
+// name in channels, as a Slack client does.
+func mrkdwn(s string, channels map[string]string) template.HTML {
 	var b strings.Builder
 	quoting := false
 	for i, line := range strings.Split(s, "\n") {
@@ -46,7 +50,7 @@ func Mrkdwn(s string) template.HTML {
 			b.WriteString("<br>")
 		}
 		quoting = isQuote
-		b.WriteString(inline(line))
+		b.WriteString(inline(line, channels))
 	}
 	if quoting {
 		b.WriteString("</blockquote>")
@@ -55,7 +59,7 @@ func Mrkdwn(s string) template.HTML {
 }
 
 // inline renders one line: text runs and <…> control sequences.
-func inline(line string) string {
+func inline(line string, channels map[string]string) string {
 	var b strings.Builder
 	for line != "" {
 		open := strings.IndexByte(line, '<')
@@ -69,14 +73,14 @@ func inline(line string) string {
 			b.WriteString(text(line[open:]))
 			break
 		}
-		b.WriteString(control(line[open+1 : open+end]))
+		b.WriteString(control(line[open+1:open+end], channels))
 		line = line[open+end+1:]
 	}
 	return b.String()
 }
 
 // control renders what is between < and >: a date, a mention or a link.
-func control(seq string) string {
+func control(seq string, channels map[string]string) string {
 	target, label, hasLabel := strings.Cut(seq, "|")
 	switch {
 	case strings.HasPrefix(target, "!date^"):
@@ -95,6 +99,8 @@ func control(seq string) string {
 		name := target
 		if hasLabel {
 			name = target[:1] + strings.TrimPrefix(label, target[:1])
+		} else if n, ok := channels[strings.TrimPrefix(target, "#")]; ok && target[0] == '#' {
+			name = "#" + n
 		}
 		return `<span class="mention">` + text(name) + `</span>`
 	}

@@ -42,6 +42,22 @@ func TestMrkdwn(t *testing.T) {
 	}
 }
 
+// A channel mention shows the channel's name when the page knows it.
+func TestMrkdwnChannelNames(t *testing.T) {
+	names := map[string]string{"C00000003": "inc-1234-checkout", "C00000009": "<b>odd</b>"}
+	for in, want := range map[string]string{
+		"→ <#C00000003>":         `→ <span class="mention">#inc-1234-checkout</span>`,
+		"<#C00000003|given>":     `<span class="mention">#given</span>`,
+		"<#C00000004>":           `<span class="mention">#C00000004</span>`,
+		"<#C00000009>":           `<span class="mention">#&lt;b&gt;odd&lt;/b&gt;</span>`,
+		"<@C00000003> is a user": `<span class="mention">@C00000003</span> is a user`,
+	} {
+		if got := string(mrkdwn(in, names)); got != want {
+			t.Errorf("mrkdwn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // FuzzMrkdwn checks that no input, however hostile, produces markup other
 // than the tags Mrkdwn writes itself.
 func FuzzMrkdwn(f *testing.F) {

@@ -19,18 +19,33 @@ var pageTmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // channelView is one channel as a Slack client shows it.
 type channelView struct {
-	ID        string
-	Name      string
-	Archived  bool
+	ID       string
+	Name     string
+	Private  bool
+	Archived bool
+	// Shared is a channel people made (#incidents, #incidents-low), not
+	// an incident's own.
+	Shared    bool
 	Topic     string
-	Members   []string
+	Members   []memberView
 	Bookmarks []slackfake.Bookmark
-	Messages  []messageView
+	// Messages are the top-level messages, oldest first, each with its
+	// thread.
+	Messages []messageView
+}
+
+// memberView is a channel member: the Slack user id, and the name of a
+// person of the sandbox's workspace.
+type memberView struct {
+	ID, Name string
 }
 
 // messageView is one message, rendered from its blocks.
 type messageView struct {
 	TS string
+	// From names the author of a message the bot did not post; "" for
+	// the bot's.
+	From string
 	// Status is triggered, acknowledged, resolved or empty; it colours the
 	// root message.
 	Status    string
@@ -57,24 +72,43 @@ type buttonView struct {
 	Primary bool
 }
 
-// channelViews renders the fake Slack's channels for the page, newest
-// first: the one a replay just opened is at the top.
-func channelViews(fake *slackfake.Server) []channelView {
+// channelViews renders the fake Slack's channels for the page: the shared
+// channels people made, in the order they were made, and the channels
+// the function opened, newest first (the one a replay just opened is at
+// the top). users names the workspace's people.
+func channelViews(fake *slackfake.Server, users map[string]string) (shared, own []channelView) {
 	chs := fake.Channels()
-	out := make([]channelView, 0, len(chs))
+	names := make(map[string]string, len(chs))
+	for _, c := range chs {
+		names[c.ID] = c.Name
+	}
 	for i := len(chs) - 1; i >= 0; i-- {
 		c := chs[i]
-		v := channelView{ID: c.ID, Name: c.Name, Archived: c.Archived, Topic: c.Topic, Members: c.Members, Bookmarks: c.Bookmarks}
+		v := channelView{ID: c.ID, Name: c.Name, Private: c.Private, Archived: c.Archived, Shared: c.Creator != slackfake.BotUserID,
+			Topic: c.Topic, Bookmarks: c.Bookmarks}
+		for _, id := range c.Members {
+			v.Members = append(v.Members, memberView{ID: id, Name: users[id]})
+		}
 		for _, m := range c.TopLevel() {
-			mv := messageFor(m)
+			mv := messageFor(m, names)
+			if m.User != "" && m.User != slackfake.BotUserID {
+				mv.From = m.User
+				if n := users[m.User]; n != "" {
+					mv.From = n
+				}
+			}
 			for _, r := range c.Replies(m.TS) {
-				mv.Replies = append(mv.Replies, messageFor(r))
+				mv.Replies = append(mv.Replies, messageFor(r, names))
 			}
 			v.Messages = append(v.Messages, mv)
 		}
-		out = append(out, v)
+		if v.Shared {
+			shared = append([]channelView{v}, shared...)
+		} else {
+			own = append(own, v)
+		}
 	}
-	return out
+	return shared, own
 }
 
 // Block Kit as the fake stores it. A text object's text is a string; a
@@ -99,14 +133,16 @@ type rawElement struct {
 }
 
 // messageFor renders m from its blocks; a message with none (or blocks the
-// page cannot read) shows its text.
-func messageFor(m slackfake.Message) messageView {
+// page cannot read) shows its text. channels names the channels by id,
+// for mentions.
+func messageFor(m slackfake.Message, channels map[string]string) messageView {
 	mv := messageView{TS: m.TS, Edits: m.Edits, Broadcast: m.Broadcast}
 	var blocks []rawBlock
 	if len(m.Blocks) == 0 || json.Unmarshal(m.Blocks, &blocks) != nil || len(blocks) == 0 {
-		mv.Fallback = Mrkdwn(m.Text)
+		mv.Fallback = mrkdwn(m.Text, channels)
 		return mv
 	}
+	textObject := func(t rawText) template.HTML { return textObject(t, channels) }
 	for _, b := range blocks {
 		bv := blockView{Type: b.Type}
 		switch b.Type {
@@ -120,6 +156,10 @@ func messageFor(m slackfake.Message) messageView {
 		case "section":
 			if b.Text != nil {
 				bv.Text = textObject(*b.Text)
+				if mv.Status == "" {
+					// An announce line starts with the status emoji.
+					mv.Status = statusOfHeader(b.Text.Text)
+				}
 			}
 			for _, f := range b.Fields {
 				bv.Fields = append(bv.Fields, textObject(f))
@@ -153,9 +193,9 @@ func messageFor(m slackfake.Message) messageView {
 
 // textObject renders a Block Kit text object: mrkdwn as formatted HTML,
 // plain_text escaped.
-func textObject(t rawText) template.HTML {
+func textObject(t rawText, channels map[string]string) template.HTML {
 	if t.Type == "mrkdwn" {
-		return Mrkdwn(t.Text)
+		return mrkdwn(t.Text, channels)
 	}
 	return template.HTML(template.HTMLEscapeString(t.Text))
 }

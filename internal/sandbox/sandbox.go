@@ -5,6 +5,13 @@
 // its Block Kit JSON and coloured by status, and the thread replies in
 // order. The page refreshes itself and can replay a sample incident into
 // the function. `go run ./cmd/local -sandbox` serves it.
+//
+// The fake workspace has what the newer features need: an #incidents
+// channel the function announces every incident channel in, an
+// #incidents-low channel where built-in routing rules post low-urgency
+// incidents (one message each, updates in its thread), a fake PagerDuty
+// REST API with the people of the sample incidents, and Slack accounts
+// for all of them but one, whom the function reports as "Could not add".
 package sandbox
 
 import (
@@ -18,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +33,8 @@ import (
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/replay"
+	"github.com/incident-channels/incident-channels/people/pdfake"
+	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -50,9 +60,11 @@ type Config struct {
 	// BaseURL is where the sandbox is served, e.g. http://127.0.0.1:8080;
 	// the function calls the fake Slack there.
 	BaseURL string
-	// Getenv supplies the optional function settings CHANNEL_PREFIX and
-	// SLACK_INVITE_USERS; nil means none. The secret, token, Slack URL and
-	// store are the sandbox's own.
+	// Getenv supplies the optional function settings (CHANNEL_PREFIX,
+	// SLACK_INVITE_USERS, ROUTING_FILE, SLACK_USER_OVERRIDES); nil means
+	// none. The secret, token, Slack URL, store, announce channel and
+	// PagerDuty API are the sandbox's own. Without ROUTING_FILE the
+	// sandbox's built-in rules apply.
 	Getenv func(string) string
 	// Log receives the function's request log lines; nil discards them.
 	Log *slog.Logger
@@ -68,14 +80,28 @@ type Sandbox struct {
 	Secret string
 	// Slack is the fake Slack the function talks to.
 	Slack *slackfake.Server
+	// PagerDuty is the fake PagerDuty REST API the function looks people
+	// up in, on its own loopback port.
+	PagerDuty *pdfake.Server
+	// Announce and Low are the ids of #incidents (SLACK_ANNOUNCE_CHANNEL)
+	// and #incidents-low (post-only channel of the built-in rules).
+	Announce, Low string
+	// RoutingFile is the user's ROUTING_FILE; "" when the built-in rules
+	// apply.
+	RoutingFile string
 
 	base        string
 	replayDelay time.Duration
 	mux         *http.ServeMux
 
-	ctx    context.Context // ends replays started from the page
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx       context.Context // ends replays started from the page
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+
+	// userNames names the workspace's Slack users for the page; read-only
+	// after New.
+	userNames map[string]string
 
 	mu       sync.Mutex
 	webhooks []webhookView // newest first
@@ -92,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		Slack:       slackfake.NewUnstarted(),
 		base:        base,
 		replayDelay: cfg.ReplayDelay,
+		userNames:   map[string]string{slackfake.BotUserID: "Incident Channels (bot)", slackfake.HumanUserID: "a person"},
 	}
 	if s.replayDelay == 0 {
 		s.replayDelay = DefaultReplayDelay
@@ -100,11 +127,28 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
+
+	// Channels people made before installing the app; the bot is in
+	// neither and joins them when it first posts.
+	s.Announce = s.Slack.CreateChannel(AnnounceChannel, false)
+	s.Low = s.Slack.CreateChannel(LowChannel, false)
+	s.PagerDuty = pdfake.NewServer(pagerDutyToken)
+	for _, p := range People {
+		s.PagerDuty.AddUser(p.PagerDutyID, p.Name, p.Email)
+		if p.SlackID != "" {
+			s.Slack.AddUser(p.SlackID, p.Email, false)
+			s.userNames[p.SlackID] = p.Name
+		}
+	}
+
 	own := map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": s.Secret,
 		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
 		"SLACK_API_URL":            base + SlackAPIPath,
 		"STORE":                    "memory",
+		"SLACK_ANNOUNCE_CHANNEL":   s.Announce,
+		"PAGERDUTY_API_TOKEN":      pagerDutyToken,
+		"PAGERDUTY_API_URL":        s.PagerDuty.URL(),
 	}
 	fcfg, err := incidentchannels.LoadConfig(func(k string) string {
 		if v, ok := own[k]; ok {
@@ -113,7 +157,33 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return getenv(k)
 	})
 	if err != nil {
+		s.PagerDuty.Close()
 		return nil, fmt.Errorf("sandbox configuration: %w", err)
+	}
+	s.RoutingFile = fcfg.RoutingFile
+	// Once the fake knows some users it refuses others: the users the
+	// settings name are people of the workspace too.
+	known := slices.Clone(fcfg.InviteUsers)
+	for _, id := range fcfg.UserOverrides {
+		known = append(known, id)
+	}
+	if fcfg.RoutingFile == "" {
+		fcfg.Routes, err = routing.Parse(rulesFor(s.Low), incident.Route{
+			Channel: true, Prefix: fcfg.ChannelPrefix, InviteUsers: fcfg.InviteUsers, Announce: fcfg.Announce,
+		})
+		if err != nil {
+			s.PagerDuty.Close()
+			return nil, fmt.Errorf("sandbox routing rules: %w", err) // a defect
+		}
+		fcfg.RoutingFile = builtinRules
+	} else {
+		known = append(known, userIDsIn(fcfg.RoutingFile)...)
+	}
+	for _, id := range known {
+		if _, ok := s.userNames[id]; !ok {
+			s.Slack.AddUser(id, "", false)
+			s.userNames[id] = ""
+		}
 	}
 	log := cfg.Log
 	if log == nil {
@@ -121,6 +191,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	fn, err := incidentchannels.New(ctx, fcfg, log)
 	if err != nil {
+		s.PagerDuty.Close()
 		return nil, fmt.Errorf("build the function: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -144,10 +215,14 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close stops the replays started from the page and waits for them.
+// Close stops the replays started from the page, waits for them, and
+// stops the fake PagerDuty API.
 func (s *Sandbox) Close() {
-	s.cancel()
-	s.wg.Wait()
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.wg.Wait()
+		s.PagerDuty.Close()
+	})
 }
 
 // FunctionURL is the URL PagerDuty (or cmd/replay) sends webhooks to.
@@ -240,7 +315,8 @@ func (r *statusRecorder) Write(p []byte) (int, error) {
 
 // liveData is what the page shows and refreshes.
 type liveData struct {
-	Channels []channelView
+	Shared   []channelView // #incidents, #incidents-low
+	Channels []channelView // the incidents' own
 	Webhooks []webhookView
 }
 
@@ -250,14 +326,23 @@ type pageData struct {
 	SlackAPIURL   string
 	Secret        string
 	ReplayCommand string
+	Workspace     workspaceView
 	Live          liveData
+}
+
+// workspaceView describes the fake workspace on the page.
+type workspaceView struct {
+	Announce, Low string // channel ids
+	RoutingFile   string // the user's; "" for the built-in rules
+	People        []Person
 }
 
 func (s *Sandbox) liveData() liveData {
 	s.mu.Lock()
 	hooks := append([]webhookView(nil), s.webhooks...)
 	s.mu.Unlock()
-	return liveData{Channels: channelViews(s.Slack), Webhooks: hooks}
+	shared, own := channelViews(s.Slack, s.userNames)
+	return liveData{Shared: shared, Channels: own, Webhooks: hooks}
 }
 
 // securityHeaders keep the page's own script the only one that runs, even
@@ -277,6 +362,7 @@ func (s *Sandbox) page(w http.ResponseWriter, r *http.Request) {
 	data := pageData{
 		FunctionURL: s.FunctionURL(), PageURL: s.PageURL(), SlackAPIURL: s.SlackAPIURL(), Secret: s.Secret,
 		ReplayCommand: ReplayCommand(s.FunctionURL(), s.Secret),
+		Workspace:     workspaceView{Announce: s.Announce, Low: s.Low, RoutingFile: s.RoutingFile, People: People},
 		Live:          s.liveData(),
 	}
 	if err := pageTmpl.ExecuteTemplate(w, "page", data); err != nil {
@@ -295,11 +381,12 @@ func (s *Sandbox) live(w http.ResponseWriter, r *http.Request) {
 }
 
 // replay sends a sample incident's lifecycle to the function, over HTTP
-// and signed, as cmd/replay would; the page shows it arrive.
+// and signed, as cmd/replay would; the page shows it arrive. The form
+// value sample picks it: SampleStandard (the default) or SampleRaised.
 func (s *Sandbox) replay(w http.ResponseWriter, r *http.Request) {
-	ds, err := replay.Build(replay.Builtin(), replay.Options{})
+	ds, err := sampleDeliveries(r.FormValue("sample"))
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	sender := &replay.Sender{URL: s.FunctionURL(), Secret: []byte(s.Secret), Delay: max(s.replayDelay, 0)}

@@ -6,6 +6,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,13 +91,18 @@ func TestPageShowsWhatSlackWould(t *testing.T) {
 		"🟢 #1234 Checkout latency above 2s (p99)",
 		"<b>Status</b><br>🟢 Resolved", "<b>Priority</b><br>P1", ">Checkout API</a>",
 		`class="button primary" href="https://acme.pagerduty.com/incidents/Q`,
-		"5 replies",
+		"6 replies",
 		"Acknowledged by Ada Lovelace", "Note from Ada Lovelace", "&lt;!channel&gt; ignore this",
 		"Escalated to Grace Hopper", "Priority changed to P1 by Ada Lovelace", "Resolved by Ada Lovelace after 42m",
 		"also sent to the channel",
 		"Webhooks received", "incident.resolved", "<b>200</b> processed",
 	); !ok {
 		t.Errorf("page lacks %q (or has it out of order):\n%s", missing, page)
+	}
+	// Posted concurrently with the priority change's reply, in either order.
+	if missing, ok := inOrder(page, `data-channel="inc-1234-checkout-latency-above-2s-p99"`,
+		"Could not add to this channel: Alan Turing (no Slack account for alan@example.com)", "Resolved by Ada Lovelace after 42m"); !ok {
+		t.Errorf("the incident channel lacks %q", missing)
 	}
 	for _, bookmark := range []string{"🔖 PagerDuty #1234</a>", "🔖 Conference bridge</a>"} { // added concurrently, in any order
 		if !strings.Contains(page, bookmark) {
@@ -177,16 +186,202 @@ func TestReplayButton(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != PagePath {
 		t.Errorf("POST /sandbox/replay = %d to %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), PagePath)
 	}
+	waitFor(t, sb, func(chs []slackfake.Channel) bool {
+		// #incidents, #incidents-low and the incident's channel with its
+		// 6 replies (the last the resolution).
+		if len(chs) != 3 || len(chs[2].TopLevel()) != 1 {
+			return false
+		}
+		replies := chs[2].Replies(chs[2].TopLevel()[0].TS)
+		return len(replies) == 6 && strings.HasPrefix(replies[5].Text, "Resolved")
+	})
+
+	// The second button replays the low-urgency incident raised to P1.
+	resp, err = client.PostForm(srv.URL+"/sandbox/replay", url.Values{"sample": {SampleRaised}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("POST /sandbox/replay sample=raised = %d, want 303", resp.StatusCode)
+	}
+	waitFor(t, sb, func(chs []slackfake.Channel) bool {
+		if len(chs) != 4 || len(chs[1].TopLevel()) != 1 || len(chs[3].TopLevel()) != 1 {
+			return false
+		}
+		replies := chs[3].Replies(chs[3].TopLevel()[0].TS)
+		return len(replies) == 4 && strings.HasPrefix(replies[3].Text, "Resolved")
+	})
+
+	resp, err = client.PostForm(srv.URL+"/sandbox/replay", url.Values{"sample": {"nope"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("POST /sandbox/replay sample=nope = %d, want 400", resp.StatusCode)
+	}
+}
+
+// waitFor waits until done holds for the fake Slack's channels.
+func waitFor(t *testing.T, sb *Sandbox, done func([]slackfake.Channel) bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		chs := sb.Slack.Channels()
-		if len(chs) == 1 && len(chs[0].TopLevel()) == 1 && len(chs[0].Replies(chs[0].TopLevel()[0].TS)) == 5 {
-			break
+		if done(chs) {
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the replay did not finish: channels %+v", chs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sendSample replays one of the page's samples into the sandbox.
+func sendSample(t *testing.T, sb *Sandbox, name string) {
+	t.Helper()
+	ds, err := sampleDeliveries(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &replay.Sender{URL: sb.FunctionURL(), Secret: []byte(sb.Secret)}
+	if failed := s.SendAll(context.Background(), ds, func(r replay.Result) {
+		if !r.OK() {
+			t.Errorf("delivery failed: %v", r)
+		}
+	}); failed > 0 {
+		t.Fatalf("%d deliveries failed", failed)
+	}
+}
+
+// section returns the part of the page from the channel named name to
+// the next channel.
+func section(t *testing.T, page, name string) string {
+	t.Helper()
+	i := strings.Index(page, `data-channel="`+name+`"`)
+	if i < 0 {
+		t.Fatalf("page has no channel %s:\n%s", name, page)
+	}
+	rest := page[i:]
+	if j := strings.Index(rest[1:], `<article class="channel`); j >= 0 {
+		rest = rest[:j+1]
+	}
+	return rest
+}
+
+// TestSharedChannelsAndPeople replays both samples and reads the shared
+// channels on the page: the announce board with one line per incident
+// channel, the low-urgency incident's message in #incidents-low with its
+// thread and the channel it moved to, the summary in that channel, the
+// people invited through the fake PagerDuty and the one who could not be.
+func TestSharedChannelsAndPeople(t *testing.T) {
+	sb, _ := start(t, nil)
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 1234})
+	sendSample(t, sb, SampleRaised)
+
+	var raised string
+	for _, c := range sb.Slack.Channels() {
+		if strings.Contains(c.Name, "order-history") {
+			raised = c.Name
+		}
+	}
+	if raised == "" {
+		t.Fatalf("the raised incident has no channel: %+v", sb.Slack.Channels())
+	}
+	_, page := get(t, sb.PageURL())
+
+	if missing, ok := inOrder(page, "Shared channels", `data-channel="incidents"`, `data-channel="incidents-low"`, "Incident channels", `data-channel="`+raised+`"`,
+		`data-channel="inc-1234-checkout-latency-above-2s-p99"`); !ok {
+		t.Errorf("page lacks %q, or has the channels out of order (shared first, then newest first)", missing)
+	}
+	announce := section(t, page, "incidents")
+	if missing, ok := inOrder(announce, sb.Announce, "1 member:", "Incident Channels (bot)",
+		`class="message root status-resolved"`, "🟢 <a", "#1234 Checkout latency above 2s (p99)</a>",
+		`<span class="mention">#inc-1234-checkout-latency-above-2s-p99</span>`, "Resolved · high · P1 · Checkout API",
+		`class="message root status-resolved"`, "Order history slow to load for some users</a>", `<span class="mention">#`+raised+`</span>`,
+	); !ok {
+		t.Errorf("#incidents lacks %q (or has it out of order):\n%s", missing, announce)
+	}
+	if strings.Contains(announce, "class=\"thread\"") || strings.Contains(announce, "Nothing posted yet") {
+		t.Errorf("#incidents shows a thread or no message:\n%s", announce)
+	}
+
+	low := section(t, page, "incidents-low")
+	if missing, ok := inOrder(low, `class="message root status-resolved"`, "Order history slow to load for some users",
+		"<b>Urgency</b><br>High", "Updates in the thread · Moved to <span class=\"mention\">#"+raised+"</span>",
+		"edited in place", "2 replies", "Acknowledged by Ada Lovelace", "Note from Ada Lovelace", "failing over to the standby",
+	); !ok {
+		t.Errorf("#incidents-low lacks %q (or has it out of order):\n%s", missing, low)
+	}
+
+	ch := section(t, page, raised)
+	if missing, ok := inOrder(ch, "2 members", `title="U01ADA000">Ada Lovelace`, "What happened before this channel opened",
+		"Triggered (low urgency)", "Acknowledged by Ada Lovelace", "Note from Ada Lovelace", "Resolved by Ada Lovelace"); !ok {
+		t.Errorf("#%s lacks %q (or has it out of order):\n%s", raised, missing, ch)
+	}
+	for _, want := range []string{"Priority changed to P1 by Ada Lovelace", "Could not add to this channel: Alan Turing (no Slack account for alan@example.com)"} {
+		if !strings.Contains(ch, want) {
+			t.Errorf("#%s lacks %q:\n%s", raised, want, ch)
+		}
+	}
+	if strings.Contains(page, "🔒") {
+		t.Errorf("the built-in rules open public channels, but the page shows a private one")
+	}
+	// The workspace is described in the header.
+	if missing, ok := inOrder(page, "The fake workspace", sb.Announce, sb.Low, "built-in routing rules", "Alan Turing <code>PUSER01</code> → <i>no Slack account</i>"); !ok {
+		t.Errorf("page header lacks %q", missing)
+	}
+}
+
+// TestRoutingFile: the user's rules replace the built-in ones, may name
+// the sandbox's channels by id, and invite users the fake then knows.
+func TestRoutingFile(t *testing.T) {
+	rules := filepath.Join(t.TempDir(), "routing.yaml")
+	// The ids of #incidents and #incidents-low in a fresh sandbox.
+	if err := os.WriteFile(rules, []byte(`rules:
+  - name: sev1
+    match: {priority: P1}
+    prefix: sev
+    private: true
+    invite: [U0RULE001]
+  - name: the-rest
+    channel: false
+    post_to: C00000001
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := start(t, func(k string) string { return map[string]string{"ROUTING_FILE": rules}[k] })
+	if sb.Announce != "C00000001" || sb.Low != "C00000002" || sb.RoutingFile != rules {
+		t.Fatalf("announce %s, low %s, routing file %q: want C00000001, C00000002 and %s", sb.Announce, sb.Low, sb.RoutingFile, rules)
+	}
+	// P2 at first: one message in #incidents, then a private channel at P1.
+	sendLifecycle(t, sb, replay.Options{FirstNumber: 77})
+	var sev slackfake.Channel
+	for _, c := range sb.Slack.Channels() {
+		if strings.HasPrefix(c.Name, "sev-77-") {
+			sev = c
+		}
+	}
+	if !sev.Private || !slices.Contains(sev.Members, "U0RULE001") || !slices.Contains(sev.Members, "U01ADA000") {
+		t.Fatalf("channel sev-77-… = %+v, want private with U0RULE001 and Ada", sev)
+	}
+	if low, _ := sb.Slack.Channel(sb.Low); len(low.Messages) != 0 {
+		t.Errorf("#incidents-low got %d messages: the built-in rules applied", len(low.Messages))
+	}
+	_, page := get(t, sb.PageURL())
+	if missing, ok := inOrder(page, `<article class="channel private" id="channel-`+sev.ID, `title="private channel">🔒</span>`+sev.Name, `class="badge private-badge">private</span>`); !ok {
+		t.Errorf("the private channel lacks %q", missing)
+	}
+	// The post-only message is in #incidents, the announce channel too:
+	// one message there serves both.
+	if missing, ok := inOrder(section(t, page, "incidents"), "Updates in the thread · Moved to <span class=\"mention\">#"+sev.Name+"</span>",
+		"3 replies", "Acknowledged by Ada Lovelace", "Escalated to Grace Hopper"); !ok {
+		t.Errorf("#incidents lacks %q", missing)
+	}
+	if !strings.Contains(page, "your <code>ROUTING_FILE</code>") {
+		t.Errorf("the page does not say the user's rules apply")
 	}
 }
 
@@ -225,7 +420,7 @@ func TestMessageFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			mv := messageFor(tt.msg)
+			mv := messageFor(tt.msg, nil)
 			if mv.Status != tt.wantStatus {
 				t.Errorf("status = %q, want %q", mv.Status, tt.wantStatus)
 			}

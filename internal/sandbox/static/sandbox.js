@@ -33,12 +33,17 @@
   if (form) {
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      var button = form.querySelector("button");
-      button.disabled = true;
-      fetch(form.action, { method: "POST" })
+      // The pressed button names the sample to replay.
+      var pressed = ev.submitter || form.querySelector("button");
+      var body = new URLSearchParams();
+      if (pressed && pressed.name) body.set(pressed.name, pressed.value);
+      var buttons = form.querySelectorAll("button");
+      buttons.forEach(function (b) { b.disabled = true; });
+      fetch(form.action, { method: "POST", body: body })
+        .then(function (resp) { if (!resp.ok) throw new Error("HTTP " + resp.status); })
         .catch(function () { say("replay failed to start"); })
         .then(function () {
-          setTimeout(function () { button.disabled = false; }, 1500);
+          setTimeout(function () { buttons.forEach(function (b) { b.disabled = false; }); }, 1500);
           return refresh();
         });
     });
