@@ -241,3 +241,29 @@ func TestEndToEndPagerDutyRateLimited(t *testing.T) {
 		t.Errorf("channel %+v: want Ada invited and one root message", inc)
 	}
 }
+
+// Someone archives the announce channel: its message is given up and the
+// incident's own channel carries on to the resolution.
+func TestEndToEndArchivedAnnounceChannel(t *testing.T) {
+	w := newWorkspace(t)
+	env := w.env()
+	delete(env, "ROUTING_FILE")
+	fn := newInstance(t, w.slack, "memory", "", env)
+	fn.mustDeliver(t, "triggered.json", "processed")
+	w.slack.Archive(w.announce)
+	fn.mustDeliver(t, "acknowledged.json", "processed")
+	fn.mustDeliver(t, "resolved.json", "processed")
+	var own slackfake.Channel
+	for _, c := range w.slack.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			own = c
+		}
+	}
+	got := replyTexts(own, rootOf(t, own).TS)
+	if len(got) != 2 || !strings.Contains(got[1], "Resolved by Ada Lovelace") {
+		t.Errorf("incident channel replies = %q; want the acknowledgement and the resolution", got)
+	}
+	if !strings.Contains(fn.logs.String(), "giving it up") {
+		t.Errorf("no log line about the archived announce channel:\n%s", fn.logs)
+	}
+}

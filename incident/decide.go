@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -99,11 +100,25 @@ func historyLine(ev *Event) (HistoryLine, bool) {
 		}
 	} else if r := ReplyFor(ev, ev.Incident); r != nil {
 		text = r.Headline
+		if body := strings.Join(strings.Fields(r.Body), " "); body != "" {
+			text += ": " + cutRunes(body, maxHistoryBody)
+		}
 	}
 	if text == "" {
 		return HistoryLine{}, false
 	}
 	return HistoryLine{At: ev.OccurredAt, Text: text, EventID: ev.ID}, true
+}
+
+// maxHistoryBody bounds the text of a note or status update kept in a
+// history line.
+const maxHistoryBody = 120
+
+func cutRunes(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	return string([]rune(s)[:max-1]) + "…"
 }
 
 // addHistory inserts line in time order, keeping the first line and the
@@ -267,79 +282,108 @@ func (p *Plan) Thread() *Board {
 // whenever the snapshot changes.
 func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	var p Plan
-	if er.Done || st.ChannelArchived {
+	if er.Done {
 		return p
 	}
 	inc := st.Snapshot
 	route := cfg.Route(inc)
 	own := st.ChannelID != ""
-	if !own && route.Channel {
-		p.CreateChannel = true
-		p.ChannelName = ChannelName(route.Prefix, inc)
-		p.Private = route.Private
-	}
-	if own || p.CreateChannel {
-		if t := Topic(inc); t != st.Topic {
-			p.Topic = t
+	// An archived channel gets nothing more; the shared-channel messages
+	// about the incident still follow it.
+	if !st.ChannelArchived {
+		if !own && route.Channel {
+			p.CreateChannel = true
+			p.ChannelName = ChannelName(route.Prefix, inc)
+			p.Private = route.Private
 		}
-		for _, b := range Bookmarks(inc) {
-			if !slices.Contains(st.Bookmarks, b.Link) {
-				p.Bookmarks = append(p.Bookmarks, b)
-			}
-		}
-		if !st.Invited && route.Channel {
-			p.Invite = slices.Clone(route.InviteUsers)
-			p.InviteGroups = slices.Clone(route.InviteGroups)
-		}
-		if cfg.Directory != nil {
-			for _, r := range st.People {
-				if !slices.Contains(st.PeopleDone, r.ID) {
-					p.InvitePeople = append(p.InvitePeople, r)
-				}
-			}
-		}
-		switch {
-		case st.RootTS == "":
-			p.PostRoot = true
-		case st.RootVersion != st.Version:
-			p.UpdateRoot = true
-		}
-		if st.Deferred && !st.Summarized && len(st.History) > 0 {
-			p.Summary = SummaryFor(st, ev)
+		if own || p.CreateChannel {
+			p.ownChannel(st, ev, route, cfg)
 		}
 	}
-	// Messages in shared channels: those posted are kept current; an
-	// incident channel is announced; an incident without one is posted
-	// in its post-only channel.
+	// Messages in shared channels: those posted are kept current, those
+	// being posted are finished; an incident channel is announced; an
+	// incident without one is posted in its post-only channel.
 	for _, b := range st.Boards {
-		if b.TS != "" && (b.Version != st.Version || b.HasChannel != own) {
+		switch {
+		case b.GaveUp:
+		case b.TS == "", b.Version != st.Version, b.HasChannel != own:
 			p.Boards = append(p.Boards, b)
 		}
 	}
 	want := func(channel string, thread bool) {
-		if channel != "" && st.Board(channel) < 0 && !slices.ContainsFunc(p.Boards, func(b Board) bool { return b.ChannelID == channel }) {
+		if channel != "" && st.Board(channel) < 0 {
 			p.Boards = append(p.Boards, Board{ChannelID: channel, Thread: thread})
 		}
 	}
-	if own || p.CreateChannel {
-		if route.Channel {
+	switch {
+	case own || p.CreateChannel:
+		if route.Channel && !st.ChannelArchived {
 			want(route.Announce, false)
 		}
-	} else if !route.Channel {
+	case !route.Channel && !slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }):
+		// Only one post-only message per incident: a route moving to
+		// another post-only channel keeps the thread where it is.
 		want(route.PostChannel, true)
 	}
-	if er.ReplyTS == "" && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
+	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
 	}
 	return p
+}
+
+// ownChannel plans the incident's own channel: topic, bookmarks, invites,
+// root message and the summary of what happened before it opened.
+func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
+	inc := st.Snapshot
+	if t := Topic(inc); t != st.Topic {
+		p.Topic = t
+	}
+	for _, b := range Bookmarks(inc) {
+		if !slices.Contains(st.Bookmarks, b.Link) {
+			p.Bookmarks = append(p.Bookmarks, b)
+		}
+	}
+	if route.Channel {
+		// By id, so a route that changes (priority raised to a rule with
+		// more invitees) invites the newcomers.
+		p.Invite = missing(route.InviteUsers, st.Invitees)
+		p.InviteGroups = missing(route.InviteGroups, st.Invitees)
+	}
+	if cfg.Directory != nil {
+		for _, r := range st.People {
+			if !slices.Contains(st.PeopleDone, r.ID) {
+				p.InvitePeople = append(p.InvitePeople, r)
+			}
+		}
+	}
+	switch {
+	case st.RootTS == "":
+		p.PostRoot = true
+	case st.RootVersion != st.Version:
+		p.UpdateRoot = true
+	}
+	if st.Deferred && !st.Summarized && len(st.History) > 0 {
+		p.Summary = SummaryFor(st, ev)
+	}
+}
+
+// missing returns the elements of want not in have; nil when none.
+func missing(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // threadBoard returns the posted board the incident's updates are
 // threaded under, or nil.
 func threadBoard(st State) *Board {
 	for i := range st.Boards {
-		if st.Boards[i].Thread && st.Boards[i].TS != "" {
-			return &st.Boards[i]
+		if b := &st.Boards[i]; b.Thread && b.TS != "" && !b.GaveUp {
+			return b
 		}
 	}
 	return nil

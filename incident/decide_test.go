@@ -154,7 +154,7 @@ func TestDecide(t *testing.T) {
 	fresh := apply(trig)
 	ready := fresh
 	ready.ChannelID, ready.ChannelName, ready.RootTS, ready.RootVersion = "C1", "inc-42-db-down", "1.1", fresh.Version
-	ready.Topic, ready.Invited = Topic(fresh.Snapshot), true
+	ready.Topic, ready.Invitees = Topic(fresh.Snapshot), []string{"U1", "U2"}
 	ready.Bookmarks = []string{"https://pd/incidents/P1"}
 	acked := ready
 	var er EventRecord
@@ -330,7 +330,7 @@ func TestDecideRoutes(t *testing.T) {
 	// A channel opened under P1 stays the incident's when the priority
 	// drops back to one without a channel.
 	open := acked
-	open.ChannelID, open.RootTS, open.RootVersion, open.Topic, open.Invited = "C1", "1.1", acked.Version, Topic(acked.Snapshot), true
+	open.ChannelID, open.RootTS, open.RootVersion, open.Topic, open.Invitees = "C1", "1.1", acked.Version, Topic(acked.Snapshot), []string{"U1", "@sre"}
 	open.Bookmarks = []string{"https://pd/incidents/P1"}
 	open.Boards = append(open.Boards, Board{ChannelID: "CANN", TS: "4.1", Version: acked.Version, HasChannel: true})
 	open.Boards[0].Version, open.Boards[0].HasChannel = acked.Version, true

@@ -89,8 +89,9 @@ type State struct {
 	Topic string
 	// Bookmarks are the links already bookmarked in the channel.
 	Bookmarks []string
-	// Invited is true once SLACK_INVITE_USERS were invited.
-	Invited bool
+	// Invitees are the Slack users and user groups of the incident's
+	// routes (SLACK_INVITE_USERS, a rule's invite list) already invited.
+	Invitees []string
 	// ChannelArchived is set when Slack answered is_archived: someone
 	// archived the channel, and nothing more is posted for the incident.
 	ChannelArchived bool
@@ -120,6 +121,7 @@ func (st State) Clone() State {
 	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
 	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
 	st.Bookmarks = slices.Clone(st.Bookmarks)
+	st.Invitees = slices.Clone(st.Invitees)
 	st.People = slices.Clone(st.People)
 	st.PeopleDone = slices.Clone(st.PeopleDone)
 	st.Boards = slices.Clone(st.Boards)

@@ -90,10 +90,16 @@ type BoardEntry struct {
 }
 
 // Board is a message about the incident in a shared channel (announce or
-// post-only), edited in place as the incident changes.
+// post-only), edited in place as the incident changes. A board with no TS
+// that was not given up is being posted: an attempt set out to post it,
+// and may have done so without recording it.
 type Board struct {
 	ChannelID string
 	TS        string
+	// GaveUp is set when the channel refused the message for good (the
+	// bot cannot post there, the channel is archived or gone): it is
+	// neither posted nor edited again.
+	GaveUp bool
 	// Version is the State.Version the message was last rendered from;
 	// HasChannel whether it linked the incident's own channel.
 	Version    int64

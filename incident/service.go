@@ -3,6 +3,7 @@ package incident
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -263,11 +264,15 @@ func (a *attempt) record(ctx context.Context) error {
 
 // needsLease reports whether a plan holds steps that must not be done
 // twice and are not protected by the event's own lease: creating the
-// channel, posting the root, adding bookmarks. Only the holder of the
-// incident's lease does them.
+// channel, posting the root or a shared-channel message, adding bookmarks,
+// the summary, invites (and their note). Only the holder of the incident's
+// lease does them.
 func needsLease(p Plan) bool {
 	return p.CreateChannel || p.PostRoot || len(p.Bookmarks) > 0 ||
-		slices.ContainsFunc(p.Boards, func(b Board) bool { return b.TS == "" })
+		slices.ContainsFunc(p.Boards, func(b Board) bool { return b.TS == "" }) ||
+		// Posted once per incident, not per event: the summary, and the
+		// line naming who could not be invited.
+		p.Summary != nil || len(p.Invite)+len(p.InviteGroups)+len(p.InvitePeople) > 0
 }
 
 // claim takes the incident's lease, needed for the steps of needsLease, so
@@ -284,7 +289,8 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 			held, free = false, false
 			a.earlierCreation, a.earlierNames = time.Time{}, nil
 			a.st = cloneState(*st)
-			if !needsLease(Decide(*st, a.er, a.ev, a.cfg)) {
+			plan := Decide(*st, a.er, a.ev, a.cfg)
+			if !needsLease(plan) {
 				free = true
 				return 0, nil
 			}
@@ -293,7 +299,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 				return 0, nil
 			}
 			st.LeaseOwner, st.LeaseUntil = a.owner, a.leaseEnd(ctx, now)
-			if st.ChannelID == "" {
+			if plan.CreateChannel {
 				// Remember when creation started and under which name,
 				// so a later attempt can recognise (and adopt) a channel
 				// this one creates but cannot record.
@@ -394,6 +400,10 @@ func (a *attempt) createChannel(ctx, slackCtx context.Context, name string, priv
 	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
 		if st.ChannelID == "" {
 			st.ChannelID, st.ChannelName = id, got
+			if !st.Deferred {
+				// Opened with its first events: no summary is owed.
+				st.History = nil
+			}
 		}
 		a.st = cloneState(*st)
 		return ChangeState, nil
@@ -468,7 +478,8 @@ type steps struct {
 	topic       string
 	topicSet    bool
 	bookmarks   []string
-	invited     bool
+	// invitees are the route's users and groups invited.
+	invitees []string
 	// peopleDone are the PagerDuty users invited or reported.
 	peopleDone []string
 	// boards are the shared-channel messages posted or edited (a board
@@ -572,27 +583,41 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 	entry := func(b Board) BoardEntry {
 		return BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
 	}
-	// postBoard posts a shared-channel message, unless one posted by an
-	// earlier attempt that could not record it is there.
+	// giveUp records that a shared channel refuses the incident's message
+	// for good (a private channel the bot is not in, a deleted or archived
+	// channel): it is logged and left alone rather than failing every
+	// webhook of the incident for two days.
+	giveUp := func(b Board, err error) {
+		a.log.ErrorContext(ctx, "shared channel refuses the incident's message; giving it up", "incident_id", a.ev.IncidentID,
+			"channel_id", b.ChannelID, "error", err.Error())
+		b.GaveUp = true
+		locked(func() { done.boards = append(done.boards, b) })
+	}
+	// postBoard posts a shared-channel message. The store first records
+	// that it is being posted; a later attempt that finds it so looks
+	// for a message posted but not recorded before posting one.
 	postBoard := func(b Board) string {
-		ts, err := a.slack.FindBoard(ctx, b.ChannelID, st.Snapshot.ID)
+		var ts string
+		var err error
+		if st.Board(b.ChannelID) >= 0 {
+			ts, err = a.slack.FindBoard(ctx, b.ChannelID, st.Snapshot.ID)
+		} else if err := a.markBoard(ctx, b); err != nil {
+			fail(err)
+			return ""
+		}
 		if err == nil && ts == "" {
 			ts, err = a.slack.PostBoard(ctx, b.ChannelID, entry(b))
 			if maybeDone(err) {
 				locked(func() { done.maybeDone = true })
 			}
 		}
-		if err != nil && (IsRetryable(err) || errors.Is(err, ErrChannelArchived) && b.ChannelID == ch) {
+		switch {
+		case IsRetryable(err):
 			fail(err)
 			return ""
-		}
-		if err != nil {
-			// The shared channel refuses the message for good (a private
-			// channel the bot is not in, a deleted or archived channel):
-			// give it up rather than fail every webhook of the incident.
-			a.log.ErrorContext(ctx, "cannot post in shared channel; giving up", "incident_id", a.ev.IncidentID,
-				"channel_id", b.ChannelID, "error", err.Error())
-			ts = ""
+		case err != nil:
+			giveUp(b, err)
+			return ""
 		}
 		b.TS, b.Version, b.HasChannel = ts, st.Version, st.ChannelID != ""
 		locked(func() { done.boards = append(done.boards, b) })
@@ -600,7 +625,10 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 	}
 	ready := make(chan thread, 1)
 	wg.Go(safe(func() {
-		var th thread
+		var (
+			th thread
+			tb Board // the post-only message, when th is its thread
+		)
 		defer func() { ready <- th }()
 		switch {
 		case ch != "":
@@ -643,25 +671,32 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 				}))
 			}
 		case threadBoard(st) != nil:
-			b := threadBoard(st)
-			th = thread{b.ChannelID, b.TS}
+			tb = *threadBoard(st)
+			th = thread{tb.ChannelID, tb.TS}
 		case p.Thread() != nil:
-			b := *p.Thread()
-			if b.TS = postBoard(b); b.TS == "" {
+			tb = *p.Thread()
+			if tb.TS = postBoard(tb); tb.TS == "" {
 				return
 			}
-			th = thread{b.ChannelID, b.TS}
+			tb.Version, tb.HasChannel = st.Version, st.ChannelID != ""
+			th = thread{tb.ChannelID, tb.TS}
 		}
 		if th.ts == "" {
 			return
 		}
 		failThread := func(err error) {
-			if ch == "" && errors.Is(err, ErrRootGone) {
+			switch {
+			case ch != "" || IsRetryable(err):
+				fail(err)
+			case errors.Is(err, ErrRootGone):
 				// Someone deleted the post-only message: post it anew.
 				locked(func() { done.goneBoards = append(done.goneBoards, th.ts) })
-				return
+			default:
+				// The post-only channel is archived or gone, or the bot
+				// was removed from it: updates have nowhere to go until
+				// the incident gets a channel of its own.
+				giveUp(tb, err)
 			}
-			fail(err)
 		}
 		if p.Summary != nil {
 			ts, err := post(th, *p.Summary, !a.createdChannel)
@@ -693,12 +728,16 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			}
 			err := a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, entry(b))
 			switch {
+			case err == nil:
+				b.Version, b.HasChannel = st.Version, st.ChannelID != ""
+				locked(func() { done.boards = append(done.boards, b) })
 			case errors.Is(err, ErrRootGone):
 				// Someone deleted the message: the next round posts it anew.
 				locked(func() { done.goneBoards = append(done.goneBoards, b.TS) })
-			case bestEffort("update message in shared channel", err):
-				b.Version, b.HasChannel = st.Version, st.ChannelID != ""
-				locked(func() { done.boards = append(done.boards, b) })
+			case IsRetryable(err):
+				fail(err)
+			default:
+				giveUp(b, err)
 			}
 		}))
 	}
@@ -751,14 +790,19 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 				if th.ts == "" {
 					return // the thread failed; a redelivery invites again
 				}
-				note := Reply{Headline: "Could not add to this channel: " + strings.Join(cannot, ", "), EventID: "invites-" + a.ev.ID}
-				if _, err := post(th, note, a.resumed); err != nil {
+				headline := "Could not add to this channel: " + strings.Join(cannot, ", ")
+				// Keyed by what it says: an attempt that invites the same
+				// people again after a failure finds the line it posted.
+				sum := sha256.Sum256([]byte(a.ev.IncidentID + "\n" + headline))
+				note := Reply{Headline: headline, EventID: "invites-" + hex.EncodeToString(sum[:8])}
+				if _, err := post(th, note, true); err != nil {
 					fail(err)
 					return
 				}
 			}
 			locked(func() {
-				done.invited = true
+				done.invitees = append(done.invitees, p.Invite...)
+				done.invitees = append(done.invitees, p.InviteGroups...)
 				for _, r := range p.InvitePeople {
 					done.peopleDone = append(done.peopleDone, r.ID)
 				}
@@ -767,6 +811,22 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 	}
 	wg.Wait()
 	return done
+}
+
+// markBoard records that this attempt sets out to post the incident's
+// message in a shared channel.
+func (a *attempt) markBoard(ctx context.Context, b Board) error {
+	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
+		if st.Board(b.ChannelID) >= 0 {
+			return 0, nil
+		}
+		st.Boards = append(st.Boards, Board{ChannelID: b.ChannelID, Thread: b.Thread})
+		return ChangeState, nil
+	})
+	if err != nil {
+		return fmt.Errorf("record posting in %s: %w", b.ChannelID, err)
+	}
+	return nil
 }
 
 // invite invites the plan's Slack users, the members of its user groups
@@ -799,7 +859,11 @@ func (a *attempt) invite(ctx context.Context, channelID string, p Plan) (cannot 
 		}
 		if err != nil {
 			// A refused PagerDuty token, say: retrying will not help.
+			// Responders learn from the thread whom to fetch by hand.
 			a.log.ErrorContext(ctx, "cannot look up PagerDuty users; they are not invited", "incident_id", a.ev.IncidentID, "error", err.Error())
+			for _, r := range p.InvitePeople {
+				cannot = append(cannot, orDash(r.Summary)+" (look-up failed; see the function's logs)")
+			}
 		}
 		for _, r := range p.InvitePeople {
 			if id, ok := found[r.ID]; ok {
@@ -880,8 +944,10 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 				st.Bookmarks = append(st.Bookmarks, b)
 			}
 		}
-		if done.invited {
-			st.Invited = true
+		for _, id := range done.invitees {
+			if !slices.Contains(st.Invitees, id) {
+				st.Invitees = append(st.Invitees, id)
+			}
 		}
 		for _, id := range done.peopleDone {
 			if !slices.Contains(st.PeopleDone, id) {
@@ -892,7 +958,8 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 			switch i := st.Board(b.ChannelID); {
 			case i < 0:
 				st.Boards = append(st.Boards, b)
-			case st.Boards[i].TS == b.TS:
+			case st.Boards[i].TS == b.TS, st.Boards[i].TS == "" && !st.Boards[i].GaveUp:
+				// The same message, or the one this attempt set out to post.
 				st.Boards[i] = b
 			}
 		}
@@ -953,7 +1020,7 @@ func IsRetryable(err error) bool {
 func stateEqual(a, b State) bool {
 	return a.RootTS == b.RootTS && a.RootVersion == b.RootVersion && a.LeaseOwner == b.LeaseOwner &&
 		a.LeaseUntil.Equal(b.LeaseUntil) && a.Topic == b.Topic && slices.Equal(a.Bookmarks, b.Bookmarks) &&
-		a.Invited == b.Invited && a.ChannelArchived == b.ChannelArchived &&
+		slices.Equal(a.Invitees, b.Invitees) && a.ChannelArchived == b.ChannelArchived &&
 		slices.Equal(a.PeopleDone, b.PeopleDone) && slices.Equal(a.Boards, b.Boards) &&
 		a.Summarized == b.Summarized && len(a.History) == len(b.History) && a.Deferred == b.Deferred
 }

@@ -172,7 +172,7 @@ type incidentDoc struct {
 	RootVersion     int64        `firestore:"root_version"`
 	Topic           string       `firestore:"topic"`
 	Bookmarks       []string     `firestore:"bookmarks"`
-	Invited         bool         `firestore:"invited"`
+	Invitees        []string     `firestore:"invitees"`
 	ChannelArchived bool         `firestore:"channel_archived"`
 	People          []refDoc     `firestore:"people"`
 	PeopleDone      []string     `firestore:"people_done"`
@@ -218,6 +218,7 @@ type refDoc struct {
 type boardDoc struct {
 	ChannelID  string `firestore:"channel_id"`
 	TS         string `firestore:"ts"`
+	GaveUp     bool   `firestore:"gave_up"`
 	Version    int64  `firestore:"version"`
 	HasChannel bool   `firestore:"has_channel"`
 	Thread     bool   `firestore:"thread"`
@@ -285,7 +286,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		RootVersion:     d.RootVersion,
 		Topic:           d.Topic,
 		Bookmarks:       cloneSlice(d.Bookmarks),
-		Invited:         d.Invited,
+		Invitees:        cloneSlice(d.Invitees),
 		ChannelArchived: d.ChannelArchived,
 		People:          refsFromDocs(d.People),
 		PeopleDone:      cloneSlice(d.PeopleDone),
@@ -331,7 +332,7 @@ func encodeState(st incident.State) incidentDoc {
 		RootVersion:     st.RootVersion,
 		Topic:           st.Topic,
 		Bookmarks:       cloneSlice(st.Bookmarks),
-		Invited:         st.Invited,
+		Invitees:        cloneSlice(st.Invitees),
 		ChannelArchived: st.ChannelArchived,
 		People:          refsToDocs(st.People),
 		PeopleDone:      cloneSlice(st.PeopleDone),

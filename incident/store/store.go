@@ -99,6 +99,7 @@ func cloneState(st incident.State) incident.State {
 	st.Snapshot.Teams = cloneSlice(st.Snapshot.Teams)
 	st.Bookmarks = cloneSlice(st.Bookmarks)
 	st.CreatingNames = cloneSlice(st.CreatingNames)
+	st.Invitees = cloneSlice(st.Invitees)
 	st.People = cloneSlice(st.People)
 	st.PeopleDone = cloneSlice(st.PeopleDone)
 	st.Boards = cloneSlice(st.Boards)

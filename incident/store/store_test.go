@@ -191,14 +191,15 @@ func fullState() incident.State {
 		RootVersion:     6,
 		Topic:           "Acknowledged · high · P1 · Checkout API",
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
-		Invited:         true,
+		Invitees:        []string{"U0LEAD", "@sre-oncall"},
 		ChannelArchived: true,
 		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
 		PeopleDone:      []string{"PADA"},
 		Boards: []incident.Board{
 			{ChannelID: "CANNOUNCE", TS: "1700000000.000200", Version: 7, HasChannel: true},
 			{ChannelID: "CLOWPRIO", TS: "1700000000.000300", Version: 5, Thread: true},
-			{ChannelID: "CGONE"},
+			{ChannelID: "CGONE", GaveUp: true},
+			{ChannelID: "CPOSTING", Thread: true},
 		},
 		History: []incident.HistoryLine{
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (low urgency)"},
