@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -108,4 +112,69 @@ func BenchmarkEndToEndDuplicate(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(fake.TotalCalls())/float64(b.N), "slack_calls/op")
+}
+
+// BenchmarkEndToEndTriggeredRouted is BenchmarkEndToEndTriggered with the
+// issue-4 features on: a routing file, an announce channel, and the
+// incident's assignee invited through the PagerDuty API and
+// users.lookupByEmail. "warm": the assignee is cached after the first
+// incident; "cold": every incident has a new assignee, so each one pays
+// the PagerDuty look-up and users.lookupByEmail before the invite.
+func BenchmarkEndToEndTriggeredRouted(b *testing.B) {
+	for _, mode := range []string{"warm", "cold"} {
+		b.Run(mode, func(b *testing.B) {
+			fake := slackfake.NewServer()
+			b.Cleanup(fake.Close)
+			pd := pdfake.NewServer(pdToken)
+			b.Cleanup(pd.Close)
+			announce := fake.CreateChannel("incidents", false)
+			rules := filepath.Join(b.TempDir(), "routing.yaml")
+			if err := os.WriteFile(rules, []byte("rules:\n  - name: high\n    match: {urgency: high}\n    invite: [\"@sre\"]\n"), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			fake.AddUserGroup("S0SRE", "sre", "U0SRE")
+			for _, u := range []string{"U0LEAD", "U0SRE"} {
+				fake.AddUser(u, strings.ToLower(u)+"@example.com", false)
+			}
+			fn := newInstance(b, fake, "memory", "", map[string]string{
+				"ROUTING_FILE": rules, "SLACK_ANNOUNCE_CHANNEL": announce,
+				"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": pd.URL(),
+			})
+			user := func(n int) string {
+				if mode == "warm" {
+					return "PUSER00"
+				}
+				return fmt.Sprintf("PBENCH%06d", n)
+			}
+			addUser := func(n int) {
+				id := user(n)
+				pd.AddUser(id, "Responder "+id, strings.ToLower(id)+"@example.com")
+				fake.AddUser("U"+id, strings.ToLower(id)+"@example.com", false)
+			}
+			addUser(0)
+			body := func(n int) []byte {
+				return []byte(strings.ReplaceAll(string(variant(b, "triggered.json", n, 0, "", "")), `"PUSER00"`, `"`+user(n)+`"`))
+			}
+			// The first incident joins the announce channel and, warm, fills the cache.
+			if code, resp := fn.deliver(b, body(0)); code != http.StatusOK {
+				b.Fatalf("deliver = %d %s", code, resp)
+			}
+			fake.SetLatency(benchSlackLatency)
+			fake.ResetCalls()
+			pd.ResetCalls()
+			n := 0
+			for b.Loop() {
+				n++
+				if mode == "cold" {
+					addUser(n)
+				}
+				if code, resp := fn.deliver(b, body(n)); code != http.StatusOK {
+					b.Fatalf("deliver = %d %s", code, resp)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(benchSlackLatency), "x_latency")
+			b.ReportMetric(float64(fake.TotalCalls())/float64(b.N), "slack_calls/op")
+			b.ReportMetric(float64(pd.Calls())/float64(b.N), "pagerduty_calls/op")
+		})
+	}
 }

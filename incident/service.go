@@ -834,47 +834,69 @@ func (a *attempt) markBoard(ctx context.Context, b Board) error {
 // who could not be added, named for people, and an error only when a
 // redelivery may do better (rate limit, outage, archived channel).
 func (a *attempt) invite(ctx context.Context, channelID string, p Plan) (cannot []string, err error) {
-	users := slices.Clone(p.Invite)
+	// The look-ups are independent: run them at once, so the invite waits
+	// for the slowest, not for their sum.
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		errs  error
+		users = slices.Clone(p.Invite)
+		names = map[string]string{} // Slack user id → PagerDuty name
+	)
+	add := func(f func()) { mu.Lock(); defer mu.Unlock(); f() }
 	for _, g := range p.InviteGroups {
-		members, err := a.slack.GroupMembers(ctx, g)
-		if IsRetryable(err) {
-			return nil, err
-		}
-		if err != nil {
-			a.log.WarnContext(ctx, "cannot list user group members", "incident_id", a.ev.IncidentID, "group", g, "error", err.Error())
-			reason := "cannot be read"
-			if errors.Is(err, ErrGroupNotFound) {
-				reason = "not found"
+		wg.Go(func() {
+			members, err := a.slack.GroupMembers(ctx, g)
+			switch {
+			case IsRetryable(err):
+				add(func() { errs = errors.Join(errs, err) })
+			case err != nil:
+				a.log.WarnContext(ctx, "cannot list user group members", "incident_id", a.ev.IncidentID, "group", g, "error", err.Error())
+				reason := "cannot be read"
+				if errors.Is(err, ErrGroupNotFound) {
+					reason = "not found"
+				}
+				add(func() { cannot = append(cannot, "user group "+g+" ("+reason+")") })
+			default:
+				add(func() { users = append(users, members...) })
 			}
-			cannot = append(cannot, "user group "+g+" ("+reason+")")
-			continue
-		}
-		users = append(users, members...)
+		})
 	}
-	names := map[string]string{}
 	if len(p.InvitePeople) > 0 {
-		found, missing, err := a.cfg.Directory.SlackUsers(ctx, p.InvitePeople)
-		if IsRetryable(err) {
-			return nil, err
-		}
-		if err != nil {
-			// A refused PagerDuty token, say: retrying will not help.
-			// Responders learn from the thread whom to fetch by hand.
-			a.log.ErrorContext(ctx, "cannot look up PagerDuty users; they are not invited", "incident_id", a.ev.IncidentID, "error", err.Error())
+		wg.Go(func() {
+			found, missing, err := a.cfg.Directory.SlackUsers(ctx, p.InvitePeople)
+			if IsRetryable(err) {
+				add(func() { errs = errors.Join(errs, err) })
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				// A refused PagerDuty token, say: retrying will not help.
+				// Responders learn from the thread whom to fetch by hand.
+				a.log.ErrorContext(ctx, "cannot look up PagerDuty users; they are not invited", "incident_id", a.ev.IncidentID, "error", err.Error())
+				for _, r := range p.InvitePeople {
+					cannot = append(cannot, orDash(r.Summary)+" (look-up failed; see the function's logs)")
+				}
+			}
 			for _, r := range p.InvitePeople {
-				cannot = append(cannot, orDash(r.Summary)+" (look-up failed; see the function's logs)")
+				if id, ok := found[r.ID]; ok {
+					users = append(users, id)
+					names[id] = r.Summary
+				}
 			}
-		}
-		for _, r := range p.InvitePeople {
-			if id, ok := found[r.ID]; ok {
-				users = append(users, id)
-				names[id] = r.Summary
+			for _, m := range missing {
+				cannot = append(cannot, orDash(m.User.Summary)+" ("+m.Reason+")")
 			}
-		}
-		for _, m := range missing {
-			cannot = append(cannot, orDash(m.User.Summary)+" ("+m.Reason+")")
-		}
+		})
 	}
+	wg.Wait()
+	if errs != nil {
+		return nil, errs
+	}
+	// The same people give the same line, whatever order they answered
+	// in: the note is keyed by its text.
+	slices.Sort(cannot)
 	slices.Sort(users)
 	users = slices.Compact(users)
 	if len(users) == 0 {

@@ -81,11 +81,9 @@ func TestGroupMembers(t *testing.T) {
 			t.Errorf("GroupMembers(%s) error = %v, want ErrGroupNotFound naming it", g, err)
 		}
 	}
-	fake.DisableUserGroup("S0DB")
-	if _, err := c.GroupMembers(ctx(t), "@db"); !errors.Is(err, incident.ErrGroupNotFound) {
-		t.Errorf("GroupMembers(disabled group) error = %v, want ErrGroupNotFound", err)
-	}
-	if _, err := c.GroupMembers(ctx(t), "S0DB"); !errors.Is(err, incident.ErrGroupNotFound) {
+	fake.AddUserGroup("S0OLD", "old", "U4")
+	fake.DisableUserGroup("S0OLD")
+	if _, err := c.GroupMembers(ctx(t), "S0OLD"); !errors.Is(err, incident.ErrGroupNotFound) {
 		t.Errorf("GroupMembers(disabled group id) error = %v, want ErrGroupNotFound", err)
 	}
 	if err := func() error { _, err := c.GroupMembers(ctx(t), "S0NONE"); return err }(); incident.IsRetryable(err) {
@@ -395,4 +393,29 @@ func liveMention(text string) bool {
 		}
 	}
 	return false
+}
+
+// A group's members are reused for a minute: an outage opening many
+// incidents must not spend usergroups.users.list's Tier 2 limit.
+func TestGroupMembersCache(t *testing.T) {
+	c, fake := newClient(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c.SetNow(func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	fake.AddUserGroup("S0SRE", "sre", "U1")
+	for range 3 {
+		if got, err := c.GroupMembers(ctx(t), "S0SRE"); err != nil || strings.Join(got, ",") != "U1" {
+			t.Fatalf("GroupMembers = %v, %v", got, err)
+		}
+	}
+	if n := fake.Calls("usergroups.users.list"); n != 1 {
+		t.Errorf("usergroups.users.list called %d times within a minute, want 1", n)
+	}
+	fake.AddUserGroup("S0SRE", "sre", "U1", "U2")
+	mu.Lock()
+	now = now.Add(61 * time.Second)
+	mu.Unlock()
+	if got, err := c.GroupMembers(ctx(t), "S0SRE"); err != nil || strings.Join(got, ",") != "U1,U2" {
+		t.Errorf("GroupMembers after a minute = %v, %v; want the new member", got, err)
+	}
 }

@@ -42,6 +42,10 @@ type Client struct {
 	groupsMu sync.Mutex
 	groups   map[string]string // user group handle → id, enabled groups only
 	groupsAt time.Time         // when groups was listed; zero: never
+	// members caches usergroups.users.list answers by group id for
+	// membersTTL: an outage opening many incidents at once would
+	// otherwise spend the method's Tier 2 limit on one group.
+	members map[string]cachedMembers
 	now      func() time.Time
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,13 @@ func (c *Client) GroupMembers(ctx context.Context, group string) ([]string, erro
 			return nil, fmt.Errorf("user group %s: %w", group, incident.ErrGroupNotFound)
 		}
 	}
+	c.mu.Lock()
+	cached, ok := c.members[id]
+	now := c.now()
+	c.mu.Unlock()
+	if ok && now.Sub(cached.at) < membersTTL {
+		return slices.Clone(cached.users), nil
+	}
 	users, err := c.api.GetUserGroupMembersContext(ctx, id)
 	if err != nil {
 		var se slack.SlackErrorResponse
@@ -51,7 +59,21 @@ func (c *Client) GroupMembers(ctx context.Context, group string) ([]string, erro
 		}
 		return nil, translate("usergroups.users.list "+id, err)
 	}
+	c.mu.Lock()
+	if c.members == nil {
+		c.members = map[string]cachedMembers{}
+	}
+	c.members[id] = cachedMembers{users: slices.Clone(users), at: now}
+	c.mu.Unlock()
 	return users, nil
+}
+
+// membersTTL is how long a user group's members are reused.
+const membersTTL = time.Minute
+
+type cachedMembers struct {
+	users []string
+	at    time.Time
 }
 
 // groupByHandle returns the id of the enabled user group with the handle,
