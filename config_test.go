@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -247,5 +248,37 @@ func TestRoutingFileInDeployedSource(t *testing.T) {
 	}
 	if r := cfg.Routes.Route(incident.Snapshot{}); r.Rule != "everything" || r.Channel {
 		t.Errorf("route = %+v, want the deployed file's rule", r)
+	}
+}
+
+// Without PAGERDUTY_API_TOKEN the people PagerDuty involves are not
+// invited, and setup says so once.
+func TestStartupSaysPeopleInvitesOff(t *testing.T) {
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "the people PagerDuty involves are not invited"},
+		{map[string]string{"SLACK_USER_OVERRIDES": "PABC123=U012AB3CD"}, "only the PagerDuty users in SLACK_USER_OVERRIDES are invited"},
+		{map[string]string{"PAGERDUTY_API_TOKEN": "pd-token"}, ""},
+	} {
+		env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
+		maps.Copy(env, tt.env)
+		var logs bytes.Buffer
+		h := lazyHandler(envOf(env), NewLogger(&logs))
+		for range 3 {
+			rec := httptest.NewRecorder()
+			h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		}
+		n := strings.Count(logs.String(), "PAGERDUTY_API_TOKEN is not set")
+		switch {
+		case tt.want == "" && n != 0:
+			t.Errorf("with a token, setup logged:\n%s", logs.String())
+		case tt.want != "" && (n != 1 || !strings.Contains(logs.String(), tt.want)):
+			t.Errorf("env %v: logged %d times, want once %q:\n%s", tt.env, n, tt.want, logs.String())
+		}
+		if strings.Contains(logs.String(), "pd-token") {
+			t.Errorf("logs reveal the PagerDuty token")
+		}
 	}
 }
