@@ -152,6 +152,8 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 				t.Errorf("members = %q, want %q", members, want)
 			}
 			root := rootOf(t, inc)
+			wantContains(t, "root of the channel opened late", root.BlockText(),
+				"Before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace", "P1")
 			replies := replyTexts(inc, root.TS)
 			if len(replies) != 3 {
 				t.Fatalf("channel replies = %q, want summary, priority change, note", replies)

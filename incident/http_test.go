@@ -188,7 +188,7 @@ func (p *panicOnce) CreateChannel(ctx context.Context, name string, private bool
 	return p.fakeSlack.CreateChannel(ctx, name, private)
 }
 
-func (p *panicOnce) PostRoot(ctx context.Context, id string, inc incident.Snapshot) (string, error) {
+func (p *panicOnce) PostRoot(ctx context.Context, id string, inc incident.Root) (string, error) {
 	if !p.inCreate && !p.done {
 		p.done = true
 		panic("boom in root")

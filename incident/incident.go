@@ -193,6 +193,25 @@ type Reply struct {
 	EventID string
 }
 
+// Root is what the root message shows: the incident and, in a channel
+// opened after the incident had run elsewhere (or nowhere), what
+// happened before.
+type Root struct {
+	Incident Snapshot
+	// Before is what happened before the channel opened, oldest first;
+	// empty for a channel opened with the incident.
+	Before []HistoryLine
+}
+
+// RootOf returns the root message of st.
+func RootOf(st State) Root {
+	r := Root{Incident: st.Snapshot}
+	if st.Deferred {
+		r.Before = st.History
+	}
+	return r
+}
+
 // Bookmark is a link pinned to the channel's bookmark bar.
 type Bookmark struct {
 	Title string
@@ -216,11 +235,11 @@ type Slack interface {
 	// (S0123ABC) or handle (@sre-oncall); ErrGroupNotFound when there is
 	// no such group.
 	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
-	// PostRoot posts the root message rendered from inc and returns its ts.
-	PostRoot(ctx context.Context, channelID string, inc Snapshot) (ts string, err error)
-	// UpdateRoot edits the root message in place to show inc; ErrRootGone
+	// PostRoot posts the root message rendered from r and returns its ts.
+	PostRoot(ctx context.Context, channelID string, r Root) (ts string, err error)
+	// UpdateRoot edits the root message in place to show r; ErrRootGone
 	// when it was deleted.
-	UpdateRoot(ctx context.Context, channelID, ts string, inc Snapshot) error
+	UpdateRoot(ctx context.Context, channelID, ts string, r Root) error
 	// PostBoard posts the incident's message in a shared channel (the
 	// announce or post-only channel) and returns its ts; UpdateBoard edits
 	// it in place.

@@ -151,6 +151,13 @@ func TestServicePostOnlyThenChannel(t *testing.T) {
 	if body := c.replies[0].Body; !strings.Contains(body, "Triggered (high urgency)") || !strings.Contains(body, "Acknowledged by Ada Lovelace") {
 		t.Errorf("summary body = %q; want the trigger and the acknowledgement", body)
 	}
+	var before []string
+	for _, l := range c.rootBefore {
+		before = append(before, l.Text)
+	}
+	if want := []string{"Triggered (high urgency)", "Acknowledged by Ada Lovelace", "Priority changed to P1 by Ada Lovelace"}; !slices.Equal(before, want) {
+		t.Errorf("root shows history %q, want %q", before, want)
+	}
 	members := slices.Clone(c.members)
 	slices.Sort(members)
 	if !slices.Equal(members, []string{"U0P1", "USRE1", "USRE2"}) {

@@ -651,7 +651,7 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 						break
 					}
 				}
-				ts, err := a.slack.PostRoot(ctx, ch, st.Snapshot)
+				ts, err := a.slack.PostRoot(ctx, ch, RootOf(st))
 				if err != nil {
 					fail(err)
 					if maybeDone(err) {
@@ -663,7 +663,7 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 				th.ts = ts
 			case p.UpdateRoot:
 				wg.Go(safe(func() {
-					if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, st.Snapshot); err != nil {
+					if err := a.slack.UpdateRoot(ctx, ch, st.RootTS, RootOf(st)); err != nil {
 						fail(err)
 						return
 					}
@@ -987,7 +987,8 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		}
 		st.Boards = slices.DeleteFunc(st.Boards, func(b Board) bool { return b.TS != "" && slices.Contains(done.goneBoards, b.TS) })
 		if done.summarized {
-			st.Summarized, st.History = true, nil
+			// History stays: the root message shows it.
+			st.Summarized = true
 		}
 		if done.archived {
 			st.ChannelArchived = true

@@ -46,6 +46,8 @@ type fakeChannel struct {
 	members   []string
 	root      string
 	rootInc   incident.Snapshot
+	// rootBefore is the history the root shows.
+	rootBefore []incident.HistoryLine
 	rootEdits int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
@@ -294,7 +296,8 @@ func (f *fakeSlack) Invite(ctx context.Context, id string, users []string) ([]in
 	return failed, nil
 }
 
-func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapshot) (string, error) {
+func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (string, error) {
+	inc := r.Incident
 	if err := f.call(ctx, "root"); err != nil {
 		return "", err
 	}
@@ -307,7 +310,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapsh
 	if c.root != "" {
 		return "", errors.New("test: second root message posted")
 	}
-	c.root, c.rootInc = "100.1", inc
+	c.root, c.rootInc, c.rootBefore = "100.1", inc, r.Before
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
@@ -316,7 +319,8 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, inc incident.Snapsh
 	return c.root, nil
 }
 
-func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, inc incident.Snapshot) error {
+func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, r incident.Root) error {
+	inc := r.Incident
 	if err := f.call(ctx, "update"); err != nil {
 		return err
 	}
@@ -329,7 +333,7 @@ func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, inc incident.
 	if ts != c.root {
 		return errors.New("message_not_found")
 	}
-	c.rootInc = inc
+	c.rootInc, c.rootBefore = inc, r.Before
 	c.rootEdits++
 	return nil
 }

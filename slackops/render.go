@@ -82,6 +82,30 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 	return blocks
 }
 
+// RootMessageBlocks renders the root message of r: RootBlocks, and for a
+// channel opened after the incident began elsewhere, a section listing
+// what happened before, just above the "Last change" line.
+func RootMessageBlocks(r incident.Root) []slack.Block {
+	blocks := RootBlocks(r.Incident)
+	if len(r.Before) == 0 {
+		return blocks
+	}
+	var b strings.Builder
+	b.WriteString("*Before this channel opened*")
+	for _, l := range r.Before {
+		line := "\n• " + date(l.At) + " — " + Mrkdwn(l.Text, 300)
+		if b.Len()+len(line) > MaxSectionText {
+			break
+		}
+		b.WriteString(line)
+	}
+	section := slack.NewSectionBlock(mrkdwn(b.String()), nil, nil)
+	if n := len(blocks); n > 0 && blocks[n-1].BlockType() == slack.MBTContext {
+		return append(blocks[:n-1:n-1], section, blocks[n-1])
+	}
+	return append(blocks, section)
+}
+
 // PlainRootBlocks is the root message reduced to a header and one text
 // section, no links or buttons: what is posted when Slack rejects the
 // full blocks, so an odd payload never stalls an incident's updates.

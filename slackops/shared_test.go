@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -32,7 +34,7 @@ func TestCreatePrivateChannel(t *testing.T) {
 	if err := c.SetTopic(ctx(t), id, "Triggered"); err != nil {
 		t.Errorf("SetTopic(private) error = %v", err)
 	}
-	if _, err := c.PostRoot(ctx(t), id, snapshot); err != nil {
+	if _, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot}); err != nil {
 		t.Errorf("PostRoot(private) error = %v", err)
 	}
 	if failed, err := c.Invite(ctx(t), id, []string{"U1"}); err != nil || len(failed) != 0 {
@@ -45,7 +47,7 @@ func TestCreatePrivateChannel(t *testing.T) {
 	// Removed from its private channel, the bot cannot rejoin: a clear,
 	// permanent error.
 	fake.Kick(id, slackfake.BotUserID)
-	_, err = c.PostRoot(ctx(t), id, snapshot)
+	_, err = c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 	var ae *slackops.APIError
 	if !errors.As(err, &ae) || incident.IsRetryable(err) {
 		t.Errorf("PostRoot(private, bot removed) error = %v, want a permanent APIError", err)
@@ -417,5 +419,42 @@ func TestGroupMembersCache(t *testing.T) {
 	mu.Unlock()
 	if got, err := c.GroupMembers(ctx(t), "S0SRE"); err != nil || strings.Join(got, ",") != "U1,U2" {
 		t.Errorf("GroupMembers after a minute = %v, %v; want the new member", got, err)
+	}
+}
+
+// A channel opened late shows what happened before in its root, escaped,
+// above the "Last change" line, and within a section's limit.
+func TestRootMessageShowsHistory(t *testing.T) {
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	inc := incident.Snapshot{ID: "Q1", Number: 7, Title: "DB down", Status: "acknowledged", Complete: true, UpdatedAt: at.Add(time.Hour)}
+	plain := slackops.RootMessageBlocks(incident.Root{Incident: inc})
+	if len(plain) != len(slackops.RootBlocks(inc)) {
+		t.Errorf("a root without history has %d blocks, want RootBlocks' %d", len(plain), len(slackops.RootBlocks(inc)))
+	}
+	before := []incident.HistoryLine{
+		{At: at, Text: "Triggered (low urgency)"},
+		{At: at.Add(time.Minute), Text: "Note from Ada: <!channel> look at db-1"},
+	}
+	for range 40 {
+		before = append(before, incident.HistoryLine{At: at.Add(2 * time.Minute), Text: strings.Repeat("x", 250)})
+	}
+	blocks := slackops.RootMessageBlocks(incident.Root{Incident: inc, Before: before})
+	if len(blocks) != len(plain)+1 {
+		t.Fatalf("%d blocks, want one more than without history", len(blocks))
+	}
+	if blocks[len(blocks)-1].BlockType() != slack.MBTContext {
+		t.Errorf("last block is %s, want the Last change context", blocks[len(blocks)-1].BlockType())
+	}
+	sec, ok := blocks[len(blocks)-2].(*slack.SectionBlock)
+	if !ok {
+		t.Fatalf("history block is %T, want a section", blocks[len(blocks)-2])
+	}
+	text := sec.Text.Text
+	if !strings.HasPrefix(text, "*Before this channel opened*") || !strings.Contains(text, "Triggered (low urgency)") ||
+		!strings.Contains(text, "&lt;!channel&gt;") || strings.Contains(text, "<!channel>") {
+		t.Errorf("history section = %q", text)
+	}
+	if len(text) > slackops.MaxSectionText {
+		t.Errorf("history section is %d characters, over Slack's %d", len(text), slackops.MaxSectionText)
 	}
 }

@@ -46,7 +46,7 @@ type Client struct {
 	// membersTTL: an outage opening many incidents at once would
 	// otherwise spend the method's Tier 2 limit on one group.
 	members map[string]cachedMembers
-	now      func() time.Time
+	now     func() time.Time
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when
@@ -186,7 +186,8 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 }
 
 // PostRoot posts the incident's root message and returns its ts.
-func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Snapshot) (string, error) {
+func (c *Client) PostRoot(ctx context.Context, channelID string, r incident.Root) (string, error) {
+	inc := r.Incident
 	if err := notSent(ctx, "chat.postMessage "+channelID); err != nil {
 		return "", err
 	}
@@ -202,7 +203,7 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 			return err
 		})
 	}
-	err := post(RootBlocks(inc))
+	err := post(RootMessageBlocks(r))
 	if rejectedBlocks(err) {
 		err = post(PlainRootBlocks(inc))
 	}
@@ -214,8 +215,9 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, inc incident.Sn
 
 // UpdateRoot edits the root message in place. Blocks are always sent with
 // the text: chat.update with text alone would drop them.
-func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, inc incident.Snapshot) error {
-	return translate("chat.update "+channelID, c.edit(ctx, channelID, ts, RootText(inc), RootBlocks(inc), PlainRootBlocks(inc)))
+func (c *Client) UpdateRoot(ctx context.Context, channelID, ts string, r incident.Root) error {
+	inc := r.Incident
+	return translate("chat.update "+channelID, c.edit(ctx, channelID, ts, RootText(inc), RootMessageBlocks(r), PlainRootBlocks(inc)))
 }
 
 // edit replaces the message ts with blocks, or with the plainer blocks

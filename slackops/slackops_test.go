@@ -168,7 +168,7 @@ func TestRootAndThread(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := c.PostRoot(ctx(t), id, snapshot)
+	ts, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 	if err != nil {
 		t.Fatalf("PostRoot error = %v", err)
 	}
@@ -195,7 +195,7 @@ func TestRootAndThread(t *testing.T) {
 
 	resolved := snapshot
 	resolved.Status, resolved.ResolvedAt = "resolved", snapshot.UpdatedAt.Add(time.Hour)
-	if err := c.UpdateRoot(ctx(t), id, ts, resolved); err != nil {
+	if err := c.UpdateRoot(ctx(t), id, ts, incident.Root{Incident: resolved}); err != nil {
 		t.Fatalf("UpdateRoot error = %v", err)
 	}
 	if _, err := c.PostReply(ctx(t), id, ts, incident.Reply{Headline: "Note from Ada", Body: "rolled back <!here>", At: snapshot.UpdatedAt}); err != nil {
@@ -242,7 +242,7 @@ func TestHugeTextFits(t *testing.T) {
 	huge.EscalationPolicy.HTMLURL = "https://x/" + strings.Repeat("&", 999)
 	huge.HTMLURL = "https://x/" + strings.Repeat("b", 5000)
 	huge.ConferenceURL = "https://meet.example/" + strings.Repeat("&c", 1400) + " with a space"
-	ts, err := c.PostRoot(ctx(t), id, huge)
+	ts, err := c.PostRoot(ctx(t), id, incident.Root{Incident: huge})
 	if err != nil {
 		t.Fatalf("PostRoot(huge) error = %v", err)
 	}
@@ -294,7 +294,7 @@ func TestErrorTranslation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake.Fail("chat.postMessage", tt.fault)
-			_, err := c.PostRoot(ctx(t), id, snapshot)
+			_, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 			if err == nil {
 				t.Fatal("PostRoot error = nil, want one")
 			}
@@ -364,7 +364,7 @@ func TestFind(t *testing.T) {
 	if ts, err := c.FindRoot(ctx(t), id, snapshot.ID); err != nil || ts != "" {
 		t.Errorf("FindRoot(empty channel) = %q, %v; want \"\", nil", ts, err)
 	}
-	root, err := c.PostRoot(ctx(t), id, snapshot)
+	root, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +444,7 @@ func TestPeopleChangedTheChannel(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.Kick(id, slackfake.BotUserID)
-	root, err := c.PostRoot(ctx(t), id, snapshot)
+	root, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 	if err != nil {
 		t.Fatalf("PostRoot after the bot was removed = %v, want it to rejoin and post", err)
 	}
@@ -453,7 +453,7 @@ func TestPeopleChangedTheChannel(t *testing.T) {
 	}
 
 	fake.DeleteMessage(id, root)
-	if err := c.UpdateRoot(ctx(t), id, root, snapshot); !errors.Is(err, incident.ErrRootGone) {
+	if err := c.UpdateRoot(ctx(t), id, root, incident.Root{Incident: snapshot}); !errors.Is(err, incident.ErrRootGone) {
 		t.Errorf("UpdateRoot(deleted root) = %v, want ErrRootGone", err)
 	}
 	if _, err := c.PostReply(ctx(t), id, root, incident.Reply{Headline: "x"}); !errors.Is(err, incident.ErrRootGone) {
@@ -461,7 +461,7 @@ func TestPeopleChangedTheChannel(t *testing.T) {
 	}
 
 	fake.Archive(id)
-	if _, err := c.PostRoot(ctx(t), id, snapshot); !errors.Is(err, incident.ErrChannelArchived) || incident.IsRetryable(err) {
+	if _, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot}); !errors.Is(err, incident.ErrChannelArchived) || incident.IsRetryable(err) {
 		t.Errorf("PostRoot(archived) = %v, want ErrChannelArchived, not retryable", err)
 	}
 	if err := c.SetTopic(ctx(t), id, "x"); !errors.Is(err, incident.ErrChannelArchived) {
@@ -479,12 +479,12 @@ func TestRejectedBlocksFallBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.Fail("chat.postMessage", slackfake.Fault{Error: "invalid_blocks"})
-	ts, err := c.PostRoot(ctx(t), id, snapshot)
+	ts, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 	if err != nil {
 		t.Fatalf("PostRoot with the blocks refused = %v, want the plain root posted", err)
 	}
 	fake.Fail("chat.update", slackfake.Fault{Error: "invalid_blocks_format"})
-	if err := c.UpdateRoot(ctx(t), id, ts, snapshot); err != nil {
+	if err := c.UpdateRoot(ctx(t), id, ts, incident.Root{Incident: snapshot}); err != nil {
 		t.Fatalf("UpdateRoot with the blocks refused = %v, want the plain root", err)
 	}
 	ch := mustChannel(t, fake, id)

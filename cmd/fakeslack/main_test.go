@@ -25,7 +25,7 @@ func TestStateShowsWhatSlackWould(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := c.PostRoot(ctx, id, incident.Snapshot{Number: 7, Title: "DB down", Status: "triggered", Complete: true})
+	ts, err := c.PostRoot(ctx, id, incident.Root{Incident: incident.Snapshot{Number: 7, Title: "DB down", Status: "triggered", Complete: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
