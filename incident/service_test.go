@@ -48,7 +48,7 @@ type fakeChannel struct {
 	rootInc   incident.Snapshot
 	// rootBefore is the history the root shows.
 	rootBefore []incident.HistoryLine
-	rootEdits int
+	rootEdits  int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
