@@ -5,6 +5,14 @@
 //
 //	go run ./cmd/soak -seeds 50                    # in-memory store
 //	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/soak -store firestore -seeds 10
+//	go run ./cmd/soak -routes -seeds 40              # routing rules, announce, people
+//
+// With -routes the instances run routing rules (a private channel for
+// high-urgency P1 with a user group, a public one for P1, a post-only
+// channel for the rest, nothing for P3), an announce channel, and invite
+// the people PagerDuty involves through a fake PagerDuty REST API that
+// fails at the -faults rate too; incidents start at P1, P2 or P3 and some
+// are raised to P1 partway.
 //
 // It prints a line per seed and a summary, and exits 1 when any guarantee
 // was broken.
@@ -21,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,6 +57,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	latency := fs.Duration("latency", 0, "latency added to every fake Slack call")
 	storeKind := fs.String("store", "memory", "memory, or firestore (needs FIRESTORE_EMULATOR_HOST)")
 	lease := fs.Duration("lease", 0, "incident lease (0: the production 15s); shorter runs faster")
+	routes := fs.Bool("routes", false, "run with routing rules, an announce channel and people looked up in a fake PagerDuty API")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,13 +85,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		retries    int
 		injected   int
 		calls      int
+		pdFaults   int
+		pdCalls    int
+		kinds      = map[soak.Kind]int{}
 	)
 	fmt.Fprintf(out, "%-6s %10s %10s %8s %11s %10s  %s\n", "seed", "deliveries", "redeliver", "faults", "slack_calls", "duration", "result")
+	if *routes {
+		fmt.Fprintf(out, "%-6s %10s %10s %8s %11s %10s  %s\n", "", "", "", "pd_fault", "pd_calls", "", "kinds")
+	}
 	for i := range *seeds {
 		seed := *first + uint64(i)
 		rep, err := soak.Run(ctx, soak.Options{
 			Seed: seed, Incidents: *incidents, Duplicates: *dups, Faults: *faults,
 			Workers: *workers, Latency: *latency, FirestoreProject: project, LeaseTTL: *lease,
+			Routes: *routes,
 		})
 		if err != nil {
 			return err
@@ -92,6 +109,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			result = fmt.Sprintf("FAIL (%d)", len(rep.Violations))
 		}
 		fmt.Fprintf(out, "%-6d %10d %10d %8d %11d %10s  %s\n", seed, rep.Deliveries, rep.Retries, rep.FaultsInjected, rep.SlackCalls, rep.Duration.Round(time.Millisecond), result)
+		if *routes {
+			fmt.Fprintf(out, "%-6s %10s %10s %8d %11d %10s  %s\n", "", "", "", rep.PagerDutyFaults, rep.PagerDutyCalls, "", kindList(rep.Kinds))
+			for k, c := range rep.Kinds {
+				kinds[k] += c
+			}
+		}
 		for _, v := range rep.Violations {
 			fmt.Fprintf(out, "       %s\n", v)
 		}
@@ -100,6 +123,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		retries += rep.Retries
 		injected += rep.FaultsInjected
 		calls += rep.SlackCalls
+		pdFaults += rep.PagerDutyFaults
+		pdCalls += rep.PagerDutyCalls
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -108,8 +133,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	fmt.Fprintf(out, "\n%d seeds (%s store, %d incidents each): %d failed; %d deliveries, %d redelivered, %d Slack faults, %d Slack calls; duration min/median/max %s/%s/%s\n",
 		*seeds, *storeKind, *incidents, failed, deliveries, retries, injected, calls,
 		durations[0].Round(time.Millisecond), durations[len(durations)/2].Round(time.Millisecond), durations[len(durations)-1].Round(time.Millisecond))
+	if *routes {
+		fmt.Fprintf(out, "routed: %d PagerDuty faults, %d PagerDuty calls; incidents %s\n", pdFaults, pdCalls, kindList(kinds))
+	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d seeds broke a delivery guarantee", failed, *seeds)
 	}
 	return nil
+}
+
+// kindList is "late=2 channel=1 …" in the order of the kinds.
+func kindList(kinds map[soak.Kind]int) string {
+	var parts []string
+	for k := soak.KindChannel; k <= soak.KindQuietThenChannel; k++ {
+		if kinds[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, kinds[k]))
+		}
+	}
+	return strings.Join(parts, " ")
 }

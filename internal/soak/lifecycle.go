@@ -3,6 +3,7 @@ package soak
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -19,22 +20,65 @@ type ref struct {
 	HTMLURL string `json:"html_url,omitempty"`
 }
 
+// shape is what varies between the lifecycles of incidents: the priority
+// before and from the priority_updated event on, where that event falls,
+// the urgency, and who is assigned before and after the escalation.
+type shape struct {
+	// before is the priority of the full payloads before priority_updated;
+	// after that of priority_updated and the payloads after it.
+	before, after string
+	// at is priority_updated's position in the lifecycle (1 to 5: after
+	// triggered, before resolved).
+	at      int
+	urgency string
+	// first are the assignees until the escalation; escalated those from
+	// it on (resolved has none).
+	first, escalated []ref
+}
+
+// plainShape is the lifecycle of the soak without routing: P2 raised to
+// P1 after the escalation.
+func plainShape() shape {
+	return shape{
+		before: "P2", after: "P1", at: 4, urgency: "high",
+		first:     []ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}},
+		escalated: []ref{{ID: "PGRACE", Type: "user_reference", Summary: "Grace Hopper"}},
+	}
+}
+
+// incidentID is the PagerDuty id of incident n of a seed's run.
+func incidentID(seed uint64, n int) string { return fmt.Sprintf("QSOAK%d%04d", seed%1000, n) }
+
+// eventID is the id of the k-th event of incident n's lifecycle.
+func lifecycleEventID(seed uint64, n, k int) string {
+	return fmt.Sprintf("E%s-%d", incidentID(seed, n), k)
+}
+
 // Lifecycle returns the signed-to-be bodies of incident n's events in
 // PagerDuty's V3 shape: its own incident id, number, event ids and times,
 // one minute apart.
 func Lifecycle(seed uint64, n int) [][]byte {
-	id := fmt.Sprintf("QSOAK%d%04d", seed%1000, n)
+	bodies, _ := lifecycleOf(seed, n, plainShape())
+	return bodies
+}
+
+// lifecycleOf returns the bodies of incident n's events for the shape sh,
+// and their event types in order.
+func lifecycleOf(seed uint64, n int, sh shape) ([][]byte, []string) {
+	id := incidentID(seed, n)
 	number := 10000 + n
 	base := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Hour)
 	ada := ref{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}
-	grace := ref{ID: "PGRACE", Type: "user_reference", Summary: "Grace Hopper"}
+	if len(sh.first) > 0 {
+		ada = sh.first[0]
+	}
 	url := "https://acme.pagerduty.com/incidents/" + id
 	full := func(status, priority string, assignees []ref) map[string]any {
 		return map[string]any{
 			"id": id, "type": "incident", "html_url": url, "number": number, "status": status,
 			"title":             fmt.Sprintf("Checkout latency <%d> & errors", n),
 			"created_at":        base.Format(time.RFC3339),
-			"urgency":           "high",
+			"urgency":           sh.urgency,
 			"service":           ref{ID: "PSVC", Type: "service_reference", Summary: "Checkout API"},
 			"escalation_policy": ref{ID: "PEP", Type: "escalation_policy_reference", Summary: "Checkout on-call"},
 			"assignees":         assignees,
@@ -43,27 +87,34 @@ func Lifecycle(seed uint64, n int) [][]byte {
 		}
 	}
 	incRef := ref{ID: id, Type: "incident_reference", Summary: "Checkout latency", HTMLURL: url}
+	types := slices.DeleteFunc(slices.Clone(lifecycle), func(t string) bool { return t == "incident.priority_updated" })
+	types = slices.Insert(types, sh.at, "incident.priority_updated")
 	var out [][]byte
-	for k, typ := range lifecycle {
+	status, assignees := "triggered", sh.first
+	for k, typ := range types {
+		priority := sh.before
+		if k >= sh.at {
+			priority = sh.after
+		}
 		var data map[string]any
 		switch typ {
-		case "incident.triggered":
-			data = full("triggered", "P2", []ref{ada})
+		case "incident.triggered", "incident.priority_updated":
+			data = full(status, priority, assignees)
 		case "incident.acknowledged":
-			data = full("acknowledged", "P2", []ref{ada})
+			status = "acknowledged"
+			data = full(status, priority, assignees)
 		case "incident.annotated":
 			data = map[string]any{"type": "incident_note", "id": "N" + id, "incident": incRef, "content": "Rolled back <!channel>"}
 		case "incident.escalated":
-			data = full("acknowledged", "P2", []ref{grace})
-		case "incident.priority_updated":
-			data = full("acknowledged", "P1", []ref{grace})
+			assignees = sh.escalated
+			data = full(status, priority, assignees)
 		case "incident.status_update_published":
 			data = map[string]any{"type": "incident_status_update", "id": "S" + id, "incident": incRef, "message": "Mitigated"}
 		case "incident.resolved":
-			data = full("resolved", "P1", nil)
+			data = full("resolved", priority, nil)
 		}
 		body, err := json.Marshal(map[string]any{"event": map[string]any{
-			"id":            fmt.Sprintf("E%s-%d", id, k),
+			"id":            lifecycleEventID(seed, n, k),
 			"event_type":    typ,
 			"resource_type": "incident",
 			"occurred_at":   base.Add(time.Duration(k) * time.Minute).Format(time.RFC3339Nano),
@@ -75,5 +126,5 @@ func Lifecycle(seed uint64, n int) [][]byte {
 		}
 		out = append(out, body)
 	}
-	return out
+	return out, types
 }

@@ -25,6 +25,8 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/people"
+	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
@@ -54,6 +56,13 @@ type Options struct {
 	// LeaseTTL shortens the incident lease (0: the production 15 s), so
 	// runs wait less for a lease kept after an unclear Slack failure.
 	LeaseTTL time.Duration
+	// Routes runs the instances with routing rules (a private channel
+	// rule with a user group, a public one, a post-only channel and a
+	// rule routing to neither), an announce channel, and the people
+	// PagerDuty involves looked up in a fake PagerDuty REST API (some
+	// missing from Slack). Incidents start at P1, P2 or P3 and some are
+	// raised to P1 partway. PagerDuty's API fails at the Faults rate too.
+	Routes bool
 }
 
 // Report is what a run did and found.
@@ -65,7 +74,13 @@ type Report struct {
 	// FaultsInjected counts Slack calls made to fail.
 	FaultsInjected int
 	SlackCalls     int
-	Duration       time.Duration
+	// PagerDutyFaults counts PagerDuty API calls made to fail, and
+	// PagerDutyCalls the calls made (routed runs).
+	PagerDutyFaults int
+	PagerDutyCalls  int
+	// Kinds counts the routed incidents of each kind.
+	Kinds    map[Kind]int
+	Duration time.Duration
 	// Violations lists every broken guarantee; empty is a pass.
 	Violations []string
 }
@@ -93,9 +108,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	defer fake.Close()
 	fake.SetLatency(o.Latency)
 
+	var world *routedWorld
+	if o.Routes {
+		w, err := newRoutedWorld(o.Seed, o.Incidents, fake)
+		if err != nil {
+			return rep, err
+		}
+		defer w.pd.Close()
+		world = w
+		rep.Kinds = map[Kind]int{}
+		for _, inc := range w.incidents {
+			rep.Kinds[inc.kind]++
+		}
+	}
+
 	var urls []string
 	shared := store.NewMemory()
 	for range 2 {
+		var cache people.Cache = people.NewMemoryCache()
 		var st incident.Store = shared
 		if o.FirestoreProject != "" {
 			client, err := firestore.NewClient(ctx, o.FirestoreProject)
@@ -104,12 +134,24 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 			defer client.Close()
 			st = store.NewFirestore(client)
+			cache = people.NewFirestoreCache(client)
 		}
 		log := slog.New(slog.DiscardHandler)
 		if o.Log != nil {
 			log = o.Log
 		}
-		svc := incident.NewService(st, slackops.New(slackfake.DefaultToken, fake.URL), incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL}, log)
+		slack := slackops.New(slackfake.DefaultToken, fake.URL)
+		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL}
+		if world != nil {
+			// As New in function.go wires ROUTING_FILE,
+			// SLACK_ANNOUNCE_CHANNEL, PAGERDUTY_API_TOKEN and
+			// PAGERDUTY_API_URL.
+			cfg.Router, cfg.Announce = world.table, world.announce
+			cfg.Directory = people.New(people.Options{
+				PagerDutyToken: pdToken, PagerDutyURL: world.pd.URL(), Slack: slack, Cache: cache, Log: log,
+			})
+		}
+		svc := incident.NewService(st, slack, cfg, log)
 		srv := httptest.NewServer(incident.NewHandler([][]byte{[]byte(secret)}, svc, log, incident.DefaultBudget))
 		defer srv.Close()
 		urls = append(urls, srv.URL)
@@ -118,7 +160,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed))
 	var bodies [][]byte
 	for n := range o.Incidents {
-		for _, b := range Lifecycle(o.Seed, n) {
+		lc := Lifecycle(o.Seed, n)
+		if world != nil {
+			lc = world.incidents[n].bodies
+		}
+		for _, b := range lc {
 			bodies = append(bodies, b)
 			if rng.Float64() < o.Duplicates {
 				bodies = append(bodies, b)
@@ -144,6 +190,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		{Status: 429, RetryAfter: 1}, {Status: 503}, {Status: 503, Apply: true},
 		{Error: "internal_error"}, {Reset: true}, {Reset: true, Apply: true},
 	}
+	if o.Routes {
+		// The calls of the routed features: users by email, user groups,
+		// joining a shared channel, looking for a board in it.
+		methods = append(methods, "users.lookupByEmail", "usergroups.list", "usergroups.users.list",
+			"conversations.join", "conversations.history")
+	}
+	pdFaults := []pdfake.Fault{{Status: 429, RetryAfter: "1"}, {Status: 429}, {Status: 500}, {Status: 502}}
 	client := &http.Client{Timeout: 10 * time.Second}
 	for w := range o.Workers {
 		wrng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
@@ -153,6 +206,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 				if rng.Float64() < o.Faults {
 					fake.Fail(methods[rng.IntN(len(methods))], faults[rng.IntN(len(faults))])
 					rep.FaultsInjected++
+				}
+				if world != nil && rng.Float64() < o.Faults {
+					world.pd.Fail(pdFaults[rng.IntN(len(pdFaults))])
+					rep.PagerDutyFaults++
 				}
 				mu.Unlock()
 				end := time.Now().Add(o.Deadline)
@@ -184,7 +241,12 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	wg.Wait()
 	rep.Duration = time.Since(start)
 	rep.SlackCalls = fake.TotalCalls()
-	rep.Violations = append(rep.Violations, Check(fake.Channels(), o.Incidents)...)
+	if world != nil {
+		rep.PagerDutyCalls = world.pd.Calls()
+		rep.Violations = append(rep.Violations, world.check(fake.Channels())...)
+	} else {
+		rep.Violations = append(rep.Violations, Check(fake.Channels(), o.Incidents)...)
+	}
 	return rep, nil
 }
 
