@@ -86,9 +86,6 @@ var knownRoutedBugs = []string{
 	// keeps the updates of a P3 incident the rules route to neither.
 	// TestRoutedNoteFirst reproduces it.
 	"routed to neither",
-	// Concurrent events of one incident each invite the people not yet
-	// recorded as done and each post a "Could not add" note naming them.
-	`named in several "Could not add" notes`,
 	// An event that posted its reply in the post-only thread and then,
 	// in a later round of the same attempt, opened the channel (the
 	// priority was raised meanwhile) leaves no summary: the incident is
