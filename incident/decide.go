@@ -51,6 +51,7 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 		// Until the incident has a channel of its own, remember what
 		// happens: a channel opened later (priority raised) tells it.
 		if line, ok := historyLine(ev); ok {
+			line.Early = !st.Snapshot.Complete
 			st.History = addHistory(st.History, line)
 			ch |= ChangeState
 		}
@@ -207,8 +208,15 @@ type Config struct {
 	LeaseTTL time.Duration
 }
 
-// Route returns the route of inc: the Router's, or the default.
+// Route returns the route of inc: the Router's, or the default. With
+// rules, an incident known only from a reference (a note arrived first)
+// is routed nowhere until a full incident payload tells its service,
+// urgency and priority: rules matched against blanks would route it
+// wrong, perhaps for good.
 func (c Config) Route(inc Snapshot) Route {
+	if c.Router != nil && !inc.Complete {
+		return Route{Rule: "(waiting for the incident's details)"}
+	}
 	if c.Router != nil {
 		r := c.Router.Route(inc)
 		if r.Prefix == "" {

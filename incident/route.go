@@ -87,6 +87,9 @@ type BoardEntry struct {
 	// Thread is set for a post-only message: the incident's updates are
 	// threaded under it.
 	Thread bool
+	// Before lists, on a post-only message, the events that arrived
+	// before the incident's details and so have no reply of their own.
+	Before []HistoryLine
 }
 
 // Board is a message about the incident in a shared channel (announce or
@@ -117,6 +120,10 @@ type HistoryLine struct {
 	Text string
 	// EventID is the event the line tells of.
 	EventID string
+	// Early is set for an event that arrived before any full incident
+	// payload: with routing rules nothing is posted for it then, so the
+	// post-only message shows it.
+	Early bool
 }
 
 // Errors of the Slack user look-ups.

@@ -334,3 +334,30 @@ func TestServiceAnnounceRefused(t *testing.T) {
 		t.Errorf("incident channels: %+v; want one with its reply", own)
 	}
 }
+
+// With rules, an event that arrives before any full incident payload (a
+// note first) is routed nowhere: rules matched on blanks would route it
+// wrong. The post-only message shows it once the incident's details
+// route the incident there, and the channel it gets later tells it too.
+func TestServiceNoteBeforeDetails(t *testing.T) {
+	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
+	e.slack.shared("CLOW")
+	e.slack.shared("CANN")
+	e.mustHandle(t, "annotated.json")
+	if n := e.slack.total(); n != 0 {
+		t.Fatalf("a note before the incident's details made %d Slack calls, want 0", n)
+	}
+	e.mustHandle(t, "triggered.json") // P2: post-only
+	_, b, n := e.slack.board("CLOW", "Q1CHECKOUT")
+	if n != 1 || len(b.entry.Before) != 1 || !strings.HasPrefix(b.entry.Before[0].Text, "Note from Ada Lovelace") {
+		t.Fatalf("post-only message: %d messages, before %+v; want the note shown on it", n, b.entry.Before)
+	}
+	if got := e.slack.channel("CLOW").replies; len(got) != 0 {
+		t.Errorf("post-only thread = %q, want no reply yet", headlines(got))
+	}
+	e.mustHandle(t, "priority_updated.json")
+	own := e.slack.ownChannels()
+	if len(own) != 1 || len(own[0].replies) == 0 || !strings.Contains(own[0].replies[0].Body, "Note from Ada Lovelace") {
+		t.Fatalf("channel opened late: %+v; want the summary telling the note", own)
+	}
+}

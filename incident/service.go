@@ -138,7 +138,7 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 	defer cancel()
 	// A resumed event re-asserts root and topic: an earlier attempt may
 	// have stopped between a Slack write and recording it.
-	force := force{root: a.resumed, topic: a.resumed}
+	force := force{root: a.resumed, topic: a.resumed, boards: a.resumed}
 	for round := 0; ; round++ {
 		plan := Decide(a.st, a.er, a.ev, a.cfg)
 		force.apply(&plan, a.st)
@@ -226,9 +226,16 @@ func reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 
 // force holds re-renders owed because this attempt's own write may have
 // landed after a newer one.
-type force struct{ root, topic bool }
+type force struct{ root, topic, boards bool }
 
 func (f force) apply(p *Plan, st State) {
+	if f.boards {
+		for _, b := range st.Boards {
+			if b.TS != "" && !b.GaveUp && !slices.ContainsFunc(p.Boards, func(o Board) bool { return o.ChannelID == b.ChannelID }) {
+				p.Boards = append(p.Boards, b)
+			}
+		}
+	}
 	if st.ChannelID == "" || p.CreateChannel {
 		return
 	}
@@ -400,6 +407,11 @@ func (a *attempt) createChannel(ctx, slackCtx context.Context, name string, priv
 	err := a.store.Update(ctx, a.ev.IncidentID, "", func(st *State, _ *EventRecord) (Change, error) {
 		if st.ChannelID == "" {
 			st.ChannelID, st.ChannelName = id, got
+			if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) {
+				// Updates went to a post-only thread before: the channel
+				// owes the summary even if no event finished there.
+				st.Deferred = true
+			}
 			if !st.Deferred {
 				// Opened with its first events: no summary is owed.
 				st.History = nil
@@ -581,7 +593,15 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		return ts, err
 	}
 	entry := func(b Board) BoardEntry {
-		return BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
+		e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
+		if b.Thread {
+			for _, l := range st.History {
+				if l.Early {
+					e.Before = append(e.Before, l)
+				}
+			}
+		}
+		return e
 	}
 	// giveUp records that a shared channel refuses the incident's message
 	// for good (a private channel the bot is not in, a deleted or archived
@@ -718,7 +738,7 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		}
 	}))
 	for _, b := range p.Boards {
-		if b.Thread && b.TS == "" {
+		if b.Thread && b.TS == "" && ch == "" {
 			continue // posted above, before the replies threaded under it
 		}
 		wg.Go(safe(func() {
@@ -977,6 +997,9 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 			}
 		}
 		for _, b := range done.boards {
+			// An edit rendered from an older version may have landed after
+			// a newer one: render again.
+			f.boards = f.boards || (b.TS != "" && !b.GaveUp && b.Version != st.Version)
 			switch i := st.Board(b.ChannelID); {
 			case i < 0:
 				st.Boards = append(st.Boards, b)
@@ -1003,7 +1026,7 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		if !stateEqual(before, *st) {
 			ch |= ChangeState
 		}
-		if done.err == nil && !f.root && !f.topic {
+		if done.err == nil && !f.root && !f.topic && !f.boards {
 			if p := Decide(*st, *er, a.ev, a.cfg); p.Empty() {
 				er.Done, er.Owner, er.LeaseUntil = true, "", time.Time{}
 				ch |= ChangeEvent

@@ -90,20 +90,29 @@ func RootMessageBlocks(r incident.Root) []slack.Block {
 	if len(r.Before) == 0 {
 		return blocks
 	}
+	section := beforeSection("Before this channel opened", r.Before)
+	if n := len(blocks); n > 0 && blocks[n-1].BlockType() == slack.MBTContext {
+		return append(blocks[:n-1:n-1], section, blocks[n-1])
+	}
+	return append(blocks, section)
+}
+
+// beforeSection lists history lines under a bold title, within a
+// section's limit; nil when there are none.
+func beforeSection(title string, lines []incident.HistoryLine) slack.Block {
+	if len(lines) == 0 {
+		return nil
+	}
 	var b strings.Builder
-	b.WriteString("*Before this channel opened*")
-	for _, l := range r.Before {
+	b.WriteString("*" + title + "*")
+	for _, l := range lines {
 		line := "\n• " + date(l.At) + " — " + Mrkdwn(l.Text, 300)
 		if b.Len()+len(line) > MaxSectionText {
 			break
 		}
 		b.WriteString(line)
 	}
-	section := slack.NewSectionBlock(mrkdwn(b.String()), nil, nil)
-	if n := len(blocks); n > 0 && blocks[n-1].BlockType() == slack.MBTContext {
-		return append(blocks[:n-1:n-1], section, blocks[n-1])
-	}
-	return append(blocks, section)
+	return slack.NewSectionBlock(mrkdwn(b.String()), nil, nil)
 }
 
 // PlainRootBlocks is the root message reduced to a header and one text
@@ -258,7 +267,11 @@ func titleCase(s string) string {
 // blocks.
 func BoardBlocks(b incident.BoardEntry) []slack.Block {
 	if b.Thread {
-		return append(RootBlocks(b.Incident), slack.NewContextBlock("", mrkdwn(threadNote(b.ChannelID))))
+		blocks := RootBlocks(b.Incident)
+		if s := beforeSection("Before this message", b.Before); s != nil {
+			blocks = append(blocks, s)
+		}
+		return append(blocks, slack.NewContextBlock("", mrkdwn(threadNote(b.ChannelID))))
 	}
 	inc := b.Incident
 	line := link(inc.HTMLURL, numberTitle(inc), 1500)

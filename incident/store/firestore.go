@@ -228,6 +228,7 @@ type historyDoc struct {
 	At      time.Time `firestore:"at"`
 	Text    string    `firestore:"text"`
 	EventID string    `firestore:"event_id"`
+	Early   bool      `firestore:"early"`
 }
 
 // eventDoc is the stored form of incident.EventRecord. ExpireAt is always
@@ -338,7 +339,7 @@ func encodeState(st incident.State) incidentDoc {
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),
 		History: convertSlice(st.History, func(h incident.HistoryLine) historyDoc {
-			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID}
+			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID, Early: h.Early}
 		}),
 		Summarized: st.Summarized,
 		Deferred:   st.Deferred,

@@ -202,7 +202,7 @@ func fullState() incident.State {
 			{ChannelID: "CPOSTING", Thread: true},
 		},
 		History: []incident.HistoryLine{
-			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (low urgency)"},
+			{At: testTime.Add(-time.Hour).UTC(), Text: "Note from Ada: on it", Early: true},
 			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada", EventID: "E7"},
 		},
 		Summarized: true,
