@@ -143,7 +143,22 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		plan := Decide(a.st, a.er, a.ev, a.cfg)
 		force.apply(&plan, a.st)
 		if plan.Empty() {
-			break
+			if a.er.Done {
+				break
+			}
+			// Nothing is left as of the state last read: mark the event
+			// done. commit decides again from the state it reads, which
+			// may have moved meanwhile (a full payload recorded, a channel
+			// opened, so a reply is now owed): then it leaves the event
+			// open, and this attempt plans again rather than answer 200
+			// with the work undone (PagerDuty would never redeliver).
+			if _, err := a.commit(ctx, &steps{}); err != nil {
+				return Result{ChannelID: a.st.ChannelID}, err
+			}
+			if a.er.Done {
+				break
+			}
+			continue
 		}
 		if round == maxRounds {
 			return Result{ChannelID: a.st.ChannelID}, fmt.Errorf("event %s: %w: state kept moving for %d rounds", a.ev.ID, ErrBusy, maxRounds)
@@ -182,11 +197,6 @@ func (a *attempt) run(ctx context.Context) (res Result, err error) {
 		}
 		if a.er.Done {
 			break
-		}
-	}
-	if !a.er.Done {
-		if _, err := a.commit(ctx, &steps{}); err != nil {
-			return Result{ChannelID: a.st.ChannelID}, err
 		}
 	}
 	return Result{Outcome: OutcomeProcessed, ChannelID: a.st.ChannelID}, nil

@@ -1,0 +1,88 @@
+package incident_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+)
+
+// hookStore runs hook once, before the n-th Update made for event eventID:
+// it lets a test land another delivery between an attempt's transactions.
+type hookStore struct {
+	incident.Store
+	eventID string
+	n       int
+	hook    func()
+	mu      sync.Mutex
+	seen    int
+}
+
+func (s *hookStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	if eventID == s.eventID {
+		s.mu.Lock()
+		s.seen++
+		run := s.seen == s.n
+		s.mu.Unlock()
+		if run {
+			s.hook()
+		}
+	}
+	return s.Store.Update(ctx, incidentID, eventID, fn)
+}
+
+// A status update that arrives before the incident's details plans
+// nothing (routed nowhere yet). If a full P1 payload opens the channel
+// between its record and its final commit, the final commit finds a reply
+// owed and so does not mark the event done, yet Handle answers
+// "processed" (HTTP 200): PagerDuty never redelivers, and the reply is
+// posted nowhere. The channel was opened before the update was done
+// (Deferred unset), so createChannel dropped the history: the root does not
+// show it under "Before this channel opened" either.
+func TestServiceEarlyReferenceFinalCommitAfterChannelOpened(t *testing.T) {
+	slack := newFakeSlack()
+	slack.shared("CLOW")
+	slack.shared("CANN")
+	slack.groups["@sre"] = []string{"USRE1"}
+	hs := &hookStore{Store: store.NewMemory(), eventID: "01HT0STATUS00000000000008", n: 2}
+	svc := incident.NewService(hs, slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels}, nil)
+	handle := func(name string) (incident.Result, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		return svc.Handle(ctx, loadEvent(t, name))
+	}
+	hs.hook = func() {
+		// Another instance handles the P1 payload meanwhile.
+		if _, err := handle("priority_updated.json"); err != nil {
+			t.Errorf("Handle(priority_updated) = %v", err)
+		}
+	}
+	res, err := handle("status_update_published.json")
+	if err != nil {
+		t.Fatalf("Handle(status_update_published) = %v", err)
+	}
+	own := slack.ownChannels()
+	if len(own) != 1 {
+		t.Fatalf("%d channels, want 1", len(own))
+	}
+	c := own[0]
+	var replied, told bool
+	for _, r := range c.replies {
+		if r.EventID == "01HT0STATUS00000000000008" {
+			replied = true
+		}
+	}
+	for _, l := range c.rootBefore {
+		if l.EventID == "01HT0STATUS00000000000008" {
+			told = true
+		}
+	}
+	if !replied && !told {
+		t.Errorf("status update answered %q (no error), yet no reply in the channel (replies %q) and the root does not show it before (%+v)",
+			res.Outcome, headlines(c.replies), c.rootBefore)
+	}
+	// A redelivery would fix it, but PagerDuty does not redeliver a 200.
+}
