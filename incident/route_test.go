@@ -361,3 +361,53 @@ func TestServiceNoteBeforeDetails(t *testing.T) {
 		t.Fatalf("channel opened late: %+v; want the summary telling the note", own)
 	}
 }
+
+// A reply posted in the post-only thread whose answer was lost is found
+// there by the redelivery, even though the incident's channel opened
+// meanwhile: it is not posted a second time in the channel.
+func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
+	slack := newFakeSlack()
+	slack.shared("CLOW")
+	slack.shared("CANN")
+	slack.groups["@sre"] = nil
+	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 300 * time.Millisecond}, nil)
+	handle := func(file string, budget time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), budget)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, file))
+		return err
+	}
+	if err := handle("triggered.json", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	slack.mu.Lock()
+	slack.loseReply = 1
+	slack.mu.Unlock()
+	if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+		t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
+	}
+	if err := handle("priority_updated.json", 2*time.Second); err != nil {
+		t.Fatalf("priority raised: %v", err)
+	}
+	var err error
+	for range 40 {
+		if err = handle("acknowledged.json", time.Second); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("redelivery after the lease expired = %v", err)
+	}
+	n := 0
+	for _, c := range append(slack.ownChannels(), slack.channel("CLOW")) {
+		for _, r := range c.replies {
+			if strings.HasPrefix(r.Headline, "Acknowledged") {
+				n++
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("acknowledgement posted %d times across the post-only thread and the channel, want 1", n)
+	}
+}

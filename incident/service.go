@@ -738,11 +738,22 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		}
 		if p.Reply != nil {
 			// A resumed event's reply may have been posted by the attempt
-			// that could not record it.
-			ts, err := post(th, *p.Reply, a.resumed)
-			if err != nil {
-				failThread(err)
-				return
+			// that could not record it — in the post-only thread, when
+			// the incident's channel opened since.
+			var ts string
+			if old := threadBoard(st); a.resumed && ch != "" && old != nil {
+				var err error
+				if ts, err = a.slack.FindReply(ctx, old.ChannelID, old.TS, p.Reply.EventID); err != nil {
+					fail(err)
+					return
+				}
+			}
+			if ts == "" {
+				var err error
+				if ts, err = post(th, *p.Reply, a.resumed); err != nil {
+					failThread(err)
+					return
+				}
 			}
 			locked(func() { done.replyTS = ts })
 		}
