@@ -15,28 +15,10 @@ import (
 // channel must have the bot invited, else the error is an *APIError
 // saying so.
 func (c *Client) PostBoard(ctx context.Context, channelID string, b incident.BoardEntry) (string, error) {
-	op := "chat.postMessage " + channelID
-	if err := notSent(ctx, op); err != nil {
-		return "", err
-	}
-	var ts string
-	post := func(blocks []slack.Block) error {
-		return c.inChannel(ctx, channelID, func() (err error) {
-			_, ts, err = c.api.PostMessageContext(ctx, channelID,
-				slack.MsgOptionBlocks(blocks...),
-				slack.MsgOptionText(BoardText(b), false),
-				slack.MsgOptionDisableLinkUnfurl(),
-				slack.MsgOptionMetadata(slack.SlackMetadata{EventType: BoardMetadataType, EventPayload: map[string]any{"incident_id": b.Incident.ID}}),
-			)
-			return err
-		})
-	}
-	err := post(BoardBlocks(b))
-	if rejectedBlocks(err) {
-		err = post(PlainBoardBlocks(b))
-	}
+	ts, err := c.post(ctx, channelID, BoardText(b), BoardBlocks(b), PlainBoardBlocks(b),
+		slack.SlackMetadata{EventType: BoardMetadataType, EventPayload: map[string]any{"incident_id": b.Incident.ID}})
 	if err != nil {
-		return "", sharedChannelError(channelID, translate(op, err))
+		return "", sharedChannelError(channelID, translate("chat.postMessage "+channelID, err))
 	}
 	return ts, nil
 }

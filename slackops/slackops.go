@@ -187,7 +187,15 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 
 // PostRoot posts the incident's root message and returns its ts.
 func (c *Client) PostRoot(ctx context.Context, channelID string, r incident.Root) (string, error) {
-	inc := r.Incident
+	ts, err := c.post(ctx, channelID, RootText(r.Incident), RootMessageBlocks(r), PlainRootBlocks(r.Incident),
+		slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": r.Incident.ID}})
+	return ts, translate("chat.postMessage "+channelID, err)
+}
+
+// post posts a top-level message carrying metadata, with the plainer
+// blocks when Slack rejects blocks, and returns its ts. Nothing is sent
+// once ctx has ended.
+func (c *Client) post(ctx context.Context, channelID, text string, blocks, plain []slack.Block, md slack.SlackMetadata) (string, error) {
 	if err := notSent(ctx, "chat.postMessage "+channelID); err != nil {
 		return "", err
 	}
@@ -196,19 +204,19 @@ func (c *Client) PostRoot(ctx context.Context, channelID string, r incident.Root
 		return c.inChannel(ctx, channelID, func() (err error) {
 			_, ts, err = c.api.PostMessageContext(ctx, channelID,
 				slack.MsgOptionBlocks(blocks...),
-				slack.MsgOptionText(RootText(inc), false),
+				slack.MsgOptionText(text, false),
 				slack.MsgOptionDisableLinkUnfurl(),
-				slack.MsgOptionMetadata(slack.SlackMetadata{EventType: RootMetadataType, EventPayload: map[string]any{"incident_id": inc.ID}}),
+				slack.MsgOptionMetadata(md),
 			)
 			return err
 		})
 	}
-	err := post(RootMessageBlocks(r))
+	err := post(blocks)
 	if rejectedBlocks(err) {
-		err = post(PlainRootBlocks(inc))
+		err = post(plain)
 	}
 	if err != nil {
-		return "", translate("chat.postMessage "+channelID, err)
+		return "", err
 	}
 	return ts, nil
 }
@@ -509,8 +517,11 @@ func translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *APIError
-	if errors.As(err, &ae) { // already translated
+	var (
+		ae *APIError
+		re *incident.RetryableError
+	)
+	if errors.As(err, &ae) || errors.As(err, &re) { // already translated
 		return err
 	}
 	var rl *slack.RateLimitedError
