@@ -115,18 +115,26 @@ type State struct {
 	Deferred bool
 }
 
-// Clone returns a copy of st that shares no slice with it.
+// Clone returns a copy of st that shares no slice with it. Empty slices
+// come back nil, as they do from a store.
 func (st State) Clone() State {
-	st.CreatingNames = slices.Clone(st.CreatingNames)
-	st.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
-	st.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
-	st.Bookmarks = slices.Clone(st.Bookmarks)
-	st.Invitees = slices.Clone(st.Invitees)
-	st.People = slices.Clone(st.People)
-	st.PeopleDone = slices.Clone(st.PeopleDone)
-	st.Boards = slices.Clone(st.Boards)
-	st.History = slices.Clone(st.History)
+	st.CreatingNames = clone(st.CreatingNames)
+	st.Snapshot.Assignees = clone(st.Snapshot.Assignees)
+	st.Snapshot.Teams = clone(st.Snapshot.Teams)
+	st.Bookmarks = clone(st.Bookmarks)
+	st.Invitees = clone(st.Invitees)
+	st.People = clone(st.People)
+	st.PeopleDone = clone(st.PeopleDone)
+	st.Boards = clone(st.Boards)
+	st.History = clone(st.History)
 	return st
+}
+
+func clone[E any](s []E) []E {
+	if len(s) == 0 {
+		return nil
+	}
+	return slices.Clone(s)
 }
 
 // Board returns the index in st.Boards of the message in channelID, or -1.

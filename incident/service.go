@@ -270,7 +270,7 @@ func (a *attempt) record(ctx context.Context) error {
 			er.Owner, er.LeaseUntil = a.owner, a.leaseEnd(ctx, now)
 			ch |= ChangeEvent
 		}
-		a.st, a.er, a.resumed = cloneState(*st), *er, resumed
+		a.st, a.er, a.resumed = st.Clone(), *er, resumed
 		return ch, nil
 	})
 	if err != nil {
@@ -305,7 +305,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 			// The function may run more than once: set every output anew.
 			held, free = false, false
 			a.earlierCreation, a.earlierNames = time.Time{}, nil
-			a.st = cloneState(*st)
+			a.st = st.Clone()
 			plan := Decide(*st, a.er, a.ev, a.cfg)
 			if !needsLease(plan) {
 				free = true
@@ -328,7 +328,7 @@ func (a *attempt) claim(ctx context.Context) (ready bool, err error) {
 					st.CreatingNames = append(st.CreatingNames, name)
 				}
 			}
-			a.st = cloneState(*st)
+			a.st = st.Clone()
 			return ChangeState, nil
 		})
 		if err != nil {
@@ -427,7 +427,7 @@ func (a *attempt) createChannel(ctx, slackCtx context.Context, name string, priv
 				st.History = nil
 			}
 		}
-		a.st = cloneState(*st)
+		a.st = st.Clone()
 		return ChangeState, nil
 	})
 	if err != nil {
@@ -979,7 +979,7 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 		f = force{}
 		// The incident document is written only when this changes it: an
 		// event that only posted a reply (a note) writes its own record.
-		before := cloneState(*st)
+		before := st.Clone()
 		var ch Change
 		if done.rootTS != "" && st.RootTS == "" {
 			st.RootTS = done.rootTS
@@ -1057,7 +1057,7 @@ func (a *attempt) commit(ctx context.Context, done *steps) (force, error) {
 				}
 			}
 		}
-		a.st, a.er = cloneState(*st), *er
+		a.st, a.er = st.Clone(), *er
 		return ch, nil
 	})
 	if err != nil {
@@ -1097,8 +1097,6 @@ func maybeDone(err error) bool {
 	var re *RetryableError
 	return errors.As(err, &re) && re.MaybeDone
 }
-
-func cloneState(st State) State { return st.Clone() }
 
 func newOwner() string {
 	var b [8]byte

@@ -92,20 +92,9 @@ func quoteShort(id string) string {
 	return fmt.Sprintf("%q…%q", id[:keep], id[len(id)-keep:])
 }
 
-// cloneState returns a copy of st that shares no slice with it. Empty
-// slices become nil, as they do in a Firestore round trip.
-func cloneState(st incident.State) incident.State {
-	st.Snapshot.Assignees = cloneSlice(st.Snapshot.Assignees)
-	st.Snapshot.Teams = cloneSlice(st.Snapshot.Teams)
-	st.Bookmarks = cloneSlice(st.Bookmarks)
-	st.CreatingNames = cloneSlice(st.CreatingNames)
-	st.Invitees = cloneSlice(st.Invitees)
-	st.People = cloneSlice(st.People)
-	st.PeopleDone = cloneSlice(st.PeopleDone)
-	st.Boards = cloneSlice(st.Boards)
-	st.History = cloneSlice(st.History)
-	return st
-}
+// cloneState returns a copy of st that shares no slice with it, with
+// empty slices nil as in a Firestore round trip.
+func cloneState(st incident.State) incident.State { return st.Clone() }
 
 func cloneSlice[E any](s []E) []E {
 	if len(s) == 0 {
