@@ -234,10 +234,7 @@ const sourceDir = "serverless_function_source_code"
 // is relative and only found there: ROUTING_FILE=routing.yaml then names
 // the file next to function.go both locally and on Cloud Functions.
 func sourcePath(path string) string {
-	if filepath.IsAbs(path) {
-		return path
-	}
-	if _, err := os.Stat(path); err == nil {
+	if filepath.IsAbs(path) || fileExists(path) {
 		return path
 	}
 	if p := filepath.Join(sourceDir, path); fileExists(p) {
