@@ -1,7 +1,6 @@
 package incident_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -80,20 +79,7 @@ func TestServiceRouteSummaryTwiceConcurrent(t *testing.T) {
 	if _, err := e.handle(t, "priority_updated.json"); err == nil {
 		t.Fatal("want retryable error")
 	}
-	e.slack.mu.Lock()
-	e.slack.delay = 150 * time.Millisecond
-	e.slack.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, f := range []string{"priority_updated.json", "resolved.json"} {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			if _, err := e.svc.Handle(ctx, loadEvent(t, f)); err != nil {
-				t.Logf("%s: %v", f, err)
-			}
-		})
-	}
-	wg.Wait()
+	e.concurrently(t, 150*time.Millisecond, "priority_updated.json", "resolved.json")
 	n := 0
 	for _, h := range headlines(e.slack.ownChannels()[0].replies) {
 		if h == "What happened before this channel opened" {
@@ -143,20 +129,7 @@ func TestServiceRouteInviteNoteTwice(t *testing.T) {
 	if _, err := e.handle(t, "triggered.json"); err == nil {
 		t.Fatal("want retryable")
 	}
-	e.slack.mu.Lock()
-	e.slack.delay = 150 * time.Millisecond
-	e.slack.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, f := range []string{"triggered.json", "acknowledged.json"} {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			if _, err := e.svc.Handle(ctx, loadEvent(t, f)); err != nil {
-				t.Logf("%s: %v", f, err)
-			}
-		})
-	}
-	wg.Wait()
+	e.concurrently(t, 150*time.Millisecond, "triggered.json", "acknowledged.json")
 	n := 0
 	for _, h := range headlines(e.slack.only().replies) {
 		if strings.HasPrefix(h, "Could not add") {
@@ -272,4 +245,22 @@ func TestServiceRouteDirectoryRefused(t *testing.T) {
 	if len(dir.asked) != 0 {
 		t.Errorf("asked again for %q after a refusal", dir.asked)
 	}
+}
+
+// concurrently delivers files at once, with every Slack call slowed by
+// delay so that the attempts overlap; errors (503s) are logged.
+func (e *env) concurrently(t *testing.T, delay time.Duration, files ...string) {
+	t.Helper()
+	e.slack.mu.Lock()
+	e.slack.delay = delay
+	e.slack.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, f := range files {
+		wg.Go(func() {
+			if _, err := e.handle(t, f); err != nil {
+				t.Logf("%s: %v", f, err)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -75,10 +75,7 @@ func (f *fakeSlack) channel(id string) fakeChannel {
 	if c == nil {
 		return fakeChannel{}
 	}
-	cp := *c
-	cp.replies = slices.Clone(c.replies)
-	cp.members = slices.Clone(c.members)
-	return cp
+	return c.copy()
 }
 
 // ownChannels returns the channels the service created.
@@ -88,10 +85,7 @@ func (f *fakeSlack) ownChannels() []fakeChannel {
 	var out []fakeChannel
 	for name, id := range f.names {
 		if c := f.channels[id]; c != nil && c.name == name {
-			cp := *c
-			cp.replies = slices.Clone(c.replies)
-			cp.members = slices.Clone(c.members)
-			out = append(out, cp)
+			out = append(out, c.copy())
 		}
 	}
 	return out
@@ -389,13 +383,7 @@ func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
 	if err := handle("priority_updated.json", 2*time.Second); err != nil {
 		t.Fatalf("priority raised: %v", err)
 	}
-	var err error
-	for range 40 {
-		if err = handle("acknowledged.json", time.Second); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
 	if err != nil {
 		t.Fatalf("redelivery after the lease expired = %v", err)
 	}

@@ -215,11 +215,32 @@ func (f *fakeSlack) only() *fakeChannel {
 		return nil
 	}
 	for _, c := range f.channels {
-		cp := *c
-		cp.replies = append([]incident.Reply(nil), c.replies...)
+		cp := c.copy()
 		return &cp
 	}
 	return nil
+}
+
+// copy returns c sharing no slice a test reads with it.
+func (c *fakeChannel) copy() fakeChannel {
+	cp := *c
+	cp.replies = slices.Clone(c.replies)
+	cp.members = slices.Clone(c.members)
+	return cp
+}
+
+// redeliver calls try, as PagerDuty redelivers, until it succeeds or
+// tries calls have failed, pausing between them; it returns the last
+// error.
+func redeliver(tries int, pause time.Duration, try func() error) error {
+	var err error
+	for range tries {
+		if err = try(); err == nil {
+			return nil
+		}
+		time.Sleep(pause)
+	}
+	return err
 }
 
 func (f *fakeSlack) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
@@ -819,13 +840,7 @@ func TestServiceOrphanChannel(t *testing.T) {
 			if err := handle(); !incident.IsRetryable(err) {
 				t.Fatalf("first delivery error = %v, want a retryable one", err)
 			}
-			var err error
-			for range 20 { // redeliveries until the lease has expired
-				if err = handle(); err == nil {
-					break
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+			err := redeliver(20, 50*time.Millisecond, func() error { return handle() })
 			if err != nil {
 				t.Fatalf("redeliveries never succeeded: %v", err)
 			}
@@ -887,13 +902,7 @@ func TestServiceOrphanChannelRenamed(t *testing.T) {
 	if err := handle("annotated.json"); !incident.IsRetryable(err) {
 		t.Fatalf("note with the create answer lost = %v, want a retryable error", err)
 	}
-	var err error
-	for range 20 {
-		if err = handle("triggered.json"); err == nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	err := redeliver(20, 50*time.Millisecond, func() error { return handle("triggered.json") })
 	if err != nil {
 		t.Fatalf("triggered never succeeded: %v", err)
 	}
@@ -938,13 +947,7 @@ func TestServiceRootMaybePostedKeepsLease(t *testing.T) {
 		t.Fatalf("root posted %d times before the lease expired, want once", roots)
 	}
 	for _, f := range []string{"acknowledged.json", "triggered.json"} {
-		var err error
-		for range 40 { // until the kept lease expires (it outlives its attempt's deadline)
-			if err = handle(b, f, time.Second); err == nil {
-				break
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		err := redeliver(40, 100*time.Millisecond, func() error { return handle(b, f, time.Second) })
 		if err != nil {
 			t.Fatalf("%s after the lease expired = %v", f, err)
 		}
@@ -1058,13 +1061,7 @@ func TestServiceReplyMaybePostedKeepsEventLease(t *testing.T) {
 	if err := handle("acknowledged.json", 500*time.Millisecond); err == nil {
 		t.Fatalf("immediate redelivery = nil, want busy while the event lease is kept")
 	}
-	var err error
-	for range 40 {
-		if err = handle("acknowledged.json", time.Second); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
 	if err != nil {
 		t.Fatalf("redelivery after the lease expired = %v", err)
 	}
