@@ -653,6 +653,8 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 		locked(func() { done.boards = append(done.boards, b) })
 		return ts
 	}
+	// The post-only message the updates are threaded under, if posted.
+	posted := threadBoard(st)
 	ready := make(chan thread, 1)
 	wg.Go(safe(func() {
 		var (
@@ -700,8 +702,8 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 					locked(func() { done.rootVersion, done.rootWritten = st.Version, true })
 				}))
 			}
-		case threadBoard(st) != nil:
-			tb = *threadBoard(st)
+		case posted != nil:
+			tb = *posted
 			th = thread{tb.ChannelID, tb.TS}
 		case p.Thread() != nil:
 			tb = *p.Thread()
@@ -741,9 +743,9 @@ func (a *attempt) reconcile(ctx context.Context, p Plan) *steps {
 			// that could not record it — in the post-only thread, when
 			// the incident's channel opened since.
 			var ts string
-			if old := threadBoard(st); a.resumed && ch != "" && old != nil {
+			if a.resumed && ch != "" && posted != nil {
 				var err error
-				if ts, err = a.slack.FindReply(ctx, old.ChannelID, old.TS, p.Reply.EventID); err != nil {
+				if ts, err = a.slack.FindReply(ctx, posted.ChannelID, posted.TS, p.Reply.EventID); err != nil {
 					fail(err)
 					return
 				}
