@@ -45,12 +45,6 @@ type Router interface {
 	Route(inc Snapshot) Route
 }
 
-// staticRoute routes every incident the same way: the behaviour without a
-// rules file.
-type staticRoute Route
-
-func (r staticRoute) Route(Snapshot) Route { return Route(r) }
-
 // Directory finds the Slack users of PagerDuty users.
 type Directory interface {
 	// SlackUsers maps users (PagerDuty user references) to Slack user ids.

@@ -251,13 +251,6 @@ func (rn *runner) project() string {
 	return fmt.Sprintf("%s-%d", rn.o.FirestoreProject, rn.projects)
 }
 
-func (rn *runner) storeName() string {
-	if rn.o.FirestoreProject != "" {
-		return "Firestore emulator"
-	}
-	return "memory"
-}
-
 // Run measures what o selects and returns the report.
 func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
