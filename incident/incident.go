@@ -320,3 +320,14 @@ func (e *RetryableError) Operation() string {
 	op, _, _ := strings.Cut(e.Op, " ")
 	return op
 }
+
+// RetryAfter returns how long Slack or PagerDuty asked to wait before the
+// failed work is tried again (a 429's Retry-After), or 0 when none said.
+// The HTTP handler passes it on as the 503's Retry-After header.
+func RetryAfter(err error) time.Duration {
+	var re *RetryableError
+	if errors.As(err, &re) {
+		return re.RetryAfter
+	}
+	return 0
+}
