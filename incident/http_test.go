@@ -141,7 +141,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func TestHandlerRetryable(t *testing.T) {
 	slack := newFakeSlack()
 	h, logs := newHandler(t, slack)
-	slack.failNext("create", &incident.RetryableError{Op: "create channel", RetryAfter: time.Minute, Err: errors.New("ratelimited")})
+	slack.failNext("create", &incident.Error{Kind: incident.KindTransient, Op: "create channel", RetryAfter: time.Minute, Err: errors.New("ratelimited")})
 	body := readFile(t, "triggered.json")
 	if rec := post(h, body, signed(body)); rec.Code != http.StatusServiceUnavailable {
 		t.Fatalf("POST with Slack rate limited = %d, want 503", rec.Code)

@@ -9,9 +9,7 @@ package incident
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -69,18 +67,16 @@ type State struct {
 
 	ChannelID   string
 	ChannelName string
-	// LeaseOwner holds the right to create the channel until LeaseUntil:
-	// exactly one instance calls conversations.create for an incident.
+	// LeaseOwner holds the incident's one lease until LeaseUntil: only
+	// the holder calls Slack for the incident, so effects are never done
+	// twice at once and edits land in order. Lease times compare one
+	// instance's clock with another's: instances are assumed to agree
+	// within a second (LeaseMargin), as NTP-synced servers do.
 	LeaseOwner string
 	LeaseUntil time.Time
-	// CreatingSince is when an attempt first set out to create the
-	// channel. A later attempt that finds the channel name taken uses it to
-	// recognise a channel that attempt created but could not record (its
-	// answer was lost, or the store failed), and adopts it.
-	CreatingSince time.Time
-	// CreatingNames are the channel names creation was attempted under
-	// (before collision suffixes).
-	CreatingNames []string
+	// Ledger holds the effects an attempt set out to do and whose outcome
+	// is not recorded (see ledger.go).
+	Ledger []Pending
 
 	RootTS string
 	// RootVersion is the Version the root message was last rendered from.
@@ -118,7 +114,10 @@ type State struct {
 // Clone returns a copy of st that shares no slice with it. Empty slices
 // come back nil, as they do from a store.
 func (st State) Clone() State {
-	st.CreatingNames = clone(st.CreatingNames)
+	st.Ledger = clone(st.Ledger)
+	for i := range st.Ledger {
+		st.Ledger[i].Names = clone(st.Ledger[i].Names)
+	}
 	st.Snapshot.Assignees = clone(st.Snapshot.Assignees)
 	st.Snapshot.Teams = clone(st.Snapshot.Teams)
 	st.Bookmarks = clone(st.Bookmarks)
@@ -156,10 +155,11 @@ type EventRecord struct {
 	ReplyTS string
 	// ExpireAt is when the record may be deleted (a Firestore TTL field).
 	ExpireAt time.Time
-	// Owner is the attempt that holds the event until LeaseUntil, so two
-	// concurrent deliveries of one event never both post its reply.
-	Owner      string
-	LeaseUntil time.Time
+	// Owner is set while the event's reply is pending: the attempt that
+	// set out to post it has not recorded the outcome. A later attempt
+	// looks the reply up before posting it, not before Until.
+	Owner string
+	Until time.Time
 }
 
 // Change tells a Store which of the two documents an UpdateFunc changed.
@@ -180,8 +180,13 @@ type UpdateFunc func(st *State, er *EventRecord) (Change, error)
 // eventID is not empty, the EventRecord of that event, passes them to fn and
 // writes back what fn reports changed, all in one transaction. An error
 // returned by fn aborts the transaction and is returned as is.
+//
+// Get reads the incident's State and, when eventID is not empty, the
+// EventRecord, without a transaction: waiting for a lease polls with it,
+// so waiters do not lock what the lease holder is about to write.
 type Store interface {
 	Update(ctx context.Context, incidentID, eventID string, fn UpdateFunc) error
+	Get(ctx context.Context, incidentID, eventID string) (State, EventRecord, error)
 }
 
 // Reply is one thread reply, in plain text: the Slack adapter escapes and
@@ -228,7 +233,7 @@ type Bookmark struct {
 
 // Slack is what the service needs of Slack. Implementations translate
 // vendor errors into ErrNameTaken, ErrRootGone, ErrChannelArchived and
-// *RetryableError.
+// *Error.
 type Slack interface {
 	// CreateChannel creates a channel, private or public, and returns its
 	// id.
@@ -277,57 +282,4 @@ type Slack interface {
 	// names that this app created at or after createdAfter, or "" when
 	// there is none (the names belong to someone else's or older channels).
 	FindChannel(ctx context.Context, names []string, createdAfter time.Time) (channelID, name string, err error)
-}
-
-// Errors the Slack side translates Slack's answers into.
-var (
-	// ErrNameTaken means a channel with the wanted name already exists
-	// (live or archived). The service tries a suffixed name.
-	ErrNameTaken = errors.New("channel name taken")
-	// ErrRootGone means the root message to edit or reply to no longer
-	// exists (someone deleted it). The service posts a new root.
-	ErrRootGone = errors.New("root message deleted")
-	// ErrChannelArchived means someone archived the incident's channel. The service stops posting the incident there
-	// instead of failing its webhooks for two days.
-	ErrChannelArchived = errors.New("channel archived")
-)
-
-// RetryableError is a failure that a later redelivery may get past: Slack
-// rate limits (RetryAfter from the 429), 5xx answers, timeouts. The HTTP
-// handler answers 503 so PagerDuty redelivers.
-type RetryableError struct {
-	Op         string
-	RetryAfter time.Duration
-	// MaybeDone is set when the call may have taken effect although it
-	// failed: no answer came (timeout, reset connection) or a 5xx did.
-	// A rate limit is known not to have been carried out.
-	MaybeDone bool
-	Err       error
-}
-
-func (e *RetryableError) Error() string {
-	if e.RetryAfter > 0 {
-		return e.Op + ": retry after " + e.RetryAfter.String() + ": " + e.Err.Error()
-	}
-	return e.Op + ": " + e.Err.Error()
-}
-
-func (e *RetryableError) Unwrap() error { return e.Err }
-
-// Operation names the failed call (a Slack method, a store update) for
-// the request log.
-func (e *RetryableError) Operation() string {
-	op, _, _ := strings.Cut(e.Op, " ")
-	return op
-}
-
-// RetryAfter returns how long Slack or PagerDuty asked to wait before the
-// failed work is tried again (a 429's Retry-After), or 0 when none said.
-// The HTTP handler passes it on as the 503's Retry-After header.
-func RetryAfter(err error) time.Duration {
-	var re *RetryableError
-	if errors.As(err, &re) {
-		return re.RetryAfter
-	}
-	return 0
 }

@@ -51,7 +51,7 @@ type Directory interface {
 	// found is keyed by PagerDuty user id; missing lists the users that
 	// have no usable Slack account, each with a short reason for people
 	// ("no Slack account for ada@example.com"). err is a failure worth a
-	// redelivery (*RetryableError: the PagerDuty API or Slack was rate
+	// redelivery (*Error: the PagerDuty API or Slack was rate
 	// limited or unavailable); found and missing are then to be ignored.
 	SlackUsers(ctx context.Context, users []Ref) (found map[string]string, missing []Unmatched, err error)
 }

@@ -75,7 +75,7 @@ func TestServiceRouteSummaryTwiceConcurrent(t *testing.T) {
 	e.mustHandle(t, "triggered.json")
 	e.mustHandle(t, "acknowledged.json")
 	// The channel opens; the summary is rate limited.
-	e.slack.failNext("reply", &incident.RetryableError{Op: "reply", Err: errors.New("ratelimited")})
+	e.slack.failNext("reply", &incident.Error{Kind: incident.KindTransient, Op: "reply", Err: errors.New("ratelimited")})
 	if _, err := e.handle(t, "priority_updated.json"); err == nil {
 		t.Fatal("want retryable error")
 	}
@@ -125,7 +125,7 @@ func TestServiceRouteInviteNoteTwice(t *testing.T) {
 	dir := &fakeDirectory{missing: map[string]string{"PUSER00": "no Slack account for ada@example.com"}}
 	e := newRoutedEnv(t, incident.Config{Directory: dir})
 	// First attempt: channel and root, then the directory is rate limited.
-	dir.fail = []error{&incident.RetryableError{Op: "pd", Err: errors.New("429")}}
+	dir.fail = []error{&incident.Error{Kind: incident.KindTransient, Op: "pd", Err: errors.New("429")}}
 	if _, err := e.handle(t, "triggered.json"); err == nil {
 		t.Fatal("want retryable")
 	}

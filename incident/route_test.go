@@ -254,7 +254,7 @@ func TestServiceInvitesPagerDutyPeople(t *testing.T) {
 // the redelivery, which posts nothing twice.
 func TestServiceInviteLookupRetried(t *testing.T) {
 	dir := &fakeDirectory{users: map[string]string{"PUSER00": "UADA"},
-		fail: []error{&incident.RetryableError{Op: "pagerduty users.get", RetryAfter: time.Second, Err: errors.New("429")}}}
+		fail: []error{&incident.Error{Kind: incident.KindTransient, Op: "pagerduty users.get", RetryAfter: time.Second, Err: errors.New("429")}}}
 	e := newRoutedEnv(t, incident.Config{Directory: dir})
 	if _, err := e.handle(t, "triggered.json"); !incident.IsRetryable(err) {
 		t.Fatalf("Handle = %v; want a retryable error", err)

@@ -186,7 +186,7 @@ func (f *fakeSlack) call(ctx context.Context, method string) error {
 		select {
 		case <-time.After(d):
 		case <-ctx.Done():
-			return &incident.RetryableError{Op: method, MaybeDone: true, Err: ctx.Err()}
+			return &incident.Error{Kind: incident.KindMaybeDone, Op: method, Err: ctx.Err()}
 		}
 	}
 	return err
@@ -257,7 +257,7 @@ func (f *fakeSlack) CreateChannel(ctx context.Context, name string, private bool
 	f.channels[id] = &fakeChannel{name: name, private: private}
 	if f.loseCreate > 0 {
 		f.loseCreate--
-		return "", &incident.RetryableError{Op: "create", MaybeDone: true, Err: errors.New("connection reset")}
+		return "", &incident.Error{Kind: incident.KindMaybeDone, Op: "create", Err: errors.New("connection reset")}
 	}
 	return id, nil
 }
@@ -335,7 +335,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (s
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
-		return "", &incident.RetryableError{Op: "root", MaybeDone: true, Err: errors.New("timeout")}
+		return "", &incident.Error{Kind: incident.KindMaybeDone, Op: "root", Err: errors.New("timeout")}
 	}
 	return c.root, nil
 }
@@ -376,7 +376,7 @@ func (f *fakeSlack) PostReply(ctx context.Context, id, rootTS string, r incident
 	if f.loseReply > 0 {
 		f.loseReply--
 		c.replyHiddenUntil = time.Now().Add(250 * time.Millisecond)
-		return "", &incident.RetryableError{Op: "reply", MaybeDone: true, Err: errors.New("timeout")}
+		return "", &incident.Error{Kind: incident.KindMaybeDone, Op: "reply", Err: errors.New("timeout")}
 	}
 	return "200." + strconv.Itoa(len(c.replies)), nil
 }
@@ -621,7 +621,7 @@ func TestServiceNameTaken(t *testing.T) {
 }
 
 func TestServiceResumesAfterFailure(t *testing.T) {
-	rate := &incident.RetryableError{Op: "post reply", RetryAfter: 30 * time.Second, Err: errors.New("ratelimited")}
+	rate := &incident.Error{Kind: incident.KindTransient, Op: "post reply", RetryAfter: 30 * time.Second, Err: errors.New("ratelimited")}
 	tests := []struct {
 		name   string
 		method string
@@ -822,7 +822,7 @@ func TestServiceOrphanChannel(t *testing.T) {
 	}{
 		{"answer lost: adopt", func(f *fakeSlack) { f.loseCreate = 1 }, base},
 		{"rate limited, then someone took the name: suffix", func(f *fakeSlack) {
-			f.fail["create"] = []error{&incident.RetryableError{Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")}}
+			f.fail["create"] = []error{&incident.Error{Kind: incident.KindTransient, Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")}}
 			f.names[base] = "CFOREIGN" // taken meanwhile, by a person
 		}, base + "-2"},
 	}
@@ -864,7 +864,7 @@ func TestServiceWaiterUsesHoldersChannel(t *testing.T) {
 	st := store.NewMemory()
 	a := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
 	b := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
-	slack.failNext("root", &incident.RetryableError{Op: "root", Err: errors.New("503")})
+	slack.failNext("root", &incident.Error{Kind: incident.KindTransient, Op: "root", Err: errors.New("503")})
 	slack.delay = 150 * time.Millisecond // A holds the lease a while
 
 	var wg sync.WaitGroup
@@ -965,11 +965,7 @@ type twiceStore struct{ incident.Store }
 
 func (s twiceStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
 	return s.Store.Update(ctx, incidentID, eventID, func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
-		stCopy, erCopy := *st, *er
-		stCopy.Bookmarks = slices.Clone(st.Bookmarks)
-		stCopy.CreatingNames = slices.Clone(st.CreatingNames)
-		stCopy.Snapshot.Assignees = slices.Clone(st.Snapshot.Assignees)
-		stCopy.Snapshot.Teams = slices.Clone(st.Snapshot.Teams)
+		stCopy, erCopy := st.Clone(), *er
 		_, _ = fn(&stCopy, &erCopy)
 		return fn(st, er)
 	})
@@ -998,7 +994,7 @@ func TestServiceTransactionFunctionsRunTwice(t *testing.T) {
 // the workspace's channels for an orphan.
 func TestServiceRateLimitedCreateLooksForNoOrphan(t *testing.T) {
 	e := newEnv(t)
-	e.slack.failNext("create", &incident.RetryableError{Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")})
+	e.slack.failNext("create", &incident.Error{Kind: incident.KindTransient, Op: "create", RetryAfter: time.Second, Err: errors.New("ratelimited")})
 	if _, err := e.handle(t, "triggered.json"); !incident.IsRetryable(err) {
 		t.Fatalf("first delivery = %v, want retryable", err)
 	}

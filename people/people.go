@@ -80,7 +80,7 @@ type EmailLookup interface {
 	// LookupByEmail returns the Slack user id of email. It fails with
 	// incident.ErrUserNotFound when Slack has no such user,
 	// incident.ErrUserDeactivated when the user is deactivated (both may
-	// be wrapped), a *incident.RetryableError for rate limits, 5xx
+	// be wrapped), a *incident.Error for rate limits, 5xx
 	// answers and timeouts; any other error is permanent.
 	LookupByEmail(ctx context.Context, email string) (slackUserID string, err error)
 }
@@ -160,7 +160,7 @@ type outcome struct {
 // id, missing lists the users without a usable Slack account in the order
 // given. Users are deduplicated by id; refs without an id are ignored.
 // Without a PagerDuty token, users not settled by an id override or the
-// cache are in neither. err is a *incident.RetryableError when PagerDuty or
+// cache are in neither. err is a *incident.Error when PagerDuty or
 // Slack was rate limited or unavailable, or a permanent error when
 // PagerDuty refused the token; found and missing are then nil.
 func (r *Resolver) SlackUsers(ctx context.Context, users []incident.Ref) (found map[string]string, missing []incident.Unmatched, err error) {
@@ -307,7 +307,7 @@ start:
 	wg.Wait()
 	if firstErr == nil && started < len(users) {
 		// The caller's context ended before every look-up could start.
-		firstErr = &incident.RetryableError{Op: "pagerduty users.get", Err: ctx.Err()}
+		firstErr = &incident.Error{Kind: incident.KindTransient, Op: "pagerduty users.get", Err: ctx.Err()}
 	}
 	return results, firstErr
 }
@@ -334,7 +334,7 @@ func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) 
 		return outcome{}, errors.New("people: no Slack client to look users up by email (Options.Slack)")
 	}
 	id, err := r.slack.LookupByEmail(ctx, email)
-	var re *incident.RetryableError
+	var re *incident.Error
 	switch {
 	case errors.Is(err, incident.ErrUserNotFound) || (err == nil && id == ""):
 		return outcome{reason: "no Slack account for " + email, cache: true}, nil
@@ -343,7 +343,7 @@ func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) 
 	case errors.As(err, &re):
 		return outcome{}, err
 	case err != nil && ctx.Err() != nil:
-		return outcome{}, &incident.RetryableError{Op: "slack users.lookupByEmail", Err: err}
+		return outcome{}, &incident.Error{Kind: incident.KindTransient, Op: "slack users.lookupByEmail", Err: err}
 	case err != nil:
 		return outcome{}, fmt.Errorf("slack users.lookupByEmail for PagerDuty user %s: %w", u.ID, err)
 	}
@@ -362,13 +362,13 @@ func (r *Resolver) pagerDutyEmail(ctx context.Context, id string) (email string,
 	// go-pagerduty does not retry, and reports transport errors with %v:
 	// the context tells whether the caller gave up.
 	if ctx.Err() != nil {
-		return "", false, &incident.RetryableError{Op: op, Err: fmt.Errorf("no answer from PagerDuty: %w", ctx.Err())}
+		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: fmt.Errorf("no answer from PagerDuty: %w", ctx.Err())}
 	}
 	var apiErr pagerduty.APIError
 	if !errors.As(err, &apiErr) {
 		// No answer (connection refused, reset, timeout) or an answer
 		// that does not decode.
-		return "", false, &incident.RetryableError{Op: op, Err: err}
+		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: err}
 	}
 	switch code := apiErr.StatusCode; {
 	case code == http.StatusNotFound && apiErr.APIError.Valid:
@@ -379,9 +379,9 @@ func (r *Resolver) pagerDutyEmail(ctx context.Context, id string) (email string,
 		return "", false, fmt.Errorf("%s: %s answered 404 without a PagerDuty error; check PAGERDUTY_API_URL is the PagerDuty REST API (%s, or https://api.eu.pagerduty.com for EU accounts)",
 			op, r.pdURL, DefaultPagerDutyURL)
 	case code == http.StatusTooManyRequests:
-		return "", false, &incident.RetryableError{Op: op, RetryAfter: retryAfter, Err: apiErr}
+		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, RetryAfter: retryAfter, Err: apiErr}
 	case code >= 500:
-		return "", false, &incident.RetryableError{Op: op, Err: apiErr}
+		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: apiErr}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return "", false, fmt.Errorf("%s: PagerDuty refused PAGERDUTY_API_TOKEN (HTTP %d); set it to a valid PagerDuty REST API key with read access to users", op, code)
 	default:

@@ -286,12 +286,12 @@ func TestCacheTTL(t *testing.T) {
 	}
 }
 
-// retryable returns err as a *incident.RetryableError or fails the test.
-func retryable(t *testing.T, err error) *incident.RetryableError {
+// retryable returns err as a *incident.Error or fails the test.
+func retryable(t *testing.T, err error) *incident.Error {
 	t.Helper()
-	var re *incident.RetryableError
+	var re *incident.Error
 	if !errors.As(err, &re) {
-		t.Fatalf("error = %v (%T), want a *incident.RetryableError", err, err)
+		t.Fatalf("error = %v (%T), want a *incident.Error", err, err)
 	}
 	if strings.Contains(err.Error(), token) {
 		t.Errorf("error %q contains the token", err)
@@ -307,7 +307,7 @@ func TestPagerDutyRateLimited(t *testing.T) {
 	if re.RetryAfter != 7*time.Second {
 		t.Errorf("RetryAfter = %v, want 7s", re.RetryAfter)
 	}
-	if re.MaybeDone {
+	if re.Kind == incident.KindMaybeDone {
 		t.Error("MaybeDone = true for a read")
 	}
 	if !strings.Contains(re.Op, "PADA") {
@@ -375,7 +375,7 @@ func TestPagerDutyTokenRefused(t *testing.T) {
 	if err == nil {
 		t.Fatal("SlackUsers error = nil, want the token refused")
 	}
-	var re *incident.RetryableError
+	var re *incident.Error
 	if errors.As(err, &re) {
 		t.Errorf("error = %v is retryable; a refused token is not", err)
 	}
@@ -397,7 +397,7 @@ func TestNotPagerDutyURL(t *testing.T) {
 	o := e.options()
 	o.PagerDutyURL = srv.URL + "/"
 	_, _, err := New(o).SlackUsers(context.Background(), refs("PADA"))
-	var re *incident.RetryableError
+	var re *incident.Error
 	if err == nil || errors.As(err, &re) {
 		t.Fatalf("SlackUsers error = %v, want a permanent error", err)
 	}
@@ -477,7 +477,7 @@ func TestConcurrency(t *testing.T) {
 
 func TestSlackRetryable(t *testing.T) {
 	e := newEnv(t)
-	slackErr := &incident.RetryableError{Op: "users.lookupByEmail", RetryAfter: 3 * time.Second, Err: errors.New("ratelimited")}
+	slackErr := &incident.Error{Kind: incident.KindTransient, Op: "users.lookupByEmail", RetryAfter: 3 * time.Second, Err: errors.New("ratelimited")}
 	e.slack.errs = []error{slackErr}
 	_, _, err := e.resolver().SlackUsers(context.Background(), refs("PADA"))
 	if re := retryable(t, err); re.RetryAfter != 3*time.Second {
@@ -492,7 +492,7 @@ func TestSlackPermanentError(t *testing.T) {
 	e := newEnv(t)
 	e.slack.errs = []error{errors.New("missing_scope")}
 	_, _, err := e.resolver().SlackUsers(context.Background(), refs("PADA"))
-	var re *incident.RetryableError
+	var re *incident.Error
 	if err == nil || errors.As(err, &re) || !strings.Contains(err.Error(), "missing_scope") {
 		t.Errorf("error = %v, want Slack's permanent error", err)
 	}

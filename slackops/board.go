@@ -35,8 +35,8 @@ func (c *Client) UpdateBoard(ctx context.Context, channelID, ts string, b incide
 func sharedChannelError(channelID string, err error) error {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == "channel_not_found" && ae.Detail == "" {
-		return &APIError{Method: ae.Method, Code: ae.Code,
-			Detail: "no channel " + channelID + " that the bot can see: a private channel needs the bot invited to it"}
+		return &incident.Error{Kind: incident.KindRefused, Op: ae.Method + " " + channelID, Err: &APIError{Method: ae.Method, Code: ae.Code,
+			Detail: "no channel " + channelID + " that the bot can see: a private channel needs the bot invited to it"}}
 	}
 	return err
 }

@@ -166,9 +166,9 @@ func TestLookupByEmail(t *testing.T) {
 	}
 	fake.Fail("users.lookupByEmail", slackfake.Fault{Status: 429, RetryAfter: 2})
 	_, err := c.LookupByEmail(ctx(t), "ada@example.com")
-	var re *incident.RetryableError
+	var re *incident.Error
 	if !errors.As(err, &re) || re.RetryAfter != 2*time.Second {
-		t.Errorf("LookupByEmail(rate limited) error = %v, want RetryableError after 2s", err)
+		t.Errorf("LookupByEmail(rate limited) error = %v, want Error after 2s", err)
 	}
 	fake.Fail("users.lookupByEmail", slackfake.Fault{Status: 503})
 	if _, err := c.LookupByEmail(ctx(t), "ada@example.com"); !incident.IsRetryable(err) {

@@ -7,13 +7,12 @@
 // replies, cutting and escaping untrusted text to Slack's rules, and
 // translates Slack's errors into the domain's: name_taken into
 // incident.ErrNameTaken, rate limits, 5xx answers and transport failures
-// into *incident.RetryableError.
+// into *incident.Error.
 package slackops
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -282,7 +281,7 @@ func (c *Client) PostReply(ctx context.Context, channelID, rootTS string, r inci
 // expired budget is no reason to hold a lease for an unclear outcome.
 func notSent(ctx context.Context, op string) error {
 	if err := ctx.Err(); err != nil {
-		return &incident.RetryableError{Op: op, Err: err}
+		return &incident.Error{Kind: incident.KindTransient, Op: op, Err: err}
 	}
 	return nil
 }
@@ -510,55 +509,70 @@ var retryableCodes = map[string]bool{
 	"service_unavailable": true, "request_timeout": true, "team_added_to_org": true,
 }
 
-// translate turns a slack-go error into the domain's: ErrNameTaken,
-// *incident.RetryableError (429, 5xx, timeouts, connection failures) or
-// *APIError (a permanent ok:false answer). op names the call.
+// translate classifies a slack-go error once, into an *incident.Error of
+// the kind the service acts on: name taken, archived, gone (a deleted
+// message), transient (429, ratelimited), maybe done (5xx, timeouts,
+// connection failures, Slack's internal errors) or refused (any other
+// ok:false answer, carrying an *APIError). op names the call.
 func translate(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	var (
-		ae *APIError
-		re *incident.RetryableError
-	)
-	if errors.As(err, &ae) || errors.As(err, &re) { // already translated
+	var ie *incident.Error
+	if errors.As(err, &ie) { // already classified
 		return err
+	}
+	kind, cause := classify(op, err)
+	return &incident.Error{Kind: kind, Op: op, RetryAfter: retryAfter(err), Err: cause}
+}
+
+func classify(op string, err error) (incident.Kind, error) {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return incident.KindRefused, err
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return &incident.RetryableError{Op: op, RetryAfter: rl.RetryAfter, Err: err}
+		return incident.KindTransient, err
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		switch {
 		case sc.Code == http.StatusTooManyRequests:
-			return &incident.RetryableError{Op: op, Err: err}
+			return incident.KindTransient, err
 		case sc.Code >= 500:
-			return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
+			return incident.KindMaybeDone, err
 		}
-		return fmt.Errorf("%s: %w", op, err)
+		return incident.KindRefused, err
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		method, _, _ := strings.Cut(op, " ")
 		switch {
 		case se.Err == "name_taken":
-			return fmt.Errorf("%s: %w", op, incident.ErrNameTaken)
+			return incident.KindNameTaken, err
 		case se.Err == "is_archived":
-			return fmt.Errorf("%s: %w", op, incident.ErrChannelArchived)
+			return incident.KindArchived, err
 		case rootGoneCodes[method+" "+se.Err]:
-			return fmt.Errorf("%s: %s: %w", op, se.Err, incident.ErrRootGone)
+			return incident.KindGone, err
 		case se.Err == "ratelimited" || se.Err == "rate_limited":
-			return &incident.RetryableError{Op: op, Err: err}
+			return incident.KindTransient, err
 		case retryableCodes[se.Err]:
-			return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
+			return incident.KindMaybeDone, err
 		}
-		return &APIError{Method: method, Code: se.Err}
+		return incident.KindRefused, &APIError{Method: method, Code: se.Err}
 	}
 	// No answer from Slack: a timeout, a reset connection, a body that is
-	// not Slack's JSON. The call may or may not have taken effect; a retry
-	// is the way forward.
-	return &incident.RetryableError{Op: op, MaybeDone: true, Err: err}
+	// not Slack's JSON. The call may or may not have taken effect.
+	return incident.KindMaybeDone, err
+}
+
+func retryAfter(err error) time.Duration {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return rl.RetryAfter
+	}
+	return 0
 }
 
 // rootGoneCodes are the answers that mean the root message was deleted:

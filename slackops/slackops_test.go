@@ -145,9 +145,9 @@ func TestInviteWholeCallFailures(t *testing.T) {
 	}
 	fake.Fail("conversations.invite", slackfake.Fault{Status: 429, RetryAfter: 3})
 	failed, err := c.Invite(ctx(t), id, []string{"U1", "U2"})
-	var re *incident.RetryableError
+	var re *incident.Error
 	if !errors.As(err, &re) || re.RetryAfter != 3*time.Second || len(failed) != 0 {
-		t.Errorf("Invite(rate limited) = %v, %v; want a RetryableError after 3s", failed, err)
+		t.Errorf("Invite(rate limited) = %v, %v; want a Error after 3s", failed, err)
 	}
 	fake.Fail("conversations.invite", slackfake.Fault{Status: 503})
 	if _, err := c.Invite(ctx(t), id, []string{"U1"}); !incident.IsRetryable(err) {
@@ -301,7 +301,7 @@ func TestErrorTranslation(t *testing.T) {
 			if got := incident.IsRetryable(err); got != tt.retryable {
 				t.Errorf("IsRetryable(%v) = %v, want %v", err, got, tt.retryable)
 			}
-			var re *incident.RetryableError
+			var re *incident.Error
 			if errors.As(err, &re) && re.RetryAfter != tt.retryAfter {
 				t.Errorf("RetryAfter = %v, want %v", re.RetryAfter, tt.retryAfter)
 			}

@@ -119,7 +119,7 @@ func (c *Client) groupByHandle(ctx context.Context, handle string) (string, erro
 // No such user (Slack answers users_not_found for a deactivated user too)
 // and a bot are incident.ErrUserNotFound; a user Slack returns as deleted
 // is incident.ErrUserDeactivated. Rate limits and failures are
-// *incident.RetryableError.
+// *incident.Error.
 func (c *Client) LookupByEmail(ctx context.Context, email string) (string, error) {
 	u, err := c.api.GetUserByEmailContext(ctx, email)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -132,11 +133,42 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 			return err
 		}
 		if transient(err) {
-			return &incident.RetryableError{Op: fmt.Sprintf("update incident %q", incidentID), Err: err}
+			return &incident.Error{Kind: incident.KindTransient, Op: fmt.Sprintf("update incident %q", incidentID), Err: err}
 		}
 		return fmt.Errorf("update incident %q: %w", incidentID, err)
 	}
 	return nil
+}
+
+// Get implements incident.Store with plain reads of both documents in one
+// round trip: no transaction, so a waiter polling for a lease never locks
+// what the holder writes.
+func (f *Firestore) Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error) {
+	if err := validateIDs(incidentID, eventID); err != nil {
+		return incident.State{}, incident.EventRecord{}, fmt.Errorf("read incident: %w", err)
+	}
+	refs := []*firestore.DocumentRef{f.client.Collection(incidentsCollection).Doc(incidentID)}
+	if eventID != "" {
+		refs = append(refs, refs[0].Collection(eventsCollection).Doc(eventID))
+	}
+	snaps, err := f.client.GetAll(ctx, refs)
+	if err != nil {
+		if transient(err) {
+			err = &incident.Error{Kind: incident.KindTransient, Op: fmt.Sprintf("read incident %q", incidentID), Err: err}
+		}
+		return incident.State{}, incident.EventRecord{}, err
+	}
+	st, err := decodeState(snaps[0])
+	if err != nil {
+		return incident.State{}, incident.EventRecord{}, err
+	}
+	var er incident.EventRecord
+	if eventID != "" {
+		if er, err = decodeEvent(snaps[1]); err != nil {
+			return incident.State{}, incident.EventRecord{}, err
+		}
+	}
+	return st, er, nil
 }
 
 // transient reports whether a Firestore error may pass on a later try:
@@ -164,8 +196,11 @@ type incidentDoc struct {
 	ChannelName string      `firestore:"channel_name"`
 	LeaseOwner  string      `firestore:"lease_owner"`
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
-	// CreatingSince is kept after the channel is recorded: it tells an
-	// operator when creation started.
+	// Ledger holds the effects an attempt set out to do and whose outcome
+	// is not recorded.
+	Ledger []pendingDoc `firestore:"ledger"`
+	// CreatingSince and CreatingNames are how documents written before
+	// the ledger recorded a pending channel; read, never written.
 	CreatingSince   time.Time    `firestore:"creating_since,omitempty"`
 	CreatingNames   []string     `firestore:"creating_names"`
 	RootTS          string       `firestore:"root_ts"`
@@ -224,6 +259,16 @@ type boardDoc struct {
 	Thread     bool   `firestore:"thread"`
 }
 
+// pendingDoc is a ledger entry.
+type pendingDoc struct {
+	Key    string    `firestore:"key"`
+	Owner  string    `firestore:"owner"`
+	Until  time.Time `firestore:"until,omitempty"`
+	Since  time.Time `firestore:"since,omitempty"`
+	Names  []string  `firestore:"names"`
+	Thread bool      `firestore:"thread"`
+}
+
 type historyDoc struct {
 	At      time.Time `firestore:"at"`
 	Text    string    `firestore:"text"`
@@ -241,7 +286,7 @@ type eventDoc struct {
 	ReplyTS    string    `firestore:"reply_ts"`
 	ExpireAt   time.Time `firestore:"expire_at"`
 	Owner      string    `firestore:"owner"`
-	LeaseUntil time.Time `firestore:"lease_until,omitempty"`
+	Until      time.Time `firestore:"lease_until,omitempty"`
 }
 
 func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
@@ -253,7 +298,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		return incident.State{}, fmt.Errorf("decode %s: %w", snap.Ref.Path, err)
 	}
 	s := d.Snapshot
-	return incident.State{
+	st := incident.State{
 		Exists: true,
 		Snapshot: incident.Snapshot{
 			ID:               s.ID,
@@ -276,13 +321,14 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 			Complete:         s.Complete,
 			UpdatedAt:        s.UpdatedAt,
 		},
-		Version:         d.Version,
-		ChannelID:       d.ChannelID,
-		ChannelName:     d.ChannelName,
-		LeaseOwner:      d.LeaseOwner,
-		LeaseUntil:      d.LeaseUntil,
-		CreatingSince:   d.CreatingSince,
-		CreatingNames:   cloneSlice(d.CreatingNames),
+		Version:     d.Version,
+		ChannelID:   d.ChannelID,
+		ChannelName: d.ChannelName,
+		LeaseOwner:  d.LeaseOwner,
+		LeaseUntil:  d.LeaseUntil,
+		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
+			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread}
+		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
 		Topic:           d.Topic,
@@ -295,7 +341,30 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		History:         convertSlice(d.History, func(h historyDoc) incident.HistoryLine { return incident.HistoryLine(h) }),
 		Summarized:      d.Summarized,
 		Deferred:        d.Deferred,
-	}, nil
+	}
+	return upgrade(st, d), nil
+}
+
+// upgrade reads what documents written before the ledger recorded as
+// pending: a channel being created, and boards being posted (no ts, not
+// given up).
+func upgrade(st incident.State, d incidentDoc) incident.State {
+	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Pending(incident.KeyChannel) == nil {
+		st.Ledger = append(st.Ledger, incident.Pending{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
+	}
+	st.Boards = slices.DeleteFunc(st.Boards, func(b incident.Board) bool {
+		if b.TS != "" || b.GaveUp {
+			return false
+		}
+		if st.Pending(incident.BoardKey(b.ChannelID)) == nil {
+			st.Ledger = append(st.Ledger, incident.Pending{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
+		}
+		return true
+	})
+	if len(st.Boards) == 0 {
+		st.Boards = nil
+	}
+	return st
 }
 
 func encodeState(st incident.State) incidentDoc {
@@ -322,13 +391,14 @@ func encodeState(st incident.State) incidentDoc {
 			Complete:         s.Complete,
 			UpdatedAt:        utc(s.UpdatedAt),
 		},
-		Version:         st.Version,
-		ChannelID:       st.ChannelID,
-		ChannelName:     st.ChannelName,
-		LeaseOwner:      st.LeaseOwner,
-		LeaseUntil:      utc(st.LeaseUntil),
-		CreatingSince:   utc(st.CreatingSince),
-		CreatingNames:   cloneSlice(st.CreatingNames),
+		Version:     st.Version,
+		ChannelID:   st.ChannelID,
+		ChannelName: st.ChannelName,
+		LeaseOwner:  st.LeaseOwner,
+		LeaseUntil:  utc(st.LeaseUntil),
+		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
+			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread}
+		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
 		Topic:           st.Topic,
@@ -374,7 +444,7 @@ func decodeEvent(snap *firestore.DocumentSnapshot) (incident.EventRecord, error)
 		ReplyTS:    d.ReplyTS,
 		ExpireAt:   d.ExpireAt,
 		Owner:      d.Owner,
-		LeaseUntil: d.LeaseUntil,
+		Until:      d.Until,
 	}, nil
 }
 
@@ -386,7 +456,7 @@ func encodeEvent(er incident.EventRecord) eventDoc {
 		ReplyTS:    er.ReplyTS,
 		ExpireAt:   utc(er.ExpireAt),
 		Owner:      er.Owner,
-		LeaseUntil: utc(er.LeaseUntil),
+		Until:      utc(er.Until),
 	}
 }
 

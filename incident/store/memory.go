@@ -30,6 +30,23 @@ func NewMemory() *Memory {
 	return &Memory{}
 }
 
+// Get implements incident.Store.
+func (m *Memory) Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error) {
+	if err := validateIDs(incidentID, eventID); err != nil {
+		return incident.State{}, incident.EventRecord{}, fmt.Errorf("read incident: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return incident.State{}, incident.EventRecord{}, fmt.Errorf("read incident %q: %w", incidentID, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var er incident.EventRecord
+	if eventID != "" {
+		er = m.events[eventKey{incidentID, eventID}]
+	}
+	return cloneState(m.incidents[incidentID]), er, nil
+}
+
 // Update implements incident.Store. fn runs with the store locked, which
 // makes each Update a transaction; fn is pure and quick by contract.
 func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {

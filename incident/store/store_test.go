@@ -13,6 +13,7 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
@@ -180,13 +181,15 @@ func fullState() incident.State {
 			Complete:         true,
 			UpdatedAt:        testTime,
 		},
-		Version:         7,
-		ChannelID:       "C0123",
-		ChannelName:     "inc-1234-checkout-latency",
-		LeaseOwner:      "attempt-1",
-		LeaseUntil:      testTime.Add(30 * time.Second),
-		CreatingSince:   testTime.Add(-time.Second),
-		CreatingNames:   []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"},
+		Version:     7,
+		ChannelID:   "C0123",
+		ChannelName: "inc-1234-checkout-latency",
+		LeaseOwner:  "attempt-1",
+		LeaseUntil:  testTime.Add(30 * time.Second),
+		Ledger: []incident.Pending{
+			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
+			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
+		},
 		RootTS:          "1700000000.000100",
 		RootVersion:     6,
 		Topic:           "Acknowledged · high · P1 · Checkout API",
@@ -199,7 +202,6 @@ func fullState() incident.State {
 			{ChannelID: "CANNOUNCE", TS: "1700000000.000200", Version: 7, HasChannel: true},
 			{ChannelID: "CLOWPRIO", TS: "1700000000.000300", Version: 5, Thread: true},
 			{ChannelID: "CGONE", GaveUp: true},
-			{ChannelID: "CPOSTING", Thread: true},
 		},
 		History: []incident.HistoryLine{
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Note from Ada: on it", Early: true},
@@ -218,7 +220,7 @@ func fullEvent() incident.EventRecord {
 		ReplyTS:    "1700000000.000200",
 		ExpireAt:   testTime.Add(7 * 24 * time.Hour),
 		Owner:      "attempt-2",
-		LeaseUntil: testTime.Add(time.Minute),
+		Until:      testTime.Add(time.Minute),
 	}
 }
 
@@ -718,5 +720,41 @@ func TestValidateIDMessage(t *testing.T) {
 				t.Errorf("validateIDs(%.20q, %q) = %q, want %q", tt.incidentID, tt.eventID, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFirestoreReadsPendingWorkOfOlderDocuments checks that a document
+// written before the ledger, with a channel being created and a board
+// being posted, reads back with both as pending ledger entries.
+func TestFirestoreReadsPendingWorkOfOlderDocuments(t *testing.T) {
+	client := firestoretest.Client(t)
+	ctx := context.Background()
+	ref := client.Collection("incidents").Doc("QOLD")
+	_, err := ref.Set(ctx, map[string]any{
+		"version":        int64(2),
+		"lease_owner":    "old-attempt",
+		"creating_since": testTime.UTC(),
+		"creating_names": []string{"inc-7-db-down"},
+		"boards": []map[string]any{
+			{"channel_id": "CANNOUNCE", "ts": "1.2", "version": int64(2)},
+			{"channel_id": "CLOW", "ts": "", "thread": true},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := NewFirestore(client).Get(ctx, "QOLD", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []incident.Pending{
+		{Key: incident.KeyChannel, Owner: "old-attempt", Since: testTime.UTC(), Names: []string{"inc-7-db-down"}},
+		{Key: incident.BoardKey("CLOW"), Owner: "old-attempt", Thread: true},
+	}
+	if diff := cmp.Diff(want, st.Ledger, cmpopts.EquateApproxTime(time.Microsecond)); diff != "" {
+		t.Errorf("Ledger (-want +got):\n%s", diff)
+	}
+	if len(st.Boards) != 1 || st.Boards[0].ChannelID != "CANNOUNCE" {
+		t.Errorf("Boards = %+v, want only the posted CANNOUNCE message", st.Boards)
 	}
 }

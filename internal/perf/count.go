@@ -30,6 +30,9 @@ type Counts struct {
 	EventDocs int64
 	// Failed counts Updates that returned an error (nothing written).
 	Failed int64
+	// Gets counts plain reads (Get calls, one round trip each) made while
+	// waiting for a lease; their documents are counted in Reads.
+	Gets int64
 }
 
 // Sub returns c minus o, field by field: the cost of what happened
@@ -44,6 +47,7 @@ func (c Counts) Sub(o Counts) Counts {
 		EventWrites:  c.EventWrites - o.EventWrites,
 		EventDocs:    c.EventDocs - o.EventDocs,
 		Failed:       c.Failed - o.Failed,
+		Gets:         c.Gets - o.Gets,
 	}
 }
 
@@ -124,4 +128,17 @@ func (s *CountingStore) Peek(ctx context.Context, incidentID string) (incident.S
 		return 0, nil
 	})
 	return st, err
+}
+
+// Get implements incident.Store: a plain read of the incident's document
+// and, when eventID is given, the event's.
+func (s *CountingStore) Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error) {
+	s.mu.Lock()
+	s.c.Gets++
+	s.c.Reads++
+	if eventID != "" {
+		s.c.Reads++
+	}
+	s.mu.Unlock()
+	return s.inner.Get(ctx, incidentID, eventID)
 }

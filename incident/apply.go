@@ -1,0 +1,146 @@
+package incident
+
+import (
+	"reflect"
+	"slices"
+)
+
+// Results is what one round of a plan came to: the outcome of each step
+// the executor ran. Apply records it in the state.
+type Results struct {
+	// ChannelID and ChannelName are the channel created or adopted.
+	ChannelID, ChannelName string
+	// RootTS is set when the root was posted or found; RootWritten when
+	// it was posted or edited to show RootVersion.
+	RootTS      string
+	RootVersion int64
+	RootWritten bool
+	// RootGone is the root ts Slack said no longer exists.
+	RootGone string
+	// Topic is the topic set, when TopicSet.
+	Topic    string
+	TopicSet bool
+	// Bookmarks are the links added or found added.
+	Bookmarks []string
+	// Invitees are the route's users and groups invited; PeopleDone the
+	// PagerDuty users invited or reported as impossible to invite.
+	Invitees   []string
+	PeopleDone []string
+	// Boards are the shared-channel messages posted, found, edited or
+	// given up; GoneBoards the board ts Slack said no longer exist.
+	Boards     []Board
+	GoneBoards []string
+	// Summarized is set once the summary was posted or found.
+	Summarized bool
+	// ReplyTS is the event's reply, posted or found.
+	ReplyTS string
+	// Archived is set when Slack said the incident's channel is archived.
+	Archived bool
+	// Settled are ledger keys (and KeyReply) whose effect is known not
+	// done: their entries go, and a later attempt does them without a
+	// look-up.
+	Settled []string
+	// MaybeDone is set when a post may have landed unseen: its entry
+	// stays, and so does the lease until it ends, so that the next
+	// attempt's look-up sees what Slack did.
+	MaybeDone bool
+	// Err joins the failures that make the attempt answer 503.
+	Err error
+}
+
+// KeyReply stands for the event's reply in Results.Settled; its ledger
+// entry is the event record's Owner.
+const KeyReply = "reply"
+
+// Apply records r in the state and the event record: results are done
+// effects, settled keys leave the ledger. It is pure.
+func Apply(st *State, er *EventRecord, r Results) Change {
+	before, erBefore := st.Clone(), *er
+	if r.ChannelID != "" && st.ChannelID == "" {
+		st.ChannelID, st.ChannelName = r.ChannelID, r.ChannelName
+		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) {
+			// Updates went to a post-only thread before: the channel
+			// owes the summary even if no event finished there.
+			st.Deferred = true
+		}
+		if !st.Deferred {
+			// Opened with its first events: no summary is owed.
+			st.History = nil
+		}
+	}
+	if r.ChannelID != "" {
+		settle(st, KeyChannel)
+	}
+	if r.RootTS != "" && st.RootTS == "" {
+		st.RootTS = r.RootTS
+	}
+	if r.RootTS != "" {
+		settle(st, KeyRoot)
+	}
+	if r.RootWritten {
+		st.RootVersion = r.RootVersion
+	}
+	if r.RootGone != "" && st.RootTS == r.RootGone {
+		st.RootTS, st.RootVersion = "", 0
+	}
+	if r.TopicSet {
+		st.Topic = r.Topic
+	}
+	for _, link := range r.Bookmarks {
+		if !slices.Contains(st.Bookmarks, link) {
+			st.Bookmarks = append(st.Bookmarks, link)
+		}
+		settle(st, BookmarkKey(link))
+	}
+	st.Invitees = union(st.Invitees, r.Invitees)
+	st.PeopleDone = union(st.PeopleDone, r.PeopleDone)
+	for _, b := range r.Boards {
+		switch i := st.Board(b.ChannelID); {
+		case i < 0:
+			st.Boards = append(st.Boards, b)
+		case st.Boards[i].TS == b.TS, st.Boards[i].TS == "":
+			st.Boards[i] = b
+		}
+		settle(st, BoardKey(b.ChannelID))
+	}
+	st.Boards = slices.DeleteFunc(st.Boards, func(b Board) bool { return b.TS != "" && slices.Contains(r.GoneBoards, b.TS) })
+	if r.Summarized {
+		// History stays: the root message shows it.
+		st.Summarized = true
+		settle(st, KeySummary)
+	}
+	if r.Archived {
+		st.ChannelArchived = true
+	}
+	for _, key := range r.Settled {
+		if key == KeyReply {
+			er.Owner = ""
+			continue
+		}
+		settle(st, key)
+	}
+	if r.ReplyTS != "" {
+		if er.ReplyTS == "" {
+			er.ReplyTS = r.ReplyTS
+		}
+		er.Owner = ""
+	}
+	var ch Change
+	if !reflect.DeepEqual(before, st.Clone()) {
+		ch |= ChangeState
+	}
+	if *er != erBefore {
+		ch |= ChangeEvent
+	}
+	return ch
+}
+
+// union appends to have the elements of add it lacks.
+func union(have, add []string) []string {
+	for _, s := range add {
+		if !slices.Contains(have, s) {
+			have = append(have, s)
+		}
+	}
+	return have
+}

@@ -1,0 +1,415 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// step names a kind of Slack call the executor makes, for the policy
+// table.
+type step uint8
+
+const (
+	stepChannel      step = iota + 1 // conversations.create
+	stepRootPost                     // the root message
+	stepRootEdit                     // the root message, edited
+	stepTopic                        // the channel topic
+	stepBookmark                     // a bookmark
+	stepInvite                       // invites and their look-ups
+	stepThreadPost                   // summary, reply or note in the incident's channel
+	stepPostOnlyPost                 // reply or summary under the post-only message
+	stepBoardPost                    // a message in a shared channel
+	stepBoardEdit                    // the same, edited
+	stepLookup                       // a look-up of what an earlier attempt did
+)
+
+// action is what a failure of a step comes to.
+type action uint8
+
+const (
+	// fail: the attempt answers 503; PagerDuty redelivers.
+	fail action = iota + 1
+	// failMaybe: as fail, and the post may have landed: its ledger entry
+	// stays, for the next attempt to look it up.
+	failMaybe
+	// skip: an optional step Slack refuses for good is logged and counted
+	// done, rather than blocking the incident's webhooks for two days.
+	skip
+	// giveUp: a shared channel refuses the incident's message for good:
+	// recorded, never tried again.
+	giveUp
+	// archived: the incident's channel is archived: recorded, and nothing
+	// more is posted there.
+	archived
+	// gone: the message was deleted: it is posted anew.
+	gone
+)
+
+// policy maps each step and kind of failure to an action. A kind the
+// adapters did not classify counts as refused.
+var policy = map[step]map[Kind]action{
+	stepChannel:      {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: fail, KindRefused: fail},
+	stepRootPost:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepRootEdit:     {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepTopic:        {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepBookmark:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepInvite:       {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepThreadPost:   {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepPostOnlyPost: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepBoardPost:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepBoardEdit:    {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: fail, KindArchived: archived, KindRefused: fail},
+}
+
+// actionFor returns what err means for step s.
+func actionFor(s step, err error) action {
+	k := KindOf(err)
+	if k == 0 || k == KindNameTaken {
+		k = KindRefused
+	}
+	return policy[s][k]
+}
+
+// executor runs one round of a plan: independent Slack calls at once,
+// {root or post-only message → summary → reply} ∥ root edit ∥ topic ∥
+// bookmarks ∥ {invites → note in the thread} ∥ each shared-channel
+// message. Every goroutine ends before run returns.
+type executor struct {
+	a   *attempt
+	st  State
+	p   Plan
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	r   Results
+	ran map[string]bool // ledger keys whose step ran to an outcome
+	// thread is where the incident's updates are threaded, once known.
+	thread chan thread
+}
+
+// thread is where the incident's updates are threaded: the root of its
+// channel, or its post-only message (board).
+type thread struct {
+	channelID, ts string
+	board         *Board
+}
+
+// execute runs the plan and returns what it came to.
+func (a *attempt) execute(ctx context.Context, p Plan) Results {
+	x := &executor{a: a, st: a.st, p: p, ran: map[string]bool{}, thread: make(chan thread, 1)}
+	if p.CreateChannel {
+		x.createChannel(ctx)
+	} else {
+		x.run(ctx)
+	}
+	// Posts set out but never tried are known not done, unless an
+	// earlier attempt's entry is still to be looked up.
+	for _, key := range p.Posts() {
+		if !x.ran[key] && !x.mustFind(key) {
+			x.r.Settled = append(x.r.Settled, key)
+		}
+	}
+	if p.Reply != nil && !x.ran[KeyReply] && !p.FindReply {
+		x.r.Settled = append(x.r.Settled, KeyReply)
+	}
+	a.maybeDone = a.maybeDone || x.r.MaybeDone
+	return x.r
+}
+
+// mustFind reports whether the effect of key may have been done by an
+// earlier attempt.
+func (x *executor) mustFind(key string) bool {
+	if key == KeyReply {
+		return x.p.FindReply
+	}
+	e := x.st.Pending(key)
+	return e != nil && e.Owner != x.a.owner
+}
+
+func (x *executor) locked(f func(r *Results)) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	f(&x.r)
+}
+
+// goSafe runs f on a goroutine; a panic becomes the round's error
+// rather than killing the process.
+func (x *executor) goSafe(f func()) {
+	x.wg.Go(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				x.locked(func(r *Results) { r.Err = errors.Join(r.Err, fmt.Errorf("%w: %v", ErrPanic, p)) })
+			}
+		}()
+		f()
+	})
+}
+
+// failed applies the policy to a failed step and reports whether the
+// step may be counted done (skip).
+func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err error) bool {
+	act := actionFor(s, err)
+	x.locked(func(r *Results) {
+		if key != "" {
+			x.ran[key] = true
+			// The effect is settled unless the call may have landed, or
+			// an earlier attempt's effect is still to be looked up.
+			if act != failMaybe && KindOf(err) != KindMaybeDone && !x.mustFind(key) {
+				r.Settled = append(r.Settled, key)
+			}
+		}
+		switch act {
+		case fail, failMaybe:
+			r.Err = errors.Join(r.Err, err)
+			r.MaybeDone = r.MaybeDone || act == failMaybe
+		case archived:
+			r.Archived = true
+		case gone:
+			if b != nil {
+				r.GoneBoards = append(r.GoneBoards, b.TS)
+			} else {
+				r.RootGone = x.st.RootTS
+			}
+		case giveUp:
+			if b != nil {
+				g := *b
+				g.GaveUp = true
+				r.Boards = append(r.Boards, g)
+			}
+		}
+	})
+	switch act {
+	case skip:
+		x.a.log.WarnContext(ctx, "optional Slack step failed; not retried", "incident_id", x.a.ev.IncidentID,
+			"channel_id", x.st.ChannelID, "error", err.Error())
+		return true
+	case giveUp:
+		ch := ""
+		if b != nil {
+			ch = b.ChannelID
+		}
+		x.a.log.ErrorContext(ctx, "shared channel refuses the incident's message; giving it up", "incident_id", x.a.ev.IncidentID,
+			"channel_id", ch, "error", err.Error())
+	}
+	return false
+}
+
+func (x *executor) run(ctx context.Context) {
+	p, st := x.p, x.st
+	x.goSafe(func() { x.threadWork(ctx) })
+	if p.UpdateRoot && st.ChannelID != "" {
+		x.goSafe(func() {
+			if err := x.a.slack.UpdateRoot(ctx, st.ChannelID, st.RootTS, RootOf(st)); err != nil {
+				x.failed(ctx, stepRootEdit, "", nil, err)
+				return
+			}
+			x.locked(func(r *Results) { r.RootVersion, r.RootWritten = st.Version, true })
+		})
+	}
+	for _, b := range p.Boards {
+		if b.Thread && b.TS == "" && st.ChannelID == "" {
+			continue // posted by threadWork, before the replies under it
+		}
+		x.goSafe(func() { x.board(ctx, b) })
+	}
+	if p.Topic != "" {
+		x.goSafe(func() {
+			err := x.a.slack.SetTopic(ctx, st.ChannelID, p.Topic)
+			if err == nil || x.failed(ctx, stepTopic, "", nil, err) {
+				x.locked(func(r *Results) { r.Topic, r.TopicSet = p.Topic, true })
+			}
+		})
+	}
+	if len(p.Bookmarks) > 0 {
+		x.goSafe(func() { x.bookmarks(ctx) })
+	}
+	if len(p.Invite)+len(p.InviteGroups)+len(p.InvitePeople) > 0 {
+		x.goSafe(func() { x.invites(ctx) })
+	}
+	x.wg.Wait()
+}
+
+// anchor returns where the updates are threaded, posting the root or the
+// post-only message first when the plan says so; ok is false when there
+// is no thread (yet).
+func (x *executor) anchor(ctx context.Context) (th thread, ok bool) {
+	p, st := x.p, x.st
+	switch {
+	case st.ChannelID != "":
+		th = thread{channelID: st.ChannelID, ts: st.RootTS}
+		if !p.PostRoot {
+			return th, th.ts != ""
+		}
+		if p.FindRoot {
+			ts, err := x.a.slack.FindRoot(ctx, st.ChannelID, st.Snapshot.ID)
+			if err != nil {
+				x.failed(ctx, stepLookup, KeyRoot, nil, err)
+				return th, false
+			}
+			if ts != "" {
+				// Adopted; the next round brings it up to date.
+				x.locked(func(r *Results) { r.RootTS = ts; x.ran[KeyRoot] = true })
+				th.ts = ts
+				return th, true
+			}
+		}
+		ts, err := x.a.slack.PostRoot(ctx, st.ChannelID, RootOf(st))
+		if err != nil {
+			x.failed(ctx, stepRootPost, KeyRoot, nil, err)
+			return th, false
+		}
+		x.locked(func(r *Results) { r.RootTS, r.RootVersion, r.RootWritten = ts, st.Version, true; x.ran[KeyRoot] = true })
+		th.ts = ts
+		return th, true
+	case threadBoard(st) != nil:
+		b := *threadBoard(st)
+		return thread{channelID: b.ChannelID, ts: b.TS, board: &b}, true
+	case p.Thread() != nil:
+		b := *p.Thread()
+		ts, ok := x.postBoard(ctx, b)
+		if !ok {
+			return th, false
+		}
+		b.TS = ts
+		return thread{channelID: b.ChannelID, ts: ts, board: &b}, true
+	}
+	return th, false
+}
+
+// threadWork posts the thread's anchor if needed, then the summary and
+// the reply under it, in that order.
+func (x *executor) threadWork(ctx context.Context) {
+	th, ok := x.anchor(ctx)
+	if ok {
+		x.thread <- th
+	}
+	close(x.thread)
+	if !ok {
+		return
+	}
+	p := x.p
+	s := stepThreadPost
+	if th.board != nil {
+		s = stepPostOnlyPost
+	}
+	if p.Summary != nil {
+		ts, err := x.post(ctx, th, *p.Summary, p.FindSummary)
+		if err != nil {
+			x.failed(ctx, s, KeySummary, th.board, err)
+			return
+		}
+		x.locked(func(r *Results) { r.Summarized = ts != ""; x.ran[KeySummary] = true })
+	}
+	if p.Reply == nil {
+		return
+	}
+	var ts string
+	if posted := threadBoard(x.st); p.FindReply && th.board == nil && posted != nil {
+		// The earlier attempt may have posted the reply in the post-only
+		// thread, before the incident's channel opened.
+		var err error
+		if ts, err = x.a.slack.FindReply(ctx, posted.ChannelID, posted.TS, p.Reply.EventID); err != nil {
+			x.failed(ctx, stepLookup, KeyReply, nil, err)
+			return
+		}
+	}
+	if ts == "" {
+		var err error
+		if ts, err = x.post(ctx, th, *p.Reply, p.FindReply); err != nil {
+			x.failed(ctx, s, KeyReply, th.board, err)
+			return
+		}
+	}
+	x.locked(func(r *Results) { r.ReplyTS = ts; x.ran[KeyReply] = true })
+}
+
+// post posts a thread reply, unless find is set and the reply is found
+// posted already.
+func (x *executor) post(ctx context.Context, th thread, r Reply, find bool) (string, error) {
+	if find {
+		ts, err := x.a.slack.FindReply(ctx, th.channelID, th.ts, r.EventID)
+		if err != nil || ts != "" {
+			return ts, err
+		}
+	}
+	return x.a.slack.PostReply(ctx, th.channelID, th.ts, r)
+}
+
+// entry is what a board shows.
+func (x *executor) entry(b Board) BoardEntry {
+	st := x.st
+	e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
+	if b.Thread {
+		for _, l := range st.History {
+			if l.Early {
+				e.Before = append(e.Before, l)
+			}
+		}
+	}
+	return e
+}
+
+// board posts or edits the incident's message in a shared channel.
+func (x *executor) board(ctx context.Context, b Board) {
+	if b.TS == "" {
+		x.postBoard(ctx, b)
+		return
+	}
+	if err := x.a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, x.entry(b)); err != nil {
+		x.failed(ctx, stepBoardEdit, "", &b, err)
+		return
+	}
+	b.Version, b.HasChannel = x.st.Version, x.st.ChannelID != ""
+	x.locked(func(r *Results) { r.Boards = append(r.Boards, b) })
+}
+
+// postBoard posts a shared-channel message, unless an earlier attempt's
+// is found.
+func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
+	key := BoardKey(b.ChannelID)
+	var ts string
+	if x.mustFind(key) {
+		var err error
+		if ts, err = x.a.slack.FindBoard(ctx, b.ChannelID, x.st.Snapshot.ID); err != nil {
+			x.failed(ctx, stepBoardPost, key, &b, err)
+			return "", false
+		}
+	}
+	if ts == "" {
+		var err error
+		if ts, err = x.a.slack.PostBoard(ctx, b.ChannelID, x.entry(b)); err != nil {
+			x.failed(ctx, stepBoardPost, key, &b, err)
+			return "", false
+		}
+	}
+	b.TS, b.Version, b.HasChannel = ts, x.st.Version, x.st.ChannelID != ""
+	x.locked(func(r *Results) { r.Boards = append(r.Boards, b); x.ran[key] = true })
+	return ts, true
+}
+
+// bookmarks adds the plan's bookmarks, each once: in a channel where an
+// earlier attempt may have added some unrecorded, it lists them first.
+func (x *executor) bookmarks(ctx context.Context) {
+	ch := x.st.ChannelID
+	var have []string
+	if x.p.FindBookmarks {
+		var err error
+		if have, err = x.a.slack.Bookmarks(ctx, ch); err != nil {
+			x.failed(ctx, stepLookup, "", nil, err)
+			return
+		}
+	}
+	for _, b := range x.p.Bookmarks {
+		x.goSafe(func() {
+			key := BookmarkKey(b.Link)
+			if !slices.Contains(have, b.Link) {
+				if err := x.a.slack.AddBookmark(ctx, ch, b); err != nil && !x.failed(ctx, stepBookmark, key, nil, err) {
+					return
+				}
+			}
+			x.locked(func(r *Results) { r.Bookmarks = append(r.Bookmarks, b.Link); x.ran[key] = true })
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package incident
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// The ledger of Slack effects.
+//
+// Every effect the service has Slack carry out for an incident has an
+// idempotency key: the channel, the root message, each bookmark
+// ("bookmark:<url>"), each message in a shared channel ("board:<channel
+// id>"), the summary, and each event's reply (kept in the event's own
+// record). An effect goes pending → done | given up:
+//
+//   - Done is recorded in the state by the effect's result: the channel id,
+//     the root's ts and the version it shows, the bookmark's link, the
+//     board message, Summarized, the reply's ts.
+//   - Given up is recorded too (a board GaveUp, ChannelArchived), so the
+//     effect is never tried again.
+//   - Pending is a Ledger entry: an attempt, holding the incident's lease,
+//     recorded that it sets out to do the effect, before calling Slack. The
+//     entry stays while the outcome is unknown (the attempt died, its
+//     answer was lost, the store failed). Once its Until has passed, a
+//     later attempt that finds one looks the effect up in Slack by the
+//     metadata key the effect carries (Plan's Find fields) and records
+//     what it finds, or does the effect. Until then an attempt that needs
+//     the effect waits, while others go on with the incident.
+//
+// Edits (the root, boards, the topic) are idempotent: they need no entry,
+// since they render the newest snapshot under the one lease.
+
+// Ledger keys.
+const (
+	KeyChannel = "channel"
+	KeyRoot    = "root"
+	KeySummary = "summary"
+
+	bookmarkPrefix = "bookmark:"
+	boardPrefix    = "board:"
+)
+
+// BookmarkKey is the ledger key of the bookmark of link.
+func BookmarkKey(link string) string { return bookmarkPrefix + link }
+
+// BoardKey is the ledger key of the incident's message in a shared channel.
+func BoardKey(channelID string) string { return boardPrefix + channelID }
+
+// Pending is a ledger entry: an effect an attempt set out to do whose
+// outcome is not recorded.
+type Pending struct {
+	Key string
+	// Owner is the attempt that last set out to do it.
+	Owner string
+	// Until is the end of the owner's lease when it set out: a call it
+	// made may land in Slack until then, so no one looks the effect up,
+	// or does it again, before.
+	Until time.Time
+	// Since is when an attempt first set out to do it; a channel created
+	// since then under one of Names is that attempt's.
+	Since time.Time
+	// Names are the channel names creation was tried under (before
+	// collision suffixes), for KeyChannel.
+	Names []string
+	// Thread is set for a board that is the post-only message.
+	Thread bool
+}
+
+// Pending returns the ledger entry of key, or nil.
+func (st *State) Pending(key string) *Pending {
+	if i := slices.IndexFunc(st.Ledger, func(e Pending) bool { return e.Key == key }); i >= 0 {
+		return &st.Ledger[i]
+	}
+	return nil
+}
+
+// maxChannelNames bounds the channel names remembered for adoption: a
+// name changes only when a full incident payload replaces a reference.
+const maxChannelNames = 4
+
+// setOut records in the ledger that owner sets out to do the plan's
+// posts at now. Entries an earlier attempt left keep their Since (and
+// channel names), so what it may have done is still looked up.
+func setOut(st *State, p Plan, owner string, now, until time.Time) {
+	for _, key := range p.Posts() {
+		e := st.Pending(key)
+		if e == nil {
+			st.Ledger = append(st.Ledger, Pending{Key: key, Since: now})
+			e = &st.Ledger[len(st.Ledger)-1]
+		}
+		e.Owner, e.Until = owner, until
+		switch {
+		case key == KeyChannel:
+			if !slices.Contains(e.Names, p.ChannelName) && len(e.Names) < maxChannelNames {
+				e.Names = append(e.Names, p.ChannelName)
+			}
+		case strings.HasPrefix(key, boardPrefix):
+			ch := strings.TrimPrefix(key, boardPrefix)
+			e.Thread = slices.ContainsFunc(p.Boards, func(b Board) bool { return b.ChannelID == ch && b.Thread })
+		}
+	}
+}
+
+// unripe reports whether the plan needs an effect that another attempt
+// may still be carrying out: the attempt waits for it.
+func unripe(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
+	for _, key := range p.Posts() {
+		if e := st.Pending(key); e != nil && e.Owner != owner && now.Before(e.Until) {
+			return true
+		}
+	}
+	return p.Reply != nil && er.Owner != "" && er.Owner != owner && now.Before(er.Until)
+}
+
+// settle removes the ledger entry of key.
+func settle(st *State, key string) {
+	st.Ledger = slices.DeleteFunc(st.Ledger, func(e Pending) bool { return e.Key == key })
+}

@@ -1,0 +1,291 @@
+package incident
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is what decisions depend on besides state and event.
+type Config struct {
+	// ChannelPrefix starts every channel name (CHANNEL_PREFIX, default "inc").
+	ChannelPrefix string
+	// InviteUsers are Slack user ids invited to every new channel.
+	InviteUsers []string
+	// Announce is the channel id where every incident channel is announced
+	// (SLACK_ANNOUNCE_CHANNEL); "" for none.
+	Announce string
+	// Router routes incidents (ROUTING_FILE). Nil routes every incident
+	// to a channel of its own, set up from the fields above.
+	Router Router
+	// Directory finds the Slack users of the PagerDuty users an incident
+	// involves; nil when PagerDuty users are not invited.
+	Directory Directory
+	// LeaseTTL is how long an attempt holds a lease; 0 means LeaseTTL.
+	// Tests shorten it; a lease never ends before its attempt's deadline.
+	LeaseTTL time.Duration
+	// LeaseMargin is how long a lease outlasts its holder's deadline; 0
+	// means LeaseMargin. Tests shorten it.
+	LeaseMargin time.Duration
+	// Poll is how often a waiter reads the incident while another
+	// attempt holds its lease; 0 means 100 ms.
+	Poll time.Duration
+}
+
+// Route returns the route of inc: the Router's, or the default. With
+// rules, an incident known only from a reference (a note arrived first)
+// is routed nowhere until a full incident payload tells its service,
+// urgency and priority: rules matched against blanks would route it
+// wrong, perhaps for good.
+func (c Config) Route(inc Snapshot) Route {
+	if c.Router != nil && !inc.Complete {
+		return Route{Rule: "(waiting for the incident's details)"}
+	}
+	if c.Router != nil {
+		r := c.Router.Route(inc)
+		if r.Prefix == "" {
+			r.Prefix = c.ChannelPrefix
+		}
+		return r
+	}
+	return Route{Channel: true, Prefix: c.ChannelPrefix, InviteUsers: c.InviteUsers, Announce: c.Announce}
+}
+
+// Plan is what must happen in Slack to bring the channel in line with the
+// stored state for one event. Decide is its only author. The zero Plan
+// does nothing.
+//
+// The Find fields say which effects an earlier attempt set out to do and
+// did not record (a pending ledger entry): the executor looks each up in
+// Slack, by the metadata key the effect carries, before doing it again.
+type Plan struct {
+	// CreateChannel is set when the incident has no channel yet and its
+	// route gives it one.
+	CreateChannel bool
+	// ChannelName is the wanted name (without collision suffix).
+	ChannelName string
+	// Private makes the new channel private.
+	Private bool
+	// Adopt is the pending channel entry of an earlier attempt: a channel
+	// it created under one of Adopt.Names since Adopt.Since is adopted
+	// rather than created twice. Nil when no attempt set out before.
+	Adopt *Pending
+	// Topic is the topic to set; empty when the channel's is current.
+	Topic string
+	// Bookmarks still to add; FindBookmarks when an earlier attempt may
+	// have added some of them unrecorded.
+	Bookmarks     []Bookmark
+	FindBookmarks bool
+	// Invite holds Slack users, InviteGroups Slack user groups, and
+	// InvitePeople PagerDuty users still to invite.
+	Invite       []string
+	InviteGroups []string
+	InvitePeople []Ref
+	// PostRoot is set when the root message was never posted (FindRoot
+	// when it may have been, unrecorded); UpdateRoot when it shows an
+	// older version of the snapshot.
+	PostRoot   bool
+	FindRoot   bool
+	UpdateRoot bool
+	// Boards are the messages in shared channels to post (TS "") or to
+	// edit in place; FindBoards the channels where an earlier attempt may
+	// have posted one unrecorded.
+	Boards     []Board
+	FindBoards []string
+	// Summary is the reply telling what happened before the channel
+	// opened; nil when none is owed. FindSummary as above.
+	Summary     *Reply
+	FindSummary bool
+	// Reply is the thread reply the event still owes; nil when none.
+	// FindReply when an earlier attempt may have posted it unrecorded.
+	Reply     *Reply
+	FindReply bool
+}
+
+// Empty reports whether the plan makes no Slack call.
+func (p *Plan) Empty() bool {
+	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
+		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil
+}
+
+// Thread returns the board the incident's updates are threaded under
+// while it has no channel of its own, or nil.
+func (p *Plan) Thread() *Board {
+	for i := range p.Boards {
+		if p.Boards[i].Thread {
+			return &p.Boards[i]
+		}
+	}
+	return nil
+}
+
+// Posts lists the ledger keys of the plan's effects that must not be
+// done twice: creating the channel and each post. The attempt records
+// them as pending before it acts.
+func (p *Plan) Posts() []string {
+	var keys []string
+	if p.CreateChannel {
+		keys = append(keys, KeyChannel)
+	}
+	if p.PostRoot {
+		keys = append(keys, KeyRoot)
+	}
+	for _, b := range p.Bookmarks {
+		keys = append(keys, BookmarkKey(b.Link))
+	}
+	for _, b := range p.Boards {
+		if b.TS == "" {
+			keys = append(keys, BoardKey(b.ChannelID))
+		}
+	}
+	if p.Summary != nil {
+		keys = append(keys, KeySummary)
+	}
+	return keys
+}
+
+// Decide returns what Slack still needs for st and the event ev whose
+// record is er. It is pure: no I/O, no clock.
+//
+// An incident whose route gives it a channel gets one, with its topic,
+// bookmarks, invitees and root message, and the event's reply in the
+// root's thread; once opened, the channel stays the incident's whatever
+// later routes say. An incident without a channel gets, when its route
+// names a post-only channel, one message there with the replies threaded
+// under it. Messages in shared channels (announce, post-only) are edited
+// whenever the snapshot changes. Effects an earlier attempt left pending
+// are looked up before they are done again.
+func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
+	var p Plan
+	if er.Done {
+		return p
+	}
+	inc := st.Snapshot
+	route := cfg.Route(inc)
+	own := st.ChannelID != ""
+	// An archived channel gets nothing more; the shared-channel messages
+	// about the incident still follow it.
+	if !st.ChannelArchived {
+		if !own && route.Channel {
+			p.CreateChannel = true
+			p.ChannelName = ChannelName(route.Prefix, inc)
+			p.Private = route.Private
+			if e := st.Pending(KeyChannel); e != nil {
+				adopt := *e
+				adopt.Names = slices.Clone(e.Names)
+				p.Adopt = &adopt
+			}
+		}
+		if own || p.CreateChannel {
+			p.ownChannel(st, ev, route, cfg)
+		}
+	}
+	// Messages in shared channels: those posted are kept current, those
+	// being posted are finished; an incident channel is announced; an
+	// incident without one is posted in its post-only channel.
+	for _, b := range st.Boards {
+		if !b.GaveUp && (b.Version != st.Version || b.HasChannel != own) {
+			p.Boards = append(p.Boards, b)
+		}
+	}
+	want := func(channel string, thread bool) {
+		if channel != "" && st.Board(channel) < 0 && p.board(channel) < 0 {
+			p.Boards = append(p.Boards, Board{ChannelID: channel, Thread: thread})
+		}
+	}
+	// A board an earlier attempt set out to post is finished, wherever
+	// the route now points.
+	for _, e := range st.Ledger {
+		if ch, ok := strings.CutPrefix(e.Key, boardPrefix); ok && st.Board(ch) < 0 {
+			want(ch, e.Thread)
+		}
+	}
+	hasThread := slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) || p.Thread() != nil
+	switch {
+	case own || p.CreateChannel:
+		if route.Channel && !st.ChannelArchived {
+			want(route.Announce, false)
+		}
+	case !route.Channel && !hasThread:
+		// Only one post-only message per incident: a route moving to
+		// another post-only channel keeps the thread where it is.
+		want(route.PostChannel, true)
+	}
+	for _, b := range p.Boards {
+		if b.TS == "" && st.Pending(BoardKey(b.ChannelID)) != nil {
+			p.FindBoards = append(p.FindBoards, b.ChannelID)
+		}
+	}
+	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
+		p.Reply = ReplyFor(ev, inc)
+		p.FindReply = p.Reply != nil && er.Owner != ""
+	}
+	return p
+}
+
+// board returns the index in p.Boards of the message in channelID, or -1.
+func (p *Plan) board(channelID string) int {
+	return slices.IndexFunc(p.Boards, func(b Board) bool { return b.ChannelID == channelID })
+}
+
+// ownChannel plans the incident's own channel: topic, bookmarks, invites,
+// root message and the summary of what happened before it opened.
+func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
+	inc := st.Snapshot
+	if t := Topic(inc); t != st.Topic {
+		p.Topic = t
+	}
+	for _, b := range Bookmarks(inc) {
+		if !slices.Contains(st.Bookmarks, b.Link) {
+			p.Bookmarks = append(p.Bookmarks, b)
+			p.FindBookmarks = p.FindBookmarks || st.Pending(BookmarkKey(b.Link)) != nil
+		}
+	}
+	if route.Channel {
+		// By id, so a route that changes (priority raised to a rule with
+		// more invitees) invites the newcomers.
+		p.Invite = missing(route.InviteUsers, st.Invitees)
+		p.InviteGroups = missing(route.InviteGroups, st.Invitees)
+	}
+	if cfg.Directory != nil {
+		for _, r := range st.People {
+			if !slices.Contains(st.PeopleDone, r.ID) {
+				p.InvitePeople = append(p.InvitePeople, r)
+			}
+		}
+	}
+	switch {
+	case st.RootTS == "":
+		p.PostRoot = true
+		p.FindRoot = st.Pending(KeyRoot) != nil
+	case st.RootVersion != st.Version:
+		p.UpdateRoot = true
+	}
+	if st.Deferred && !st.Summarized && len(st.History) > 0 {
+		p.Summary = SummaryFor(st, ev)
+		p.FindSummary = st.Pending(KeySummary) != nil
+	}
+}
+
+// missing returns the elements of want not in have; nil when none.
+func missing(want, have []string) []string {
+	var out []string
+	for _, w := range want {
+		if !slices.Contains(have, w) && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// threadBoard returns the posted board the incident's updates are
+// threaded under, or nil.
+func threadBoard(st State) *Board {
+	for i := range st.Boards {
+		if b := &st.Boards[i]; b.Thread && b.TS != "" && !b.GaveUp {
+			return b
+		}
+	}
+	return nil
+}

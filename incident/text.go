@@ -1,0 +1,222 @@
+package incident
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// SummaryFor is the reply that tells, in an incident's channel opened
+// late, what happened before; the event that opened it has its own reply.
+func SummaryFor(st State, ev *Event) *Reply {
+	var b strings.Builder
+	for _, l := range st.History {
+		if l.EventID == ev.ID {
+			continue
+		}
+		b.WriteString("• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " — " + l.Text + "\n")
+	}
+	return &Reply{
+		Headline: "What happened before this channel opened",
+		Body:     strings.TrimSuffix(b.String(), "\n"),
+		EventID:  "summary-" + st.Snapshot.ID,
+	}
+}
+
+// Topic is the channel topic for inc: status · urgency · priority · service,
+// plain text. The Slack adapter truncates it to Slack's 250 characters.
+func Topic(inc Snapshot) string {
+	var parts []string
+	for _, s := range []string{titleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Bookmarks are the links the channel should carry: the PagerDuty incident
+// and, when there is one, the conference bridge.
+func Bookmarks(inc Snapshot) []Bookmark {
+	var bs []Bookmark
+	if inc.HTMLURL != "" {
+		title := "PagerDuty incident"
+		if inc.Number > 0 {
+			title = "PagerDuty #" + strconv.Itoa(inc.Number)
+		}
+		bs = append(bs, Bookmark{Title: title, Link: inc.HTMLURL})
+	}
+	if strings.HasPrefix(inc.ConferenceURL, "https://") || strings.HasPrefix(inc.ConferenceURL, "http://") {
+		bs = append(bs, Bookmark{Title: "Conference bridge", Link: inc.ConferenceURL})
+	}
+	return bs
+}
+
+// ReplyFor returns the thread reply an event deserves, written for a human
+// responder, or nil for events the root message already tells (triggered).
+func ReplyFor(ev *Event, inc Snapshot) *Reply {
+	agent := ev.Agent.Summary
+	by := ""
+	if agent != "" {
+		by = " by " + agent
+	}
+	r := &Reply{At: ev.OccurredAt, EventID: ev.ID}
+	in := ev.Incident
+	switch ev.Type {
+	case EventAcknowledged:
+		r.Headline = "Acknowledged" + by
+	case EventUnacknowledged:
+		r.Headline = "Unacknowledged: the incident is triggered again"
+	case EventResolved:
+		r.Headline = "Resolved" + by
+		if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
+			r.Headline += " after " + humanDuration(ev.OccurredAt.Sub(inc.CreatedAt))
+		}
+		r.Broadcast = true
+	case EventReopened:
+		r.Headline = "Reopened" + by
+	case EventEscalated:
+		r.Headline = "Escalated to " + orDash(Names(in.Assignees))
+		if in.EscalationPolicy.Summary != "" {
+			r.Headline += " (" + in.EscalationPolicy.Summary + ")"
+		}
+	case EventReassigned:
+		r.Headline = "Reassigned to " + orDash(Names(in.Assignees)) + by
+	case EventDelegated:
+		r.Headline = "Delegated to escalation policy " + orDash(in.EscalationPolicy.Summary) + by
+	case EventPriorityUpdated:
+		r.Headline = "Priority changed to " + orDash(in.Priority) + by
+	case EventAnnotated:
+		r.Headline = "Note" + strings.Replace(by, " by ", " from ", 1)
+		r.Body = ev.Note
+	case EventResponderAdded:
+		r.Headline = orDash(agent) + " requested " + orDash(ev.Responder.Summary) + " as a responder"
+		r.Body = ev.Message
+	case EventResponderReplied:
+		verb := "answered"
+		switch ev.ResponderState {
+		case "accepted":
+			verb = "accepted"
+		case "declined":
+			verb = "declined"
+		}
+		r.Headline = orDash(ev.Responder.Summary) + " " + verb + " the responder request"
+	case EventStatusUpdatePublished:
+		r.Headline = "Status update" + strings.Replace(by, " by ", " from ", 1)
+		r.Body = ev.Message
+	case EventConferenceBridgeUpdated:
+		r.Headline = "Conference bridge updated"
+		r.Body = strings.TrimSpace(in.ConferenceURL + "\n" + in.ConferenceNumber)
+	case EventServiceUpdated:
+		r.Headline = "Moved to service " + orDash(in.Service.Summary) + by
+	case EventIncidentTypeChanged:
+		r.Headline = "Incident type changed to " + orDash(in.IncidentType) + by
+	default:
+		return nil
+	}
+	return r
+}
+
+// Names lists the refs' names, comma-separated; "" when none has one.
+func Names(refs []Ref) string {
+	var ns []string
+	for _, r := range refs {
+		if r.Summary != "" {
+			ns = append(ns, r.Summary)
+		}
+	}
+	return strings.Join(ns, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func titleCase(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func humanDuration(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if d < time.Minute {
+		return "less than a minute"
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%dm", m)
+	case m == 0:
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh %dm", h, m)
+}
+
+// MaxChannelName is Slack's limit on channel name length.
+const MaxChannelName = 80
+
+var slugDashes = regexp.MustCompile(`-+`)
+
+// ChannelName is "{prefix}-{number}-{slug of title}" within Slack's rules:
+// at most 80 characters of lowercase letters, digits, '-' and '_'. Titles
+// with no ASCII letters or digits (Japanese, emoji) give "{prefix}-{number}";
+// an incident without a number uses its id.
+func ChannelName(prefix string, inc Snapshot) string {
+	base := Slug(prefix, MaxChannelName)
+	if base == "" {
+		base = "inc"
+	}
+	if inc.Number > 0 {
+		base += "-" + strconv.Itoa(inc.Number)
+	} else if id := Slug(inc.ID, 20); id != "" {
+		base += "-" + id
+	}
+	if len(base) >= MaxChannelName-1 {
+		return strings.TrimRight(base[:MaxChannelName], "-")
+	}
+	if slug := Slug(inc.Title, MaxChannelName-len(base)-1); slug != "" {
+		return base + "-" + slug
+	}
+	return base
+}
+
+// Slug lowercases s, folds accented Latin letters to ASCII, turns every run
+// of other characters into one '-', and cuts the result to at most max
+// bytes at a word boundary where one is near.
+func Slug(s string, max int) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
+			b.WriteRune(r)
+		case r >= 'A' && r <= 'Z':
+			b.WriteRune(unicode.ToLower(r))
+		case unicode.Is(unicode.Mn, r):
+			// combining accent left by NFKD: drop it (é → e)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	out := strings.Trim(slugDashes.ReplaceAllString(b.String(), "-"), "-")
+	if len(out) <= max {
+		return out
+	}
+	cut := out[:max]
+	if i := strings.LastIndexByte(cut, '-'); i > max/2 {
+		cut = cut[:i]
+	}
+	return strings.Trim(cut, "-")
+}
