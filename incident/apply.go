@@ -58,7 +58,8 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	before, erBefore := st.Clone(), *er
 	if r.ChannelID != "" && st.ChannelID == "" {
 		st.ChannelID, st.ChannelName = r.ChannelID, r.ChannelName
-		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) {
+		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) ||
+			slices.ContainsFunc(st.Ledger, func(e Pending) bool { return e.Thread }) {
 			// Updates went to a post-only thread before: the channel
 			// owes the summary even if no event finished there.
 			st.Deferred = true

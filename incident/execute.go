@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -119,13 +120,25 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 }
 
 // mustFind reports whether the effect of key may have been done by an
-// earlier attempt.
+// earlier attempt, as Decide found from the ledger before this attempt
+// set out.
 func (x *executor) mustFind(key string) bool {
-	if key == KeyReply {
-		return x.p.FindReply
+	p := x.p
+	switch {
+	case key == KeyChannel:
+		return p.Adopt != nil
+	case key == KeyRoot:
+		return p.FindRoot
+	case key == KeySummary:
+		return p.FindSummary
+	case key == KeyReply:
+		return p.FindReply
+	case strings.HasPrefix(key, bookmarkPrefix):
+		return p.FindBookmarks
+	case strings.HasPrefix(key, boardPrefix):
+		return slices.Contains(p.FindBoards, strings.TrimPrefix(key, boardPrefix))
 	}
-	e := x.st.Pending(key)
-	return e != nil && e.Owner != x.a.owner
+	return false
 }
 
 func (x *executor) locked(f func(r *Results)) {

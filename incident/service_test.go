@@ -32,6 +32,8 @@ type fakeSlack struct {
 	// the next reply.
 	loseRoot  int
 	loseReply int
+	// loseBoard does the same for the next message in a shared channel.
+	loseBoard int
 	delay     time.Duration
 	// groups are user groups by id or handle; refuse are users the
 	// invite refuses, with the reason.
@@ -121,6 +123,10 @@ func (f *fakeSlack) PostBoard(ctx context.Context, id string, b incident.BoardEn
 	ts := "300." + strconv.Itoa(c.boardSeq)
 	c.boards[ts] = &fakeBoard{entry: b}
 	c.boardOrder = append(c.boardOrder, ts)
+	if f.loseBoard > 0 {
+		f.loseBoard--
+		return "", &incident.Error{Kind: incident.KindMaybeDone, Op: "postBoard", Err: errors.New("connection reset")}
+	}
 	return ts, nil
 }
 
