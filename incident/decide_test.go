@@ -159,6 +159,15 @@ func TestDecide(t *testing.T) {
 	acked := ready
 	var er EventRecord
 	Record(&acked, &er, ack)
+	// What an earlier attempt left pending: the channel under a
+	// reference's name, then the root and a bookmark in the channel.
+	creating := fresh
+	creating.Ledger = []Pending{{Key: KeyChannel, Owner: "a0", Since: t0, Names: []string{"inc-p1"}}}
+	posting := ready
+	posting.RootTS, posting.Bookmarks = "", nil
+	posting.Ledger = []Pending{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
+	announcing := acked
+	announcing.Ledger = []Pending{{Key: BoardKey("CANN"), Owner: "a0"}}
 
 	tests := []struct {
 		name string
@@ -183,6 +192,25 @@ func TestDecide(t *testing.T) {
 		}},
 		{"note on ready channel", ready, EventRecord{Exists: true}, noteEvent(time.Minute), Plan{
 			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(time.Minute), EventID: noteEvent(time.Minute).ID},
+		}},
+		{"channel creation unsettled: adopt", creating, EventRecord{Exists: true}, trig, Plan{
+			CreateChannel: true, ChannelName: "inc-42-db-down", Adopt: &creating.Ledger[0], Topic: "Triggered · high · P2 · DB",
+			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:    []string{"U1", "U2"}, PostRoot: true,
+		}},
+		{"root and bookmark unsettled: look them up", posting, EventRecord{Exists: true}, trig, Plan{
+			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}}, FindBookmarks: true,
+			PostRoot: true, FindRoot: true,
+		}},
+		{"reply unsettled: look it up", acked, EventRecord{Exists: true, Owner: "a0"}, ack, Plan{
+			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
+			Reply:     &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID},
+			FindReply: true,
+		}},
+		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{
+			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
+			Boards: []Board{{ChannelID: "CANN"}}, FindBoards: []string{"CANN"},
+			Reply: &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID},
 		}},
 	}
 	for _, tt := range tests {

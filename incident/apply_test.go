@@ -1,0 +1,132 @@
+package incident
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestApply(t *testing.T) {
+	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	history := []HistoryLine{{At: at, Text: "Triggered", EventID: "E1"}}
+	pending := func(keys ...string) []Pending {
+		var l []Pending
+		for _, k := range keys {
+			l = append(l, Pending{Key: k, Owner: "a1", Until: at})
+		}
+		return l
+	}
+	tests := []struct {
+		name       string
+		st         State
+		er         EventRecord
+		r          Results
+		want       State
+		wantER     EventRecord
+		wantChange Change
+	}{
+		{
+			name:       "nothing done changes nothing",
+			st:         State{Version: 2, ChannelID: "C1", Ledger: pending(KeyRoot)},
+			r:          Results{Err: errors.New("503")},
+			want:       State{Version: 2, ChannelID: "C1", Ledger: pending(KeyRoot)},
+			wantChange: 0,
+		},
+		{
+			name:       "channel created with the incident forgets the history",
+			st:         State{Version: 1, History: history, Ledger: pending(KeyChannel)},
+			r:          Results{ChannelID: "C1", ChannelName: "inc-1"},
+			want:       State{Version: 1, ChannelID: "C1", ChannelName: "inc-1"},
+			wantChange: ChangeState,
+		},
+		{
+			name: "channel opened after a post-only message owes the summary",
+			st:   State{Version: 1, History: history, Boards: []Board{{ChannelID: "CLOW", TS: "1.1", Thread: true}}, Ledger: pending(KeyChannel)},
+			r:    Results{ChannelID: "C1", ChannelName: "inc-1"},
+			want: State{Version: 1, ChannelID: "C1", ChannelName: "inc-1", History: history, Deferred: true,
+				Boards: []Board{{ChannelID: "CLOW", TS: "1.1", Thread: true}}},
+			wantChange: ChangeState,
+		},
+		{
+			name: "channel opened while the post-only message is unsettled owes the summary",
+			st:   State{Version: 1, History: history, Ledger: []Pending{{Key: BoardKey("CLOW"), Thread: true}, {Key: KeyChannel}}},
+			r:    Results{ChannelID: "C1", ChannelName: "inc-1"},
+			want: State{Version: 1, ChannelID: "C1", ChannelName: "inc-1", History: history, Deferred: true,
+				Ledger: []Pending{{Key: BoardKey("CLOW"), Thread: true}}},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "root posted records its ts and version",
+			st:         State{Version: 3, ChannelID: "C1", Ledger: pending(KeyRoot)},
+			r:          Results{RootTS: "1.1", RootVersion: 3, RootWritten: true},
+			want:       State{Version: 3, ChannelID: "C1", RootTS: "1.1", RootVersion: 3},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "root found leaves it to be brought up to date",
+			st:         State{Version: 3, ChannelID: "C1", Ledger: pending(KeyRoot)},
+			r:          Results{RootTS: "1.1"},
+			want:       State{Version: 3, ChannelID: "C1", RootTS: "1.1"},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "root deleted is posted anew",
+			st:         State{Version: 3, ChannelID: "C1", RootTS: "1.1", RootVersion: 2},
+			r:          Results{RootGone: "1.1"},
+			want:       State{Version: 3, ChannelID: "C1"},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "topic, bookmarks and invites",
+			st:         State{ChannelID: "C1", Bookmarks: []string{"https://a"}, Ledger: pending(BookmarkKey("https://b"))},
+			r:          Results{Topic: "Triggered", TopicSet: true, Bookmarks: []string{"https://b"}, Invitees: []string{"U1"}, PeopleDone: []string{"P1"}},
+			want:       State{ChannelID: "C1", Topic: "Triggered", Bookmarks: []string{"https://a", "https://b"}, Invitees: []string{"U1"}, PeopleDone: []string{"P1"}},
+			wantChange: ChangeState,
+		},
+		{
+			name: "boards posted, given up and deleted",
+			st: State{Version: 4, Boards: []Board{{ChannelID: "CANN", TS: "2.1", Version: 3}, {ChannelID: "COLD", TS: "2.2"}},
+				Ledger: pending(BoardKey("CLOW"), BoardKey("CPRIV"))},
+			r: Results{Boards: []Board{{ChannelID: "CANN", TS: "2.1", Version: 4}, {ChannelID: "CLOW", TS: "2.3", Version: 4, Thread: true},
+				{ChannelID: "CPRIV", GaveUp: true}}, GoneBoards: []string{"2.2"}},
+			want: State{Version: 4, Boards: []Board{{ChannelID: "CANN", TS: "2.1", Version: 4}, {ChannelID: "CLOW", TS: "2.3", Version: 4, Thread: true},
+				{ChannelID: "CPRIV", GaveUp: true}}},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "known not done leaves the ledger",
+			st:         State{ChannelID: "C1", Ledger: pending(KeyRoot, KeySummary)},
+			er:         EventRecord{Exists: true, Owner: "a1", Until: at},
+			r:          Results{Settled: []string{KeySummary, KeyReply}},
+			want:       State{ChannelID: "C1", Ledger: pending(KeyRoot)},
+			wantER:     EventRecord{Exists: true, Until: at},
+			wantChange: ChangeState | ChangeEvent,
+		},
+		{
+			name:       "reply posted, summary posted, channel archived",
+			st:         State{ChannelID: "C1", Ledger: pending(KeySummary)},
+			er:         EventRecord{Exists: true, Owner: "a1"},
+			r:          Results{ReplyTS: "3.1", Summarized: true, Archived: true},
+			want:       State{ChannelID: "C1", Summarized: true, ChannelArchived: true},
+			wantER:     EventRecord{Exists: true, ReplyTS: "3.1"},
+			wantChange: ChangeState | ChangeEvent,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st, er := tt.st.Clone(), tt.er
+			got := Apply(&st, &er, tt.r)
+			if got != tt.wantChange {
+				t.Errorf("Apply() = %b, want %b", got, tt.wantChange)
+			}
+			if diff := cmp.Diff(tt.want, st.Clone()); diff != "" {
+				t.Errorf("state after Apply (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantER, er); diff != "" {
+				t.Errorf("event record after Apply (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
