@@ -151,9 +151,12 @@ func (a *attempt) wait(ctx context.Context) (next, error) {
 		if err != nil {
 			return next{}, fmt.Errorf("read incident %s: %w", a.ev.IncidentID, err)
 		}
+		if er.Done {
+			return next{done: true}, nil // another attempt finished the event
+		}
 		now := a.now()
 		free := st.LeaseOwner == "" || !now.Before(st.LeaseUntil)
-		if er.Done || (free && !unripe(st, er, Decide(st, er, a.ev, a.cfg), a.owner, now)) {
+		if free && !unripe(st, er, Decide(st, er, a.ev, a.cfg), a.owner, now) {
 			n, err := a.txn(ctx, func(st *State, er *EventRecord, now time.Time) (Change, next) {
 				if er.Done {
 					return 0, next{done: true}
@@ -165,8 +168,8 @@ func (a *attempt) wait(ctx context.Context) (next, error) {
 			}
 		}
 		// Wait while enough budget remains to do the work after the
-		// holder: a second of Slack calls and the time to record them.
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < recordReserve+time.Second+a.cfg.Poll {
+		// holder: a round of Slack calls and the time to record it.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < recordReserve+minWork+a.cfg.Poll {
 			return next{}, fmt.Errorf("incident %s: %w (lease held until %s)", a.ev.IncidentID, ErrBusy, st.LeaseUntil.Format(time.RFC3339))
 		}
 		select {
@@ -210,6 +213,10 @@ func (a *attempt) release(ctx context.Context) {
 		a.log.WarnContext(ctx, "release lease", "incident_id", a.ev.IncidentID, "event_id", a.ev.ID, "error", err.Error())
 	}
 }
+
+// minWork is the least budget worth starting a round of Slack calls with
+// after waiting for the lease: a round trip or two on a slow day.
+const minWork = 400 * time.Millisecond
 
 // releaseTimeout bounds the lease release after a failure; the request
 // budget leaves room for it under PagerDuty's 5 s.

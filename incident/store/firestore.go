@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -91,41 +92,43 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	defer unlock()
 
 	fnFailed := false
-	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		fnFailed = false
-		// One round trip for both documents; a missing one comes back
-		// with Exists() false rather than as an error.
-		snaps, err := tx.GetAll(refs)
-		if err != nil {
-			return err
-		}
-		st, err := decodeState(snaps[0])
-		if err != nil {
-			return err
-		}
-		var er incident.EventRecord
-		if eventID != "" {
-			if er, err = decodeEvent(snaps[1]); err != nil {
+	err = retryAborted(ctx, func() error {
+		return f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+			fnFailed = false
+			// One round trip for both documents; a missing one comes back
+			// with Exists() false rather than as an error.
+			snaps, err := tx.GetAll(refs)
+			if err != nil {
 				return err
 			}
-		}
+			st, err := decodeState(snaps[0])
+			if err != nil {
+				return err
+			}
+			var er incident.EventRecord
+			if eventID != "" {
+				if er, err = decodeEvent(snaps[1]); err != nil {
+					return err
+				}
+			}
 
-		ch, err := fn(&st, &er)
-		if err != nil {
-			fnFailed = true
-			return err
-		}
-		if ch&incident.ChangeState != 0 {
-			if err := tx.Set(refs[0], encodeState(st)); err != nil {
+			ch, err := fn(&st, &er)
+			if err != nil {
+				fnFailed = true
 				return err
 			}
-		}
-		if ch&incident.ChangeEvent != 0 && eventID != "" {
-			if err := tx.Set(refs[1], encodeEvent(er)); err != nil {
-				return err
+			if ch&incident.ChangeState != 0 {
+				if err := tx.Set(refs[0], encodeState(st)); err != nil {
+					return err
+				}
 			}
-		}
-		return nil
+			if ch&incident.ChangeEvent != 0 && eventID != "" {
+				if err := tx.Set(refs[1], encodeEvent(er)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, firestore.MaxAttempts(1))
 	})
 	if err != nil {
 		if fnFailed {
@@ -138,6 +141,32 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 		return fmt.Errorf("update incident %q: %w", incidentID, err)
 	}
 	return nil
+}
+
+// maxTxAttempts bounds the tries of one transaction that loses to
+// concurrent ones (Aborted).
+const maxTxAttempts = 8
+
+// retryAborted runs a one-attempt transaction until it is not aborted,
+// pausing a short random while between tries. The client's own retries
+// pause up to a second, then two, which alone would spend PagerDuty's
+// five seconds when an incident's events and their duplicates reach two
+// instances at once; these transactions are short, so a short pause is
+// enough to let the winner commit.
+func retryAborted(ctx context.Context, tx func() error) error {
+	var err error
+	for try := range maxTxAttempts {
+		if err = tx(); status.Code(err) != codes.Aborted {
+			return err
+		}
+		pause := time.Duration(10+rand.IntN(40*(try+1))) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
+	return err
 }
 
 // Get implements incident.Store with plain reads of both documents in one
