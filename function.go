@@ -22,6 +22,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -86,7 +87,7 @@ func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc 
 		return handler, lastErr
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if incident.ServeHealth(w, r) {
+		if serveHealth(w, r) {
 			return // alive, whatever the configuration
 		}
 		h, err := setup()
@@ -97,6 +98,24 @@ func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc 
 		}
 		h.ServeHTTP(w, r)
 	}
+}
+
+// healthPath answers GET with 200 and touches nothing: no Slack, no
+// store, no configuration revealed.
+const healthPath = "/healthz"
+
+// serveHealth answers a health check and reports whether r was one.
+func serveHealth(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Path != healthPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, "ok\n")
+	}
+	return true
 }
 
 // build makes the handler from a valid configuration: New, but for tests.
@@ -316,9 +335,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
 	}
 	svc := incident.NewService(st, slack, icfg, log)
-	h := incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget)
-	h.SetTraceProject(cfg.Project)
-	return h, nil
+	return pagerduty.NewHandler(pagerduty.HandlerConfig{
+		Secrets: cfg.WebhookSecrets, Service: svc, Log: log, TraceProject: cfg.Project,
+	}), nil
 }
 
 // NewLogger returns a JSON slog.Logger using Cloud Logging's field names

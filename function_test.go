@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -77,7 +77,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func testdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("incident", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func (in *instance) deliver(t testing.TB, body []byte) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(e2eSecret)))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(e2eSecret)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
 	resp, err := http.DefaultClient.Do(req)
@@ -354,15 +354,15 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 		want int
 	}{
 		{"unsigned", body, "", 401},
-		{"wrong secret", body, incident.Sign(body, []byte("wrong")), 401},
-		{"v2", testdata(t, "v2.json"), incident.Sign(testdata(t, "v2.json"), []byte(e2eSecret)), 400},
-		{"not json", []byte("hello"), incident.Sign([]byte("hello"), []byte(e2eSecret)), 400},
+		{"wrong secret", body, pagerduty.Sign(body, []byte("wrong")), 401},
+		{"v2", testdata(t, "v2.json"), pagerduty.Sign(testdata(t, "v2.json"), []byte(e2eSecret)), 400},
+		{"not json", []byte("hello"), pagerduty.Sign([]byte("hello"), []byte(e2eSecret)), 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, fn.url, bytes.NewReader(tt.body))
 			if tt.sig != "" {
-				req.Header.Set(incident.HeaderSignature, tt.sig)
+				req.Header.Set(pagerduty.HeaderSignature, tt.sig)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -81,12 +81,12 @@ func TestServesTheFunction(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	body, err := os.ReadFile(filepath.Join("..", "..", "incident", "testdata", "triggered.json"))
+	body, err := os.ReadFile(filepath.Join("..", "..", "pagerduty", "testdata", "triggered.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte("local-secret")))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte("local-secret")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 func TestLifecycleParses(t *testing.T) {
 	for i, body := range Lifecycle(7, 3) {
-		ev, err := incident.Parse(body)
+		ev, err := pagerduty.Parse(body)
 		if err != nil {
 			t.Fatalf("event %d: Parse error = %v", i, err)
 		}
@@ -138,7 +139,7 @@ func runInOrder(t *testing.T, seed uint64, order func(types []string) []int) []s
 		ChannelPrefix: "soak", Router: w.table, Announce: w.announce,
 		Directory: people.New(people.Options{PagerDutyToken: pdToken, PagerDutyURL: w.pd.URL(), Slack: slack, Cache: people.NewMemoryCache()}),
 	}, nil)
-	srv := httptest.NewServer(incident.NewHandler([][]byte{[]byte(secret)}, svc, nil, incident.DefaultBudget))
+	srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	defer srv.Close()
 	inc := w.incidents[0]
 	for _, k := range order(inc.types) {
