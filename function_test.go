@@ -384,6 +384,44 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestEndToEndPublishedBodies delivers every body PagerDuty published and
+// every public capture in pagerduty/testdata to one instance: each is
+// answered 200, incident events are processed, and each incident gets its
+// channel. (The go-pagerduty sample, with a conference number sent as a
+// JSON number, used to be refused with 400.)
+func TestEndToEndPublishedBodies(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	var names []string
+	for _, dir := range []string{"samples", "captures"} {
+		files, err := filepath.Glob(filepath.Join("pagerduty", "testdata", dir, "*.json"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no bodies in pagerduty/testdata/%s: %v", dir, err)
+		}
+		for _, f := range files {
+			names = append(names, filepath.Join(dir, filepath.Base(f)))
+		}
+	}
+	incidents := map[string]bool{}
+	for _, name := range names {
+		ev, _, err := pagerduty.Parse(testdata(t, name))
+		if err != nil {
+			t.Fatalf("Parse(%s) error = %v", name, err)
+		}
+		want := "ignored"
+		if ev.Handled() {
+			want, incidents[ev.IncidentID] = "processed", true
+		}
+		if code, body := fn.deliver(t, testdata(t, name)); code != http.StatusOK || body != want {
+			t.Errorf("deliver %s = %d %q, want 200 %q", name, code, body, want)
+		}
+	}
+	if got := len(fake.Channels()); got != len(incidents) {
+		t.Errorf("channels = %d, want one for each of the %d incidents", got, len(incidents))
+	}
+}
+
 // TestEndToEndAnswerLost makes Slack carry out a call but lose its answer
 // (a 500 or a reset connection after the work is done): the webhook is
 // answered 503, and the redelivery finds the root or reply by its message

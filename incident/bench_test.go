@@ -105,7 +105,7 @@ func BenchmarkVerifyParseDecide(b *testing.B) {
 		if err := pagerduty.VerifySignature(body, sig, secrets); err != nil {
 			b.Fatal(err)
 		}
-		ev, err := pagerduty.Parse(body)
+		ev, _, err := pagerduty.Parse(body)
 		if err != nil {
 			b.Fatal(err)
 		}

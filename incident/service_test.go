@@ -455,7 +455,7 @@ func fixture(t testing.TB, name string) []byte {
 
 func loadEvent(t testing.TB, name string) *incident.Event {
 	t.Helper()
-	ev, err := pagerduty.Parse(fixture(t, name))
+	ev, _, err := pagerduty.Parse(fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,6 +93,8 @@ type reqLog struct {
 	res     incident.Result
 	err     error
 	webhook string
+	// ignored are the paths of the fields Parse left at their zero value.
+	ignored []string
 }
 
 // ServeHTTP answers 2xx processed or ignored · 401 missing or invalid
@@ -134,12 +136,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}
-	ev, err := Parse(body)
+	ev, ignored, err := Parse(body)
 	if err != nil {
 		rl.err = err
 		return http.StatusBadRequest, err.Error()
 	}
-	rl.ev = ev
+	rl.ev, rl.ignored = ev, ignored
 	// PagerDuty hanging up must not cut the work off between a Slack call
 	// and recording it: the budget alone bounds it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
@@ -184,6 +186,11 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 		if ev.IncidentID != "" {
 			attrs = append(attrs, slog.String("incident_id", ev.IncidentID))
 		}
+	}
+	if len(rl.ignored) > 0 {
+		// Names only: the values may be anything a sender put there.
+		attrs = append(attrs, slog.Group("ignored_fields",
+			slog.Int("count", len(rl.ignored)), slog.Any("names", rl.ignored)))
 	}
 	if rl.res.Outcome != "" {
 		attrs = append(attrs, slog.String("outcome", string(rl.res.Outcome)))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -281,6 +282,46 @@ func TestHandlerLogLine(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("logs contain %q", secret)
 		}
+	}
+}
+
+// TestHandlerLogsIgnoredFields: a body with fields of unexpected types is
+// processed, and its log line counts and names those fields, never their
+// values.
+func TestHandlerLogsIgnoredFields(t *testing.T) {
+	t.Parallel()
+	body := bytes.Replace(readFile(t, "triggered.json"), []byte(`"conference_number": "+1 555-0100,,4242#"`),
+		[]byte(`"conference_number": {"pin": "secret-pin-42"}`), 1)
+	body = bytes.Replace(body, []byte(`"title": "Checkout latency above 2s (p99)"`), []byte(`"title": 1234567`), 1)
+	svc := &fakeService{}
+	h, logs := newHandler(svc)
+	if rec := post(h, body, signed(body)); rec.Code != http.StatusOK {
+		t.Fatalf("POST = %d %q, want 200", rec.Code, rec.Body.String())
+	}
+	var line struct {
+		Ignored struct {
+			Count int      `json:"count"`
+			Names []string `json:"names"`
+		} `json:"ignored_fields"`
+	}
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	wantNames := []string{"data.title", "data.conference_bridge.conference_number"}
+	if line.Ignored.Count != 2 || !slices.Equal(line.Ignored.Names, wantNames) {
+		t.Errorf("ignored_fields = %+v, want count 2 and names %q", line.Ignored, wantNames)
+	}
+	for _, value := range []string{"secret-pin-42", "1234567"} {
+		if strings.Contains(logs.String(), value) {
+			t.Errorf("log line contains the ignored value %q: %s", value, logs.String())
+		}
+	}
+	// A body read in full logs no ignored_fields at all.
+	logs.Reset()
+	ok := readFile(t, "triggered.json")
+	post(h, ok, signed(ok))
+	if strings.Contains(logs.String(), "ignored_fields") {
+		t.Errorf("log line of a clean body has ignored_fields: %s", logs.String())
 	}
 }
 

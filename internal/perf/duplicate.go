@@ -154,7 +154,7 @@ func (rn *runner) micro(context.Context) error {
 				failed = err
 				return
 			}
-			ev, err := pagerduty.Parse(body)
+			ev, _, err := pagerduty.Parse(body)
 			if err != nil {
 				failed = err
 				return

@@ -36,9 +36,12 @@ func parseAll(t *testing.T, ds []Delivery) []*incident.Event {
 	t.Helper()
 	evs := make([]*incident.Event, len(ds))
 	for i, d := range ds {
-		ev, err := pagerduty.Parse(d.Body)
+		ev, ignored, err := pagerduty.Parse(d.Body)
 		if err != nil {
 			t.Fatalf("Parse(delivery %d %s) error = %v\n%s", i, d.Name, err, d.Body)
+		}
+		if len(ignored) > 0 {
+			t.Errorf("Parse(delivery %d %s) ignored %q, want every field read", i, d.Name, ignored)
 		}
 		evs[i] = ev
 	}

@@ -25,9 +25,12 @@ func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 func TestLifecycleParses(t *testing.T) {
 	for i, body := range Lifecycle(7, 3) {
-		ev, err := pagerduty.Parse(body)
+		ev, ignored, err := pagerduty.Parse(body)
 		if err != nil {
 			t.Fatalf("event %d: Parse error = %v", i, err)
+		}
+		if len(ignored) > 0 {
+			t.Errorf("event %d: Parse ignored %q, want every field read", i, ignored)
 		}
 		if ev.Type != lifecycle[i] || !ev.Handled() || ev.IncidentID != "QSOAK70003" {
 			t.Errorf("event %d = %s for %q handled %v, want %s for QSOAK70003", i, ev.Type, ev.IncidentID, ev.Handled(), lifecycle[i])
