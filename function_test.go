@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -54,6 +55,12 @@ func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string
 	// A lease kept after an unclear Slack failure expires in a second
 	// rather than 15 s, so redelivery tests stay quick.
 	cfg.leaseTTL = time.Second
+	return serve(t, cfg)
+}
+
+// serve starts an instance built by New from cfg.
+func serve(t testing.TB, cfg Config) *instance {
+	t.Helper()
 	logs := &bytes.Buffer{}
 	h, err := New(context.Background(), cfg, NewLogger(&lockedWriter{w: logs}))
 	if err != nil {
@@ -246,10 +253,11 @@ func TestEndToEndLifecycle(t *testing.T) {
 			if n := fake.TotalCalls(); n != 0 {
 				t.Errorf("duplicate delivery made %d Slack calls, want 0: %v", n, fake.Log())
 			}
-			// Nothing is ever posted for the ping.
-			fn.mustDeliver(t, "ping.json", "ignored")
-			if n := fake.TotalCalls(); n != 0 {
-				t.Errorf("pagey.ping made %d Slack calls, want 0", n)
+			// The ping checks the token and posts nothing.
+			fake.ResetCalls()
+			fn.mustDeliver(t, "ping.json", "ping ok")
+			if n := fake.TotalCalls(); n != 1 || fake.Calls("auth.test") != 1 {
+				t.Errorf("pagey.ping made Slack calls %v, want only auth.test", fake.Log())
 			}
 			if strings.Contains(fn.logs.String(), e2eSecret) || strings.Contains(fn.logs.String(), slackfake.DefaultToken) {
 				t.Errorf("logs reveal a secret")
@@ -386,8 +394,8 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 
 // TestEndToEndPublishedBodies delivers every body PagerDuty published and
 // every public capture in pagerduty/testdata to one instance: each is
-// answered 200, incident events are processed, and each incident gets its
-// channel. (The go-pagerduty sample, with a conference number sent as a
+// answered 200, incident events are processed, a ping passes its checks,
+// and each incident gets its channel. (The go-pagerduty sample, with a conference number sent as a
 // JSON number, used to be refused with 400.)
 func TestEndToEndPublishedBodies(t *testing.T) {
 	fake := slackfake.NewServer()
@@ -410,8 +418,11 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 			t.Fatalf("Parse(%s) error = %v", name, err)
 		}
 		want := "ignored"
-		if ev.Handled() {
+		switch {
+		case ev.Handled():
 			want, incidents[ev.IncidentID] = "processed", true
+		case ev.Type == incident.EventPing:
+			want = "ping ok"
 		}
 		if code, body := fn.deliver(t, testdata(t, name)); code != http.StatusOK || body != want {
 			t.Errorf("deliver %s = %d %q, want 200 %q", name, code, body, want)
@@ -419,6 +430,49 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 	}
 	if got := len(fake.Channels()); got != len(incidents) {
 		t.Errorf("channels = %d, want one for each of the %d incidents", got, len(incidents))
+	}
+}
+
+// TestEndToEndPing: PagerDuty's test event is answered 2xx only when the
+// deploy works end to end: Slack takes the token and the store answers a
+// read. Otherwise it is 503, naming what failed and no secret.
+func TestEndToEndPing(t *testing.T) {
+	proxy := firestoretest.NewProxy(t)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret, "SLACK_BOT_TOKEN": slackfake.DefaultToken, "SLACK_API_URL": fake.URL,
+		"STORE": "firestore", "GOOGLE_CLOUD_PROJECT": firestoretest.Project(t),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read of an unreachable store is retried until the budget ends.
+	cfg.budget = 500 * time.Millisecond
+	fn := serve(t, cfg)
+	ping := testdata(t, "ping.json")
+
+	if code, body := fn.deliver(t, ping); code != http.StatusOK || body != "ping ok" {
+		t.Errorf("ping = %d %q, want 200 ping ok", code, body)
+	}
+	if n := fake.Calls("auth.test"); n != 1 {
+		t.Errorf("auth.test calls = %d, want 1", n)
+	}
+
+	fake.SetToken("xoxb-another-token") // the deployed token was revoked
+	if code, body := fn.deliver(t, ping); code != http.StatusServiceUnavailable || body != "ping failed: slack: auth.test: invalid_auth" {
+		t.Errorf("ping with the token refused = %d %q, want 503 naming slack", code, body)
+	}
+	fake.SetToken(slackfake.DefaultToken)
+
+	proxy.Cut()
+	code, body := fn.deliver(t, ping)
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "ping failed: store: ") || strings.Contains(body, "slack") {
+		t.Errorf("ping with the store down = %d %q, want 503 naming the store only", code, body)
+	}
+	if strings.Contains(fn.logs.String(), slackfake.DefaultToken) || strings.Contains(fn.logs.String(), e2eSecret) {
+		t.Errorf("logs reveal a secret:\n%s", fn.logs)
 	}
 }
 

@@ -26,12 +26,22 @@ type Service interface {
 	Handle(ctx context.Context, ev *incident.Event) (incident.Result, error)
 }
 
+// Checker proves that what the service depends on answers (Slack takes
+// the token, the store reads). The handler asks it when PagerDuty sends
+// pagey.ping, its test event, so that a ping's 2xx means a deploy works.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // HandlerConfig is what a Handler is made of.
 type HandlerConfig struct {
 	// Secrets are the accepted signing secrets (several during rotation).
 	Secrets [][]byte
-	// Service handles every signed, well-formed event.
+	// Service handles every signed, well-formed event but pagey.ping.
 	Service Service
+	// Checker answers pagey.ping: 200 when it passes, 503 naming what
+	// failed otherwise. Without one, a ping goes to Service like any event.
+	Checker Checker
 	// Log gets one line per request; nil discards them.
 	Log *slog.Logger
 	// Budget bounds the work of one request; 0 means DefaultBudget.
@@ -47,6 +57,7 @@ type HandlerConfig struct {
 type Handler struct {
 	secrets      [][]byte
 	svc          Service
+	check        Checker
 	log          *slog.Logger
 	budget       time.Duration
 	traceProject string
@@ -54,7 +65,10 @@ type Handler struct {
 
 // NewHandler returns the HTTP handler for PagerDuty V3 webhooks.
 func NewHandler(cfg HandlerConfig) *Handler {
-	h := &Handler{secrets: cfg.Secrets, svc: cfg.Service, log: cfg.Log, budget: cfg.Budget, traceProject: cfg.TraceProject}
+	h := &Handler{
+		secrets: cfg.Secrets, svc: cfg.Service, check: cfg.Checker,
+		log: cfg.Log, budget: cfg.Budget, traceProject: cfg.TraceProject,
+	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -97,10 +111,11 @@ type reqLog struct {
 	ignored []string
 }
 
-// ServeHTTP answers 2xx processed or ignored · 401 missing or invalid
-// signature · 400 malformed (signed) body · 405 not POST · 413 body over
-// 256 KiB · 503 retryable failure, with Retry-After when the failure
-// carried one · 500 for a bug (a recovered panic).
+// ServeHTTP answers 2xx processed, ignored or a ping whose checks passed ·
+// 401 missing or invalid signature · 400 malformed (signed) body · 405 not
+// POST · 413 body over 256 KiB · 503 retryable failure or failed ping
+// check, with Retry-After when the failure carried one · 500 for a bug (a
+// recovered panic).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID), trace: h.trace(r)}
@@ -146,6 +161,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 	// and recording it: the budget alone bounds it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
 	defer cancel()
+	if ev.Type == incident.EventPing && h.check != nil {
+		if err := h.check.Check(ctx); err != nil {
+			rl.err = fmt.Errorf("ping: %w", err)
+			return unavailable(w, err), "ping failed: " + err.Error()
+		}
+		return http.StatusOK, "ping ok"
+	}
 	rl.res, err = h.svc.Handle(ctx, ev)
 	if errors.Is(err, incident.ErrPanic) {
 		rl.err = err
@@ -153,15 +175,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 	}
 	if err != nil {
 		rl.err = err
-		if d := incident.RetryAfter(err); d > 0 {
-			w.Header().Set("Retry-After", retryAfterSeconds(d))
-		}
-		// Every failure after a valid, signed body is worth a redelivery:
-		// a 4xx would make PagerDuty drop the event, and three drops in a
-		// row disable the subscription.
-		return http.StatusServiceUnavailable, "not finished; redeliver"
+		return unavailable(w, err), "not finished; redeliver"
 	}
 	return http.StatusOK, string(rl.res.Outcome)
+}
+
+// unavailable sets the Retry-After a failure carried and returns 503.
+// Every failure after a valid, signed body is worth a redelivery: a 4xx
+// would make PagerDuty drop the event, and three drops in a row disable
+// the subscription.
+func unavailable(w http.ResponseWriter, err error) int {
+	if d := incident.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(d))
+	}
+	return http.StatusServiceUnavailable
 }
 
 // retryAfterSeconds formats d as a Retry-After value: whole seconds,

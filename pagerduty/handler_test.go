@@ -214,6 +214,85 @@ func TestHandlerServiceFailures(t *testing.T) {
 	}
 }
 
+// checkFunc is a Checker made of a function; it counts its calls.
+type checkFunc struct {
+	check func(ctx context.Context) error
+	mu    sync.Mutex
+	n     int
+}
+
+func (c *checkFunc) Check(ctx context.Context) error {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return c.check(ctx)
+}
+
+func (c *checkFunc) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestHandlerPing: pagey.ping is answered by the checks, 2xx only when
+// they pass, so a ping proves a deploy end to end; other events never run
+// them.
+func TestHandlerPing(t *testing.T) {
+	t.Parallel()
+	ping := readFile(t, "ping.json")
+	triggered := readFile(t, "triggered.json")
+	tests := []struct {
+		name           string
+		checkErr       error
+		body           []byte
+		wantStatus     int
+		wantBody       string
+		wantRetryAfter string
+		wantChecks     int
+		wantService    int
+	}{
+		{"checks pass", nil, ping, 200, "ping ok", "", 1, 0},
+		{"token refused", errors.New("slack: auth.test: invalid_auth"), ping, 503, "ping failed: slack: auth.test: invalid_auth", "", 1, 0},
+		{"store down", errors.New("store: read health/check: unavailable"), ping, 503, "ping failed: store: read health/check", "", 1, 0},
+		{"slack rate limited", &incident.RetryableError{Op: "auth.test", RetryAfter: 30 * time.Second, Err: errors.New("ratelimited")}, ping, 503, "ping failed: auth.test", "30", 1, 0},
+		{"not a ping", errors.New("unused"), triggered, 200, "processed", "", 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var deadline bool
+			check := &checkFunc{check: func(ctx context.Context) error {
+				_, deadline = ctx.Deadline()
+				return tt.checkErr
+			}}
+			svc := &fakeService{}
+			h := pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(testSecret)}, Service: svc, Checker: check})
+			rec := post(h, tt.body, signed(tt.body))
+			if rec.Code != tt.wantStatus || !strings.HasPrefix(rec.Body.String(), tt.wantBody) {
+				t.Errorf("POST = %d %q, want %d starting %q", rec.Code, rec.Body.String(), tt.wantStatus, tt.wantBody)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tt.wantRetryAfter {
+				t.Errorf("Retry-After = %q, want %q", got, tt.wantRetryAfter)
+			}
+			if got := check.calls(); got != tt.wantChecks {
+				t.Errorf("checks = %d, want %d", got, tt.wantChecks)
+			}
+			if got := svc.calls(); got != tt.wantService {
+				t.Errorf("service calls = %d, want %d", got, tt.wantService)
+			}
+			if tt.wantChecks > 0 && !deadline {
+				t.Errorf("the check ran without the request's budget")
+			}
+		})
+	}
+	// Without a checker a ping is an event like any other: ignored, 200.
+	svc := &fakeService{}
+	h, _ := newHandler(svc)
+	if rec := post(h, ping, signed(ping)); rec.Code != http.StatusOK || svc.calls() != 1 {
+		t.Errorf("ping without a checker = %d after %d service calls, want 200 from the service", rec.Code, svc.calls())
+	}
+}
+
 // TestHandlerBudget: the service works under the handler's budget, and
 // PagerDuty hanging up does not cancel it.
 func TestHandlerBudget(t *testing.T) {
