@@ -99,75 +99,155 @@ func TestLoggerUsesCloudLoggingKeys(t *testing.T) {
 	}
 }
 
-func TestSetupErrorIs503EveryTime(t *testing.T) {
+// badEnv has three problems and a token that must never be shown.
+var badEnv = map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token", "STORE": "sql", "CHANNEL_PREFIX": "Inc!"}
+
+// badEnvProblems are the variables badEnv's problems name.
+var badEnvProblems = []string{"PAGERDUTY_WEBHOOK_SECRET", "STORE", "CHANNEL_PREFIX"}
+
+// noBuild is a buildFunc for a configuration that must never be built.
+func noBuild(t *testing.T) buildFunc {
+	return func(context.Context, Config, *slog.Logger) (http.Handler, error) {
+		t.Error("the handler was built from a configuration with problems")
+		return nil, errors.New("not built")
+	}
+}
+
+// TestStartReportsProblems: a bad configuration is logged once when the
+// process starts, in one line naming every problem, and then answered 503
+// on every request (PagerDuty keeps the events), naming the problems.
+func TestStartReportsProblems(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
-	h := lazyHandler(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token"}), NewLogger(&logs))
+	f := newFunction(envOf(badEnv), NewLogger(&logs), noBuild(t))
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("log lines at start = %d, want 1:\n%s", len(lines), logs.String())
+	}
+	var start struct {
+		Severity string   `json:"severity"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &start); err != nil {
+		t.Fatal(err)
+	}
+	if start.Severity != "ERROR" || len(start.Problems) != len(badEnvProblems) {
+		t.Errorf("start log = %s, want one ERROR line with %d problems", lines[0], len(badEnvProblems))
+	}
+	for i, name := range badEnvProblems {
+		if i < len(start.Problems) && !strings.HasPrefix(start.Problems[i], name) {
+			t.Errorf("problem %d = %q, want it to name %s", i, start.Problems[i], name)
+		}
+	}
 	for i := range 2 {
 		rec := httptest.NewRecorder()
-		h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+		f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 		if rec.Code != http.StatusServiceUnavailable {
 			t.Errorf("request %d = %d, want 503", i, rec.Code)
 		}
+		for _, name := range badEnvProblems {
+			if !strings.Contains(rec.Body.String(), name) {
+				t.Errorf("request %d answer %q does not name %s", i, rec.Body.String(), name)
+			}
+		}
 	}
-	if n := strings.Count(logs.String(), "PAGERDUTY_WEBHOOK_SECRET is required"); n != 2 {
-		t.Errorf("setup error logged %d times, want on each of 2 requests:\n%s", n, logs.String())
+	if n := strings.Count(logs.String(), "PAGERDUTY_WEBHOOK_SECRET is required"); n != 3 {
+		t.Errorf("problems logged %d times, want at start and on each of 2 requests:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), "xoxb-secret-token") {
 		t.Errorf("logs reveal the Slack token")
 	}
 }
 
+// failingBuild fails its first n builds, then builds with New.
+func failingBuild(n int, tries *int) buildFunc {
+	return func(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+		if *tries++; *tries <= n {
+			return nil, errors.New("open Firestore: metadata server unreachable")
+		}
+		return New(ctx, cfg, log)
+	}
+}
+
+var goodEnv = map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
+
 func TestHealthz(t *testing.T) {
-	var logs bytes.Buffer
-	// Even with the configuration broken, the instance is alive.
-	h := lazyHandler(envOf(map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token"}), NewLogger(&logs))
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		rec := httptest.NewRecorder()
-		h(rec, httptest.NewRequest(m, "/healthz", nil))
-		if rec.Code != http.StatusOK {
-			t.Errorf("%s /healthz = %d, want 200", m, rec.Code)
-		}
-		if strings.Contains(rec.Body.String(), "xoxb") || strings.Contains(rec.Body.String(), "SLACK") {
-			t.Errorf("/healthz reveals configuration: %q", rec.Body.String())
-		}
+	t.Parallel()
+	tests := []struct {
+		name       string
+		env        map[string]string
+		failBuilds int
+		wantStatus int
+		wantBody   []string
+	}{
+		{"configured", goodEnv, 0, 200, []string{"ok"}},
+		{"configuration problems", badEnv, 0, 503, append([]string{"not configured"}, badEnvProblems...)},
+		{"setup failing", goodEnv, 100, 503, []string{"setup failed: open Firestore: metadata server unreachable"}},
 	}
-	if logs.Len() != 0 {
-		t.Errorf("/healthz ran setup or logged:\n%s", logs.String())
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			tries := 0
+			f := newFunction(envOf(tt.env), NewLogger(&logs), failingBuild(tt.failBuilds, &tries))
+			logs.Reset()
+			rec := httptest.NewRecorder()
+			f.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			if rec.Code != tt.wantStatus {
+				t.Errorf("GET /healthz = %d %q, want %d", rec.Code, rec.Body.String(), tt.wantStatus)
+			}
+			for _, w := range tt.wantBody {
+				if !strings.Contains(rec.Body.String(), w) {
+					t.Errorf("GET /healthz body %q does not contain %q", rec.Body.String(), w)
+				}
+			}
+			if strings.Contains(rec.Body.String(), "xoxb") {
+				t.Errorf("/healthz reveals the token: %q", rec.Body.String())
+			}
+			rec = httptest.NewRecorder()
+			f.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "/healthz", nil))
+			if rec.Code != tt.wantStatus || rec.Body.Len() != 0 {
+				t.Errorf("HEAD /healthz = %d with %d bytes, want %d and no body", rec.Code, rec.Body.Len(), tt.wantStatus)
+			}
+			if logs.Len() != 0 {
+				t.Errorf("/healthz logged:\n%s", logs.String())
+			}
+		})
 	}
+	// Only GET and HEAD are the health check; a POST is a webhook.
+	f := newFunction(envOf(goodEnv), NewLogger(io.Discard), New)
 	rec := httptest.NewRecorder()
-	h(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("{}")))
-	if rec.Code != http.StatusServiceUnavailable {
-		t.Errorf("POST /healthz = %d, want the webhook's answer (503: not configured)", rec.Code)
+	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("{}")))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("POST /healthz = %d, want the webhook's 401 (unsigned)", rec.Code)
 	}
 }
 
 // TestSetupRetriesNonConfigErrors: a setup that fails for another reason
 // than the configuration is tried again on a later request.
 func TestSetupRetriesNonConfigErrors(t *testing.T) {
-	defer func(d time.Duration, b func(context.Context, Config, *slog.Logger) (http.Handler, error)) {
-		setupRetry, build = d, b
-	}(setupRetry, build)
-	setupRetry = 0
+	t.Parallel()
 	tries := 0
-	build = func(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
-		if tries++; tries < 3 {
-			return nil, errors.New("open Firestore: metadata server unreachable")
-		}
-		return New(ctx, cfg, log)
+	var logs bytes.Buffer
+	f := newFunction(envOf(goodEnv), NewLogger(&logs), failingBuild(2, &tries))
+	if tries != 1 || !strings.Contains(logs.String(), "setup failed") {
+		t.Fatalf("at start: %d setups, logs %q; want 1 failed setup logged", tries, logs.String())
 	}
-	env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
-	h := lazyHandler(envOf(env), NewLogger(io.Discard))
-	for i := range 2 {
-		rec := httptest.NewRecorder()
-		h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
-		if rec.Code != http.StatusServiceUnavailable {
-			t.Fatalf("request %d while setup fails = %d, want 503", i, rec.Code)
-		}
-	}
+	f.retry = 0
 	rec := httptest.NewRecorder()
-	h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("request while setup fails = %d, want 503", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 	if rec.Code != http.StatusUnauthorized || tries != 3 {
-		t.Errorf("third request = %d after %d setups, want the handler's 401 after 3", rec.Code, tries)
+		t.Errorf("next request = %d after %d setups, want the handler's 401 after 3", rec.Code, tries)
+	}
+	f.retry = time.Hour // built: no setup again
+	f.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	if tries != 3 {
+		t.Errorf("setups = %d after the handler was built, want 3", tries)
 	}
 }
 
@@ -215,11 +295,11 @@ func TestInvalidRoutingFileIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	h := lazyHandler(envOf(map[string]string{
+	f := newFunction(envOf(map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory", "ROUTING_FILE": rules,
-	}), NewLogger(&logs))
+	}), NewLogger(&logs), noBuild(t))
 	rec := httptest.NewRecorder()
-	h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("status = %d, want 503", rec.Code)
 	}
@@ -265,10 +345,9 @@ func TestStartupSaysPeopleInvitesOff(t *testing.T) {
 		env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
 		maps.Copy(env, tt.env)
 		var logs bytes.Buffer
-		h := lazyHandler(envOf(env), NewLogger(&logs))
+		f := newFunction(envOf(env), NewLogger(&logs), New)
 		for range 3 {
-			rec := httptest.NewRecorder()
-			h(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
+			f.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 		}
 		n := strings.Count(logs.String(), "PAGERDUTY_API_TOKEN is not set")
 		switch {

@@ -1,8 +1,9 @@
 // Package incidentchannels is the Google Cloud Function "PagerDutyWebhook":
 // it receives PagerDuty V3 webhooks and keeps one Slack channel per
-// incident. This file is the composition root: it reads the configuration
-// from the environment, builds the store, the Slack client and the service,
-// and registers the HTTP function.
+// incident. This file is the composition root: it registers the HTTP
+// function, reads and checks the configuration from the environment once
+// when the process starts, and builds the store, the Slack client, the
+// service and the webhook handler (package pagerduty) from it.
 package incidentchannels
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -33,80 +35,205 @@ const FunctionName = "PagerDutyWebhook"
 
 func init() {
 	functions.HTTP(FunctionName, PagerDutyWebhook)
+	if os.Getenv("FUNCTION_TARGET") == FunctionName {
+		// This process serves the function (Cloud Functions sets the
+		// target, and the functions framework serves it): read and check
+		// the configuration now, so its problems are logged when the
+		// instance starts, not found by the first incident. Other
+		// importers (the sandbox, tools, tests) set it up on first use.
+		webhook()
+	}
 }
 
 // logger writes JSON lines with Cloud Logging's keys to stdout.
 var logger = NewLogger(os.Stdout)
 
-// webhook is the function's handler, set up on its first request.
-var webhook = lazyHandler(os.Getenv, logger)
+// webhook is the function of this process, set up once from the
+// environment.
+var webhook = sync.OnceValue(func() *function { return newFunction(os.Getenv, logger, New) })
 
 // PagerDutyWebhook is the HTTP function PagerDuty's V3 webhook subscription
 // calls.
 func PagerDutyWebhook(w http.ResponseWriter, r *http.Request) {
-	webhook(w, r)
+	webhook().ServeHTTP(w, r)
 }
 
-// lazyHandler builds the handler on the first request. A setup error is
-// kept and reported on every request (503, so PagerDuty keeps the events
-// and redelivers them once the configuration is fixed) instead of crashing
-// the instance or being logged only once. A configuration error is kept
-// for good (the environment does not change); any other setup error (the
-// Firestore client could not be made, say, while the metadata server was
-// unreachable) is retried, at most every setupRetry, so a passing failure
-// does not leave an instance answering 503 until it is replaced.
-func lazyHandler(getenv func(string) string, log *slog.Logger) http.HandlerFunc {
-	var (
-		mu      sync.Mutex
-		handler http.Handler
-		cfgErr  error
-		lastErr error
-		lastTry time.Time
-	)
-	setup := func() (http.Handler, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case handler != nil:
-			return handler, nil
-		case cfgErr != nil:
-			return nil, cfgErr
-		case lastErr != nil && time.Since(lastTry) < setupRetry:
-			return nil, lastErr
-		}
-		cfg, err := LoadConfig(getenv)
-		if err != nil {
-			cfgErr = err
-			return nil, err
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
-		defer cancel()
-		lastTry = time.Now()
-		handler, lastErr = build(ctx, cfg, log)
-		return handler, lastErr
+// buildFunc makes the webhook handler from a valid configuration: New,
+// or a stand-in in tests.
+type buildFunc func(context.Context, Config, *slog.Logger) (http.Handler, error)
+
+// function is the HTTP function of one process: the configuration, read
+// and checked once when the process starts, and the webhook handler built
+// from it.
+//
+// Configuration problems are logged at start in one line naming every one,
+// kept for good (the environment does not change while the process runs)
+// and reported on every request: 503, so PagerDuty keeps the events and
+// redelivers them once the configuration is fixed, and by /healthz. Any
+// other setup error (the Firestore client could not be made, say, while
+// the metadata server was unreachable) is tried again, at most every
+// retry, so a passing failure does not leave an instance answering 503
+// until it is replaced.
+type function struct {
+	log      *slog.Logger
+	cfg      Config
+	problems error
+	build    buildFunc
+	retry    time.Duration
+
+	mu      sync.Mutex
+	handler http.Handler
+	lastErr error
+	lastTry time.Time
+}
+
+// newFunction reads and checks the configuration through getenv and
+// builds the handler with build.
+func newFunction(getenv func(string) string, log *slog.Logger, build buildFunc) *function {
+	f := &function{log: log, build: build, retry: setupRetry}
+	f.cfg, f.problems = LoadConfig(getenv)
+	if f.problems != nil {
+		log.Error("configuration problems: every request is answered 503 until they are fixed",
+			"problems", problemList(f.problems))
+		return f
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		if incident.ServeHealth(w, r) {
-			return // alive, whatever the configuration
-		}
-		h, err := setup()
-		if err != nil {
-			log.ErrorContext(r.Context(), "setup failed", "error", err.Error())
-			http.Error(w, "service not configured; see logs", http.StatusServiceUnavailable)
-			return
-		}
-		h.ServeHTTP(w, r)
+	if _, err := f.webhook(); err != nil {
+		log.Error("setup failed: tried again on the next request", "error", err.Error())
+	}
+	return f
+}
+
+// problemList returns the problems joined in err, one text each.
+func problemList(err error) []string {
+	var errs []error
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	list := make([]string, len(errs))
+	for i, e := range errs {
+		list[i] = e.Error()
+	}
+	return list
+}
+
+// webhook returns the handler, building it again when the last attempt
+// failed at least f.retry ago.
+func (f *function) webhook() (http.Handler, error) {
+	if f.problems != nil {
+		return nil, f.problems
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.handler != nil:
+		return f.handler, nil
+	case f.lastErr != nil && time.Since(f.lastTry) < f.retry:
+		return nil, f.lastErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	f.lastTry = time.Now()
+	f.handler, f.lastErr = f.build(ctx, f.cfg, f.log)
+	return f.handler, f.lastErr
+}
+
+// unready says why the function cannot serve: its configuration's problems
+// (which name variables, never their values) or the setup error.
+func (f *function) unready(err error) string {
+	if f.problems == nil {
+		return "setup failed: " + err.Error()
+	}
+	return "not configured:\n- " + strings.Join(problemList(f.problems), "\n- ")
+}
+
+// healthPath is the path of the health check.
+const healthPath = "/healthz"
+
+// ServeHTTP answers GET /healthz, and hands everything else to the
+// webhook handler once the function is set up; until then it answers 503.
+func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == healthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		f.serveHealth(w, r)
+		return
+	}
+	h, err := f.webhook()
+	if err != nil {
+		f.log.ErrorContext(r.Context(), "not set up: answered 503", "error", err.Error())
+		http.Error(w, f.unready(err), http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// serveHealth answers 200 "ok" when the function is set up, else 503 with
+// the reason. It calls neither Slack nor the store (pagey.ping does) and
+// logs nothing, so uptime checks cost nothing.
+func (f *function) serveHealth(w http.ResponseWriter, r *http.Request) {
+	status, body := http.StatusOK, "ok"
+	if _, err := f.webhook(); err != nil {
+		status, body = http.StatusServiceUnavailable, f.unready(err)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method == http.MethodGet {
+		_, _ = io.WriteString(w, body+"\n")
 	}
 }
 
-// build makes the handler from a valid configuration: New, but for tests.
-var build = New
-
-// setupRetry spaces retries of a failed setup; setupTimeout bounds one.
-var (
+// setupRetry spaces attempts of a failed setup; setupTimeout bounds one.
+const (
 	setupRetry   = 5 * time.Second
 	setupTimeout = 2 * time.Second
 )
+
+// checks is the Checker New composes for pagey.ping: it checks every
+// part at once, and its error names each part that failed.
+type checks []namedCheck
+
+type namedCheck struct {
+	name string
+	pagerduty.Checker
+}
+
+// Check implements pagerduty.Checker.
+func (cs checks) Check(ctx context.Context) error {
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Go(func() {
+			if err := c.Check(ctx); err != nil {
+				errs[i] = fmt.Errorf("%s: %w", c.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	var failed checkErrors
+	for _, err := range errs {
+		if err != nil {
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	return failed
+}
+
+// checkErrors are the failures of several checks, on one line.
+type checkErrors []error
+
+func (e checkErrors) Error() string {
+	texts := make([]string, len(e))
+	for i, err := range e {
+		texts[i] = err.Error()
+	}
+	return strings.Join(texts, "; ")
+}
+
+func (e checkErrors) Unwrap() []error { return e }
 
 // Config is the function's configuration, read from the environment by
 // LoadConfig. Its names are a contract documented in the README.
@@ -132,6 +259,9 @@ type Config struct {
 	// leaseTTL overrides incident.LeaseTTL; tests shorten it so that a
 	// lease kept after an unclear Slack failure expires quickly.
 	leaseTTL time.Duration
+	// budget overrides pagerduty.DefaultBudget; tests shorten it so that a
+	// check of an unreachable store gives up quickly.
+	budget time.Duration
 }
 
 // String hides the secrets so a Config can be logged.
@@ -279,10 +409,14 @@ func splitList(s string) []string {
 }
 
 // New builds the webhook handler from cfg. It makes no network call: the
-// Firestore client connects on first use.
+// Firestore client connects on first use. pagey.ping checks the Slack
+// token and a store read.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
 	var (
-		st    incident.Store
+		st interface {
+			incident.Store
+			pagerduty.Checker
+		}
 		cache people.Cache
 	)
 	switch cfg.Store {
@@ -316,9 +450,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
 	}
 	svc := incident.NewService(st, slack, icfg, log)
-	h := incident.NewHandler(cfg.WebhookSecrets, svc, log, incident.DefaultBudget)
-	h.SetTraceProject(cfg.Project)
-	return h, nil
+	return pagerduty.NewHandler(pagerduty.HandlerConfig{
+		Secrets: cfg.WebhookSecrets, Service: svc, Log: log, Budget: cfg.budget, TraceProject: cfg.Project,
+		Checker: checks{{"slack", slack}, {"store", st}},
+	}), nil
 }
 
 // NewLogger returns a JSON slog.Logger using Cloud Logging's field names

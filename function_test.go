@@ -18,6 +18,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -54,6 +55,12 @@ func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string
 	// A lease kept after an unclear Slack failure expires in a second
 	// rather than 15 s, so redelivery tests stay quick.
 	cfg.leaseTTL = time.Second
+	return serve(t, cfg)
+}
+
+// serve starts an instance built by New from cfg.
+func serve(t testing.TB, cfg Config) *instance {
+	t.Helper()
 	logs := &bytes.Buffer{}
 	h, err := New(context.Background(), cfg, NewLogger(&lockedWriter{w: logs}))
 	if err != nil {
@@ -77,7 +84,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func testdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("incident", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +98,7 @@ func (in *instance) deliver(t testing.TB, body []byte) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(e2eSecret)))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(e2eSecret)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
 	resp, err := http.DefaultClient.Do(req)
@@ -246,10 +253,11 @@ func TestEndToEndLifecycle(t *testing.T) {
 			if n := fake.TotalCalls(); n != 0 {
 				t.Errorf("duplicate delivery made %d Slack calls, want 0: %v", n, fake.Log())
 			}
-			// Nothing is ever posted for the ping.
-			fn.mustDeliver(t, "ping.json", "ignored")
-			if n := fake.TotalCalls(); n != 0 {
-				t.Errorf("pagey.ping made %d Slack calls, want 0", n)
+			// The ping checks the token and posts nothing.
+			fake.ResetCalls()
+			fn.mustDeliver(t, "ping.json", "ping ok")
+			if n := fake.TotalCalls(); n != 1 || fake.Calls("auth.test") != 1 {
+				t.Errorf("pagey.ping made Slack calls %v, want only auth.test", fake.Log())
 			}
 			if strings.Contains(fn.logs.String(), e2eSecret) || strings.Contains(fn.logs.String(), slackfake.DefaultToken) {
 				t.Errorf("logs reveal a secret")
@@ -354,15 +362,15 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 		want int
 	}{
 		{"unsigned", body, "", 401},
-		{"wrong secret", body, incident.Sign(body, []byte("wrong")), 401},
-		{"v2", testdata(t, "v2.json"), incident.Sign(testdata(t, "v2.json"), []byte(e2eSecret)), 400},
-		{"not json", []byte("hello"), incident.Sign([]byte("hello"), []byte(e2eSecret)), 400},
+		{"wrong secret", body, pagerduty.Sign(body, []byte("wrong")), 401},
+		{"v2", testdata(t, "v2.json"), pagerduty.Sign(testdata(t, "v2.json"), []byte(e2eSecret)), 400},
+		{"not json", []byte("hello"), pagerduty.Sign([]byte("hello"), []byte(e2eSecret)), 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, fn.url, bytes.NewReader(tt.body))
 			if tt.sig != "" {
-				req.Header.Set(incident.HeaderSignature, tt.sig)
+				req.Header.Set(pagerduty.HeaderSignature, tt.sig)
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -381,6 +389,90 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 	fn.mustDeliver(t, "triggered.json", "processed")
 	if got := fmt.Sprint(len(fake.Channels())); got != "1" {
 		t.Errorf("channels = %s, want 1", got)
+	}
+}
+
+// TestEndToEndPublishedBodies delivers every body PagerDuty published and
+// every public capture in pagerduty/testdata to one instance: each is
+// answered 200, incident events are processed, a ping passes its checks,
+// and each incident gets its channel. (The go-pagerduty sample, with a conference number sent as a
+// JSON number, used to be refused with 400.)
+func TestEndToEndPublishedBodies(t *testing.T) {
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	fn := newInstance(t, fake, "memory", "")
+	var names []string
+	for _, dir := range []string{"samples", "captures"} {
+		files, err := filepath.Glob(filepath.Join("pagerduty", "testdata", dir, "*.json"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no bodies in pagerduty/testdata/%s: %v", dir, err)
+		}
+		for _, f := range files {
+			names = append(names, filepath.Join(dir, filepath.Base(f)))
+		}
+	}
+	incidents := map[string]bool{}
+	for _, name := range names {
+		ev, _, err := pagerduty.Parse(testdata(t, name))
+		if err != nil {
+			t.Fatalf("Parse(%s) error = %v", name, err)
+		}
+		want := "ignored"
+		switch {
+		case ev.Handled():
+			want, incidents[ev.IncidentID] = "processed", true
+		case ev.Type == incident.EventPing:
+			want = "ping ok"
+		}
+		if code, body := fn.deliver(t, testdata(t, name)); code != http.StatusOK || body != want {
+			t.Errorf("deliver %s = %d %q, want 200 %q", name, code, body, want)
+		}
+	}
+	if got := len(fake.Channels()); got != len(incidents) {
+		t.Errorf("channels = %d, want one for each of the %d incidents", got, len(incidents))
+	}
+}
+
+// TestEndToEndPing: PagerDuty's test event is answered 2xx only when the
+// deploy works end to end: Slack takes the token and the store answers a
+// read. Otherwise it is 503, naming what failed and no secret.
+func TestEndToEndPing(t *testing.T) {
+	proxy := firestoretest.NewProxy(t)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	cfg, err := LoadConfig(envOf(map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret, "SLACK_BOT_TOKEN": slackfake.DefaultToken, "SLACK_API_URL": fake.URL,
+		"STORE": "firestore", "GOOGLE_CLOUD_PROJECT": firestoretest.Project(t),
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read of an unreachable store is retried until the budget ends.
+	cfg.budget = 500 * time.Millisecond
+	fn := serve(t, cfg)
+	ping := testdata(t, "ping.json")
+
+	if code, body := fn.deliver(t, ping); code != http.StatusOK || body != "ping ok" {
+		t.Errorf("ping = %d %q, want 200 ping ok", code, body)
+	}
+	if n := fake.Calls("auth.test"); n != 1 {
+		t.Errorf("auth.test calls = %d, want 1", n)
+	}
+
+	fake.SetToken("xoxb-another-token") // the deployed token was revoked
+	if code, body := fn.deliver(t, ping); code != http.StatusServiceUnavailable || body != "ping failed: slack: auth.test: invalid_auth" {
+		t.Errorf("ping with the token refused = %d %q, want 503 naming slack", code, body)
+	}
+	fake.SetToken(slackfake.DefaultToken)
+
+	proxy.Cut()
+	code, body := fn.deliver(t, ping)
+	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "ping failed: store: ") || strings.Contains(body, "slack") {
+		t.Errorf("ping with the store down = %d %q, want 503 naming the store only", code, body)
+	}
+	if strings.Contains(fn.logs.String(), slackfake.DefaultToken) || strings.Contains(fn.logs.String(), e2eSecret) {
+		t.Errorf("logs reveal a secret:\n%s", fn.logs)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // benchLatency is the fixed latency of every fake Slack call. Results are
@@ -95,16 +96,16 @@ func BenchmarkHandleDuplicate(b *testing.B) {
 }
 
 func BenchmarkVerifyParseDecide(b *testing.B) {
-	body := readFile(b, "acknowledged.json")
-	secrets := [][]byte{[]byte(testSecret)}
-	sig := incident.Sign(body, secrets[0])
+	body := fixture(b, "acknowledged.json")
+	secrets := [][]byte{[]byte("whsec-bench")}
+	sig := pagerduty.Sign(body, secrets[0])
 	var st incident.State
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := incident.VerifySignature(body, sig, secrets); err != nil {
+		if err := pagerduty.VerifySignature(body, sig, secrets); err != nil {
 			b.Fatal(err)
 		}
-		ev, err := incident.Parse(body)
+		ev, _, err := pagerduty.Parse(body)
 		if err != nil {
 			b.Fatal(err)
 		}

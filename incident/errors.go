@@ -58,7 +58,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	if e.Op != "" {
+	// A cause that names the method already (slackops.APIError) is not
+	// prefixed with it again.
+	if e.Op != "" && (e.Err == nil || !strings.HasPrefix(e.Err.Error(), e.Operation()+":")) {
 		b.WriteString(e.Op + ": ")
 	}
 	if e.RetryAfter > 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
@@ -99,7 +100,7 @@ func raceRun(t *testing.T, seed uint64, incidents int) {
 				end := time.Now().Add(2 * time.Minute)
 				for try := 0; time.Now().Before(end); try++ {
 					svc := svcs[(i+try+w)%2] // a redelivery may reach the other instance
-					ctx, cancel := context.WithTimeout(context.Background(), incident.DefaultBudget)
+					ctx, cancel := context.WithTimeout(context.Background(), pagerduty.DefaultBudget)
 					_, err = svc.Handle(ctx, ev)
 					cancel()
 					if err == nil {

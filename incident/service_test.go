@@ -14,6 +14,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // fakeSlack is an in-process incident.Slack that records what it was asked
@@ -447,13 +448,20 @@ func (f *fakeSlack) FindChannel(ctx context.Context, names []string, _ time.Time
 	return "", "", nil
 }
 
-func loadEvent(t testing.TB, name string) *incident.Event {
+// fixture returns a PagerDuty-shaped webhook body from the wire
+// package's testdata.
+func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := incident.Parse(b)
+	return b
+}
+
+func loadEvent(t testing.TB, name string) *incident.Event {
+	t.Helper()
+	ev, _, err := pagerduty.Parse(fixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

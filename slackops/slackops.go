@@ -464,6 +464,17 @@ func (c *Client) bot(ctx context.Context) (string, error) {
 	return c.botUserID, nil
 }
 
+// Check asks Slack whether the bot token works (auth.test), every time:
+// the function's pagey.ping answers with it, to prove a deploy can act in
+// the workspace. A refused token is an *APIError (invalid_auth,
+// account_inactive, …); an unreachable Slack a retryable error.
+func (c *Client) Check(ctx context.Context) error {
+	if _, err := c.api.AuthTestContext(ctx); err != nil {
+		return translate("auth.test", err)
+	}
+	return nil
+}
+
 // Bookmarks returns the links bookmarked in the channel.
 func (c *Client) Bookmarks(ctx context.Context, channelID string) ([]string, error) {
 	var bs []slack.Bookmark

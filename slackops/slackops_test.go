@@ -3,6 +3,7 @@ package slackops_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -327,6 +328,49 @@ func TestSlowSlackTimesOut(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("CreateChannel returned after %v, want soon after its 100ms deadline", d)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		token    string
+		fault    *slackfake.Fault
+		wantCode string // the APIError code; "" for none
+		retry    bool
+	}{
+		{"token works", slackfake.DefaultToken, nil, "", false},
+		{"token refused", "xoxb-revoked", nil, "invalid_auth", false},
+		{"account inactive", slackfake.DefaultToken, &slackfake.Fault{Error: "account_inactive"}, "account_inactive", false},
+		{"rate limited", slackfake.DefaultToken, &slackfake.Fault{Status: http.StatusTooManyRequests, RetryAfter: 3}, "", true},
+		{"slack down", slackfake.DefaultToken, &slackfake.Fault{Status: http.StatusServiceUnavailable}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := slackfake.NewServer()
+			t.Cleanup(fake.Close)
+			if tt.fault != nil {
+				fake.Fail("auth.test", *tt.fault)
+			}
+			err := slackops.New(tt.token, fake.URL).Check(ctx(t))
+			var ae *slackops.APIError
+			switch {
+			case tt.wantCode == "" && !tt.retry && err != nil:
+				t.Errorf("Check = %v, want nil", err)
+			case tt.wantCode != "" && (!errors.As(err, &ae) || ae.Code != tt.wantCode || ae.Method != "auth.test"):
+				t.Errorf("Check = %v, want APIError auth.test %s", err, tt.wantCode)
+			case tt.retry && !incident.IsRetryable(err):
+				t.Errorf("Check = %v, want a retryable error", err)
+			}
+			if err != nil && strings.Contains(err.Error(), tt.token) {
+				t.Errorf("error %q reveals the token", err)
+			}
+			if n := fake.Calls("auth.test"); n != 1 {
+				t.Errorf("auth.test calls = %d, want 1", n)
+			}
+		})
 	}
 }
 

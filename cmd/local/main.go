@@ -4,6 +4,7 @@
 //	PAGERDUTY_WEBHOOK_SECRET=… SLACK_BOT_TOKEN=… STORE=memory go run ./cmd/local
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and serves the function at /.
+// A bad configuration stops it at start, with every problem named.
 //
 // With -sandbox it needs no configuration and no accounts: it serves the
 // function with the in-memory store, a fake Slack Web API in the same
@@ -36,7 +37,8 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	// Registers the PagerDutyWebhook function in its init, which the
-	// framework serves; the sandbox uses its logger.
+	// framework serves; run checks its configuration, the sandbox uses its
+	// logger.
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/internal/sandbox"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -67,6 +69,12 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	}
 	if *sandboxMode {
 		return runSandbox(ctx, port, getenv, os.Stdout, os.Stderr)
+	}
+	// The function reads the same environment and would answer every
+	// request 503 until it is fixed; a runner stops here instead, naming
+	// every problem.
+	if _, err := incidentchannels.LoadConfig(getenv); err != nil {
+		return fmt.Errorf("configuration (see README, Configuration):\n%w", err)
 	}
 	if getenv("FUNCTION_TARGET") == "" {
 		// The framework serves the target at / when it is set.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -81,12 +82,12 @@ func TestServesTheFunction(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	body, err := os.ReadFile(filepath.Join("..", "..", "incident", "testdata", "triggered.json"))
+	body, err := os.ReadFile(filepath.Join("..", "..", "pagerduty", "testdata", "triggered.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte("local-secret")))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte("local-secret")))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +126,45 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestBadConfigurationStopsAtStart runs the command as a process with a
+// bad configuration: it exits 1 at once, naming every problem and no
+// secret, and never listens.
+func TestBadConfigurationStopsAtStart(t *testing.T) {
+	t.Parallel()
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT="+port, "FUNCTION_TARGET=",
+		"PAGERDUTY_WEBHOOK_SECRET=", "SLACK_BOT_TOKEN=xoxb-secret-token", "STORE=sql", "CHANNEL_PREFIX=Inc!",
+		"SLACK_API_URL=", "SLACK_INVITE_USERS=", "SLACK_ANNOUNCE_CHANNEL=", "ROUTING_FILE=", "SLACK_USER_OVERRIDES=", "PAGERDUTY_API_URL=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("local with a bad configuration: %v, want exit status 1\n%s", err, out)
+	}
+	for _, name := range []string{"PAGERDUTY_WEBHOOK_SECRET", "STORE", "CHANNEL_PREFIX"} {
+		if !strings.Contains(string(out), name) {
+			t.Errorf("output does not name %s:\n%s", name, out)
+		}
+	}
+	if strings.Contains(string(out), "xoxb-secret-token") || strings.Contains(string(out), "serving") {
+		t.Errorf("output reveals the token or says it is serving:\n%s", out)
+	}
+}
+
+func TestRunRejectsBadConfiguration(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"SLACK_BOT_TOKEN": "xoxb-secret-token", "STORE": "sql"}
+	err := run(context.Background(), nil, func(k string) string { return env[k] })
+	if err == nil {
+		t.Fatal("run with a bad configuration = nil, want the problems")
+	}
+	for _, name := range []string{"PAGERDUTY_WEBHOOK_SECRET", "STORE"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("run error %q does not name %s", err, name)
+		}
+	}
 }
 
 func TestRunRejectsArguments(t *testing.T) {

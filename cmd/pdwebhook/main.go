@@ -391,7 +391,7 @@ func runPing(ctx context.Context, args []string, getenv func(string) string, std
 	if err := c.Ping(ctx, id); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "PagerDuty is sending pagey.ping to subscription %s; the function answers it 200.\n", id)
+	fmt.Fprintf(stdout, "PagerDuty is sending pagey.ping to subscription %s; the function answers it 200 once Slack took its token and the store answered, else 503 naming what failed (the subscription's delivery log shows it).\n", id)
 	return nil
 }
 

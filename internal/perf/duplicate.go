@@ -17,6 +17,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/replay"
 	"github.com/incident-channels/incident-channels/internal/soak"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // duplicate measures the fast path of a redelivered, finished event on
@@ -33,10 +34,10 @@ func (rn *runner) duplicate(ctx context.Context) error {
 	if _, err := in.send(ctx, body); err != nil {
 		return err
 	}
-	sig := incident.Sign(body, []byte(secret))
+	sig := pagerduty.Sign(body, []byte(secret))
 	newReq := func() *http.Request {
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/", bytes.NewReader(body))
-		req.Header.Set(incident.HeaderSignature, sig)
+		req.Header.Set(pagerduty.HeaderSignature, sig)
 		return req
 	}
 	serve := func() error {
@@ -143,17 +144,17 @@ func (rn *runner) micro(context.Context) error {
 		}
 	}
 	secrets := [][]byte{[]byte(secret)}
-	sig := incident.Sign(body, secrets[0])
+	sig := pagerduty.Sign(body, secrets[0])
 	var failed error
 	bench := func(b *testing.B) {
 		var st incident.State
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := incident.VerifySignature(body, sig, secrets); err != nil {
+			if err := pagerduty.VerifySignature(body, sig, secrets); err != nil {
 				failed = err
 				return
 			}
-			ev, err := incident.Parse(body)
+			ev, _, err := pagerduty.Parse(body)
 			if err != nil {
 				failed = err
 				return

@@ -20,6 +20,7 @@ import (
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
@@ -136,7 +137,7 @@ func (rn *runner) newComposed(ctx context.Context, countConns bool) (*instance, 
 	log := slog.New(slog.DiscardHandler)
 	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
 		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
-	in.handler = incident.NewHandler([][]byte{[]byte(secret)}, svc, incidentchannels.NewLogger(io.Discard), incident.DefaultBudget)
+	in.handler = pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: incidentchannels.NewLogger(io.Discard)})
 	in.serve()
 	return in, nil
 }
@@ -149,7 +150,7 @@ func deliver(ctx context.Context, client *http.Client, url string, body []byte) 
 		return 0, "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(secret)))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(secret)))
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", err

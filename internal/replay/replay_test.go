@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // TestPayloadsMatchTestdata keeps the embedded copies identical to the
@@ -17,7 +18,7 @@ import (
 func TestPayloadsMatchTestdata(t *testing.T) {
 	for _, tmpl := range Builtin() {
 		t.Run(tmpl.Name, func(t *testing.T) {
-			orig := filepath.Join("..", "..", "incident", "testdata", tmpl.Name+".json")
+			orig := filepath.Join("..", "..", "pagerduty", "testdata", tmpl.Name+".json")
 			want, err := os.ReadFile(orig)
 			if err != nil {
 				t.Fatal(err)
@@ -35,9 +36,12 @@ func parseAll(t *testing.T, ds []Delivery) []*incident.Event {
 	t.Helper()
 	evs := make([]*incident.Event, len(ds))
 	for i, d := range ds {
-		ev, err := incident.Parse(d.Body)
+		ev, ignored, err := pagerduty.Parse(d.Body)
 		if err != nil {
 			t.Fatalf("Parse(delivery %d %s) error = %v\n%s", i, d.Name, err, d.Body)
+		}
+		if len(ignored) > 0 {
+			t.Errorf("Parse(delivery %d %s) ignored %q, want every field read", i, d.Name, ignored)
 		}
 		evs[i] = ev
 	}

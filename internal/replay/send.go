@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // Defaults of a Sender.
@@ -145,9 +145,9 @@ func (s *Sender) try(ctx context.Context, client *http.Client, d Delivery) Try {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set(incident.HeaderSignature, incident.Sign(d.Body, s.Secret))
-	req.Header.Set(incident.HeaderWebhookID, d.WebhookID)
-	req.Header.Set(incident.HeaderSubscription, Subscription)
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(d.Body, s.Secret))
+	req.Header.Set(pagerduty.HeaderWebhookID, d.WebhookID)
+	req.Header.Set(pagerduty.HeaderSubscription, Subscription)
 	resp, err := client.Do(req)
 	if err != nil {
 		return Try{Err: err}

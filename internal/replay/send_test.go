@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // endpoint is a webhook endpoint that answers each request with the next
@@ -29,14 +29,14 @@ type endpoint struct {
 
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	if err := incident.VerifySignature(body, r.Header.Get(incident.HeaderSignature), [][]byte{e.secret}); err != nil {
+	if err := pagerduty.VerifySignature(body, r.Header.Get(pagerduty.HeaderSignature), [][]byte{e.secret}); err != nil {
 		e.t.Errorf("request signature: %v", err)
 	}
 	if got := r.Header.Get("User-Agent"); got != UserAgent {
 		e.t.Errorf("User-Agent = %q, want %q", got, UserAgent)
 	}
 	e.mu.Lock()
-	e.webhooks = append(e.webhooks, r.Header.Get(incident.HeaderWebhookID))
+	e.webhooks = append(e.webhooks, r.Header.Get(pagerduty.HeaderWebhookID))
 	status := http.StatusOK
 	if len(e.script) > 0 {
 		status, e.script = e.script[0], e.script[1:]

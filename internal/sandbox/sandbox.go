@@ -33,6 +33,7 @@ import (
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/replay"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -260,7 +261,7 @@ func (v webhookView) Class() string {
 // bytes.
 func (s *Sandbox) record(fn http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		head, _ := io.ReadAll(io.LimitReader(r.Body, incident.MaxBodyBytes+1))
+		head, _ := io.ReadAll(io.LimitReader(r.Body, pagerduty.MaxBodyBytes+1))
 		r.Body = readCloser{io.MultiReader(bytes.NewReader(head), r.Body), r.Body}
 		var env struct {
 			Event struct {

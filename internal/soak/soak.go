@@ -25,6 +25,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -152,7 +153,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			})
 		}
 		svc := incident.NewService(st, slack, cfg, log)
-		srv := httptest.NewServer(incident.NewHandler([][]byte{[]byte(secret)}, svc, log, incident.DefaultBudget))
+		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: log}))
 		defer srv.Close()
 		urls = append(urls, srv.URL)
 	}
@@ -255,7 +256,7 @@ func deliver(ctx context.Context, client *http.Client, url string, body []byte) 
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set(incident.HeaderSignature, incident.Sign(body, []byte(secret)))
+	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(secret)))
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err

@@ -15,6 +15,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -24,9 +25,12 @@ func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 func TestLifecycleParses(t *testing.T) {
 	for i, body := range Lifecycle(7, 3) {
-		ev, err := incident.Parse(body)
+		ev, ignored, err := pagerduty.Parse(body)
 		if err != nil {
 			t.Fatalf("event %d: Parse error = %v", i, err)
+		}
+		if len(ignored) > 0 {
+			t.Errorf("event %d: Parse ignored %q, want every field read", i, ignored)
 		}
 		if ev.Type != lifecycle[i] || !ev.Handled() || ev.IncidentID != "QSOAK70003" {
 			t.Errorf("event %d = %s for %q handled %v, want %s for QSOAK70003", i, ev.Type, ev.IncidentID, ev.Handled(), lifecycle[i])
@@ -138,7 +142,7 @@ func runInOrder(t *testing.T, seed uint64, order func(types []string) []int) []s
 		ChannelPrefix: "soak", Router: w.table, Announce: w.announce,
 		Directory: people.New(people.Options{PagerDutyToken: pdToken, PagerDutyURL: w.pd.URL(), Slack: slack, Cache: people.NewMemoryCache()}),
 	}, nil)
-	srv := httptest.NewServer(incident.NewHandler([][]byte{[]byte(secret)}, svc, nil, incident.DefaultBudget))
+	srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	defer srv.Close()
 	inc := w.incidents[0]
 	for _, k := range order(inc.types) {

@@ -1,4 +1,4 @@
-package incident
+package pagerduty
 
 import (
 	"crypto/hmac"

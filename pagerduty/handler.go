@@ -1,4 +1,4 @@
-package incident
+package pagerduty
 
 import (
 	"context"
@@ -7,8 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
 )
 
 // DefaultBudget is how long a request may work before answering. PagerDuty
@@ -16,38 +19,63 @@ import (
 // resumed by the redelivery.
 const DefaultBudget = 3500 * time.Millisecond
 
+// Service handles one parsed event; *incident.Service is the one the
+// function uses. It returns incident.ErrPanic for a recovered bug and
+// any other error for work a redelivery may finish.
+type Service interface {
+	Handle(ctx context.Context, ev *incident.Event) (incident.Result, error)
+}
+
+// Checker proves that what the service depends on answers (Slack takes
+// the token, the store reads). The handler asks it when PagerDuty sends
+// pagey.ping, its test event, so that a ping's 2xx means a deploy works.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// HandlerConfig is what a Handler is made of.
+type HandlerConfig struct {
+	// Secrets are the accepted signing secrets (several during rotation).
+	Secrets [][]byte
+	// Service handles every signed, well-formed event but pagey.ping.
+	Service Service
+	// Checker answers pagey.ping: 200 when it passes, 503 naming what
+	// failed otherwise. Without one, a ping goes to Service like any event.
+	Checker Checker
+	// Log gets one line per request; nil discards them.
+	Log *slog.Logger
+	// Budget bounds the work of one request; 0 means DefaultBudget.
+	Budget time.Duration
+	// TraceProject, when set, is the Google Cloud project whose traces the
+	// request logs refer to (logging.googleapis.com/trace, from
+	// X-Cloud-Trace-Context or traceparent), so a request's lines group
+	// under its trace. Without it the field is left out.
+	TraceProject string
+}
+
 // Handler is the webhook endpoint: verify, parse, handle, answer.
 type Handler struct {
-	secrets [][]byte
-	svc     *Service
-	log     *slog.Logger
-	budget  time.Duration
-	// traceProject, when set, lets request logs carry Cloud Logging's
-	// trace field, so a request's lines group under its trace.
+	secrets      [][]byte
+	svc          Service
+	check        Checker
+	log          *slog.Logger
+	budget       time.Duration
 	traceProject string
 }
 
-// SetTraceProject sets the Google Cloud project whose traces the request
-// logs refer to (logging.googleapis.com/trace, from X-Cloud-Trace-Context
-// or traceparent). Without it the field is left out.
-func (h *Handler) SetTraceProject(project string) { h.traceProject = project }
-
-// HealthPath answers GET with 200 and touches nothing: no Slack, no
-// store, no configuration revealed.
-const HealthPath = "/healthz"
-
-// ServeHealth answers a health check and reports whether r was one.
-func ServeHealth(w http.ResponseWriter, r *http.Request) bool {
-	if r.URL.Path != HealthPath || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
-		return false
+// NewHandler returns the HTTP handler for PagerDuty V3 webhooks.
+func NewHandler(cfg HandlerConfig) *Handler {
+	h := &Handler{
+		secrets: cfg.Secrets, svc: cfg.Service, check: cfg.Checker,
+		log: cfg.Log, budget: cfg.Budget, traceProject: cfg.TraceProject,
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
-		_, _ = io.WriteString(w, "ok\n")
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
 	}
-	return true
+	if h.budget <= 0 {
+		h.budget = DefaultBudget
+	}
+	return h
 }
 
 // trace returns the Cloud Logging trace name of the request, or "".
@@ -70,36 +98,25 @@ func (h *Handler) trace(r *http.Request) string {
 	return "projects/" + h.traceProject + "/traces/" + id
 }
 
-// NewHandler returns the HTTP handler for PagerDuty V3 webhooks. secrets are
-// the accepted signing secrets (several during rotation).
-func NewHandler(secrets [][]byte, svc *Service, log *slog.Logger, budget time.Duration) *Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if budget <= 0 {
-		budget = DefaultBudget
-	}
-	return &Handler{secrets: secrets, svc: svc, log: log, budget: budget}
-}
-
 // reqLog collects the fields of the one log line written per request.
 type reqLog struct {
 	trace   string
 	status  int
 	msg     string
-	ev      *Event
-	res     Result
+	ev      *incident.Event
+	res     incident.Result
 	err     error
 	webhook string
+	// ignored are the paths of the fields Parse left at their zero value.
+	ignored []string
 }
 
-// ServeHTTP answers 2xx processed or ignored · 401 missing or invalid
-// signature · 400 malformed (signed) body · 405 not POST · 413 body over
-// 256 KiB · 503 retryable failure · 500 for a bug (a recovered panic).
+// ServeHTTP answers 2xx processed, ignored or a ping whose checks passed ·
+// 401 missing or invalid signature · 400 malformed (signed) body · 405 not
+// POST · 413 body over 256 KiB · 503 retryable failure or failed ping
+// check, with Retry-After when the failure carried one · 500 for a bug (a
+// recovered panic).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if ServeHealth(w, r) {
-		return
-	}
 	start := time.Now()
 	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID), trace: h.trace(r)}
 	defer func() {
@@ -134,29 +151,50 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}
-	ev, err := Parse(body)
+	ev, ignored, err := Parse(body)
 	if err != nil {
 		rl.err = err
 		return http.StatusBadRequest, err.Error()
 	}
-	rl.ev = ev
+	rl.ev, rl.ignored = ev, ignored
 	// PagerDuty hanging up must not cut the work off between a Slack call
 	// and recording it: the budget alone bounds it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
 	defer cancel()
+	if ev.Type == incident.EventPing && h.check != nil {
+		if err := h.check.Check(ctx); err != nil {
+			rl.err = fmt.Errorf("ping: %w", err)
+			return unavailable(w, err), "ping failed: " + err.Error()
+		}
+		return http.StatusOK, "ping ok"
+	}
 	rl.res, err = h.svc.Handle(ctx, ev)
-	if errors.Is(err, ErrPanic) {
+	if errors.Is(err, incident.ErrPanic) {
 		rl.err = err
 		return http.StatusInternalServerError, "internal error"
 	}
 	if err != nil {
 		rl.err = err
-		// Every failure after a valid, signed body is worth a redelivery:
-		// a 4xx would make PagerDuty drop the event, and three drops in a
-		// row disable the subscription.
-		return http.StatusServiceUnavailable, "not finished; redeliver"
+		return unavailable(w, err), "not finished; redeliver"
 	}
 	return http.StatusOK, string(rl.res.Outcome)
+}
+
+// unavailable sets the Retry-After a failure carried and returns 503.
+// Every failure after a valid, signed body is worth a redelivery: a 4xx
+// would make PagerDuty drop the event, and three drops in a row disable
+// the subscription.
+func unavailable(w http.ResponseWriter, err error) int {
+	if d := incident.RetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(d))
+	}
+	return http.StatusServiceUnavailable
+}
+
+// retryAfterSeconds formats d as a Retry-After value: whole seconds,
+// rounded up so the sender never comes back early.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
@@ -176,6 +214,11 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 			attrs = append(attrs, slog.String("incident_id", ev.IncidentID))
 		}
 	}
+	if len(rl.ignored) > 0 {
+		// Names only: the values may be anything a sender put there.
+		attrs = append(attrs, slog.Group("ignored_fields",
+			slog.Int("count", len(rl.ignored)), slog.Any("names", rl.ignored)))
+	}
 	if rl.res.Outcome != "" {
 		attrs = append(attrs, slog.String("outcome", string(rl.res.Outcome)))
 	}
@@ -189,14 +232,9 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 		if errors.As(rl.err, &op) {
 			attrs = append(attrs, slog.String("failed_call", op.Operation()))
 		}
-		switch {
-		case rl.status >= 500:
+		level = slog.LevelWarn
+		if rl.status >= 500 && rl.status != http.StatusServiceUnavailable {
 			level = slog.LevelError
-			if rl.status == http.StatusServiceUnavailable {
-				level = slog.LevelWarn
-			}
-		default:
-			level = slog.LevelWarn
 		}
 	}
 	h.log.LogAttrs(ctx, level, "webhook "+rl.msg, attrs...)

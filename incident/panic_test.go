@@ -1,0 +1,63 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+)
+
+// panicOnce panics in the first CreateChannel (run on the caller's
+// goroutine) or PostRoot (run on a reconcile goroutine) call.
+type panicOnce struct {
+	*fakeSlack
+	inCreate bool
+	done     bool
+}
+
+func (p *panicOnce) CreateChannel(ctx context.Context, name string, private bool) (string, error) {
+	if p.inCreate && !p.done {
+		p.done = true
+		panic("boom in create")
+	}
+	return p.fakeSlack.CreateChannel(ctx, name, private)
+}
+
+func (p *panicOnce) PostRoot(ctx context.Context, id string, r incident.Root) (string, error) {
+	if !p.inCreate && !p.done {
+		p.done = true
+		panic("boom in root")
+	}
+	return p.fakeSlack.PostRoot(ctx, id, r)
+}
+
+// TestServiceRecoversPanic: a bug in a Slack call, on the caller's
+// goroutine or a reconcile goroutine, comes back as ErrPanic instead of
+// killing the process, and the redelivery completes the incident.
+func TestServiceRecoversPanic(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name     string
+		inCreate bool
+	}{{"in create", true}, {"in root post", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			slack := newFakeSlack()
+			svc := incident.NewService(store.NewMemory(), &panicOnce{fakeSlack: slack, inCreate: tt.inCreate}, incident.Config{ChannelPrefix: "inc"}, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if _, err := svc.Handle(ctx, loadEvent(t, "triggered.json")); !errors.Is(err, incident.ErrPanic) {
+				t.Fatalf("Handle with Slack panicking = %v, want ErrPanic", err)
+			}
+			if res, err := svc.Handle(ctx, loadEvent(t, "triggered.json")); err != nil || res.Outcome != incident.OutcomeProcessed {
+				t.Fatalf("redelivery = %v, %v; want processed", res, err)
+			}
+			if c := slack.only(); c == nil || c.root == "" {
+				t.Errorf("after the redelivery: want one channel with a root")
+			}
+		})
+	}
+}
