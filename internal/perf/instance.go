@@ -81,8 +81,10 @@ func (in *instance) startSlack(countConns bool) (string, error) {
 }
 
 // newFunction returns the handler incidentchannels.New builds from a
-// configuration, as Cloud Functions runs it, with a fake Slack.
-func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
+// configuration, as Cloud Functions runs it, with a fake Slack. configure,
+// when set, prepares the fake and adds to the environment before the
+// configuration is read.
+func (rn *runner) newFunction(ctx context.Context, configure func(fake *slackfake.Server, env map[string]string)) (*instance, error) {
 	in := &instance{}
 	slackURL, err := in.startSlack(false)
 	if err != nil {
@@ -97,6 +99,9 @@ func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
 	}
 	if p := rn.project(); p != "" {
 		env["STORE"], env["GOOGLE_CLOUD_PROJECT"] = "firestore", p
+	}
+	if configure != nil {
+		configure(in.fake, env)
 	}
 	cfg, err := incidentchannels.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -142,27 +147,27 @@ func (rn *runner) newComposed(ctx context.Context, countConns bool) (*instance, 
 	return in, nil
 }
 
-// deliver POSTs a signed body as PagerDuty does and returns the status
-// and the answer's first line (processed, duplicate …).
-func deliver(ctx context.Context, client *http.Client, url string, body []byte) (int, string, error) {
+// deliver POSTs a signed body as PagerDuty does and returns the status,
+// the answer's first line (processed, duplicate …) and its headers.
+func deliver(ctx context.Context, client *http.Client, url string, body []byte) (int, string, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(secret)))
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, strings.TrimSpace(string(b)), nil
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header, nil
 }
 
 // send delivers body and fails unless the function answered 200.
 func (in *instance) send(ctx context.Context, body []byte) (string, error) {
-	code, msg, err := deliver(ctx, in.client, in.srv.URL+"/", body)
+	code, msg, _, err := deliver(ctx, in.client, in.srv.URL+"/", body)
 	if err != nil {
 		return "", err
 	}
