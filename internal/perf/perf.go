@@ -27,6 +27,9 @@
 //     root and every delivery is accepted (as a ratio of what the creation
 //     tier allows), the calls Slack refused, the longest answer, and
 //     whether every effect was done, once.
+//   - roundtrips (the Firestore emulator only): the Firestore round trips k
+//     on the critical path of a triggered (2 L + k F) and an acknowledged
+//     (L + k F) event, with F added to every round trip by a proxy.
 //
 // Times depend on the machine; counts do not. Tests check that every row
 // is produced and that the counters count, never that a time meets a goal.
@@ -45,7 +48,7 @@ import (
 )
 
 // Sections, in the order they run and are reported.
-var Sections = []string{"critical", "calls", "duplicate", "micro", "process", "scale", "storm"}
+var Sections = []string{"critical", "calls", "duplicate", "micro", "process", "scale", "storm", "roundtrips"}
 
 // Options configure a run. Zero values take the defaults of
 // DefaultOptions, except LoadLatency and BigEvents, where 0 means none.
@@ -79,6 +82,9 @@ type Options struct {
 	// go on PATH, then GOROOT's) into a temporary directory.
 	LocalBin string
 	GoCmd    string
+	// StoreDelay is the latency F the roundtrips section adds to every
+	// Firestore round trip.
+	StoreDelay time.Duration
 	// Storm shapes the storm section; zero fields take DefaultStorm's.
 	Storm StormOptions
 	// Only limits the run to these sections; empty runs them all.
@@ -122,6 +128,7 @@ func DefaultOptions() Options {
 		LoadLatency: 100 * time.Millisecond,
 		PriorEvents: 500,
 		BigEvents:   10000,
+		StoreDelay:  20 * time.Millisecond,
 		Storm:       DefaultStorm,
 		Prices:      DefaultPrices,
 	}
@@ -155,6 +162,9 @@ func (o *Options) defaults() {
 	}
 	if o.BigEvents < 0 {
 		o.BigEvents = 0
+	}
+	if o.StoreDelay <= 0 {
+		o.StoreDelay = d.StoreDelay
 	}
 	if o.Storm.Incidents <= 0 {
 		o.Storm.Incidents = d.Storm.Incidents
@@ -290,13 +300,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rn := &runner{o: o, rep: rep}
 	steps := map[string]func(context.Context) error{
-		"critical":  rn.critical,
-		"calls":     rn.calls,
-		"duplicate": rn.duplicate,
-		"micro":     rn.micro,
-		"process":   rn.process,
-		"scale":     rn.scale,
-		"storm":     rn.storm,
+		"critical":   rn.critical,
+		"calls":      rn.calls,
+		"duplicate":  rn.duplicate,
+		"micro":      rn.micro,
+		"process":    rn.process,
+		"scale":      rn.scale,
+		"storm":      rn.storm,
+		"roundtrips": rn.roundTrips,
 	}
 	for _, s := range Sections {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, s) {

@@ -126,7 +126,7 @@ type localRun struct {
 func (rn *runner) runLocal(ctx context.Context, bin string, run int) (*localRun, error) {
 	fake := slackfake.NewServer()
 	defer fake.Close()
-	proxy, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"))
+	proxy, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"), 0)
 	if err != nil {
 		return nil, err
 	}
