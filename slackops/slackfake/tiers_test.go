@@ -32,6 +32,17 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// tiered returns a server enforcing tiers on a clock the test moves.
+func tiered(t *testing.T, tiers Tiers) (*Server, *clock) {
+	t.Helper()
+	s := NewServer()
+	t.Cleanup(s.Close)
+	clk := newClock()
+	tiers.Now = clk.Now
+	s.SetTiers(tiers)
+	return s, clk
+}
+
 // post calls method and returns the HTTP status and Retry-After header.
 func post(t *testing.T, s *Server, method string, args url.Values) (int, string) {
 	t.Helper()
@@ -52,10 +63,7 @@ func createArgs(name string) url.Values { return url.Values{"name": {name}} }
 // nothing, and the window lets calls through again as it moves on.
 func TestTiersRefuseOverLimit(t *testing.T) {
 	t.Parallel()
-	s := NewServer()
-	t.Cleanup(s.Close)
-	clk := newClock()
-	s.SetTiers(Tiers{Limits: map[string]Limit{"conversations.create": {Calls: 3, Per: 10 * time.Second}}, Now: clk.Now})
+	s, clk := tiered(t, Tiers{Limits: map[string]Limit{"conversations.create": {Calls: 3, Per: 10 * time.Second}}})
 
 	steps := []struct {
 		name           string
@@ -99,13 +107,10 @@ func TestTiersRefuseOverLimit(t *testing.T) {
 // methods without a limit are never refused, only counted.
 func TestTiersPerMethod(t *testing.T) {
 	t.Parallel()
-	s := NewServer()
-	t.Cleanup(s.Close)
-	clk := newClock()
-	s.SetTiers(Tiers{Limits: map[string]Limit{
+	s, _ := tiered(t, Tiers{Limits: map[string]Limit{
 		"conversations.create":   {Calls: 1, Per: time.Minute},
 		"conversations.setTopic": {Calls: 1, Per: time.Minute},
-	}, Now: clk.Now})
+	}})
 	id := channelID(t, call(t, s, "conversations.create", createArgs("inc-1")))
 	if code, _ := post(t, s, "conversations.setTopic", url.Values{"channel": {id}, "topic": {"Triggered"}}); code != 200 {
 		t.Errorf("setTopic after a create = %d, want 200: its own window", code)
@@ -139,12 +144,8 @@ func TestTiersPerMethod(t *testing.T) {
 // each channel on its own; and the real tier sizes of the other methods.
 func TestSlackTiersPostPerChannel(t *testing.T) {
 	t.Parallel()
-	s := NewServer()
-	t.Cleanup(s.Close)
-	clk := newClock()
 	tiers := SlackTiers(6 * time.Second) // a minute in 6 s: a second in 100 ms
-	tiers.Now = clk.Now
-	s.SetTiers(tiers)
+	s, clk := tiered(t, tiers)
 	for method, want := range map[string]int{"conversations.create": 20, "bookmarks.add": 20, "conversations.setTopic": 20,
 		"conversations.invite": 50, "chat.update": 50, "users.lookupByEmail": 50} {
 		if got := tiers.Limits[method]; got.Calls != want || got.Per != 6*time.Second || got.PerChannel {
@@ -187,10 +188,7 @@ func TestSlackTiersPostPerChannel(t *testing.T) {
 // which the adapter classifies as transient.
 func TestTiersSlackGoRateLimitedError(t *testing.T) {
 	t.Parallel()
-	s := NewServer()
-	t.Cleanup(s.Close)
-	clk := newClock()
-	s.SetTiers(Tiers{Limits: map[string]Limit{"conversations.create": {Calls: 1, Per: 30 * time.Second}}, Now: clk.Now})
+	s, clk := tiered(t, Tiers{Limits: map[string]Limit{"conversations.create": {Calls: 1, Per: 30 * time.Second}}})
 	api := slack.New(DefaultToken, slack.OptionAPIURL(s.URL))
 	ctx := context.Background()
 	if _, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: "inc-1"}); err != nil {
