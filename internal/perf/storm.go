@@ -202,6 +202,7 @@ func (rn *runner) runStorm(ctx context.Context, o StormOptions) (stormResult, er
 	in.fake.SetLatency(o.Latency)
 	in.fake.SetTiers(tiers)
 	pd := newPagerDuty(in.srv.URL+"/", o)
+	defer pd.client.CloseIdleConnections()
 
 	ctx, cancel := context.WithTimeout(ctx, o.bound())
 	defer cancel()
