@@ -418,6 +418,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 			pagerduty.Checker
 		}
 		cache people.Cache
+		// limits shares what Slack's 429 answers said among instances;
+		// the memory store keeps them to this process.
+		limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	)
 	switch cfg.Store {
 	case "memory":
@@ -427,9 +430,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
-		st, cache = fs, people.NewFirestoreCache(fs.Client())
+		st, cache, limits = fs, people.NewFirestoreCache(fs.Client()), store.NewRateLimits(fs.Client())
 	}
-	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL)
+	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce, LeaseTTL: cfg.leaseTTL,
 	}

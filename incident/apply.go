@@ -3,6 +3,7 @@ package incident
 import (
 	"reflect"
 	"slices"
+	"time"
 )
 
 // Results is what one round of a plan came to: the outcome of each step
@@ -40,6 +41,11 @@ type Results struct {
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
 	Settled []string
+	// Deferred are the keys of optional effects put off to the next event
+	// of the incident (Slack rate-limited their method); Event is the
+	// event this round was for.
+	Deferred []string
+	Event    string
 	// MaybeDone is set when a post may have landed unseen: its entry
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.
@@ -86,6 +92,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	}
 	if r.TopicSet {
 		st.Topic = r.Topic
+		settle(st, KeyTopic)
 	}
 	for _, link := range r.Bookmarks {
 		if !slices.Contains(st.Bookmarks, link) {
@@ -119,6 +126,14 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 			continue
 		}
 		settle(st, key)
+	}
+	for _, key := range r.Deferred {
+		e := st.Pending(key)
+		if e == nil {
+			st.Ledger = append(st.Ledger, Pending{Key: key})
+			e = &st.Ledger[len(st.Ledger)-1]
+		}
+		e.Owner, e.Until, e.Deferred, e.Event = "", time.Time{}, true, r.Event
 	}
 	if r.ReplyTS != "" {
 		if er.ReplyTS == "" {

@@ -105,6 +105,22 @@ func TestApply(t *testing.T) {
 			wantChange: ChangeState | ChangeEvent,
 		},
 		{
+			name: "rate-limited optional effects put off to the next event",
+			st:   State{ChannelID: "C1", Ledger: pending(BookmarkKey("https://b"))},
+			r:    Results{Event: "E2", Settled: []string{BookmarkKey("https://b")}, Deferred: []string{KeyTopic, BookmarkKey("https://b")}},
+			want: State{ChannelID: "C1", Ledger: []Pending{
+				{Key: KeyTopic, Deferred: true, Event: "E2"}, {Key: BookmarkKey("https://b"), Deferred: true, Event: "E2"},
+			}},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "topic set ends its deferral",
+			st:         State{ChannelID: "C1", Ledger: []Pending{{Key: KeyTopic, Deferred: true, Event: "E2"}}},
+			r:          Results{Event: "E3", Topic: "Resolved", TopicSet: true},
+			want:       State{ChannelID: "C1", Topic: "Resolved"},
+			wantChange: ChangeState,
+		},
+		{
 			name:       "reply posted, summary posted, channel archived",
 			st:         State{ChannelID: "C1", Ledger: pending(KeySummary)},
 			er:         EventRecord{Exists: true, Owner: "a1"},

@@ -168,6 +168,10 @@ func TestDecide(t *testing.T) {
 	posting.Ledger = []Pending{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
 	announcing := acked
 	announcing.Ledger = []Pending{{Key: BoardKey("CANN"), Owner: "a0"}}
+	// What Slack's rate limits put off while the acknowledgement was
+	// handled: the topic and the announce message.
+	putOff := acked
+	putOff.Ledger = []Pending{{Key: KeyTopic, Deferred: true, Event: ack.ID}, {Key: BoardKey("CANN"), Deferred: true, Event: ack.ID}}
 
 	tests := []struct {
 		name string
@@ -206,6 +210,15 @@ func TestDecide(t *testing.T) {
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
 			Reply:     &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID},
 			FindReply: true,
+		}},
+		{"put off by this event: left to the next", putOff, EventRecord{Exists: true}, ack, Plan{
+			UpdateRoot: true,
+			Reply:      &Reply{Headline: "Acknowledged by Ada", At: ack.OccurredAt, EventID: ack.ID},
+		}},
+		{"put off by an earlier event: done now, without a look-up", putOff, EventRecord{Exists: true}, noteEvent(2 * time.Minute), Plan{
+			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true, Boards: []Board{{ChannelID: "CANN"}},
+			Overdue: []string{KeyTopic, BoardKey("CANN")},
+			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
 		}},
 		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,

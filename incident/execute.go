@@ -22,8 +22,10 @@ const (
 	stepInvite                       // invites and their look-ups
 	stepThreadPost                   // summary, reply or note in the incident's channel
 	stepPostOnlyPost                 // reply or summary under the post-only message
-	stepBoardPost                    // a message in a shared channel
+	stepBoardPost                    // the post-only message the updates are threaded under
 	stepBoardEdit                    // the same, edited
+	stepAnnouncePost                 // any other message in a shared channel (the announce line)
+	stepAnnounceEdit                 // the same, edited
 	stepLookup                       // a look-up of what an earlier attempt did
 )
 
@@ -47,6 +49,11 @@ const (
 	archived
 	// gone: the message was deleted: it is posted anew.
 	gone
+	// postpone: an optional effect (topic, bookmark, announce message)
+	// whose method Slack rate-limited is left to the incident's next
+	// event: the essentials (channel, invites, root, replies) need not
+	// wait for it, nor does PagerDuty redeliver for it.
+	postpone
 )
 
 // policy maps each step and kind of failure to an action. A kind the
@@ -55,23 +62,38 @@ var policy = map[step]map[Kind]action{
 	stepChannel:      {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: fail, KindRefused: fail},
 	stepRootPost:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: archived, KindRefused: fail},
 	stepRootEdit:     {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepTopic:        {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepBookmark:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepTopic:        {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepBookmark:     {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepInvite:       {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepThreadPost:   {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: archived, KindRefused: fail},
 	stepPostOnlyPost: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepBoardPost:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
 	stepBoardEdit:    {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnouncePost: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnounceEdit: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: fail, KindArchived: archived, KindRefused: fail},
 }
 
-// actionFor returns what err means for step s.
-func actionFor(s step, err error) action {
+// actionFor returns what err means for step s. An optional effect is put
+// off at most once, and only while a later event is to come: one that an
+// earlier event put off already, or one of a resolved incident, must be
+// done before the delivery is answered, so nothing put off is lost.
+func actionFor(s step, err error, mayPostpone bool) action {
 	k := KindOf(err)
 	if k == 0 || k == KindNameTaken {
 		k = KindRefused
 	}
-	return policy[s][k]
+	act := policy[s][k]
+	if act == postpone && !mayPostpone {
+		act = fail
+	}
+	return act
+}
+
+// mayPostpone reports whether the effect of key may be put off to the
+// incident's next event.
+func (x *executor) mayPostpone(key string) bool {
+	return x.st.Snapshot.Status != "resolved" && !slices.Contains(x.p.Overdue, key)
 }
 
 // executor runs one round of a plan: independent Slack calls at once,
@@ -100,6 +122,7 @@ type thread struct {
 // execute runs the plan and returns what it came to.
 func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	x := &executor{a: a, st: a.st, p: p, ran: map[string]bool{}, thread: make(chan thread, 1)}
+	x.r.Event = a.ev.ID
 	if p.CreateChannel {
 		x.createChannel(ctx)
 	} else {
@@ -163,7 +186,7 @@ func (x *executor) goSafe(f func()) {
 // failed applies the policy to a failed step and reports whether the
 // step may be counted done (skip).
 func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err error) bool {
-	act := actionFor(s, err)
+	act := actionFor(s, err, key != "" && x.mayPostpone(key))
 	x.locked(func(r *Results) {
 		if key != "" {
 			x.ran[key] = true
@@ -191,6 +214,8 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 				g.GaveUp = true
 				r.Boards = append(r.Boards, g)
 			}
+		case postpone:
+			r.Deferred = append(r.Deferred, key)
 		}
 	})
 	switch act {
@@ -198,6 +223,9 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		x.a.log.WarnContext(ctx, "optional Slack step failed; not retried", "incident_id", x.a.ev.IncidentID,
 			"channel_id", x.st.ChannelID, "error", err.Error())
 		return true
+	case postpone:
+		x.a.log.InfoContext(ctx, "optional Slack step put off to the incident's next event", "incident_id", x.a.ev.IncidentID,
+			"key", key, "error", err.Error())
 	case giveUp:
 		ch := ""
 		if b != nil {
@@ -230,7 +258,7 @@ func (x *executor) run(ctx context.Context) {
 	if p.Topic != "" {
 		x.goSafe(func() {
 			err := x.a.slack.SetTopic(ctx, st.ChannelID, p.Topic)
-			if err == nil || x.failed(ctx, stepTopic, "", nil, err) {
+			if err == nil || x.failed(ctx, stepTopic, KeyTopic, nil, err) {
 				x.locked(func(r *Results) { r.Topic, r.TopicSet = p.Topic, true })
 			}
 		})
@@ -371,7 +399,11 @@ func (x *executor) board(ctx context.Context, b Board) {
 		return
 	}
 	if err := x.a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, x.entry(b)); err != nil {
-		x.failed(ctx, stepBoardEdit, "", &b, err)
+		s := stepBoardEdit
+		if x.optional(b) {
+			s = stepAnnounceEdit
+		}
+		x.failed(ctx, s, BoardKey(b.ChannelID), &b, err)
 		return
 	}
 	b.Version, b.HasChannel = x.st.Version, x.st.ChannelID != ""
@@ -382,18 +414,22 @@ func (x *executor) board(ctx context.Context, b Board) {
 // is found.
 func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
 	key := BoardKey(b.ChannelID)
+	s := stepBoardPost
+	if x.optional(b) {
+		s = stepAnnouncePost
+	}
 	var ts string
 	if x.mustFind(key) {
 		var err error
 		if ts, err = x.a.slack.FindBoard(ctx, b.ChannelID, x.st.Snapshot.ID); err != nil {
-			x.failed(ctx, stepBoardPost, key, &b, err)
+			x.failed(ctx, s, key, &b, err)
 			return "", false
 		}
 	}
 	if ts == "" {
 		var err error
 		if ts, err = x.a.slack.PostBoard(ctx, b.ChannelID, x.entry(b)); err != nil {
-			x.failed(ctx, stepBoardPost, key, &b, err)
+			x.failed(ctx, s, key, &b, err)
 			return "", false
 		}
 	}
@@ -401,6 +437,11 @@ func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
 	x.locked(func(r *Results) { r.Boards = append(r.Boards, b); x.ran[key] = true })
 	return ts, true
 }
+
+// optional reports whether b is a message the incident's updates need
+// not wait for: any but the post-only message of an incident without a
+// channel of its own, which its replies are threaded under.
+func (x *executor) optional(b Board) bool { return !b.Thread || x.st.ChannelID != "" }
 
 // bookmarks adds the plan's bookmarks, each once: in a channel where an
 // earlier attempt may have added some unrecorded, it lists them first.

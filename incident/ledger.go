@@ -36,6 +36,9 @@ const (
 	KeyChannel = "channel"
 	KeyRoot    = "root"
 	KeySummary = "summary"
+	// KeyTopic is the topic's key; it is only ever deferred (an edit
+	// needs no pending entry).
+	KeyTopic = "topic"
 
 	bookmarkPrefix = "bookmark:"
 	boardPrefix    = "board:"
@@ -65,6 +68,12 @@ type Pending struct {
 	Names []string
 	// Thread is set for a board that is the post-only message.
 	Thread bool
+	// Deferred is set for an optional effect (the topic, a bookmark, the
+	// announce message) put off because Slack rate-limited its method:
+	// it is known not done, and the next event of the incident (not
+	// Event, the one that put it off) does it.
+	Deferred bool
+	Event    string
 }
 
 // Pending returns the ledger entry of key, or nil.
@@ -90,6 +99,7 @@ func setOut(st *State, p Plan, owner string, now, until time.Time) {
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until = owner, until
+		e.Deferred, e.Event = false, ""
 		switch {
 		case key == KeyChannel:
 			if !slices.Contains(e.Names, p.ChannelName) && len(e.Names) < maxChannelNames {
@@ -106,11 +116,25 @@ func setOut(st *State, p Plan, owner string, now, until time.Time) {
 // may still be carrying out: the attempt waits for it.
 func unripe(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
 	for _, key := range p.Posts() {
-		if e := st.Pending(key); e != nil && e.Owner != owner && now.Before(e.Until) {
+		if e := st.Pending(key); e != nil && !e.Deferred && e.Owner != owner && now.Before(e.Until) {
 			return true
 		}
 	}
 	return p.Reply != nil && er.Owner != "" && er.Owner != owner && now.Before(er.Until)
+}
+
+// deferredBy reports whether the effect of key was put off by the event
+// eventID: its attempts (and redeliveries) leave it to a later event.
+func deferredBy(st State, key, eventID string) bool {
+	e := st.Pending(key)
+	return e != nil && e.Deferred && e.Event == eventID
+}
+
+// pendingPost reports whether an earlier attempt may have made the post
+// of key: an entry that is not a deferral.
+func pendingPost(st State, key string) bool {
+	e := st.Pending(key)
+	return e != nil && !e.Deferred
 }
 
 // settle removes the ledger entry of key.

@@ -96,6 +96,10 @@ type Plan struct {
 	// opened; nil when none is owed. FindSummary as above.
 	Summary     *Reply
 	FindSummary bool
+	// Overdue are the keys of optional effects (topic, bookmarks,
+	// announce message) an earlier event put off under Slack's rate
+	// limits: this event must do them rather than put them off again.
+	Overdue []string
 	// Reply is the thread reply the event still owes; nil when none.
 	// FindReply when an earlier attempt may have posted it unrecorded.
 	Reply     *Reply
@@ -171,7 +175,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.CreateChannel = true
 			p.ChannelName = ChannelName(route.Prefix, inc)
 			p.Private = route.Private
-			if e := st.Pending(KeyChannel); e != nil {
+			if e := st.Pending(KeyChannel); e != nil && !e.Deferred {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
@@ -185,12 +189,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	// being posted are finished; an incident channel is announced; an
 	// incident without one is posted in its post-only channel.
 	for _, b := range st.Boards {
-		if !b.GaveUp && (b.Version != st.Version || b.HasChannel != own) {
+		if !b.GaveUp && (b.Version != st.Version || b.HasChannel != own) && !deferredBy(st, BoardKey(b.ChannelID), ev.ID) {
 			p.Boards = append(p.Boards, b)
 		}
 	}
 	want := func(channel string, thread bool) {
-		if channel != "" && st.Board(channel) < 0 && p.board(channel) < 0 {
+		if channel != "" && st.Board(channel) < 0 && p.board(channel) < 0 && !deferredBy(st, BoardKey(channel), ev.ID) {
 			p.Boards = append(p.Boards, Board{ChannelID: channel, Thread: thread})
 		}
 	}
@@ -213,15 +217,23 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		want(route.PostChannel, true)
 	}
 	for _, b := range p.Boards {
-		if b.TS == "" && st.Pending(BoardKey(b.ChannelID)) != nil {
+		if b.TS == "" && pendingPost(st, BoardKey(b.ChannelID)) {
 			p.FindBoards = append(p.FindBoards, b.ChannelID)
 		}
+		p.overdue(st, BoardKey(b.ChannelID))
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
 		p.FindReply = p.Reply != nil && er.Owner != ""
 	}
 	return p
+}
+
+// overdue adds key to p.Overdue when an earlier event put its effect off.
+func (p *Plan) overdue(st State, key string) {
+	if e := st.Pending(key); e != nil && e.Deferred {
+		p.Overdue = append(p.Overdue, key)
+	}
 }
 
 // board returns the index in p.Boards of the message in channelID, or -1.
@@ -233,13 +245,18 @@ func (p *Plan) board(channelID string) int {
 // root message and the summary of what happened before it opened.
 func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	inc := st.Snapshot
-	if t := Topic(inc); t != st.Topic {
+	// The topic, bookmarks and announce message are optional: one that
+	// Slack's rate limit put off while handling this event waits for the
+	// next event.
+	if t := Topic(inc); t != st.Topic && !deferredBy(st, KeyTopic, ev.ID) {
 		p.Topic = t
+		p.overdue(st, KeyTopic)
 	}
 	for _, b := range Bookmarks(inc) {
-		if !slices.Contains(st.Bookmarks, b.Link) {
+		if !slices.Contains(st.Bookmarks, b.Link) && !deferredBy(st, BookmarkKey(b.Link), ev.ID) {
 			p.Bookmarks = append(p.Bookmarks, b)
-			p.FindBookmarks = p.FindBookmarks || st.Pending(BookmarkKey(b.Link)) != nil
+			p.FindBookmarks = p.FindBookmarks || pendingPost(st, BookmarkKey(b.Link))
+			p.overdue(st, BookmarkKey(b.Link))
 		}
 	}
 	if route.Channel {
@@ -258,13 +275,13 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	switch {
 	case st.RootTS == "":
 		p.PostRoot = true
-		p.FindRoot = st.Pending(KeyRoot) != nil
+		p.FindRoot = pendingPost(st, KeyRoot)
 	case st.RootVersion != st.Version:
 		p.UpdateRoot = true
 	}
 	if st.Deferred && !st.Summarized && len(st.History) > 0 {
 		p.Summary = SummaryFor(st, ev)
-		p.FindSummary = st.Pending(KeySummary) != nil
+		p.FindSummary = pendingPost(st, KeySummary)
 	}
 }
 

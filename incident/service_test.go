@@ -643,7 +643,6 @@ func TestServiceResumesAfterFailure(t *testing.T) {
 	}{
 		{"create rate limited", "create", "triggered.json"},
 		{"root post fails", "root", "triggered.json"},
-		{"topic fails", "topic", "triggered.json"},
 		{"invite fails", "invite", "triggered.json"},
 		{"reply fails", "reply", "acknowledged.json"},
 		{"update fails", "update", "acknowledged.json"},

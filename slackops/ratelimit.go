@@ -14,7 +14,7 @@ import (
 )
 
 // RateLimits remembers what Slack said with a 429: that a method (for
-// chat.postMessage and chat.update, a method in one channel) takes no
+// chat.postMessage, the method in one channel) takes no
 // calls until a time. Until it passes, the Client sends no call of that
 // method: it answers at once as Slack would (a rate-limited error with
 // the time left), so an instance never hammers a rate-limited Slack, and
@@ -60,11 +60,20 @@ type limitTransport struct {
 	next   http.RoundTripper
 	limits RateLimits
 	now    func() time.Time
+
+	// probing holds the keys whose limit ended while a first call tests
+	// whether Slack takes calls again: the calls waiting for the limit to
+	// end would otherwise all go at once and most be refused again.
+	mu      sync.Mutex
+	probing map[string]bool
+	// cleared holds, per key, the end of the last limit a call has been
+	// taken after: calls go freely until Slack limits the key again.
+	cleared map[string]time.Time
 }
 
 // perChannel are the methods Slack limits per channel rather than per
-// workspace.
-var perChannel = map[string]bool{"chat.postMessage": true, "chat.update": true}
+// workspace (chat.postMessage: about one a second in each channel).
+var perChannel = map[string]bool{"chat.postMessage": true}
 
 // limitKey is the key a request's rate limit is remembered under.
 func limitKey(req *http.Request) string {
@@ -91,11 +100,22 @@ func limitKey(req *http.Request) string {
 func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	key := limitKey(req)
 	now := t.now()
-	if until := t.limits.Until(req.Context(), key); until.After(now) {
+	until := t.limits.Until(req.Context(), key)
+	if until.After(now) {
 		return heldBack(req, until.Sub(now)), nil
+	}
+	if !until.IsZero() && !t.isCleared(key, until) {
+		// The limit has ended: one call at a time until one is taken.
+		if !t.startProbe(key) {
+			return heldBack(req, time.Second), nil
+		}
+		defer t.endProbe(key)
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
+		if err == nil && !until.IsZero() {
+			t.clear(key, until)
+		}
 		return resp, err
 	}
 	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
@@ -106,6 +126,40 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 	}
 	return resp, nil
+}
+
+func (t *limitTransport) startProbe(key string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.probing[key] {
+		return false
+	}
+	if t.probing == nil {
+		t.probing = map[string]bool{}
+	}
+	t.probing[key] = true
+	return true
+}
+
+func (t *limitTransport) isCleared(key string, until time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cleared[key].Equal(until)
+}
+
+func (t *limitTransport) clear(key string, until time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cleared == nil {
+		t.cleared = map[string]time.Time{}
+	}
+	t.cleared[key] = until
+}
+
+func (t *limitTransport) endProbe(key string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.probing, key)
 }
 
 // limitWriteTimeout bounds recording a 429 where all instances see it.

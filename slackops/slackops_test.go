@@ -3,6 +3,7 @@ package slackops_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -622,5 +623,46 @@ func TestRateLimitedMethodHeldBack(t *testing.T) {
 	}
 	if _, err := c.PostRoot(ctx(t), a, root); err != nil {
 		t.Errorf("PostRoot after the wait = %v, want it posted", err)
+	}
+}
+
+// TestRateLimitEndsWithOneCall: when a limit ends, one call tests
+// whether Slack takes calls again while the others wait, so the calls
+// held back do not all go at once and get refused again; once it is
+// taken, calls go freely.
+func TestRateLimitEndsWithOneCall(t *testing.T) {
+	c, fake, clk := newClockedClient(t)
+	fake.Fail("conversations.create", slackfake.Fault{Status: 429, RetryAfter: 5})
+	if _, err := c.CreateChannel(ctx(t), "inc-0", false); incident.RetryAfter(err) != 5*time.Second {
+		t.Fatalf("CreateChannel(429) = %v, want rate limited for 5s", err)
+	}
+	clk.Advance(5 * time.Second)
+	fake.SetLatency(200 * time.Millisecond)
+	sent := fake.Calls("conversations.create")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.CreateChannel(ctx(t), fmt.Sprintf("inc-%d", i+1), false) })
+	}
+	wg.Wait()
+	created, held := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			created++
+		case incident.KindOf(err) == incident.KindTransient && incident.RetryAfter(err) == time.Second:
+			held++
+		default:
+			t.Errorf("CreateChannel as the limit ends = %v", err)
+		}
+	}
+	if created != 1 || held != 3 || fake.Calls("conversations.create")-sent != 1 {
+		t.Errorf("as the limit ends: %d created, %d held back, %d calls sent; want 1, 3, 1", created, held, fake.Calls("conversations.create")-sent)
+	}
+	fake.SetLatency(0)
+	for i := range 3 {
+		if _, err := c.CreateChannel(ctx(t), fmt.Sprintf("inc-%d", 10+i), false); err != nil {
+			t.Errorf("CreateChannel after the first was taken = %v, want created", err)
+		}
 	}
 }

@@ -16,7 +16,7 @@
 //	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/perf -only roundtrips   # Firestore round trips per event
 //
 // The storm section runs once whatever -runs says: N incidents (-storm-n)
-// triggered evenly over -storm-spread, then each one's acknowledged event,
+// triggered evenly over -storm-spread, then each one's resolved event,
 // delivered and redelivered as PagerDuty does (per-incident FIFO, its
 // backoff compressed like Slack's minute), against a fake Slack enforcing
 // its rate tiers per -storm-window. It stops by itself after ten

@@ -296,6 +296,9 @@ type pendingDoc struct {
 	Since  time.Time `firestore:"since,omitempty"`
 	Names  []string  `firestore:"names"`
 	Thread bool      `firestore:"thread"`
+	// Deferred marks an optional effect put off by Event.
+	Deferred bool   `firestore:"deferred"`
+	Event    string `firestore:"event"`
 }
 
 type historyDoc struct {
@@ -356,7 +359,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
 		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
-			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread}
+			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, Deferred: p.Deferred, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
@@ -426,7 +429,7 @@ func encodeState(st incident.State) incidentDoc {
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
 		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
-			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread}
+			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, Deferred: p.Deferred, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,

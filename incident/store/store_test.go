@@ -189,6 +189,7 @@ func fullState() incident.State {
 		Ledger: []incident.Pending{
 			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
 			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
+			{Key: incident.KeyTopic, Deferred: true, Event: "E7"},
 		},
 		RootTS:          "1700000000.000100",
 		RootVersion:     6,

@@ -215,8 +215,8 @@ var wantRows = []string{
 	"document reads + writes, 1 earlier event", "document reads + writes, 4 earlier events",
 	"incident document after 2 events", "incident document after 5 events", "incident document after 8 events",
 	"time until every channel has its root", "time until every triggered delivery is accepted",
-	"then until every acknowledged delivery is accepted", "Slack calls per incident", "Slack calls refused with 429",
-	"longest answer", "deliveries answered 503, 429 or not in time", "effects left undone after the acknowledged events",
+	"then until every resolved delivery is accepted", "Slack calls per incident", "Slack calls refused with 429",
+	"longest answer", "deliveries answered 503, 429 or not in time", "effects left undone after the resolved events",
 	"duplicates: channels per incident",
 }
 

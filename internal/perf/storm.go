@@ -27,7 +27,7 @@ type StormOptions struct {
 	// Incidents is how many incidents the storm opens (N).
 	Incidents int
 	// Spread is the span over which they are triggered, evenly; the
-	// acknowledged events later come as fast.
+	// resolved events later come as fast.
 	Spread time.Duration
 	// Window is Slack's rate-limit minute, compressed: the tiers allow
 	// their per-minute calls per Window, and PagerDuty's redelivery
@@ -135,7 +135,7 @@ type stormResult struct {
 	CreatesPerWindow int
 	// RootsAt is when every incident had a channel with its root;
 	// TriggeredAt when every triggered delivery was accepted; AckedAt
-	// how long after TriggeredAt every acknowledged one was. Negative
+	// how long after TriggeredAt every resolved one was. Negative
 	// when it never happened within the bound.
 	RootsAt, TriggeredAt, AckedAt time.Duration
 	Answers                       []pdAnswer
@@ -189,12 +189,16 @@ func (rn *runner) runStorm(ctx context.Context, o StormOptions) (stormResult, er
 	var trig, ack [][]byte
 	for n := range o.Incidents {
 		life := soak.Lifecycle(seedStorm, n)
-		inc, err := stormIncidentOf(want.Prefix, life[0], life[1])
+		// The later event is the last: resolved, so no effect may be put
+		// off to an event after it, and all must be done once it is
+		// accepted.
+		last := life[len(life)-1]
+		inc, err := stormIncidentOf(want.Prefix, life[0], last)
 		if err != nil {
 			return res, err
 		}
 		want.Incidents = append(want.Incidents, inc)
-		trig, ack = append(trig, life[0]), append(ack, life[1])
+		trig, ack = append(trig, life[0]), append(ack, last)
 	}
 
 	tiers := slackfake.SlackTiers(o.Window)
@@ -231,7 +235,7 @@ func (rn *runner) runStorm(ctx context.Context, o StormOptions) (stormResult, er
 	})
 	bg.Go(func() { rn.stormProgress(ctx, o.Window, in.fake, want, pd, since) })
 
-	// Each incident is a FIFO: its acknowledged event waits for its
+	// Each incident is a FIFO: its resolved event waits for its
 	// triggered one, and for the storm of triggered events to be over.
 	var trigWG, ackWG sync.WaitGroup
 	var trigOK, ackOK atomic.Int64
@@ -280,7 +284,7 @@ func (rn *runner) runStorm(ctx context.Context, o StormOptions) (stormResult, er
 	pd.mu.Unlock()
 	res.Calls = in.fake.TierCounts()
 	res.Findings = checkStorm(in.fake.Channels(), want)
-	rn.logf("storm: roots %v, triggered accepted %v, acknowledged accepted %v later; %d answers; %d undone, %d duplicates",
+	rn.logf("storm: roots %v, triggered accepted %v, resolved accepted %v later; %d answers; %d undone, %d duplicates",
 		res.RootsAt.Round(time.Millisecond), res.TriggeredAt.Round(time.Millisecond), res.AckedAt.Round(time.Millisecond),
 		len(res.Answers), len(res.Findings.Undone), len(res.Findings.Duplicates))
 	return res, nil
@@ -350,7 +354,7 @@ func (r stormResult) rows() []Row {
 	trig := row("time until every triggered delivery is accepted", tierUnit, 2, ratio(r.TriggeredAt))
 	roots.Goal, roots.Met = "≤ 1.5", atMost(1.5)
 	trig.Goal, trig.Met = "≤ 1.5", atMost(1.5)
-	ack := row("then until every acknowledged delivery is accepted", tierUnit, 2, ratio(r.AckedAt))
+	ack := row("then until every resolved delivery is accepted", tierUnit, 2, ratio(r.AckedAt))
 
 	all, refused := r.totals()
 	share := 0.0
@@ -372,7 +376,7 @@ func (r stormResult) rows() []Row {
 	latency := row("longest answer", "s", 2, longest.Seconds())
 	latency.Goal, latency.Met = "< 5", below(5)
 	again := row("deliveries answered 503, 429 or not in time", fmt.Sprintf("of %d deliveries", len(r.Answers)), 0, float64(redelivered))
-	undone := row("effects left undone after the acknowledged events", "", 0, float64(len(r.Findings.Undone)))
+	undone := row("effects left undone after the resolved events", "", 0, float64(len(r.Findings.Undone)))
 	undone.Goal, undone.Met = "0", equal(0)
 	dups := row("duplicates: channels per incident, roots per channel, replies per event, bookmarks, announce lines", "", 0,
 		float64(len(r.Findings.Duplicates)))
@@ -389,7 +393,7 @@ func (r stormResult) notes() []string {
 		backoff = append(backoff, fmt.Sprint(time.Duration(float64(d)/o.compression()).Round(time.Millisecond)))
 	}
 	out := []string{fmt.Sprintf("Storm: %d new incidents triggered evenly over %v, each one's deliveries in order (PagerDuty's "+
-		"per-incident FIFO); once every triggered delivery was accepted, each incident's acknowledged event, over %v again. "+
+		"per-incident FIFO); once every triggered delivery was accepted, each incident's resolved event, over %v again. "+
 		"The fake Slack answers after L = %v and enforces Slack's rate tiers per method with the minute compressed into %v "+
 		"(×%.0f): Tier 2 %d and Tier 3 %d calls per window, chat.postMessage %d per %v per channel. PagerDuty redelivers 5xx, "+
 		"429 and answers not in %v (not compressed, like the function's budget) after 1, 2, 4, 8, 15, 30, 60 s … compressed "+

@@ -19,7 +19,7 @@ import (
 )
 
 // stormWantOf returns what Slack must show after the first n incidents of
-// seedStorm had their triggered and acknowledged events.
+// seedStorm had their triggered and resolved events.
 func stormWantOf(t *testing.T, n int) stormWant {
 	t.Helper()
 	w := stormWant{Prefix: "inc", Announce: "CANNOUNCE", Invite: []string{"U0LEAD", "U0SRE"}}
@@ -319,7 +319,7 @@ func TestStormSection(t *testing.T) {
 			t.Errorf("row %q = %+v, want 0", name, r)
 		}
 	}
-	for _, name := range []string{"time until every channel has its root", "time until every triggered", "then until every acknowledged"} {
+	for _, name := range []string{"time until every channel has its root", "time until every triggered", "then until every resolved"} {
 		if r, ok := rowPrefix(rep, name); !ok || math.IsNaN(r.Median()) {
 			t.Errorf("row %q = %+v, want a time", name, r)
 		}

@@ -14,7 +14,7 @@ import (
 )
 
 // stormWant is what Slack must show once a storm's incidents have each
-// had their triggered and their acknowledged event.
+// had their triggered and their resolved event.
 type stormWant struct {
 	// Prefix is the channel prefix (CHANNEL_PREFIX).
 	Prefix string
