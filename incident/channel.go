@@ -13,10 +13,10 @@ import (
 const maxNameTries = 5
 
 // createChannel creates the incident's channel, trying suffixed names
-// when the name is taken. When an earlier attempt set out to create it
-// and did not record the outcome (its answer was lost, or it died), a
-// channel that attempt made is adopted instead.
-func (x *executor) createChannel(ctx context.Context) {
+// when the name is taken, and reports whether it has one. When an earlier
+// attempt set out to create it and did not record the outcome (its answer
+// was lost, or it died), a channel that attempt made is adopted instead.
+func (x *executor) createChannel(ctx context.Context) bool {
 	p, a := x.p, x.a
 	id, got := "", ""
 	if p.Adopt != nil {
@@ -34,7 +34,7 @@ func (x *executor) createChannel(ctx context.Context) {
 		switch {
 		case IsRetryable(err):
 			x.failed(ctx, stepLookup, "", nil, fmt.Errorf("look for an orphan channel of incident %s: %w", a.ev.IncidentID, err))
-			return
+			return false
 		case err != nil:
 			a.log.WarnContext(ctx, "cannot look for an orphan channel", "incident_id", a.ev.IncidentID, "error", err.Error())
 		case found != "":
@@ -52,16 +52,17 @@ func (x *executor) createChannel(ctx context.Context) {
 		}
 		if err != nil {
 			x.failed(ctx, stepChannel, KeyChannel, nil, err)
-			return
+			return false
 		}
 		got = try
 	}
 	if got == "" {
 		x.failed(ctx, stepChannel, KeyChannel, nil, fmt.Errorf("create channel for incident %s: %w: %q and %d suffixed names",
 			a.ev.IncidentID, &Error{Kind: KindTransient, Op: "conversations.create", Err: ErrNameTaken}, p.ChannelName, maxNameTries-1))
-		return
+		return false
 	}
 	x.locked(func(r *Results) { r.ChannelID, r.ChannelName = id, got; x.ran[KeyChannel] = true })
+	return true
 }
 
 // withSuffix returns name for the first try and name-N (within 80

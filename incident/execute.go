@@ -124,7 +124,12 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	x := &executor{a: a, st: a.st, p: p, ran: map[string]bool{}, thread: make(chan thread, 1)}
 	x.r.Event = a.ev.ID
 	if p.CreateChannel {
-		x.createChannel(ctx)
+		// The rest of the plan goes to the channel created, in the same
+		// round: its posts were set out with the channel.
+		if x.createChannel(ctx) {
+			x.st.ChannelID, x.st.ChannelName = x.r.ChannelID, x.r.ChannelName
+			x.run(ctx)
+		}
 	} else {
 		x.run(ctx)
 	}

@@ -115,11 +115,6 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 	}
 	until := a.leaseEnd(ctx, now)
 	st.LeaseOwner, st.LeaseUntil = a.owner, until
-	if p.CreateChannel {
-		// Creating the channel is a round of its own: the rest is planned
-		// for the channel it gives.
-		p = Plan{CreateChannel: true, ChannelName: p.ChannelName, Private: p.Private, Adopt: p.Adopt}
-	}
 	setOut(st, p, a.owner, now, until)
 	if p.Reply != nil {
 		er.Owner, er.Until = a.owner, until
