@@ -431,14 +431,18 @@ func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
 			return "", false
 		}
 	}
+	// A message found shows what the earlier attempt rendered, perhaps
+	// an older snapshot: version 0 has it edited to the newest.
+	b.Version, b.HasChannel = 0, false
 	if ts == "" {
 		var err error
 		if ts, err = x.a.slack.PostBoard(ctx, b.ChannelID, x.entry(b)); err != nil {
 			x.failed(ctx, s, key, &b, err)
 			return "", false
 		}
+		b.Version, b.HasChannel = x.st.Version, x.st.ChannelID != ""
 	}
-	b.TS, b.Version, b.HasChannel = ts, x.st.Version, x.st.ChannelID != ""
+	b.TS = ts
 	x.locked(func(r *Results) { r.Boards = append(r.Boards, b); x.ran[key] = true })
 	return ts, true
 }

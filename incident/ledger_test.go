@@ -96,3 +96,23 @@ func TestServiceChannelOpensWhilePostOnlyMessageUnsettled(t *testing.T) {
 		t.Errorf("CLOW: %d messages for the incident, want 1", n)
 	}
 }
+
+// A shared-channel message found by a look-up shows what the attempt
+// that lost its answer rendered; when the incident has moved on since,
+// it is edited to the newest state.
+func TestServiceBoardFoundShowsNewestState(t *testing.T) {
+	t.Parallel()
+	slack, handle := ledgerEnv(t)
+	slack.mu.Lock()
+	slack.loseBoard = 1
+	slack.mu.Unlock()
+	if err := handle("triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+		t.Fatalf("triggered with the post-only message's answer lost = %v, want retryable", err)
+	}
+	if err := redeliver(40, 50*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) }); err != nil {
+		t.Fatalf("acknowledged: %v", err)
+	}
+	if _, b, n := slack.board("CLOW", "Q1CHECKOUT"); n != 1 || b.entry.Incident.Status != "acknowledged" {
+		t.Errorf("CLOW: %d messages showing %q, want one showing acknowledged", n, b.entry.Incident.Status)
+	}
+}
