@@ -44,6 +44,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -266,9 +267,14 @@ type runner struct {
 	o        Options
 	rep      *Report
 	projects int
+	// logMu serialises progress lines: the storm's watcher logs from its
+	// own goroutine.
+	logMu sync.Mutex
 }
 
 func (rn *runner) logf(format string, args ...any) {
+	rn.logMu.Lock()
+	defer rn.logMu.Unlock()
 	fmt.Fprintf(rn.o.Progress, "perf: "+format+"\n", args...)
 }
 
