@@ -131,8 +131,10 @@ func splitNote(t *testing.T, added []string) (note string, rest []string) {
 // an announcement kept current, and one line naming who could not be
 // added.
 func TestEndToEndRoutingAndPeople(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"memory", "firestore"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			project := ""
 			if kind == "firestore" {
 				project = firestoretest.Project(t)
@@ -218,6 +220,7 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 // The cache outlives an incident: a second incident with the same people
 // costs no PagerDuty look-up, also on a second instance (Firestore).
 func TestEndToEndPeopleCacheShared(t *testing.T) {
+	t.Parallel()
 	project := firestoretest.Project(t)
 	w := newWorkspace(t)
 	env := map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()}
@@ -245,6 +248,7 @@ func TestEndToEndPeopleCacheShared(t *testing.T) {
 // PagerDuty's REST API rate limiting the look-up fails the webhook with
 // a 503; the redelivery invites and posts nothing twice.
 func TestEndToEndPagerDutyRateLimited(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t)
 	fn := newInstance(t, w.slack, "memory", "", map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()})
 	w.pd.Fail(pdfake.Fault{Status: 429, RetryAfter: "1"})
@@ -266,6 +270,7 @@ func TestEndToEndPagerDutyRateLimited(t *testing.T) {
 // Someone archives the announce channel: its message is given up and the
 // incident's own channel carries on to the resolution.
 func TestEndToEndArchivedAnnounceChannel(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t)
 	env := w.env()
 	delete(env, "ROUTING_FILE")
