@@ -5,27 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"cloud.google.com/go/firestore"
-
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/pagerduty"
 )
-
-func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
-
-// lifecycle is one whole incident, in PagerDuty's order.
-var lifecycle = []string{
-	"triggered.json", "acknowledged.json", "annotated.json", "escalated.json", "reassigned.json",
-	"priority_updated.json", "responder_added.json", "status_update_published.json", "resolved.json",
-}
 
 // incidentEvents returns the lifecycle events of incident n: the testdata
 // payloads with the incident's own id, number and event ids.
