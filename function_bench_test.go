@@ -114,8 +114,8 @@ func BenchmarkEndToEndDuplicate(b *testing.B) {
 	b.ReportMetric(float64(fake.TotalCalls())/float64(b.N), "slack_calls/op")
 }
 
-// BenchmarkEndToEndTriggeredRouted is BenchmarkEndToEndTriggered with the
-// issue-4 features on: a routing file, an announce channel, and the
+// BenchmarkEndToEndTriggeredRouted is BenchmarkEndToEndTriggered with
+// routing and people on: a routing file, an announce channel, and the
 // incident's assignee invited through the PagerDuty API and
 // users.lookupByEmail. "warm": the assignee is cached after the first
 // incident; "cold": every incident has a new assignee, so each one pays

@@ -434,8 +434,9 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 // TestEndToEndPublishedBodies delivers every body PagerDuty published and
 // every public capture in pagerduty/testdata to one instance: each is
 // answered 200, incident events are processed, a ping passes its checks,
-// and each incident gets its channel. (The go-pagerduty sample, with a conference number sent as a
-// JSON number, used to be refused with 400.)
+// and each incident gets its channel. The bodies vary as PagerDuty's do:
+// the go-pagerduty sample, for one, sends a conference number as a JSON
+// number.
 func TestEndToEndPublishedBodies(t *testing.T) {
 	t.Parallel()
 	fake := slackfake.NewServer()

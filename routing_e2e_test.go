@@ -15,9 +15,9 @@ import (
 
 const pdToken = "pd-e2e-token"
 
-// workspace is a fake Slack workspace and PagerDuty account for the
-// issue-4 features: people with emails, a user group, an announce channel
-// and a channel for incidents without one of their own.
+// workspace is a fake Slack workspace and PagerDuty account for routing
+// and people: people with emails, a user group, an announce channel and a
+// channel for incidents without one of their own.
 type workspace struct {
 	slack    *slackfake.Server
 	pd       *pdfake.Server

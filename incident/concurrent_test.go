@@ -12,6 +12,9 @@ import (
 	"github.com/incident-channels/incident-channels/incident/store"
 )
 
+// Two instances handling an incident's events at once, with what fails
+// redelivered, give one channel, a reply per event and the newest status,
+// round after round.
 func TestServiceConcurrentDeliveriesOneChannel(t *testing.T) {
 	for i := range 20 {
 		e := newEnv(t)
@@ -82,9 +85,9 @@ func TestServiceWaiterUsesHoldersChannel(t *testing.T) {
 	}
 }
 
-// R3: a summary owed after a failed first attempt is posted twice by two
-// concurrent events.
-func TestServiceRouteSummaryTwiceConcurrent(t *testing.T) {
+// A summary owed after a failed first attempt is posted once, even when
+// two events that owe it are handled at once.
+func TestServiceRouteSummaryOnceUnderConcurrentEvents(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
 	e.slack.shared("CLOW")
 	e.slack.shared("CANN")
@@ -108,9 +111,9 @@ func TestServiceRouteSummaryTwiceConcurrent(t *testing.T) {
 	}
 }
 
-// R6: two concurrent events that both see an unfinished invite each post
-// the "Could not add" note.
-func TestServiceRouteInviteNoteTwice(t *testing.T) {
+// Two events handled at once that both find an invite unfinished post
+// the "Could not add" note once.
+func TestServiceRouteInviteNoteOnceUnderConcurrentEvents(t *testing.T) {
 	dir := &fakeDirectory{missing: map[string]string{"PUSER00": "no Slack account for ada@example.com"}}
 	e := newRoutedEnv(t, incident.Config{Directory: dir})
 	// First attempt: channel and root, then the directory is rate limited.

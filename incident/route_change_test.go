@@ -7,8 +7,9 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 )
 
-// R1: post-only X -> post-only Y never completes.
-func TestServiceRoutePostOnlyChannelMoves(t *testing.T) {
+// An incident keeps its first post-only thread when a later event routes
+// it to another post-only channel, and its events complete.
+func TestServiceRoutePostOnlyKeepsFirstThread(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: routeFunc(func(inc incident.Snapshot) incident.Route {
 		if inc.Priority == "P1" {
 			return incident.Route{PostChannel: "CHIGH"}
@@ -32,9 +33,10 @@ func TestServiceRoutePostOnlyChannelMoves(t *testing.T) {
 	}
 }
 
-// R4: post-only incidents record a creation start; opening the channel
-// later scans the workspace for an orphan (conversations.list).
-func TestServiceRoutePostOnlyThenChannelScansForOrphan(t *testing.T) {
+// A channel opened for an incident that had only post-only messages is
+// created without looking for an orphan (conversations.list): no earlier
+// attempt ever tried to create one.
+func TestServiceRoutePostOnlyThenChannelSkipsOrphanScan(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
 	e.slack.shared("CLOW")
 	e.slack.shared("CANN")
@@ -45,8 +47,8 @@ func TestServiceRoutePostOnlyThenChannelScansForOrphan(t *testing.T) {
 	}
 }
 
-// R5: a route change that adds invitees never invites them.
-func TestServiceRouteRouteChangeInvitees(t *testing.T) {
+// A route change that adds invitees to an open channel invites them.
+func TestServiceRouteChangeInvitesNewInvitees(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: routeFunc(func(inc incident.Snapshot) incident.Route {
 		if inc.Priority == "P1" {
 			return incident.Route{Channel: true, InviteUsers: []string{"ULOW", "UCOMMANDER"}}
@@ -60,7 +62,9 @@ func TestServiceRouteRouteChangeInvitees(t *testing.T) {
 	}
 }
 
-// Transition: announce channel == post_to channel.
+// When one rule announces in the channel another rule posts to, the
+// incident that moves from the one to the other has one message there,
+// linking its channel and showing the resolution.
 func TestServiceRouteAnnounceEqualsPostTo(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: routeFunc(func(inc incident.Snapshot) incident.Route {
 		if inc.Priority == "P1" {
@@ -78,8 +82,10 @@ func TestServiceRouteAnnounceEqualsPostTo(t *testing.T) {
 	}
 }
 
-// Transition: channel -> route says no channel.
-func TestServiceRouteChannelThenNoChannel(t *testing.T) {
+// An incident keeps its channel when a later event routes it to a
+// post-only channel: nothing is posted there, and the channel and the
+// announcement follow it to its resolution.
+func TestServiceRouteChannelKeptWhenRouteDropsIt(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: routeFunc(func(inc incident.Snapshot) incident.Route {
 		if inc.Priority == "P1" {
 			return incident.Route{PostChannel: "CX"}

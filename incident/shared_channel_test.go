@@ -50,8 +50,9 @@ func TestServiceAnnounceRefused(t *testing.T) {
 	}
 }
 
-// R2: an archived announce channel marks the incident's own channel archived.
-func TestServiceRouteArchivedAnnounceStopsOwnChannel(t *testing.T) {
+// An archived announce channel leaves the incident's own channel alone:
+// the resolution is still posted there.
+func TestServiceRouteArchivedAnnounceSparesOwnChannel(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Announce: "CANN"})
 	e.slack.shared("CANN")
 	e.mustHandle(t, "triggered.json")
@@ -64,8 +65,9 @@ func TestServiceRouteArchivedAnnounceStopsOwnChannel(t *testing.T) {
 	}
 }
 
-// R2b: a post-only channel archived: a later priority raise never opens a channel.
-func TestServiceRouteArchivedPostChannelBlocksLaterChannel(t *testing.T) {
+// An archived post-only channel does not keep an incident raised to P1
+// from getting its channel.
+func TestServiceRouteArchivedPostChannelStillOpensChannel(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
 	e.slack.shared("CLOW")
 	e.slack.shared("CANN")
@@ -78,9 +80,10 @@ func TestServiceRouteArchivedPostChannelBlocksLaterChannel(t *testing.T) {
 	}
 }
 
-// R7: the post-only channel deleted (or the bot removed from a private
-// one) after its message was posted: every later event answers 503.
-func TestServiceRoutePostChannelGoneFailsForever(t *testing.T) {
+// The post-only channel deleted (or the bot removed from a private one)
+// after its message was posted does not fail the incident's later events,
+// which a 503 would have PagerDuty redeliver for 48 hours to no end.
+func TestServiceRoutePostChannelGoneDoesNotFailEvents(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
 	e.slack.shared("CLOW")
 	e.mustHandle(t, "triggered.json")
@@ -95,8 +98,8 @@ func TestServiceRoutePostChannelGoneFailsForever(t *testing.T) {
 }
 
 // FindBoard (conversations.history) is needed only when an earlier attempt
-// may have posted the message unrecorded.
-func TestServiceRouteFindBoardOnEveryPost(t *testing.T) {
+// may have posted the message unrecorded: not for a new incident's.
+func TestServiceRouteNoBoardLookupForNewMessage(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Announce: "CANN"})
 	e.slack.shared("CANN")
 	e.mustHandle(t, "triggered.json")
@@ -105,8 +108,9 @@ func TestServiceRouteFindBoardOnEveryPost(t *testing.T) {
 	}
 }
 
-// Transition: announce channel deleted.
-func TestServiceRouteAnnounceDeleted(t *testing.T) {
+// A deleted announce channel is given up after its one refused post:
+// neither post nor look-up is tried again.
+func TestServiceRouteDeletedAnnounceGivenUp(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Announce: "CGONE"})
 	e.mustHandle(t, "triggered.json")
 	e.mustHandle(t, "acknowledged.json")
@@ -115,8 +119,9 @@ func TestServiceRouteAnnounceDeleted(t *testing.T) {
 	}
 }
 
-// R9: own channel archived mid-incident: the announce line never shows the resolution.
-func TestServiceRouteArchivedOwnChannelFreezesAnnounce(t *testing.T) {
+// With the incident's own channel archived mid-incident, the announce
+// message still follows the incident to its resolution.
+func TestServiceRouteArchivedOwnChannelAnnounceFollows(t *testing.T) {
 	e := newRoutedEnv(t, incident.Config{Announce: "CANN"})
 	e.slack.shared("CANN")
 	e.mustHandle(t, "triggered.json")
