@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
@@ -30,29 +31,31 @@ func TestServiceOrphanChannel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			slack := newFakeSlack()
-			svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
-			tt.setup(slack)
-			handle := func() error {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				defer cancel()
-				_, err := svc.Handle(ctx, loadEvent(t, "triggered.json"))
-				return err
-			}
-			if err := handle(); !incident.IsRetryable(err) {
-				t.Fatalf("first delivery error = %v, want a retryable one", err)
-			}
-			err := redeliver(20, 50*time.Millisecond, func() error { return handle() })
-			if err != nil {
-				t.Fatalf("redeliveries never succeeded: %v", err)
-			}
-			c := slack.only()
-			if c == nil {
-				t.Fatalf("channels = %v, want exactly one of ours", slack.names)
-			}
-			if c.name != tt.wantName || c.root == "" {
-				t.Errorf("channel %q with root %q, want %q with a root", c.name, c.root, tt.wantName)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				slack := newFakeSlack()
+				svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
+				tt.setup(slack)
+				handle := func() error {
+					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+					defer cancel()
+					_, err := svc.Handle(ctx, loadEvent(t, "triggered.json"))
+					return err
+				}
+				if err := handle(); !incident.IsRetryable(err) {
+					t.Fatalf("first delivery error = %v, want a retryable one", err)
+				}
+				err := redeliver(20, 50*time.Millisecond, func() error { return handle() })
+				if err != nil {
+					t.Fatalf("redeliveries never succeeded: %v", err)
+				}
+				c := slack.only()
+				if c == nil {
+					t.Fatalf("channels = %v, want exactly one of ours", slack.names)
+				}
+				if c.name != tt.wantName || c.root == "" {
+					t.Errorf("channel %q with root %q, want %q with a root", c.name, c.root, tt.wantName)
+				}
+			})
 		})
 	}
 }
@@ -62,29 +65,31 @@ func TestServiceOrphanChannel(t *testing.T) {
 // delivery is the full incident, which would be named from its number. The
 // orphan is still found and adopted.
 func TestServiceOrphanChannelRenamed(t *testing.T) {
-	slack := newFakeSlack()
-	slack.loseCreate = 1
-	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
-	handle := func(file string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	if err := handle("annotated.json"); !incident.IsRetryable(err) {
-		t.Fatalf("note with the create answer lost = %v, want a retryable error", err)
-	}
-	err := redeliver(20, 50*time.Millisecond, func() error { return handle("triggered.json") })
-	if err != nil {
-		t.Fatalf("triggered never succeeded: %v", err)
-	}
-	c := slack.only()
-	if c == nil {
-		t.Fatalf("channels = %v, want the orphan adopted, not a second channel", slack.names)
-	}
-	if c.root == "" || c.rootInc.Number != 1234 {
-		t.Errorf("adopted channel %q: root %q showing #%d, want the full incident", c.name, c.root, c.rootInc.Number)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		slack.loseCreate = 1
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
+		handle := func(file string) error {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			_, err := svc.Handle(ctx, loadEvent(t, file))
+			return err
+		}
+		if err := handle("annotated.json"); !incident.IsRetryable(err) {
+			t.Fatalf("note with the create answer lost = %v, want a retryable error", err)
+		}
+		err := redeliver(20, 50*time.Millisecond, func() error { return handle("triggered.json") })
+		if err != nil {
+			t.Fatalf("triggered never succeeded: %v", err)
+		}
+		c := slack.only()
+		if c == nil {
+			t.Fatalf("channels = %v, want the orphan adopted, not a second channel", slack.names)
+		}
+		if c.root == "" || c.rootInc.Number != 1234 {
+			t.Errorf("adopted channel %q: root %q showing #%d, want the full incident", c.name, c.root, c.rootInc.Number)
+		}
+	})
 }
 
 // TestServiceRootMaybePostedKeepsLease: the root post timed out, but Slack
@@ -92,42 +97,44 @@ func TestServiceOrphanChannelRenamed(t *testing.T) {
 // does not post a second root meanwhile; afterwards the root is found and
 // adopted.
 func TestServiceRootMaybePostedKeepsLease(t *testing.T) {
-	slack := newFakeSlack()
-	st := store.NewMemory()
-	cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
-	a := incident.NewService(st, slack, cfg, nil)
-	b := incident.NewService(st, slack, cfg, nil)
-	handle := func(svc *incident.Service, file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	slack.loseRoot = 1
-	if err := handle(a, "triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("triggered with the root's answer lost = %v, want retryable", err)
-	}
-	// At once, another event: the lease is still held, so it must not post
-	// a root (the fake fails the test on a second root).
-	if err := handle(b, "acknowledged.json", 1200*time.Millisecond); err == nil {
-		t.Fatalf("acknowledged during the kept lease = nil, want busy (503)")
-	}
-	slack.mu.Lock()
-	roots := slack.calls["root"]
-	slack.mu.Unlock()
-	if roots != 1 {
-		t.Fatalf("root posted %d times before the lease expired, want once", roots)
-	}
-	for _, f := range []string{"acknowledged.json", "triggered.json"} {
-		err := redeliver(40, 100*time.Millisecond, func() error { return handle(b, f, time.Second) })
-		if err != nil {
-			t.Fatalf("%s after the lease expired = %v", f, err)
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		st := store.NewMemory()
+		cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
+		a := incident.NewService(st, slack, cfg, nil)
+		b := incident.NewService(st, slack, cfg, nil)
+		handle := func(svc *incident.Service, file string, budget time.Duration) error {
+			ctx, cancel := context.WithTimeout(context.Background(), budget)
+			defer cancel()
+			_, err := svc.Handle(ctx, loadEvent(t, file))
+			return err
 		}
-	}
-	c := slack.only()
-	if c == nil || c.root == "" || c.rootInc.Status != "acknowledged" || len(c.replies) != 1 {
-		t.Fatalf("channel %+v: want one root, edited to acknowledged, one reply", c)
-	}
+		slack.loseRoot = 1
+		if err := handle(a, "triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("triggered with the root's answer lost = %v, want retryable", err)
+		}
+		// At once, another event: the lease is still held, so it must not post
+		// a root (the fake fails the test on a second root).
+		if err := handle(b, "acknowledged.json", 1200*time.Millisecond); err == nil {
+			t.Fatalf("acknowledged during the kept lease = nil, want busy (503)")
+		}
+		slack.mu.Lock()
+		roots := slack.calls["root"]
+		slack.mu.Unlock()
+		if roots != 1 {
+			t.Fatalf("root posted %d times before the lease expired, want once", roots)
+		}
+		for _, f := range []string{"acknowledged.json", "triggered.json"} {
+			err := redeliver(40, 100*time.Millisecond, func() error { return handle(b, f, time.Second) })
+			if err != nil {
+				t.Fatalf("%s after the lease expired = %v", f, err)
+			}
+		}
+		c := slack.only()
+		if c == nil || c.root == "" || c.rootInc.Status != "acknowledged" || len(c.replies) != 1 {
+			t.Fatalf("channel %+v: want one root, edited to acknowledged, one reply", c)
+		}
+	})
 }
 
 // TestServiceRootMaybePostedCommitFailedKeepsLease: the root's answer is
@@ -135,59 +142,63 @@ func TestServiceRootMaybePostedKeepsLease(t *testing.T) {
 // kept, so a concurrent event does not post a second root while Slack's
 // history does not show the first yet.
 func TestServiceRootMaybePostedCommitFailedKeepsLease(t *testing.T) {
-	slack := newFakeSlack()
-	st := &flakyStore{Store: store.NewMemory(), slack: slack, method: "root"}
-	cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
-	a := incident.NewService(st, slack, cfg, nil)
-	b := incident.NewService(st, slack, cfg, nil)
-	slack.loseRoot = 1
-	handle := func(svc *incident.Service, file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	if err := handle(a, "triggered.json", 500*time.Millisecond); err == nil {
-		t.Fatal("triggered with the root's answer lost and the store failing = nil, want an error")
-	}
-	_ = handle(b, "acknowledged.json", 1200*time.Millisecond)
-	slack.mu.Lock()
-	roots := slack.calls["root"]
-	slack.mu.Unlock()
-	if roots != 1 {
-		t.Fatalf("root posted %d times while its first post was unclear, want once", roots)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		st := &flakyStore{Store: store.NewMemory(), slack: slack, method: "root"}
+		cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
+		a := incident.NewService(st, slack, cfg, nil)
+		b := incident.NewService(st, slack, cfg, nil)
+		slack.loseRoot = 1
+		handle := func(svc *incident.Service, file string, budget time.Duration) error {
+			ctx, cancel := context.WithTimeout(context.Background(), budget)
+			defer cancel()
+			_, err := svc.Handle(ctx, loadEvent(t, file))
+			return err
+		}
+		if err := handle(a, "triggered.json", 500*time.Millisecond); err == nil {
+			t.Fatal("triggered with the root's answer lost and the store failing = nil, want an error")
+		}
+		_ = handle(b, "acknowledged.json", 1200*time.Millisecond)
+		slack.mu.Lock()
+		roots := slack.calls["root"]
+		slack.mu.Unlock()
+		if roots != 1 {
+			t.Fatalf("root posted %d times while its first post was unclear, want once", roots)
+		}
+	})
 }
 
 // TestServiceReplyMaybePostedKeepsEventLease: the reply's answer is lost;
 // the event's lease is kept, so the immediate redelivery does not post it
 // again while Slack does not show it yet, and a later one finds it.
 func TestServiceReplyMaybePostedKeepsEventLease(t *testing.T) {
-	slack := newFakeSlack()
-	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}, nil)
-	handle := func(file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	if err := handle("triggered.json", time.Second); err != nil {
-		t.Fatal(err)
-	}
-	slack.loseReply = 1
-	if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
-	}
-	if err := handle("acknowledged.json", 500*time.Millisecond); err == nil {
-		t.Fatalf("immediate redelivery = nil, want busy while the event lease is kept")
-	}
-	err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
-	if err != nil {
-		t.Fatalf("redelivery after the lease expired = %v", err)
-	}
-	if c := slack.only(); c == nil || len(c.replies) != 1 {
-		t.Fatalf("replies = %v, want exactly one", c)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}, nil)
+		handle := func(file string, budget time.Duration) error {
+			ctx, cancel := context.WithTimeout(context.Background(), budget)
+			defer cancel()
+			_, err := svc.Handle(ctx, loadEvent(t, file))
+			return err
+		}
+		if err := handle("triggered.json", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		slack.loseReply = 1
+		if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
+		}
+		if err := handle("acknowledged.json", 500*time.Millisecond); err == nil {
+			t.Fatalf("immediate redelivery = nil, want busy while the event lease is kept")
+		}
+		err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
+		if err != nil {
+			t.Fatalf("redelivery after the lease expired = %v", err)
+		}
+		if c := slack.only(); c == nil || len(c.replies) != 1 {
+			t.Fatalf("replies = %v, want exactly one", c)
+		}
+	})
 }
 
 // ledgerEnv is a service with routing rules and short leases, for tests
@@ -215,30 +226,32 @@ func ledgerEnv(t *testing.T) (*fakeSlack, func(file string, budget time.Duration
 // message of the channel opened later.
 func TestServiceBoardAnswerLostNotPostedTwice(t *testing.T) {
 	t.Parallel()
-	slack, handle := ledgerEnv(t)
-	for _, step := range []struct{ file, channel string }{
-		{"triggered.json", "CLOW"},        // P2: the post-only message
-		{"priority_updated.json", "CANN"}, // P1: a channel, announced
-	} {
+	synctest.Test(t, func(t *testing.T) {
+		slack, handle := ledgerEnv(t)
+		for _, step := range []struct{ file, channel string }{
+			{"triggered.json", "CLOW"},        // P2: the post-only message
+			{"priority_updated.json", "CANN"}, // P1: a channel, announced
+		} {
+			slack.mu.Lock()
+			slack.loseBoard = 1
+			slack.mu.Unlock()
+			if err := handle(step.file, 500*time.Millisecond); !incident.IsRetryable(err) {
+				t.Fatalf("%s with the %s message's answer lost = %v, want retryable", step.file, step.channel, err)
+			}
+			if err := redeliver(40, 50*time.Millisecond, func() error { return handle(step.file, time.Second) }); err != nil {
+				t.Fatalf("redelivery of %s = %v", step.file, err)
+			}
+			if _, _, n := slack.board(step.channel, "Q1CHECKOUT"); n != 1 {
+				t.Errorf("%s: %d messages for the incident, want 1", step.channel, n)
+			}
+		}
 		slack.mu.Lock()
-		slack.loseBoard = 1
+		finds := slack.calls["findBoard"]
 		slack.mu.Unlock()
-		if err := handle(step.file, 500*time.Millisecond); !incident.IsRetryable(err) {
-			t.Fatalf("%s with the %s message's answer lost = %v, want retryable", step.file, step.channel, err)
+		if finds != 2 {
+			t.Errorf("FindBoard calls = %d, want one per lost answer (2)", finds)
 		}
-		if err := redeliver(40, 50*time.Millisecond, func() error { return handle(step.file, time.Second) }); err != nil {
-			t.Fatalf("redelivery of %s = %v", step.file, err)
-		}
-		if _, _, n := slack.board(step.channel, "Q1CHECKOUT"); n != 1 {
-			t.Errorf("%s: %d messages for the incident, want 1", step.channel, n)
-		}
-	}
-	slack.mu.Lock()
-	finds := slack.calls["findBoard"]
-	slack.mu.Unlock()
-	if finds != 2 {
-		t.Errorf("FindBoard calls = %d, want one per lost answer (2)", finds)
-	}
+	})
 }
 
 // A channel that opens while the post-only message's post is unsettled
@@ -246,77 +259,81 @@ func TestServiceBoardAnswerLostNotPostedTwice(t *testing.T) {
 // before it opened.
 func TestServiceChannelOpensWhilePostOnlyMessageUnsettled(t *testing.T) {
 	t.Parallel()
-	slack, handle := ledgerEnv(t)
-	slack.mu.Lock()
-	slack.loseBoard = 1
-	slack.mu.Unlock()
-	if err := handle("triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("triggered with the post-only message's answer lost = %v, want retryable", err)
-	}
-	if err := redeliver(40, 50*time.Millisecond, func() error { return handle("priority_updated.json", time.Second) }); err != nil {
-		t.Fatalf("priority raised: %v", err)
-	}
-	if err := redeliver(40, 50*time.Millisecond, func() error { return handle("triggered.json", time.Second) }); err != nil {
-		t.Fatalf("redelivery of triggered: %v", err)
-	}
-	own := slack.ownChannels()
-	if len(own) != 1 {
-		t.Fatalf("%d channels, want 1", len(own))
-	}
-	summaries := 0
-	for _, r := range own[0].replies {
-		if strings.HasPrefix(r.Headline, "What happened before") {
-			summaries++
+	synctest.Test(t, func(t *testing.T) {
+		slack, handle := ledgerEnv(t)
+		slack.mu.Lock()
+		slack.loseBoard = 1
+		slack.mu.Unlock()
+		if err := handle("triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("triggered with the post-only message's answer lost = %v, want retryable", err)
 		}
-	}
-	if summaries != 1 {
-		t.Errorf("channel replies %q: %d summaries, want 1", headlines(own[0].replies), summaries)
-	}
-	if _, _, n := slack.board("CLOW", "Q1CHECKOUT"); n != 1 {
-		t.Errorf("CLOW: %d messages for the incident, want 1", n)
-	}
+		if err := redeliver(40, 50*time.Millisecond, func() error { return handle("priority_updated.json", time.Second) }); err != nil {
+			t.Fatalf("priority raised: %v", err)
+		}
+		if err := redeliver(40, 50*time.Millisecond, func() error { return handle("triggered.json", time.Second) }); err != nil {
+			t.Fatalf("redelivery of triggered: %v", err)
+		}
+		own := slack.ownChannels()
+		if len(own) != 1 {
+			t.Fatalf("%d channels, want 1", len(own))
+		}
+		summaries := 0
+		for _, r := range own[0].replies {
+			if strings.HasPrefix(r.Headline, "What happened before") {
+				summaries++
+			}
+		}
+		if summaries != 1 {
+			t.Errorf("channel replies %q: %d summaries, want 1", headlines(own[0].replies), summaries)
+		}
+		if _, _, n := slack.board("CLOW", "Q1CHECKOUT"); n != 1 {
+			t.Errorf("CLOW: %d messages for the incident, want 1", n)
+		}
+	})
 }
 
 // A reply posted in the post-only thread whose answer was lost is found
 // there by the redelivery, even though the incident's channel opened
 // meanwhile: it is not posted a second time in the channel.
 func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
-	slack := newFakeSlack()
-	slack.shared("CLOW")
-	slack.shared("CANN")
-	slack.groups["@sre"] = nil
-	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 300 * time.Millisecond}, nil)
-	handle := func(file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	if err := handle("triggered.json", time.Second); err != nil {
-		t.Fatal(err)
-	}
-	slack.mu.Lock()
-	slack.loseReply = 1
-	slack.mu.Unlock()
-	if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
-	}
-	if err := handle("priority_updated.json", 2*time.Second); err != nil {
-		t.Fatalf("priority raised: %v", err)
-	}
-	err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
-	if err != nil {
-		t.Fatalf("redelivery after the lease expired = %v", err)
-	}
-	n := 0
-	for _, c := range append(slack.ownChannels(), slack.channel("CLOW")) {
-		for _, r := range c.replies {
-			if strings.HasPrefix(r.Headline, "Acknowledged") {
-				n++
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		slack.shared("CLOW")
+		slack.shared("CANN")
+		slack.groups["@sre"] = nil
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 300 * time.Millisecond}, nil)
+		handle := func(file string, budget time.Duration) error {
+			ctx, cancel := context.WithTimeout(context.Background(), budget)
+			defer cancel()
+			_, err := svc.Handle(ctx, loadEvent(t, file))
+			return err
+		}
+		if err := handle("triggered.json", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		slack.mu.Lock()
+		slack.loseReply = 1
+		slack.mu.Unlock()
+		if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
+		}
+		if err := handle("priority_updated.json", 2*time.Second); err != nil {
+			t.Fatalf("priority raised: %v", err)
+		}
+		err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
+		if err != nil {
+			t.Fatalf("redelivery after the lease expired = %v", err)
+		}
+		n := 0
+		for _, c := range append(slack.ownChannels(), slack.channel("CLOW")) {
+			for _, r := range c.replies {
+				if strings.HasPrefix(r.Headline, "Acknowledged") {
+					n++
+				}
 			}
 		}
-	}
-	if n != 1 {
-		t.Errorf("acknowledgement posted %d times across the post-only thread and the channel, want 1", n)
-	}
+		if n != 1 {
+			t.Errorf("acknowledgement posted %d times across the post-only thread and the channel, want 1", n)
+		}
+	})
 }

@@ -85,6 +85,12 @@ func (e *env) mustHandle(t *testing.T, name string) incident.Result {
 	return res
 }
 
+// The tests of timing on the memory store (leases that must run out,
+// Slack calls slowed so that attempts overlap, pauses between
+// redeliveries) run in a testing/synctest bubble: its clock moves only
+// when every goroutine in the bubble waits, so they take no real time,
+// and a busy machine cannot push an attempt past its budget.
+
 // redeliver calls try, as PagerDuty redelivers, until it succeeds or
 // tries calls have failed, pausing between them; it returns the last
 // error.
