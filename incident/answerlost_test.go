@@ -1,7 +1,6 @@
 package incident_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -35,12 +34,7 @@ func TestServiceOrphanChannel(t *testing.T) {
 				slack := newFakeSlack()
 				svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
 				tt.setup(slack)
-				handle := func() error {
-					ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-					defer cancel()
-					_, err := svc.Handle(ctx, loadEvent(t, "triggered.json"))
-					return err
-				}
+				handle := func() error { return handleWithin(t, svc, "triggered.json", 3*time.Second) }
 				if err := handle(); !incident.IsRetryable(err) {
 					t.Fatalf("first delivery error = %v, want a retryable one", err)
 				}
@@ -69,12 +63,7 @@ func TestServiceOrphanChannelRenamed(t *testing.T) {
 		slack := newFakeSlack()
 		slack.loseCreate = 1
 		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 150 * time.Millisecond}, nil)
-		handle := func(file string) error {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			_, err := svc.Handle(ctx, loadEvent(t, file))
-			return err
-		}
+		handle := func(file string) error { return handleWithin(t, svc, file, 3*time.Second) }
 		if err := handle("annotated.json"); !incident.IsRetryable(err) {
 			t.Fatalf("note with the create answer lost = %v, want a retryable error", err)
 		}
@@ -103,29 +92,21 @@ func TestServiceRootMaybePostedKeepsLease(t *testing.T) {
 		cfg := incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}
 		a := incident.NewService(st, slack, cfg, nil)
 		b := incident.NewService(st, slack, cfg, nil)
-		handle := func(svc *incident.Service, file string, budget time.Duration) error {
-			ctx, cancel := context.WithTimeout(context.Background(), budget)
-			defer cancel()
-			_, err := svc.Handle(ctx, loadEvent(t, file))
-			return err
-		}
 		slack.loseRoot = 1
-		if err := handle(a, "triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+		if err := handleWithin(t, a, "triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
 			t.Fatalf("triggered with the root's answer lost = %v, want retryable", err)
 		}
 		// At once, another event: the lease is still held, so it must not post
 		// a root (the fake fails the test on a second root).
-		if err := handle(b, "acknowledged.json", 1200*time.Millisecond); err == nil {
+		if err := handleWithin(t, b, "acknowledged.json", 1200*time.Millisecond); err == nil {
 			t.Fatalf("acknowledged during the kept lease = nil, want busy (503)")
 		}
-		slack.mu.Lock()
-		roots := slack.calls["root"]
-		slack.mu.Unlock()
+		roots := slack.callsOf("root")
 		if roots != 1 {
 			t.Fatalf("root posted %d times before the lease expired, want once", roots)
 		}
 		for _, f := range []string{"acknowledged.json", "triggered.json"} {
-			err := redeliver(40, 100*time.Millisecond, func() error { return handle(b, f, time.Second) })
+			err := redeliver(40, 100*time.Millisecond, func() error { return handleWithin(t, b, f, time.Second) })
 			if err != nil {
 				t.Fatalf("%s after the lease expired = %v", f, err)
 			}
@@ -149,19 +130,11 @@ func TestServiceRootMaybePostedCommitFailedKeepsLease(t *testing.T) {
 		a := incident.NewService(st, slack, cfg, nil)
 		b := incident.NewService(st, slack, cfg, nil)
 		slack.loseRoot = 1
-		handle := func(svc *incident.Service, file string, budget time.Duration) error {
-			ctx, cancel := context.WithTimeout(context.Background(), budget)
-			defer cancel()
-			_, err := svc.Handle(ctx, loadEvent(t, file))
-			return err
-		}
-		if err := handle(a, "triggered.json", 500*time.Millisecond); err == nil {
+		if err := handleWithin(t, a, "triggered.json", 500*time.Millisecond); err == nil {
 			t.Fatal("triggered with the root's answer lost and the store failing = nil, want an error")
 		}
-		_ = handle(b, "acknowledged.json", 1200*time.Millisecond)
-		slack.mu.Lock()
-		roots := slack.calls["root"]
-		slack.mu.Unlock()
+		_ = handleWithin(t, b, "acknowledged.json", 1200*time.Millisecond)
+		roots := slack.callsOf("root")
 		if roots != 1 {
 			t.Fatalf("root posted %d times while its first post was unclear, want once", roots)
 		}
@@ -175,12 +148,7 @@ func TestServiceReplyMaybePostedKeepsEventLease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		slack := newFakeSlack()
 		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", LeaseTTL: 300 * time.Millisecond}, nil)
-		handle := func(file string, budget time.Duration) error {
-			ctx, cancel := context.WithTimeout(context.Background(), budget)
-			defer cancel()
-			_, err := svc.Handle(ctx, loadEvent(t, file))
-			return err
-		}
+		handle := func(file string, budget time.Duration) error { return handleWithin(t, svc, file, budget) }
 		if err := handle("triggered.json", time.Second); err != nil {
 			t.Fatal(err)
 		}
@@ -213,12 +181,7 @@ func ledgerEnv(t *testing.T) (*fakeSlack, func(file string, budget time.Duration
 		ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 100 * time.Millisecond,
 		LeaseMargin: 50 * time.Millisecond, Poll: 10 * time.Millisecond,
 	}, nil)
-	return slack, func(file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
+	return slack, func(file string, budget time.Duration) error { return handleWithin(t, svc, file, budget) }
 }
 
 // A message in a shared channel whose answer was lost is found by the
@@ -245,9 +208,7 @@ func TestServiceBoardAnswerLostNotPostedTwice(t *testing.T) {
 				t.Errorf("%s: %d messages for the incident, want 1", step.channel, n)
 			}
 		}
-		slack.mu.Lock()
-		finds := slack.calls["findBoard"]
-		slack.mu.Unlock()
+		finds := slack.callsOf("findBoard")
 		if finds != 2 {
 			t.Errorf("FindBoard calls = %d, want one per lost answer (2)", finds)
 		}
@@ -302,12 +263,7 @@ func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
 		slack.shared("CANN")
 		slack.groups["@sre"] = nil
 		svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 300 * time.Millisecond}, nil)
-		handle := func(file string, budget time.Duration) error {
-			ctx, cancel := context.WithTimeout(context.Background(), budget)
-			defer cancel()
-			_, err := svc.Handle(ctx, loadEvent(t, file))
-			return err
-		}
+		handle := func(file string, budget time.Duration) error { return handleWithin(t, svc, file, budget) }
 		if err := handle("triggered.json", time.Second); err != nil {
 			t.Fatal(err)
 		}

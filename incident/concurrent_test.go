@@ -72,14 +72,9 @@ func TestServiceWaiterUsesHoldersChannel(t *testing.T) {
 		slack.delay = 150 * time.Millisecond // A holds the lease a while
 
 		var wg sync.WaitGroup
-		handle := func(svc *incident.Service, file string) {
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			_, _ = svc.Handle(ctx, loadEvent(t, file))
-		}
-		wg.Go(func() { handle(a, "triggered.json") })
+		wg.Go(func() { _ = handleWithin(t, a, "triggered.json", 3*time.Second) })
 		time.Sleep(30 * time.Millisecond)
-		wg.Go(func() { handle(b, "acknowledged.json") })
+		wg.Go(func() { _ = handleWithin(t, b, "acknowledged.json", 3*time.Second) })
 		wg.Wait()
 
 		slack.mu.Lock()

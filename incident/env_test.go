@@ -71,9 +71,23 @@ func newRoutedEnv(t *testing.T, cfg incident.Config) *env {
 // handle handles the testdata event name with a 3 s budget.
 func (e *env) handle(t *testing.T, name string) (incident.Result, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	return handleResult(t, e.svc, name, 3*time.Second)
+}
+
+// handleResult delivers the testdata event name to svc, as PagerDuty
+// does, with a request budget.
+func handleResult(t testing.TB, svc *incident.Service, name string, budget time.Duration) (incident.Result, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
-	return e.svc.Handle(ctx, loadEvent(t, name))
+	return svc.Handle(ctx, loadEvent(t, name))
+}
+
+// handleWithin is handleResult without the result: nil is PagerDuty's 2xx.
+func handleWithin(t testing.TB, svc *incident.Service, name string, budget time.Duration) error {
+	t.Helper()
+	_, err := handleResult(t, svc, name, budget)
+	return err
 }
 
 func (e *env) mustHandle(t *testing.T, name string) incident.Result {

@@ -98,6 +98,13 @@ func (f *fakeSlack) call(ctx context.Context, method string) error {
 	return err
 }
 
+// callsOf returns how often method was called.
+func (f *fakeSlack) callsOf(method string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[method]
+}
+
 func (f *fakeSlack) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -99,9 +99,7 @@ type flakyStore struct {
 }
 
 func (f *flakyStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
-	f.slack.mu.Lock()
-	called := f.slack.calls[f.method] > 0
-	f.slack.mu.Unlock()
+	called := f.slack.callsOf(f.method) > 0
 	f.mu.Lock()
 	fail := called && !f.failed
 	f.failed = f.failed || fail
@@ -133,12 +131,7 @@ func TestServiceSlackDoneStoreFailed(t *testing.T) {
 			slack := newFakeSlack()
 			st := &flakyStore{Store: store.NewMemory(), slack: slack, method: "never"}
 			svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc"}, nil)
-			handle := func(name string) error {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				defer cancel()
-				_, err := svc.Handle(ctx, loadEvent(t, name))
-				return err
-			}
+			handle := func(name string) error { return handleWithin(t, svc, name, 3*time.Second) }
 			for _, f := range tt.setup {
 				if err := handle(f); err != nil {
 					t.Fatal(err)
@@ -163,9 +156,7 @@ func TestServiceSlackDoneStoreFailed(t *testing.T) {
 			if len(c.replies) != wantReplies || len(c.bookmarks) != 2 {
 				t.Errorf("after redelivery: %d replies (want %d), bookmarks %v (want 2, once each)", len(c.replies), wantReplies, c.bookmarks)
 			}
-			slack.mu.Lock()
-			finds := slack.calls[tt.find]
-			slack.mu.Unlock()
+			finds := slack.callsOf(tt.find)
 			if finds == 0 {
 				t.Errorf("the redelivery did not call %s", tt.find)
 			}

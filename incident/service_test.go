@@ -165,10 +165,7 @@ func TestServiceTransactionFunctionsRunTwice(t *testing.T) {
 	st := twiceStore{store.NewMemory()}
 	svc := incident.NewService(st, slack, incident.Config{ChannelPrefix: "inc", InviteUsers: []string{"U1"}}, nil)
 	for _, f := range lifecycle {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := svc.Handle(ctx, loadEvent(t, f))
-		cancel()
-		if err != nil {
+		if err := handleWithin(t, svc, f, 3*time.Second); err != nil {
 			t.Fatalf("Handle(%s) = %v", f, err)
 		}
 	}
