@@ -163,5 +163,3 @@ func RetryAfter(err error) time.Duration {
 	walk(err)
 	return d
 }
-
-func isPanic(err error) bool { return errors.Is(err, ErrPanic) }

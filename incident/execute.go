@@ -294,14 +294,14 @@ func (x *executor) anchor(ctx context.Context) (th thread, ok bool) {
 // threadWork posts the thread's anchor if needed, then the summary and
 // the reply under it, in that order.
 func (x *executor) threadWork(ctx context.Context) {
+	// Closed however this ends (a panic included), so the invites' note
+	// never waits for a thread that will not come.
+	defer close(x.thread)
 	th, ok := x.anchor(ctx)
-	if ok {
-		x.thread <- th
-	}
-	close(x.thread)
 	if !ok {
 		return
 	}
+	x.thread <- th
 	p := x.p
 	s := stepThreadPost
 	if th.board != nil {

@@ -61,3 +61,28 @@ func TestServiceRecoversPanic(t *testing.T) {
 		})
 	}
 }
+
+// TestServicePanicInRootDoesNotStrandTheInviteNote: when the root post
+// panics, the line naming who could not be invited, which waits for the
+// root's thread, gives up instead of waiting for good.
+func TestServicePanicInRootDoesNotStrandTheInviteNote(t *testing.T) {
+	t.Parallel()
+	slack := newFakeSlack()
+	slack.refuse["UGONE"] = "deactivated"
+	svc := incident.NewService(store.NewMemory(), &panicOnce{fakeSlack: slack}, incident.Config{ChannelPrefix: "inc", InviteUsers: []string{"UGONE"}}, nil)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_, err := svc.Handle(ctx, loadEvent(t, "triggered.json"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, incident.ErrPanic) {
+			t.Fatalf("Handle with the root post panicking = %v, want ErrPanic", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Handle with the root post panicking did not return")
+	}
+}

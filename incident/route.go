@@ -87,9 +87,8 @@ type BoardEntry struct {
 }
 
 // Board is a message about the incident in a shared channel (announce or
-// post-only), edited in place as the incident changes. A board with no TS
-// that was not given up is being posted: an attempt set out to post it,
-// and may have done so without recording it.
+// post-only), posted once and edited in place as the incident changes.
+// While it is being posted it is a ledger entry (BoardKey), not a Board.
 type Board struct {
 	ChannelID string
 	TS        string

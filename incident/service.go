@@ -70,21 +70,16 @@ type Result struct {
 }
 
 // Handle records ev and brings Slack in line with it. It returns when the
-// work is complete or ctx ends. Unfinished work returns an error (for
-// which IsRetryable holds, unless it is ErrPanic); a redelivery of the
-// same event resumes it from the ledger.
+// work is complete or ctx ends. Any error means the work is unfinished
+// and a redelivery of the same event resumes it from the ledger, so the
+// caller answers 503 (KindOf tells transient from maybe-done, RetryAfter
+// how long Slack asked to wait); ErrPanic alone marks a bug.
 func (s *Service) Handle(ctx context.Context, ev *Event) (Result, error) {
 	if !ev.Handled() {
 		return Result{Outcome: OutcomeIgnored}, nil
 	}
 	a := &attempt{Service: s, ev: ev, owner: newOwner()}
-	res, err := a.run(ctx)
-	if err != nil && KindOf(err) != KindTransient && KindOf(err) != KindMaybeDone && !isPanic(err) {
-		// Every failure after a valid event is worth a redelivery (a 4xx
-		// would make PagerDuty drop it): say so in the error's kind.
-		err = &Error{Kind: KindTransient, Op: "handle event " + ev.ID, Err: err}
-	}
-	return res, err
+	return a.run(ctx)
 }
 
 // attempt is one request's work on one event.

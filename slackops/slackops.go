@@ -53,23 +53,43 @@ type Client struct {
 // requests and makes no call until one is needed. slack-go's own retries
 // stay off: a rate-limited or failed call is answered 503 at once, and
 // PagerDuty's redelivery retries it, instead of sleeping past the budget.
-func New(token, apiURL string) *Client {
+func New(token, apiURL string, opts ...Option) *Client {
 	if apiURL == "" {
 		apiURL = DefaultAPIURL
 	}
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
+	o := options{limits: &MemoryRateLimits{}, now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// Bursts (an outage opening many incidents) run many calls at once;
 	// keeping their connections saves a TLS handshake per call.
 	tr.MaxIdleConnsPerHost = 256
 	tr.IdleConnTimeout = 90 * time.Second
+	limited := &limitTransport{next: tr, limits: o.limits, now: o.now}
 	return &Client{
-		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: tr})),
-		now: time.Now,
+		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: limited})),
+		now: o.now,
 	}
 }
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	limits RateLimits
+	now    func() time.Time
+}
+
+// WithRateLimits shares what Slack's 429 answers said through limits
+// (default: remembered by this Client alone).
+func WithRateLimits(limits RateLimits) Option { return func(o *options) { o.limits = limits } }
+
+// WithClock sets the Client's clock (default time.Now), for tests.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // CreateChannel creates a channel named name, private when private is
 // set. A taken name (live or archived channel, public or private) is

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,34 @@ func newClient(t *testing.T) (*slackops.Client, *slackfake.Server) {
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	return slackops.New(slackfake.DefaultToken, fake.URL), fake
+}
+
+// testClock is a clock a test moves by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// newClockedClient is newClient with a clock the test moves, so a rate
+// limit a row provokes can be let pass before the next row.
+func newClockedClient(t *testing.T, opts ...slackops.Option) (*slackops.Client, *slackfake.Server, *testClock) {
+	t.Helper()
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	clk := &testClock{now: time.Now()}
+	return slackops.New(slackfake.DefaultToken, fake.URL, append(opts, slackops.WithClock(clk.Now))...), fake, clk
 }
 
 func ctx(t *testing.T) context.Context {
@@ -139,7 +168,7 @@ func TestInviteReason(t *testing.T) {
 }
 
 func TestInviteWholeCallFailures(t *testing.T) {
-	c, fake := newClient(t)
+	c, fake, clk := newClockedClient(t)
 	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +179,7 @@ func TestInviteWholeCallFailures(t *testing.T) {
 	if !errors.As(err, &re) || re.RetryAfter != 3*time.Second || len(failed) != 0 {
 		t.Errorf("Invite(rate limited) = %v, %v; want a Error after 3s", failed, err)
 	}
+	clk.Advance(3 * time.Second)
 	fake.Fail("conversations.invite", slackfake.Fault{Status: 503})
 	if _, err := c.Invite(ctx(t), id, []string{"U1"}); !incident.IsRetryable(err) {
 		t.Errorf("Invite(503) error = %v, want retryable", err)
@@ -287,13 +317,14 @@ func TestErrorTranslation(t *testing.T) {
 		{"is_archived", slackfake.Fault{Error: "is_archived"}, false, 0, "channel archived"},
 		{"400", slackfake.Fault{Status: 400}, false, 0, "400"},
 	}
-	c, fake := newClient(t)
+	c, fake, clk := newClockedClient(t)
 	id, err := c.CreateChannel(ctx(t), "inc-1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			clk.Advance(time.Minute) // past what an earlier row's 429 said
 			fake.Fail("chat.postMessage", tt.fault)
 			_, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 			if err == nil {
@@ -534,5 +565,62 @@ func TestRejectedBlocksFallBack(t *testing.T) {
 	ch := mustChannel(t, fake, id)
 	if len(ch.Messages) != 1 || !strings.Contains(ch.Messages[0].BlockText(), "Acknowledged · high · P1 · Checkout API") {
 		t.Errorf("messages = %+v, want one plain root showing the incident", ch.Messages)
+	}
+}
+
+// TestRateLimitedMethodHeldBack: after Slack answers a method with 429
+// and Retry-After, no call of that method reaches Slack until the wait
+// has passed — from this client or any sharing the limits — and the
+// caller gets the same rate-limited error at once. chat.postMessage is
+// limited per channel, other methods per workspace.
+func TestRateLimitedMethodHeldBack(t *testing.T) {
+	limits := &slackops.MemoryRateLimits{}
+	c, fake, clk := newClockedClient(t, slackops.WithRateLimits(limits))
+	other := slackops.New(slackfake.DefaultToken, fake.URL, slackops.WithRateLimits(limits), slackops.WithClock(clk.Now))
+	a, err := c.CreateChannel(ctx(t), "inc-1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.CreateChannel(ctx(t), "inc-2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.Fail("conversations.create", slackfake.Fault{Status: 429, RetryAfter: 5})
+	if _, err := c.CreateChannel(ctx(t), "inc-3", false); incident.RetryAfter(err) != 5*time.Second {
+		t.Fatalf("CreateChannel(429) error = %v, want rate limited for 5s", err)
+	}
+	sent := fake.Calls("conversations.create")
+	clk.Advance(2 * time.Second)
+	for name, client := range map[string]*slackops.Client{"same client": c, "other instance": other} {
+		_, err := client.CreateChannel(ctx(t), "inc-3", false)
+		if incident.KindOf(err) != incident.KindTransient || incident.RetryAfter(err) != 3*time.Second {
+			t.Errorf("%s: CreateChannel while limited = %v, want transient, retry after 3s", name, err)
+		}
+	}
+	if n := fake.Calls("conversations.create"); n != sent {
+		t.Errorf("conversations.create reached Slack %d more times while limited, want 0", n-sent)
+	}
+	if err := c.SetTopic(ctx(t), a, "Triggered"); err != nil {
+		t.Errorf("SetTopic while conversations.create is limited = %v, want it sent", err)
+	}
+
+	fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 1})
+	root := incident.Root{Incident: snapshot}
+	if _, err := c.PostRoot(ctx(t), a, root); !incident.IsRetryable(err) {
+		t.Fatalf("PostRoot(429) = %v, want retryable", err)
+	}
+	if _, err := c.PostRoot(ctx(t), a, root); incident.KindOf(err) != incident.KindTransient {
+		t.Errorf("PostRoot in the limited channel = %v, want held back", err)
+	}
+	if _, err := c.PostRoot(ctx(t), b, root); err != nil {
+		t.Errorf("PostRoot in another channel = %v, want it posted", err)
+	}
+
+	clk.Advance(3 * time.Second)
+	if _, err := c.CreateChannel(ctx(t), "inc-3", false); err != nil {
+		t.Errorf("CreateChannel after the wait = %v, want it created", err)
+	}
+	if _, err := c.PostRoot(ctx(t), a, root); err != nil {
+		t.Errorf("PostRoot after the wait = %v, want it posted", err)
 	}
 }

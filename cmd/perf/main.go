@@ -3,12 +3,24 @@
 // the critical path as a ratio to the fake Slack's latency, Slack calls and
 // Firestore operations per event and per incident lifecycle (and what that
 // costs), the duplicate fast path on one core, cold start, binary size and
-// memory of cmd/local as a process, and how an incident with hundreds of
-// events compares with a fresh one.
+// memory of cmd/local as a process, how an incident with hundreds of
+// events compares with a fresh one, a storm of new incidents against
+// Slack's rate limits, and (with the emulator) the Firestore round trips
+// on the critical path.
 //
 //	go run ./cmd/perf -out cmd/perf/perf.md              # in-memory store; the README links this file
 //	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/perf -out perf-firestore.md
 //	go run ./cmd/perf -runs 1 -only calls,scale -big 0    # a quick look
+//	go run ./cmd/perf -only storm                        # 60 incidents in 5 s, Slack's minute in 10 s
+//	go run ./cmd/perf -only storm -storm-n 100 -storm-spread 10s -storm-window 20s
+//	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/perf -only roundtrips   # Firestore round trips per event
+//
+// The storm section runs once whatever -runs says: N incidents (-storm-n)
+// triggered evenly over -storm-spread, then each one's acknowledged event,
+// delivered and redelivered as PagerDuty does (per-incident FIFO, its
+// backoff compressed like Slack's minute), against a fake Slack enforcing
+// its rate tiers per -storm-window. It stops by itself after ten
+// compressed minutes at most.
 //
 // The store is the Firestore emulator when FIRESTORE_EMULATOR_HOST is set
 // (-store firestore insists on it), the in-memory store otherwise; never a
@@ -56,6 +68,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	loadLatency := fs.Duration("load-latency", d.LoadLatency, "fake Slack latency while those deliveries run")
 	prior := fs.Int("prior", d.PriorEvents, "earlier events of the scale section's long incident")
 	big := fs.Int("big", d.BigEvents, "events of the incident whose document size is reported (0 skips it)")
+	stormN := fs.Int("storm-n", d.Storm.Incidents, "storm: new incidents (N)")
+	stormSpread := fs.Duration("storm-spread", d.Storm.Spread, "storm: the span the incidents are triggered in, evenly")
+	stormWindow := fs.Duration("storm-window", d.Storm.Window, "storm: Slack's rate-limit minute compressed into this (10s: six times as fast); PagerDuty's backoff is compressed alike")
+	stormLatency := fs.Duration("storm-latency", d.Storm.Latency, "storm: fake Slack per-call latency")
+	storeDelay := fs.Duration("firestore-delay", d.StoreDelay, "roundtrips: latency F added to every Firestore round trip (the emulator only)")
 	localBin := fs.String("local-bin", "", "a built cmd/local to start (default: go build it into a temporary directory)")
 	only := fs.String("only", "", "comma-separated sections to run ("+strings.Join(perf.Sections, ", ")+"); default all")
 	out := fs.String("out", "", "also write the Markdown to this file (e.g. perf.md)")
@@ -76,9 +93,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	o := d
 	o.Runs, o.DupDuration, o.DupWorkers = *runs, *dup, *dupWorkers
 	o.Concurrency, o.LoadLatency, o.PriorEvents, o.BigEvents = *concurrency, *loadLatency, *prior, *big
-	o.LocalBin = *localBin
+	o.LocalBin, o.StoreDelay = *localBin, *storeDelay
+	o.Storm = perf.StormOptions{Incidents: *stormN, Spread: *stormSpread, Window: *stormWindow, Latency: *stormLatency}
 	if *runs < 1 {
 		return errors.New("-runs must be at least 1")
+	}
+	if *storeDelay <= 0 {
+		return errors.New("-firestore-delay must be positive")
+	}
+	if *stormN < 1 || *stormSpread <= 0 || *stormWindow < time.Second || *stormLatency <= 0 {
+		return errors.New("-storm-n must be at least 1, -storm-spread and -storm-latency positive, -storm-window at least 1s")
 	}
 	ls, err := parseDurations(*latencies)
 	if err != nil {

@@ -17,7 +17,8 @@ func noEnv(string) string { return "" }
 func TestRunWritesTable(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "perf.md")
 	var stdout, stderr bytes.Buffer
-	args := []string{"-runs", "1", "-latencies", "5ms", "-only", "critical,calls,scale", "-prior", "3", "-big", "4", "-out", out}
+	args := []string{"-runs", "1", "-latencies", "5ms", "-only", "critical,calls,scale,storm", "-prior", "3", "-big", "4",
+		"-storm-n", "2", "-storm-spread", "20ms", "-storm-window", "1s", "-storm-latency", "5ms", "-out", out}
 	if err := run(context.Background(), args, noEnv, &stdout, &stderr); err != nil {
 		t.Fatalf("run(%q) error = %v\n%s", args, err, stderr.String())
 	}
@@ -35,6 +36,8 @@ func TestRunWritesTable(t *testing.T) {
 		"| calls per event | Slack calls, redelivered finished event | composed | 0 | 0 | 0 | 0 ✓ |",
 		"| scale | incident document after 6 events",
 		"| **lifecycle** |",
+		"| storm | time until every channel has its root (× 1s = ⌈2/20⌉ windows of 1s) | New |",
+		"Storm: 2 new incidents triggered evenly over 20ms",
 	} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout.String())
@@ -53,6 +56,9 @@ func TestRunErrors(t *testing.T) {
 		{"-runs", "0"},
 		{"-latencies", "fast"},
 		{"-latencies", "-5ms"},
+		{"-storm-n", "0"},
+		{"-storm-window", "100ms"}, // Retry-After has whole seconds
+		{"-storm-spread", "0s"},
 		{"extra"},
 	} {
 		var stdout, stderr bytes.Buffer

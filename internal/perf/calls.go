@@ -14,7 +14,7 @@ import (
 // lifecycle costs in Firestore operations and money, and what a
 // redelivered, finished event costs.
 func (rn *runner) calls(ctx context.Context) error {
-	in, err := rn.newComposed(ctx, true)
+	in, err := rn.newComposed(ctx, composeOptions{countConns: true})
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func (rn *runner) critical(ctx context.Context) error {
 }
 
 func (rn *runner) criticalAt(ctx context.Context, l time.Duration) (trig, ack Row, err error) {
-	in, err := rn.newFunction(ctx)
+	in, err := rn.newFunction(ctx, nil)
 	if err != nil {
 		return trig, ack, err
 	}

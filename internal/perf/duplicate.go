@@ -25,7 +25,7 @@ import (
 // without HTTP, so the numbers are the function's own work (with the
 // memory store; with the emulator they include its round trip).
 func (rn *runner) duplicate(ctx context.Context) error {
-	in, err := rn.newFunction(ctx)
+	in, err := rn.newFunction(ctx, nil)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
@@ -44,8 +47,11 @@ type instance struct {
 	fsClient *firestore.Client
 	// proxy counts the connections the function opens to Slack; set
 	// when asked for.
-	proxy   *connCounter
-	closers []func()
+	proxy *connCounter
+	// storeProxy stands between the store and the Firestore emulator,
+	// to delay its answers; set when asked for.
+	storeProxy *connCounter
+	closers    []func()
 }
 
 func (in *instance) Close() {
@@ -71,7 +77,7 @@ func (in *instance) startSlack(countConns bool) (string, error) {
 	if !countConns {
 		return in.fake.URL, nil
 	}
-	p, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(in.fake.URL, "http://"), "/api/"))
+	p, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(in.fake.URL, "http://"), "/api/"), 0)
 	if err != nil {
 		return "", err
 	}
@@ -81,8 +87,10 @@ func (in *instance) startSlack(countConns bool) (string, error) {
 }
 
 // newFunction returns the handler incidentchannels.New builds from a
-// configuration, as Cloud Functions runs it, with a fake Slack.
-func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
+// configuration, as Cloud Functions runs it, with a fake Slack. configure,
+// when set, prepares the fake and adds to the environment before the
+// configuration is read.
+func (rn *runner) newFunction(ctx context.Context, configure func(fake *slackfake.Server, env map[string]string)) (*instance, error) {
 	in := &instance{}
 	slackURL, err := in.startSlack(false)
 	if err != nil {
@@ -97,6 +105,9 @@ func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
 	}
 	if p := rn.project(); p != "" {
 		env["STORE"], env["GOOGLE_CLOUD_PROJECT"] = "firestore", p
+	}
+	if configure != nil {
+		configure(in.fake, env)
 	}
 	cfg, err := incidentchannels.LoadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -113,18 +124,34 @@ func (rn *runner) newFunction(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// composeOptions say what proxies a composed instance has.
+type composeOptions struct {
+	// countConns counts the connections the function opens to Slack.
+	countConns bool
+	// storeProxy routes the Firestore client through a proxy whose
+	// delay the caller sets (instance.storeProxy); the emulator only.
+	storeProxy bool
+}
+
 // newComposed returns an instance composed of the parts New composes, with
 // a CountingStore around the store.
-func (rn *runner) newComposed(ctx context.Context, countConns bool) (*instance, error) {
+func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance, error) {
 	in := &instance{}
-	slackURL, err := in.startSlack(countConns)
+	slackURL, err := in.startSlack(co.countConns)
 	if err != nil {
 		in.Close()
 		return nil, err
 	}
 	var st incident.Store = store.NewMemory()
 	if p := rn.project(); p != "" {
-		client, err := firestore.NewClient(ctx, p)
+		var opts []option.ClientOption
+		if co.storeProxy {
+			if opts, err = in.proxyStore(rn.o.EmulatorHost); err != nil {
+				in.Close()
+				return nil, err
+			}
+		}
+		client, err := firestore.NewClient(ctx, p, opts...)
 		if err != nil {
 			in.Close()
 			return nil, fmt.Errorf("firestore client: %w", err)
@@ -142,27 +169,56 @@ func (rn *runner) newComposed(ctx context.Context, countConns bool) (*instance, 
 	return in, nil
 }
 
-// deliver POSTs a signed body as PagerDuty does and returns the status
-// and the answer's first line (processed, duplicate …).
-func deliver(ctx context.Context, client *http.Client, url string, body []byte) (int, string, error) {
+// proxyStore starts in.storeProxy in front of the emulator and returns
+// the Firestore client options that connect through it, as the client
+// connects to an emulator: plain gRPC with the emulator's owner token.
+func (in *instance) proxyStore(emulator string) ([]option.ClientOption, error) {
+	p, err := newConnCounter(emulator, 0)
+	if err != nil {
+		return nil, err
+	}
+	in.storeProxy = p
+	in.closers = append(in.closers, p.Close)
+	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(emulatorOwner{}))
+	if err != nil {
+		return nil, fmt.Errorf("dial the Firestore emulator through a proxy: %w", err)
+	}
+	in.closers = append(in.closers, func() { conn.Close() })
+	return []option.ClientOption{option.WithGRPCConn(conn)}, nil
+}
+
+// emulatorOwner authenticates to the Firestore emulator as its owner, as
+// the Firestore client does when FIRESTORE_EMULATOR_HOST is set.
+type emulatorOwner struct{}
+
+func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer owner"}, nil
+}
+
+func (emulatorOwner) RequireTransportSecurity() bool { return false }
+
+// deliver POSTs a signed body as PagerDuty does and returns the status,
+// the answer's first line (processed, duplicate …) and its headers.
+func deliver(ctx context.Context, client *http.Client, url string, body []byte) (int, string, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(secret)))
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, "", nil, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, strings.TrimSpace(string(b)), nil
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header, nil
 }
 
 // send delivers body and fails unless the function answered 200.
 func (in *instance) send(ctx context.Context, body []byte) (string, error) {
-	code, msg, err := deliver(ctx, in.client, in.srv.URL+"/", body)
+	code, msg, _, err := deliver(ctx, in.client, in.srv.URL+"/", body)
 	if err != nil {
 		return "", err
 	}
@@ -229,27 +285,33 @@ func eventSummary(body []byte) string {
 	return fmt.Sprintf("%s %s (incident %s)", typ, id, inc)
 }
 
-// connCounter is a TCP proxy that counts the connections made through it:
-// how many connections the function opens to Slack.
+// connCounter is a TCP proxy that counts the connections made through it
+// (how many connections the function opens to Slack) and can hold back
+// what the target sends by a delay: a latency added to every round trip.
 type connCounter struct {
 	l      net.Listener
 	target string
 	n      atomic.Int64
+	delay  atomic.Int64 // time.Duration
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
 }
 
-func newConnCounter(target string) (*connCounter, error) {
+func newConnCounter(target string, delay time.Duration) (*connCounter, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	c := &connCounter{l: l, target: target, conns: map[net.Conn]struct{}{}}
+	c.SetDelay(delay)
 	c.wg.Go(c.accept)
 	return c, nil
 }
+
+// SetDelay holds back what the target sends by d from now on.
+func (c *connCounter) SetDelay(d time.Duration) { c.delay.Store(int64(d)) }
 
 func (c *connCounter) Addr() string { return c.l.Addr().String() }
 
@@ -277,8 +339,8 @@ func (c *connCounter) accept() {
 		}
 		c.conns[in], c.conns[out] = struct{}{}, struct{}{}
 		c.mu.Unlock()
-		pipe := func(dst, src net.Conn) {
-			_, _ = io.Copy(dst, src)
+		pipe := func(dst, src net.Conn, copy func(dst, src net.Conn)) {
+			copy(dst, src)
 			// Half-close so the other side sees EOF, then forget it.
 			if tc, ok := dst.(*net.TCPConn); ok {
 				_ = tc.CloseWrite()
@@ -286,8 +348,8 @@ func (c *connCounter) accept() {
 		}
 		c.wg.Go(func() {
 			var wg sync.WaitGroup
-			wg.Go(func() { pipe(out, in) })
-			pipe(in, out)
+			wg.Go(func() { pipe(out, in, plainCopy) })
+			pipe(in, out, c.delayedCopy)
 			wg.Wait()
 			in.Close()
 			out.Close()
@@ -296,6 +358,41 @@ func (c *connCounter) accept() {
 			delete(c.conns, out)
 			c.mu.Unlock()
 		})
+	}
+}
+
+func plainCopy(dst, src net.Conn) { _, _ = io.Copy(dst, src) }
+
+// delayedCopy copies src to dst, each chunk c.delay after it arrived:
+// the chunks keep their spacing, so every round trip takes the delay
+// longer, however many are in flight.
+func (c *connCounter) delayedCopy(dst, src net.Conn) {
+	type chunk struct {
+		b  []byte
+		at time.Time
+	}
+	chunks := make(chan chunk, 1024)
+	go func() {
+		defer close(chunks)
+		for {
+			b := make([]byte, 32<<10)
+			n, err := src.Read(b)
+			if n > 0 {
+				chunks <- chunk{b[:n], time.Now().Add(time.Duration(c.delay.Load()))}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	failed := false
+	for ch := range chunks {
+		if failed {
+			continue // drain, so the reader ends
+		}
+		time.Sleep(time.Until(ch.at))
+		_, err := dst.Write(ch.b)
+		failed = err != nil
 	}
 }
 

@@ -21,6 +21,15 @@
 //   - scale: an event of a fresh incident against one of an incident with
 //     hundreds of earlier events: time, store operations, and the size of
 //     the incident document (which must not grow).
+//   - storm: dozens of new incidents within seconds against a fake Slack
+//     that enforces its rate tiers in a compressed minute, delivered and
+//     redelivered as PagerDuty does: how long until every channel has its
+//     root and every delivery is accepted (as a ratio of what the creation
+//     tier allows), the calls Slack refused, the longest answer, and
+//     whether every effect was done, once.
+//   - roundtrips (the Firestore emulator only): the Firestore round trips k
+//     on the critical path of a triggered (2 L + k F) and an acknowledged
+//     (L + k F) event, with F added to every round trip by a proxy.
 //
 // Times depend on the machine; counts do not. Tests check that every row
 // is produced and that the counters count, never that a time meets a goal.
@@ -39,7 +48,7 @@ import (
 )
 
 // Sections, in the order they run and are reported.
-var Sections = []string{"critical", "calls", "duplicate", "micro", "process", "scale"}
+var Sections = []string{"critical", "calls", "duplicate", "micro", "process", "scale", "storm", "roundtrips"}
 
 // Options configure a run. Zero values take the defaults of
 // DefaultOptions, except LoadLatency and BigEvents, where 0 means none.
@@ -73,6 +82,11 @@ type Options struct {
 	// go on PATH, then GOROOT's) into a temporary directory.
 	LocalBin string
 	GoCmd    string
+	// StoreDelay is the latency F the roundtrips section adds to every
+	// Firestore round trip.
+	StoreDelay time.Duration
+	// Storm shapes the storm section; zero fields take DefaultStorm's.
+	Storm StormOptions
 	// Only limits the run to these sections; empty runs them all.
 	Only []string
 	// Prices are Firestore's list prices the lifecycle cost uses.
@@ -114,6 +128,8 @@ func DefaultOptions() Options {
 		LoadLatency: 100 * time.Millisecond,
 		PriorEvents: 500,
 		BigEvents:   10000,
+		StoreDelay:  20 * time.Millisecond,
+		Storm:       DefaultStorm,
 		Prices:      DefaultPrices,
 	}
 }
@@ -146,6 +162,21 @@ func (o *Options) defaults() {
 	}
 	if o.BigEvents < 0 {
 		o.BigEvents = 0
+	}
+	if o.StoreDelay <= 0 {
+		o.StoreDelay = d.StoreDelay
+	}
+	if o.Storm.Incidents <= 0 {
+		o.Storm.Incidents = d.Storm.Incidents
+	}
+	if o.Storm.Spread <= 0 {
+		o.Storm.Spread = d.Storm.Spread
+	}
+	if o.Storm.Window <= 0 {
+		o.Storm.Window = d.Storm.Window
+	}
+	if o.Storm.Latency <= 0 {
+		o.Storm.Latency = d.Storm.Latency
 	}
 	if o.Prices == (Prices{}) {
 		o.Prices = d.Prices
@@ -269,12 +300,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rn := &runner{o: o, rep: rep}
 	steps := map[string]func(context.Context) error{
-		"critical":  rn.critical,
-		"calls":     rn.calls,
-		"duplicate": rn.duplicate,
-		"micro":     rn.micro,
-		"process":   rn.process,
-		"scale":     rn.scale,
+		"critical":   rn.critical,
+		"calls":      rn.calls,
+		"duplicate":  rn.duplicate,
+		"micro":      rn.micro,
+		"process":    rn.process,
+		"scale":      rn.scale,
+		"storm":      rn.storm,
+		"roundtrips": rn.roundTrips,
 	}
 	for _, s := range Sections {
 		if len(o.Only) > 0 && !slices.Contains(o.Only, s) {

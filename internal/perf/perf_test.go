@@ -37,6 +37,7 @@ func tiny() Options {
 		LoadLatency: 5 * time.Millisecond,
 		PriorEvents: 4,
 		BigEvents:   6,
+		Storm:       StormOptions{Incidents: 3, Spread: 30 * time.Millisecond, Window: time.Second, Latency: 5 * time.Millisecond},
 	}
 }
 
@@ -213,6 +214,10 @@ var wantRows = []string{
 	"acknowledged, incident with 1 earlier event", "acknowledged, incident with 4 earlier events",
 	"document reads + writes, 1 earlier event", "document reads + writes, 4 earlier events",
 	"incident document after 2 events", "incident document after 5 events", "incident document after 8 events",
+	"time until every channel has its root", "time until every triggered delivery is accepted",
+	"then until every acknowledged delivery is accepted", "Slack calls per incident", "Slack calls refused with 429",
+	"longest answer", "deliveries answered 503, 429 or not in time", "effects left undone after the acknowledged events",
+	"duplicates: channels per incident",
 }
 
 // TestRunEveryRow runs every section in a tiny configuration (building and

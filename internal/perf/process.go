@@ -126,7 +126,7 @@ type localRun struct {
 func (rn *runner) runLocal(ctx context.Context, bin string, run int) (*localRun, error) {
 	fake := slackfake.NewServer()
 	defer fake.Close()
-	proxy, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"))
+	proxy, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +189,7 @@ func (rn *runner) runLocal(ctx context.Context, bin string, run int) (*localRun,
 	}
 
 	life := soak.Lifecycle(seedProcess, run*100000)
-	if code, msg, err := deliver(ctx, client, base+"/", life[0]); err != nil || code != http.StatusOK {
+	if code, msg, _, err := deliver(ctx, client, base+"/", life[0]); err != nil || code != http.StatusOK {
 		return fail(fmt.Errorf("first event answered %d %s %v", code, msg, err))
 	}
 	res.first = time.Since(start)
@@ -247,7 +247,7 @@ func sendAll(ctx context.Context, client *http.Client, base string, bodies [][]b
 		wg.Go(func() {
 			<-ready
 			for body := range next {
-				code, msg, err := deliver(ctx, client, base+"/", body)
+				code, msg, _, err := deliver(ctx, client, base+"/", body)
 				if err == nil && code != http.StatusOK {
 					err = fmt.Errorf("%s answered %d %s", eventSummary(body), code, msg)
 				}

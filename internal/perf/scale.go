@@ -16,7 +16,7 @@ import (
 // incident of BigEvents events and reports its document's size against
 // Firestore's 1 MiB limit.
 func (rn *runner) scale(ctx context.Context) error {
-	in, err := rn.newComposed(ctx, false)
+	in, err := rn.newComposed(ctx, composeOptions{})
 	if err != nil {
 		return err
 	}

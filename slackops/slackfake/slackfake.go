@@ -8,7 +8,8 @@
 // and block limits, chat.update without blocks dropping them), and can be
 // told to fail: ok:false errors, HTTP statuses such as 429 with or without
 // Retry-After and 5xx, slow answers and reset connections, before or after
-// the call takes effect.
+// the call takes effect. SetTiers makes it enforce Slack's per-method rate
+// limits, in a compressed minute if asked (SlackTiers).
 //
 // Tests use it to assert what a Slack workspace would show; the local
 // sandbox serves it in process.
@@ -179,6 +180,8 @@ type Server struct {
 	faults    map[string][]Fault
 	latency   time.Duration
 	log       []Call
+	// limiter enforces the rate limits of SetTiers; nil: none.
+	limiter *limiter
 }
 
 // user is one user of the workspace.
@@ -399,7 +402,8 @@ func (s *Server) DeleteMessage(id, ts string) {
 	}
 }
 
-// Calls returns how many times method was called (faults included).
+// Calls returns how many times method was called (faults and calls the
+// tiers refused included).
 func (s *Server) Calls(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -424,12 +428,16 @@ func (s *Server) Log() []Call {
 	return slices.Clone(s.log)
 }
 
-// ResetCalls zeroes the call counts and log.
+// ResetCalls zeroes the call counts and log, and the tiers' counts (not
+// their windows).
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = map[string]int{}
 	s.log = nil
+	if s.limiter != nil {
+		s.limiter.counts = map[string]TierCount{}
+	}
 }
 
 // Channels returns a copy of every channel, in creation order.
@@ -512,8 +520,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log = append(s.log, Call{Method: method, Args: args})
+	retryAfter := 0
+	if s.limiter != nil {
+		retryAfter = s.limiter.admit(method, r.Form)
+	}
 	var fault *Fault
-	if q := s.faults[method]; len(q) > 0 {
+	if q := s.faults[method]; len(q) > 0 && retryAfter == 0 {
 		fault, s.faults[method] = &q[0], q[1:]
 	}
 	delay := s.latency
@@ -528,6 +540,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	}
+	if retryAfter > 0 {
+		writeRateLimited(w, retryAfter)
+		return
 	}
 	if fault != nil && fault.failing() && !fault.Apply {
 		s.writeFault(w, fault)
@@ -549,6 +565,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	res["ok"] = true
 	_ = json.NewEncoder(w).Encode(res)
+}
+
+// writeRateLimited answers a call the tiers refuse, as Slack does.
+func writeRateLimited(w http.ResponseWriter, retryAfter int) {
+	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(answer{"ok": false, "error": "ratelimited"})
 }
 
 func (s *Server) writeFault(w http.ResponseWriter, f *Fault) {
