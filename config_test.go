@@ -63,7 +63,7 @@ func TestLoadConfigErrors(t *testing.T) {
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
 			"STORE": "redis", "SLACK_API_URL": "slack.com", "CHANNEL_PREFIX": "Inc!", "SLACK_INVITE_USERS": "@bob",
 		}, []string{"STORE", "SLACK_API_URL", "CHANNEL_PREFIX", "SLACK_INVITE_USERS"}},
-		{"bad issue-4 values", map[string]string{
+		{"bad routing and people values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
 			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
 			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
@@ -251,7 +251,10 @@ func TestSetupRetriesNonConfigErrors(t *testing.T) {
 	}
 }
 
-func TestLoadConfigIssue4(t *testing.T) {
+// The routing, announce and people variables are read: overrides keyed
+// by lower-cased email, rules inheriting the announce channel and prefix,
+// and a String that hides the PagerDuty token.
+func TestLoadConfigRoutingAndPeople(t *testing.T) {
 	rules := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  - name: low\n    match: {urgency: low}\n    channel: false\n    post_to: C0LOW\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -256,11 +256,15 @@ type Config struct {
 	// (SLACK_USER_OVERRIDES, "PABC123=U012AB3CD,ada@example.com=U045").
 	UserOverrides map[string]string
 
-	// leaseTTL overrides incident.LeaseTTL; tests shorten it so that a
-	// lease kept after an unclear Slack failure expires quickly.
-	leaseTTL time.Duration
+	// leaseTTL and leaseMargin override incident.LeaseTTL and
+	// incident.LeaseMargin; tests shorten them so that a lease kept after
+	// an unclear Slack failure expires quickly. Zero keeps the production
+	// value.
+	leaseTTL    time.Duration
+	leaseMargin time.Duration
 	// budget overrides pagerduty.DefaultBudget; tests shorten it so that a
-	// check of an unreachable store gives up quickly.
+	// check of an unreachable store gives up quickly, and so that a lease,
+	// which outlasts its holder's budget, ends sooner.
 	budget time.Duration
 }
 
@@ -434,7 +438,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
-		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce, LeaseTTL: cfg.leaseTTL,
+		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
+		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin,
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes

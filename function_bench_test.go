@@ -45,7 +45,7 @@ func variant(b *testing.B, file string, n, seq int, eventType, status string) []
 func benchInstance(b *testing.B) (*instance, *slackfake.Server) {
 	fake := slackfake.NewServer()
 	b.Cleanup(fake.Close)
-	return newInstance(b, fake, "memory", ""), fake
+	return serve(b, instanceConfig(b, fake, "memory", "")), fake
 }
 
 // BenchmarkEndToEndTriggered measures a new incident through the real
@@ -114,8 +114,8 @@ func BenchmarkEndToEndDuplicate(b *testing.B) {
 	b.ReportMetric(float64(fake.TotalCalls())/float64(b.N), "slack_calls/op")
 }
 
-// BenchmarkEndToEndTriggeredRouted is BenchmarkEndToEndTriggered with the
-// issue-4 features on: a routing file, an announce channel, and the
+// BenchmarkEndToEndTriggeredRouted is BenchmarkEndToEndTriggered with
+// routing and people on: a routing file, an announce channel, and the
 // incident's assignee invited through the PagerDuty API and
 // users.lookupByEmail. "warm": the assignee is cached after the first
 // incident; "cold": every incident has a new assignee, so each one pays
@@ -136,10 +136,10 @@ func BenchmarkEndToEndTriggeredRouted(b *testing.B) {
 			for _, u := range []string{"U0LEAD", "U0SRE"} {
 				fake.AddUser(u, strings.ToLower(u)+"@example.com", false)
 			}
-			fn := newInstance(b, fake, "memory", "", map[string]string{
+			fn := serve(b, instanceConfig(b, fake, "memory", "", map[string]string{
 				"ROUTING_FILE": rules, "SLACK_ANNOUNCE_CHANNEL": announce,
 				"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": pd.URL(),
-			})
+			}))
 			user := func(n int) string {
 				if mode == "warm" {
 					return "PUSER00"

@@ -33,9 +33,43 @@ type instance struct {
 	logs *bytes.Buffer
 }
 
-// newInstance starts an instance; extra adds to or overrides its
-// environment.
+// The timings of the instances the end-to-end tests start. A lease kept
+// after an unclear Slack failure ends its margin after its holder's
+// budget, and only then can a redelivery finish: with production's
+// (3.5 s and 1 s) that is a wait of 4.8 s, with these 2.4 s. Tests whose
+// assertion is about production's budget (an answer before PagerDuty's
+// 5 s) keep it.
+const (
+	testBudget      = 2 * time.Second
+	testLeaseMargin = 100 * time.Millisecond
+)
+
+// newInstance starts an instance with the test timings; extra adds to or
+// overrides its environment.
 func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) *instance {
+	t.Helper()
+	cfg := instanceConfig(t, fake, storeKind, project, extra...)
+	cfg.budget, cfg.leaseMargin = testBudget, testLeaseMargin
+	return serve(t, cfg)
+}
+
+// pagerDutyTimeout is how long PagerDuty waits for an answer.
+const pagerDutyTimeout = 5 * time.Second
+
+// newInstanceFullBudget starts an instance like newInstance but with
+// production's budget, for a test whose assertion is about it (an answer
+// before PagerDuty's 5 s) or whose store needs it (the emulator resolves
+// contending transactions only after a lock timeout of about 3 s).
+func newInstanceFullBudget(t testing.TB, fake *slackfake.Server, storeKind, project string) *instance {
+	t.Helper()
+	cfg := instanceConfig(t, fake, storeKind, project)
+	cfg.leaseMargin = testLeaseMargin
+	return serve(t, cfg)
+}
+
+// instanceConfig returns the configuration of an instance: production's
+// budget and lease margin, and a short lease.
+func instanceConfig(t testing.TB, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) Config {
 	t.Helper()
 	env := map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": "old-secret," + e2eSecret,
@@ -52,10 +86,10 @@ func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string
 	if err != nil {
 		t.Fatalf("LoadConfig error = %v", err)
 	}
-	// A lease kept after an unclear Slack failure expires in a second
-	// rather than 15 s, so redelivery tests stay quick.
+	// A lease lasts a second past its holder's budget and margin rather
+	// than 15 s.
 	cfg.leaseTTL = time.Second
-	return serve(t, cfg)
+	return cfg
 }
 
 // serve starts an instance built by New from cfg.
@@ -176,8 +210,10 @@ func wantContains(t *testing.T, what, got string, wants ...string) {
 // with the in-memory store and with Firestore on the emulator, and checks
 // what a responder would see after every step.
 func TestEndToEndLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"memory", "firestore"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			project := ""
 			if kind == "firestore" {
 				project = firestoretest.Project(t)
@@ -271,11 +307,12 @@ func TestEndToEndLifecycle(t *testing.T) {
 // Firestore, and redelivers what is answered 503, as PagerDuty would:
 // one channel, one root, one acknowledgement reply.
 func TestEndToEndConcurrentInstances(t *testing.T) {
+	t.Parallel()
 	project := firestoretest.Project(t)
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
-	a := newInstance(t, fake, "firestore", project)
-	b := newInstance(t, fake, "firestore", project)
+	a := newInstanceFullBudget(t, fake, "firestore", project)
+	b := newInstanceFullBudget(t, fake, "firestore", project)
 
 	var wg sync.WaitGroup
 	for i, file := range []string{"triggered.json", "acknowledged.json", "triggered.json", "acknowledged.json"} {
@@ -325,10 +362,13 @@ func TestEndToEndConcurrentInstances(t *testing.T) {
 // with a 429 and a 503: the webhook is answered 503, and PagerDuty's
 // redeliveries finish the work without a second channel.
 func TestEndToEndSlackFailureThenRedelivery(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	fn := newInstance(t, fake, "memory", "")
-	fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 30}, slackfake.Fault{Status: 503})
+	// The client holds chat.postMessage back for the Retry-After Slack
+	// gave: 2 s, so that the redelivery soon gets past it.
+	fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 2}, slackfake.Fault{Status: 503})
 	for try := range 2 {
 		if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
 			t.Fatalf("try %d = %d %q, want 503 while Slack fails", try, code, body)
@@ -343,7 +383,7 @@ func TestEndToEndSlackFailureThenRedelivery(t *testing.T) {
 	if ch.Topic == "" || len(ch.Bookmarks) != 2 {
 		t.Errorf("topic %q, %d bookmarks: want them set once", ch.Topic, len(ch.Bookmarks))
 	}
-	if !strings.Contains(fn.logs.String(), `"status":503`) || !strings.Contains(fn.logs.String(), "retry after 30s") {
+	if !strings.Contains(fn.logs.String(), `"status":503`) || !strings.Contains(fn.logs.String(), "retry after 2s") {
 		t.Errorf("logs do not show the 503 and the rate limit:\n%s", fn.logs)
 	}
 }
@@ -351,6 +391,7 @@ func TestEndToEndSlackFailureThenRedelivery(t *testing.T) {
 // TestEndToEndRejectsBadInput checks that rejected requests touch neither
 // Slack nor the store.
 func TestEndToEndRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	fn := newInstance(t, fake, "memory", "")
@@ -395,9 +436,11 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 // TestEndToEndPublishedBodies delivers every body PagerDuty published and
 // every public capture in pagerduty/testdata to one instance: each is
 // answered 200, incident events are processed, a ping passes its checks,
-// and each incident gets its channel. (The go-pagerduty sample, with a conference number sent as a
-// JSON number, used to be refused with 400.)
+// and each incident gets its channel. The bodies vary as PagerDuty's do:
+// the go-pagerduty sample, for one, sends a conference number as a JSON
+// number.
 func TestEndToEndPublishedBodies(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	fn := newInstance(t, fake, "memory", "")
@@ -481,6 +524,7 @@ func TestEndToEndPing(t *testing.T) {
 // answered 503, and the redelivery finds the root or reply by its message
 // metadata instead of posting it twice.
 func TestEndToEndAnswerLost(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup []string
@@ -494,6 +538,7 @@ func TestEndToEndAnswerLost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			fake := slackfake.NewServer()
 			t.Cleanup(fake.Close)
 			fn := newInstance(t, fake, "memory", "")
@@ -526,8 +571,11 @@ func TestEndToEndAnswerLost(t *testing.T) {
 // PagerDuty gets and that its redelivery converges: one channel, one root
 // showing the newest state, one reply, nothing twice.
 func TestEndToEndSlackFaults(t *testing.T) {
+	t.Parallel()
 	retryable := []slackfake.Fault{
-		{Status: 429, RetryAfter: 30}, {Status: 429}, {Status: 500}, {Status: 502}, {Status: 503},
+		// The client holds a method back for the Retry-After Slack gave
+		// (1 s here), so a redelivery soon gets past it.
+		{Status: 429, RetryAfter: 1}, {Status: 429}, {Status: 500}, {Status: 502}, {Status: 503},
 		{Error: "ratelimited"}, {Error: "internal_error"}, {Reset: true},
 	}
 	type row struct {
@@ -539,16 +587,25 @@ func TestEndToEndSlackFaults(t *testing.T) {
 	}
 	var rows []row
 	for _, f := range retryable {
-		what := fmt.Sprintf("%d/%s/reset=%v", f.Status, f.Error, f.Reset)
+		what := fmt.Sprintf("%d/%s/reset=%v/retry-after=%d", f.Status, f.Error, f.Reset, f.RetryAfter)
+		rateLimited := f.Status == 429 || f.Error == "ratelimited"
+		// The topic and bookmarks are optional: under a rate limit (and
+		// the topic, an edit, whatever the failure) they are put off to
+		// the incident's next event, here the acknowledgement; a bookmark
+		// that may have been added unseen is looked up on redelivery.
+		bookmark := 503
+		if rateLimited {
+			bookmark = 200
+		}
 		rows = append(rows,
 			row{"root " + what, "chat.postMessage", "triggered.json", f, 503},
-			row{"topic " + what, "conversations.setTopic", "triggered.json", f, 503},
-			row{"bookmark " + what, "bookmarks.add", "triggered.json", f, 503},
+			row{"topic " + what, "conversations.setTopic", "triggered.json", f, 200},
+			row{"bookmark " + what, "bookmarks.add", "triggered.json", f, bookmark},
 			row{"invite " + what, "conversations.invite", "triggered.json", f, 503},
 			row{"update " + what, "chat.update", "acknowledged.json", f, 503},
 			row{"reply " + what, "chat.postMessage", "acknowledged.json", f, 503},
 		)
-		if f.Status == 429 || f.Error == "ratelimited" {
+		if rateLimited {
 			// Known not to have happened: no lease is kept, so the
 			// redelivery may create at once.
 			rows = append(rows, row{"create " + what, "conversations.create", "triggered.json", f, 503})
@@ -568,6 +625,7 @@ func TestEndToEndSlackFaults(t *testing.T) {
 	)
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			fake := slackfake.NewServer()
 			t.Cleanup(fake.Close)
 			fn := newInstance(t, fake, "memory", "")
@@ -582,7 +640,9 @@ func TestEndToEndSlackFaults(t *testing.T) {
 				fn.redeliver(t, tt.file, "processed") // PagerDuty's redelivery
 			}
 			if tt.file == "triggered.json" {
-				fn.mustDeliver(t, "acknowledged.json", "processed")
+				// What was put off is overdue now: while Slack's wait
+				// lasts, the acknowledgement is answered 503 too.
+				fn.redeliver(t, "acknowledged.json", "processed")
 			}
 			ch := onlyChannel(t, fake)
 			root := rootOf(t, ch)
@@ -610,6 +670,7 @@ func TestEndToEndSlackFaults(t *testing.T) {
 // remove the bot, archive the channel. Each later event still lands, or is
 // answered 200 without posting once the channel is archived.
 func TestEndToEndPeopleChangeTheChannel(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	fn := newInstance(t, fake, "memory", "")
@@ -669,8 +730,10 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 	if code, body := fn.deliver(t, testdata(t, "acknowledged.json")); code != http.StatusServiceUnavailable {
 		t.Fatalf("deliver with Firestore down = %d %q, want 503", code, body)
 	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("answered after %v, past PagerDuty's 5 s", d)
+	// The answer leaves the budget the headroom production's leaves
+	// under PagerDuty's 5 s.
+	if d, limit := time.Since(start), testBudget+pagerDutyTimeout-pagerduty.DefaultBudget; d > limit {
+		t.Errorf("answered after %v, past the budget %v and its headroom (%v)", d, testBudget, limit)
 	}
 	if n := fake.TotalCalls(); n != 0 {
 		t.Errorf("%d Slack calls while the event could not be recorded, want 0", n)
@@ -708,15 +771,16 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 // TestEndToEndSlowSlack: Slack hangs past the budget; PagerDuty must get
 // its 503 before it gives up waiting (5 s), and the redelivery converges.
 func TestEndToEndSlowSlack(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "memory", "")
+	fn := newInstanceFullBudget(t, fake, "memory", "")
 	fake.Fail("chat.postMessage", slackfake.Fault{Delay: 20 * time.Second})
 	start := time.Now()
 	if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
 		t.Fatalf("deliver with Slack hanging = %d %q, want 503", code, body)
 	}
-	if d := time.Since(start); d >= 5*time.Second {
+	if d := time.Since(start); d >= pagerDutyTimeout {
 		t.Errorf("answered after %v, not before PagerDuty's 5 s timeout", d)
 	}
 	fn.redeliver(t, "triggered.json", "processed")

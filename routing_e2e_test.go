@@ -15,9 +15,9 @@ import (
 
 const pdToken = "pd-e2e-token"
 
-// workspace is a fake Slack workspace and PagerDuty account for the
-// issue-4 features: people with emails, a user group, an announce channel
-// and a channel for incidents without one of their own.
+// workspace is a fake Slack workspace and PagerDuty account for routing
+// and people: people with emails, a user group, an announce channel and a
+// channel for incidents without one of their own.
 type workspace struct {
 	slack    *slackfake.Server
 	pd       *pdfake.Server
@@ -101,6 +101,28 @@ func replyTexts(ch slackfake.Channel, ts string) []string {
 	return out
 }
 
+// splitNote returns the one note naming who could not be added among the
+// replies an event added, and the other replies in their order. Invites,
+// and the note after them, run alongside the summary and the reply, so
+// the note may come anywhere after the root.
+func splitNote(t *testing.T, added []string) (note string, rest []string) {
+	t.Helper()
+	for _, r := range added {
+		if strings.Contains(r, "Could not add") {
+			if note != "" {
+				t.Fatalf("replies %q hold two notes, want one", added)
+			}
+			note = r
+			continue
+		}
+		rest = append(rest, r)
+	}
+	if note == "" {
+		t.Fatalf("replies %q hold no note naming who could not be added", added)
+	}
+	return note, rest
+}
+
 // TestEndToEndRoutingAndPeople runs a P2 incident that is raised to P1
 // through the real handler, slack-go, the fake Slack and the fake
 // PagerDuty REST API: first one message in the low-priority channel with
@@ -109,8 +131,10 @@ func replyTexts(ch slackfake.Channel, ts string) []string {
 // an announcement kept current, and one line naming who could not be
 // added.
 func TestEndToEndRoutingAndPeople(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"memory", "firestore"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			project := ""
 			if kind == "firestore" {
 				project = firestoretest.Project(t)
@@ -155,19 +179,12 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 			wantContains(t, "root of the channel opened late", root.BlockText(),
 				"Before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace", "P1")
 			replies := replyTexts(inc, root.TS)
-			if len(replies) != 3 {
+			note, rest := splitNote(t, replies)
+			if len(rest) != 2 {
 				t.Fatalf("channel replies = %q, want summary, priority change, note", replies)
 			}
-			wantContains(t, "summary", replies[0], "What happened before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace")
-			var note, prio string
-			for _, r := range replies[1:] {
-				if strings.Contains(r, "Could not add") {
-					note = r
-				} else {
-					prio = r
-				}
-			}
-			wantContains(t, "priority reply", prio, "Priority changed to P1 by Ada Lovelace")
+			wantContains(t, "summary", rest[0], "What happened before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace")
+			wantContains(t, "priority reply", rest[1], "Priority changed to P1 by Ada Lovelace")
 			wantContains(t, "note", note, "Alan Turing", "no Slack account for alan@example.com")
 			wantContains(t, "post-only message after the channel opened", boardOf(t, w.slack, w.low).BlockText(), "P1", "<#"+inc.ID+">")
 			ann := boardOf(t, w.slack, w.announce)
@@ -175,8 +192,12 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 
 			fn.mustDeliver(t, "responder_added.json", "processed")
 			inc, _ = w.slack.Channel(inc.ID)
-			replies = replyTexts(inc, root.TS)
-			wantContains(t, "note after the responder request", replies[len(replies)-1], "Katherine Johnson", "no Slack account for kj@example.com")
+			note, rest = splitNote(t, replyTexts(inc, root.TS)[len(replies):])
+			if len(rest) != 1 {
+				t.Fatalf("replies of the responder request besides the note = %q, want its reply", rest)
+			}
+			wantContains(t, "responder reply", rest[0], "Ada Lovelace requested Katherine Johnson as a responder")
+			wantContains(t, "note after the responder request", note, "Katherine Johnson", "no Slack account for kj@example.com")
 
 			fn.mustDeliver(t, "resolved.json", "processed")
 			ann = boardOf(t, w.slack, w.announce)
@@ -199,6 +220,7 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 // The cache outlives an incident: a second incident with the same people
 // costs no PagerDuty look-up, also on a second instance (Firestore).
 func TestEndToEndPeopleCacheShared(t *testing.T) {
+	t.Parallel()
 	project := firestoretest.Project(t)
 	w := newWorkspace(t)
 	env := map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()}
@@ -226,6 +248,7 @@ func TestEndToEndPeopleCacheShared(t *testing.T) {
 // PagerDuty's REST API rate limiting the look-up fails the webhook with
 // a 503; the redelivery invites and posts nothing twice.
 func TestEndToEndPagerDutyRateLimited(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t)
 	fn := newInstance(t, w.slack, "memory", "", map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()})
 	w.pd.Fail(pdfake.Fault{Status: 429, RetryAfter: "1"})
@@ -247,6 +270,7 @@ func TestEndToEndPagerDutyRateLimited(t *testing.T) {
 // Someone archives the announce channel: its message is given up and the
 // incident's own channel carries on to the resolution.
 func TestEndToEndArchivedAnnounceChannel(t *testing.T) {
+	t.Parallel()
 	w := newWorkspace(t)
 	env := w.env()
 	delete(env, "ROUTING_FILE")

@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"time"
@@ -41,17 +42,24 @@ type Results struct {
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
 	Settled []string
-	// Deferred are the keys of optional effects put off to the next event
-	// of the incident (Slack rate-limited their method); Event is the
-	// event this round was for.
-	Deferred []string
-	Event    string
+	// Deferred are the optional effects put off to the next event of the
+	// incident (Slack rate-limited their method), by key, with the event
+	// that put them off.
+	Deferred map[string]string
 	// MaybeDone is set when a post may have landed unseen: its entry
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.
 	MaybeDone bool
 	// Err joins the failures that make the attempt answer 503.
 	Err error
+}
+
+// putOff records that the effect of key is put off by the event eventID.
+func (r *Results) putOff(key, eventID string) {
+	if r.Deferred == nil {
+		r.Deferred = map[string]string{}
+	}
+	r.Deferred[key] = eventID
 }
 
 // KeyReply stands for the event's reply in Results.Settled; its ledger
@@ -127,13 +135,13 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		}
 		settle(st, key)
 	}
-	for _, key := range r.Deferred {
+	for _, key := range slices.Sorted(maps.Keys(r.Deferred)) {
 		e := st.Pending(key)
 		if e == nil {
 			st.Ledger = append(st.Ledger, Pending{Key: key})
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
-		e.Owner, e.Until, e.Deferred, e.Event = "", time.Time{}, true, r.Event
+		e.Owner, e.Until, e.Deferred, e.Event = "", time.Time{}, true, r.Deferred[key]
 	}
 	if r.ReplyTS != "" {
 		if er.ReplyTS == "" {

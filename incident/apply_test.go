@@ -107,16 +107,16 @@ func TestApply(t *testing.T) {
 		{
 			name: "rate-limited optional effects put off to the next event",
 			st:   State{ChannelID: "C1", Ledger: pending(BookmarkKey("https://b"))},
-			r:    Results{Event: "E2", Settled: []string{BookmarkKey("https://b")}, Deferred: []string{KeyTopic, BookmarkKey("https://b")}},
+			r:    Results{Settled: []string{BookmarkKey("https://b")}, Deferred: map[string]string{KeyTopic: "E2", BookmarkKey("https://b"): "E2"}},
 			want: State{ChannelID: "C1", Ledger: []Pending{
-				{Key: KeyTopic, Deferred: true, Event: "E2"}, {Key: BookmarkKey("https://b"), Deferred: true, Event: "E2"},
+				{Key: BookmarkKey("https://b"), Deferred: true, Event: "E2"}, {Key: KeyTopic, Deferred: true, Event: "E2"},
 			}},
 			wantChange: ChangeState,
 		},
 		{
 			name:       "topic set ends its deferral",
 			st:         State{ChannelID: "C1", Ledger: []Pending{{Key: KeyTopic, Deferred: true, Event: "E2"}}},
-			r:          Results{Event: "E3", Topic: "Resolved", TopicSet: true},
+			r:          Results{Topic: "Resolved", TopicSet: true},
 			want:       State{ChannelID: "C1", Topic: "Resolved"},
 			wantChange: ChangeState,
 		},

@@ -90,6 +90,7 @@ func burst(t testing.TB, n int, slack *fakeSlack) (firstOK, first int) {
 // and its duplicate reaching both instances at once, gives one channel
 // per incident, one reply per acknowledgement, and roots that show it.
 func TestBurstTwoInstancesFirestore(t *testing.T) {
+	t.Parallel()
 	slack := newFakeSlack()
 	slack.delay = 20 * time.Millisecond
 	const n = 12

@@ -217,7 +217,7 @@ func TestDecide(t *testing.T) {
 		}},
 		{"put off by an earlier event: done now, without a look-up", putOff, EventRecord{Exists: true}, noteEvent(2 * time.Minute), Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true, Boards: []Board{{ChannelID: "CANN"}},
-			Overdue: []string{KeyTopic, BoardKey("CANN")},
+			Overdue: map[string]string{KeyTopic: ack.ID, BoardKey("CANN"): ack.ID},
 			Reply:   &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
 		}},
 		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{

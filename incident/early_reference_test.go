@@ -57,11 +57,7 @@ func earlyReferenceTold(t *testing.T, n int) {
 	slack.groups["@sre"] = []string{"USRE1"}
 	hs := &hookStore{Store: store.NewMemory(), eventID: "01HT0STATUS00000000000008", n: n}
 	svc := incident.NewService(hs, slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels}, nil)
-	handle := func(name string) (incident.Result, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		return svc.Handle(ctx, loadEvent(t, name))
-	}
+	handle := func(name string) (incident.Result, error) { return handleResult(t, svc, name, 3*time.Second) }
 	hs.hook = func() {
 		// Another instance handles the P1 payload meanwhile.
 		if _, err := handle("priority_updated.json"); err != nil {

@@ -93,7 +93,8 @@ func actionFor(s step, err error, mayPostpone bool) action {
 // mayPostpone reports whether the effect of key may be put off to the
 // incident's next event.
 func (x *executor) mayPostpone(key string) bool {
-	return x.st.Snapshot.Status != "resolved" && !slices.Contains(x.p.Overdue, key)
+	_, overdue := x.p.Overdue[key]
+	return x.st.Snapshot.Status != "resolved" && !overdue
 }
 
 // executor runs one round of a plan: independent Slack calls at once,
@@ -122,7 +123,6 @@ type thread struct {
 // execute runs the plan and returns what it came to.
 func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	x := &executor{a: a, st: a.st, p: p, ran: map[string]bool{}, thread: make(chan thread, 1)}
-	x.r.Event = a.ev.ID
 	if p.CreateChannel {
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.
@@ -200,6 +200,10 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 			if act != failMaybe && KindOf(err) != KindMaybeDone && !x.mustFind(key) {
 				r.Settled = append(r.Settled, key)
 			}
+			// One an earlier event put off stays overdue until done.
+			if by, ok := x.p.Overdue[key]; ok && act == fail {
+				r.putOff(key, by)
+			}
 		}
 		switch act {
 		case fail, failMaybe:
@@ -220,7 +224,7 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 				r.Boards = append(r.Boards, g)
 			}
 		case postpone:
-			r.Deferred = append(r.Deferred, key)
+			r.putOff(key, x.a.ev.ID)
 		}
 	})
 	switch act {

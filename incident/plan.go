@@ -96,10 +96,11 @@ type Plan struct {
 	// opened; nil when none is owed. FindSummary as above.
 	Summary     *Reply
 	FindSummary bool
-	// Overdue are the keys of optional effects (topic, bookmarks,
-	// announce message) an earlier event put off under Slack's rate
-	// limits: this event must do them rather than put them off again.
-	Overdue []string
+	// Overdue are the optional effects (topic, bookmarks, announce
+	// message) an earlier event put off under Slack's rate limits, by key,
+	// with that event: this event must do them rather than put them off
+	// again.
+	Overdue map[string]string
 	// Reply is the thread reply the event still owes; nil when none.
 	// FindReply when an earlier attempt may have posted it unrecorded.
 	Reply     *Reply
@@ -232,7 +233,10 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 // overdue adds key to p.Overdue when an earlier event put its effect off.
 func (p *Plan) overdue(st State, key string) {
 	if e := st.Pending(key); e != nil && e.Deferred {
-		p.Overdue = append(p.Overdue, key)
+		if p.Overdue == nil {
+			p.Overdue = map[string]string{}
+		}
+		p.Overdue[key] = e.Event
 	}
 }
 

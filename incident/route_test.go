@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/incident/store"
 )
 
 // routeFunc routes with a function.
@@ -56,47 +55,6 @@ func (d *fakeDirectory) SlackUsers(ctx context.Context, refs []incident.Ref) (ma
 		}
 	}
 	return found, missing, nil
-}
-
-func newRoutedEnv(t *testing.T, cfg incident.Config) *env {
-	t.Helper()
-	e := &env{slack: newFakeSlack(), store: store.NewMemory()}
-	if cfg.ChannelPrefix == "" {
-		cfg.ChannelPrefix = "inc"
-	}
-	e.svc = incident.NewService(e.store, e.slack, cfg, nil)
-	return e
-}
-
-func (f *fakeSlack) channel(id string) fakeChannel {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.channels[id]
-	if c == nil {
-		return fakeChannel{}
-	}
-	return c.copy()
-}
-
-// ownChannels returns the channels the service created.
-func (f *fakeSlack) ownChannels() []fakeChannel {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []fakeChannel
-	for name, id := range f.names {
-		if c := f.channels[id]; c != nil && c.name == name {
-			out = append(out, c.copy())
-		}
-	}
-	return out
-}
-
-func headlines(rs []incident.Reply) []string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Headline)
-	}
-	return out
 }
 
 // An incident whose route gives it no channel gets one message in the
@@ -211,6 +169,33 @@ func TestServiceIgnoredIncident(t *testing.T) {
 	}
 }
 
+// With rules, an event that arrives before any full incident payload (a
+// note first) is routed nowhere: rules matched on blanks would route it
+// wrong. The post-only message shows it once the incident's details
+// route the incident there, and the channel it gets later tells it too.
+func TestServiceNoteBeforeDetails(t *testing.T) {
+	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
+	e.slack.shared("CLOW")
+	e.slack.shared("CANN")
+	e.mustHandle(t, "annotated.json")
+	if n := e.slack.total(); n != 0 {
+		t.Fatalf("a note before the incident's details made %d Slack calls, want 0", n)
+	}
+	e.mustHandle(t, "triggered.json") // P2: post-only
+	_, b, n := e.slack.board("CLOW", "Q1CHECKOUT")
+	if n != 1 || len(b.entry.Before) != 1 || !strings.HasPrefix(b.entry.Before[0].Text, "Note from Ada Lovelace") {
+		t.Fatalf("post-only message: %d messages, before %+v; want the note shown on it", n, b.entry.Before)
+	}
+	if got := e.slack.channel("CLOW").replies; len(got) != 0 {
+		t.Errorf("post-only thread = %q, want no reply yet", headlines(got))
+	}
+	e.mustHandle(t, "priority_updated.json")
+	own := e.slack.ownChannels()
+	if len(own) != 1 || len(own[0].replies) == 0 || !strings.Contains(own[0].replies[0].Body, "Note from Ada Lovelace") {
+		t.Fatalf("channel opened late: %+v; want the summary telling the note", own)
+	}
+}
+
 // The people PagerDuty involved are invited as they appear; who cannot
 // be added is named once in the thread, and nobody is looked up twice.
 func TestServiceInvitesPagerDutyPeople(t *testing.T) {
@@ -289,113 +274,18 @@ func TestServiceUnknownGroup(t *testing.T) {
 	}
 }
 
-// A deleted announce message is posted anew; a deleted post-only message
-// too, before the reply threaded under it.
-func TestServiceDeletedBoardReposted(t *testing.T) {
-	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
-	e.slack.shared("CLOW")
+// A look-up that cannot succeed (PagerDuty refused the token) does not
+// hold the incident up, and the thread says whom nobody could add.
+func TestServiceRouteDirectoryRefused(t *testing.T) {
+	dir := &fakeDirectory{fail: []error{errors.New("PagerDuty refused PAGERDUTY_API_TOKEN (HTTP 401)")}}
+	e := newRoutedEnv(t, incident.Config{Directory: dir})
 	e.mustHandle(t, "triggered.json")
-	ts, _, _ := e.slack.board("CLOW", "Q1CHECKOUT")
-	e.slack.mu.Lock()
-	c := e.slack.channels["CLOW"]
-	delete(c.boards, ts)
-	c.boardOrder = slices.DeleteFunc(c.boardOrder, func(s string) bool { return s == ts })
-	e.slack.mu.Unlock()
-
-	e.mustHandle(t, "acknowledged.json")
-	ts2, b, n := e.slack.board("CLOW", "Q1CHECKOUT")
-	if n != 1 || ts2 == ts || b.entry.Incident.Status != "acknowledged" {
-		t.Errorf("after deletion: %d messages, ts %s (was %s), status %q; want one new message", n, ts2, ts, b.entry.Incident.Status)
-	}
-	if got := headlines(e.slack.channel("CLOW").replies); !slices.Equal(got, []string{"Acknowledged by Ada Lovelace"}) {
+	got := headlines(e.slack.only().replies)
+	if !slices.Equal(got, []string{"Could not add to this channel: Ada Lovelace (look-up failed; see the function's logs)"}) {
 		t.Errorf("replies = %q", got)
 	}
-}
-
-// A shared channel that refuses the message for good (the bot cannot post
-// in a private announce channel) is logged and given up: the incident's
-// channel is unaffected and its webhooks are not failed.
-func TestServiceAnnounceRefused(t *testing.T) {
-	e := newRoutedEnv(t, incident.Config{Announce: "CPRIVATE"})
-	e.slack.shared("CPRIVATE")
-	e.slack.failNext("postBoard", errors.New("not_in_channel"))
-	e.mustHandle(t, "triggered.json")
 	e.mustHandle(t, "acknowledged.json")
-	if n := e.slack.calls["postBoard"]; n != 1 {
-		t.Errorf("postBoard calls = %d; want 1 (given up after a permanent refusal)", n)
-	}
-	if own := e.slack.ownChannels(); len(own) != 1 || len(own[0].replies) != 1 {
-		t.Errorf("incident channels: %+v; want one with its reply", own)
-	}
-}
-
-// With rules, an event that arrives before any full incident payload (a
-// note first) is routed nowhere: rules matched on blanks would route it
-// wrong. The post-only message shows it once the incident's details
-// route the incident there, and the channel it gets later tells it too.
-func TestServiceNoteBeforeDetails(t *testing.T) {
-	e := newRoutedEnv(t, incident.Config{Router: p1Channels})
-	e.slack.shared("CLOW")
-	e.slack.shared("CANN")
-	e.mustHandle(t, "annotated.json")
-	if n := e.slack.total(); n != 0 {
-		t.Fatalf("a note before the incident's details made %d Slack calls, want 0", n)
-	}
-	e.mustHandle(t, "triggered.json") // P2: post-only
-	_, b, n := e.slack.board("CLOW", "Q1CHECKOUT")
-	if n != 1 || len(b.entry.Before) != 1 || !strings.HasPrefix(b.entry.Before[0].Text, "Note from Ada Lovelace") {
-		t.Fatalf("post-only message: %d messages, before %+v; want the note shown on it", n, b.entry.Before)
-	}
-	if got := e.slack.channel("CLOW").replies; len(got) != 0 {
-		t.Errorf("post-only thread = %q, want no reply yet", headlines(got))
-	}
-	e.mustHandle(t, "priority_updated.json")
-	own := e.slack.ownChannels()
-	if len(own) != 1 || len(own[0].replies) == 0 || !strings.Contains(own[0].replies[0].Body, "Note from Ada Lovelace") {
-		t.Fatalf("channel opened late: %+v; want the summary telling the note", own)
-	}
-}
-
-// A reply posted in the post-only thread whose answer was lost is found
-// there by the redelivery, even though the incident's channel opened
-// meanwhile: it is not posted a second time in the channel.
-func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
-	slack := newFakeSlack()
-	slack.shared("CLOW")
-	slack.shared("CANN")
-	slack.groups["@sre"] = nil
-	svc := incident.NewService(store.NewMemory(), slack, incident.Config{ChannelPrefix: "inc", Router: p1Channels, LeaseTTL: 300 * time.Millisecond}, nil)
-	handle := func(file string, budget time.Duration) error {
-		ctx, cancel := context.WithTimeout(context.Background(), budget)
-		defer cancel()
-		_, err := svc.Handle(ctx, loadEvent(t, file))
-		return err
-	}
-	if err := handle("triggered.json", time.Second); err != nil {
-		t.Fatal(err)
-	}
-	slack.mu.Lock()
-	slack.loseReply = 1
-	slack.mu.Unlock()
-	if err := handle("acknowledged.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("acknowledged with the reply's answer lost = %v, want retryable", err)
-	}
-	if err := handle("priority_updated.json", 2*time.Second); err != nil {
-		t.Fatalf("priority raised: %v", err)
-	}
-	err := redeliver(40, 100*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) })
-	if err != nil {
-		t.Fatalf("redelivery after the lease expired = %v", err)
-	}
-	n := 0
-	for _, c := range append(slack.ownChannels(), slack.channel("CLOW")) {
-		for _, r := range c.replies {
-			if strings.HasPrefix(r.Headline, "Acknowledged") {
-				n++
-			}
-		}
-	}
-	if n != 1 {
-		t.Errorf("acknowledgement posted %d times across the post-only thread and the channel, want 1", n)
+	if len(dir.asked) != 0 {
+		t.Errorf("asked again for %q after a refusal", dir.asked)
 	}
 }

@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	latency := fs.Duration("latency", 0, "latency added to every fake Slack call")
 	storeKind := fs.String("store", "memory", "memory, or firestore (needs FIRESTORE_EMULATOR_HOST)")
 	lease := fs.Duration("lease", 0, "incident lease (0: the production 15s); shorter runs faster")
+	margin := fs.Duration("lease-margin", 0, "how long a lease outlasts its holder's deadline (0: the production 1s); shorter runs faster")
+	budget := fs.Duration("budget", 0, "each request's budget (0: the production 3.5s); a lease kept after a lost answer outlasts it")
 	routes := fs.Bool("routes", false, "run with routing rules, an announce channel and people looked up in a fake PagerDuty API")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -98,7 +100,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		rep, err := soak.Run(ctx, soak.Options{
 			Seed: seed, Incidents: *incidents, Duplicates: *dups, Faults: *faults,
 			Workers: *workers, Latency: *latency, FirestoreProject: project, LeaseTTL: *lease,
-			Routes: *routes,
+			LeaseMargin: *margin, Budget: *budget, Routes: *routes,
 		})
 		if err != nil {
 			return err

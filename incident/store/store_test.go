@@ -112,10 +112,15 @@ func TestStore(t *testing.T) {
 		{"ValidIDsAtTheLimits", testValidIDs},
 		{"NoAliasing", testNoAliasing},
 	}
+	// Each test gets a store of its own (on the emulator, a project of
+	// its own), so they run in parallel.
+	t.Parallel()
 	for _, impl := range impls {
 		t.Run(impl.name, func(t *testing.T) {
+			t.Parallel()
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) {
+					t.Parallel()
 					tt.test(t, impl.new(t))
 				})
 			}

@@ -14,7 +14,9 @@
 // Otherwise Main starts one with gcloud for the package's tests and stops it
 // afterwards. If that is impossible, Firestore tests are skipped on a
 // developer machine but fail under CI (CI set to anything), so a broken CI
-// setup can never pass by skipping them.
+// setup can never pass by skipping them. Either way, Main makes a first
+// transaction on the emulator before the tests run, so that no test meets
+// a cold one.
 //
 // Main stops its emulator when the tests end or the process gets SIGINT or
 // SIGTERM; a test binary killed outright (SIGKILL, or a -timeout panic)
@@ -39,6 +41,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // emulatorHostEnv is the variable the Firestore client reads to talk to
@@ -53,40 +57,74 @@ const startTimeout = 60 * time.Second
 var skipReason string
 
 // Main runs the tests of m with a Firestore emulator and returns the exit
-// code for os.Exit. Call it from TestMain.
+// code for os.Exit. Call it from TestMain. It warms the emulator before
+// the tests run (see warm).
 func Main(m *testing.M) int {
-	if os.Getenv(emulatorHostEnv) != "" {
-		return m.Run()
-	}
-	emu, err := start()
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			fmt.Fprintf(os.Stderr, "firestoretest: %v\nfirestoretest: CI is set, so tests needing Firestore fail instead of being skipped\n", err)
-			return 1
+	if os.Getenv(emulatorHostEnv) == "" {
+		emu, err := start()
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				fmt.Fprintf(os.Stderr, "firestoretest: %v\nfirestoretest: CI is set, so tests needing Firestore fail instead of being skipped\n", err)
+				return 1
+			}
+			fmt.Fprintf(os.Stderr, "firestoretest: %v\nfirestoretest: tests needing Firestore are skipped\n", err)
+			firstLine, _, _ := strings.Cut(err.Error(), "\n")
+			skipReason = fmt.Sprintf("no Firestore emulator: %s; install it with `gcloud components install cloud-firestore-emulator` "+
+				"(or the google-cloud-cli-firestore-emulator package) and a Java runtime, or set %s", firstLine, emulatorHostEnv)
+			return m.Run()
 		}
-		fmt.Fprintf(os.Stderr, "firestoretest: %v\nfirestoretest: tests needing Firestore are skipped\n", err)
-		firstLine, _, _ := strings.Cut(err.Error(), "\n")
-		skipReason = fmt.Sprintf("no Firestore emulator: %s; install it with `gcloud components install cloud-firestore-emulator` "+
-			"(or the google-cloud-cli-firestore-emulator package) and a Java runtime, or set %s", firstLine, emulatorHostEnv)
-		return m.Run()
+		defer emu.stop()
+
+		// Stop the emulator on Ctrl-C too: it runs in its own process group,
+		// so the terminal's signal does not reach it.
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		defer func() { signal.Stop(sig); close(sig) }()
+		go func() {
+			if _, ok := <-sig; ok {
+				emu.stop()
+				os.Exit(1)
+			}
+		}()
+
+		os.Setenv(emulatorHostEnv, emu.host)
+		defer os.Unsetenv(emulatorHostEnv)
 	}
-	defer emu.stop()
-
-	// Stop the emulator on Ctrl-C too: it runs in its own process group,
-	// so the terminal's signal does not reach it.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer func() { signal.Stop(sig); close(sig) }()
-	go func() {
-		if _, ok := <-sig; ok {
-			emu.stop()
-			os.Exit(1)
-		}
-	}()
-
-	os.Setenv(emulatorHostEnv, emu.host)
-	defer os.Unsetenv(emulatorHostEnv)
+	if err := warm(); err != nil {
+		fmt.Fprintf(os.Stderr, "firestoretest: %v\n", err)
+		return 1
+	}
 	return m.Run()
+}
+
+// warmTimeout bounds the warm-up. A JVM that has just started, or one on a
+// busy machine, takes seconds over its first requests.
+const warmTimeout = 60 * time.Second
+
+// warm makes a first transaction (a read and a write) on the emulator, in a
+// project of its own, so that no test meets a cold emulator: the first
+// request to one can take longer than a test's request budget, and the
+// test would see a 503 it is not about.
+func warm() error {
+	ctx, cancel := context.WithTimeout(context.Background(), warmTimeout)
+	defer cancel()
+	project := newProject("warm")
+	client, err := firestore.NewClient(ctx, project)
+	if err != nil {
+		return fmt.Errorf("warm the emulator at %s: %w", os.Getenv(emulatorHostEnv), err)
+	}
+	defer client.Close()
+	doc := client.Doc("warm/up")
+	err = client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		if _, err := tx.Get(doc); err != nil && status.Code(err) != codes.NotFound {
+			return err
+		}
+		return tx.Set(doc, map[string]any{"warm": true})
+	})
+	if err != nil {
+		return fmt.Errorf("warm the emulator at %s: first transaction: %w", os.Getenv(emulatorHostEnv), err)
+	}
+	return nil
 }
 
 // Client returns a Firestore client for the emulator on a project of its
@@ -115,9 +153,14 @@ func Project(t testing.TB) string {
 		// Never let a test reach a real project.
 		t.Fatalf("firestoretest: %s is not set; call firestoretest.Main from TestMain", emulatorHostEnv)
 	}
+	return newProject("test")
+}
+
+// newProject returns a project id no one used before.
+func newProject(prefix string) string {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return "test-" + hex.EncodeToString(b)
+	return prefix + "-" + hex.EncodeToString(b)
 }
 
 // emulator is a running `gcloud emulators firestore start`.

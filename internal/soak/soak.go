@@ -57,6 +57,13 @@ type Options struct {
 	// LeaseTTL shortens the incident lease (0: the production 15 s), so
 	// runs wait less for a lease kept after an unclear Slack failure.
 	LeaseTTL time.Duration
+	// LeaseMargin shortens how long a lease outlasts its holder's
+	// deadline (0: the production 1 s), and Budget each request's budget
+	// (0: pagerduty.DefaultBudget). A lease kept after an unclear Slack
+	// failure ends the budget, a release and the margin after its
+	// attempt began: shorter runs wait less.
+	LeaseMargin time.Duration
+	Budget      time.Duration
 	// Routes runs the instances with routing rules (a private channel
 	// rule with a user group, a public one, a post-only channel and a
 	// rule routing to neither), an announce channel, and the people
@@ -142,7 +149,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			log = o.Log
 		}
 		slack := slackops.New(slackfake.DefaultToken, fake.URL)
-		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL}
+		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL, LeaseMargin: o.LeaseMargin}
 		if world != nil {
 			// As New in function.go wires ROUTING_FILE,
 			// SLACK_ANNOUNCE_CHANNEL, PAGERDUTY_API_TOKEN and
@@ -153,7 +160,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			})
 		}
 		svc := incident.NewService(st, slack, cfg, log)
-		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: log}))
+		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{
+			Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: log, Budget: o.Budget,
+		}))
 		defer srv.Close()
 		urls = append(urls, srv.URL)
 	}

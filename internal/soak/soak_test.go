@@ -52,29 +52,42 @@ func TestCheckFindsViolations(t *testing.T) {
 	}
 }
 
-// TestSoak runs a few fixed seeds in CI; cmd/soak runs many.
+// TestSoak runs a few fixed seeds in CI; cmd/soak runs many. The runs are
+// independent (each has its own fake Slack, instances and store) and run
+// in parallel. They shorten only what waits: a lease kept after an
+// unclear Slack failure ends 2.4 s after its attempt began (a 2 s budget
+// and a 100 ms margin), not 4.8 s.
 func TestSoak(t *testing.T) {
-	runs := []Options{
-		{Seed: 1, Incidents: 3, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second},
-		{Seed: 2, Incidents: 3, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second},
-		{Seed: 3, Incidents: 2, Duplicates: 0.5, Faults: 0.3, LeaseTTL: 2 * time.Second},
+	const routedDeadline = 20 * time.Second
+	runs := []struct {
+		name      string
+		o         Options
+		firestore bool
+		known     []string
+	}{
+		{"memory-seed1", Options{Seed: 1, Incidents: 3, Duplicates: 0.3, Faults: 0.15}, false, nil},
+		{"memory-seed2", Options{Seed: 2, Incidents: 3, Duplicates: 0.3, Faults: 0.15}, false, nil},
+		{"memory-seed3", Options{Seed: 3, Incidents: 2, Duplicates: 0.5, Faults: 0.3}, false, nil},
+		{"firestore-seed4", Options{Seed: 4, Incidents: 2, Duplicates: 0.3, Faults: 0.15}, true, nil},
+		// Routed: rules, announce channel, people. Seeds 6 and 10 give
+		// every kind of incident (late, P1, post-only, neither,
+		// quiet-then-channel).
+		{"routed-seed6", Options{Seed: 6, Incidents: 4, Duplicates: 0.3, Faults: 0.15, Routes: true, Deadline: routedDeadline}, false, knownRoutedBugs},
+		{"routed-seed10", Options{Seed: 10, Incidents: 4, Duplicates: 0.3, Faults: 0.15, Routes: true, Deadline: routedDeadline}, false, knownRoutedBugs},
 	}
-	for _, o := range runs {
-		t.Run("memory", func(t *testing.T) { check(t, o) })
-	}
-	o := Options{Seed: 4, Incidents: 2, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second}
-	if os.Getenv("SOAK_DEBUG") != "" {
-		o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	}
-	t.Run("firestore", func(t *testing.T) {
-		o.FirestoreProject = firestoretest.Project(t)
-		check(t, o)
-	})
-	// Routed: rules, announce channel, people. Seeds 6 and 10 give every
-	// kind of incident (late, P1, post-only, neither, quiet-then-channel).
-	for _, seed := range []uint64{6, 10} {
-		o := Options{Seed: seed, Incidents: 4, Duplicates: 0.3, Faults: 0.15, LeaseTTL: 2 * time.Second, Routes: true, Deadline: 20 * time.Second}
-		t.Run("routed", func(t *testing.T) { check(t, o, knownRoutedBugs...) })
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			o := r.o
+			o.LeaseTTL, o.LeaseMargin, o.Budget = 2*time.Second, 100*time.Millisecond, 2*time.Second
+			if r.firestore {
+				o.FirestoreProject = firestoretest.Project(t)
+				if os.Getenv("SOAK_DEBUG") != "" {
+					o.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+				}
+			}
+			check(t, o, r.known...)
+		})
 	}
 }
 
