@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/testclock"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
@@ -64,30 +66,12 @@ func (s *fakeSlack) Calls() int {
 	return len(s.calls)
 }
 
-// clock is a settable Options.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is a Resolver wired to a fake PagerDuty and a fake Slack.
 type env struct {
 	pd    *pdfake.Server
 	slack *fakeSlack
 	cache *MemoryCache
-	clock *clock
+	clock *testclock.Clock
 	log   *bytes.Buffer
 }
 
@@ -107,7 +91,7 @@ func newEnv(t *testing.T) *env {
 		pd:    pd,
 		slack: slack,
 		cache: NewMemoryCache(),
-		clock: &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 		log:   &bytes.Buffer{},
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/testclock"
+
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -24,31 +26,13 @@ func newClient(t *testing.T) (*slackops.Client, *slackfake.Server) {
 	return slackops.New(slackfake.DefaultToken, fake.URL), fake
 }
 
-// testClock is a clock a test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // newClockedClient is newClient with a clock the test moves, so a rate
 // limit a row provokes can be let pass before the next row.
-func newClockedClient(t *testing.T, opts ...slackops.Option) (*slackops.Client, *slackfake.Server, *testClock) {
+func newClockedClient(t *testing.T, opts ...slackops.Option) (*slackops.Client, *slackfake.Server, *testclock.Clock) {
 	t.Helper()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
-	clk := &testClock{now: time.Now()}
+	clk := testclock.New(time.Now())
 	return slackops.New(slackfake.DefaultToken, fake.URL, append(opts, slackops.WithClock(clk.Now))...), fake, clk
 }
 
@@ -180,7 +164,7 @@ func TestInviteWholeCallFailures(t *testing.T) {
 	if !errors.As(err, &re) || re.RetryAfter != 3*time.Second || len(failed) != 0 {
 		t.Errorf("Invite(rate limited) = %v, %v; want a Error after 3s", failed, err)
 	}
-	clk.Advance(3 * time.Second)
+	clk.Add(3 * time.Second)
 	fake.Fail("conversations.invite", slackfake.Fault{Status: 503})
 	if _, err := c.Invite(ctx(t), id, []string{"U1"}); !incident.IsRetryable(err) {
 		t.Errorf("Invite(503) error = %v, want retryable", err)
@@ -325,7 +309,7 @@ func TestErrorTranslation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clk.Advance(time.Minute) // past what an earlier row's 429 said
+			clk.Add(time.Minute) // past what an earlier row's 429 said
 			fake.Fail("chat.postMessage", tt.fault)
 			_, err := c.PostRoot(ctx(t), id, incident.Root{Incident: snapshot})
 			if err == nil {
@@ -591,7 +575,7 @@ func TestRateLimitedMethodHeldBack(t *testing.T) {
 		t.Fatalf("CreateChannel(429) error = %v, want rate limited for 5s", err)
 	}
 	sent := fake.Calls("conversations.create")
-	clk.Advance(2 * time.Second)
+	clk.Add(2 * time.Second)
 	for name, client := range map[string]*slackops.Client{"same client": c, "other instance": other} {
 		_, err := client.CreateChannel(ctx(t), "inc-3", false)
 		if incident.KindOf(err) != incident.KindTransient || incident.RetryAfter(err) != 3*time.Second {
@@ -617,7 +601,7 @@ func TestRateLimitedMethodHeldBack(t *testing.T) {
 		t.Errorf("PostRoot in another channel = %v, want it posted", err)
 	}
 
-	clk.Advance(3 * time.Second)
+	clk.Add(3 * time.Second)
 	if _, err := c.CreateChannel(ctx(t), "inc-3", false); err != nil {
 		t.Errorf("CreateChannel after the wait = %v, want it created", err)
 	}
@@ -636,7 +620,7 @@ func TestRateLimitEndsWithOneCall(t *testing.T) {
 	if _, err := c.CreateChannel(ctx(t), "inc-0", false); incident.RetryAfter(err) != 5*time.Second {
 		t.Fatalf("CreateChannel(429) = %v, want rate limited for 5s", err)
 	}
-	clk.Advance(5 * time.Second)
+	clk.Add(5 * time.Second)
 	fake.SetLatency(200 * time.Millisecond)
 	sent := fake.Calls("conversations.create")
 	var wg sync.WaitGroup

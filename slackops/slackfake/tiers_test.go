@@ -5,35 +5,18 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/incident-channels/incident-channels/internal/testclock"
 
 	"github.com/slack-go/slack"
 )
 
-// clock is a time the test moves by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.New(time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)) }
 
 // tiered returns a server enforcing tiers on a clock the test moves.
-func tiered(t *testing.T, tiers Tiers) (*Server, *clock) {
+func tiered(t *testing.T, tiers Tiers) (*Server, *testclock.Clock) {
 	t.Helper()
 	s := NewServer()
 	t.Cleanup(s.Close)
