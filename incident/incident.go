@@ -106,6 +106,18 @@ type State struct {
 	// Summarized is set once it did.
 	History    []HistoryLine
 	Summarized bool
+	// Timeline is what happened to the incident, for the summary its
+	// resolution posts: the first line and the newest, at most
+	// maxTimeline, TimelineCut counting the lines left out between.
+	Timeline    []HistoryLine
+	TimelineCut int
+	// AckedAt and AckedBy are the first acknowledgement; Escalations,
+	// Reassignments and Notes count events of those kinds.
+	AckedAt       time.Time
+	AckedBy       string
+	Escalations   int
+	Reassignments int
+	Notes         int
 	// Deferred is set once an event was completed while the incident had
 	// no channel of its own: a channel it gets later owes a summary.
 	Deferred bool
@@ -126,6 +138,7 @@ func (st State) Clone() State {
 	st.PeopleDone = clone(st.PeopleDone)
 	st.Boards = clone(st.Boards)
 	st.History = clone(st.History)
+	st.Timeline = clone(st.Timeline)
 	return st
 }
 

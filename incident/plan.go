@@ -226,6 +226,9 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
 		p.FindReply = p.Reply != nil && er.Owner != ""
+		if p.Reply != nil && ev.Type == EventResolved {
+			p.Reply.Body = ResolutionSummary(st, ev)
+		}
 	}
 	return p
 }

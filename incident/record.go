@@ -41,16 +41,58 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 			ch |= ChangeState
 		}
 	}
-	if st.ChannelID == "" {
+	line, ok := historyLine(ev)
+	if ok && st.ChannelID == "" {
 		// Until the incident has a channel of its own, remember what
 		// happens: a channel opened later (priority raised) tells it.
-		if line, ok := historyLine(ev); ok {
-			line.Early = !st.Snapshot.Complete
-			st.History = addHistory(st.History, line)
+		early := line
+		early.Early = !st.Snapshot.Complete
+		st.History = addHistory(st.History, early)
+		ch |= ChangeState
+	}
+	if ok {
+		var cut bool
+		if st.Timeline, cut = addLine(st.Timeline, line, maxTimeline); cut {
+			st.TimelineCut++
+		}
+		ch |= ChangeState
+	}
+	switch ev.Type {
+	case EventAcknowledged:
+		if st.AckedAt.IsZero() || ev.OccurredAt.Before(st.AckedAt) {
+			st.AckedAt, st.AckedBy = ev.OccurredAt, ev.Agent.Summary
 			ch |= ChangeState
 		}
+	case EventEscalated:
+		st.Escalations++
+		ch |= ChangeState
+	case EventReassigned:
+		st.Reassignments++
+		ch |= ChangeState
+	case EventAnnotated:
+		st.Notes++
+		ch |= ChangeState
 	}
 	return ch
+}
+
+// maxTimeline bounds the timeline kept for the resolution summary, so
+// the incident document and the summary stay small however long the
+// incident runs.
+const maxTimeline = 30
+
+// addLine inserts line in time order and, past max lines, drops the
+// oldest but the first; cut reports that one was dropped.
+func addLine(h []HistoryLine, line HistoryLine, max int) ([]HistoryLine, bool) {
+	i := len(h)
+	for i > 0 && h[i-1].At.After(line.At) {
+		i--
+	}
+	h = slices.Insert(h, i, line)
+	if len(h) > max {
+		return slices.Delete(h, 1, 2), true
+	}
+	return h, false
 }
 
 // maxPeople bounds the PagerDuty users remembered for one incident.
@@ -119,14 +161,7 @@ func cutRunes(s string, max int) string {
 // addHistory inserts line in time order, keeping the first line and the
 // newest ones within maxHistory.
 func addHistory(h []HistoryLine, line HistoryLine) []HistoryLine {
-	i := len(h)
-	for i > 0 && h[i-1].At.After(line.At) {
-		i--
-	}
-	h = slices.Insert(h, i, line)
-	if len(h) > maxHistory {
-		h = slices.Delete(h, 1, 2)
-	}
+	h, _ = addLine(h, line, maxHistory)
 	return h
 }
 

@@ -220,3 +220,59 @@ func Slug(s string, max int) string {
 	}
 	return strings.Trim(cut, "-")
 }
+
+// maxTimelineText bounds one timeline line of the resolution summary, so
+// the summary stays within one of Slack's 3,000-character sections.
+const maxTimelineText = 80
+
+// ResolutionSummary is the body of the reply that a resolution posts,
+// broadcast to the channel: how long the incident lasted, its first
+// acknowledgement, how often it was escalated, reassigned and annotated,
+// who was involved, and a compact timeline. A second resolution (after a
+// reopen) gets a summary of its own, as its reply is keyed by its event.
+func ResolutionSummary(st State, ev *Event) string {
+	inc := st.Snapshot
+	var facts []string
+	if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
+		facts = append(facts, "Lasted "+humanDuration(ev.OccurredAt.Sub(inc.CreatedAt)))
+	}
+	if !st.AckedAt.IsZero() && !inc.CreatedAt.IsZero() && !st.AckedAt.Before(inc.CreatedAt) {
+		ack := "first acknowledged after " + humanDuration(st.AckedAt.Sub(inc.CreatedAt))
+		if st.AckedBy != "" {
+			ack += " by " + st.AckedBy
+		}
+		facts = append(facts, ack)
+	} else if st.AckedAt.IsZero() {
+		facts = append(facts, "never acknowledged")
+	}
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{st.Escalations, "escalation"}, {st.Reassignments, "reassignment"}, {st.Notes, "note"}} {
+		if c.n > 0 {
+			facts = append(facts, plural(c.n, c.what))
+		}
+	}
+	var b strings.Builder
+	b.WriteString(strings.Join(facts, " · "))
+	if names := Names(st.People); names != "" {
+		b.WriteString("\nInvolved: " + cutRunes(names, 300))
+	}
+	if len(st.Timeline) > 0 {
+		b.WriteString("\nTimeline:")
+	}
+	for i, l := range st.Timeline {
+		if i == 1 && st.TimelineCut > 0 {
+			b.WriteString("\n• … " + plural(st.TimelineCut, "more event") + " …")
+		}
+		b.WriteString("\n• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " · " + cutRunes(l.Text, maxTimelineText))
+	}
+	return strings.TrimPrefix(b.String(), "\n")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}

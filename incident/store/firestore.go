@@ -243,6 +243,13 @@ type incidentDoc struct {
 	Boards          []boardDoc   `firestore:"boards"`
 	History         []historyDoc `firestore:"history"`
 	Summarized      bool         `firestore:"summarized"`
+	Timeline        []historyDoc `firestore:"timeline"`
+	TimelineCut     int64        `firestore:"timeline_cut"`
+	AckedAt         time.Time    `firestore:"acked_at,omitempty"`
+	AckedBy         string       `firestore:"acked_by"`
+	Escalations     int64        `firestore:"escalations"`
+	Reassignments   int64        `firestore:"reassignments"`
+	Notes           int64        `firestore:"notes"`
 	Deferred        bool         `firestore:"deferred"`
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
@@ -371,6 +378,13 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		PeopleDone:      cloneSlice(d.PeopleDone),
 		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
 		History:         convertSlice(d.History, func(h historyDoc) incident.HistoryLine { return incident.HistoryLine(h) }),
+		Timeline:        convertSlice(d.Timeline, func(h historyDoc) incident.HistoryLine { return incident.HistoryLine(h) }),
+		TimelineCut:     int(d.TimelineCut),
+		AckedAt:         d.AckedAt,
+		AckedBy:         d.AckedBy,
+		Escalations:     int(d.Escalations),
+		Reassignments:   int(d.Reassignments),
+		Notes:           int(d.Notes),
 		Summarized:      d.Summarized,
 		Deferred:        d.Deferred,
 	}
@@ -443,8 +457,17 @@ func encodeState(st incident.State) incidentDoc {
 		History: convertSlice(st.History, func(h incident.HistoryLine) historyDoc {
 			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID, Early: h.Early}
 		}),
-		Summarized: st.Summarized,
-		Deferred:   st.Deferred,
+		Timeline: convertSlice(st.Timeline, func(h incident.HistoryLine) historyDoc {
+			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID, Early: h.Early}
+		}),
+		TimelineCut:   int64(st.TimelineCut),
+		AckedAt:       utc(st.AckedAt),
+		AckedBy:       st.AckedBy,
+		Escalations:   int64(st.Escalations),
+		Reassignments: int64(st.Reassignments),
+		Notes:         int64(st.Notes),
+		Summarized:    st.Summarized,
+		Deferred:      st.Deferred,
 	}
 }
 

@@ -215,6 +215,16 @@ func fullState() incident.State {
 		},
 		Summarized: true,
 		Deferred:   true,
+		Timeline: []incident.HistoryLine{
+			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (high urgency)", EventID: "E1"},
+			{At: testTime.Add(-50 * time.Minute).UTC(), Text: "Acknowledged by Ada", EventID: "E2"},
+		},
+		TimelineCut:   3,
+		AckedAt:       testTime.Add(-50 * time.Minute).UTC(),
+		AckedBy:       "Ada Lovelace",
+		Escalations:   2,
+		Reassignments: 1,
+		Notes:         4,
 	}
 }
 
