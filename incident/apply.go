@@ -36,8 +36,10 @@ type Results struct {
 	Summarized bool
 	// ReplyTS is the event's reply, posted or found.
 	ReplyTS string
-	// Archived is set when Slack said the incident's channel is archived.
+	// Archived is set when Slack said the incident's channel is archived;
+	// Closed when the sweep archived it.
 	Archived bool
+	Closed   bool
 	// Settled are ledger keys (and KeyReply) whose effect is known not
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
@@ -125,8 +127,13 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		st.Summarized = true
 		settle(st, KeySummary)
 	}
-	if r.Archived {
+	if r.Archived || r.Closed {
+		if !st.ChannelArchived {
+			// The shared-channel messages say it.
+			st.Version++
+		}
 		st.ChannelArchived = true
+		st.Closed = st.Closed || r.Closed
 	}
 	for _, key := range r.Settled {
 		if key == KeyReply {

@@ -446,3 +446,39 @@ func TestRecordPeopleAndHistory(t *testing.T) {
 		t.Errorf("History grew to %d after the channel opened", len(st.History))
 	}
 }
+
+func TestDecideArchive(t *testing.T) {
+	cfg := Config{ChannelPrefix: "inc", ArchiveAfter: 24 * time.Hour}
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	res := fullEvent(EventResolved, "resolved", time.Hour)
+	resolved := apply(trig, res)
+	resolved.ChannelID, resolved.ChannelName, resolved.RootTS, resolved.RootVersion = "C1", "inc-42-db-down", "1.1", resolved.Version
+	resolved.Topic, resolved.Bookmarks = Topic(resolved.Snapshot), []string{"https://pd/incidents/P1"}
+	sweepAt := func(after time.Duration) *Event {
+		return &Event{ID: "sweep", Type: EventSweep, OccurredAt: t0.Add(time.Hour + after), IncidentID: "P1"}
+	}
+	archived := resolved
+	archived.ChannelArchived = true
+	tests := []struct {
+		name string
+		st   State
+		ev   *Event
+		cfg  Config
+		want bool
+	}{
+		{"due", resolved, sweepAt(24 * time.Hour), cfg, true},
+		{"a minute early", resolved, sweepAt(24*time.Hour - time.Minute), cfg, false},
+		{"never archived without ARCHIVE_AFTER", resolved, sweepAt(48 * time.Hour), Config{ChannelPrefix: "inc"}, false},
+		{"archived already", archived, sweepAt(48 * time.Hour), cfg, false},
+		{"not resolved", apply(trig), sweepAt(48 * time.Hour), cfg, false},
+		{"only the sweep archives", resolved, fullEvent(EventResolved, "resolved", 49*time.Hour), cfg, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.st, EventRecord{}, tt.ev, tt.cfg)
+			if got.Archive != tt.want || (got.ArchiveNotice != nil) != tt.want {
+				t.Errorf("Decide(%s).Archive = %v (notice %v), want %v", tt.name, got.Archive, got.ArchiveNotice != nil, tt.want)
+			}
+		})
+	}
+}

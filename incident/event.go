@@ -23,6 +23,10 @@ const (
 	// EventPing is the test event PagerDuty sends when a subscription is
 	// created or tested; it must get a 2xx.
 	EventPing = "pagey.ping"
+	// EventSweep is the function's own event, never PagerDuty's: the
+	// sweep's look at an incident at OccurredAt (archive a channel due,
+	// finish what was put off).
+	EventSweep = "incident-channels.sweep"
 )
 
 // handled lists the event types that change an incident's channel.

@@ -27,6 +27,7 @@ const (
 	stepAnnouncePost                 // any other message in a shared channel (the announce line)
 	stepAnnounceEdit                 // the same, edited
 	stepLookup                       // a look-up of what an earlier attempt did
+	stepArchive                      // the channel archived by the sweep, after its notice
 )
 
 // action is what a failure of a step comes to.
@@ -72,6 +73,7 @@ var policy = map[step]map[Kind]action{
 	stepAnnouncePost: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
 	stepAnnounceEdit: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepArchive:      {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -132,6 +134,9 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		}
 	} else {
 		x.run(ctx)
+	}
+	if p.Archive && x.r.Err == nil && !x.r.Archived {
+		x.archive(ctx)
 	}
 	// Posts set out but never tried are known not done, unless an
 	// earlier attempt's entry is still to be looked up.
@@ -390,7 +395,7 @@ func (x *executor) post(ctx context.Context, th thread, r Reply, find bool) (str
 // entry is what a board shows.
 func (x *executor) entry(b Board) BoardEntry {
 	st := x.st
-	e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread}
+	e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread, Archived: st.ChannelArchived}
 	if b.Thread {
 		for _, l := range st.History {
 			if l.Early {
@@ -479,4 +484,21 @@ func (x *executor) bookmarks(ctx context.Context) {
 			x.locked(func(r *Results) { r.Bookmarks = append(r.Bookmarks, b.Link); x.ran[key] = true })
 		})
 	}
+}
+
+// archive posts the notice that the channel is being archived, unless an
+// earlier sweep did, then archives it.
+func (x *executor) archive(ctx context.Context) {
+	st := x.st
+	if st.RootTS != "" {
+		if _, err := x.post(ctx, thread{channelID: st.ChannelID, ts: st.RootTS}, *x.p.ArchiveNotice, true); err != nil {
+			x.failed(ctx, stepArchive, "", nil, err)
+			return
+		}
+	}
+	if err := x.a.slack.ArchiveChannel(ctx, st.ChannelID); err != nil {
+		x.failed(ctx, stepArchive, "", nil, err)
+		return
+	}
+	x.locked(func(r *Results) { r.Closed = true })
 }

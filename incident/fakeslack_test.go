@@ -40,6 +40,8 @@ type fakeSlack struct {
 }
 
 type fakeChannel struct {
+	// archived is set by ArchiveChannel: the channel then refuses posts.
+	archived  bool
 	name      string
 	topic     string
 	bookmarks []string
@@ -178,7 +180,24 @@ func (f *fakeSlack) ch(id string) (*fakeChannel, error) {
 	if !ok {
 		return nil, errors.New("channel_not_found")
 	}
+	if c.archived {
+		return nil, fmt.Errorf("%s: %w", id, incident.ErrChannelArchived)
+	}
 	return c, nil
+}
+
+func (f *fakeSlack) ArchiveChannel(ctx context.Context, id string) error {
+	if err := f.call(ctx, "archive"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.channels[id]
+	if !ok {
+		return fmt.Errorf("%s: %w", id, incident.ErrRootGone)
+	}
+	c.archived = true
+	return nil
 }
 
 func (f *fakeSlack) CreateChannel(ctx context.Context, name string, private bool) (string, error) {

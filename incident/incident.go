@@ -91,6 +91,9 @@ type State struct {
 	// ChannelArchived is set when Slack answered is_archived: someone
 	// archived the channel, and nothing more is posted for the incident.
 	ChannelArchived bool
+	// Closed is set when the sweep archived the channel, ARCHIVE_AFTER
+	// after the incident resolved (ChannelArchived is then set too).
+	Closed bool
 
 	// People are the PagerDuty users the incident involved (assignees,
 	// acknowledgers, requested responders), to be invited to its channel;
@@ -200,6 +203,9 @@ type UpdateFunc func(st *State, er *EventRecord) (Change, error)
 type Store interface {
 	Update(ctx context.Context, incidentID, eventID string, fn UpdateFunc) error
 	Get(ctx context.Context, incidentID, eventID string) (State, EventRecord, error)
+	// Due lists, oldest resolution first and at most limit, the incidents
+	// resolved at or before resolvedBefore whose own channel is open.
+	Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error)
 }
 
 // Reply is one thread reply, in plain text: the Slack adapter escapes and
@@ -271,6 +277,10 @@ type Slack interface {
 	// it in place.
 	PostBoard(ctx context.Context, channelID string, b BoardEntry) (ts string, err error)
 	UpdateBoard(ctx context.Context, channelID, ts string, b BoardEntry) error
+	// ArchiveChannel archives the channel. One archived already is not
+	// an error; ErrChannelArchived or ErrRootGone (the channel is gone)
+	// mean someone did it by hand.
+	ArchiveChannel(ctx context.Context, channelID string) error
 	// PostReply posts r in the thread of the root message rootTS;
 	// ErrRootGone when the root was deleted.
 	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)

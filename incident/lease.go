@@ -32,6 +32,12 @@ func (a *attempt) begin(ctx context.Context) (next, error) {
 		if er.Exists && er.Done {
 			return 0, next{duplicate: true}
 		}
+		if a.ev.Type == EventSweep {
+			if !st.Exists {
+				return 0, next{done: true}
+			}
+			return a.step(ctx, st, er, nil, now)
+		}
 		ch := Record(st, er, a.ev)
 		c, n := a.step(ctx, st, er, nil, now)
 		return ch | c, n
@@ -60,7 +66,7 @@ func (a *attempt) finish(ctx context.Context, r Results) (next, error) {
 func (a *attempt) txn(ctx context.Context, fn func(st *State, er *EventRecord, now time.Time) (Change, next)) (next, error) {
 	now := a.now()
 	var n next
-	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
+	err := a.store.Update(ctx, a.ev.IncidentID, a.eventID(), func(st *State, er *EventRecord) (Change, error) {
 		// The function may run more than once: set every output anew.
 		var ch Change
 		ch, n = fn(st, er, now)
@@ -142,7 +148,7 @@ func (a *attempt) leaseEnd(ctx context.Context, now time.Time) time.Time {
 // lease in a transaction.
 func (a *attempt) wait(ctx context.Context) (next, error) {
 	for {
-		st, er, err := a.store.Get(ctx, a.ev.IncidentID, a.ev.ID)
+		st, er, err := a.store.Get(ctx, a.ev.IncidentID, a.eventID())
 		if err != nil {
 			return next{}, fmt.Errorf("read incident %s: %w", a.ev.IncidentID, err)
 		}
@@ -183,7 +189,7 @@ func (a *attempt) wait(ctx context.Context) (next, error) {
 func (a *attempt) release(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	err := a.store.Update(ctx, a.ev.IncidentID, a.ev.ID, func(st *State, er *EventRecord) (Change, error) {
+	err := a.store.Update(ctx, a.ev.IncidentID, a.eventID(), func(st *State, er *EventRecord) (Change, error) {
 		var ch Change
 		if st.LeaseOwner == a.owner {
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
@@ -216,3 +222,11 @@ const minWork = 400 * time.Millisecond
 // releaseTimeout bounds the lease release after a failure; the request
 // budget leaves room for it under PagerDuty's 5 s.
 const releaseTimeout = 300 * time.Millisecond
+
+// eventID is the event record the attempt keeps: none for the sweep.
+func (a *attempt) eventID() string {
+	if a.ev.Type == EventSweep {
+		return ""
+	}
+	return a.ev.ID
+}

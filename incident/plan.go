@@ -24,6 +24,9 @@ type Config struct {
 	// LeaseTTL is how long an attempt holds a lease; 0 means LeaseTTL.
 	// Tests shorten it; a lease never ends before its attempt's deadline.
 	LeaseTTL time.Duration
+	// ArchiveAfter is how long after it resolved an incident's channel is
+	// archived by the sweep (ARCHIVE_AFTER); 0 for never.
+	ArchiveAfter time.Duration
 	// LeaseMargin is how long a lease outlasts its holder's deadline; 0
 	// means LeaseMargin. Tests shorten it.
 	LeaseMargin time.Duration
@@ -101,6 +104,10 @@ type Plan struct {
 	// with that event: this event must do them rather than put them off
 	// again.
 	Overdue map[string]string
+	// Archive is set when the sweep finds the incident's channel due: one
+	// line in the channel says so (ArchiveNotice), then it is archived.
+	Archive       bool
+	ArchiveNotice *Reply
 	// Reply is the thread reply the event still owes; nil when none.
 	// FindReply when an earlier attempt may have posted it unrecorded.
 	Reply     *Reply
@@ -111,7 +118,7 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Archive
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -222,6 +229,11 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.FindBoards = append(p.FindBoards, b.ChannelID)
 		}
 		p.overdue(st, BoardKey(b.ChannelID))
+	}
+	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == "resolved" &&
+		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
+		p.Archive = true
+		p.ArchiveNotice = ArchiveNotice(st, ev)
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)

@@ -84,6 +84,8 @@ type BoardEntry struct {
 	// Before lists, on a post-only message, the events that arrived
 	// before the incident's details and so have no reply of their own.
 	Before []HistoryLine
+	// Archived is set once the incident's own channel is archived.
+	Archived bool
 }
 
 // Board is a message about the incident in a shared channel (announce or

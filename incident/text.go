@@ -276,3 +276,22 @@ func plural(n int, what string) string {
 	}
 	return strconv.Itoa(n) + " " + what + "s"
 }
+
+// ArchiveNotice is the line an incident's channel gets just before the
+// sweep archives it, keyed by the resolution it follows, so a sweep that
+// stops half-way and runs again finds it posted.
+func ArchiveNotice(st State, ev *Event) *Reply {
+	name := st.ChannelName
+	if name == "" {
+		name = "this channel"
+	} else {
+		name = "#" + name
+	}
+	return &Reply{
+		Headline:  "Archiving this channel: the incident was resolved " + humanDuration(ev.OccurredAt.Sub(st.Snapshot.ResolvedAt)) + " ago",
+		Body:      "Find it later under " + name + " in Slack's channel browser (archived channels), or from the PagerDuty incident.",
+		At:        ev.OccurredAt,
+		Broadcast: true,
+		EventID:   "archive-" + st.Snapshot.ID + "-" + strconv.FormatInt(st.Snapshot.ResolvedAt.Unix(), 10),
+	}
+}

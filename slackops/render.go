@@ -278,7 +278,7 @@ func BoardBlocks(b incident.BoardEntry) []slack.Block {
 	if e := statusEmoji[inc.Status]; e != "" && inc.Complete {
 		line = e + " " + line
 	}
-	text := line + channelLink(" → ", b.ChannelID)
+	text := line + boardChannel(b)
 	if d := boardDetails(inc); d != "" {
 		text += "\n" + Mrkdwn(d, 1200)
 	}
@@ -292,7 +292,7 @@ func PlainBoardBlocks(b incident.BoardEntry) []slack.Block {
 	if b.Thread {
 		return append(PlainRootBlocks(b.Incident), slack.NewContextBlock("", mrkdwn(threadNote(b.ChannelID))))
 	}
-	text := Mrkdwn(headerText(b.Incident), 1500) + channelLink(" → ", b.ChannelID)
+	text := Mrkdwn(headerText(b.Incident), 1500) + boardChannel(b)
 	if d := boardDetails(b.Incident); d != "" {
 		text += "\n" + Mrkdwn(d, 1200)
 	}
@@ -302,7 +302,17 @@ func PlainBoardBlocks(b incident.BoardEntry) []slack.Block {
 // BoardText is the plain fallback of a shared-channel message
 // (notifications).
 func BoardText(b incident.BoardEntry) string {
-	return RootText(b.Incident) + channelLink(" → ", b.ChannelID)
+	return RootText(b.Incident) + boardChannel(b)
+}
+
+// boardChannel links the incident's own channel from an announce line,
+// saying when it is archived.
+func boardChannel(b incident.BoardEntry) string {
+	l := channelLink(" → ", b.ChannelID)
+	if l != "" && b.Archived {
+		l += " (archived)"
+	}
+	return l
 }
 
 // numberTitle is "#1234 title", or the title alone without a number.

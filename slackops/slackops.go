@@ -204,6 +204,17 @@ func (c *Client) Invite(ctx context.Context, channelID string, userIDs []string)
 	return nil, translate("conversations.invite "+channelID, err)
 }
 
+// ArchiveChannel archives the channel (conversations.archive). One
+// archived already is done; one deleted is incident.ErrRootGone.
+func (c *Client) ArchiveChannel(ctx context.Context, channelID string) error {
+	err := c.api.ArchiveConversationContext(ctx, channelID)
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && se.Err == "already_archived" {
+		return nil
+	}
+	return translate("conversations.archive "+channelID, err)
+}
+
 // PostRoot posts the incident's root message and returns its ts.
 func (c *Client) PostRoot(ctx context.Context, channelID string, r incident.Root) (string, error) {
 	ts, err := c.post(ctx, channelID, RootText(r.Incident), RootMessageBlocks(r), PlainRootBlocks(r.Incident),
@@ -611,4 +622,6 @@ func retryAfter(err error) time.Duration {
 var rootGoneCodes = map[string]bool{
 	"chat.update message_not_found": true, "chat.update cant_update_message": true,
 	"chat.postMessage thread_not_found": true,
+	// The channel to archive was deleted.
+	"conversations.archive channel_not_found": true,
 }

@@ -169,6 +169,28 @@ func retryAborted(ctx context.Context, tx func() error) error {
 	return err
 }
 
+// Due implements incident.Store with one indexed query (archivable,
+// snapshot.resolved_at): the incidents whose channel may be archived,
+// oldest resolution first.
+func (f *Firestore) Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error) {
+	docs, err := f.client.Collection(incidentsCollection).
+		Where("archivable", "==", true).
+		Where("snapshot.resolved_at", "<=", resolvedBefore.UTC()).
+		OrderBy("snapshot.resolved_at", firestore.Asc).
+		Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		if transient(err) {
+			err = &incident.Error{Kind: incident.KindTransient, Op: "list due incidents", Err: err}
+		}
+		return nil, fmt.Errorf("list due incidents: %w", err)
+	}
+	ids := make([]string, 0, len(docs))
+	for _, d := range docs {
+		ids = append(ids, d.Ref.ID)
+	}
+	return ids, nil
+}
+
 // Get implements incident.Store with plain reads of both documents in one
 // round trip: no transaction, so a waiter polling for a lease never locks
 // what the holder writes.
@@ -238,6 +260,7 @@ type incidentDoc struct {
 	Bookmarks       []string     `firestore:"bookmarks"`
 	Invitees        []string     `firestore:"invitees"`
 	ChannelArchived bool         `firestore:"channel_archived"`
+	Closed          bool         `firestore:"closed"`
 	People          []refDoc     `firestore:"people"`
 	PeopleDone      []string     `firestore:"people_done"`
 	Boards          []boardDoc   `firestore:"boards"`
@@ -251,6 +274,10 @@ type incidentDoc struct {
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
 	Deferred        bool         `firestore:"deferred"`
+	// Archivable is set while the sweep may archive the incident's channel
+	// (see archivable); with snapshot.resolved_at it is the sweep's
+	// query, served by the composite index in firestore.indexes.json.
+	Archivable bool `firestore:"archivable"`
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
@@ -374,6 +401,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Bookmarks:       cloneSlice(d.Bookmarks),
 		Invitees:        cloneSlice(d.Invitees),
 		ChannelArchived: d.ChannelArchived,
+		Closed:          d.Closed,
 		People:          refsFromDocs(d.People),
 		PeopleDone:      cloneSlice(d.PeopleDone),
 		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
@@ -451,6 +479,7 @@ func encodeState(st incident.State) incidentDoc {
 		Bookmarks:       cloneSlice(st.Bookmarks),
 		Invitees:        cloneSlice(st.Invitees),
 		ChannelArchived: st.ChannelArchived,
+		Closed:          st.Closed,
 		People:          refsToDocs(st.People),
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),
@@ -467,6 +496,7 @@ func encodeState(st incident.State) incidentDoc {
 		Reassignments: int64(st.Reassignments),
 		Notes:         int64(st.Notes),
 		Summarized:    st.Summarized,
+		Archivable:    archivable(st),
 		Deferred:      st.Deferred,
 	}
 }

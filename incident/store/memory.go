@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
@@ -85,4 +87,25 @@ func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn inci
 		m.events[eventKey{incidentID, eventID}] = er
 	}
 	return nil
+}
+
+// Due implements incident.Store.
+func (m *Memory) Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list due incidents: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var due []incident.State
+	for _, st := range m.incidents {
+		if st.Exists && archivable(st) && !st.Snapshot.ResolvedAt.After(resolvedBefore) {
+			due = append(due, st)
+		}
+	}
+	slices.SortFunc(due, func(a, b incident.State) int { return a.Snapshot.ResolvedAt.Compare(b.Snapshot.ResolvedAt) })
+	var ids []string
+	for _, st := range due[:min(limit, len(due))] {
+		ids = append(ids, st.Snapshot.ID)
+	}
+	return ids, nil
 }

@@ -111,6 +111,7 @@ func TestStore(t *testing.T) {
 		{"InvalidIDs", testInvalidIDs},
 		{"ValidIDsAtTheLimits", testValidIDs},
 		{"NoAliasing", testNoAliasing},
+		{"DueForArchiving", testDue},
 	}
 	// Each test gets a store of its own (on the emulator, a project of
 	// its own), so they run in parallel.
@@ -202,6 +203,7 @@ func fullState() incident.State {
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
 		Invitees:        []string{"U0LEAD", "@sre-oncall"},
 		ChannelArchived: true,
+		Closed:          true,
 		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
 		PeopleDone:      []string{"PADA"},
 		Boards: []incident.Board{
@@ -772,5 +774,41 @@ func TestFirestoreReadsPendingWorkOfOlderDocuments(t *testing.T) {
 	}
 	if len(st.Boards) != 1 || st.Boards[0].ChannelID != "CANNOUNCE" {
 		t.Errorf("Boards = %+v, want only the posted CANNOUNCE message", st.Boards)
+	}
+}
+
+// testDue: the incidents due for archiving are those resolved at or
+// before the time given whose own channel is open, oldest first, at most
+// the limit; one archived, reopened, without a channel or resolved later
+// is not.
+func testDue(t *testing.T, h harness) {
+	ctx := context.Background()
+	resolved := func(id string, ago time.Duration, mod func(*incident.State)) {
+		st := incident.State{
+			Snapshot:  incident.Snapshot{ID: id, Status: "resolved", ResolvedAt: testTime.Add(-ago).UTC(), Complete: true},
+			Version:   3,
+			ChannelID: "C" + id,
+		}
+		if mod != nil {
+			mod(&st)
+		}
+		write(t, h.store, id, "", incident.ChangeState, st, incident.EventRecord{})
+	}
+	resolved("QOLD", 72*time.Hour, nil)
+	resolved("QDAY", 30*time.Hour, nil)
+	resolved("QEDGE", 24*time.Hour, nil)
+	resolved("QRECENT", time.Hour, nil)
+	resolved("QARCHIVED", 48*time.Hour, func(st *incident.State) { st.ChannelArchived = true })
+	resolved("QNOCHANNEL", 48*time.Hour, func(st *incident.State) { st.ChannelID = "" })
+	resolved("QREOPENED", 48*time.Hour, func(st *incident.State) { st.Snapshot.Status = "triggered" })
+	got, err := h.store.Due(ctx, testTime.Add(-24*time.Hour), 10)
+	if err != nil {
+		t.Fatalf("Due error = %v", err)
+	}
+	if want := []string{"QOLD", "QDAY", "QEDGE"}; !slices.Equal(got, want) {
+		t.Errorf("Due = %v, want %v", got, want)
+	}
+	if got, _ := h.store.Due(ctx, testTime.Add(-24*time.Hour), 2); len(got) != 2 || got[0] != "QOLD" {
+		t.Errorf("Due(limit 2) = %v, want the two oldest", got)
 	}
 }

@@ -3,6 +3,7 @@ package perf
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
@@ -141,4 +142,14 @@ func (s *CountingStore) Get(ctx context.Context, incidentID, eventID string) (in
 	}
 	s.mu.Unlock()
 	return s.inner.Get(ctx, incidentID, eventID)
+}
+
+// Due implements incident.Store: one query, counted as a read of each
+// document it returns (at least one, as Firestore bills).
+func (s *CountingStore) Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error) {
+	ids, err := s.inner.Due(ctx, resolvedBefore, limit)
+	s.mu.Lock()
+	s.c.Reads += int64(max(len(ids), 1))
+	s.mu.Unlock()
+	return ids, err
 }

@@ -1,0 +1,145 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+)
+
+// sweepEnv is a service that archives channels a day after resolution,
+// with one incident resolved; resolvedAt is when.
+func sweepEnv(t *testing.T) (e *env, resolvedAt time.Time) {
+	t.Helper()
+	e = &env{slack: newFakeSlack(), store: store.NewMemory()}
+	e.slack.shared("CANN")
+	e.svc = incident.NewService(e.store, e.slack, incident.Config{ChannelPrefix: "inc", Announce: "CANN", ArchiveAfter: 24 * time.Hour}, nil)
+	for _, f := range []string{"triggered.json", "acknowledged.json", "resolved.json"} {
+		e.mustHandle(t, f)
+	}
+	return e, loadEvent(t, "resolved.json").OccurredAt
+}
+
+func sweep(t *testing.T, svc *incident.Service, now time.Time) incident.SweepReport {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := svc.Sweep(ctx, now)
+	if err != nil {
+		t.Fatalf("Sweep = %v", err)
+	}
+	return rep
+}
+
+// The sweep archives a channel ARCHIVE_AFTER after its incident resolved,
+// not before, once, after a line saying so; the announce line says it is
+// archived.
+func TestServiceSweepArchivesResolvedChannel(t *testing.T) {
+	t.Parallel()
+	e, resolvedAt := sweepEnv(t)
+	if rep := sweep(t, e.svc, resolvedAt.Add(23*time.Hour)); rep.Due != 0 || e.slack.calls["archive"] != 0 {
+		t.Fatalf("sweep a day early: %+v, %d archive calls; want nothing due", rep, e.slack.calls["archive"])
+	}
+	if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour)); rep.Due != 1 || rep.Archived != 1 {
+		t.Fatalf("sweep after a day: %+v, want one archived", rep)
+	}
+	c := e.slack.ownChannels()[0]
+	if !c.archived {
+		t.Errorf("channel not archived")
+	}
+	last := c.replies[len(c.replies)-1]
+	if !strings.HasPrefix(last.Headline, "Archiving this channel") || !last.Broadcast {
+		t.Errorf("last reply %q (broadcast %v), want the archive notice, broadcast", last.Headline, last.Broadcast)
+	}
+	if _, b, _ := e.slack.board("CANN", "Q1CHECKOUT"); !b.entry.Archived {
+		t.Errorf("announce line does not say the channel is archived")
+	}
+	e.slack.resetCalls()
+	if rep := sweep(t, e.svc, resolvedAt.Add(26*time.Hour)); rep.Due != 0 || e.slack.total() != 0 {
+		t.Errorf("next sweep: %+v with %d Slack calls, want nothing to do", rep, e.slack.total())
+	}
+}
+
+// Two sweeps at once archive the channel once, with one notice; a sweep
+// that Slack's rate limit stops half-way leaves it to the next, which
+// does not post the notice again.
+func TestServiceSweepOnceUnderConcurrencyAndFailure(t *testing.T) {
+	t.Parallel()
+	t.Run("two at once", func(t *testing.T) {
+		t.Parallel()
+		e, resolvedAt := sweepEnv(t)
+		e.slack.delay = 20 * time.Millisecond
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() { sweep(t, e.svc, resolvedAt.Add(25*time.Hour)) })
+		}
+		wg.Wait()
+		sweep(t, e.svc, resolvedAt.Add(26*time.Hour)) // whatever the busy one left
+		if n := e.slack.calls["archive"]; n != 1 {
+			t.Errorf("conversations.archive called %d times, want 1", n)
+		}
+		if n := countPrefix(e.slack.ownChannels()[0].replies, "Archiving this channel"); n != 1 {
+			t.Errorf("%d archive notices, want 1", n)
+		}
+	})
+	t.Run("stopped half-way", func(t *testing.T) {
+		t.Parallel()
+		e, resolvedAt := sweepEnv(t)
+		e.slack.failNext("archive", &incident.Error{Kind: incident.KindTransient, Op: "conversations.archive", RetryAfter: 3 * time.Second, Err: errors.New("ratelimited")})
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour)); rep.Failed != 1 || rep.Archived != 0 {
+			t.Fatalf("sweep with archive rate-limited: %+v, want one failed", rep)
+		}
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour+15*time.Minute)); rep.Archived != 1 {
+			t.Fatalf("next sweep: %+v, want one archived", rep)
+		}
+		if n := countPrefix(e.slack.ownChannels()[0].replies, "Archiving this channel"); n != 1 {
+			t.Errorf("%d archive notices, want 1", n)
+		}
+	})
+}
+
+// A channel someone archived by hand is recorded as archived, not
+// retried; a reopened incident is not due.
+func TestServiceSweepLeavesWhatIsNotDue(t *testing.T) {
+	t.Parallel()
+	e, resolvedAt := sweepEnv(t)
+	id := e.slack.ownChannels()[0].name
+	e.slack.mu.Lock()
+	e.slack.channels[e.slack.names[id]].archived = true
+	e.slack.mu.Unlock()
+	if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour)); rep.Archived != 0 || rep.Failed != 0 {
+		t.Errorf("sweep of a channel archived by hand: %+v, want it recorded, not failed", rep)
+	}
+	if rep := sweep(t, e.svc, resolvedAt.Add(26*time.Hour)); rep.Due != 0 {
+		t.Errorf("next sweep: %+v, want nothing due", rep)
+	}
+
+	e2, resolvedAt2 := sweepEnv(t)
+	reopened := loadEvent(t, "resolved.json")
+	reopened.ID, reopened.Type = "01REOPENED0000000000000001", incident.EventReopened
+	reopened.OccurredAt = resolvedAt2.Add(time.Hour)
+	reopened.Incident.Status = "triggered"
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if _, err := e2.svc.Handle(ctx, reopened); err != nil {
+		t.Fatal(err)
+	}
+	if rep := sweep(t, e2.svc, resolvedAt2.Add(25*time.Hour)); rep.Due != 0 || e2.slack.calls["archive"] != 0 {
+		t.Errorf("sweep of a reopened incident: %+v, want nothing due", rep)
+	}
+}
+
+func countPrefix(rs []incident.Reply, prefix string) int {
+	n := 0
+	for _, r := range rs {
+		if strings.HasPrefix(r.Headline, prefix) {
+			n++
+		}
+	}
+	return n
+}
