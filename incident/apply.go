@@ -72,6 +72,12 @@ const KeyReply = "reply"
 // effects, settled keys leave the ledger. It is pure.
 func Apply(st *State, er *EventRecord, r Results) Change {
 	before, erBefore := st.Clone(), *er
+	if r.ChannelID != "" && reopenedAfterArchive(*st) && r.ChannelID != st.ChannelID {
+		// The incident's next channel: the archived one is kept among the
+		// past ones, and the shared messages link the new one.
+		*st = nextChannel(*st)
+		st.Version++
+	}
 	if r.ChannelID != "" && st.ChannelID == "" {
 		st.ChannelID, st.ChannelName = r.ChannelID, r.ChannelName
 		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) ||

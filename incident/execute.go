@@ -125,6 +125,9 @@ type thread struct {
 // execute runs the plan and returns what it came to.
 func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	x := &executor{a: a, st: a.st, p: p, ran: map[string]bool{}, thread: make(chan thread, 1)}
+	if p.CreateChannel && reopenedAfterArchive(x.st) {
+		x.st = nextChannel(x.st) // as Decide planned it
+	}
 	if p.CreateChannel {
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.

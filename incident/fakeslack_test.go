@@ -48,9 +48,11 @@ type fakeChannel struct {
 	members   []string
 	root      string
 	rootInc   incident.Snapshot
-	// rootBefore is the history the root shows.
-	rootBefore []incident.HistoryLine
-	rootEdits  int
+	// rootBefore is the history the root shows; rootPrevious the archived
+	// channel it continues.
+	rootBefore   []incident.HistoryLine
+	rootPrevious string
+	rootEdits    int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
@@ -280,7 +282,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (s
 	if c.root != "" {
 		return "", errors.New("test: second root message posted")
 	}
-	c.root, c.rootInc, c.rootBefore = "100.1", inc, r.Before
+	c.root, c.rootInc, c.rootBefore, c.rootPrevious = "100.1", inc, r.Before, r.Previous
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
@@ -303,7 +305,7 @@ func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, r incident.Ro
 	if ts != c.root {
 		return errors.New("message_not_found")
 	}
-	c.rootInc, c.rootBefore = inc, r.Before
+	c.rootInc, c.rootBefore, c.rootPrevious = inc, r.Before, r.Previous
 	c.rootEdits++
 	return nil
 }

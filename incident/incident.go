@@ -92,8 +92,12 @@ type State struct {
 	// archived the channel, and nothing more is posted for the incident.
 	ChannelArchived bool
 	// Closed is set when the sweep archived the channel, ARCHIVE_AFTER
-	// after the incident resolved (ChannelArchived is then set too).
-	Closed bool
+	// after the incident resolved (ChannelArchived is then set too). An
+	// incident reopened after that gets a new channel (Slack does not let
+	// a bot unarchive one); PastChannels are the archived ones, oldest
+	// first.
+	Closed       bool
+	PastChannels []string
 
 	// People are the PagerDuty users the incident involved (assignees,
 	// acknowledgers, requested responders), to be invited to its channel;
@@ -142,6 +146,7 @@ func (st State) Clone() State {
 	st.Boards = clone(st.Boards)
 	st.History = clone(st.History)
 	st.Timeline = clone(st.Timeline)
+	st.PastChannels = clone(st.PastChannels)
 	return st
 }
 
@@ -233,6 +238,9 @@ type Root struct {
 	// Before is what happened before the channel opened, oldest first;
 	// empty for a channel opened with the incident.
 	Before []HistoryLine
+	// Previous is the archived channel this one continues, for an
+	// incident reopened after its channel was archived; "" otherwise.
+	Previous string
 }
 
 // RootOf returns the root message of st.
@@ -241,7 +249,30 @@ func RootOf(st State) Root {
 	if st.Deferred {
 		r.Before = st.History
 	}
+	if n := len(st.PastChannels); n > 0 {
+		r.Previous = st.PastChannels[n-1]
+	}
 	return r
+}
+
+// reopenedAfterArchive reports whether st is an incident reopened after
+// the sweep archived its channel: it gets a new one.
+func reopenedAfterArchive(st State) bool {
+	return st.ChannelID != "" && st.Closed && st.Snapshot.Status != "resolved"
+}
+
+// nextChannel is st as its next channel starts it: the archived one
+// among the past channels, the Slack side empty, and what happened so
+// far to tell in the new channel's root and first reply.
+func nextChannel(st State) State {
+	next := st.Clone()
+	next.PastChannels = append(next.PastChannels, st.ChannelID)
+	next.ChannelID, next.ChannelName = "", ""
+	next.RootTS, next.RootVersion, next.Topic = "", 0, ""
+	next.Bookmarks, next.Invitees, next.PeopleDone = nil, nil, nil
+	next.ChannelArchived, next.Closed = false, false
+	next.History, next.Deferred, next.Summarized = clone(st.Timeline), true, false
+	return next
 }
 
 // Bookmark is a link pinned to the channel's bookmark bar.

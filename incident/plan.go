@@ -173,6 +173,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	if er.Done {
 		return p
 	}
+	round := 1
+	if reopenedAfterArchive(st) {
+		// Planned as the new channel will start.
+		st = nextChannel(st)
+		round = len(st.PastChannels) + 1
+	}
 	inc := st.Snapshot
 	route := cfg.Route(inc)
 	own := st.ChannelID != ""
@@ -181,7 +187,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	if !st.ChannelArchived {
 		if !own && route.Channel {
 			p.CreateChannel = true
-			p.ChannelName = ChannelName(route.Prefix, inc)
+			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
 			p.Private = route.Private
 			if e := st.Pending(KeyChannel); e != nil && !e.Deferred {
 				adopt := *e

@@ -143,3 +143,43 @@ func countPrefix(rs []incident.Reply, prefix string) int {
 	}
 	return n
 }
+
+// An incident reopened after its channel was archived gets a new channel,
+// -r2, whose root links the archived one and whose thread starts with
+// what happened so far; the announce line points to it. The archived
+// channel gets nothing more.
+func TestServiceReopenAfterArchiveOpensNewChannel(t *testing.T) {
+	t.Parallel()
+	e, resolvedAt := sweepEnv(t)
+	sweep(t, e.svc, resolvedAt.Add(25*time.Hour))
+	old := e.slack.ownChannels()[0]
+	oldID := e.slack.names[old.name]
+	reopened := loadEvent(t, "resolved.json")
+	reopened.ID, reopened.Type = "01REOPENED0000000000000002", incident.EventReopened
+	reopened.OccurredAt = resolvedAt.Add(26 * time.Hour)
+	reopened.Incident.Status, reopened.Incident.ResolvedAt = "triggered", time.Time{}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if res, err := e.svc.Handle(ctx, reopened); err != nil || res.ChannelID == oldID {
+		t.Fatalf("Handle(reopened) = %+v, %v; want processed in a new channel", res, err)
+	}
+	var next fakeChannel
+	for _, c := range e.slack.ownChannels() {
+		if c.name == old.name+"-r2" {
+			next = c
+		}
+	}
+	if next.root == "" || next.rootPrevious != oldID || next.rootInc.Status != "triggered" {
+		t.Fatalf("new channel %q: root %q continuing %q, status %q; want a root linking %s", next.name, next.root, next.rootPrevious, next.rootInc.Status, oldID)
+	}
+	if len(next.replies) < 2 || !strings.HasPrefix(next.replies[0].Headline, "What happened before") ||
+		!strings.Contains(next.replies[0].Body, "Resolved by") || !strings.HasPrefix(next.replies[len(next.replies)-1].Headline, "Reopened") {
+		t.Errorf("new channel's thread %q: want what happened so far, then the reopen", headlines(next.replies))
+	}
+	if _, b, _ := e.slack.board("CANN", "Q1CHECKOUT"); b.entry.ChannelID != e.slack.names[next.name] || b.entry.Archived {
+		t.Errorf("announce line links %s (archived %v), want the new channel", b.entry.ChannelID, b.entry.Archived)
+	}
+	if got := e.slack.channel(oldID); len(got.replies) != len(old.replies) {
+		t.Errorf("archived channel got %d more replies, want none", len(got.replies)-len(old.replies))
+	}
+}

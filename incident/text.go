@@ -295,3 +295,17 @@ func ArchiveNotice(st State, ev *Event) *Reply {
 		EventID:   "archive-" + st.Snapshot.ID + "-" + strconv.FormatInt(st.Snapshot.ResolvedAt.Unix(), 10),
 	}
 }
+
+// withRound names an incident's channel after its first: name-r2 for the
+// channel of an incident reopened after its first was archived, within
+// Slack's 80 characters.
+func withRound(name string, round int) string {
+	if round < 2 {
+		return name
+	}
+	suffix := "-r" + strconv.Itoa(round)
+	if len(name)+len(suffix) > MaxChannelName {
+		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
+	}
+	return name + suffix
+}

@@ -87,14 +87,21 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 // what happened before, just above the "Last change" line.
 func RootMessageBlocks(r incident.Root) []slack.Block {
 	blocks := RootBlocks(r.Incident)
-	if len(r.Before) == 0 {
+	var extra []slack.Block
+	if l := channelLink("Continues ", r.Previous); l != "" {
+		// The incident was reopened after its first channel was archived.
+		extra = append(extra, slack.NewContextBlock("", mrkdwn(l+" (archived), where the incident ran before it resolved")))
+	}
+	if section := beforeSection("Before this channel opened", r.Before); section != nil {
+		extra = append(extra, section)
+	}
+	if len(extra) == 0 {
 		return blocks
 	}
-	section := beforeSection("Before this channel opened", r.Before)
 	if n := len(blocks); n > 0 && blocks[n-1].BlockType() == slack.MBTContext {
-		return append(blocks[:n-1:n-1], section, blocks[n-1])
+		return append(append(blocks[:n-1:n-1], extra...), blocks[n-1])
 	}
-	return append(blocks, section)
+	return append(blocks, extra...)
 }
 
 // beforeSection lists history lines under a bold title, within a

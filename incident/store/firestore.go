@@ -261,6 +261,7 @@ type incidentDoc struct {
 	Invitees        []string     `firestore:"invitees"`
 	ChannelArchived bool         `firestore:"channel_archived"`
 	Closed          bool         `firestore:"closed"`
+	PastChannels    []string     `firestore:"past_channels"`
 	People          []refDoc     `firestore:"people"`
 	PeopleDone      []string     `firestore:"people_done"`
 	Boards          []boardDoc   `firestore:"boards"`
@@ -402,6 +403,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Invitees:        cloneSlice(d.Invitees),
 		ChannelArchived: d.ChannelArchived,
 		Closed:          d.Closed,
+		PastChannels:    cloneSlice(d.PastChannels),
 		People:          refsFromDocs(d.People),
 		PeopleDone:      cloneSlice(d.PeopleDone),
 		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
@@ -480,6 +482,7 @@ func encodeState(st incident.State) incidentDoc {
 		Invitees:        cloneSlice(st.Invitees),
 		ChannelArchived: st.ChannelArchived,
 		Closed:          st.Closed,
+		PastChannels:    cloneSlice(st.PastChannels),
 		People:          refsToDocs(st.People),
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),

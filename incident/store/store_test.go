@@ -204,6 +204,7 @@ func fullState() incident.State {
 		Invitees:        []string{"U0LEAD", "@sre-oncall"},
 		ChannelArchived: true,
 		Closed:          true,
+		PastChannels:    []string{"C0OLD"},
 		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
 		PeopleDone:      []string{"PADA"},
 		Boards: []incident.Board{
