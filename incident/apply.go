@@ -40,6 +40,8 @@ type Results struct {
 	// Closed when the sweep archived it.
 	Archived bool
 	Closed   bool
+	// MergeNoted is set once the surviving incident of a merge was told.
+	MergeNoted bool
 	// Settled are ledger keys (and KeyReply) whose effect is known not
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
@@ -132,6 +134,9 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		// History stays: the root message shows it.
 		st.Summarized = true
 		settle(st, KeySummary)
+	}
+	if r.MergeNoted {
+		st.MergeNoted = true
 	}
 	if r.Archived || r.Closed {
 		if !st.ChannelArchived {

@@ -28,6 +28,7 @@ const (
 	stepAnnounceEdit                 // the same, edited
 	stepLookup                       // a look-up of what an earlier attempt did
 	stepArchive                      // the channel archived by the sweep, after its notice
+	stepMergeNote                    // the note in the channel of the incident this one was merged into
 )
 
 // action is what a failure of a step comes to.
@@ -74,6 +75,7 @@ var policy = map[step]map[Kind]action{
 	stepAnnounceEdit: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: fail, KindArchived: archived, KindRefused: fail},
 	stepArchive:      {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
+	stepMergeNote:    {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -113,6 +115,8 @@ type executor struct {
 	ran map[string]bool // ledger keys whose step ran to an outcome
 	// thread is where the incident's updates are threaded, once known.
 	thread chan thread
+	// survivor is the incident this one was merged into, when it was.
+	survivor State
 }
 
 // thread is where the incident's updates are threaded: the root of its
@@ -128,6 +132,16 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.CreateChannel && reopenedAfterArchive(x.st) {
 		x.st = nextChannel(x.st) // as Decide planned it
 	}
+	if p.MergedInto != "" {
+		// The incident this one was merged into: its channel, if any,
+		// is linked from the reply and gets a note.
+		survivor, _, err := a.store.Get(ctx, p.MergedInto, "")
+		if err != nil {
+			x.r.Err = fmt.Errorf("read incident %s merged into: %w", p.MergedInto, err)
+			return x.r
+		}
+		x.survivor = survivor
+	}
 	if p.CreateChannel {
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.
@@ -140,6 +154,9 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	}
 	if p.Archive && x.r.Err == nil && !x.r.Archived {
 		x.archive(ctx)
+	}
+	if p.MergedIn != nil && x.r.Err == nil {
+		x.mergeNote(ctx)
 	}
 	// Posts set out but never tried are known not done, unless an
 	// earlier attempt's entry is still to be looked up.
@@ -373,9 +390,13 @@ func (x *executor) threadWork(ctx context.Context) {
 			return
 		}
 	}
+	reply := *p.Reply
+	if reply.URL != "" && x.survivor.ChannelID != "" && !x.survivor.ChannelArchived {
+		reply.Channel = x.survivor.ChannelID
+	}
 	if ts == "" {
 		var err error
-		if ts, err = x.post(ctx, th, *p.Reply, p.FindReply); err != nil {
+		if ts, err = x.post(ctx, th, reply, p.FindReply); err != nil {
 			x.failed(ctx, s, KeyReply, th.board, err)
 			return
 		}
@@ -504,4 +525,21 @@ func (x *executor) archive(ctx context.Context) {
 		return
 	}
 	x.locked(func(r *Results) { r.Closed = true })
+}
+
+// mergeNote tells the incident this one was merged into, in its channel's
+// thread when it has one, linking this incident's channel. It looks for
+// the note first: another attempt may have posted it.
+func (x *executor) mergeNote(ctx context.Context) {
+	sv := x.survivor
+	if sv.ChannelID == "" || sv.RootTS == "" || sv.ChannelArchived {
+		x.locked(func(r *Results) { r.MergeNoted = true })
+		return
+	}
+	note := *x.p.MergedIn
+	note.Channel = x.st.ChannelID
+	if _, err := x.post(ctx, thread{channelID: sv.ChannelID, ts: sv.RootTS}, note, true); err != nil && !x.failed(ctx, stepMergeNote, "", nil, err) {
+		return
+	}
+	x.locked(func(r *Results) { r.MergeNoted = true })
 }

@@ -45,6 +45,10 @@ type Snapshot struct {
 	ConferenceAt time.Time
 	CreatedAt    time.Time
 	ResolvedAt   time.Time // zero unless resolved
+	// MergedInto is the incident this one was merged into (PagerDuty
+	// resolves a merged incident with a merge_resolve_reason); zero
+	// unless merged.
+	MergedInto Ref
 	// Complete is false while the snapshot was built only from an incident
 	// reference (notes, responders, status updates) and no full incident
 	// payload has been seen yet.
@@ -98,6 +102,9 @@ type State struct {
 	// first.
 	Closed       bool
 	PastChannels []string
+	// MergeNoted is set once the incident this one was merged into has
+	// been told (a note in its channel, when it has one).
+	MergeNoted bool
 
 	// People are the PagerDuty users the incident involved (assignees,
 	// acknowledgers, requested responders), to be invited to its channel;
@@ -224,6 +231,11 @@ type Reply struct {
 	At time.Time
 	// Broadcast also shows the reply in the channel (used for resolution).
 	Broadcast bool
+	// Channel is a Slack channel the reply links (the incident a merged
+	// one continues in, or the merged one); URL a web page it links when
+	// there is no channel.
+	Channel string
+	URL     string
 	// EventID is the PagerDuty event the reply is for. The Slack adapter
 	// attaches it to the message, so FindReply can tell whether an earlier
 	// attempt posted the reply but could not record it.

@@ -104,6 +104,10 @@ type Plan struct {
 	// with that event: this event must do them rather than put them off
 	// again.
 	Overdue map[string]string
+	// MergedIn is the note for the channel of the incident this one was
+	// merged into (MergedInto, an incident id), posted once.
+	MergedIn   *Reply
+	MergedInto string
 	// Archive is set when the sweep finds the incident's channel due: one
 	// line in the channel says so (ArchiveNotice), then it is archived.
 	Archive       bool
@@ -118,7 +122,7 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Archive
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Archive && p.MergedIn == nil
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -235,6 +239,9 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.FindBoards = append(p.FindBoards, b.ChannelID)
 		}
 		p.overdue(st, BoardKey(b.ChannelID))
+	}
+	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" && !st.MergeNoted && (own || p.CreateChannel) {
+		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
 	}
 	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == "resolved" &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {

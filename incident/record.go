@@ -194,6 +194,10 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		if next.Title == "" {
 			next.Title = cur.Title
 		}
+		if in.Status == "resolved" && in.MergedInto.ID == "" {
+			// A later payload of the merged incident keeps saying so.
+			next.MergedInto = cur.MergedInto
+		}
 		return next
 	}
 	if !cur.Complete {
@@ -214,5 +218,5 @@ func snapshotEqual(a, b Snapshot) bool {
 		slices.Equal(a.Assignees, b.Assignees) && slices.Equal(a.Teams, b.Teams) &&
 		a.IncidentType == b.IncidentType && a.ConferenceURL == b.ConferenceURL &&
 		a.ConferenceNumber == b.ConferenceNumber && a.ConferenceAt.Equal(b.ConferenceAt) && a.CreatedAt.Equal(b.CreatedAt) &&
-		a.ResolvedAt.Equal(b.ResolvedAt) && a.Complete == b.Complete && a.UpdatedAt.Equal(b.UpdatedAt)
+		a.ResolvedAt.Equal(b.ResolvedAt) && a.MergedInto == b.MergedInto && a.Complete == b.Complete && a.UpdatedAt.Equal(b.UpdatedAt)
 }

@@ -77,7 +77,11 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Headline = "Unacknowledged: the incident is triggered again"
 	case EventResolved:
 		r.Headline = "Resolved" + by
-		if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
+		if m := in.MergedInto; m.ID != "" {
+			// The executor links the surviving incident's channel when
+			// it has one; its PagerDuty page otherwise.
+			r.Headline, r.URL = "Merged into "+orDash(m.Summary)+by, m.HTMLURL
+		} else if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
 			r.Headline += " after " + humanDuration(ev.OccurredAt.Sub(inc.CreatedAt))
 		}
 		r.Broadcast = true
@@ -308,4 +312,15 @@ func withRound(name string, round int) string {
 		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
 	}
 	return name + suffix
+}
+
+// MergedInNote is the reply the surviving incident's channel gets when
+// inc was merged into it: PagerDuty sends the survivor no event of its
+// own. The executor links inc's channel.
+func MergedInNote(inc Snapshot, at time.Time) *Reply {
+	title := inc.Title
+	if inc.Number > 0 {
+		title = "#" + strconv.Itoa(inc.Number) + " " + title
+	}
+	return &Reply{Headline: "Merged in: " + orDash(title), URL: inc.HTMLURL, At: at, EventID: "merged-" + inc.ID}
 }

@@ -139,6 +139,9 @@ func fillIncident(ev *incident.Event, d object) error {
 		bridge := d.object("conference_bridge")
 		inc.ConferenceURL, inc.ConferenceNumber = bridge.str("conference_url"), bridge.text("conference_number")
 		inc.CreatedAt, _ = d.time("created_at")
+		if rr := d.object("resolve_reason"); rr.str("type") == "merge_resolve_reason" {
+			inc.MergedInto = rr.object("incident").ref()
+		}
 		ev.Incident = inc
 		return nil
 	}

@@ -116,7 +116,11 @@ func TestParseFixtures(t *testing.T) {
 				t.Errorf("incident type = %q, want major", ev.Incident.IncidentType)
 			}
 		}},
-		"samples/docs_resolved_merged.json": {"01J0D0CS0RES0LVED000000003", incident.EventResolved, "PGR0VU2", 2, docsTitle, "resolved", true, nil},
+		"samples/docs_resolved_merged.json": {"01J0D0CS0RES0LVED000000003", incident.EventResolved, "PGR0VU2", 2, docsTitle, "resolved", true, func(t *testing.T, ev *incident.Event) {
+			if m := ev.Incident.MergedInto; m.ID != "PSURV1V" || m.Summary != "The surviving incident" || m.HTMLURL == "" {
+				t.Errorf("merged into %+v, want the surviving incident PSURV1V", m)
+			}
+		}},
 		"samples/docs_conference_bridge_updated.json": {"01J0D0CS0BR1DGE00000000004", incident.EventConferenceBridgeUpdated, "PGR0VU2", 0, "Major incident - customer shopping cart screen", "", true, func(t *testing.T, ev *incident.Event) {
 			if ev.Incident.ConferenceURL != "https://example.com" || ev.Incident.ConferenceNumber != "+1-555-555-5555" {
 				t.Errorf("bridge = %q %q, want the URL and the first of conference_numbers", ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber)

@@ -49,7 +49,7 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 			fields = append(fields, mrkdwn("*"+name+"*\n"+mrkdwnValue))
 		}
 	}
-	rawField("Status", strings.TrimSpace(statusEmoji[inc.Status]+" "+Mrkdwn(titleCase(orDash(inc.Status)), 100)))
+	rawField("Status", strings.TrimSpace(statusEmoji[inc.Status]+" "+statusText(inc)))
 	field("Urgency", titleCase(inc.Urgency))
 	field("Priority", orDash(inc.Priority))
 	rawField("Service", link(inc.Service.HTMLURL, orDash(inc.Service.Summary), MaxField-20))
@@ -181,7 +181,7 @@ const maxBodyChunks = 12
 // ReplyBlocks renders a thread reply: the headline, the body (a note, a
 // status update) quoted and split into sections, and when it happened.
 func ReplyBlocks(r incident.Reply) []slack.Block {
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+Mrkdwn(r.Headline, MaxSectionText-2)+"*"), nil, nil)}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+Mrkdwn(r.Headline, MaxSectionText-200)+"*"+replyLink(r)), nil, nil)}
 	parts, truncated := chunks(r.Body, MaxSectionText-200, maxBodyChunks)
 	for _, p := range parts {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(quote(p)), nil, nil))
@@ -199,11 +199,23 @@ func ReplyBlocks(r incident.Reply) []slack.Block {
 // ReplyText is the fallback of a thread reply (notifications): the
 // headline and the start of the body.
 func ReplyText(r incident.Reply) string {
-	text := Mrkdwn(r.Headline, 1000)
+	text := Mrkdwn(r.Headline, 1000) + replyLink(r)
 	if r.Body != "" {
 		text += "\n" + Mrkdwn(r.Body, 2000)
 	}
 	return text
+}
+
+// replyLink is what a reply links after its headline: a channel, else a
+// web page; "" for neither.
+func replyLink(r incident.Reply) string {
+	if l := channelLink(" → ", r.Channel); l != "" {
+		return l
+	}
+	if r.URL != "" {
+		return " → " + link(r.URL, "PagerDuty", 150)
+	}
+	return ""
 }
 
 // quote prefixes every line with mrkdwn's quote marker.
@@ -262,6 +274,15 @@ func titleCase(s string) string {
 		return ""
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// statusText is the root's status: "Merged into" the surviving incident
+// for a merged one, else the status.
+func statusText(inc incident.Snapshot) string {
+	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" {
+		return "Merged into " + link(m.HTMLURL, orDash(m.Summary), 300)
+	}
+	return Mrkdwn(titleCase(orDash(inc.Status)), 100)
 }
 
 // BoardBlocks renders an incident's message in a shared channel. The

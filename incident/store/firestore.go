@@ -262,6 +262,7 @@ type incidentDoc struct {
 	ChannelArchived bool         `firestore:"channel_archived"`
 	Closed          bool         `firestore:"closed"`
 	PastChannels    []string     `firestore:"past_channels"`
+	MergeNoted      bool         `firestore:"merge_noted"`
 	People          []refDoc     `firestore:"people"`
 	PeopleDone      []string     `firestore:"people_done"`
 	Boards          []boardDoc   `firestore:"boards"`
@@ -302,6 +303,7 @@ type snapshotDoc struct {
 	ConferenceAt     time.Time `firestore:"conference_at,omitempty"`
 	CreatedAt        time.Time `firestore:"created_at,omitempty"`
 	ResolvedAt       time.Time `firestore:"resolved_at,omitempty"`
+	MergedInto       refDoc    `firestore:"merged_into"`
 	Complete         bool      `firestore:"complete"`
 	UpdatedAt        time.Time `firestore:"updated_at,omitempty"`
 }
@@ -385,6 +387,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 			ConferenceAt:     s.ConferenceAt,
 			CreatedAt:        s.CreatedAt,
 			ResolvedAt:       s.ResolvedAt,
+			MergedInto:       incident.Ref(s.MergedInto),
 			Complete:         s.Complete,
 			UpdatedAt:        s.UpdatedAt,
 		},
@@ -404,6 +407,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		ChannelArchived: d.ChannelArchived,
 		Closed:          d.Closed,
 		PastChannels:    cloneSlice(d.PastChannels),
+		MergeNoted:      d.MergeNoted,
 		People:          refsFromDocs(d.People),
 		PeopleDone:      cloneSlice(d.PeopleDone),
 		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
@@ -464,6 +468,7 @@ func encodeState(st incident.State) incidentDoc {
 			ConferenceAt:     utc(s.ConferenceAt),
 			CreatedAt:        utc(s.CreatedAt),
 			ResolvedAt:       utc(s.ResolvedAt),
+			MergedInto:       refDoc(s.MergedInto),
 			Complete:         s.Complete,
 			UpdatedAt:        utc(s.UpdatedAt),
 		},
@@ -483,6 +488,7 @@ func encodeState(st incident.State) incidentDoc {
 		ChannelArchived: st.ChannelArchived,
 		Closed:          st.Closed,
 		PastChannels:    cloneSlice(st.PastChannels),
+		MergeNoted:      st.MergeNoted,
 		People:          refsToDocs(st.People),
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),

@@ -184,6 +184,7 @@ func fullState() incident.State {
 			ConferenceAt:     testTime.Add(-30 * time.Minute),
 			CreatedAt:        testTime.Add(-time.Hour),
 			ResolvedAt:       testTime.Add(-time.Minute),
+			MergedInto:       incident.Ref{ID: "Q9", Type: "incident_reference", Summary: "Checkout down", HTMLURL: "https://acme.pagerduty.com/incidents/Q9"},
 			Complete:         true,
 			UpdatedAt:        testTime,
 		},
@@ -205,6 +206,7 @@ func fullState() incident.State {
 		ChannelArchived: true,
 		Closed:          true,
 		PastChannels:    []string{"C0OLD"},
+		MergeNoted:      true,
 		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
 		PeopleDone:      []string{"PADA"},
 		Boards: []incident.Board{
