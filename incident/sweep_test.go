@@ -3,6 +3,7 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,4 +183,126 @@ func TestServiceReopenAfterArchiveOpensNewChannel(t *testing.T) {
 	if got := e.slack.channel(oldID); len(got.replies) != len(old.replies) {
 		t.Errorf("archived channel got %d more replies, want none", len(got.replies)-len(old.replies))
 	}
+}
+
+// countingStore counts what an incident.Store is asked, in Firestore's
+// billing units: documents read (a query that returns nothing is billed
+// as one read) and documents written.
+type countingStore struct {
+	incident.Store
+	mu            sync.Mutex
+	reads, writes int
+}
+
+func (s *countingStore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
+	return s.Store.Update(ctx, incidentID, eventID, func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		ch, err := fn(st, er)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.reads++
+		if eventID != "" {
+			s.reads++
+		}
+		if err == nil {
+			if ch&incident.ChangeState != 0 {
+				s.writes++
+			}
+			if ch&incident.ChangeEvent != 0 && eventID != "" {
+				s.writes++
+			}
+		}
+		return ch, err
+	})
+}
+
+func (s *countingStore) Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error) {
+	s.mu.Lock()
+	s.reads++
+	if eventID != "" {
+		s.reads++
+	}
+	s.mu.Unlock()
+	return s.Store.Get(ctx, incidentID, eventID)
+}
+
+func (s *countingStore) Due(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	ids, err := s.Store.Due(ctx, before, limit)
+	s.mu.Lock()
+	s.reads += max(len(ids), 1)
+	s.mu.Unlock()
+	return ids, err
+}
+
+// BenchmarkSweep reports what a sweep costs with 1,000 open and 1,000
+// resolved incidents, all due: Firestore documents read and written and
+// Slack calls per sweep, and the same for a sweep with nothing due (the
+// cost of the 15-minute schedule at zero traffic).
+func BenchmarkSweep(b *testing.B) {
+	const n = 1000
+	var due, idle struct{ reads, writes, calls, sweeps float64 }
+	for range b.N {
+		b.StopTimer()
+		cs := &countingStore{Store: store.NewMemory()}
+		slack := newFakeSlack()
+		svc := incident.NewService(cs, slack, incident.Config{ChannelPrefix: "inc", ArchiveAfter: 24 * time.Hour}, nil)
+		var resolvedAt time.Time
+		for i := range 2 * n {
+			files := []string{"triggered.json"}
+			if i%2 == 1 {
+				files = append(files, "resolved.json")
+			}
+			for _, f := range files {
+				ev := loadEvent(b, f)
+				id := "QB" + strconv.Itoa(i)
+				ev.ID, ev.IncidentID, ev.Incident.ID, ev.Incident.Number = ev.ID+id, id, id, 10000+i
+				if ev.Type == incident.EventResolved {
+					resolvedAt = ev.OccurredAt
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				if _, err := svc.Handle(ctx, ev); err != nil {
+					b.Fatal(err)
+				}
+				cancel()
+			}
+		}
+		sweepOnce := func() (reads, writes, calls, archived int) {
+			cs.mu.Lock()
+			r0, w0 := cs.reads, cs.writes
+			cs.mu.Unlock()
+			slack.resetCalls()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			defer cancel()
+			rep, err := svc.Sweep(ctx, resolvedAt.Add(25*time.Hour))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rep.Left != 0 || rep.Failed != 0 {
+				b.Fatalf("sweep left work: %+v", rep)
+			}
+			cs.mu.Lock()
+			defer cs.mu.Unlock()
+			return cs.reads - r0, cs.writes - w0, slack.total(), rep.Archived
+		}
+		b.StartTimer()
+		// Sweeps take at most 500 incidents each: run them until all
+		// 1,000 due channels are archived.
+		for total := 0; total < n; {
+			r, w, c, a := sweepOnce()
+			if a == 0 {
+				b.Fatalf("a sweep archived nothing with %d of %d left", n-total, n)
+			}
+			total += a
+			due.reads, due.writes, due.calls, due.sweeps = due.reads+float64(r), due.writes+float64(w), due.calls+float64(c), due.sweeps+1
+		}
+		r, w, c, _ := sweepOnce()
+		idle.reads, idle.writes, idle.calls = idle.reads+float64(r), idle.writes+float64(w), idle.calls+float64(c)
+	}
+	per := float64(b.N)
+	b.ReportMetric(due.sweeps/per, "sweeps")
+	b.ReportMetric(due.reads/per/n, "reads/archive")
+	b.ReportMetric(due.writes/per/n, "writes/archive")
+	b.ReportMetric(due.calls/per/n, "slack_calls/archive")
+	b.ReportMetric(idle.reads/per, "reads/idle_sweep")
+	b.ReportMetric(idle.writes/per, "writes/idle_sweep")
+	b.ReportMetric(idle.calls/per, "slack_calls/idle_sweep")
 }
