@@ -24,8 +24,8 @@ const (
 	// created or tested; it must get a 2xx.
 	EventPing = "pagey.ping"
 	// EventSweep is the function's own event, never PagerDuty's: the
-	// sweep's look at an incident at OccurredAt (archive a channel due,
-	// finish what was put off).
+	// sweep's look at an incident at OccurredAt, to archive its channel
+	// when due.
 	EventSweep = "incident-channels.sweep"
 )
 

@@ -25,8 +25,8 @@ const sweepEach = 5 * time.Second
 // now, oldest first, while ctx's deadline leaves time. Each archive is a
 // ledger effect under the incident's lease, so two sweeps at once, or a
 // sweep stopped half-way and run again, archive each channel once; an
-// incident reopened meanwhile is no longer due. It also finishes what
-// the incident's events put off. Without ArchiveAfter it does nothing.
+// incident reopened meanwhile is no longer due. Without ArchiveAfter it
+// does nothing.
 func (s *Service) Sweep(ctx context.Context, now time.Time) (SweepReport, error) {
 	var rep SweepReport
 	if s.cfg.ArchiveAfter <= 0 {
