@@ -25,11 +25,16 @@ const (
 	sweepInvoker  = "incident-channels-sweep@my-project.iam.gserviceaccount.com"
 )
 
+// goodEnvWith is goodEnv with extra added or overriding.
+func goodEnvWith(extra map[string]string) map[string]string {
+	env := maps.Clone(goodEnv)
+	maps.Copy(env, extra)
+	return env
+}
+
 // sweepEnv is goodEnv with the sweep configured.
 func sweepEnv() map[string]string {
-	env := maps.Clone(goodEnv)
-	maps.Copy(env, map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
-	return env
+	return goodEnvWith(map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
 }
 
 func TestLoadConfigSweep(t *testing.T) {
@@ -48,9 +53,7 @@ func TestLoadConfigSweep(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := maps.Clone(goodEnv)
-			maps.Copy(env, tt.env)
-			cfg, err := LoadConfig(envOf(env))
+			cfg, err := LoadConfig(envOf(goodEnvWith(tt.env)))
 			if err != nil {
 				t.Fatalf("LoadConfig error = %v", err)
 			}
@@ -86,9 +89,7 @@ func TestLoadConfigSweepErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := maps.Clone(goodEnv)
-			maps.Copy(env, tt.env)
-			_, err := LoadConfig(envOf(env))
+			_, err := LoadConfig(envOf(goodEnvWith(tt.env)))
 			if err == nil {
 				t.Fatal("LoadConfig error = nil, want one")
 			}
