@@ -120,7 +120,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) {
 	// call and recording it: the budget alone bounds it.
 	report, err := Run(context.WithoutCancel(r.Context()), h.sweeper, h.budget)
 	rl.report = &report
-	a := answer{Due: report.Due, Archived: report.Archived, Left: report.Left, DurationMS: milliseconds(report.Duration)}
+	a := answer{
+		Due: report.Due, Archived: report.Archived, Failed: report.Failed, Left: report.Left,
+		DurationMS: milliseconds(report.Duration),
+	}
 	rl.status, rl.msg = http.StatusOK, "done"
 	if err != nil {
 		rl.err = err
@@ -138,6 +141,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) {
 type answer struct {
 	Due        int     `json:"due"`
 	Archived   int     `json:"archived"`
+	Failed     int     `json:"failed"`
 	Left       int     `json:"left"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`

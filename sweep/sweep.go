@@ -37,18 +37,20 @@ type Report struct {
 	Due int
 	// Archived counts the channels archived by this sweep.
 	Archived int
-	// Left counts the due channels left for a later sweep (the budget ran
-	// out, or Slack refused for now).
+	// Failed counts the due channels it could not archive (a rate limit,
+	// an outage); the next sweep tries again.
+	Failed int
+	// Left counts the due channels it had no time for.
 	Left int
 	// Duration is how long the sweep took; Run sets it.
 	Duration time.Duration
 }
 
-// LogAttrs are the report's fields for a log line: due, archived, left
-// and sweep_ms.
+// LogAttrs are the report's fields for a log line: due, archived,
+// failed, left and sweep_ms.
 func (r Report) LogAttrs() []slog.Attr {
 	return []slog.Attr{
-		slog.Int("due", r.Due), slog.Int("archived", r.Archived), slog.Int("left", r.Left),
+		slog.Int("due", r.Due), slog.Int("archived", r.Archived), slog.Int("failed", r.Failed), slog.Int("left", r.Left),
 		slog.Float64("sweep_ms", milliseconds(r.Duration)),
 	}
 }

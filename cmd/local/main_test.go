@@ -271,8 +271,8 @@ func TestSweepEvery(t *testing.T) {
 			t.Fatalf("log lines = %d, want one per sweep:\n%s", len(lines), logs.String())
 		}
 		for i, wants := range [][]string{
-			{`"level":"INFO","msg":"local sweep done","due":1,"archived":1,"left":0`},
-			{`"level":"WARN","msg":"local sweep not finished","due":2,"archived":1,"left":1`, `"error":"slack: ratelimited"`},
+			{`"level":"INFO","msg":"local sweep done","due":1,"archived":1,"failed":0,"left":0`},
+			{`"level":"WARN","msg":"local sweep not finished","due":2,"archived":1,"failed":0,"left":1`, `"error":"slack: ratelimited"`},
 			{`"msg":"local sweep done"`},
 		} {
 			for _, want := range wants {
