@@ -107,7 +107,7 @@ var badEnvProblems = []string{"PAGERDUTY_WEBHOOK_SECRET", "STORE", "CHANNEL_PREF
 
 // noBuild is a buildFunc for a configuration that must never be built.
 func noBuild(t *testing.T) buildFunc {
-	return func(context.Context, Config, *slog.Logger) (http.Handler, error) {
+	return func(context.Context, Config, *slog.Logger) (*Handler, error) {
 		t.Error("the handler was built from a configuration with problems")
 		return nil, errors.New("not built")
 	}
@@ -161,7 +161,7 @@ func TestStartReportsProblems(t *testing.T) {
 
 // failingBuild fails its first n builds, then builds with New.
 func failingBuild(n int, tries *int) buildFunc {
-	return func(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+	return func(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		if *tries++; *tries <= n {
 			return nil, errors.New("open Firestore: metadata server unreachable")
 		}

@@ -3,16 +3,20 @@
 // incident. This file is the composition root: it registers the HTTP
 // function, reads and checks the configuration from the environment once
 // when the process starts, and builds the store, the Slack client, the
-// service and the webhook handler (package pagerduty) from it.
+// service, the webhook handler (package pagerduty) and the sweep's
+// (package sweep) from it.
 package incidentchannels
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,6 +31,7 @@ import (
 	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
+	"github.com/incident-channels/incident-channels/sweep"
 )
 
 // FunctionName is the name the HTTP function is registered under (the
@@ -58,9 +63,9 @@ func PagerDutyWebhook(w http.ResponseWriter, r *http.Request) {
 	webhook().ServeHTTP(w, r)
 }
 
-// buildFunc makes the webhook handler from a valid configuration: New,
-// or a stand-in in tests.
-type buildFunc func(context.Context, Config, *slog.Logger) (http.Handler, error)
+// buildFunc makes the function's handler from a valid configuration:
+// New, or a stand-in in tests.
+type buildFunc func(context.Context, Config, *slog.Logger) (*Handler, error)
 
 // function is the HTTP function of one process: the configuration, read
 // and checked once when the process starts, and the webhook handler built
@@ -82,7 +87,7 @@ type function struct {
 	retry    time.Duration
 
 	mu      sync.Mutex
-	handler http.Handler
+	handler *Handler
 	lastErr error
 	lastTry time.Time
 }
@@ -120,7 +125,7 @@ func problemList(err error) []string {
 
 // webhook returns the handler, building it again when the last attempt
 // failed at least f.retry ago.
-func (f *function) webhook() (http.Handler, error) {
+func (f *function) webhook() (*Handler, error) {
 	if f.problems != nil {
 		return nil, f.problems
 	}
@@ -152,7 +157,7 @@ func (f *function) unready(err error) string {
 const healthPath = "/healthz"
 
 // ServeHTTP answers GET /healthz, and hands everything else to the
-// webhook handler once the function is set up; until then it answers 503.
+// function's Handler once it is set up; until then it answers 503.
 func (f *function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == healthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
 		f.serveHealth(w, r)
@@ -255,6 +260,15 @@ type Config struct {
 	// UserOverrides maps PagerDuty user ids or emails to Slack user ids
 	// (SLACK_USER_OVERRIDES, "PABC123=U012AB3CD,ada@example.com=U045").
 	UserOverrides map[string]string
+	// ArchiveAfter is how long after its incident resolved a channel is
+	// archived (ARCHIVE_AFTER); 0 means never, and no sweep.
+	ArchiveAfter time.Duration
+	// SweepAudience is the audience of the sweep's OIDC token
+	// (SWEEP_AUDIENCE, the function's URL).
+	SweepAudience string
+	// SweepInvoker is the email of the service account Cloud Scheduler
+	// calls the sweep as (SWEEP_INVOKER).
+	SweepInvoker string
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -266,14 +280,29 @@ type Config struct {
 	// check of an unreachable store gives up quickly, and so that a lease,
 	// which outlasts its holder's budget, ends sooner.
 	budget time.Duration
+	// sweepKeys replace the keys Google signs ID tokens with, so tests sign
+	// their own; nil fetches Google's.
+	sweepKeys sweep.KeySource
+	// sweepBudget overrides sweep.DefaultBudget.
+	sweepBudget time.Duration
 }
 
 // String hides the secrets so a Config can be logged.
 func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
-		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d}",
+		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
+		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
-		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides))
+		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
+		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker)
+}
+
+// archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.
+func archiveAfterText(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return d.String()
 }
 
 // LoadConfig reads the configuration through getenv. It names every
@@ -291,6 +320,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		RoutingFile:    strings.TrimSpace(getenv("ROUTING_FILE")),
 		PagerDutyToken: strings.TrimSpace(getenv("PAGERDUTY_API_TOKEN")),
 		PagerDutyURL:   strings.TrimSpace(getenv("PAGERDUTY_API_URL")),
+		SweepAudience:  strings.TrimSpace(getenv("SWEEP_AUDIENCE")),
+		SweepInvoker:   strings.ToLower(strings.TrimSpace(getenv("SWEEP_INVOKER"))),
 	}
 	var errs []error
 	for _, s := range splitList(getenv("PAGERDUTY_WEBHOOK_SECRET")) {
@@ -347,6 +378,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.UserOverrides[from] = to
 	}
+	errs = append(errs, loadSweep(&cfg, strings.TrimSpace(getenv("ARCHIVE_AFTER")))...)
 	if cfg.RoutingFile != "" && len(errs) == 0 {
 		// Rules inherit the defaults above, so they are read last.
 		t, err := routing.Load(sourcePath(cfg.RoutingFile), incident.Route{
@@ -358,6 +390,51 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.Routes = t
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// minArchiveAfter is the shortest ARCHIVE_AFTER: anything shorter is a
+// slip (72s meant as 72h) that would archive channels as soon as their
+// incident resolved.
+const minArchiveAfter = time.Minute
+
+// loadSweep reads ARCHIVE_AFTER into cfg and checks the sweep's variables:
+// the audience and invoker are required with ARCHIVE_AFTER, and checked
+// whenever set.
+func loadSweep(cfg *Config, archiveAfter string) []error {
+	var errs []error
+	if archiveAfter != "" {
+		d, err := time.ParseDuration(archiveAfter)
+		if err != nil || d < minArchiveAfter {
+			errs = append(errs, fmt.Errorf("ARCHIVE_AFTER %q must be a Go duration of at least %s, like 72h (empty: channels are never archived)", archiveAfter, minArchiveAfter))
+		}
+		cfg.ArchiveAfter = d
+	}
+	switch {
+	case cfg.SweepAudience == "" && archiveAfter != "":
+		errs = append(errs, errors.New("SWEEP_AUDIENCE is required with ARCHIVE_AFTER (the function's URL, the audience of the Cloud Scheduler job's OIDC token)"))
+	case cfg.SweepAudience != "" && !httpURL(cfg.SweepAudience):
+		errs = append(errs, fmt.Errorf("SWEEP_AUDIENCE %q must be the function's http(s) URL, like https://incident-channels-abc123-ew.a.run.app", cfg.SweepAudience))
+	}
+	switch {
+	case cfg.SweepInvoker == "" && archiveAfter != "":
+		errs = append(errs, errors.New("SWEEP_INVOKER is required with ARCHIVE_AFTER (the email of the service account Cloud Scheduler calls the sweep as)"))
+	case cfg.SweepInvoker != "" && !bareEmail(cfg.SweepInvoker):
+		errs = append(errs, fmt.Errorf("SWEEP_INVOKER %q must be a service account's email, like incident-channels-sweep@my-project.iam.gserviceaccount.com", cfg.SweepInvoker))
+	}
+	return errs
+}
+
+// httpURL reports whether s is an absolute http(s) URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// bareEmail reports whether s is an email address and nothing else (no
+// name, no angle brackets).
+func bareEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
 }
 
 // sourceDir is where Cloud Functions puts the deployed source, relative
@@ -412,10 +489,10 @@ func splitList(s string) []string {
 	return out
 }
 
-// New builds the webhook handler from cfg. It makes no network call: the
-// Firestore client connects on first use. pagey.ping checks the Slack
-// token and a store read.
-func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+// New builds the function's handler from cfg. It makes no network call:
+// the Firestore client connects on first use, Google's keys are fetched
+// by the first sweep. pagey.ping checks the Slack token and a store read.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	var (
 		st interface {
 			incident.Store
@@ -458,10 +535,74 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error
 		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
 	}
 	svc := incident.NewService(st, slack, icfg, log)
-	return pagerduty.NewHandler(pagerduty.HandlerConfig{
+	h := &Handler{webhook: pagerduty.NewHandler(pagerduty.HandlerConfig{
 		Secrets: cfg.WebhookSecrets, Service: svc, Log: log, Budget: cfg.budget, TraceProject: cfg.Project,
 		Checker: checks{{"slack", slack}, {"store", st}},
-	}), nil
+	})}
+	if cfg.ArchiveAfter > 0 {
+		keys := cfg.sweepKeys
+		if keys == nil {
+			keys = sweep.NewGoogleKeys(sweep.KeysConfig{})
+		}
+		h.sweeper, h.sweepBudget = sweep.Func(sweeper), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
+		h.sweep = sweep.NewHandler(sweep.HandlerConfig{
+			Verifier: sweep.NewVerifier(sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Keys: keys}),
+			Sweeper:  h.sweeper, Log: log, Budget: h.sweepBudget,
+		})
+	}
+	return h, nil
+}
+
+// sweeper is a placeholder for the sweep that archives the channels of
+// incidents resolved ARCHIVE_AFTER ago: it finds nothing to do. It is to
+// be replaced by the real sweep, built in New from the store and Slack.
+var sweeper = func(ctx context.Context) (sweep.Report, error) { return sweep.Report{}, nil }
+
+// Handler is the function's HTTP handler: Cloud Scheduler's sweep at
+// sweep.Path, PagerDuty's webhooks at every other path.
+type Handler struct {
+	webhook http.Handler
+	// sweep and sweeper are nil when ARCHIVE_AFTER is empty.
+	sweep       http.Handler
+	sweeper     sweep.Sweeper
+	sweepBudget time.Duration
+}
+
+// ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when
+// ARCHIVE_AFTER is empty.
+var ErrSweepNotConfigured = errors.New("sweep not configured (ARCHIVE_AFTER is empty)")
+
+// ServeHTTP routes by path: each path authenticates its own caller.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path != sweep.Path:
+		h.webhook.ServeHTTP(w, r)
+	case h.sweep == nil:
+		http.Error(w, ErrSweepNotConfigured.Error(), http.StatusNotFound)
+	default:
+		h.sweep.ServeHTTP(w, r)
+	}
+}
+
+// Sweep runs the sweep once, in this process and without a token, within
+// its budget: what POST sweep.Path does for a caller it authenticated.
+func (h *Handler) Sweep(ctx context.Context) (sweep.Report, error) {
+	if h.sweeper == nil {
+		return sweep.Report{}, ErrSweepNotConfigured
+	}
+	return sweep.Run(ctx, h.sweeper, h.sweepBudget)
+}
+
+// Sweep runs the sweep of this process's function once, without a token:
+// cmd/local -sweep calls it on an interval. It fails like a request would
+// while the function is not set up (the configuration's problems, or the
+// setup error), and with ErrSweepNotConfigured without ARCHIVE_AFTER.
+func Sweep(ctx context.Context) (sweep.Report, error) {
+	h, err := webhook().webhook()
+	if err != nil {
+		return sweep.Report{}, err
+	}
+	return h.Sweep(ctx)
 }
 
 // NewLogger returns a JSON slog.Logger using Cloud Logging's field names

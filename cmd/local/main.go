@@ -18,6 +18,13 @@
 // replaces the built-in rules (its channel ids must be those printed).
 //
 //	go run ./cmd/local -sandbox
+//
+// With -sweep DURATION it also runs the function's sweep every DURATION
+// (and once at start) in this process, without a token, as Cloud
+// Scheduler would over POST /tasks/sweep, and logs each report. The sweep
+// needs ARCHIVE_AFTER and the variables that come with it.
+//
+//	ARCHIVE_AFTER=2m SWEEP_AUDIENCE=… SWEEP_INVOKER=… … go run ./cmd/local -sweep 10s
 package main
 
 import (
@@ -26,6 +33,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -42,6 +50,7 @@ import (
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/internal/sandbox"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	"github.com/incident-channels/incident-channels/sweep"
 )
 
 func main() {
@@ -51,30 +60,64 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string) error {
+// options are the command's flags.
+type options struct {
+	sandbox bool
+	// sweep is the interval of the in-process sweep; 0 runs none.
+	sweep time.Duration
+}
+
+// minSweepInterval is the shortest -sweep.
+const minSweepInterval = time.Second
+
+// parseArgs reads the flags; flag.ErrHelp after -h.
+func parseArgs(args []string, output io.Writer) (options, error) {
+	var opts options
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	sandboxMode := fs.Bool("sandbox", false, "serve the function with the in-memory store, a fake Slack in this process and a page showing what Slack would show; needs no configuration")
+	fs.SetOutput(output)
+	fs.BoolVar(&opts.sandbox, "sandbox", false, "serve the function with the in-memory store, a fake Slack in this process and a page showing what Slack would show; needs no configuration")
+	fs.DurationVar(&opts.sweep, "sweep", 0, "also run the function's sweep every `DURATION` (and at start) in this process, without a token; needs ARCHIVE_AFTER")
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return err
+		return options{}, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", fs.Args())
+		return options{}, fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", fs.Args())
+	}
+	sweepSet := false
+	fs.Visit(func(f *flag.Flag) { sweepSet = sweepSet || f.Name == "sweep" })
+	switch {
+	case sweepSet && opts.sweep < minSweepInterval:
+		return options{}, fmt.Errorf("-sweep %s: the interval must be at least %s", opts.sweep, minSweepInterval)
+	case sweepSet && opts.sandbox:
+		return options{}, errors.New("-sweep runs the configured function's sweep; the sandbox has none")
+	}
+	return opts, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string) error {
+	opts, err := parseArgs(args, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	port := getenv("PORT")
 	if port == "" {
 		port = "8080"
 	}
-	if *sandboxMode {
+	if opts.sandbox {
 		return runSandbox(ctx, port, getenv, os.Stdout, os.Stderr)
 	}
 	// The function reads the same environment and would answer every
 	// request 503 until it is fixed; a runner stops here instead, naming
 	// every problem.
-	if _, err := incidentchannels.LoadConfig(getenv); err != nil {
+	cfg, err := incidentchannels.LoadConfig(getenv)
+	if err != nil {
 		return fmt.Errorf("configuration (see README, Configuration):\n%w", err)
+	}
+	if opts.sweep > 0 && cfg.ArchiveAfter == 0 {
+		return errors.New("-sweep needs ARCHIVE_AFTER, with SWEEP_AUDIENCE and SWEEP_INVOKER (see README, Configuration): without it there is no sweep")
 	}
 	if getenv("FUNCTION_TARGET") == "" {
 		// The framework serves the target at / when it is set.
@@ -82,8 +125,36 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			return err
 		}
 	}
+	if opts.sweep > 0 {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		fmt.Fprintf(os.Stderr, "sweeping every %s in this process, without a token\n", opts.sweep)
+		go sweepEvery(ctx, opts.sweep, sweep.Func(incidentchannels.Sweep), incidentchannels.NewLogger(os.Stdout))
+	}
 	fmt.Fprintf(os.Stderr, "serving %s on http://127.0.0.1:%s/\n", "PagerDutyWebhook", port)
 	return funcframework.StartHostPort("127.0.0.1", port)
+}
+
+// sweepEvery runs s at once and then every interval until ctx ends,
+// logging each report in one line. A sweep that takes longer than the
+// interval delays the next; runs never overlap.
+func sweepEvery(ctx context.Context, every time.Duration, s sweep.Sweeper, log *slog.Logger) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		r, err := s.Sweep(ctx)
+		attrs := r.LogAttrs()
+		if err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "local sweep not finished", append(attrs, slog.String("error", err.Error()))...)
+		} else {
+			log.LogAttrs(ctx, slog.LevelInfo, "local sweep done", attrs...)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // peopleLine names the sandbox's PagerDuty users and whether they have a

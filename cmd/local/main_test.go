@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -13,10 +14,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	"github.com/incident-channels/incident-channels/sweep"
 )
 
 // runMainEnv makes the test binary run main instead of the tests, so the
@@ -184,5 +187,134 @@ func TestRunRejectsArguments(t *testing.T) {
 				t.Errorf("run(%q) error = %v, want %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    options
+		wantErr string
+	}{
+		{"nothing", nil, options{}, ""},
+		{"sandbox", []string{"-sandbox"}, options{sandbox: true}, ""},
+		{"sweep", []string{"-sweep", "10s"}, options{sweep: 10 * time.Second}, ""},
+		{"sweep with =", []string{"-sweep=2m"}, options{sweep: 2 * time.Minute}, ""},
+		{"sweep not a duration", []string{"-sweep", "often"}, options{}, `invalid value "often" for flag -sweep`},
+		{"sweep without unit", []string{"-sweep", "10"}, options{}, `invalid value "10" for flag -sweep`},
+		{"sweep zero", []string{"-sweep", "0s"}, options{}, "-sweep 0s: the interval must be at least 1s"},
+		{"sweep too often", []string{"-sweep", "500ms"}, options{}, "at least 1s"},
+		{"sweep and sandbox", []string{"-sandbox", "-sweep", "10s"}, options{}, "the sandbox has none"},
+		{"stray argument after -sweep", []string{"-sweep", "10s", "now"}, options{}, "unexpected arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseArgs(tt.args, io.Discard)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("parseArgs(%q) error = %v, want %q", tt.args, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("parseArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// -sweep without ARCHIVE_AFTER stops at start: there is nothing to sweep.
+func TestRunSweepNeedsArchiveAfter(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
+	err := run(context.Background(), []string{"-sweep", "10s"}, func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "-sweep needs ARCHIVE_AFTER") {
+		t.Errorf("run(-sweep) without ARCHIVE_AFTER = %v, want it to name ARCHIVE_AFTER", err)
+	}
+}
+
+// sweepEvery calls the sweeper at once and then every interval, never
+// two at once, logs one line per run, and stops with its context.
+func TestSweepEvery(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var calls, running int
+		fake := sweep.Func(func(ctx context.Context) (sweep.Report, error) {
+			calls++
+			running++
+			defer func() { running-- }()
+			if running > 1 {
+				t.Error("two sweeps at once")
+			}
+			time.Sleep(3 * time.Second) // within the interval
+			if calls == 2 {
+				return sweep.Report{Due: 2, Archived: 1, Left: 1}, errors.New("slack: ratelimited")
+			}
+			return sweep.Report{Due: 1, Archived: 1}, nil
+		})
+		var logs bytes.Buffer
+		done := make(chan struct{})
+		go func() {
+			sweepEvery(ctx, 10*time.Second, fake, slog.New(slog.NewJSONHandler(&logs, nil)))
+			close(done)
+		}()
+		time.Sleep(25 * time.Second) // runs at 0 s, 10 s and 20 s
+		synctest.Wait()
+		cancel()
+		<-done
+		if calls != 3 {
+			t.Errorf("sweeps in 25 s every 10 s = %d, want 3", calls)
+		}
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("log lines = %d, want one per sweep:\n%s", len(lines), logs.String())
+		}
+		for i, wants := range [][]string{
+			{`"level":"INFO","msg":"local sweep done","due":1,"archived":1,"failed":0,"left":0`},
+			{`"level":"WARN","msg":"local sweep not finished","due":2,"archived":1,"failed":0,"left":1`, `"error":"slack: ratelimited"`},
+			{`"msg":"local sweep done"`},
+		} {
+			for _, want := range wants {
+				if !strings.Contains(lines[i], want) {
+					t.Errorf("log line %d = %s, want it to contain %s", i, lines[i], want)
+				}
+			}
+		}
+	})
+}
+
+// TestSweepsInProcess starts the command with -sweep: it logs a sweep's
+// report at start and then every second, and the sweep over HTTP still
+// needs a token.
+func TestSweepsInProcess(t *testing.T) {
+	t.Parallel()
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	port := freePort(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", argsEnv+"=-sweep 1s", "PORT="+port, "STORE=memory", "FUNCTION_TARGET=",
+		"PAGERDUTY_WEBHOOK_SECRET=local-secret", "SLACK_BOT_TOKEN="+slackfake.DefaultToken, "SLACK_API_URL="+fake.URL,
+		"ARCHIVE_AFTER=2m", "SWEEP_AUDIENCE=http://127.0.0.1:"+port, "SWEEP_INVOKER=sweep@example.com")
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+
+	for end := time.Now().Add(20 * time.Second); strings.Count(out.String(), `"message":"local sweep done"`) < 2; {
+		if time.Now().After(end) {
+			t.Fatalf("no two sweeps logged:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Post("http://127.0.0.1:"+port+"/tasks/sweep", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("POST /tasks/sweep without a token = %d, want 401", resp.StatusCode)
 	}
 }

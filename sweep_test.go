@@ -1,0 +1,260 @@
+package incidentchannels
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/sweep"
+	"github.com/incident-channels/incident-channels/sweep/sweeptest"
+)
+
+const (
+	sweepAudience = "https://incident-channels-abc123-ew.a.run.app"
+	sweepInvoker  = "incident-channels-sweep@my-project.iam.gserviceaccount.com"
+)
+
+// goodEnvWith is goodEnv with extra added or overriding.
+func goodEnvWith(extra map[string]string) map[string]string {
+	env := maps.Clone(goodEnv)
+	maps.Copy(env, extra)
+	return env
+}
+
+// sweepEnv is goodEnv with the sweep configured.
+func sweepEnv() map[string]string {
+	return goodEnvWith(map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
+}
+
+func TestLoadConfigSweep(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		env          map[string]string
+		archiveAfter time.Duration
+		invoker      string
+	}{
+		{"never archive by default", map[string]string{}, 0, ""},
+		{"configured", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 72 * time.Hour, sweepInvoker},
+		{"invoker in other case", map[string]string{"ARCHIVE_AFTER": "1m", "SWEEP_AUDIENCE": "http://127.0.0.1:8080", "SWEEP_INVOKER": " Sweep@Example.com "}, time.Minute, "sweep@example.com"},
+		{"audience and invoker without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 0, sweepInvoker},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := LoadConfig(envOf(goodEnvWith(tt.env)))
+			if err != nil {
+				t.Fatalf("LoadConfig error = %v", err)
+			}
+			if cfg.ArchiveAfter != tt.archiveAfter || cfg.SweepInvoker != tt.invoker {
+				t.Errorf("LoadConfig = ARCHIVE_AFTER %v, SWEEP_INVOKER %q; want %v, %q", cfg.ArchiveAfter, cfg.SweepInvoker, tt.archiveAfter, tt.invoker)
+			}
+		})
+	}
+}
+
+func TestLoadConfigSweepErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"not a duration", map[string]string{"ARCHIVE_AFTER": "3 days", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
+			[]string{`ARCHIVE_AFTER "3 days" must be a Go duration of at least 1m0s`}},
+		{"too short", map[string]string{"ARCHIVE_AFTER": "30s", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
+			[]string{`ARCHIVE_AFTER "30s"`}},
+		{"zero", map[string]string{"ARCHIVE_AFTER": "0", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
+			[]string{`ARCHIVE_AFTER "0"`}},
+		{"audience and invoker missing", map[string]string{"ARCHIVE_AFTER": "72h"},
+			[]string{"SWEEP_AUDIENCE is required with ARCHIVE_AFTER", "SWEEP_INVOKER is required with ARCHIVE_AFTER"}},
+		{"audience not a URL", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": "incident-channels", "SWEEP_INVOKER": sweepInvoker},
+			[]string{`SWEEP_AUDIENCE "incident-channels" must be the function's http(s) URL`}},
+		{"invoker not an email", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": "Sweep <sweep@example.com>"},
+			[]string{`SWEEP_INVOKER "sweep <sweep@example.com>" must be a service account's email`}},
+		{"bad values without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": "ftp://x", "SWEEP_INVOKER": "nobody"},
+			[]string{"SWEEP_AUDIENCE", "SWEEP_INVOKER"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadConfig(envOf(goodEnvWith(tt.env)))
+			if err == nil {
+				t.Fatal("LoadConfig error = nil, want one")
+			}
+			if n := len(problemList(err)); n != len(tt.want) {
+				t.Errorf("LoadConfig problems = %d (%v), want %d", n, err, len(tt.want))
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("LoadConfig error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigStringShowsSweep(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{goodEnv, `archive_after:"never"`},
+		{sweepEnv(), `archive_after:"72h0m0s", sweep_audience:"` + sweepAudience + `", sweep_invoker:"` + sweepInvoker + `"`},
+	} {
+		cfg, err := LoadConfig(envOf(tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := cfg.String(); !strings.Contains(s, tt.want) {
+			t.Errorf("Config.String() = %s, want it to contain %s", s, tt.want)
+		}
+	}
+}
+
+// testGoogle signs the tokens of the root package's tests; making a key
+// takes a while, so they share one.
+var testGoogle = sync.OnceValues(func() (*sweeptest.Issuer, error) { return sweeptest.NewIssuer("google-key-1") })
+
+// withGoogleKeys builds with New, the sweep checking tokens against the
+// test issuer's key instead of fetching Google's.
+func withGoogleKeys(t *testing.T) (buildFunc, *sweeptest.Issuer) {
+	t.Helper()
+	google, err := testGoogle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
+		cfg.sweepKeys = google
+		return New(ctx, cfg, log)
+	}, google
+}
+
+// TestSweepRouting: the one function URL serves the sweep at /tasks/sweep
+// for a Google token of the invoker, and PagerDuty's webhooks, the health
+// check and their answers everywhere else as before.
+func TestSweepRouting(t *testing.T) {
+	t.Parallel()
+	build, google := withGoogleKeys(t)
+	token := google.Token(sweepAudience, sweepInvoker, time.Now())
+	// An event the function ignores: signed, it is answered 200 without a
+	// call to Slack or the store.
+	event := []byte(`{"event":{"id":"01J0SVC","event_type":"service.updated","resource_type":"service","occurred_at":"2026-03-14T09:26:53Z","agent":null,"client":null,"data":{"id":"PSVC001","type":"service"}}}`)
+	tests := []struct {
+		name     string
+		method   string
+		path     string
+		token    string
+		pdSigned bool // signed as PagerDuty signs a webhook
+		body     []byte
+		want     int
+		wantBody string
+	}{
+		{"sweep with the invoker's token", http.MethodPost, sweep.Path, token, false, nil, http.StatusOK, `"archived":0`},
+		{"sweep without a token", http.MethodPost, sweep.Path, "", false, nil, http.StatusUnauthorized, "missing Authorization"},
+		{"sweep signed by PagerDuty", http.MethodPost, sweep.Path, "", true, event, http.StatusUnauthorized, "missing Authorization"},
+		{"sweep not POSTed", http.MethodGet, sweep.Path, token, false, nil, http.StatusMethodNotAllowed, ""},
+		{"webhook signed by PagerDuty", http.MethodPost, "/", "", true, event, http.StatusOK, "ignored"},
+		{"webhook with a Google token", http.MethodPost, "/", token, false, event, http.StatusUnauthorized, "X-PagerDuty-Signature"},
+		{"webhook at another path", http.MethodPost, "/tasks/other", "", false, event, http.StatusUnauthorized, "X-PagerDuty-Signature"},
+		{"health check", http.MethodGet, "/healthz", "", false, nil, http.StatusOK, "ok"},
+	}
+	f := newFunction(envOf(sweepEnv()), NewLogger(io.Discard), build)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req := httptest.NewRequest(tt.method, tt.path, bytes.NewReader(tt.body))
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.pdSigned {
+				req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(tt.body, []byte(goodEnv["PAGERDUTY_WEBHOOK_SECRET"])))
+			}
+			rec := httptest.NewRecorder()
+			f.ServeHTTP(rec, req)
+			if rec.Code != tt.want || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("%s %s = %d %q, want %d with %q", tt.method, tt.path, rec.Code, rec.Body.String(), tt.want, tt.wantBody)
+			}
+		})
+	}
+}
+
+// Without ARCHIVE_AFTER there is no sweep: /tasks/sweep is 404 for any
+// caller, and Sweep says why.
+func TestSweepNotConfigured(t *testing.T) {
+	t.Parallel()
+	build, google := withGoogleKeys(t)
+	f := newFunction(envOf(goodEnv), NewLogger(io.Discard), build)
+	req := httptest.NewRequest(http.MethodPost, sweep.Path, nil)
+	req.Header.Set("Authorization", "Bearer "+google.Token(sweepAudience, sweepInvoker, time.Now()))
+	rec := httptest.NewRecorder()
+	f.ServeHTTP(rec, req)
+	if want := "sweep not configured (ARCHIVE_AFTER is empty)\n"; rec.Code != http.StatusNotFound || rec.Body.String() != want {
+		t.Errorf("POST %s = %d %q, want 404 %q", sweep.Path, rec.Code, rec.Body.String(), want)
+	}
+	h, err := f.webhook()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Sweep(context.Background()); !errors.Is(err, ErrSweepNotConfigured) {
+		t.Errorf("Sweep = %v, want ErrSweepNotConfigured", err)
+	}
+}
+
+// Sweep in the process runs the same sweeper as POST /tasks/sweep, with
+// no token, and reports how long it took.
+func TestSweepInProcess(t *testing.T) {
+	t.Parallel()
+	build, _ := withGoogleKeys(t)
+	var logs bytes.Buffer
+	f := newFunction(envOf(sweepEnv()), NewLogger(&logs), build)
+	logs.Reset() // what setup says
+	h, err := f.webhook()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.Sweep(context.Background())
+	if err != nil || r.Due != 0 || r.Duration <= 0 {
+		t.Errorf("Sweep = %+v, %v; want the placeholder's empty report and its duration", r, err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("Sweep logged (the caller logs the report):\n%s", logs.String())
+	}
+}
+
+// One log line per sweep request, in Cloud Logging's keys, never the
+// token.
+func TestSweepLogsOneLine(t *testing.T) {
+	t.Parallel()
+	build, google := withGoogleKeys(t)
+	var logs bytes.Buffer
+	f := newFunction(envOf(sweepEnv()), NewLogger(&logs), build)
+	logs.Reset()
+	token := google.Token(sweepAudience, sweepInvoker, time.Now())
+	req := httptest.NewRequest(http.MethodPost, sweep.Path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	f.ServeHTTP(httptest.NewRecorder(), req)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	var line map[string]any
+	if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &line) != nil {
+		t.Fatalf("log = %q, want one JSON line", logs.String())
+	}
+	if line["severity"] != "INFO" || line["message"] != "sweep done" || line["invoker"] != sweepInvoker {
+		t.Errorf("log line = %v, want INFO sweep done by the invoker", line)
+	}
+	if strings.Contains(logs.String(), token) {
+		t.Errorf("log reveals the token")
+	}
+}
