@@ -516,7 +516,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
-		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin,
+		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
@@ -544,7 +544,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		if keys == nil {
 			keys = sweep.NewGoogleKeys(sweep.KeysConfig{})
 		}
-		h.sweeper, h.sweepBudget = sweep.Func(sweeper), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
+		h.sweeper, h.sweepBudget = sweep.Func(func(ctx context.Context) (sweep.Report, error) {
+			r, err := svc.Sweep(ctx, time.Now())
+			return sweep.Report{Due: r.Due, Archived: r.Archived, Failed: r.Failed, Left: r.Left}, err
+		}), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
 		h.sweep = sweep.NewHandler(sweep.HandlerConfig{
 			Verifier: sweep.NewVerifier(sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Keys: keys}),
 			Sweeper:  h.sweeper, Log: log, Budget: h.sweepBudget,
@@ -552,11 +555,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	}
 	return h, nil
 }
-
-// sweeper is a placeholder for the sweep that archives the channels of
-// incidents resolved ARCHIVE_AFTER ago: it finds nothing to do. It is to
-// be replaced by the real sweep, built in New from the store and Slack.
-var sweeper = func(ctx context.Context) (sweep.Report, error) { return sweep.Report{}, nil }
 
 // Handler is the function's HTTP handler: Cloud Scheduler's sweep at
 // sweep.Path, PagerDuty's webhooks at every other path.

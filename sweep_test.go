@@ -10,12 +10,14 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
 	"github.com/incident-channels/incident-channels/sweep"
 	"github.com/incident-channels/incident-channels/sweep/sweeptest"
 )
@@ -227,7 +229,7 @@ func TestSweepInProcess(t *testing.T) {
 	}
 	r, err := h.Sweep(context.Background())
 	if err != nil || r.Due != 0 || r.Duration <= 0 {
-		t.Errorf("Sweep = %+v, %v; want the placeholder's empty report and its duration", r, err)
+		t.Errorf("Sweep = %+v, %v; want an empty report (nothing resolved) and its duration", r, err)
 	}
 	if logs.Len() != 0 {
 		t.Errorf("Sweep logged (the caller logs the report):\n%s", logs.String())
@@ -256,5 +258,60 @@ func TestSweepLogsOneLine(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), token) {
 		t.Errorf("log reveals the token")
+	}
+}
+
+// TestEndToEndSweepArchivesResolvedChannel: with ARCHIVE_AFTER, Cloud
+// Scheduler's call archives the channel of an incident resolved longer
+// ago than that, after a line saying so; the next call finds nothing due.
+func TestEndToEndSweepArchivesResolvedChannel(t *testing.T) {
+	t.Parallel()
+	_, google := withGoogleKeys(t)
+	fake := slackfake.NewServer()
+	t.Cleanup(fake.Close)
+	env := map[string]string{
+		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret,
+		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
+		"SLACK_API_URL":            fake.URL,
+		"STORE":                    "memory",
+		"ARCHIVE_AFTER":            "1m", // the samples resolved long ago
+		"SWEEP_AUDIENCE":           sweepAudience,
+		"SWEEP_INVOKER":            sweepInvoker,
+	}
+	cfg, err := LoadConfig(envOf(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.sweepKeys = google
+	fn := serve(t, cfg)
+	fn.mustDeliver(t, "triggered.json", "processed")
+	fn.mustDeliver(t, "resolved.json", "processed")
+	call := func() string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, fn.url+sweep.Path, nil)
+		req.Header.Set("Authorization", "Bearer "+google.Token(sweepAudience, sweepInvoker, time.Now()))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s = %d %s", sweep.Path, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	if body := call(); !strings.Contains(body, `"archived":1`) {
+		t.Errorf("sweep report %s, want one channel archived", body)
+	}
+	ch := onlyChannel(t, fake)
+	if !ch.Archived {
+		t.Errorf("channel %s not archived", ch.Name)
+	}
+	if !slices.ContainsFunc(ch.Messages, func(m slackfake.Message) bool { return strings.Contains(m.Text, "Archiving this channel") }) {
+		t.Errorf("no line saying the channel is being archived")
+	}
+	if body := call(); !strings.Contains(body, `"due":0`) {
+		t.Errorf("second sweep report %s, want nothing due", body)
 	}
 }
