@@ -16,6 +16,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -72,6 +73,10 @@ type Config struct {
 	// ReplayDelay is the pause between the deliveries of a replay started
 	// from the page; 0 means DefaultReplayDelay, negative none.
 	ReplayDelay time.Duration
+	// ArchiveAfter is how long after resolution the page's sweep button
+	// archives a channel, unless the environment sets ARCHIVE_AFTER; 0
+	// means DefaultArchiveAfter.
+	ArchiveAfter time.Duration
 }
 
 // Sandbox is the function, the fake Slack and the page behind one
@@ -95,6 +100,7 @@ type Sandbox struct {
 	replayDelay time.Duration
 	mux         *http.ServeMux
 
+	fn        *incidentchannels.Handler
 	ctx       context.Context // ends replays started from the page
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -151,6 +157,15 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		"PAGERDUTY_API_TOKEN":      pagerDutyToken,
 		"PAGERDUTY_API_URL":        s.PagerDuty.URL(),
 	}
+	archiveAfter := getenv("ARCHIVE_AFTER") == ""
+	if archiveAfter {
+		// Resolved channels are archived by the page's sweep button, soon
+		// after the sample resolves (set below: below the minute the
+		// variable allows).
+		own["ARCHIVE_AFTER"] = "1m"
+		own["SWEEP_AUDIENCE"] = base + "/"
+		own["SWEEP_INVOKER"] = "sandbox-sweep@example.com"
+	}
 	fcfg, err := incidentchannels.LoadConfig(func(k string) string {
 		if v, ok := own[k]; ok {
 			return v
@@ -162,6 +177,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox configuration: %w", err)
 	}
 	s.RoutingFile = fcfg.RoutingFile
+	if archiveAfter {
+		fcfg.ArchiveAfter = cmp.Or(cfg.ArchiveAfter, DefaultArchiveAfter)
+	}
 	// Once the fake knows some users it refuses others: the users the
 	// settings name are people of the workspace too.
 	known := slices.Clone(fcfg.InviteUsers)
@@ -196,6 +214,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("build the function: %w", err)
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.fn = fn
 
 	staticFS, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
@@ -205,6 +224,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux.HandleFunc("GET "+PagePath+"{$}", s.page)
 	mux.HandleFunc("GET "+PagePath+"live", s.live)
 	mux.HandleFunc("POST "+PagePath+"replay", s.replay)
+	mux.HandleFunc("POST "+PagePath+"sweep", s.sweep)
 	mux.Handle("GET "+PagePath+"static/", http.StripPrefix(PagePath+"static/", http.FileServerFS(staticFS)))
 	s.mux = mux
 	return s, nil
@@ -396,6 +416,22 @@ func (s *Sandbox) replay(w http.ResponseWriter, r *http.Request) {
 		defer s.wg.Done()
 		sender.SendAll(s.ctx, ds, nil)
 	}()
+	http.Redirect(w, r, PagePath, http.StatusSeeOther)
+}
+
+// DefaultArchiveAfter is how long after resolution the sweep button
+// archives a channel, unless the environment sets ARCHIVE_AFTER.
+const DefaultArchiveAfter = 10 * time.Second
+
+// sweep runs the function's sweep at once, as Cloud Scheduler's call
+// would, and shows the page again: resolved channels are archived.
+func (s *Sandbox) sweep(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	if _, err := s.fn.Sweep(ctx); err != nil {
+		http.Error(w, "sweep: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	http.Redirect(w, r, PagePath, http.StatusSeeOther)
 }
 

@@ -435,3 +435,50 @@ func TestMessageFor(t *testing.T) {
 		})
 	}
 }
+
+// TestSweepButton: once a sample has resolved ARCHIVE_AFTER ago, the
+// sweep button archives its channel, and the page shows it greyed out.
+func TestSweepButton(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), ReplayDelay: -1, ArchiveAfter: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = sb
+	srv.Start()
+	t.Cleanup(func() { sb.Close(); srv.Close() })
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	post := func(path string) {
+		t.Helper()
+		resp, err := client.Post(srv.URL+path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("POST %s = %d, want 303", path, resp.StatusCode)
+		}
+	}
+	post("/sandbox/replay")
+	waitFor(t, sb, func(chs []slackfake.Channel) bool {
+		if len(chs) != 3 || len(chs[2].TopLevel()) != 1 {
+			return false
+		}
+		replies := chs[2].Replies(chs[2].TopLevel()[0].TS)
+		return len(replies) == 6 && strings.HasPrefix(replies[5].Text, "Resolved")
+	})
+	post("/sandbox/sweep")
+	chs := sb.Slack.Channels()
+	if !chs[2].Archived {
+		t.Fatalf("incident channel %s not archived by the sweep button", chs[2].Name)
+	}
+	resp, err := http.Get(srv.URL + "/sandbox/live")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `class="channel archived"`) {
+		t.Errorf("page does not grey the archived channel out:\n%s", body)
+	}
+}
