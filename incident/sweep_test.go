@@ -3,14 +3,17 @@ package incident_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/firestore"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
 )
 
 // sweepEnv is a service that archives channels a day after resolution,
@@ -305,4 +308,74 @@ func BenchmarkSweep(b *testing.B) {
 	b.ReportMetric(idle.reads/per, "reads/idle_sweep")
 	b.ReportMetric(idle.writes/per, "writes/idle_sweep")
 	b.ReportMetric(idle.calls/per, "slack_calls/idle_sweep")
+}
+
+// TestSweepManyOnFirestore: many incidents due at once on the emulator,
+// two instances sweeping at the same time while Slack rate-limits
+// conversations.archive now and then: every due channel is archived
+// exactly once, and none resolved too recently.
+func TestSweepManyOnFirestore(t *testing.T) {
+	t.Parallel()
+	const n = 24
+	project := firestoretest.Project(t)
+	slack := newFakeSlack()
+	var svcs [2]*incident.Service
+	for i := range svcs {
+		client, err := firestore.NewClient(context.Background(), project)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { client.Close() })
+		svcs[i] = incident.NewService(store.NewFirestore(client), slack, incident.Config{ChannelPrefix: "inc", ArchiveAfter: 24 * time.Hour}, nil)
+	}
+	var resolvedAt time.Time
+	for i := range n + 2 {
+		id := fmt.Sprintf("QMANY%02d", i)
+		for _, f := range []string{"triggered.json", "resolved.json"} {
+			ev := loadEvent(t, f)
+			ev.ID, ev.IncidentID, ev.Incident.ID, ev.Incident.Number = ev.ID+id, id, id, 3000+i
+			if f == "resolved.json" {
+				if i >= n {
+					ev.OccurredAt = ev.OccurredAt.Add(12 * time.Hour) // not due yet
+				} else {
+					resolvedAt = ev.OccurredAt
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, err := svcs[i%2].Handle(ctx, ev)
+			cancel()
+			if err != nil {
+				t.Fatalf("Handle(%s %s) = %v", f, id, err)
+			}
+		}
+	}
+	limited := &incident.Error{Kind: incident.KindTransient, Op: "conversations.archive", RetryAfter: time.Second, Err: errors.New("ratelimited")}
+	slack.failNext("archive", limited, limited, limited)
+	now := resolvedAt.Add(25 * time.Hour)
+	for round := 0; round < 5; round++ {
+		var wg sync.WaitGroup
+		for _, svc := range svcs {
+			wg.Go(func() { sweep(t, svc, now) })
+		}
+		wg.Wait()
+	}
+	slack.mu.Lock()
+	defer slack.mu.Unlock()
+	archived := 0
+	for _, c := range slack.channels {
+		notices := countPrefix(c.replies, "Archiving this channel")
+		due := c.rootInc.Number < 3000+n
+		switch {
+		case due && (!c.archived || notices != 1):
+			t.Errorf("%s: archived %v with %d notices, want archived once", c.name, c.archived, notices)
+		case !due && (c.archived || notices != 0):
+			t.Errorf("%s (resolved 13 h before the sweep): archived %v, want left open", c.name, c.archived)
+		}
+		if c.archived {
+			archived++
+		}
+	}
+	if archived != n || slack.calls["archive"] != n+3 {
+		t.Errorf("%d channels archived with %d calls, want %d with %d (3 refused)", archived, slack.calls["archive"], n, n+3)
+	}
 }
