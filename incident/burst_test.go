@@ -6,11 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
-
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
 )
 
 // burstBudget is the handler's budget (pagerduty.DefaultBudget).
@@ -22,16 +18,7 @@ const burstBudget = 3500 * time.Millisecond
 // reaches both. It redelivers what fails, as PagerDuty does, and returns
 // how many of the 4·n first deliveries were answered without error.
 func burst(t testing.TB, n int, slack *fakeSlack) (firstOK, first int) {
-	project := firestoretest.Project(t)
-	var svcs [2]*incident.Service
-	for i := range svcs {
-		client, err := firestore.NewClient(context.Background(), project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		svcs[i] = incident.NewService(store.NewFirestore(client), slack, incident.Config{ChannelPrefix: "inc"}, nil)
-	}
+	svcs := twoInstances(t, slack, incident.Config{ChannelPrefix: "inc"})
 	// Warm both clients' connections, as a live instance's are.
 	for _, svc := range svcs {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

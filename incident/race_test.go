@@ -50,24 +50,31 @@ func TestRaceTwoInstancesFirestore(t *testing.T) {
 	}
 }
 
-func raceRun(t *testing.T, seed uint64, incidents int) {
+// twoInstances returns two function instances on one emulator project:
+// separate Firestore clients, one Slack.
+func twoInstances(t testing.TB, slack *fakeSlack, cfg incident.Config) [2]*incident.Service {
+	t.Helper()
 	project := firestoretest.Project(t)
-	slack := newFakeSlack()
-	slack.delay = 2 * time.Millisecond
-	var svcs []*incident.Service
-	for range 2 {
+	var svcs [2]*incident.Service
+	for i := range svcs {
 		client, err := firestore.NewClient(context.Background(), project)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { client.Close() })
-		// One clock and a fake Slack whose calls land before they
-		// answer: a lease needs no margin past its holder's deadline
-		// for skew or late calls, and a short one shortens the waits
-		// after an attempt the emulator held past its budget.
-		cfg := incident.Config{ChannelPrefix: "inc", LeaseMargin: 100 * time.Millisecond}
-		svcs = append(svcs, incident.NewService(store.NewFirestore(client), slack, cfg, nil))
+		svcs[i] = incident.NewService(store.NewFirestore(client), slack, cfg, nil)
 	}
+	return svcs
+}
+
+func raceRun(t *testing.T, seed uint64, incidents int) {
+	slack := newFakeSlack()
+	slack.delay = 2 * time.Millisecond
+	// One clock and a fake Slack whose calls land before they answer: a
+	// lease needs no margin past its holder's deadline for skew or late
+	// calls, and a short one shortens the waits after an attempt the
+	// emulator held past its budget.
+	svcs := twoInstances(t, slack, incident.Config{ChannelPrefix: "inc", LeaseMargin: 100 * time.Millisecond})
 	rng := rand.New(rand.NewPCG(seed, seed))
 	var deliveries []*incident.Event
 	for n := range incidents {

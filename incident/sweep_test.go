@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"cloud.google.com/go/firestore"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
 )
 
 // sweepEnv is a service that archives channels a day after resolution,
@@ -317,17 +315,8 @@ func BenchmarkSweep(b *testing.B) {
 func TestSweepManyOnFirestore(t *testing.T) {
 	t.Parallel()
 	const n = 24
-	project := firestoretest.Project(t)
 	slack := newFakeSlack()
-	var svcs [2]*incident.Service
-	for i := range svcs {
-		client, err := firestore.NewClient(context.Background(), project)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { client.Close() })
-		svcs[i] = incident.NewService(store.NewFirestore(client), slack, incident.Config{ChannelPrefix: "inc", ArchiveAfter: 24 * time.Hour}, nil)
-	}
+	svcs := twoInstances(t, slack, incident.Config{ChannelPrefix: "inc", ArchiveAfter: 24 * time.Hour})
 	var resolvedAt time.Time
 	for i := range n + 2 {
 		id := fmt.Sprintf("QMANY%02d", i)
