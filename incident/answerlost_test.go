@@ -313,3 +313,44 @@ func TestServiceBoardFoundShowsNewestState(t *testing.T) {
 		t.Errorf("CLOW: %d messages showing %q, want one showing acknowledged", n, b.entry.Incident.Status)
 	}
 }
+
+// A message whose answer was lost is looked up before anything else
+// happens to it: when the look-up itself is rate-limited, the delivery
+// is answered 503 rather than the message put off, which would forget
+// that it may have been posted.
+func TestServiceBoardLookupRateLimitedNotPutOff(t *testing.T) {
+	t.Parallel()
+	slack, handle := ledgerEnv(t)
+	if err := handle("triggered.json", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	slack.mu.Lock()
+	slack.loseBoard = 1
+	slack.mu.Unlock()
+	// P1: a channel, announced in CANN; the announce post's answer is lost.
+	if err := handle("priority_updated.json", 500*time.Millisecond); !incident.IsRetryable(err) {
+		t.Fatalf("priority raised with the announce answer lost = %v, want retryable", err)
+	}
+	slack.failNext("findBoard", &incident.Error{Kind: incident.KindTransient, Op: "conversations.history", RetryAfter: time.Second, Err: errors.New("ratelimited")})
+	err := redeliver(40, 50*time.Millisecond, func() error {
+		err := handle("priority_updated.json", time.Second)
+		if err != nil && incident.RetryAfter(err) == time.Second {
+			return nil // the look-up was refused: answered 503, as wanted
+		}
+		if err == nil {
+			t.Fatalf("redelivery with the look-up rate-limited = nil, want 503")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"priority_updated.json", "acknowledged.json"} {
+		if err := redeliver(40, 50*time.Millisecond, func() error { return handle(f, time.Second) }); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	if _, _, n := slack.board("CANN", "Q1CHECKOUT"); n != 1 {
+		t.Errorf("CANN: %d messages for the incident, want 1", n)
+	}
+}

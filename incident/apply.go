@@ -50,6 +50,9 @@ type Results struct {
 	// incident (Slack rate-limited their method), by key, with the event
 	// that put them off.
 	Deferred map[string]string
+	// HoldLease is set when a call with no ledger entry (an edit, a note)
+	// may still land: the lease is kept till it ends.
+	HoldLease bool
 	// MaybeDone is set when a post may have landed unseen: its entry
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.

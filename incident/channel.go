@@ -36,7 +36,10 @@ func (x *executor) createChannel(ctx context.Context) bool {
 			x.failed(ctx, stepLookup, "", nil, fmt.Errorf("look for an orphan channel of incident %s: %w", a.ev.IncidentID, err))
 			return false
 		case err != nil:
-			a.log.WarnContext(ctx, "cannot look for an orphan channel", "incident_id", a.ev.IncidentID, "error", err.Error())
+			// Creating without knowing could leave the earlier attempt's
+			// channel orphaned: a second channel for the incident.
+			x.failed(ctx, stepLookup, "", nil, fmt.Errorf("look for an orphan channel of incident %s: %w", a.ev.IncidentID, err))
+			return false
 		case found != "":
 			id, got = found, name
 			a.log.InfoContext(ctx, "adopted a channel an earlier attempt created but did not record",

@@ -73,9 +73,9 @@ var policy = map[step]map[Kind]action{
 	stepBoardEdit:    {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepAnnouncePost: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
 	stepAnnounceEdit: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
 	stepArchive:      {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
-	stepMergeNote:    {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepMergeNote:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -98,7 +98,9 @@ func actionFor(s step, err error, mayPostpone bool) action {
 // incident's next event.
 func (x *executor) mayPostpone(key string) bool {
 	_, overdue := x.p.Overdue[key]
-	return x.st.Snapshot.Status != "resolved" && !overdue
+	// One an earlier attempt may have made is looked up first: put off,
+	// its entry would no longer say so.
+	return x.st.Snapshot.Status != "resolved" && !overdue && !x.mustFind(key)
 }
 
 // executor runs one round of a plan: independent Slack calls at once,
@@ -138,18 +140,19 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		survivor, _, err := a.store.Get(ctx, p.MergedInto, "")
 		if err != nil {
 			x.r.Err = fmt.Errorf("read incident %s merged into: %w", p.MergedInto, err)
-			return x.r
 		}
 		x.survivor = survivor
 	}
-	if p.CreateChannel {
+	switch {
+	case x.r.Err != nil:
+	case p.CreateChannel:
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.
 		if x.createChannel(ctx) {
 			x.st.ChannelID, x.st.ChannelName = x.r.ChannelID, x.r.ChannelName
 			x.run(ctx)
 		}
-	} else {
+	default:
 		x.run(ctx)
 	}
 	if p.Archive && x.r.Err == nil && !x.r.Archived {
@@ -169,6 +172,7 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		x.r.Settled = append(x.r.Settled, KeyReply)
 	}
 	a.maybeDone = a.maybeDone || x.r.MaybeDone
+	a.holdLease = a.holdLease || x.r.HoldLease
 	return x.r
 }
 
@@ -234,6 +238,10 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		case fail, failMaybe:
 			r.Err = errors.Join(r.Err, err)
 			r.MaybeDone = r.MaybeDone || act == failMaybe
+			// A call with no ledger entry (an edit, a note) whose answer
+			// never came may still land: the lease stays till it ends,
+			// so no other attempt writes or looks meanwhile.
+			r.HoldLease = r.HoldLease || (key == "" && KindOf(err) == KindMaybeDone)
 		case archived:
 			r.Archived = true
 		case gone:
@@ -515,7 +523,14 @@ func (x *executor) bookmarks(ctx context.Context) {
 func (x *executor) archive(ctx context.Context) {
 	st := x.st
 	if st.RootTS != "" {
-		if _, err := x.post(ctx, thread{channelID: st.ChannelID, ts: st.RootTS}, *x.p.ArchiveNotice, true); err != nil {
+		_, err := x.post(ctx, thread{channelID: st.ChannelID, ts: st.RootTS}, *x.p.ArchiveNotice, true)
+		switch {
+		case errors.Is(err, ErrRootGone):
+			// Someone deleted the root: archive without the notice.
+		case KindOf(err) == KindMaybeDone:
+			x.failed(ctx, stepMergeNote, "", nil, err) // may have landed: the lease is held
+			return
+		case err != nil:
 			x.failed(ctx, stepArchive, "", nil, err)
 			return
 		}

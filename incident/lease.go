@@ -98,8 +98,11 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 	if r != nil && r.Err != nil {
 		// A failed round ends the attempt; the redelivery may start at
 		// once. A post that may have landed unseen keeps its ledger
-		// entry until its Until, so the look-up sees what Slack did.
-		release()
+		// entry until its Until, so the look-up sees what Slack did; a
+		// call with no entry keeps the lease itself till it ends.
+		if !r.HoldLease {
+			release()
+		}
 		return ch, next{}
 	}
 	p := Decide(*st, *er, a.ev, a.cfg)
@@ -191,7 +194,7 @@ func (a *attempt) release(ctx context.Context) {
 	defer cancel()
 	err := a.store.Update(ctx, a.ev.IncidentID, a.eventID(), func(st *State, er *EventRecord) (Change, error) {
 		var ch Change
-		if st.LeaseOwner == a.owner {
+		if st.LeaseOwner == a.owner && !a.holdLease {
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
 			ch |= ChangeState
 		}

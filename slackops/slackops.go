@@ -621,7 +621,7 @@ func retryAfter(err error) time.Duration {
 // editing it, or replying in its thread.
 var rootGoneCodes = map[string]bool{
 	"chat.update message_not_found": true, "chat.update cant_update_message": true,
-	"chat.postMessage thread_not_found": true,
+	"chat.postMessage thread_not_found": true, "conversations.replies thread_not_found": true,
 	// The channel to archive was deleted.
 	"conversations.archive channel_not_found": true,
 }
