@@ -61,14 +61,14 @@ type limitTransport struct {
 	limits RateLimits
 	now    func() time.Time
 
-	// probing holds the keys whose limit ended while a first call tests
-	// whether Slack takes calls again: the calls waiting for the limit to
-	// end would otherwise all go at once and most be refused again.
+	// probing holds the keys with a call in flight while they cool down:
+	// for as long again as Slack's last wait after it ends, a key takes
+	// one call at a time, or the calls that waited would all go at once
+	// and most be refused again.
 	mu      sync.Mutex
 	probing map[string]bool
-	// cleared holds, per key, the end of the last limit a call has been
-	// taken after: calls go freely until Slack limits the key again.
-	cleared map[string]time.Time
+	// waited is, per key, the last wait Slack asked this client for.
+	waited map[string]time.Duration
 }
 
 // perChannel are the methods Slack limits per channel rather than per
@@ -104,8 +104,8 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if until.After(now) {
 		return heldBack(req, until.Sub(now)), nil
 	}
-	if !until.IsZero() && !t.isCleared(key, until) {
-		// The limit has ended: one call at a time until one is taken.
+	if !until.IsZero() && now.Before(until.Add(t.cooldown(key))) {
+		// The limit ended a moment ago: one call at a time.
 		if !t.startProbe(key) {
 			return heldBack(req, time.Second), nil
 		}
@@ -113,12 +113,10 @@ func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.next.RoundTrip(req)
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
-		if err == nil && !until.IsZero() {
-			t.clear(key, until)
-		}
 		return resp, err
 	}
 	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s > 0 {
+		t.setCooldown(key, time.Duration(s)*time.Second)
 		// Recorded even when the request's own context is ending: the
 		// next call, of any request, must know.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), limitWriteTimeout)
@@ -141,19 +139,25 @@ func (t *limitTransport) startProbe(key string) bool {
 	return true
 }
 
-func (t *limitTransport) isCleared(key string, until time.Time) bool {
+// cooldown is how long after its limit ends key takes one call at a
+// time: as long as Slack's last wait, or a second when another instance
+// said it.
+func (t *limitTransport) cooldown(key string) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.cleared[key].Equal(until)
+	if d, ok := t.waited[key]; ok {
+		return d
+	}
+	return time.Second
 }
 
-func (t *limitTransport) clear(key string, until time.Time) {
+func (t *limitTransport) setCooldown(key string, d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.cleared == nil {
-		t.cleared = map[string]time.Time{}
+	if t.waited == nil {
+		t.waited = map[string]time.Duration{}
 	}
-	t.cleared[key] = until
+	t.waited[key] = d
 }
 
 func (t *limitTransport) endProbe(key string) {

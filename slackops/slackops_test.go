@@ -610,10 +610,9 @@ func TestRateLimitedMethodHeldBack(t *testing.T) {
 	}
 }
 
-// TestRateLimitEndsWithOneCall: when a limit ends, one call tests
-// whether Slack takes calls again while the others wait, so the calls
-// held back do not all go at once and get refused again; once it is
-// taken, calls go freely.
+// TestRateLimitEndsWithOneCall: when a limit ends, calls go one at a time
+// for as long again as Slack asked to wait, so the calls held back do not
+// all go at once and get refused again; after that, calls go freely.
 func TestRateLimitEndsWithOneCall(t *testing.T) {
 	c, fake, clk := newClockedClient(t)
 	fake.Fail("conversations.create", slackfake.Fault{Status: 429, RetryAfter: 5})
@@ -646,7 +645,22 @@ func TestRateLimitEndsWithOneCall(t *testing.T) {
 	fake.SetLatency(0)
 	for i := range 3 {
 		if _, err := c.CreateChannel(ctx(t), fmt.Sprintf("inc-%d", 10+i), false); err != nil {
-			t.Errorf("CreateChannel after the first was taken = %v, want created", err)
+			t.Errorf("CreateChannel one after another = %v, want created", err)
 		}
+	}
+	clk.Add(5 * time.Second) // the cooldown is over
+	fake.SetLatency(200 * time.Millisecond)
+	sent = fake.Calls("conversations.create")
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.CreateChannel(ctx(t), fmt.Sprintf("inc-%d", 20+i), false) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Errorf("CreateChannel at once after the cooldown = %v, want created", err)
+		}
+	}
+	if n := fake.Calls("conversations.create") - sent; n != len(errs) {
+		t.Errorf("%d calls sent at once after the cooldown, want %d", n, len(errs))
 	}
 }
