@@ -1,0 +1,50 @@
+// Closing a channel: the sweep's archive and the note a merge leaves in
+// the surviving incident's channel.
+
+package incident
+
+import (
+	"context"
+	"errors"
+)
+
+// archive posts the notice that the channel is being archived, unless an
+// earlier sweep did, then archives it.
+func (x *executor) archive(ctx context.Context) {
+	st := x.st
+	if st.RootTS != "" {
+		_, err := x.post(ctx, thread{channelID: st.ChannelID, ts: st.RootTS}, *x.p.ArchiveNotice, true)
+		switch {
+		case errors.Is(err, ErrRootGone):
+			// Someone deleted the root: archive without the notice.
+		case KindOf(err) == KindMaybeDone:
+			x.failed(ctx, stepMergeNote, "", nil, err) // may have landed: the lease is held
+			return
+		case err != nil:
+			x.failed(ctx, stepArchive, "", nil, err)
+			return
+		}
+	}
+	if err := x.a.slack.ArchiveChannel(ctx, st.ChannelID); err != nil {
+		x.failed(ctx, stepArchive, "", nil, err)
+		return
+	}
+	x.locked(func(r *Results) { r.Closed = true })
+}
+
+// mergeNote tells the incident this one was merged into, in its channel's
+// thread when it has one, linking this incident's channel. It looks for
+// the note first: another attempt may have posted it.
+func (x *executor) mergeNote(ctx context.Context) {
+	sv := x.survivor
+	if sv.ChannelID == "" || sv.RootTS == "" || sv.ChannelArchived {
+		x.locked(func(r *Results) { r.MergeNoted = true })
+		return
+	}
+	note := *x.p.MergedIn
+	note.Channel = x.st.ChannelID
+	if _, err := x.post(ctx, thread{channelID: sv.ChannelID, ts: sv.RootTS}, note, true); err != nil && !x.failed(ctx, stepMergeNote, "", nil, err) {
+		return
+	}
+	x.locked(func(r *Results) { r.MergeNoted = true })
+}
