@@ -5,7 +5,6 @@ package incident
 
 import (
 	"context"
-	"errors"
 )
 
 // archive posts the notice that the channel is being archived, unless an
@@ -13,15 +12,10 @@ import (
 func (x *executor) archive(ctx context.Context) {
 	st := x.st
 	if st.RootTS != "" {
+		// A root someone deleted leaves no thread: the channel is archived
+		// without the notice (the policy skips it).
 		_, err := x.post(ctx, thread{channelID: st.ChannelID, ts: st.RootTS}, *x.p.ArchiveNotice, true)
-		switch {
-		case errors.Is(err, ErrRootGone):
-			// Someone deleted the root: archive without the notice.
-		case KindOf(err) == KindMaybeDone:
-			x.failed(ctx, stepMergeNote, "", nil, err) // may have landed: the lease is held
-			return
-		case err != nil:
-			x.failed(ctx, stepArchive, "", nil, err)
+		if err != nil && !x.failed(ctx, stepArchiveNotice, "", nil, err) {
 			return
 		}
 	}

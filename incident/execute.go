@@ -14,21 +14,22 @@ import (
 type step uint8
 
 const (
-	stepChannel      step = iota + 1 // conversations.create
-	stepRootPost                     // the root message
-	stepRootEdit                     // the root message, edited
-	stepTopic                        // the channel topic
-	stepBookmark                     // a bookmark
-	stepInvite                       // invites and their look-ups
-	stepThreadPost                   // summary, reply or note in the incident's channel
-	stepPostOnlyPost                 // reply or summary under the post-only message
-	stepBoardPost                    // the post-only message the updates are threaded under
-	stepBoardEdit                    // the same, edited
-	stepAnnouncePost                 // any other message in a shared channel (the announce line)
-	stepAnnounceEdit                 // the same, edited
-	stepLookup                       // a look-up of what an earlier attempt did
-	stepArchive                      // the channel archived by the sweep, after its notice
-	stepMergeNote                    // the note in the channel of the incident this one was merged into
+	stepChannel       step = iota + 1 // conversations.create
+	stepRootPost                      // the root message
+	stepRootEdit                      // the root message, edited
+	stepTopic                         // the channel topic
+	stepBookmark                      // a bookmark
+	stepInvite                        // invites and their look-ups
+	stepThreadPost                    // summary, reply or note in the incident's channel
+	stepPostOnlyPost                  // reply or summary under the post-only message
+	stepBoardPost                     // the post-only message the updates are threaded under
+	stepBoardEdit                     // the same, edited
+	stepAnnouncePost                  // any other message in a shared channel (the announce line)
+	stepAnnounceEdit                  // the same, edited
+	stepLookup                        // a look-up of what an earlier attempt did
+	stepArchiveNotice                 // the line saying the channel is being archived
+	stepArchive                       // the channel archived by the sweep, after its notice
+	stepMergeNote                     // the note in the channel of the incident this one was merged into
 )
 
 // action is what a failure of a step comes to.
@@ -61,21 +62,22 @@ const (
 // policy maps each step and kind of failure to an action. A kind the
 // adapters did not classify counts as refused.
 var policy = map[step]map[Kind]action{
-	stepChannel:      {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: fail, KindRefused: fail},
-	stepRootPost:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: archived, KindRefused: fail},
-	stepRootEdit:     {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepTopic:        {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepBookmark:     {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepInvite:       {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepThreadPost:   {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepPostOnlyPost: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepBoardPost:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
-	stepBoardEdit:    {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepAnnouncePost: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
-	stepAnnounceEdit: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepLookup:       {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepArchive:      {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
-	stepMergeNote:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepChannel:       {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: fail, KindRefused: fail},
+	stepRootPost:      {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepRootEdit:      {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepTopic:         {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepBookmark:      {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepInvite:        {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepThreadPost:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepPostOnlyPost:  {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepBoardPost:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepBoardEdit:     {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnouncePost:  {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnounceEdit:  {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepLookup:        {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: fail},
+	stepArchive:       {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
+	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
