@@ -157,7 +157,7 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	default:
 		x.run(ctx)
 	}
-	if p.Archive && x.r.Err == nil && !x.r.Archived {
+	if p.ArchiveNotice != nil && x.r.Err == nil && !x.r.Archived {
 		x.archive(ctx)
 	}
 	if p.MergedIn != nil && x.r.Err == nil {

@@ -108,9 +108,8 @@ type Plan struct {
 	// merged into (MergedInto, an incident id), posted once.
 	MergedIn   *Reply
 	MergedInto string
-	// Archive is set when the sweep finds the incident's channel due: one
-	// line in the channel says so (ArchiveNotice), then it is archived.
-	Archive       bool
+	// ArchiveNotice is set when the sweep finds the incident's channel
+	// due: the line saying so, posted before the channel is archived.
 	ArchiveNotice *Reply
 	// Reply is the thread reply the event still owes; nil when none.
 	// FindReply when an earlier attempt may have posted it unrecorded.
@@ -122,7 +121,7 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Archive && p.MergedIn == nil
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && p.ArchiveNotice == nil && p.MergedIn == nil
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -245,7 +244,6 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	}
 	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == "resolved" &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
-		p.Archive = true
 		p.ArchiveNotice = ArchiveNotice(st, ev)
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
