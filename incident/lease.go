@@ -89,7 +89,7 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 		ch = Apply(st, er, *r)
 	}
 	mine := st.LeaseOwner == a.owner
-	release := func() {
+	free := func() {
 		if mine {
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
 			ch |= ChangeState
@@ -101,7 +101,7 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 		// entry until its Until, so the look-up sees what Slack did; a
 		// call with no entry keeps the lease itself till it ends.
 		if !r.HoldLease {
-			release()
+			free()
 		}
 		return ch, next{}
 	}
@@ -115,11 +115,11 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 			st.Deferred = true
 			ch |= ChangeState
 		}
-		release()
+		free()
 		return ch, next{done: true}
 	}
 	if (!mine && st.LeaseOwner != "" && now.Before(st.LeaseUntil)) || unripe(*st, *er, p, a.owner, now) {
-		release()
+		free()
 		return ch, next{busy: true}
 	}
 	until := a.leaseEnd(ctx, now)

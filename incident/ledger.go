@@ -12,7 +12,8 @@ import (
 // idempotency key: the channel, the root message, each bookmark
 // ("bookmark:<url>"), each message in a shared channel ("board:<channel
 // id>"), the summary, and each event's reply (kept in the event's own
-// record). An effect goes pending → done | given up:
+// record). An effect goes pending → done | given up, and an optional one
+// may be deferred:
 //
 //   - Done is recorded in the state by the effect's result: the channel id,
 //     the root's ts and the version it shows, the bookmark's link, the
@@ -27,6 +28,9 @@ import (
 //     metadata key the effect carries (Plan's Find fields) and records
 //     what it finds, or does the effect. Until then an attempt that needs
 //     the effect waits, while others go on with the incident.
+//   - Deferred is a Ledger entry too: an optional effect (topic, bookmark,
+//     announce message) Slack's rate limit refused, left to the incident's
+//     next event (Pending.Deferred, Event).
 //
 // Edits (the root, boards, the topic) are idempotent: they need no entry,
 // since they render the newest snapshot under the one lease.
