@@ -184,6 +184,18 @@ func ledgerEnv(t *testing.T) (*fakeSlack, func(file string, budget time.Duration
 	return slack, func(file string, budget time.Duration) error { return handleWithin(t, svc, file, budget) }
 }
 
+// loseBoardAnswer delivers file while Slack loses its answer to the next
+// shared-channel post, and wants the delivery answered 503.
+func loseBoardAnswer(t *testing.T, slack *fakeSlack, handle func(string, time.Duration) error, file string) {
+	t.Helper()
+	slack.mu.Lock()
+	slack.loseBoard = 1
+	slack.mu.Unlock()
+	if err := handle(file, 500*time.Millisecond); !incident.IsRetryable(err) {
+		t.Fatalf("%s with a shared-channel post's answer lost = %v, want retryable", file, err)
+	}
+}
+
 // A message in a shared channel whose answer was lost is found by the
 // redelivery, not posted twice: the post-only message, then the announce
 // message of the channel opened later.
@@ -195,12 +207,7 @@ func TestServiceBoardAnswerLostNotPostedTwice(t *testing.T) {
 			{"triggered.json", "CLOW"},        // P2: the post-only message
 			{"priority_updated.json", "CANN"}, // P1: a channel, announced
 		} {
-			slack.mu.Lock()
-			slack.loseBoard = 1
-			slack.mu.Unlock()
-			if err := handle(step.file, 500*time.Millisecond); !incident.IsRetryable(err) {
-				t.Fatalf("%s with the %s message's answer lost = %v, want retryable", step.file, step.channel, err)
-			}
+			loseBoardAnswer(t, slack, handle, step.file)
 			if err := redeliver(40, 50*time.Millisecond, func() error { return handle(step.file, time.Second) }); err != nil {
 				t.Fatalf("redelivery of %s = %v", step.file, err)
 			}
@@ -222,12 +229,7 @@ func TestServiceChannelOpensWhilePostOnlyMessageUnsettled(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		slack, handle := ledgerEnv(t)
-		slack.mu.Lock()
-		slack.loseBoard = 1
-		slack.mu.Unlock()
-		if err := handle("triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-			t.Fatalf("triggered with the post-only message's answer lost = %v, want retryable", err)
-		}
+		loseBoardAnswer(t, slack, handle, "triggered.json")
 		if err := redeliver(40, 50*time.Millisecond, func() error { return handle("priority_updated.json", time.Second) }); err != nil {
 			t.Fatalf("priority raised: %v", err)
 		}
@@ -300,12 +302,7 @@ func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
 func TestServiceBoardFoundShowsNewestState(t *testing.T) {
 	t.Parallel()
 	slack, handle := ledgerEnv(t)
-	slack.mu.Lock()
-	slack.loseBoard = 1
-	slack.mu.Unlock()
-	if err := handle("triggered.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("triggered with the post-only message's answer lost = %v, want retryable", err)
-	}
+	loseBoardAnswer(t, slack, handle, "triggered.json")
 	if err := redeliver(40, 50*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) }); err != nil {
 		t.Fatalf("acknowledged: %v", err)
 	}
@@ -324,13 +321,8 @@ func TestServiceBoardLookupRateLimitedNotPutOff(t *testing.T) {
 	if err := handle("triggered.json", time.Second); err != nil {
 		t.Fatal(err)
 	}
-	slack.mu.Lock()
-	slack.loseBoard = 1
-	slack.mu.Unlock()
 	// P1: a channel, announced in CANN; the announce post's answer is lost.
-	if err := handle("priority_updated.json", 500*time.Millisecond); !incident.IsRetryable(err) {
-		t.Fatalf("priority raised with the announce answer lost = %v, want retryable", err)
-	}
+	loseBoardAnswer(t, slack, handle, "priority_updated.json")
 	slack.failNext("findBoard", &incident.Error{Kind: incident.KindTransient, Op: "conversations.history", RetryAfter: time.Second, Err: errors.New("ratelimited")})
 	err := redeliver(40, 50*time.Millisecond, func() error {
 		err := handle("priority_updated.json", time.Second)

@@ -41,7 +41,7 @@ func (s *hookStore) Update(ctx context.Context, incidentID, eventID string, fn i
 // answered without error it is told in the channel: as a reply, or in
 // the root's "Before this channel opened". PagerDuty does not redeliver
 // a 200, so nothing else would ever post it.
-func TestServiceEarlyReferenceFinalCommitAfterChannelOpened(t *testing.T) {
+func TestServiceEarlyReferenceToldWhereverTheChannelOpens(t *testing.T) {
 	for _, n := range []int{1, 2, 3} {
 		t.Run(fmt.Sprintf("P1 payload before update %d", n), func(t *testing.T) {
 			t.Parallel()
