@@ -42,6 +42,9 @@ type Results struct {
 	Closed   bool
 	// MergeNoted is set once the surviving incident of a merge was told.
 	MergeNoted bool
+	// Backlinked is the channel the PagerDuty note written (or found)
+	// links.
+	Backlinked string
 	// Settled are ledger keys (and KeyReply) whose effect is known not
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
@@ -140,6 +143,10 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	}
 	if r.MergeNoted {
 		st.MergeNoted = true
+	}
+	if r.Backlinked != "" {
+		st.Backlinked = r.Backlinked
+		settle(st, KeyBacklink)
 	}
 	if r.Archived || r.Closed {
 		if !st.ChannelArchived {

@@ -30,6 +30,7 @@ const (
 	stepArchiveNotice                 // the line saying the channel is being archived
 	stepArchive                       // the channel archived by the sweep, after its notice
 	stepMergeNote                     // the note in the channel of the incident this one was merged into
+	stepBacklink                      // the PagerDuty note linking the channel, or its look-up
 )
 
 // action is what a failure of a step comes to.
@@ -78,6 +79,10 @@ var policy = map[step]map[Kind]action{
 	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: fail},
 	stepArchive:       {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
 	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	// The back-link is optional: PagerDuty slow or down puts it off, and
+	// a refusal (no such incident, PAGERDUTY_FROM_EMAIL not a user) is
+	// logged and never blocks the channel.
+	stepBacklink: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -190,6 +195,8 @@ func (x *executor) mustFind(key string) bool {
 		return p.FindRoot
 	case key == KeySummary:
 		return p.FindSummary
+	case key == KeyBacklink:
+		return p.FindBacklink
 	case key == KeyReply:
 		return p.FindReply
 	case strings.HasPrefix(key, bookmarkPrefix):
@@ -312,6 +319,9 @@ func (x *executor) run(ctx context.Context) {
 	}
 	if len(p.Invite)+len(p.InviteGroups)+len(p.InvitePeople) > 0 {
 		x.goSafe(func() { x.invites(ctx) })
+	}
+	if p.Backlink && st.ChannelID != "" {
+		x.goSafe(func() { x.backlink(ctx) })
 	}
 	x.wg.Wait()
 }

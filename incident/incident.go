@@ -105,6 +105,9 @@ type State struct {
 	// MergeNoted is set once the incident this one was merged into has
 	// been told (a note in its channel, when it has one).
 	MergeNoted bool
+	// Backlinked is the channel the incident's PagerDuty note links (the
+	// back-link); a reopened incident's next channel gets its own.
+	Backlinked string
 
 	// People are the PagerDuty users the incident involved (assignees,
 	// acknowledgers, requested responders), to be invited to its channel;
@@ -291,6 +294,17 @@ func nextChannel(st State) State {
 type Bookmark struct {
 	Title string
 	Link  string
+}
+
+// PagerDuty is what the service writes to PagerDuty: the back-link, a
+// note on each incident naming its Slack channel. Implementations return
+// *Error (KindMaybeDone when a note's answer was lost).
+type PagerDuty interface {
+	// AddNote adds a note with content to the incident.
+	AddNote(ctx context.Context, incidentID, content string) error
+	// HasNote reports whether a note of the incident contains marker: the
+	// look-up of a note whose answer was lost.
+	HasNote(ctx context.Context, incidentID, marker string) (bool, error)
 }
 
 // Slack is what the service needs of Slack. Implementations translate

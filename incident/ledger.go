@@ -11,8 +11,8 @@ import (
 // Every effect the service has Slack carry out for an incident has an
 // idempotency key: the channel, the root message, each bookmark
 // ("bookmark:<url>"), each message in a shared channel ("board:<channel
-// id>"), the summary, and each event's reply (kept in the event's own
-// record). An effect goes pending → done | given up, and an optional one
+// id>"), the summary, the back-link note on the PagerDuty incident, and
+// each event's reply (kept in the event's own record). An effect goes pending → done | given up, and an optional one
 // may be deferred:
 //
 //   - Done is recorded in the state by the effect's result: the channel id,
@@ -29,7 +29,7 @@ import (
 //     what it finds, or does the effect. Until then an attempt that needs
 //     the effect waits, while others go on with the incident.
 //   - Deferred is a Ledger entry too: an optional effect (topic, bookmark,
-//     announce message) Slack's rate limit refused, left to the incident's
+//     announce message, back-link) a rate limit or outage refused, left to the incident's
 //     next event (Pending.Deferred, Event).
 //
 // Edits (the root, boards, the topic) are idempotent: they need no entry,
@@ -43,6 +43,9 @@ const (
 	// KeyTopic is the topic's key; it is only ever deferred (an edit
 	// needs no pending entry).
 	KeyTopic = "topic"
+	// KeyBacklink is the note on the PagerDuty incident that links its
+	// channel (done: State.Backlinked).
+	KeyBacklink = "backlink"
 
 	bookmarkPrefix = "bookmark:"
 	boardPrefix    = "board:"

@@ -30,6 +30,9 @@ type Config struct {
 	// LeaseMargin is how long a lease outlasts its holder's deadline; 0
 	// means LeaseMargin. Tests shorten it.
 	LeaseMargin time.Duration
+	// PagerDuty writes the back-link: a note on each incident naming its
+	// channel. Nil for none (no PAGERDUTY_FROM_EMAIL).
+	PagerDuty PagerDuty
 	// Poll is how often a waiter reads the incident while another
 	// attempt holds its lease; 0 means 100 ms.
 	Poll time.Duration
@@ -111,6 +114,11 @@ type Plan struct {
 	// ArchiveNotice is set when the sweep finds the incident's channel
 	// due: the line saying so, posted before the channel is archived.
 	ArchiveNotice *Reply
+	// Backlink is set when the incident's PagerDuty note should link its
+	// channel (created in this plan, or opened before the note was
+	// written); FindBacklink when an earlier attempt may have written it.
+	Backlink     bool
+	FindBacklink bool
 	// Reply is the thread reply the event still owes; nil when none.
 	// FindReply when an earlier attempt may have posted it unrecorded.
 	Reply     *Reply
@@ -121,7 +129,7 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && p.ArchiveNotice == nil && p.MergedIn == nil
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -156,6 +164,9 @@ func (p *Plan) Posts() []string {
 	}
 	if p.Summary != nil {
 		keys = append(keys, KeySummary)
+	}
+	if p.Backlink {
+		keys = append(keys, KeyBacklink)
 	}
 	return keys
 }
@@ -301,6 +312,11 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 				p.InvitePeople = append(p.InvitePeople, r)
 			}
 		}
+	}
+	if cfg.PagerDuty != nil && (st.ChannelID == "" || st.Backlinked != st.ChannelID) && !deferredBy(st, KeyBacklink, ev.ID) {
+		p.Backlink = true
+		p.FindBacklink = pendingPost(st, KeyBacklink)
+		p.overdue(st, KeyBacklink)
 	}
 	switch {
 	case st.RootTS == "":

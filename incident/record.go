@@ -70,8 +70,10 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 		st.Reassignments++
 		ch |= ChangeState
 	case EventAnnotated:
-		st.Notes++
-		ch |= ChangeState
+		if !IsBacklink(ev.Note) {
+			st.Notes++
+			ch |= ChangeState
+		}
 	}
 	return ch
 }

@@ -18,9 +18,15 @@ import (
 // with one incident resolved; resolvedAt is when.
 func sweepEnv(t *testing.T) (e *env, resolvedAt time.Time) {
 	t.Helper()
+	return sweepEnvWith(t, nil)
+}
+
+// sweepEnvWith is sweepEnv writing back-links to pd (nil for none).
+func sweepEnvWith(t *testing.T, pd incident.PagerDuty) (e *env, resolvedAt time.Time) {
+	t.Helper()
 	e = &env{slack: newFakeSlack(), store: store.NewMemory()}
 	e.slack.shared("CANN")
-	e.svc = incident.NewService(e.store, e.slack, incident.Config{ChannelPrefix: "inc", Announce: "CANN", ArchiveAfter: 24 * time.Hour}, nil)
+	e.svc = incident.NewService(e.store, e.slack, incident.Config{ChannelPrefix: "inc", Announce: "CANN", ArchiveAfter: 24 * time.Hour, PagerDuty: pd}, nil)
 	for _, f := range []string{"triggered.json", "acknowledged.json", "resolved.json"} {
 		e.mustHandle(t, f)
 	}
@@ -149,10 +155,12 @@ func countPrefix(rs []incident.Reply, prefix string) int {
 // An incident reopened after its channel was archived gets a new channel,
 // -r2, whose root links the archived one and whose thread starts with
 // what happened so far; the announce line points to it. The archived
-// channel gets nothing more.
+// channel gets nothing more. The PagerDuty incident gets a second
+// back-link, to the new channel.
 func TestServiceReopenAfterArchiveOpensNewChannel(t *testing.T) {
 	t.Parallel()
-	e, resolvedAt := sweepEnv(t)
+	pd := newFakePagerDuty()
+	e, resolvedAt := sweepEnvWith(t, pd)
 	sweep(t, e.svc, resolvedAt.Add(25*time.Hour))
 	old := e.slack.ownChannels()[0]
 	oldID := e.slack.names[old.name]
@@ -183,6 +191,10 @@ func TestServiceReopenAfterArchiveOpensNewChannel(t *testing.T) {
 	}
 	if got := e.slack.channel(oldID); len(got.replies) != len(old.replies) {
 		t.Errorf("archived channel got %d more replies, want none", len(got.replies)-len(old.replies))
+	}
+	notes := pd.notesOf(reopened.IncidentID)
+	if len(notes) != 2 || !strings.Contains(notes[0], oldID) || !strings.Contains(notes[1], e.slack.names[next.name]) {
+		t.Errorf("back-links = %q, want one to %s then one to the new channel", notes, oldID)
 	}
 }
 

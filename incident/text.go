@@ -99,6 +99,10 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventPriorityUpdated:
 		r.Headline = "Priority changed to " + orDash(in.Priority) + by
 	case EventAnnotated:
+		if IsBacklink(ev.Note) {
+			// Our own note linking this channel: not news in it.
+			return nil
+		}
 		r.Headline = "Note" + strings.Replace(by, " by ", " from ", 1)
 		r.Body = ev.Note
 	case EventResponderAdded:
@@ -324,3 +328,24 @@ func MergedInNote(inc Snapshot, at time.Time) *Reply {
 	}
 	return &Reply{Headline: "Merged in: " + orDash(title), URL: inc.HTMLURL, At: at, EventID: "merged-" + inc.ID}
 }
+
+// backlinkPrefix starts every back-link note, so its incident.annotated
+// webhook is recognised and not echoed into the thread it links.
+const backlinkPrefix = "Slack channel for this incident: #"
+
+// BacklinkNote is the note the incident's PagerDuty timeline gets when
+// its channel opens: the channel's name and a link that opens it in
+// Slack (app_redirect works in any workspace the reader belongs to).
+func BacklinkNote(channelID, channelName string) string {
+	return backlinkPrefix + channelName + "\n" + BacklinkMarker(channelID) +
+		"\n(Written by Incident Channels; responders can acknowledge, resolve, escalate and add notes from the channel.)"
+}
+
+// BacklinkMarker is the part of the back-link note that names the
+// channel: what a look-up searches the incident's notes for.
+func BacklinkMarker(channelID string) string {
+	return "https://slack.com/app_redirect?channel=" + channelID
+}
+
+// IsBacklink reports whether a note's content is a back-link note.
+func IsBacklink(note string) bool { return strings.HasPrefix(strings.TrimSpace(note), backlinkPrefix) }

@@ -263,6 +263,7 @@ type incidentDoc struct {
 	Closed          bool         `firestore:"closed"`
 	PastChannels    []string     `firestore:"past_channels"`
 	MergeNoted      bool         `firestore:"merge_noted"`
+	Backlinked      string       `firestore:"backlinked,omitempty"`
 	People          []refDoc     `firestore:"people"`
 	PeopleDone      []string     `firestore:"people_done"`
 	Boards          []boardDoc   `firestore:"boards"`
@@ -408,6 +409,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Closed:          d.Closed,
 		PastChannels:    cloneSlice(d.PastChannels),
 		MergeNoted:      d.MergeNoted,
+		Backlinked:      d.Backlinked,
 		People:          refsFromDocs(d.People),
 		PeopleDone:      cloneSlice(d.PeopleDone),
 		Boards:          convertSlice(d.Boards, func(b boardDoc) incident.Board { return incident.Board(b) }),
@@ -489,6 +491,7 @@ func encodeState(st incident.State) incidentDoc {
 		Closed:          st.Closed,
 		PastChannels:    cloneSlice(st.PastChannels),
 		MergeNoted:      st.MergeNoted,
+		Backlinked:      st.Backlinked,
 		People:          refsToDocs(st.People),
 		PeopleDone:      cloneSlice(st.PeopleDone),
 		Boards:          convertSlice(st.Boards, func(b incident.Board) boardDoc { return boardDoc(b) }),

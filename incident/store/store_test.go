@@ -207,6 +207,7 @@ func fullState() incident.State {
 		Closed:          true,
 		PastChannels:    []string{"C0OLD"},
 		MergeNoted:      true,
+		Backlinked:      "C0NEW",
 		People:          []incident.Ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}, {ID: "PBOB", Type: "user", Summary: "Bob"}},
 		PeopleDone:      []string{"PADA"},
 		Boards: []incident.Board{

@@ -1,0 +1,180 @@
+package incident_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// fakePagerDuty keeps each incident's notes; fail answers the next calls
+// with errors, and lose adds the next note and then answers as if the
+// answer were lost.
+type fakePagerDuty struct {
+	mu    sync.Mutex
+	notes map[string][]string
+	fail  []error
+	lose  int
+	calls int
+}
+
+func newFakePagerDuty() *fakePagerDuty { return &fakePagerDuty{notes: map[string][]string{}} }
+
+func (f *fakePagerDuty) AddNote(ctx context.Context, incidentID, content string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if len(f.fail) > 0 {
+		err := f.fail[0]
+		f.fail = f.fail[1:]
+		return err
+	}
+	f.notes[incidentID] = append(f.notes[incidentID], content)
+	if f.lose > 0 {
+		f.lose--
+		return &incident.Error{Kind: incident.KindMaybeDone, Op: "pagerduty notes.create", Err: context.DeadlineExceeded}
+	}
+	return nil
+}
+
+func (f *fakePagerDuty) HasNote(ctx context.Context, incidentID, marker string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	return slices.ContainsFunc(f.notes[incidentID], func(n string) bool { return strings.Contains(n, marker) }), nil
+}
+
+func (f *fakePagerDuty) notesOf(id string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.notes[id])
+}
+
+// backlinkEnv is an env whose service writes back-links to pd.
+func backlinkEnv(t *testing.T, pd *fakePagerDuty, ttl time.Duration) *env {
+	t.Helper()
+	return newRoutedEnv(t, incident.Config{PagerDuty: pd, LeaseTTL: ttl})
+}
+
+// TestBacklinkOncePerChannel: the channel's note is written when the
+// channel opens, names it with a link, and is not written again by later
+// events; its own incident.annotated webhook is not echoed into the
+// thread nor counted as a note.
+func TestBacklinkOncePerChannel(t *testing.T) {
+	t.Parallel()
+	pd := newFakePagerDuty()
+	e := backlinkEnv(t, pd, 0)
+	for _, f := range []string{"triggered.json", "acknowledged.json"} {
+		e.mustHandle(t, f)
+	}
+	c := e.slack.only()
+	id := loadEvent(t, "triggered.json").IncidentID
+	notes := pd.notesOf(id)
+	if len(notes) != 1 {
+		t.Fatalf("notes on %s = %q, want one back-link", id, notes)
+	}
+	var chID string
+	for k, v := range e.slack.names {
+		if k == c.name {
+			chID = v
+		}
+	}
+	if !strings.Contains(notes[0], "#"+c.name) || !strings.Contains(notes[0], incident.BacklinkMarker(chID)) {
+		t.Errorf("note = %q, want the channel's name #%s and link %s", notes[0], c.name, incident.BacklinkMarker(chID))
+	}
+
+	echo := loadEvent(t, "annotated.json")
+	echo.ID, echo.Note = "echo-of-backlink", notes[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	replies := len(e.slack.only().replies)
+	if _, err := e.svc.Handle(ctx, echo); err != nil {
+		t.Fatalf("Handle(echo of the back-link) = %v", err)
+	}
+	if got := len(e.slack.only().replies); got != replies {
+		t.Errorf("replies after the back-link's own webhook = %d, want %d (not echoed)", got, replies)
+	}
+	st, _, err := e.store.Get(ctx, id, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Notes != 0 || st.Backlinked != chID {
+		t.Errorf("state Notes = %d, Backlinked = %q; want 0 and %q", st.Notes, st.Backlinked, chID)
+	}
+	if got := len(pd.notesOf(id)); got != 1 {
+		t.Errorf("notes after more events = %d, want still 1", got)
+	}
+}
+
+// TestBacklinkFailures: PagerDuty slow or down puts the note off to the
+// next event without failing the delivery; a refusal is given up; a lost
+// answer fails the delivery and its redelivery finds the note instead of
+// writing a second one.
+func TestBacklinkFailures(t *testing.T) {
+	t.Parallel()
+	transient := &incident.Error{Kind: incident.KindTransient, Op: "pagerduty notes.create", Err: errors.New("HTTP 503")}
+	refused := &incident.Error{Kind: incident.KindRefused, Op: "pagerduty notes.create", Err: errors.New("HTTP 400: Requester User Not Found")}
+	tests := []struct {
+		name      string
+		setup     func(pd *fakePagerDuty)
+		wantErr   bool // on the first delivery
+		wantNotes int  // after the second event
+		wantCalls int
+	}{
+		{"down: put off to the next event", func(pd *fakePagerDuty) { pd.fail = []error{transient} }, false, 1, 2},
+		{"refused: given up", func(pd *fakePagerDuty) { pd.fail = []error{refused} }, false, 0, 1},
+		{"answer lost: found, not written twice", func(pd *fakePagerDuty) { pd.lose = 1 }, true, 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				pd := newFakePagerDuty()
+				tt.setup(pd)
+				e := backlinkEnv(t, pd, 150*time.Millisecond)
+				err := handleWithin(t, e.svc, "triggered.json", 3*time.Second)
+				if (err != nil) != tt.wantErr {
+					t.Fatalf("first delivery error = %v, want error %t", err, tt.wantErr)
+				}
+				if err != nil {
+					if err := redeliver(20, 50*time.Millisecond, func() error { return handleWithin(t, e.svc, "triggered.json", 3*time.Second) }); err != nil {
+						t.Fatalf("redeliveries never succeeded: %v", err)
+					}
+				} else if err := handleWithin(t, e.svc, "acknowledged.json", 3*time.Second); err != nil {
+					t.Fatalf("next event: %v", err)
+				}
+				id := loadEvent(t, "triggered.json").IncidentID
+				if got := len(pd.notesOf(id)); got != tt.wantNotes {
+					t.Errorf("notes = %d, want %d", got, tt.wantNotes)
+				}
+				if pd.calls != tt.wantCalls {
+					t.Errorf("PagerDuty calls = %d, want %d", pd.calls, tt.wantCalls)
+				}
+				if c := e.slack.only(); c == nil || c.root == "" {
+					t.Errorf("channel %v, want one with its root whatever PagerDuty did", c)
+				}
+			})
+		})
+	}
+}
+
+// TestBacklinkWithoutPagerDuty: without a PagerDuty writer (no
+// PAGERDUTY_FROM_EMAIL) nothing is planned.
+func TestBacklinkWithoutPagerDuty(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustHandle(t, "triggered.json")
+	st, _, err := e.store.Get(context.Background(), loadEvent(t, "triggered.json").IncidentID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Backlinked != "" || st.Pending(incident.KeyBacklink) != nil {
+		t.Errorf("Backlinked = %q, ledger %v; want nothing", st.Backlinked, st.Ledger)
+	}
+}
