@@ -178,3 +178,29 @@ func TestBacklinkWithoutPagerDuty(t *testing.T) {
 		t.Errorf("Backlinked = %q, ledger %v; want nothing", st.Backlinked, st.Ledger)
 	}
 }
+
+// TestRootButtonsFollowStatus: with responders acting from Slack, the
+// root shows the buttons its status allows, edited with it.
+func TestRootButtonsFollowStatus(t *testing.T) {
+	t.Parallel()
+	e := newRoutedEnv(t, incident.Config{Interactive: true})
+	steps := []struct {
+		file string
+		want []incident.Action
+	}{
+		{"triggered.json", []incident.Action{incident.ActionAcknowledge, incident.ActionResolve, incident.ActionEscalate, incident.ActionNote}},
+		{"acknowledged.json", []incident.Action{incident.ActionResolve, incident.ActionEscalate, incident.ActionNote}},
+		{"resolved.json", []incident.Action{incident.ActionNote}},
+	}
+	for _, s := range steps {
+		e.mustHandle(t, s.file)
+		if got := e.slack.only().rootActions; !slices.Equal(got, s.want) {
+			t.Errorf("after %s the root shows %v, want %v", s.file, got, s.want)
+		}
+	}
+	plain := newEnv(t)
+	plain.mustHandle(t, "triggered.json")
+	if got := plain.slack.only().rootActions; got != nil {
+		t.Errorf("without interactivity the root shows %v, want no buttons", got)
+	}
+}

@@ -293,7 +293,7 @@ func (x *executor) run(ctx context.Context) {
 	x.goSafe(func() { x.threadWork(ctx) })
 	if p.UpdateRoot && st.ChannelID != "" {
 		x.goSafe(func() {
-			if err := x.a.slack.UpdateRoot(ctx, st.ChannelID, st.RootTS, RootOf(st)); err != nil {
+			if err := x.a.slack.UpdateRoot(ctx, st.ChannelID, st.RootTS, x.root(st)); err != nil {
 				x.failed(ctx, stepRootEdit, "", nil, err)
 				return
 			}
@@ -350,7 +350,7 @@ func (x *executor) anchor(ctx context.Context) (th thread, ok bool) {
 				return th, true
 			}
 		}
-		ts, err := x.a.slack.PostRoot(ctx, st.ChannelID, RootOf(st))
+		ts, err := x.a.slack.PostRoot(ctx, st.ChannelID, x.root(st))
 		if err != nil {
 			x.failed(ctx, stepRootPost, KeyRoot, nil, err)
 			return th, false
@@ -422,6 +422,16 @@ func (x *executor) threadWork(ctx context.Context) {
 		}
 	}
 	x.locked(func(r *Results) { r.ReplyTS = ts; x.ran[KeyReply] = true })
+}
+
+// root returns the root message of st, with the responders' buttons when
+// they can act from Slack.
+func (x *executor) root(st State) Root {
+	r := RootOf(st)
+	if x.a.cfg.Interactive && !st.ChannelArchived {
+		r.Actions = Actions(st.Snapshot)
+	}
+	return r
 }
 
 // post posts a thread reply, unless find is set and the reply is found

@@ -52,7 +52,9 @@ type fakeChannel struct {
 	// channel it continues.
 	rootBefore   []incident.HistoryLine
 	rootPrevious string
-	rootEdits    int
+	// rootActions are the responders' buttons the root shows.
+	rootActions []incident.Action
+	rootEdits   int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
@@ -282,7 +284,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (s
 	if c.root != "" {
 		return "", errors.New("test: second root message posted")
 	}
-	c.root, c.rootInc, c.rootBefore, c.rootPrevious = "100.1", inc, r.Before, r.Previous
+	c.root, c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = "100.1", inc, r.Before, r.Previous, r.Actions
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
@@ -305,7 +307,7 @@ func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, r incident.Ro
 	if ts != c.root {
 		return errors.New("message_not_found")
 	}
-	c.rootInc, c.rootBefore, c.rootPrevious = inc, r.Before, r.Previous
+	c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = inc, r.Before, r.Previous, r.Actions
 	c.rootEdits++
 	return nil
 }

@@ -256,6 +256,9 @@ type Root struct {
 	// Previous is the archived channel this one continues, for an
 	// incident reopened after its channel was archived; "" otherwise.
 	Previous string
+	// Actions are the buttons responders act with (Config.Interactive);
+	// none when they cannot act from Slack.
+	Actions []Action
 }
 
 // RootOf returns the root message of st.

@@ -30,6 +30,10 @@ type Config struct {
 	// LeaseMargin is how long a lease outlasts its holder's deadline; 0
 	// means LeaseMargin. Tests shorten it.
 	LeaseMargin time.Duration
+	// Interactive puts the responders' buttons on the root message
+	// (Actions): set when Slack's interactions reach the function and it
+	// can act on PagerDuty.
+	Interactive bool
 	// PagerDuty writes the back-link: a note on each incident naming its
 	// channel. Nil for none (no PAGERDUTY_FROM_EMAIL).
 	PagerDuty PagerDuty

@@ -23,13 +23,20 @@ var statusEmoji = map[string]string{
 // stored snapshot: a header with number and title, the fields responders
 // look for, and links to PagerDuty and the conference bridge. The same
 // snapshot always renders the same blocks, so an update is idempotent.
-func RootBlocks(inc incident.Snapshot) []slack.Block {
+func RootBlocks(inc incident.Snapshot) []slack.Block { return rootBlocks(inc, nil) }
+
+// rootBlocks is RootBlocks with the responders' buttons acts, above the
+// links.
+func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Plain(headerText(inc), MaxHeader), true, false)),
 	}
 	if !inc.Complete {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(
 			"_Waiting for PagerDuty's incident details: this message fills in with the next incident event._"), nil, nil))
+		if a := respond(inc, acts); a != nil {
+			blocks = append(blocks, a)
+		}
 		if a := actions(inc); a != nil {
 			blocks = append(blocks, a)
 		}
@@ -73,6 +80,9 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(conf), nil, nil))
 	}
+	if a := respond(inc, acts); a != nil {
+		blocks = append(blocks, a)
+	}
 	if a := actions(inc); a != nil {
 		blocks = append(blocks, a)
 	}
@@ -86,7 +96,7 @@ func RootBlocks(inc incident.Snapshot) []slack.Block {
 // channel opened after the incident began elsewhere, a section listing
 // what happened before, just above the "Last change" line.
 func RootMessageBlocks(r incident.Root) []slack.Block {
-	blocks := RootBlocks(r.Incident)
+	blocks := rootBlocks(r.Incident, r.Actions)
 	var extra []slack.Block
 	if l := channelLink("Continues ", r.Previous); l != "" {
 		// The incident was reopened after its first channel was archived.
@@ -172,6 +182,59 @@ func actions(inc incident.Snapshot) *slack.ActionBlock {
 		return nil
 	}
 	return slack.NewActionBlock("links", els...)
+}
+
+// RespondBlockID is the block id of the root message's row of responder
+// buttons.
+const RespondBlockID = "respond"
+
+// buttonText are the labels of the responders' buttons.
+var buttonText = map[incident.Action]string{
+	incident.ActionAcknowledge: "Acknowledge",
+	incident.ActionResolve:     "Resolve",
+	incident.ActionEscalate:    "Escalate",
+	incident.ActionNote:        "Add note",
+}
+
+// respond is the row of buttons responders act on the incident with
+// (handled at the interactivity Request URL): each carries the incident
+// id as its value. Resolve and escalate ask first, since a slip pages
+// people or closes the incident for everyone. Nil without actions.
+func respond(inc incident.Snapshot, acts []incident.Action) *slack.ActionBlock {
+	var els []slack.BlockElement
+	for _, a := range acts {
+		b := slack.NewButtonBlockElement(string(a), inc.ID, slack.NewTextBlockObject(slack.PlainTextType, buttonText[a], false, false))
+		switch a {
+		case incident.ActionAcknowledge:
+			b.Style = slack.StylePrimary
+		case incident.ActionResolve:
+			b.Confirm = confirm("Resolve "+shortName(inc)+"?", numberTitle(inc)+" is resolved in PagerDuty for everyone.", "Resolve")
+		case incident.ActionEscalate:
+			b.Confirm = confirm("Escalate "+shortName(inc)+"?", "The next level of the escalation policy is paged for "+numberTitle(inc)+".", "Escalate")
+		}
+		els = append(els, b)
+	}
+	if len(els) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock(RespondBlockID, els...)
+}
+
+// shortName names inc in a dialog's title: its number, when it has one.
+func shortName(inc incident.Snapshot) string {
+	if inc.Number > 0 {
+		return "#" + strconv.Itoa(inc.Number)
+	}
+	return "this incident"
+}
+
+// confirm is the dialog a button shows before it acts.
+func confirm(title, text, yes string) *slack.ConfirmationBlockObject {
+	return slack.NewConfirmationBlockObject(
+		slack.NewTextBlockObject(slack.PlainTextType, Plain(title, 100), false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, Plain(text, 300), false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, yes, false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false))
 }
 
 // maxBodyChunks bounds the sections a reply body is split into, so a reply
