@@ -112,6 +112,7 @@ func TestStore(t *testing.T) {
 		{"ValidIDsAtTheLimits", testValidIDs},
 		{"NoAliasing", testNoAliasing},
 		{"DueForArchiving", testDue},
+		{"ByChannel", testByChannel},
 	}
 	// Each test gets a store of its own (on the emulator, a project of
 	// its own), so they run in parallel.

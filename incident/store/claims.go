@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sync"
+	"time"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// claimsCollection holds one document per action a responder took from
+// Slack, so that a double click, or two responders clicking at once, acts
+// once.
+const claimsCollection = "slack_claims"
+
+// claimDoc is a claim as stored. ExpireAt lets a Firestore TTL policy
+// delete old claims; Until is when the claim may be taken over.
+type claimDoc struct {
+	Key      string    `firestore:"key"`
+	By       string    `firestore:"by"`
+	Until    time.Time `firestore:"until"`
+	ExpireAt time.Time `firestore:"expire_at"`
+}
+
+// claimRetention is how long a claim document is kept after its Until,
+// for a TTL policy on expire_at to delete.
+const claimRetention = 24 * time.Hour
+
+// Claim records that by does the action key until until. It reports the
+// holder and false when someone else holds a claim on key that has not
+// ended at now. The fast path is one write (create); a claim that ended
+// is taken over in a transaction.
+func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, ok bool, err error) {
+	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
+	doc := claimDoc{Key: key, By: by, Until: until.UTC(), ExpireAt: until.Add(claimRetention).UTC()}
+	_, err = ref.Create(ctx, doc)
+	if err == nil {
+		return by, true, nil
+	}
+	if status.Code(err) != codes.AlreadyExists {
+		return "", false, claimErr(key, err)
+	}
+	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if err != nil && status.Code(err) != codes.NotFound {
+			return err
+		}
+		if snap.Exists() {
+			var cur claimDoc
+			if err := snap.DataTo(&cur); err != nil {
+				return fmt.Errorf("decode claim: %w", err)
+			}
+			if cur.By != by && now.Before(cur.Until) {
+				holder, ok = cur.By, false
+				return nil
+			}
+		}
+		holder, ok = by, true
+		return tx.Set(ref, doc)
+	}, firestore.MaxAttempts(3))
+	if err != nil {
+		return "", false, claimErr(key, err)
+	}
+	return holder, ok, nil
+}
+
+// Release ends by's claim on key, so that the action can be tried again
+// at once (it failed); a claim by someone else is left alone.
+func (f *Firestore) Release(ctx context.Context, key, by string) error {
+	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
+	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snap, err := tx.Get(ref)
+		if status.Code(err) == codes.NotFound {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var cur claimDoc
+		if err := snap.DataTo(&cur); err != nil || cur.By != by {
+			return err
+		}
+		return tx.Delete(ref)
+	}, firestore.MaxAttempts(3))
+	if err != nil {
+		return claimErr(key, err)
+	}
+	return nil
+}
+
+// claimID is the document id of key: a hash, since keys hold incident ids
+// and note digests that need not be valid document ids.
+func claimID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:16])
+}
+
+func claimErr(key string, err error) error {
+	if transient(err) {
+		err = &incident.Error{Kind: incident.KindTransient, Op: "claim " + key, Err: err}
+	}
+	return fmt.Errorf("claim %s: %w", key, err)
+}
+
+// MemoryClaims is Claim and Release in one process's memory.
+type MemoryClaims struct {
+	mu     sync.Mutex
+	claims map[string]claimDoc
+}
+
+// Claim is Firestore.Claim in memory.
+func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.claims[key]; ok && cur.By != by && now.Before(cur.Until) {
+		return cur.By, false, nil
+	}
+	if m.claims == nil {
+		m.claims = map[string]claimDoc{}
+	}
+	m.claims[key] = claimDoc{Key: key, By: by, Until: until}
+	return by, true, nil
+}
+
+// Release is Firestore.Release in memory.
+func (m *MemoryClaims) Release(ctx context.Context, key, by string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.claims[key]; ok && cur.By == by {
+		delete(m.claims, key)
+	}
+	return nil
+}
+
+// ByChannel returns the incident whose channel is channelID; ok is false
+// when none is (a single-field equality query, indexed by default).
+func (f *Firestore) ByChannel(ctx context.Context, channelID string) (st incident.State, ok bool, err error) {
+	if channelID == "" {
+		return incident.State{}, false, nil
+	}
+	docs, err := f.client.Collection(incidentsCollection).Where("channel_id", "==", channelID).Limit(1).Documents(ctx).GetAll()
+	if err != nil {
+		if transient(err) {
+			err = &incident.Error{Kind: incident.KindTransient, Op: "find incident of channel " + channelID, Err: err}
+		}
+		return incident.State{}, false, fmt.Errorf("find incident of channel %s: %w", channelID, err)
+	}
+	if len(docs) == 0 {
+		return incident.State{}, false, nil
+	}
+	st, err = decodeState(docs[0])
+	if err != nil {
+		return incident.State{}, false, err
+	}
+	return st, true, nil
+}
+
+// ByChannel is Firestore.ByChannel in memory.
+func (m *Memory) ByChannel(ctx context.Context, channelID string) (incident.State, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return incident.State{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, st := range m.incidents {
+		if channelID != "" && st.ChannelID == channelID {
+			return st.Clone(), true, nil
+		}
+	}
+	return incident.State{}, false, nil
+}
+

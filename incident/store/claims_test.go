@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+)
+
+// byChannel is what both stores answer for a channel.
+type byChannel interface {
+	ByChannel(ctx context.Context, channelID string) (incident.State, bool, error)
+}
+
+func testByChannel(t *testing.T, h harness) {
+	ctx := context.Background()
+	st := fullState()
+	st.ChannelID = "C0CHAN"
+	write(t, h.store, "Q1", "", incident.ChangeState, st, incident.EventRecord{})
+	other := fullState()
+	other.ChannelID = "C0OTHER"
+	write(t, h.store, "Q2", "", incident.ChangeState, other, incident.EventRecord{})
+	s := h.store.(byChannel)
+	got, ok, err := s.ByChannel(ctx, "C0CHAN")
+	if err != nil || !ok || got.ChannelID != "C0CHAN" || got.Snapshot.ID != st.Snapshot.ID {
+		t.Errorf("ByChannel(C0CHAN) = %s/%s, %v, %v; want the incident of C0CHAN", got.Snapshot.ID, got.ChannelID, ok, err)
+	}
+	for _, ch := range []string{"C0NONE", ""} {
+		if _, ok, err := s.ByChannel(ctx, ch); ok || err != nil {
+			t.Errorf("ByChannel(%q) = %v, %v; want not found", ch, ok, err)
+		}
+	}
+}
+
+// claimer is what both claim stores do.
+type claimer interface {
+	Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, error)
+	Release(ctx context.Context, key, by string) error
+}
+
+// TestClaims: one claim per key at a time, however many try at once; the
+// holder may claim again; a claim ends at its Until or when released by
+// its holder, never by someone else.
+func TestClaims(t *testing.T) {
+	t.Parallel()
+	impls := []struct {
+		name string
+		new  func(t *testing.T) claimer
+	}{
+		{"memory", func(t *testing.T) claimer { return &MemoryClaims{} }},
+		{"firestore", func(t *testing.T) claimer {
+			s, err := OpenFirestore(context.Background(), firestoretest.Project(t), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}},
+	}
+	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	for _, impl := range impls {
+		t.Run(impl.name, func(t *testing.T) {
+			t.Parallel()
+			c := impl.new(t)
+			ctx := context.Background()
+			claim := func(key, by string, now time.Time) (string, bool) {
+				t.Helper()
+				holder, ok, err := c.Claim(ctx, key, by, now, now.Add(30*time.Second))
+				if err != nil {
+					t.Fatalf("Claim(%s, %s) error = %v", key, by, err)
+				}
+				return holder, ok
+			}
+			// Many at once: exactly one wins, the others name it.
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			winners, holders := 0, map[string]bool{}
+			for i := range 8 {
+				wg.Go(func() {
+					by := string(rune('a' + i))
+					holder, ok := claim("ack:Q1", by, t0)
+					mu.Lock()
+					defer mu.Unlock()
+					holders[holder] = true
+					if ok {
+						winners++
+					}
+				})
+			}
+			wg.Wait()
+			if winners != 1 || len(holders) != 1 {
+				t.Fatalf("%d winners naming %v, want 1 winner named by all", winners, holders)
+			}
+			var first string
+			for h := range holders {
+				first = h
+			}
+			if _, ok := claim("ack:Q1", first, t0.Add(time.Second)); !ok {
+				t.Errorf("the holder claiming again was refused")
+			}
+			if holder, ok := claim("ack:Q1", "zed", t0.Add(10*time.Second)); ok || holder != first {
+				t.Errorf("Claim during another's = %s, %v; want refused naming %s", holder, ok, first)
+			}
+			if _, ok := claim("resolve:Q1", "zed", t0); !ok {
+				t.Errorf("another key was refused")
+			}
+			if err := c.Release(ctx, "ack:Q1", "zed"); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := claim("ack:Q1", "yan", t0.Add(10*time.Second)); ok {
+				t.Errorf("released by someone else than its holder, the claim ended")
+			}
+			if err := c.Release(ctx, "ack:Q1", first); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := claim("ack:Q1", "yan", t0.Add(10*time.Second)); !ok {
+				t.Errorf("released by its holder, the claim still refused")
+			}
+			if holder, ok := claim("ack:Q1", "xia", t0.Add(41*time.Second)); !ok || holder != "xia" {
+				t.Errorf("after its Until, Claim = %s, %v; want taken over", holder, ok)
+			}
+		})
+	}
+}
