@@ -179,4 +179,3 @@ func (m *Memory) ByChannel(ctx context.Context, channelID string) (incident.Stat
 	}
 	return incident.State{}, false, nil
 }
-
