@@ -1,0 +1,392 @@
+// Package respond is what responders do to an incident from Slack:
+// acknowledge, resolve, escalate and add notes (the root message's
+// buttons, /inc, the note modal and the "Add to PagerDuty timeline"
+// shortcut), and the ephemeral answers they get.
+//
+// A Responder finds the incident (by the button's value or the channel),
+// maps the Slack user to their PagerDuty user, claims the action so that
+// a double click or two responders at once act once, and calls PagerDuty
+// as that user, all within the caller's deadline (Slack's 3 seconds).
+// What PagerDuty then does comes back as the usual webhook, which updates
+// the root message and the thread.
+package respond
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// Kind is what a request asks.
+type Kind string
+
+// The kinds of request.
+const (
+	Acknowledge Kind = "acknowledge"
+	Resolve     Kind = "resolve"
+	Escalate    Kind = "escalate"
+	// Note adds Request.Note to the incident's timeline.
+	Note Kind = "note"
+	// NoteForm opens the note modal (the Add note button, /inc note
+	// without text).
+	NoteForm Kind = "note_form"
+	// Timeline adds a Slack message (Request.Message) as a note: the
+	// message shortcut.
+	Timeline Kind = "timeline"
+	Status   Kind = "status"
+	Help     Kind = "help"
+)
+
+// Request is one thing a responder asked, from a button, the modal, the
+// shortcut or /inc.
+type Request struct {
+	Kind Kind
+	// IncidentID is the incident a button or the modal names; "" finds
+	// it by ChannelID.
+	IncidentID string
+	ChannelID  string
+	// UserID is the Slack user who asked.
+	UserID string
+	// Note is the text of a note.
+	Note string
+	// TriggerID opens the note modal; Slack lets it do so for 3 s.
+	TriggerID string
+	// Message is the message a shortcut adds to the timeline.
+	Message Message
+	// Unknown is the /inc subcommand not understood, for Help.
+	Unknown string
+	// FromModal is set for a note submitted in the note modal: failures
+	// are shown in it, and it stays open.
+	FromModal bool
+}
+
+// Message is a Slack message added to the timeline.
+type Message struct {
+	Text, UserID, TS string
+}
+
+// Answer is what the responder sees: Text only to them (ephemeral), or,
+// for the modal, errors shown in it by block id.
+type Answer struct {
+	Text       string
+	ViewErrors map[string]string
+}
+
+// Actor is the PagerDuty user a Slack user acts as.
+type Actor struct {
+	PagerDutyID, Name, Email string
+}
+
+// PagerDuty acts on incidents as the user whose email is from.
+// Implementations return errors matching ErrAlreadyResolved and
+// ErrLastLevel where they apply.
+type PagerDuty interface {
+	Acknowledge(ctx context.Context, from, incidentID string) error
+	Resolve(ctx context.Context, from, incidentID string) error
+	// Escalate escalates to the next level of policyID and returns it.
+	Escalate(ctx context.Context, from, incidentID, policyID string, assignees []string) (level int, err error)
+	AddNote(ctx context.Context, from, incidentID, content string) error
+}
+
+// Errors a PagerDuty implementation returns.
+var (
+	ErrAlreadyResolved = errors.New("the incident is already resolved")
+	ErrLastLevel       = errors.New("the incident is at the last level of its escalation policy")
+)
+
+// Actors maps Slack users to PagerDuty users.
+type Actors interface {
+	Lookup(ctx context.Context, slackUserID string) (Actor, error)
+}
+
+// Incidents reads the stored incidents.
+type Incidents interface {
+	Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error)
+	ByChannel(ctx context.Context, channelID string) (incident.State, bool, error)
+}
+
+// Claims lets one request at a time act under a key.
+type Claims interface {
+	Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, ok bool, err error)
+	Release(ctx context.Context, key, by string) error
+}
+
+// Slack is what the Responder asks of Slack.
+type Slack interface {
+	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
+	Permalink(ctx context.Context, channelID, ts string) (string, error)
+	UserName(ctx context.Context, userID string) (string, error)
+}
+
+// Options configure a Responder.
+type Options struct {
+	Incidents Incidents
+	Claims    Claims
+	Slack     Slack
+	// PagerDuty and Actors are nil without PAGERDUTY_API_TOKEN: requests
+	// to act then say what to set.
+	PagerDuty PagerDuty
+	Actors    Actors
+	// Explain turns a failure of PagerDuty or of the user look-up into a
+	// sentence for the responder; nil uses the error's text.
+	Explain func(error) string
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+// Claim durations: a status change blocks the same change for a while
+// (PagerDuty's webhook takes a moment to update the buttons); a note
+// blocks the same text from being added twice.
+const (
+	statusClaim = 30 * time.Second
+	noteClaim   = 10 * time.Minute
+)
+
+// Responder does what responders ask from Slack. It is safe for
+// concurrent use.
+type Responder struct{ o Options }
+
+// New returns a Responder configured by o.
+func New(o Options) *Responder {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Explain == nil {
+		o.Explain = func(err error) string { return err.Error() }
+	}
+	return &Responder{o: o}
+}
+
+// Enabled reports whether responders can act on PagerDuty.
+func (r *Responder) Enabled() bool { return r.o.PagerDuty != nil && r.o.Actors != nil }
+
+// Do does what req asks within ctx and returns the answer. It never
+// fails: every failure is an answer saying why.
+func (r *Responder) Do(ctx context.Context, req Request) Answer {
+	switch req.Kind {
+	case Help:
+		return Answer{Text: helpText(req.Unknown, r.Enabled())}
+	case NoteForm:
+		// The trigger expires 3 s after the click: the modal opens first.
+		if !r.Enabled() {
+			return Answer{Text: notEnabledText}
+		}
+		if req.IncidentID == "" {
+			st, ans, ok := r.find(ctx, req)
+			if !ok {
+				return ans
+			}
+			req.IncidentID = st.Snapshot.ID
+		}
+		if err := r.o.Slack.OpenView(ctx, req.TriggerID, NoteModal(req.IncidentID, req.ChannelID)); err != nil {
+			r.o.Log.WarnContext(ctx, "note modal not opened", "incident_id", req.IncidentID, "error", err.Error())
+			return Answer{Text: "Slack did not open the note form in time. Try again, or use `/inc note <text>`."}
+		}
+		return Answer{}
+	}
+	st, ans, ok := r.find(ctx, req)
+	if !ok {
+		return r.inModal(req, ans)
+	}
+	if req.Kind == Status {
+		return Answer{Text: statusText(st)}
+	}
+	if !r.Enabled() {
+		return r.inModal(req, Answer{Text: notEnabledText})
+	}
+	return r.inModal(req, r.act(ctx, req, st))
+}
+
+// inModal shows a note submitted from the modal's answer in the modal.
+func (r *Responder) inModal(req Request, a Answer) Answer {
+	if req.FromModal && a.Text != "" && !strings.HasPrefix(a.Text, okPrefix) {
+		return Answer{ViewErrors: map[string]string{NoteBlockID: a.Text}}
+	}
+	return a
+}
+
+// find returns the incident req is about: the one it names, or the one
+// whose channel it was made in.
+func (r *Responder) find(ctx context.Context, req Request) (incident.State, Answer, bool) {
+	if req.IncidentID != "" {
+		st, _, err := r.o.Incidents.Get(ctx, req.IncidentID, "")
+		switch {
+		case err != nil:
+			r.o.Log.ErrorContext(ctx, "incident not read", "incident_id", req.IncidentID, "error", err.Error())
+			return st, Answer{Text: "The incident could not be read just now; try again in a moment."}, false
+		case !st.Exists:
+			return st, Answer{Text: "Incident Channels does not know incident " + req.IncidentID + "."}, false
+		}
+		return st, Answer{}, true
+	}
+	st, ok, err := r.o.Incidents.ByChannel(ctx, req.ChannelID)
+	switch {
+	case err != nil:
+		r.o.Log.ErrorContext(ctx, "incident of channel not read", "channel_id", req.ChannelID, "error", err.Error())
+		return st, Answer{Text: "The incident could not be read just now; try again in a moment."}, false
+	case !ok:
+		return st, Answer{Text: notIncidentChannelText}, false
+	}
+	return st, Answer{}, true
+}
+
+// act claims the action, maps the user and calls PagerDuty as them.
+func (r *Responder) act(ctx context.Context, req Request, st incident.State) Answer {
+	inc := st.Snapshot
+	if a, done := already(req.Kind, st); done {
+		return Answer{Text: a}
+	}
+	if (req.Kind == Note || req.Kind == Timeline) && strings.TrimSpace(req.Note) == "" && req.Message.Text == "" {
+		return Answer{Text: "A note needs some text: `/inc note <text>`."}
+	}
+	actor, err := r.o.Actors.Lookup(ctx, req.UserID)
+	if err != nil {
+		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", err.Error())
+		return Answer{Text: r.o.Explain(err)}
+	}
+	content := req.Note
+	if req.Kind == Timeline {
+		content = r.timelineNote(ctx, req)
+	}
+	key, ttl := claimKey(req.Kind, inc.ID, content)
+	by := req.UserID + "/" + requestID()
+	now := r.o.Now()
+	holder, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
+	if err != nil {
+		r.o.Log.ErrorContext(ctx, "claim failed", "incident_id", inc.ID, "key", key, "error", err.Error())
+		return Answer{Text: "Incident Channels could not record your request just now; try again in a moment."}
+	}
+	if !ok {
+		return Answer{Text: inProgressText(req.Kind, strings.Split(holder, "/")[0])}
+	}
+	text, err := r.call(ctx, req.Kind, actor, st, content)
+	if err != nil {
+		// Failed: the claim goes, so the responder can try again at once.
+		// A context that ran out still releases, within a short grace.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+		defer cancel()
+		if rerr := r.o.Claims.Release(rctx, key, by); rerr != nil {
+			r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
+		}
+		r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
+			"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())
+		return Answer{Text: text}
+	}
+	r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
+	return Answer{Text: text}
+}
+
+// call makes the PagerDuty call of kind as actor, and returns the answer:
+// what was done, or why not.
+func (r *Responder) call(ctx context.Context, kind Kind, actor Actor, st incident.State, content string) (string, error) {
+	inc, pd := st.Snapshot, r.o.PagerDuty
+	var err error
+	done := ""
+	switch kind {
+	case Acknowledge:
+		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
+		done = "Acknowledged " + name(inc) + " in PagerDuty as " + actor.Name + "."
+	case Resolve:
+		err = pd.Resolve(ctx, actor.Email, inc.ID)
+		done = "Resolved " + name(inc) + " in PagerDuty as " + actor.Name + "."
+	case Escalate:
+		var level int
+		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))
+		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, orDash(inc.EscalationPolicy.Summary), actor.Name)
+	case Note, Timeline:
+		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
+		done = "Added your note to " + name(inc) + "'s PagerDuty timeline as " + actor.Name + "."
+	default:
+		return "", fmt.Errorf("respond: %s is not a PagerDuty action", kind)
+	}
+	switch {
+	case errors.Is(err, ErrAlreadyResolved):
+		return "PagerDuty says " + name(inc) + " is already resolved.", nil
+	case errors.Is(err, ErrLastLevel):
+		return name(inc) + " is already at the last level of " + orDash(inc.EscalationPolicy.Summary) + "; PagerDuty did not escalate it.", err
+	case err != nil:
+		return r.o.Explain(err), err
+	}
+	return okPrefix + done, nil
+}
+
+// okPrefix starts the answer to an action PagerDuty took.
+const okPrefix = "✓ "
+
+// already says why the action needs no call: the incident is already in
+// the state it asks for, as the stored incident shows.
+func already(kind Kind, st incident.State) (string, bool) {
+	inc := st.Snapshot
+	switch {
+	case inc.Status == "resolved" && (kind == Acknowledge || kind == Resolve || kind == Escalate):
+		return name(inc) + " is already resolved.", true
+	case inc.Status == "acknowledged" && kind == Acknowledge:
+		who := ""
+		if st.AckedBy != "" {
+			who = " by " + st.AckedBy
+		}
+		return name(inc) + " is already acknowledged" + who + ".", true
+	}
+	return "", false
+}
+
+// claimKey is the key one action on an incident is claimed under: the
+// status changes by kind, a note by its text.
+func claimKey(kind Kind, incidentID, content string) (string, time.Duration) {
+	switch kind {
+	case Note, Timeline:
+		sum := sha256.Sum256([]byte(strings.TrimSpace(content)))
+		return "note:" + incidentID + ":" + hex.EncodeToString(sum[:12]), noteClaim
+	}
+	return string(kind) + ":" + incidentID, statusClaim
+}
+
+// requestID tells one request's claim from another's by the same user (a
+// double click).
+func requestID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// timelineNote is the note a message shortcut adds: the message's text,
+// its author and a link to it.
+func (r *Responder) timelineNote(ctx context.Context, req Request) string {
+	m := req.Message
+	author := m.UserID
+	if n, err := r.o.Slack.UserName(ctx, m.UserID); err == nil && n != "" {
+		author = n
+	}
+	link, err := r.o.Slack.Permalink(ctx, req.ChannelID, m.TS)
+	if err != nil {
+		link = ""
+	}
+	note := strings.TrimSpace(m.Text) + "\n— " + orDash(author) + " in Slack"
+	if link != "" {
+		note += ": " + link
+	}
+	return note
+}
+
+func refIDs(refs []incident.Ref) []string {
+	var ids []string
+	for _, r := range refs {
+		if r.ID != "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,330 @@
+package respond_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/respond"
+)
+
+// fakePagerDuty records the calls made and answers with err after delay.
+type fakePagerDuty struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+	delay time.Duration
+	level int
+}
+
+func (f *fakePagerDuty) do(ctx context.Context, call string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, call)
+	err, delay := f.err, f.delay
+	f.mu.Unlock()
+	select {
+	case <-time.After(delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+func (f *fakePagerDuty) Acknowledge(ctx context.Context, from, id string) error {
+	return f.do(ctx, "ack "+id+" as "+from)
+}
+func (f *fakePagerDuty) Resolve(ctx context.Context, from, id string) error {
+	return f.do(ctx, "resolve "+id+" as "+from)
+}
+func (f *fakePagerDuty) Escalate(ctx context.Context, from, id, policy string, assignees []string) (int, error) {
+	return f.level, f.do(ctx, fmt.Sprintf("escalate %s as %s (policy %s, assignees %v)", id, from, policy, assignees))
+}
+func (f *fakePagerDuty) AddNote(ctx context.Context, from, id, content string) error {
+	return f.do(ctx, "note "+id+" as "+from+": "+content)
+}
+
+func (f *fakePagerDuty) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+type fakeActors map[string]respond.Actor
+
+var errNoPagerDutyUser = errors.New("no PagerDuty user has the email ann@example.com")
+
+func (f fakeActors) Lookup(ctx context.Context, id string) (respond.Actor, error) {
+	if a, ok := f[id]; ok {
+		return a, nil
+	}
+	return respond.Actor{}, errNoPagerDutyUser
+}
+
+type fakeSlack struct {
+	mu    sync.Mutex
+	views []slack.ModalViewRequest
+	err   error
+}
+
+func (f *fakeSlack) OpenView(ctx context.Context, trigger string, v slack.ModalViewRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.views = append(f.views, v)
+	return nil
+}
+func (f *fakeSlack) Permalink(ctx context.Context, ch, ts string) (string, error) {
+	return "https://acme.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""), nil
+}
+func (f *fakeSlack) UserName(ctx context.Context, id string) (string, error) { return "Bob Builder", nil }
+
+type harness struct {
+	r     *respond.Responder
+	pd    *fakePagerDuty
+	slack *fakeSlack
+	store *store.Memory
+}
+
+// newHarness has incident Q1 (#42, in channel C42) in status.
+func newHarness(t *testing.T, status string) *harness {
+	t.Helper()
+	h := &harness{pd: &fakePagerDuty{level: 2}, slack: &fakeSlack{}, store: store.NewMemory()}
+	h.put(t, status, "")
+	h.r = respond.New(respond.Options{
+		Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd,
+		Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com"},
+			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com"}},
+	})
+	return h
+}
+
+func (h *harness) put(t *testing.T, status, ackedBy string) {
+	t.Helper()
+	err := h.store.Update(context.Background(), "Q1", "", func(st *incident.State, _ *incident.EventRecord) (incident.Change, error) {
+		st.Snapshot = incident.Snapshot{ID: "Q1", Number: 42, Title: "DB down", Status: status, Complete: true,
+			EscalationPolicy: incident.Ref{ID: "PPOL", Summary: "Ops"}, Assignees: []incident.Ref{{ID: "PADA"}}}
+		st.ChannelID, st.AckedBy = "C42", ackedBy
+		return incident.ChangeState, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (h *harness) do(req respond.Request) respond.Answer {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return h.r.Do(ctx, req)
+}
+
+// TestActions: each action calls PagerDuty once, as the clicking user,
+// and says what it did.
+func TestActions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		req      respond.Request
+		wantCall string
+		wantText string
+	}{
+		{"acknowledge", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1"}, "ack Q1 as ada@example.com", "Acknowledged #42"},
+		{"resolve", respond.Request{Kind: respond.Resolve, ChannelID: "C42"}, "resolve Q1 as ada@example.com", "Resolved #42"},
+		{"escalate", respond.Request{Kind: respond.Escalate, IncidentID: "Q1"}, "escalate Q1 as ada@example.com (policy PPOL, assignees [PADA])", "level 2 of Ops"},
+		{"note", respond.Request{Kind: respond.Note, ChannelID: "C42", Note: "db-1 restarted"}, "note Q1 as ada@example.com: db-1 restarted", "Added your note"},
+		{"timeline", respond.Request{Kind: respond.Timeline, ChannelID: "C42", Message: respond.Message{Text: "failover done", UserID: "UBOB", TS: "1700000000.000100"}},
+			"note Q1 as ada@example.com: failover done\n— Bob Builder in Slack: https://acme.slack.com/archives/C42/p1700000000000100", "Added your note"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, "triggered")
+			tt.req.UserID = "UADA"
+			a := h.do(tt.req)
+			if calls := h.pd.Calls(); len(calls) != 1 || calls[0] != tt.wantCall {
+				t.Errorf("PagerDuty calls = %q, want [%q]", calls, tt.wantCall)
+			}
+			if !strings.Contains(a.Text, tt.wantText) || !strings.Contains(a.Text, "Ada Lovelace") {
+				t.Errorf("answer = %q, want it to say %q as Ada Lovelace", a.Text, tt.wantText)
+			}
+		})
+	}
+}
+
+// TestNoCallNeeded: what the stored incident shows done, or what cannot
+// be done, answers without calling PagerDuty.
+func TestNoCallNeeded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		status   string
+		req      respond.Request
+		wantText string
+	}{
+		{"acknowledge an acknowledged incident", "acknowledged", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}, "already acknowledged by Ada"},
+		{"resolve a resolved incident", "resolved", respond.Request{Kind: respond.Resolve, IncidentID: "Q1", UserID: "UADA"}, "already resolved"},
+		{"no PagerDuty user", "triggered", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UANN"}, errNoPagerDutyUser.Error()},
+		{"outside an incident channel", "triggered", respond.Request{Kind: respond.Acknowledge, ChannelID: "CRANDOM", UserID: "UADA"}, "not an incident channel"},
+		{"unknown incident", "triggered", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q9", UserID: "UADA"}, "does not know incident Q9"},
+		{"empty note", "triggered", respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA"}, "needs some text"},
+		{"status", "acknowledged", respond.Request{Kind: respond.Status, ChannelID: "C42", UserID: "UANN"}, "Status: *acknowledged* (first by Ada)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, tt.status)
+			h.put(t, tt.status, "Ada")
+			if a := h.do(tt.req); !strings.Contains(a.Text, tt.wantText) {
+				t.Errorf("answer = %q, want %q in it", a.Text, tt.wantText)
+			}
+			if calls := h.pd.Calls(); len(calls) != 0 {
+				t.Errorf("PagerDuty calls = %q, want none", calls)
+			}
+		})
+	}
+}
+
+// TestDoubleClick: two clicks at once (one responder twice, or two
+// responders) make one PagerDuty call; the other click hears who did it,
+// not an error. The same note twice is added once.
+func TestDoubleClick(t *testing.T) {
+	t.Parallel()
+	for _, req := range []respond.Request{
+		{Kind: respond.Acknowledge, IncidentID: "Q1"},
+		{Kind: respond.Note, ChannelID: "C42", Note: "rolling back"},
+	} {
+		t.Run(string(req.Kind), func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, "triggered")
+			h.pd.delay = 50 * time.Millisecond
+			answers := make([]respond.Answer, 2)
+			var wg sync.WaitGroup
+			for i, user := range []string{"UADA", "UBOB"} {
+				wg.Go(func() {
+					r := req
+					r.UserID = user
+					answers[i] = h.do(r)
+				})
+			}
+			wg.Wait()
+			if calls := h.pd.Calls(); len(calls) != 1 {
+				t.Fatalf("PagerDuty calls = %q, want exactly one", calls)
+			}
+			texts := answers[0].Text + " | " + answers[1].Text
+			if !strings.Contains(texts, "✓") || !strings.Contains(texts, "> just ") {
+				t.Errorf("answers = %q, want one done and one naming who just did it", texts)
+			}
+		})
+	}
+}
+
+// TestFailureReleases: PagerDuty refusing or not answering in time gives
+// the explanation, and the next click tries again.
+func TestFailureReleases(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	h.pd.err = errors.New("PagerDuty refused: you do not have permission (HTTP 403)")
+	if a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.Contains(a.Text, "HTTP 403") {
+		t.Errorf("answer = %q, want the refusal explained", a.Text)
+	}
+	h.pd.err, h.pd.delay = nil, time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	a := h.r.Do(ctx, respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"})
+	if took := time.Since(start); took > 700*time.Millisecond || !strings.Contains(a.Text, "deadline") {
+		t.Errorf("slow PagerDuty: answer %q after %v, want the deadline explained at the deadline", a.Text, took)
+	}
+	h.pd.delay = 0
+	if a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.HasPrefix(a.Text, "✓") {
+		t.Errorf("retry answer = %q, want done", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 3 {
+		t.Errorf("PagerDuty calls = %d, want 3 (each try reached PagerDuty)", len(calls))
+	}
+}
+
+// TestNoteModal: the Add note button opens the modal naming the incident
+// and channel, calling nothing else; a note submitted from it that fails
+// is shown in the modal.
+func TestNoteModal(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	if a := h.do(respond.Request{Kind: respond.NoteForm, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "T1"}); a.Text != "" {
+		t.Errorf("answer = %q, want none (the modal opens)", a.Text)
+	}
+	if len(h.slack.views) != 1 || h.slack.views[0].CallbackID != respond.NoteCallbackID {
+		t.Fatalf("views = %+v, want the note modal", h.slack.views)
+	}
+	if id, ch := respond.ModalIncident(h.slack.views[0].PrivateMetadata); id != "Q1" || ch != "C42" {
+		t.Errorf("modal names %s in %s, want Q1 in C42", id, ch)
+	}
+	a := h.do(respond.Request{Kind: respond.Note, IncidentID: "Q1", UserID: "UANN", Note: "hi", FromModal: true})
+	if a.ViewErrors[respond.NoteBlockID] == "" {
+		t.Errorf("answer = %+v, want the failure shown in the modal's note field", a)
+	}
+	h.slack.err = errors.New("expired_trigger_id")
+	if a := h.do(respond.Request{Kind: respond.NoteForm, IncidentID: "Q1", UserID: "UADA", TriggerID: "T2"}); !strings.Contains(a.Text, "/inc note") {
+		t.Errorf("modal failure answer = %q, want the alternative", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 0 {
+		t.Errorf("PagerDuty calls = %q, want none", calls)
+	}
+}
+
+// TestNotEnabled: without PagerDuty, acting says what to set; status and
+// help still work.
+func TestNotEnabled(t *testing.T) {
+	t.Parallel()
+	st := store.NewMemory()
+	r := respond.New(respond.Options{Incidents: st, Claims: &store.MemoryClaims{}, Slack: &fakeSlack{}})
+	a := r.Do(context.Background(), respond.Request{Kind: respond.Help})
+	if !strings.Contains(a.Text, "PAGERDUTY_API_TOKEN") {
+		t.Errorf("help = %q, want what to set", a.Text)
+	}
+	err := st.Update(context.Background(), "Q1", "", func(s *incident.State, _ *incident.EventRecord) (incident.Change, error) {
+		s.Snapshot, s.ChannelID = incident.Snapshot{ID: "Q1", Status: "triggered", Complete: true}, "C42"
+		return incident.ChangeState, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := r.Do(context.Background(), respond.Request{Kind: respond.Acknowledge, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "PAGERDUTY_API_TOKEN") {
+		t.Errorf("/inc ack = %q, want what to set", a.Text)
+	}
+	if a := r.Do(context.Background(), respond.Request{Kind: respond.Status, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "triggered") {
+		t.Errorf("/inc status = %q, want the status", a.Text)
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text string
+		want respond.Request
+	}{
+		{"", respond.Request{Kind: respond.Help}},
+		{"ack", respond.Request{Kind: respond.Acknowledge}},
+		{" Acknowledge ", respond.Request{Kind: respond.Acknowledge}},
+		{"resolve", respond.Request{Kind: respond.Resolve}},
+		{"escalate", respond.Request{Kind: respond.Escalate}},
+		{"status", respond.Request{Kind: respond.Status}},
+		{"note", respond.Request{Kind: respond.NoteForm}},
+		{"note  db-1 is back ", respond.Request{Kind: respond.Note, Note: "db-1 is back"}},
+		{"reboot", respond.Request{Kind: respond.Help, Unknown: "reboot"}},
+	}
+	for _, tt := range tests {
+		if got := respond.ParseCommand(tt.text); got != tt.want {
+			t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.text, got, tt.want)
+		}
+	}
+}
