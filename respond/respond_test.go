@@ -86,7 +86,9 @@ func (f *fakeSlack) OpenView(ctx context.Context, trigger string, v slack.ModalV
 func (f *fakeSlack) Permalink(ctx context.Context, ch, ts string) (string, error) {
 	return "https://acme.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""), nil
 }
-func (f *fakeSlack) UserName(ctx context.Context, id string) (string, error) { return "Bob Builder", nil }
+func (f *fakeSlack) UserName(ctx context.Context, id string) (string, error) {
+	return "Bob Builder", nil
+}
 
 type harness struct {
 	r     *respond.Responder
