@@ -31,23 +31,29 @@ func TestLoadConfig(t *testing.T) {
 		"SLACK_BOT_TOKEN":          "xoxb-1",
 		"SLACK_INVITE_USERS":       "U01, W02",
 		"STORE":                    "Memory",
+		"SLACK_SIGNING_SECRET":     "sign-new,sign-old",
+		"PAGERDUTY_API_TOKEN":      "pd-token",
+		"PAGERDUTY_FROM_EMAIL":     "bot@example.com",
 	}))
 	if err != nil {
 		t.Fatalf("LoadConfig error = %v", err)
 	}
 	want := Config{
-		WebhookSecrets: [][]byte{[]byte("new"), []byte("old")},
-		SlackToken:     "xoxb-1",
-		SlackAPIURL:    "https://slack.com/api/",
-		Store:          "memory",
-		ChannelPrefix:  "inc",
-		InviteUsers:    []string{"U01", "W02"},
-		PagerDutyURL:   "https://api.pagerduty.com",
+		SlackSigningSecrets: [][]byte{[]byte("sign-new"), []byte("sign-old")},
+		PagerDutyToken:      "pd-token",
+		PagerDutyFrom:       "bot@example.com",
+		WebhookSecrets:      [][]byte{[]byte("new"), []byte("old")},
+		SlackToken:          "xoxb-1",
+		SlackAPIURL:         "https://slack.com/api/",
+		Store:               "memory",
+		ChannelPrefix:       "inc",
+		InviteUsers:         []string{"U01", "W02"},
+		PagerDutyURL:        "https://api.pagerduty.com",
 	}
 	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Config{})); diff != "" {
 		t.Errorf("LoadConfig mismatch (-want +got):\n%s", diff)
 	}
-	if s := cfg.String(); strings.Contains(s, "xoxb-1") || strings.Contains(s, "new") {
+	if s := cfg.String(); strings.Contains(s, "xoxb-1") || strings.Contains(s, "new") || strings.Contains(s, "sign-") || strings.Contains(s, "pd-token") {
 		t.Errorf("Config.String() = %s reveals a secret", s)
 	}
 }
@@ -68,6 +74,9 @@ func TestLoadConfigErrors(t *testing.T) {
 			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
 			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
 		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: "PBOB"`}},
+		{"bad interactivity values", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
+		}, []string{"PAGERDUTY_FROM_EMAIL \"Bot", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
 		{"missing routing file", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "ROUTING_FILE": "/nonexistent/routes.yaml",
 		}, []string{"ROUTING_FILE", "/nonexistent/routes.yaml"}},

@@ -269,6 +269,13 @@ type Config struct {
 	// SweepInvoker is the email of the service account Cloud Scheduler
 	// calls the sweep as (SWEEP_INVOKER).
 	SweepInvoker string
+	// SlackSigningSecrets verify the requests of Slack's interactivity
+	// and slash command (SLACK_SIGNING_SECRET, comma-separated during
+	// rotation); none turns /slack/* off.
+	SlackSigningSecrets [][]byte
+	// PagerDutyFrom is the PagerDuty user the back-link notes are written
+	// as (PAGERDUTY_FROM_EMAIL); "" writes none.
+	PagerDutyFrom string
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -291,10 +298,10 @@ type Config struct {
 func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
 		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
-		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q}",
+		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
 		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
-		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker)
+		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom)
 }
 
 // archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.
@@ -322,6 +329,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PagerDutyURL:   strings.TrimSpace(getenv("PAGERDUTY_API_URL")),
 		SweepAudience:  strings.TrimSpace(getenv("SWEEP_AUDIENCE")),
 		SweepInvoker:   strings.ToLower(strings.TrimSpace(getenv("SWEEP_INVOKER"))),
+		PagerDutyFrom:  strings.TrimSpace(getenv("PAGERDUTY_FROM_EMAIL")),
 	}
 	var errs []error
 	for _, s := range splitList(getenv("PAGERDUTY_WEBHOOK_SECRET")) {
@@ -329,6 +337,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if len(cfg.WebhookSecrets) == 0 {
 		errs = append(errs, errors.New("PAGERDUTY_WEBHOOK_SECRET is required (the V3 subscription's signing secret; comma-separated during rotation)"))
+	}
+	for _, s := range splitList(getenv("SLACK_SIGNING_SECRET")) {
+		cfg.SlackSigningSecrets = append(cfg.SlackSigningSecrets, []byte(s))
+	}
+	if cfg.PagerDutyFrom != "" && !bareEmail(cfg.PagerDutyFrom) {
+		errs = append(errs, fmt.Errorf("PAGERDUTY_FROM_EMAIL %q must be the email address of a PagerDuty user, like incident-bot@example.com", cfg.PagerDutyFrom))
+	}
+	if cfg.PagerDutyFrom != "" && cfg.PagerDutyToken == "" {
+		errs = append(errs, errors.New("PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN (the back-link note is written with the REST API key)"))
 	}
 	if cfg.SlackToken == "" {
 		errs = append(errs, errors.New("SLACK_BOT_TOKEN is required (the Slack app's xoxb- bot token)"))
