@@ -3,7 +3,9 @@
 // bookmarking, inviting users and user groups' members, posting and
 // editing the Block Kit root message and its thread replies, and the
 // incident's message in shared (announce and post-only) channels. It also
-// finds Slack users by email for the people resolver. It renders messages from the domain's snapshot and
+// finds Slack users by email for the people resolver and, for the
+// channel's actions, a user's email, modals, permalinks and the bot
+// token's workspace. It renders messages from the domain's snapshot and
 // replies, cutting and escaping untrusted text to Slack's rules, and
 // translates Slack's errors into the domain's: name_taken into
 // incident.ErrNameTaken, rate limits, 5xx answers and transport failures
@@ -35,6 +37,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	botUserID string // from auth.test, learnt on first need
+	teamID    string // from the same auth.test
 
 	// groupsMu serialises usergroups.list calls, so concurrent look-ups
 	// of handles share one; groups and groupsAt are read under mu.
@@ -482,17 +485,24 @@ func (c *Client) FindChannel(ctx context.Context, names []string, createdAfter t
 
 // bot returns the bot's user id, asking auth.test the first time.
 func (c *Client) bot(ctx context.Context) (string, error) {
+	user, _, err := c.whoami(ctx)
+	return user, err
+}
+
+// whoami returns the bot's user id and its workspace's team id, asking
+// auth.test the first time and keeping the answer once it succeeds.
+func (c *Client) whoami(ctx context.Context) (userID, teamID string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.botUserID != "" {
-		return c.botUserID, nil
+		return c.botUserID, c.teamID, nil
 	}
 	resp, err := c.api.AuthTestContext(ctx)
 	if err != nil {
-		return "", translate("auth.test", err)
+		return "", "", translate("auth.test", err)
 	}
-	c.botUserID = resp.UserID
-	return c.botUserID, nil
+	c.botUserID, c.teamID = resp.UserID, resp.TeamID
+	return c.botUserID, c.teamID, nil
 }
 
 // Check asks Slack whether the bot token works (auth.test), every time:
@@ -624,4 +634,6 @@ var rootGoneCodes = map[string]bool{
 	"chat.postMessage thread_not_found": true, "conversations.replies thread_not_found": true,
 	// The channel to archive was deleted.
 	"conversations.archive channel_not_found": true,
+	// The message to link to was deleted.
+	"chat.getPermalink message_not_found": true,
 }

@@ -2,10 +2,13 @@
 // Incident Channels calls, served over real HTTP so the real slack-go
 // client talks to it (point SLACK_API_URL at Server.URL). It keeps
 // channels (public and private), members, topics, bookmarks, messages and
-// threads, users and user groups, enforces the
+// threads, users (users.info with or without their emails) and user
+// groups, the modals opened with views.open and the workspace auth.test
+// names, makes permalinks, enforces the
 // rules and limits the product depends on (channel names, name_taken also
 // for archived channels, membership, thread_ts of an existing message, text
-// and block limits, chat.update without blocks dropping them), and can be
+// and block limits, chat.update without blocks dropping them, modal
+// limits and single-use, expiring trigger ids), and can be
 // told to fail: ok:false errors, HTTP statuses such as 429 with or without
 // Retry-After and 5xx, slow answers and reset connections, before or after
 // the call takes effect. SetTiers makes it enforce Slack's per-method rate
@@ -18,6 +21,7 @@ package slackfake
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -40,6 +44,13 @@ const HumanUserID = "UHUMAN00001"
 
 // DefaultToken is the bot token the server accepts unless told otherwise.
 const DefaultToken = "xoxb-fake-token"
+
+// The workspace the server is, unless SetTeam says otherwise: auth.test
+// answers its id, permalinks and the workspace URL use its domain.
+const (
+	DefaultTeamID = "TFAKE0001"
+	DefaultDomain = "fake"
+)
 
 // Fault is a failure the server answers one call with.
 type Fault struct {
@@ -182,6 +193,24 @@ type Server struct {
 	log       []Call
 	// limiter enforces the rate limits of SetTiers; nil: none.
 	limiter *limiter
+
+	teamID, domain string
+	// hideEmails leaves profile.email out of users.info, as Slack does
+	// for an app without the users:read.email scope.
+	hideEmails bool
+	// expired are the trigger ids views.open answers expired_trigger_id;
+	// exchanged those already used to open a view.
+	expired, exchanged map[string]bool
+	views              []View
+}
+
+// View is a modal opened with views.open.
+type View struct {
+	// ID is the view id the server gave it (V…).
+	ID        string
+	TriggerID string
+	// JSON is the view as the caller sent it.
+	JSON json.RawMessage
 }
 
 // user is one user of the workspace.
@@ -224,7 +253,42 @@ func NewUnstarted() *Server {
 		calls:  map[string]int{},
 		faults: map[string][]Fault{},
 		clock:  1_700_000_000_000_000,
+		teamID: DefaultTeamID, domain: DefaultDomain,
+		expired: map[string]bool{}, exchanged: map[string]bool{},
 	}
+}
+
+// SetTeam sets the workspace's team id, answered by auth.test, and its
+// domain, used in permalinks and the workspace URL
+// (https://<domain>.slack.com/).
+func (s *Server) SetTeam(id, domain string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.teamID, s.domain = id, domain
+}
+
+// HideEmails makes users.info leave out every profile's email, as Slack
+// does when the app lacks the users:read.email scope; false shows them.
+func (s *Server) HideEmails(hide bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hideEmails = hide
+}
+
+// ExpireTrigger makes views.open answer expired_trigger_id for the trigger
+// id, as Slack does 3 s after the interaction that made it. Other trigger
+// ids are valid until used once.
+func (s *Server) ExpireTrigger(triggerID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expired[triggerID] = true
+}
+
+// Views returns the modals opened with views.open, in order.
+func (s *Server) Views() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.views)
 }
 
 // Close stops a server started with NewServer.
@@ -507,7 +571,17 @@ func fail(code string) *apiError { return &apiError{code: code} }
 // ServeHTTP answers /api/{method}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
-	if err := r.ParseForm(); err != nil {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		// Methods such as views.open take a JSON body; its top-level
+		// fields become the arguments, objects as their JSON text.
+		form, err := jsonForm(r)
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_ = json.NewEncoder(w).Encode(answer{"ok": false, "error": "invalid_json"})
+			return
+		}
+		r.Form = form
+	} else if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
@@ -567,6 +641,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(res)
 }
 
+// jsonForm reads a JSON object body into form values, adding the URL's
+// query.
+func jsonForm(r *http.Request) (url.Values, error) {
+	var fields map[string]json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&fields); err != nil {
+		return nil, err
+	}
+	form := r.URL.Query()
+	for k, raw := range fields {
+		var str string
+		if json.Unmarshal(raw, &str) == nil {
+			form.Set(k, str)
+		} else {
+			form.Set(k, string(raw))
+		}
+	}
+	return form, nil
+}
+
 // writeRateLimited answers a call the tiers refuse, as Slack does.
 func writeRateLimited(w http.ResponseWriter, retryAfter int) {
 	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
@@ -615,7 +708,14 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 	f := r.Form
 	switch method {
 	case "auth.test":
-		return answer{"user_id": BotUserID, "team": "Fake", "url": "https://fake.slack.test/"}, nil
+		return answer{"user_id": BotUserID, "team": "Fake", "team_id": s.teamID, "url": "https://" + s.domain + ".slack.com/",
+			"bot_id": "BFAKE0001"}, nil
+	case "users.info":
+		return s.userInfo(f.Get("user"))
+	case "views.open":
+		return s.openView(f.Get("trigger_id"), f.Get("view"))
+	case "chat.getPermalink":
+		return s.permalink(f.Get("channel"), f.Get("message_ts"))
 	case "conversations.create":
 		return s.create(f.Get("name"), f.Get("is_private") == "true")
 	case "conversations.setTopic":
@@ -811,12 +911,128 @@ func (s *Server) lookupByEmail(email string) (answer, *apiError) {
 	for _, u := range s.users {
 		if u.known && u.email != "" && strings.EqualFold(u.email, email) && !u.deactivated {
 			return answer{"user": answer{
-				"id": u.id, "team_id": "TFAKE0001", "name": strings.Split(u.email, "@")[0],
+				"id": u.id, "team_id": s.teamID, "name": strings.Split(u.email, "@")[0],
 				"deleted": false, "is_bot": false, "profile": answer{"email": u.email},
 			}}, nil
 		}
 	}
 	return nil, fail("users_not_found")
+}
+
+// userInfo answers users.info for the users added with AddUser, the bot
+// and HumanUserID; any other id is user_not_found. A deactivated user is
+// answered with deleted:true, as Slack does. profile.email is left out
+// for the bot, users without one and, after HideEmails, everyone.
+func (s *Server) userInfo(id string) (answer, *apiError) {
+	u := s.users[id]
+	known := id == BotUserID || id == HumanUserID || (u != nil && u.known)
+	if !known {
+		return nil, fail("user_not_found")
+	}
+	name, email, deleted := strings.ToLower(id), "", false
+	if u != nil && u.known {
+		email, deleted = u.email, u.deactivated
+		if email != "" {
+			name = strings.Split(email, "@")[0]
+		}
+	}
+	profile := answer{"real_name": name, "display_name": name}
+	if email != "" && !s.hideEmails && id != BotUserID {
+		profile["email"] = email
+	}
+	return answer{"user": answer{
+		"id": id, "team_id": s.teamID, "name": name, "real_name": name, "deleted": deleted,
+		"is_bot": id == BotUserID, "profile": profile,
+	}}, nil
+}
+
+// openView answers views.open: invalid_trigger_id without a trigger,
+// expired_trigger_id for one ExpireTrigger named, exchanged_trigger_id
+// for one already used, and invalid_arguments (with Slack's
+// response_metadata.messages) for a view breaking the modal rules the
+// product relies on: type modal, a plain_text title of 1-24 characters,
+// submit and close of at most 24, a submit button when there is an input
+// block, at most 100 blocks, callback_id up to 255 and private_metadata
+// up to 3000 characters.
+func (s *Server) openView(triggerID, view string) (answer, *apiError) {
+	switch {
+	case triggerID == "":
+		return nil, fail("invalid_trigger_id")
+	case s.expired[triggerID]:
+		return nil, fail("expired_trigger_id")
+	case s.exchanged[triggerID]:
+		return nil, fail("exchanged_trigger_id")
+	}
+	var v struct {
+		Type            string       `json:"type"`
+		Title           *textObject  `json:"title"`
+		Submit          *textObject  `json:"submit"`
+		Close           *textObject  `json:"close"`
+		CallbackID      string       `json:"callback_id"`
+		PrivateMetadata string       `json:"private_metadata"`
+		ExternalID      string       `json:"external_id"`
+		Blocks          []textObject `json:"blocks"` // only each block's type is read
+	}
+	invalid := func(why, pointer string) *apiError {
+		return &apiError{code: "invalid_arguments", extra: answer{"response_metadata": answer{
+			"messages": []string{"[ERROR] " + why + " [json-pointer:/view" + pointer + "]"}}}}
+	}
+	if view == "" {
+		return nil, invalid("missing required field: view", "")
+	}
+	if err := json.Unmarshal([]byte(view), &v); err != nil {
+		return nil, invalid("view is not a JSON object", "")
+	}
+	hasInput := false
+	for _, b := range v.Blocks {
+		hasInput = hasInput || b.Type == "input"
+	}
+	switch {
+	case v.Type != "modal":
+		return nil, invalid("must be modal", "/type")
+	case v.Title == nil || v.Title.Type != "plain_text" || v.Title.Text == "" || chars(v.Title.Text) > 24:
+		return nil, invalid("title must be plain_text of 1-24 characters", "/title")
+	case v.Submit != nil && chars(v.Submit.Text) > 24:
+		return nil, invalid("must be less than 25 characters", "/submit/text")
+	case v.Close != nil && chars(v.Close.Text) > 24:
+		return nil, invalid("must be less than 25 characters", "/close/text")
+	case hasInput && v.Submit == nil:
+		return nil, invalid("submit is required when an input block is present", "/submit")
+	case len(v.Blocks) > 100:
+		return nil, invalid("no more than 100 items allowed", "/blocks")
+	case chars(v.CallbackID) > 255:
+		return nil, invalid("must be less than 256 characters", "/callback_id")
+	case chars(v.PrivateMetadata) > 3000:
+		return nil, invalid("must be less than 3001 characters", "/private_metadata")
+	}
+	s.exchanged[triggerID] = true
+	s.nextID++
+	opened := View{ID: fmt.Sprintf("V%08d", s.nextID), TriggerID: triggerID, JSON: json.RawMessage(view)}
+	s.views = append(s.views, opened)
+	return answer{"view": answer{
+		"id": opened.ID, "team_id": s.teamID, "type": "modal", "callback_id": v.CallbackID,
+		"private_metadata": v.PrivateMetadata, "external_id": v.ExternalID, "hash": fmt.Sprintf("%d.fake", s.nextID),
+		"title": v.Title, "root_view_id": opened.ID, "bot_id": "BFAKE0001",
+	}}, nil
+}
+
+// permalink answers chat.getPermalink for a message of a channel the bot
+// can see: https://<domain>.slack.com/archives/<channel>/p<ts without the
+// dot>, with thread_ts and cid for a thread reply, as Slack makes them.
+func (s *Server) permalink(channelID, ts string) (answer, *apiError) {
+	c := s.visible(channelID)
+	if c == nil {
+		return nil, fail("channel_not_found")
+	}
+	i := findMessage(c, ts)
+	if i < 0 {
+		return nil, fail("message_not_found")
+	}
+	link := "https://" + s.domain + ".slack.com/archives/" + c.ID + "/p" + strings.Replace(ts, ".", "", 1)
+	if root := c.Messages[i].ThreadTS; root != "" {
+		link += "?thread_ts=" + root + "&cid=" + c.ID
+	}
+	return answer{"channel": c.ID, "permalink": link}, nil
 }
 
 // listGroups answers usergroups.list, leaving disabled groups out unless
@@ -827,7 +1043,7 @@ func (s *Server) listGroups(includeDisabled, includeUsers bool) (answer, *apiErr
 		if g.disabled && !includeDisabled {
 			continue
 		}
-		a := answer{"id": g.id, "team_id": "TFAKE0001", "is_usergroup": true, "name": g.handle, "handle": g.handle, "date_delete": 0}
+		a := answer{"id": g.id, "team_id": s.teamID, "is_usergroup": true, "name": g.handle, "handle": g.handle, "date_delete": 0}
 		if g.disabled {
 			a["date_delete"] = 1
 		}

@@ -1,0 +1,352 @@
+package slackapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Paths of the app's request URLs (the Interactivity Request URL and the
+// /inc command's Request URL in the app's settings).
+const (
+	PathInteractions = "/slack/interactions"
+	PathCommands     = "/slack/commands"
+)
+
+// MaxBodyBytes bounds a request body; a larger one is answered 413
+// without being read to its end. Slack's largest payloads (a submitted
+// modal with its blocks) are far smaller.
+const MaxBodyBytes = 1 << 20
+
+// SlackTimeout is how long Slack waits for an answer before it shows the
+// user an error.
+const SlackTimeout = 3 * time.Second
+
+// DefaultBudget is how long Actions may take unless configured: what is
+// left of SlackTimeout goes to posting to the response_url and answering.
+const DefaultBudget = 2 * time.Second
+
+// answerMargin is kept back from SlackTimeout for writing the answer after
+// a response_url post.
+const answerMargin = 150 * time.Millisecond
+
+// responseURLTimeout bounds a response_url post with the default client.
+const responseURLTimeout = SlackTimeout
+
+// maxResponseURLBody bounds what is read of a response_url's answer.
+const maxResponseURLBody = 4 << 10
+
+// Actions does what a verified Slack request asks. Implemented elsewhere.
+// Its context ends after HandlerConfig.Budget: an implementation returns
+// by then, with an Answer that says what is unfinished, because Slack
+// stops waiting soon after and no work may outlive the request.
+type Actions interface {
+	Interact(ctx context.Context, in Interaction) Answer
+	Command(ctx context.Context, cmd Command) Answer
+}
+
+// Answer is what the user sees of an action.
+type Answer struct {
+	// Text is mrkdwn shown only to the user (ephemeral); "" shows nothing.
+	Text string
+	// ViewErrors, for a view_submission, maps block_id to an error shown
+	// in the modal, which stays open.
+	ViewErrors map[string]string
+}
+
+// HandlerConfig is what the handler is made of.
+type HandlerConfig struct {
+	// Secrets are the accepted signing secrets (several during rotation).
+	Secrets [][]byte
+	// Team returns the team id of the bot token's workspace (auth.test),
+	// cached by the caller. Requests from another team are refused.
+	Team func(ctx context.Context) (string, error)
+	// Actions handles every verified request of the workspace.
+	Actions Actions
+	// Log gets one line per request; nil discards them.
+	Log *slog.Logger
+	// Now is the clock signatures are checked against; nil is time.Now.
+	Now func() time.Time
+	// Budget is how long Actions may take; 0 is DefaultBudget.
+	Budget time.Duration
+	// HTTPClient posts to response_urls; nil is a client without
+	// keep-alive and with a timeout of SlackTimeout.
+	HTTPClient *http.Client
+	// AllowHTTPResponseURL lets response_urls be http as well as https,
+	// for tests and the sandbox. Slack's are always https.
+	AllowHTTPResponseURL bool
+}
+
+type handler struct {
+	secrets   [][]byte
+	team      func(ctx context.Context) (string, error)
+	actions   Actions
+	log       *slog.Logger
+	now       func() time.Time
+	budget    time.Duration
+	client    *http.Client
+	allowHTTP bool
+}
+
+// NewHandler returns the HTTP handler of PathInteractions and
+// PathCommands.
+func NewHandler(c HandlerConfig) http.Handler {
+	h := &handler{
+		secrets: c.Secrets, team: c.Team, actions: c.Actions, log: c.Log, now: c.Now,
+		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.budget <= 0 {
+		h.budget = DefaultBudget
+	}
+	if h.client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// A kept-alive connection's goroutines would outlive the
+		// request, and after the answer Cloud Run throttles the CPU
+		// they would need: one connection per post.
+		tr.DisableKeepAlives = true
+		h.client = &http.Client{Transport: tr, Timeout: responseURLTimeout}
+	}
+	return h
+}
+
+// reqLog collects the fields of the one log line written per request.
+// It holds no message text, user input or token.
+type reqLog struct {
+	status     int
+	kind       string // interaction type, or "command"
+	actionID   string
+	callbackID string
+	command    string
+	teamID     string
+	userID     string
+	// posted is the status of the response_url post; 0: none.
+	posted  int
+	timeout bool
+	err     error
+}
+
+// ServeHTTP answers 200 when done (a command's or a submission's answer
+// in the body, a click's or shortcut's through its response_url) ·
+// 400 malformed signed body · 401 missing or invalid signature or stale
+// timestamp · 403 a request from another workspace · 404 another path ·
+// 405 not POST · 413 body over MaxBodyBytes · 503 the workspace could not
+// be checked · 500 a bug (a recovered panic).
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rl := &reqLog{}
+	defer func() {
+		if p := recover(); p != nil {
+			rl.status, rl.err = http.StatusInternalServerError, fmt.Errorf("panic: %v", p)
+			http.Error(w, "internal error", rl.status)
+		}
+		h.logRequest(r.Context(), rl, time.Since(start))
+	}()
+	status, msg := h.serve(w, r, rl, start)
+	rl.status = status
+	if msg != "" {
+		http.Error(w, msg, status)
+	}
+}
+
+// serve handles the request. It returns the status and, for a failure,
+// the message to answer with; a success has written its answer.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, start time.Time) (int, string) {
+	if r.URL.Path != PathInteractions && r.URL.Path != PathCommands {
+		return http.StatusNotFound, "not found"
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return http.StatusMethodNotAllowed, "method not allowed: Slack requests are POSTed"
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
+		}
+		rl.err = err
+		return http.StatusBadRequest, "could not read body"
+	}
+	if err := Verify(h.secrets, r.Header, body, h.now()); err != nil {
+		rl.err = err
+		return http.StatusUnauthorized, err.Error()
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		rl.err = fmt.Errorf("%w: body is not a form", ErrMalformed)
+		return http.StatusBadRequest, rl.err.Error()
+	}
+	// Slack hanging up must not cut an action off between a PagerDuty
+	// call and its answer: the budget alone bounds the work.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
+	defer cancel()
+	if r.URL.Path == PathCommands {
+		return h.command(ctx, w, form, rl)
+	}
+	return h.interaction(ctx, w, form, rl, start)
+}
+
+func (h *handler) command(ctx context.Context, w http.ResponseWriter, form url.Values, rl *reqLog) (int, string) {
+	cmd, err := ParseCommand(form)
+	if err != nil {
+		rl.err = err
+		return http.StatusBadRequest, err.Error()
+	}
+	rl.kind, rl.command, rl.teamID, rl.userID = "command", cmd.Command, cmd.TeamID, cmd.UserID
+	if status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
+		return status, msg
+	}
+	ans := h.actions.Command(ctx, cmd)
+	rl.timeout = ctx.Err() != nil
+	if ans.Text == "" {
+		w.WriteHeader(http.StatusOK)
+		return http.StatusOK, ""
+	}
+	writeJSON(w, struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}{"ephemeral", ans.Text})
+	return http.StatusOK, ""
+}
+
+func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form url.Values, rl *reqLog, start time.Time) (int, string) {
+	in, err := ParseInteraction(form)
+	if err != nil {
+		rl.err = err
+		return http.StatusBadRequest, err.Error()
+	}
+	rl.kind, rl.actionID, rl.callbackID, rl.teamID, rl.userID = in.Type, in.Action.ID, in.CallbackID, in.TeamID, in.UserID
+	switch in.Type {
+	case TypeBlockActions, TypeMessageAction, TypeViewSubmission:
+	default:
+		w.WriteHeader(http.StatusOK)
+		return http.StatusOK, ""
+	}
+	if status, msg := h.checkTeam(ctx, in.TeamID, rl); status != 0 {
+		return status, msg
+	}
+	ans := h.actions.Interact(ctx, in)
+	rl.timeout = ctx.Err() != nil
+	if ans.Text != "" && in.ResponseURL != "" {
+		// Before answering: once answered, the instance may get no CPU
+		// to post with.
+		rl.posted, rl.err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+	}
+	if in.Type == TypeViewSubmission && len(ans.ViewErrors) > 0 {
+		writeJSON(w, struct {
+			ResponseAction string            `json:"response_action"`
+			Errors         map[string]string `json:"errors"`
+		}{"errors", ans.ViewErrors})
+		return http.StatusOK, ""
+	}
+	w.WriteHeader(http.StatusOK)
+	return http.StatusOK, ""
+}
+
+// checkTeam refuses a request from a workspace other than the bot
+// token's: 403, or 503 when the token's workspace cannot be learnt. It
+// returns 0 when the request may go on.
+func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (int, string) {
+	want, err := h.team(ctx)
+	if err != nil {
+		rl.err = fmt.Errorf("team of the bot token: %w", err)
+		return http.StatusServiceUnavailable, "could not check the workspace; try again"
+	}
+	if teamID != want {
+		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, want)
+		return http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", want, teamID)
+	}
+	return 0, ""
+}
+
+// respond posts text, ephemeral, to a response_url within what is left of
+// Slack's wait for the request begun at start, and returns the answer's
+// status.
+func (h *handler) respond(ctx context.Context, start time.Time, responseURL, text string) (int, error) {
+	u, err := url.Parse(responseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !h.allowHTTP)) {
+		return 0, fmt.Errorf("response_url refused: not an https URL")
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(SlackTimeout-answerMargin))
+	defer cancel()
+	body, err := json.Marshal(struct {
+		ResponseType    string `json:"response_type"`
+		ReplaceOriginal bool   `json:"replace_original"`
+		Text            string `json:"text"`
+	}{"ephemeral", false, text})
+	if err != nil {
+		return 0, fmt.Errorf("response_url: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("response_url: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		// The URL's path is a credential of sorts: name the host only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, fmt.Errorf("response_url post to %s failed: %w", u.Host, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseURLBody))
+	if resp.StatusCode/100 != 2 {
+		return resp.StatusCode, fmt.Errorf("response_url post to %s answered %d", u.Host, resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
+	attrs := []slog.Attr{
+		slog.Int("status", rl.status),
+		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
+	}
+	for _, f := range []struct{ key, value string }{
+		{"interaction_type", rl.kind}, {"action_id", rl.actionID}, {"callback_id", rl.callbackID},
+		{"command", rl.command}, {"team_id", rl.teamID}, {"user_id", rl.userID},
+	} {
+		if f.value != "" {
+			attrs = append(attrs, slog.String(f.key, f.value))
+		}
+	}
+	if rl.posted != 0 {
+		attrs = append(attrs, slog.Int("response_url_status", rl.posted))
+	}
+	if rl.timeout {
+		attrs = append(attrs, slog.Bool("budget_exceeded", true))
+	}
+	level := slog.LevelInfo
+	if rl.err != nil {
+		attrs = append(attrs, slog.String("error", rl.err.Error()))
+		level = slog.LevelWarn
+		if rl.status >= 500 && rl.status != http.StatusServiceUnavailable {
+			level = slog.LevelError
+		}
+	}
+	h.log.LogAttrs(ctx, level, "slack request", attrs...)
+}

@@ -1,0 +1,87 @@
+package slackops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// The Slack calls behind the incident channel's actions (buttons, /inc,
+// the note modal, the message shortcut): who clicked, a modal to open, a
+// link to a message, and which workspace the bot token belongs to.
+
+// ErrNoEmail means a Slack user's profile has no email: a bot, or an app
+// without the users:read.email scope, which Slack answers with profiles
+// that leave the email out.
+var ErrNoEmail = errors.New("Slack profile has no email (a bot, or the app lacks the users:read.email scope)")
+
+// ErrTriggerExpired means Slack refused a trigger_id: more than 3 s old,
+// or used already. The view can only be opened by a new interaction.
+var ErrTriggerExpired = errors.New("the trigger_id is over 3 s old or was used already: a modal must be opened right after the click, once")
+
+// UserEmail returns the email of the Slack user (users.info). An unknown
+// user is incident.ErrUserNotFound; a profile without email is
+// ErrNoEmail; rate limits and failures are *incident.Error.
+func (c *Client) UserEmail(ctx context.Context, userID string) (string, error) {
+	u, err := c.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "user_not_found" || se.Err == "users_not_found") {
+			return "", fmt.Errorf("users.info %s: %w", userID, incident.ErrUserNotFound)
+		}
+		return "", translate("users.info "+userID, err)
+	}
+	if u.Profile.Email == "" {
+		return "", fmt.Errorf("users.info %s: %w", userID, ErrNoEmail)
+	}
+	return u.Profile.Email, nil
+}
+
+// OpenView opens the modal for the user of the interaction that gave
+// triggerID (views.open). An expired or used trigger is an
+// *incident.Error that errors.Is ErrTriggerExpired; a view Slack refuses
+// is an *incident.Error carrying an *APIError whose Detail holds Slack's
+// messages naming the faulty fields.
+func (c *Client) OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error {
+	const op = "views.open"
+	_, err := c.api.OpenViewContext(ctx, triggerID, view)
+	if err == nil {
+		return nil
+	}
+	var se slack.SlackErrorResponse
+	switch {
+	case errors.Is(err, slack.ErrParametersMissing) || errors.Is(err, slack.ErrBlockIDNotUnique):
+		// slack-go refused it before sending.
+		return &incident.Error{Kind: incident.KindRefused, Op: op, Err: &APIError{Method: op, Code: "invalid_arguments", Detail: err.Error()}}
+	case errors.As(err, &se) && (se.Err == "expired_trigger_id" || se.Err == "exchanged_trigger_id"):
+		return &incident.Error{Kind: incident.KindRefused, Op: op,
+			Err: fmt.Errorf("%w: %w", &APIError{Method: op, Code: se.Err}, ErrTriggerExpired)}
+	case errors.As(err, &se) && se.Err == "invalid_arguments" && len(se.ResponseMetadata.Messages) > 0:
+		return &incident.Error{Kind: incident.KindRefused, Op: op,
+			Err: &APIError{Method: op, Code: se.Err, Detail: strings.Join(se.ResponseMetadata.Messages, "; ")}}
+	}
+	return translate(op, err)
+}
+
+// Permalink returns the link to the message ts of the channel
+// (chat.getPermalink). A deleted message is incident.ErrRootGone.
+func (c *Client) Permalink(ctx context.Context, channelID, ts string) (string, error) {
+	link, err := c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channelID, Ts: ts})
+	if err != nil {
+		return "", translate("chat.getPermalink "+channelID, err)
+	}
+	return link, nil
+}
+
+// TeamID returns the id of the workspace the bot token belongs to,
+// asking auth.test the first time: requests from other workspaces are
+// refused.
+func (c *Client) TeamID(ctx context.Context) (string, error) {
+	_, team, err := c.whoami(ctx)
+	return team, err
+}
