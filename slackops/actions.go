@@ -85,3 +85,18 @@ func (c *Client) TeamID(ctx context.Context) (string, error) {
 	_, team, err := c.whoami(ctx)
 	return team, err
 }
+
+// UserName returns how a Slack user is shown: their display name, else
+// their real name, else their user name (users.info).
+func (c *Client) UserName(ctx context.Context, userID string) (string, error) {
+	u, err := c.api.GetUserInfoContext(ctx, userID)
+	if err != nil {
+		return "", translate("users.info "+userID, err)
+	}
+	for _, n := range []string{u.Profile.DisplayName, u.Profile.RealName, u.RealName, u.Name} {
+		if strings.TrimSpace(n) != "" {
+			return n, nil
+		}
+	}
+	return userID, nil
+}

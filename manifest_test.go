@@ -1,0 +1,62 @@
+package incidentchannels
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/incident-channels/incident-channels/respond"
+	"github.com/incident-channels/incident-channels/slackapp"
+)
+
+// TestManifestMatchesHandlers: the Slack app manifest a user pastes sends
+// interactions and /inc to the paths the function serves, names the
+// shortcut the responder handles, and asks for the scopes they need.
+func TestManifestMatchesHandlers(t *testing.T) {
+	b, err := os.ReadFile("slack-app-manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			Shortcuts []struct {
+				Type       string `yaml:"type"`
+				CallbackID string `yaml:"callback_id"`
+			} `yaml:"shortcuts"`
+			SlashCommands []struct {
+				Command string `yaml:"command"`
+				URL     string `yaml:"url"`
+			} `yaml:"slash_commands"`
+		} `yaml:"features"`
+		OAuth struct {
+			Scopes struct {
+				Bot []string `yaml:"bot"`
+			} `yaml:"scopes"`
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Interactivity struct {
+				Enabled    bool   `yaml:"is_enabled"`
+				RequestURL string `yaml:"request_url"`
+			} `yaml:"interactivity"`
+		} `yaml:"settings"`
+	}
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if i := m.Settings.Interactivity; !i.Enabled || i.RequestURL != "FUNCTION_URL"+slackapp.PathInteractions {
+		t.Errorf("interactivity = %+v, want enabled at FUNCTION_URL%s", i, slackapp.PathInteractions)
+	}
+	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackapp.PathCommands {
+		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackapp.PathCommands)
+	}
+	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != respond.TimelineCallbackID {
+		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, respond.TimelineCallbackID)
+	}
+	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write"} {
+		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
+			t.Errorf("bot scopes %v lack %s", m.OAuth.Scopes.Bot, scope)
+		}
+	}
+}
