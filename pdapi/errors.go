@@ -152,7 +152,8 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 			return time.Duration(s) * time.Second
 		}
 		if t, err := http.ParseTime(v); err == nil && t.After(now) {
-			return t.Sub(now).Round(time.Second)
+			// Up to the second: waiting less than asked is refused again.
+			return (t.Sub(now) + time.Second - 1).Truncate(time.Second)
 		}
 	}
 	if v := strings.TrimSpace(h.Get("Ratelimit-Reset")); v != "" {
