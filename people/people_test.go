@@ -254,7 +254,7 @@ func TestCacheTTL(t *testing.T) {
 	e.slack.users["dora@example.com"] = "UDORA"
 	e.slack.mu.Unlock()
 	found, _ := resolve(t, r, "PADA", "PDORA")
-	if diff := cmp.Diff([]string{"/users/PDORA"}, e.pd.Requests()); diff != "" {
+	if diff := cmp.Diff([]string{"/users/PDORA"}, e.pd.Paths()); diff != "" {
 		t.Errorf("PagerDuty requests past MissTTL (-want +got):\n%s", diff)
 	}
 	if found["PDORA"] != "UDORA" {
@@ -265,7 +265,7 @@ func TestCacheTTL(t *testing.T) {
 	e.clock.Add(24 * time.Hour)
 	e.pd.ResetCalls()
 	resolve(t, r, "PADA")
-	if diff := cmp.Diff([]string{"/users/PADA"}, e.pd.Requests()); diff != "" {
+	if diff := cmp.Diff([]string{"/users/PADA"}, e.pd.Paths()); diff != "" {
 		t.Errorf("PagerDuty requests past TTL (-want +got):\n%s", diff)
 	}
 }

@@ -1,22 +1,53 @@
-// Package pdfake is a fake PagerDuty REST API over real HTTP, good enough
-// for go-pagerduty's GetUserWithContext: GET /users/{id} with token
-// authentication, PagerDuty's error bodies, and injected faults (rate
-// limits, server errors, slow answers).
+// Package pdfake is a stateful fake PagerDuty REST API over real HTTP:
+// users (GET /users/{id}, GET /users?query=), incidents that can be
+// acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
+// GET and POST /incidents/{id}/notes), escalation policies and their
+// on-call entries, with token authentication, the From header checks of
+// writes, PagerDuty's error bodies, and injected faults (rate limits,
+// server errors, slow answers).
 //
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
 //	pd.AddUser("PABC123", "Ada Lovelace", "ada@example.com")
 //	client := pagerduty.NewClient("token", pagerduty.WithAPIEndpoint(pd.URL()))
+//
+// Where PagerDuty's documentation says what it answers, the fake answers
+// the same; where it does not, the fake's choice is marked in a comment.
 package pdfake
 
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+)
+
+// PagerDuty's error codes and messages the fake answers.
+const (
+	// codeAlreadyResolved: PagerDuty's error code table lists 1001
+	// "Incident Already Resolved"; which write answers it in API v2 is not
+	// documented. The fake answers it to resolving or escalating a
+	// resolved incident.
+	codeAlreadyResolved = 1001
+	// codeRequesterNotFound: a From address that is no user
+	// ("Requester User Not Found").
+	codeRequesterNotFound = 1008
+	// codeInvalidInput: "Invalid Input Provided".
+	codeInvalidInput = 2001
+	// codeAccessDenied: "Access Denied", with 403.
+	codeAccessDenied = 2010
+	// codeMissingFrom: a write without From; PagerDuty's message is
+	// msgMissingFrom (its code is reported as 2016 by clients).
+	codeMissingFrom = 2016
+	// codeNotFound: "Not Found", with 404.
+	codeNotFound = 2100
+
+	msgMissingFrom = `You must specify a user's email address in the "From" header to perform this action`
 )
 
 // Fault changes the answer to one request.
@@ -28,8 +59,68 @@ type Fault struct {
 	// none.
 	RetryAfter string
 	// Delay is how long the server waits before answering; it gives up
-	// early when the client goes away.
+	// early when the client goes away. A write delayed this way is not
+	// carried out when the client gives up first.
 	Delay time.Duration
+}
+
+// Request is one request the server received.
+type Request struct {
+	Method string
+	// Path is the path with the query ("/users?query=ada").
+	Path string
+	// Body is the request body ("" for none).
+	Body string
+	// From is the From header.
+	From string
+}
+
+// Incident is an incident the fake knows.
+type Incident struct {
+	ID     string
+	Number int
+	Title  string
+	// Status is "triggered", "acknowledged" or "resolved"; "" is
+	// "triggered".
+	Status   string
+	PolicyID string
+	// Assignees are PagerDuty user ids.
+	Assignees []string
+	// EscalationLevel is the level last set by an escalation; 0 until
+	// then.
+	EscalationLevel int
+}
+
+// Note is a note on an incident.
+type Note struct {
+	ID        string
+	UserID    string
+	Content   string
+	CreatedAt time.Time
+}
+
+// Change kinds.
+const (
+	ChangeAcknowledged = "acknowledged"
+	ChangeResolved     = "resolved"
+	ChangeEscalated    = "escalated"
+	ChangeAnnotated    = "annotated"
+)
+
+// Change is what a successful write changed, for the OnChange hook.
+type Change struct {
+	IncidentID string
+	// Kind is ChangeAcknowledged, ChangeResolved, ChangeEscalated or
+	// ChangeAnnotated.
+	Kind string
+	// UserID is the PagerDuty user of the From header.
+	UserID string
+	// Note is the note's content (ChangeAnnotated).
+	Note string
+	// EscalationLevel is the new level (ChangeEscalated).
+	EscalationLevel int
+	// Reopened is set when acknowledging reopened a resolved incident.
+	Reopened bool
 }
 
 // user is a PagerDuty user the fake knows.
@@ -42,23 +133,56 @@ type user struct {
 	HTMLURL string `json:"html_url"`
 }
 
+// policy is an escalation policy.
+type policy struct {
+	levels, loops int
+}
+
+// onCall is one on-call entry.
+type onCall struct {
+	policyID, userID string
+	level            int
+}
+
+// faultKey selects the requests of FailOn.
+type faultKey struct{ method, path string }
+
 // Server is a fake PagerDuty REST API. It is safe for concurrent use.
 type Server struct {
 	srv   *httptest.Server
 	token string
+	now   func() time.Time
 
 	mu          sync.Mutex
 	users       map[string]user
+	userOrder   []string
+	forbidden   map[string]bool
+	incidents   map[string]*Incident
+	notes       map[string][]Note
+	noteSeq     int
+	policies    map[string]policy
+	onCalls     []onCall
 	faults      []Fault
-	requests    []string
+	pathFaults  map[faultKey][]Fault
+	requests    []Request
 	inFlight    int
 	maxInFlight int
+	onChange    func(Change)
 }
 
 // NewServer starts a fake PagerDuty REST API that accepts the API token
 // token (header "Authorization: Token token=<token>"). Close it when done.
 func NewServer(token string) *Server {
-	s := &Server{token: token, users: map[string]user{}}
+	s := &Server{
+		token:      token,
+		now:        time.Now,
+		users:      map[string]user{},
+		forbidden:  map[string]bool{},
+		incidents:  map[string]*Incident{},
+		notes:      map[string][]Note{},
+		policies:   map[string]policy{},
+		pathFaults: map[faultKey][]Fault{},
+	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -73,6 +197,9 @@ func (s *Server) Close() { s.srv.Close() }
 func (s *Server) AddUser(id, name, email string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.users[id]; !ok {
+		s.userOrder = append(s.userOrder, id)
+	}
 	s.users[id] = user{
 		ID:      id,
 		Type:    "user",
@@ -83,11 +210,84 @@ func (s *Server) AddUser(id, name, email string) {
 	}
 }
 
+// Forbid makes PagerDuty refuse every write by the user (403 Access
+// Denied), like a user whose role may not change incidents.
+func (s *Server) Forbid(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forbidden[userID] = true
+}
+
+// AddIncident adds (or replaces) an incident.
+func (s *Server) AddIncident(inc Incident) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inc.Status == "" {
+		inc.Status = "triggered"
+	}
+	inc.Assignees = slices.Clone(inc.Assignees)
+	s.incidents[inc.ID] = &inc
+}
+
+// Incident returns the incident's current state.
+func (s *Server) Incident(id string) (Incident, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inc, ok := s.incidents[id]
+	if !ok {
+		return Incident{}, false
+	}
+	out := *inc
+	out.Assignees = slices.Clone(inc.Assignees)
+	return out, true
+}
+
+// Notes returns the notes of the incident, oldest first.
+func (s *Server) Notes(incidentID string) []Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.notes[incidentID])
+}
+
+// AddPolicy adds (or replaces) an escalation policy of levels rules that
+// repeats loops times (num_loops).
+func (s *Server) AddPolicy(id string, levels, loops int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.policies[id] = policy{levels: levels, loops: loops}
+}
+
+// AddOnCall puts the user on call at level of the escalation policy.
+func (s *Server) AddOnCall(policyID, userID string, level int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCalls = append(s.onCalls, onCall{policyID: policyID, userID: userID, level: level})
+}
+
+// SetOnChange sets the hook called after every successful write, with
+// what changed, before the answer is sent; nil removes it. The hook runs
+// without the server's lock, so it may call the server.
+func (s *Server) SetOnChange(f func(Change)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onChange = f
+}
+
 // Fail queues faults: the next requests get them, one each, in order.
 func (s *Server) Fail(faults ...Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, faults...)
+}
+
+// FailOn queues faults for the requests of method to path (without the
+// query), one each, in order; they come before those queued by Fail.
+// Requests running in parallel get their own faults this way.
+func (s *Server) FailOn(method, path string, faults ...Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := faultKey{method, path}
+	s.pathFaults[k] = append(s.pathFaults[k], faults...)
 }
 
 // Calls is the number of requests received.
@@ -97,11 +297,23 @@ func (s *Server) Calls() int {
 	return len(s.requests)
 }
 
-// Requests returns the paths of the requests received, in order.
-func (s *Server) Requests() []string {
+// Requests returns the requests received, in order.
+func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]string(nil), s.requests...)
+	return slices.Clone(s.requests)
+}
+
+// Paths returns the paths (without the query) of the requests received,
+// in order.
+func (s *Server) Paths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.requests))
+	for i, r := range s.requests {
+		out[i], _, _ = strings.Cut(r.Path, "?")
+	}
+	return out
 }
 
 // MaxInFlight is the largest number of requests the server was answering
@@ -121,13 +333,20 @@ func (s *Server) ResetCalls() {
 	s.maxInFlight = s.inFlight
 }
 
+// maxRequestBody bounds the request bodies read.
+const maxRequestBody = 1 << 20
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
 	s.mu.Lock()
-	s.requests = append(s.requests, r.URL.Path)
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.RequestURI(), Body: string(body), From: r.Header.Get("From")})
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	var fault Fault
-	if len(s.faults) > 0 {
+	k := faultKey{r.Method, r.URL.Path}
+	if q := s.pathFaults[k]; len(q) > 0 {
+		fault, s.pathFaults[k] = q[0], q[1:]
+	} else if len(s.faults) > 0 {
 		fault, s.faults = s.faults[0], s.faults[1:]
 	}
 	s.mu.Unlock()
@@ -164,30 +383,336 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "Unauthorized", 0)
 		return
 	}
-	id, ok := strings.CutPrefix(r.URL.Path, "/users/")
-	if !ok || id == "" || strings.Contains(id, "/") {
-		writeError(w, http.StatusNotFound, "Not Found", 2100)
-		return
-	}
-	if r.Method != http.MethodGet {
+	s.route(w, r, body)
+}
+
+// route answers an authenticated request.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "users":
+		s.listUsers(w, r)
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "users":
+		s.getUser(w, parts[1])
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "incidents":
+		s.getIncident(w, parts[1])
+	case r.Method == http.MethodPut && len(parts) == 2 && parts[0] == "incidents":
+		s.updateIncident(w, r, parts[1], body)
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "notes":
+		s.listNotes(w, parts[1])
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "notes":
+		s.addNote(w, r, parts[1], body)
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
+		s.getPolicy(w, parts[1])
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
+		s.listOnCalls(w, r)
+	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
-		return
+	default:
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 	}
+}
+
+func (s *Server) getUser(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	u, ok := s.users[id]
 	s.mu.Unlock()
 	if !ok {
-		writeError(w, http.StatusNotFound, "Not Found", 2100)
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": u})
 }
 
+// listUsers answers GET /users?query=: the users whose name or email
+// contains the query, ignoring case, as PagerDuty's search matches part
+// of a name or an address.
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := strings.ToLower(r.URL.Query().Get("query"))
+	s.mu.Lock()
+	users := []user{}
+	for _, id := range s.userOrder {
+		u := s.users[id]
+		if strings.Contains(strings.ToLower(u.Name), q) || strings.Contains(strings.ToLower(u.Email), q) {
+			users = append(users, u)
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"users": users, "limit": 100, "offset": 0, "more": false, "total": nil})
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	inc, ok := s.incidents[id]
+	var v map[string]any
+	if ok {
+		v = incidentJSON(inc)
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": v})
+}
+
+// requester checks the From header of a write and returns its user id;
+// ok is false when it answered an error. Missing From: 400; an address
+// of no user: 400 "Requester User Not Found"; a forbidden user: 403.
+func (s *Server) requester(w http.ResponseWriter, r *http.Request) (userID string, ok bool) {
+	from := strings.TrimSpace(r.Header.Get("From"))
+	if from == "" {
+		writeError(w, http.StatusBadRequest, msgMissingFrom, codeMissingFrom)
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.userOrder {
+		if strings.EqualFold(s.users[id].Email, from) {
+			userID = id
+			break
+		}
+	}
+	switch {
+	case userID == "":
+		writeError(w, http.StatusBadRequest, "Requester User Not Found", codeRequesterNotFound)
+		return "", false
+	case s.forbidden[userID]:
+		writeError(w, http.StatusForbidden, "Access Denied", codeAccessDenied)
+		return "", false
+	}
+	return userID, true
+}
+
+// updateIncident answers PUT /incidents/{id}: status "acknowledged" or
+// "resolved", or escalation_level.
+func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	var req struct {
+		Incident *struct {
+			Type            string `json:"type"`
+			Status          string `json:"status"`
+			EscalationLevel *int   `json:"escalation_level"`
+		} `json:"incident"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Incident == nil {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "incident is missing or not an object")
+		return
+	}
+	in := req.Incident
+	if in.Type != "incident" && in.Type != "incident_reference" {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "type must be incident or incident_reference")
+		return
+	}
+	if in.Status != "" && in.Status != "acknowledged" && in.Status != "resolved" && in.Status != "triggered" {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "Status must be one of triggered, acknowledged, or resolved.")
+		return
+	}
+	if in.Status == "" && in.EscalationLevel == nil {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "nothing to update")
+		return
+	}
+	userID, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+
+	s.mu.Lock()
+	inc, ok := s.incidents[id]
+	if !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
+		return
+	}
+	var changes []Change
+	status, errMsg, errDetail := http.StatusOK, "", ""
+	switch {
+	case in.Status == "acknowledged":
+		// PagerDuty reopens a resolved incident that is acknowledged
+		// (API reference, PUT /incidents/{id}, status; since 2025-09-18).
+		// Acknowledging an acknowledged incident succeeds without a
+		// change.
+		if inc.Status != "acknowledged" {
+			changes = append(changes, Change{IncidentID: id, Kind: ChangeAcknowledged, UserID: userID, Reopened: inc.Status == "resolved"})
+			inc.Status = "acknowledged"
+		}
+	case in.Status == "resolved" && inc.Status == "resolved":
+		status, errMsg, errDetail = http.StatusBadRequest, "Incident Already Resolved", "Incident Already Resolved"
+	case in.Status == "resolved":
+		inc.Status = "resolved"
+		changes = append(changes, Change{IncidentID: id, Kind: ChangeResolved, UserID: userID})
+	case in.Status == "triggered":
+		inc.Status = "triggered"
+	}
+	if in.EscalationLevel != nil && errMsg == "" {
+		p, known := s.policies[inc.PolicyID]
+		level := *in.EscalationLevel
+		switch {
+		case inc.Status == "resolved":
+			status, errMsg, errDetail = http.StatusBadRequest, "Incident Already Resolved", "Incident Already Resolved"
+		case !known || level < 1 || level > p.levels:
+			// The fake's choice: PagerDuty does not document its answer
+			// to a level the policy does not have.
+			status, errMsg, errDetail = http.StatusBadRequest, "Invalid Input Provided", "escalation_level is not a level of the escalation policy"
+		default:
+			inc.EscalationLevel = level
+			var assignees []string
+			for _, o := range s.onCalls {
+				if o.policyID == inc.PolicyID && o.level == level {
+					assignees = append(assignees, o.userID)
+				}
+			}
+			if len(assignees) > 0 {
+				inc.Assignees = assignees
+			}
+			changes = append(changes, Change{IncidentID: id, Kind: ChangeEscalated, UserID: userID, EscalationLevel: level})
+		}
+	}
+	v := incidentJSON(inc)
+	hook := s.onChange
+	s.mu.Unlock()
+
+	if errMsg != "" {
+		code := codeInvalidInput
+		if errMsg == "Incident Already Resolved" {
+			code = codeAlreadyResolved
+		}
+		writeError(w, status, errMsg, code, errDetail)
+		return
+	}
+	if hook != nil {
+		for _, c := range changes {
+			hook(c)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"incident": v})
+}
+
+func (s *Server) listNotes(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	_, ok := s.incidents[id]
+	notes := make([]map[string]any, 0, len(s.notes[id]))
+	for _, n := range s.notes[id] {
+		notes = append(notes, s.noteJSON(n))
+	}
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notes": notes})
+}
+
+// addNote answers POST /incidents/{id}/notes (200 with the note, as the
+// API reference documents).
+func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body []byte) {
+	var req struct {
+		Note *struct {
+			Content string `json:"content"`
+		} `json:"note"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.Note == nil || strings.TrimSpace(req.Note.Content) == "" {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "Content cannot be empty")
+		return
+	}
+	userID, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if _, ok := s.incidents[id]; !ok {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
+		return
+	}
+	s.noteSeq++
+	n := Note{ID: fmt.Sprintf("PNOTE%03d", s.noteSeq), UserID: userID, Content: req.Note.Content, CreatedAt: s.now().UTC().Truncate(time.Second)}
+	s.notes[id] = append(s.notes[id], n)
+	v := s.noteJSON(n)
+	hook := s.onChange
+	s.mu.Unlock()
+	if hook != nil {
+		hook(Change{IncidentID: id, Kind: ChangeAnnotated, UserID: userID, Note: n.Content})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"note": v})
+}
+
+func (s *Server) getPolicy(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	p, ok := s.policies[id]
+	s.mu.Unlock()
+	if !ok {
+		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
+		return
+	}
+	rules := make([]map[string]any, p.levels)
+	for i := range rules {
+		rules[i] = map[string]any{"id": fmt.Sprintf("R%s%d", id, i+1), "escalation_delay_in_minutes": 30, "targets": []any{}}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"escalation_policy": map[string]any{
+		"id": id, "type": "escalation_policy", "summary": id, "name": id,
+		"num_loops": p.loops, "escalation_rules": rules,
+	}})
+}
+
+// listOnCalls answers GET /oncalls, filtered by escalation_policy_ids[]
+// when given.
+func (s *Server) listOnCalls(w http.ResponseWriter, r *http.Request) {
+	ids := r.URL.Query()["escalation_policy_ids[]"]
+	s.mu.Lock()
+	out := []map[string]any{}
+	for _, o := range s.onCalls {
+		if len(ids) > 0 && !slices.Contains(ids, o.policyID) {
+			continue
+		}
+		out = append(out, map[string]any{
+			"user":              s.userRef(o.userID),
+			"escalation_policy": map[string]any{"id": o.policyID, "type": "escalation_policy_reference"},
+			"escalation_level":  o.level,
+		})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"oncalls": out, "limit": 100, "offset": 0, "more": false, "total": nil})
+}
+
+// userRef is a user reference; s.mu is held.
+func (s *Server) userRef(id string) map[string]any {
+	return map[string]any{"id": id, "type": "user_reference", "summary": s.users[id].Name}
+}
+
+// noteJSON is PagerDuty's note; s.mu is held.
+func (s *Server) noteJSON(n Note) map[string]any {
+	return map[string]any{
+		"id":         n.ID,
+		"user":       s.userRef(n.UserID),
+		"channel":    map[string]any{"summary": "The PagerDuty website or APIs"},
+		"content":    n.Content,
+		"created_at": n.CreatedAt.Format(time.RFC3339),
+	}
+}
+
+// incidentJSON is PagerDuty's incident; s.mu is held.
+func incidentJSON(inc *Incident) map[string]any {
+	assignments := []map[string]any{}
+	if inc.Status != "resolved" {
+		for _, a := range inc.Assignees {
+			assignments = append(assignments, map[string]any{"assignee": map[string]any{"id": a, "type": "user_reference"}})
+		}
+	}
+	return map[string]any{
+		"id": inc.ID, "type": "incident", "incident_number": inc.Number, "title": inc.Title,
+		"status": inc.Status, "assignments": assignments,
+		"escalation_policy": map[string]any{"id": inc.PolicyID, "type": "escalation_policy_reference"},
+	}
+}
+
 // writeError answers PagerDuty's error body; code 0 is left out.
-func writeError(w http.ResponseWriter, status int, message string, code int) {
+func writeError(w http.ResponseWriter, status int, message string, code int, errs ...string) {
 	e := map[string]any{"message": message}
 	if code != 0 {
 		e["code"] = code
+	}
+	if len(errs) > 0 {
+		e["errors"] = errs
 	}
 	writeJSON(w, status, map[string]any{"error": e})
 }

@@ -39,7 +39,7 @@ func TestGetUser(t *testing.T) {
 		t.Errorf("wrong token: error = %v, want a 401", err)
 	}
 
-	if got, want := strings.Join(s.Requests(), " "), "/users/PADA /users/PNONE /users/PADA"; got != want {
+	if got, want := strings.Join(s.Paths(), " "), "/users/PADA /users/PNONE /users/PADA"; got != want {
 		t.Errorf("Requests = %q, want %q", got, want)
 	}
 	s.ResetCalls()

@@ -1,0 +1,193 @@
+// Package pdapi is a small client of the PagerDuty REST API v2 for the
+// actions responders take from Slack: acknowledge, resolve, escalate and
+// annotate an incident on behalf of a PagerDuty user (the From header),
+// and find that user by email.
+//
+// It speaks plain net/http and encoding/json instead of go-pagerduty so
+// that every header and body is exactly what PagerDuty documents. Every
+// failure is a *incident.Error classified where it enters; Explain turns
+// one into a sentence a responder can read.
+package pdapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// DefaultURL is the PagerDuty REST API of US accounts; EU accounts use
+// https://api.eu.pagerduty.com.
+const DefaultURL = "https://api.pagerduty.com"
+
+// Headers and media types of the REST API v2.
+const (
+	headerAuthorization = "Authorization"
+	headerAccept        = "Accept"
+	headerContentType   = "Content-Type"
+	headerFrom          = "From"
+	headerRetryAfter    = "Retry-After"
+	mediaTypeV2         = "application/vnd.pagerduty+json;version=2"
+	mediaTypeJSON       = "application/json"
+)
+
+// Limits.
+const (
+	// maxBody bounds how much of an answer is read.
+	maxBody = 1 << 20
+	// fallbackTimeout bounds a request when the caller's context has no
+	// deadline and no HTTPClient was given.
+	fallbackTimeout = 20 * time.Second
+	// pageLimit is the page size of list calls.
+	pageLimit = 100
+	// maxPages bounds the pages read by one list call.
+	maxPages = 5
+)
+
+// Options configure a Client.
+type Options struct {
+	// Token is the PagerDuty REST API key (PAGERDUTY_API_TOKEN). Writes
+	// need a full-access key: PagerDuty answers 403 to a read-only key.
+	Token string
+	// URL is the REST API base URL (PAGERDUTY_API_URL); "" is DefaultURL.
+	URL string
+	// HTTPClient sends the requests; nil is a client with a 20 s timeout.
+	HTTPClient *http.Client
+}
+
+// Client calls the PagerDuty REST API. It is safe for concurrent use.
+type Client struct {
+	token string
+	url   string
+	hc    *http.Client
+}
+
+// New returns a Client configured by o.
+func New(o Options) *Client {
+	c := &Client{token: o.Token, url: strings.TrimRight(o.URL, "/"), hc: o.HTTPClient}
+	if c.url == "" {
+		c.url = DefaultURL
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Timeout: fallbackTimeout}
+	}
+	return c
+}
+
+// call is one request to PagerDuty.
+type call struct {
+	// op names the call for errors ("pagerduty.resolve PT4KHLK"); its
+	// first word selects the action Explain names.
+	op     string
+	method string
+	path   string // with the query, already escaped
+	from   string // the From header; "" for none
+	body   any    // marshalled to JSON; nil for none
+	out    any    // the answer is decoded into it; nil to ignore it
+}
+
+// do sends the call and decodes a 2xx answer into c.out. Any failure is
+// a *incident.Error (see classify).
+func (c *Client) do(ctx context.Context, cl call) error {
+	var body io.Reader
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return &incident.Error{Kind: incident.KindRefused, Op: cl.op, Err: fmt.Errorf("encode the request: %w", err)}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, c.url+cl.path, body)
+	if err != nil {
+		// Only a malformed PAGERDUTY_API_URL gets here.
+		return &incident.Error{Kind: incident.KindRefused, Op: cl.op, Err: fmt.Errorf("build the request (check PAGERDUTY_API_URL): %w", err)}
+	}
+	req.Header.Set(headerAuthorization, "Token token="+c.token)
+	req.Header.Set(headerAccept, mediaTypeV2)
+	req.Header.Set(headerContentType, mediaTypeJSON)
+	if cl.from != "" {
+		req.Header.Set(headerFrom, cl.from)
+	}
+
+	budget := time.Duration(0)
+	if d, ok := ctx.Deadline(); ok {
+		budget = time.Until(d)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return noAnswerError(cl, budget, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return noAnswerError(cl, budget, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return c.answerError(cl, resp, b)
+	}
+	if cl.out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, cl.out); err != nil {
+		// A 2xx that is not PagerDuty's JSON: a proxy or the wrong URL.
+		return &incident.Error{Kind: incident.KindRefused, Op: cl.op,
+			Err: fmt.Errorf("%s answered HTTP %d with something that is not PagerDuty's JSON (check PAGERDUTY_API_URL): %w", c.url, resp.StatusCode, err)}
+	}
+	return nil
+}
+
+// noAnswerError classifies a call that got no (complete) answer: a retry
+// of an idempotent GET or PUT is safe, so it is transient; a POST may have
+// taken effect, so it may be done.
+func noAnswerError(cl call, budget time.Duration, err error) error {
+	kind := incident.KindTransient
+	if cl.method == http.MethodPost {
+		kind = incident.KindMaybeDone
+	}
+	// *url.Error repeats the method and URL; the cause is enough.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &incident.Error{Kind: kind, Op: cl.op, Err: &NoAnswerError{Budget: budget, Err: err}}
+}
+
+// answerError classifies a non-2xx answer:
+//
+//	429            KindTransient, RetryAfter from Retry-After
+//	5xx            KindTransient (KindMaybeDone for a POST: a gateway's
+//	               502/504 does not say whether the note was created)
+//	bare 404       KindRefused: PAGERDUTY_API_URL is not PagerDuty's API
+//	other 4xx      KindRefused
+func (c *Client) answerError(cl call, resp *http.Response, body []byte) error {
+	apiErr := parseAPIError(resp.StatusCode, body)
+	e := &incident.Error{Kind: incident.KindRefused, Op: cl.op, Err: apiErr}
+	switch code := resp.StatusCode; {
+	case code == http.StatusTooManyRequests:
+		e.Kind = incident.KindTransient
+		e.RetryAfter = retryAfter(resp.Header, time.Now())
+	case code >= 500 && cl.method == http.MethodPost:
+		e.Kind = incident.KindMaybeDone
+	case code >= 500:
+		e.Kind = incident.KindTransient
+	case code == http.StatusNotFound && !apiErr.fromPagerDuty:
+		e.Err = &WrongURLError{URL: c.url, API: apiErr}
+	}
+	return e
+}
+
+// get reads path into out.
+func (c *Client) get(ctx context.Context, op, path string, out any) error {
+	return c.do(ctx, call{op: op, method: http.MethodGet, path: path, out: out})
+}
+
+// escape escapes one path segment (an id).
+func escape(id string) string { return url.PathEscape(id) }

@@ -1,0 +1,254 @@
+package people
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/internal/testclock"
+	"github.com/incident-channels/incident-channels/pdapi"
+	"github.com/incident-channels/incident-channels/people/pdfake"
+)
+
+// fakeSlackEmails is users.info's profile.email by Slack user id.
+type fakeSlackEmails struct {
+	mu     sync.Mutex
+	emails map[string]string
+	err    error // returned by every call when set
+	calls  int
+}
+
+func (s *fakeSlackEmails) UserEmail(_ context.Context, slackUserID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	if s.err != nil {
+		return "", s.err
+	}
+	return s.emails[slackUserID], nil
+}
+
+func (s *fakeSlackEmails) Calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls
+}
+
+// actorEnv is Actors wired to the real pdapi client, a fake PagerDuty
+// and a fake Slack.
+type actorEnv struct {
+	pd    *pdfake.Server
+	slack *fakeSlackEmails
+	clock *testclock.Clock
+	opts  ActorOptions
+}
+
+func newActorEnv(t *testing.T) *actorEnv {
+	t.Helper()
+	pd := pdfake.NewServer(token)
+	t.Cleanup(pd.Close)
+	pd.AddUser("PADA", "Ada Lovelace", "Ada@Example.com")
+	pd.AddUser("PJOANN", "Joann", "joann@example.com")
+	slack := &fakeSlackEmails{emails: map[string]string{
+		"UADA":  "ada@example.com",
+		"UANN":  "ann@example.com", // only joann@ is in PagerDuty
+		"UHIDE": "",
+	}}
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	return &actorEnv{pd: pd, slack: slack, clock: clock, opts: ActorOptions{
+		PagerDuty: pdapi.New(pdapi.Options{Token: token, URL: pd.URL()}),
+		Slack:     slack,
+		Cache:     NewMemoryActorCache(),
+		Now:       clock.Now,
+	}}
+}
+
+func TestActorsLookup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		slackUser string
+		want      Actor
+		wantErr   error
+		wantText  string
+	}{
+		{name: "found, address in another case", slackUser: "UADA", want: Actor{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "Ada@Example.com"}},
+		{name: "no PagerDuty user with the address", slackUser: "UANN", wantErr: ErrNoPagerDutyUser,
+			wantText: "no PagerDuty user has the email address ann@example.com (the Slack user's)"},
+		{name: "Slack shows no address", slackUser: "UHIDE", wantErr: ErrNoEmail},
+		{name: "unknown to Slack: no address", slackUser: "UNONE", wantErr: ErrNoEmail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newActorEnv(t)
+			a := NewActors(e.opts)
+			for i := range 2 { // the second answer comes from the cache
+				got, err := a.Lookup(context.Background(), tt.slackUser)
+				if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+					t.Fatalf("Lookup(%s) #%d = %+v, %v; want %+v, %v", tt.slackUser, i+1, got, err, tt.want, tt.wantErr)
+				}
+				if tt.wantText != "" && err.Error() != tt.wantText {
+					t.Errorf("error text = %q, want %q", err, tt.wantText)
+				}
+			}
+			if e.slack.Calls() != 1 {
+				t.Errorf("Slack calls = %d, want 1: the second Lookup is cached", e.slack.Calls())
+			}
+		})
+	}
+}
+
+// TestActorsCacheExpiry: a found user is cached for TTL, a miss for the
+// shorter MissTTL.
+func TestActorsCacheExpiry(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	e.opts.TTL, e.opts.MissTTL = time.Hour, time.Minute
+	a := NewActors(e.opts)
+	ctx := context.Background()
+	lookupBoth := func() {
+		t.Helper()
+		if _, err := a.Lookup(ctx, "UADA"); err != nil {
+			t.Fatalf("Lookup(UADA) error = %v", err)
+		}
+		if _, err := a.Lookup(ctx, "UANN"); !errors.Is(err, ErrNoPagerDutyUser) {
+			t.Fatalf("Lookup(UANN) error = %v, want ErrNoPagerDutyUser", err)
+		}
+	}
+	lookupBoth()
+	e.clock.Add(2 * time.Minute) // the miss expired, the hit did not
+	lookupBoth()
+	if got := e.slack.Calls(); got != 3 {
+		t.Errorf("Slack calls = %d, want 3 (both, then the expired miss)", got)
+	}
+	// Ann is added to PagerDuty: found once the miss expires.
+	e.pd.AddUser("PANN", "Ann", "ann@example.com")
+	e.clock.Add(2 * time.Minute)
+	if got, err := a.Lookup(ctx, "UANN"); err != nil || got.PagerDutyID != "PANN" {
+		t.Errorf("Lookup(UANN) after the miss expired = %+v, %v; want PANN", got, err)
+	}
+}
+
+// TestActorsTransientNotCached: a rate-limited or slow look-up passes the
+// *incident.Error through and caches nothing.
+func TestActorsTransientNotCached(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	a := NewActors(e.opts)
+	ctx := context.Background()
+	e.pd.Fail(pdfake.Fault{Status: 429, RetryAfter: "3"})
+	_, err := a.Lookup(ctx, "UADA")
+	var ie *incident.Error
+	if !errors.As(err, &ie) || ie.Kind != incident.KindTransient || ie.RetryAfter != 3*time.Second {
+		t.Fatalf("Lookup error = %v, want a transient *incident.Error with RetryAfter 3s", err)
+	}
+	if got, err := a.Lookup(ctx, "UADA"); err != nil || got.PagerDutyID != "PADA" {
+		t.Errorf("Lookup after the rate limit = %+v, %v; want PADA", got, err)
+	}
+
+	slackErr := &incident.Error{Kind: incident.KindTransient, Op: "slack users.info", RetryAfter: time.Second}
+	e.slack.mu.Lock()
+	e.slack.err = slackErr
+	e.slack.mu.Unlock()
+	if _, err := a.Lookup(ctx, "UHIDE"); !errors.Is(err, slackErr) || incident.KindOf(err) != incident.KindTransient {
+		t.Errorf("Lookup with Slack rate limited = %v, want Slack's error", err)
+	}
+	if _, ok, _ := e.opts.Cache.Get(ctx, "UHIDE"); ok {
+		t.Error("a failed Slack look-up was cached")
+	}
+}
+
+func TestActorsInvalidID(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	if _, err := NewActors(e.opts).Lookup(context.Background(), "U1/../x"); err == nil {
+		t.Error("Lookup of an invalid id: no error")
+	}
+	if e.slack.Calls() != 0 {
+		t.Error("an invalid id was sent to Slack")
+	}
+}
+
+func TestFirestoreActorCache(t *testing.T) {
+	t.Parallel()
+	client := firestoretest.Client(t)
+	c := NewFirestoreActorCache(client)
+	ctx := context.Background()
+	// Firestore keeps microseconds.
+	expire := time.Date(2026, 3, 2, 12, 0, 0, 123456000, time.UTC)
+	hit := ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", ExpireAt: expire}
+	miss := ActorEntry{Email: "ann@example.com", Reason: reasonNoPagerDutyUser, ExpireAt: expire}
+	if err := c.Put(ctx, "UADA", hit); err != nil {
+		t.Fatalf("Put error = %v", err)
+	}
+	if err := c.Put(ctx, "UANN", miss); err != nil {
+		t.Fatalf("Put error = %v", err)
+	}
+	for id, want := range map[string]ActorEntry{"UADA": hit, "UANN": miss} {
+		got, ok, err := c.Get(ctx, id)
+		if err != nil || !ok {
+			t.Fatalf("Get(%s) = %v, %v", id, ok, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Get(%s) (-want +got):\n%s", id, diff)
+		}
+	}
+	if _, ok, err := c.Get(ctx, "UNONE"); ok || err != nil {
+		t.Errorf("Get(UNONE) = %v, %v; want no entry", ok, err)
+	}
+	if _, ok, err := c.Get(ctx, "a/b"); ok || err != nil {
+		t.Errorf("Get(a/b) = %v, %v; want no entry", ok, err)
+	}
+	if err := c.Put(ctx, "a/b", hit); err == nil {
+		t.Error("Put(a/b): no error")
+	}
+
+	snap, err := client.Collection("slack_actors").Doc("UADA").Get(ctx)
+	if err != nil {
+		t.Fatalf("read the document: %v", err)
+	}
+	data := snap.Data()
+	if at, ok := data["expire_at"].(time.Time); !ok || !at.Equal(expire) {
+		t.Errorf("expire_at = %#v, want the timestamp %v", data["expire_at"], expire)
+	}
+	if at, ok := data["updated_at"].(time.Time); !ok || time.Since(at) > time.Minute {
+		t.Errorf("updated_at = %#v, want a recent timestamp", data["updated_at"])
+	}
+	if data["pagerduty_id"] != "PADA" || data["name"] != "Ada Lovelace" || data["email"] != "ada@example.com" || data["reason"] != "" {
+		t.Errorf("document = %v", data)
+	}
+}
+
+// TestFirestoreActorCacheShared: a second instance finds in Firestore
+// what the first looked up, hits and misses alike.
+func TestFirestoreActorCacheShared(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	client := firestoretest.Client(t)
+	e.opts.Cache = NewFirestoreActorCache(client)
+	ctx := context.Background()
+	first := NewActors(e.opts)
+	if _, err := first.Lookup(ctx, "UADA"); err != nil {
+		t.Fatal(err)
+	}
+	first.Lookup(ctx, "UANN")
+	e.opts.Cache = NewFirestoreActorCache(client)
+	second := NewActors(e.opts)
+	got, err := second.Lookup(ctx, "UADA")
+	if err != nil || got.PagerDutyID != "PADA" {
+		t.Errorf("second Lookup(UADA) = %+v, %v", got, err)
+	}
+	if _, err := second.Lookup(ctx, "UANN"); !errors.Is(err, ErrNoPagerDutyUser) {
+		t.Errorf("second Lookup(UANN) error = %v, want ErrNoPagerDutyUser", err)
+	}
+	if got := e.slack.Calls(); got != 2 {
+		t.Errorf("Slack calls = %d, want 2 (the first instance's)", got)
+	}
+}
