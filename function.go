@@ -28,8 +28,11 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/people"
+	"github.com/incident-channels/incident-channels/respond"
 	"github.com/incident-channels/incident-channels/routing"
+	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/sweep"
 )
@@ -292,6 +295,11 @@ type Config struct {
 	sweepKeys sweep.KeySource
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
+	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
+	// request may act; allowHTTPResponseURL lets tests and the sandbox
+	// answer on a plain-http response_url.
+	slackBudget          time.Duration
+	allowHTTPResponseURL bool
 }
 
 // String hides the secrets so a Config can be logged.
@@ -514,21 +522,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		st interface {
 			incident.Store
 			pagerduty.Checker
+			respond.Incidents
 		}
-		cache people.Cache
+		claims     respond.Claims
+		cache      people.Cache
+		actorCache people.ActorCache
 		// limits shares what Slack's 429 answers said among instances;
 		// the memory store keeps them to this process.
 		limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache = store.NewMemory(), people.NewMemoryCache()
+		st, cache, actorCache, claims = store.NewMemory(), people.NewMemoryCache(), people.NewMemoryActorCache(), &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
 		st, cache, limits = fs, people.NewFirestoreCache(fs.Client()), store.NewRateLimits(fs.Client())
+		actorCache, claims = people.NewFirestoreActorCache(fs.Client()), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
@@ -551,11 +563,39 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	default:
 		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
 	}
+	responder := respond.Options{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	if cfg.PagerDutyToken != "" {
+		pd := pdapi.New(pdapi.Options{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+		responder.PagerDuty = pdActions{pd}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: actorCache, Log: log})}
+		if cfg.PagerDutyFrom != "" {
+			icfg.PagerDuty = pdapi.Annotator{Client: pd, From: cfg.PagerDutyFrom}
+		}
+	}
+	if icfg.PagerDuty == nil {
+		log.InfoContext(ctx, "PAGERDUTY_FROM_EMAIL is not set: PagerDuty incidents get no note linking their Slack channel")
+	}
+	h := &Handler{}
+	switch {
+	case len(cfg.SlackSigningSecrets) == 0:
+		log.InfoContext(ctx, "SLACK_SIGNING_SECRET is not set: responders cannot act from Slack (no buttons, /inc or shortcut)")
+	default:
+		// Buttons only when a click can act: /inc still answers without
+		// a token, saying what to set.
+		icfg.Interactive = cfg.PagerDutyToken != ""
+		if !icfg.Interactive {
+			log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the root messages show no buttons, and /inc says what to set")
+		}
+		h.slack = slackapp.NewHandler(slackapp.HandlerConfig{
+			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder), Log: log,
+			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.allowHTTPResponseURL,
+		})
+	}
 	svc := incident.NewService(st, slack, icfg, log)
-	h := &Handler{webhook: pagerduty.NewHandler(pagerduty.HandlerConfig{
+	h.webhook = pagerduty.NewHandler(pagerduty.HandlerConfig{
 		Secrets: cfg.WebhookSecrets, Service: svc, Log: log, Budget: cfg.budget, TraceProject: cfg.Project,
 		Checker: checks{{"slack", slack}, {"store", st}},
-	})}
+	})
 	if cfg.ArchiveAfter > 0 {
 		keys := cfg.sweepKeys
 		if keys == nil {
@@ -574,9 +614,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 }
 
 // Handler is the function's HTTP handler: Cloud Scheduler's sweep at
-// sweep.Path, PagerDuty's webhooks at every other path.
+// sweep.Path, Slack's interactions and slash command at
+// slackapp.PathInteractions and slackapp.PathCommands, PagerDuty's
+// webhooks at every other path.
 type Handler struct {
 	webhook http.Handler
+	// slack is nil when SLACK_SIGNING_SECRET is empty.
+	slack http.Handler
 	// sweep and sweeper are nil when ARCHIVE_AFTER is empty.
 	sweep       http.Handler
 	sweeper     sweep.Sweeper
@@ -587,9 +631,19 @@ type Handler struct {
 // ARCHIVE_AFTER is empty.
 var ErrSweepNotConfigured = errors.New("sweep not configured (ARCHIVE_AFTER is empty)")
 
+// ErrSlackNotConfigured is the 404 at Slack's paths when
+// SLACK_SIGNING_SECRET is empty.
+var ErrSlackNotConfigured = errors.New("Slack interactivity not configured (SLACK_SIGNING_SECRET is empty)")
+
 // ServeHTTP routes by path: each path authenticates its own caller.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
+	case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+		if h.slack == nil {
+			http.Error(w, ErrSlackNotConfigured.Error(), http.StatusNotFound)
+			return
+		}
+		h.slack.ServeHTTP(w, r)
 	case r.URL.Path != sweep.Path:
 		h.webhook.ServeHTTP(w, r)
 	case h.sweep == nil:

@@ -274,12 +274,17 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 	}
 	text, err := r.call(ctx, req.Kind, actor, st, content)
 	if err != nil {
-		// Failed: the claim goes, so the responder can try again at once.
-		// A context that ran out still releases, within a short grace.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
-		defer cancel()
-		if rerr := r.o.Claims.Release(rctx, key, by); rerr != nil {
-			r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
+		// Failed: the claim goes, so the responder can try again at once,
+		// unless a note may have landed (no answer): the claim then keeps
+		// the same note from being added twice. (A status change is
+		// idempotent in PagerDuty.) A context that ran out still
+		// releases, within a short grace.
+		if !(req.Kind == Note || req.Kind == Timeline) || incident.KindOf(err) != incident.KindMaybeDone {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
+			defer cancel()
+			if rerr := r.o.Claims.Release(rctx, key, by); rerr != nil {
+				r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
+			}
 		}
 		r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
 			"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())

@@ -330,3 +330,19 @@ func TestParseCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteAnswerLost: a note whose answer never came may be in PagerDuty:
+// the same note again is refused rather than added twice.
+func TestNoteAnswerLost(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	h.pd.err = &incident.Error{Kind: incident.KindMaybeDone, Op: "pagerduty notes.create", Err: context.DeadlineExceeded}
+	h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"})
+	h.pd.err = nil
+	if a := h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"}); !strings.Contains(a.Text, "not added twice") {
+		t.Errorf("the same note after a lost answer = %q, want refused", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 1 {
+		t.Errorf("PagerDuty calls = %q, want one", calls)
+	}
+}

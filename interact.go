@@ -1,0 +1,69 @@
+package incidentchannels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/incident-channels/incident-channels/pdapi"
+	"github.com/incident-channels/incident-channels/people"
+	"github.com/incident-channels/incident-channels/respond"
+)
+
+// The glue between the PagerDuty REST client, the Slack → PagerDuty user
+// map and the responder: each speaks its own package's language.
+
+// pdActions is pdapi.Client as respond.PagerDuty: its "already resolved"
+// and "last level" errors are respond's too.
+type pdActions struct{ c *pdapi.Client }
+
+func (p pdActions) Acknowledge(ctx context.Context, from, incidentID string) error {
+	return respondErr(p.c.Acknowledge(ctx, from, incidentID))
+}
+
+func (p pdActions) Resolve(ctx context.Context, from, incidentID string) error {
+	return respondErr(p.c.Resolve(ctx, from, incidentID))
+}
+
+func (p pdActions) Escalate(ctx context.Context, from, incidentID, policyID string, assignees []string) (int, error) {
+	level, err := p.c.Escalate(ctx, from, incidentID, policyID, assignees)
+	return level, respondErr(err)
+}
+
+func (p pdActions) AddNote(ctx context.Context, from, incidentID, content string) error {
+	_, err := p.c.AddNote(ctx, from, incidentID, content)
+	return err
+}
+
+// respondErr marks pdapi's sentinels with respond's.
+func respondErr(err error) error {
+	switch {
+	case errors.Is(err, pdapi.ErrAlreadyResolved):
+		return fmt.Errorf("%w: %w", respond.ErrAlreadyResolved, err)
+	case errors.Is(err, pdapi.ErrLastLevel):
+		return fmt.Errorf("%w: %w", respond.ErrLastLevel, err)
+	}
+	return err
+}
+
+// actors is people.Actors as respond.Actors.
+type actors struct{ a *people.Actors }
+
+func (a actors) Lookup(ctx context.Context, slackUserID string) (respond.Actor, error) {
+	act, err := a.a.Lookup(ctx, slackUserID)
+	return respond.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email}, err
+}
+
+// explain is what a responder reads when acting failed: why their Slack
+// user has no PagerDuty user, or what PagerDuty answered.
+func explain(err error) string {
+	switch {
+	case errors.Is(err, people.ErrNoPagerDutyUser):
+		return "You can't act on PagerDuty from Slack yet: " + err.Error() +
+			". Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
+	case errors.Is(err, people.ErrNoEmail):
+		return "Slack does not show your email address to Incident Channels, so it cannot find your PagerDuty user. " +
+			"An admin must grant the app the users:read.email scope (and reinstall it)."
+	}
+	return pdapi.Explain(err)
+}

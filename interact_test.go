@@ -1,0 +1,314 @@
+package incidentchannels
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/people/pdfake"
+	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops/slackfake"
+)
+
+const (
+	e2eSigningSecret = "e2e-slack-signing-secret"
+	e2ePagerDutyKey  = "e2e-pagerduty-key"
+	e2eIncident      = "Q1CHECKOUT" // pagerduty/testdata/triggered.json
+)
+
+// loop is an instance with responders acting from Slack: the fake Slack,
+// the fake PagerDuty, and a server taking the answers Slack's
+// response_url would show.
+type loop struct {
+	*instance
+	slack *slackfake.Server
+	pd    *pdfake.Server
+
+	mu        sync.Mutex
+	ephemeral []string
+	answerURL string
+}
+
+// newLoop starts a loop; extra adds to or overrides the environment.
+func newLoop(t *testing.T, extra map[string]string) *loop {
+	t.Helper()
+	l := &loop{slack: slackfake.NewServer(), pd: pdfake.NewServer(e2ePagerDutyKey)}
+	t.Cleanup(l.slack.Close)
+	t.Cleanup(l.pd.Close)
+	l.slack.AddUser("UADA", "ada@example.com", false)
+	l.slack.AddUser("UNOPD", "nobody@example.com", false)
+	l.pd.AddUser("PADA", "Ada Lovelace", "Ada@Example.com")
+	l.pd.AddUser("PBOT", "Incident Channels", "bot@example.com")
+	l.pd.AddUser("PUSER00", "On Call", "oncall@example.com")
+	l.pd.AddPolicy("PEP0001", 3, 0)
+	l.pd.AddOnCall("PEP0001", "PUSER00", 1)
+	l.pd.AddIncident(pdfake.Incident{ID: e2eIncident, Number: 1234, Status: "triggered", PolicyID: "PEP0001", Assignees: []string{"PUSER00"}})
+	answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ResponseType string `json:"response_type"`
+			Text         string `json:"text"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		l.mu.Lock()
+		l.ephemeral = append(l.ephemeral, m.ResponseType+": "+m.Text)
+		l.mu.Unlock()
+	}))
+	t.Cleanup(answers.Close)
+	l.answerURL = answers.URL
+	env := map[string]string{
+		"SLACK_SIGNING_SECRET": "rotated-out," + e2eSigningSecret,
+		"PAGERDUTY_API_TOKEN":  e2ePagerDutyKey,
+		"PAGERDUTY_API_URL":    l.pd.URL(),
+		"PAGERDUTY_FROM_EMAIL": "bot@example.com",
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	cfg := instanceConfig(t, l.slack, "memory", "", env)
+	cfg.budget, cfg.leaseMargin, cfg.allowHTTPResponseURL = testBudget, testLeaseMargin, true
+	l.instance = serve(t, cfg)
+	return l
+}
+
+// lastEphemeral returns the last answer posted to the response_url.
+func (l *loop) lastEphemeral() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.ephemeral) == 0 {
+		return ""
+	}
+	return l.ephemeral[len(l.ephemeral)-1]
+}
+
+// post sends a form to path signed with secret and returns the status,
+// the body and how long the answer took.
+func (l *loop) post(t *testing.T, path string, form url.Values, secret string) (int, string, time.Duration) {
+	t.Helper()
+	body := []byte(form.Encode())
+	req, err := http.NewRequest(http.MethodPost, l.url+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, sig := slackapp.Sign([]byte(secret), time.Now(), body)
+	req.Header.Set(slackapp.HeaderTimestamp, ts)
+	req.Header.Set(slackapp.HeaderSignature, sig)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), time.Since(start)
+}
+
+// click sends the block_actions payload of user clicking the button
+// actionID on the incident's root message.
+func (l *loop) click(t *testing.T, user, actionID, team string) (int, time.Duration) {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": team, "domain": "fake"},
+		"user":       map[string]any{"id": user, "username": "ada", "team_id": team},
+		"trigger_id": "T" + user + actionID, "response_url": l.answerURL,
+		"channel":   map[string]any{"id": "C0INC"},
+		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC"},
+		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": e2eIncident, "type": "button", "action_ts": "1.2"}},
+	})
+	status, _, took := l.post(t, slackapp.PathInteractions, url.Values{"payload": {string(payload)}}, e2eSigningSecret)
+	return status, took
+}
+
+// command sends /inc text from user in channel and returns the answer.
+func (l *loop) command(t *testing.T, user, channel, text string) (int, string) {
+	t.Helper()
+	status, body, _ := l.post(t, slackapp.PathCommands, url.Values{
+		"team_id": {slackfake.DefaultTeamID}, "channel_id": {channel}, "user_id": {user}, "user_name": {"ada"},
+		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {"TCMD"},
+	}, e2eSigningSecret)
+	return status, body
+}
+
+// rootButtons returns the action ids of the buttons of the incident
+// channel's root message.
+func rootButtons(t *testing.T, fake *slackfake.Server) []string {
+	t.Helper()
+	var blocks []struct {
+		BlockID  string `json:"block_id"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(rootOf(t, onlyChannel(t, fake)).Blocks, &blocks); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, b := range blocks {
+		if b.BlockID == "respond" {
+			for _, e := range b.Elements {
+				ids = append(ids, e.ActionID)
+			}
+		}
+	}
+	return ids
+}
+
+// TestEndToEndActFromSlack: the whole loop over HTTP. The root shows the
+// buttons; Acknowledge calls PagerDuty as the clicking user (From: their
+// PagerDuty email) and answers them within Slack's 3 s; PagerDuty's
+// webhook then edits the root; the incident's PagerDuty timeline links
+// the channel, once, and that note's webhook is not echoed.
+func TestEndToEndActFromSlack(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, nil)
+	l.mustDeliver(t, "triggered.json", "processed")
+	if got, want := rootButtons(t, l.slack), []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
+		t.Fatalf("root buttons = %v, want %v", got, want)
+	}
+	notes := l.pd.Notes(e2eIncident)
+	ch := onlyChannel(t, l.slack)
+	if len(notes) != 1 || !strings.Contains(notes[0].Content, "#"+ch.Name) || !strings.Contains(notes[0].Content, ch.ID) || notes[0].UserID != "PBOT" {
+		t.Fatalf("PagerDuty notes = %+v, want one back-link to #%s written as PBOT", notes, ch.Name)
+	}
+
+	l.pd.ResetCalls()
+	status, took := l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+	if status != http.StatusOK || took > 3*time.Second {
+		t.Fatalf("click answered %d after %v, want 200 within 3 s", status, took)
+	}
+	wantContains(t, "ephemeral answer", l.lastEphemeral(), "ephemeral: ", "Acknowledged #1234", "Ada Lovelace")
+	var put *pdfake.Request
+	for _, r := range l.pd.Requests() {
+		if r.Method == http.MethodPut {
+			put = &r
+		}
+	}
+	if put == nil || put.Path != "/incidents/"+e2eIncident || put.From != "Ada@Example.com" || !strings.Contains(put.Body, `"status":"acknowledged"`) {
+		t.Fatalf("PagerDuty PUT = %+v, want the acknowledgement from Ada's PagerDuty address", put)
+	}
+	if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "acknowledged" {
+		t.Errorf("PagerDuty incident status = %s, want acknowledged", inc.Status)
+	}
+
+	// PagerDuty's webhook comes back: the root loses its Acknowledge.
+	l.mustDeliver(t, "acknowledged.json", "processed")
+	if got, want := rootButtons(t, l.slack), []string{"incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
+		t.Errorf("root buttons after the acknowledgement = %v, want %v", got, want)
+	}
+	// A late click on a stale root says so; PagerDuty is not called.
+	l.pd.ResetCalls()
+	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+	wantContains(t, "late click", l.lastEphemeral(), "already acknowledged")
+	if n := l.pd.Calls(); n != 0 {
+		t.Errorf("a late click made %d PagerDuty calls, want none", n)
+	}
+
+	// /inc in the channel and outside it.
+	code, body := l.command(t, "UADA", ch.ID, "status")
+	if code != http.StatusOK {
+		t.Fatalf("/inc status = %d %s", code, body)
+	}
+	wantContains(t, "/inc status", body, `"response_type":"ephemeral"`, "acknowledged", "#1234")
+	_, body = l.command(t, "UADA", "C0ELSEWHERE", "ack")
+	wantContains(t, "/inc outside an incident channel", body, "not an incident channel")
+	_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
+	wantContains(t, "/inc note", body, "Added your note")
+	if notes := l.pd.Notes(e2eIncident); len(notes) != 2 || notes[1].Content != "db-1 restarted" || notes[1].UserID != "PADA" {
+		t.Errorf("notes after /inc note = %+v, want Ada's note second", notes)
+	}
+	_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
+	wantContains(t, "the same note again", body, "not added twice")
+	if notes := l.pd.Notes(e2eIncident); len(notes) != 2 {
+		t.Errorf("the same note twice made %d notes, want 2", len(notes))
+	}
+}
+
+// TestEndToEndSlackRequestsRefused: a request not signed with the app's
+// secret (or too old) is 401, one from another workspace 403, and
+// nothing happens in PagerDuty.
+func TestEndToEndSlackRequestsRefused(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, nil)
+	l.mustDeliver(t, "triggered.json", "processed")
+	l.pd.ResetCalls()
+	form := url.Values{"team_id": {slackfake.DefaultTeamID}, "channel_id": {"C1"}, "user_id": {"UADA"}, "command": {"/inc"}, "text": {"ack"}}
+	if code, _, _ := l.post(t, slackapp.PathCommands, form, "wrong-secret"); code != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %d, want 401", code)
+	}
+	if code, _, _ := l.post(t, slackapp.PathCommands, form, "rotated-out"); code != http.StatusOK {
+		t.Errorf("the other configured secret: %d, want 200", code)
+	}
+	if code, _ := l.click(t, "UADA", "incident_acknowledge", "TOTHERTEAM"); code != http.StatusForbidden {
+		t.Errorf("another workspace: %d, want 403", code)
+	}
+	if n := l.pd.Calls(); n != 0 {
+		t.Errorf("refused requests made %d PagerDuty calls, want none", n)
+	}
+}
+
+// TestEndToEndActFailures: what a responder reads when acting fails, each
+// within Slack's 3 s, and the incident unchanged in PagerDuty.
+func TestEndToEndActFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		user  string
+		setup func(l *loop)
+		want  string
+	}{
+		{"no PagerDuty user", "UNOPD", func(l *loop) {}, "no PagerDuty user has"},
+		{"PagerDuty refuses the user", "UADA", func(l *loop) { l.pd.Forbid("PADA") }, "HTTP 403"},
+		{"PagerDuty down", "UADA", func(l *loop) {
+			l.pd.FailOn(http.MethodPut, "/incidents/"+e2eIncident, pdfake.Fault{Status: 503})
+		}, "PagerDuty failed"},
+		{"PagerDuty rate limits", "UADA", func(l *loop) {
+			l.pd.FailOn(http.MethodPut, "/incidents/"+e2eIncident, pdfake.Fault{Status: 429, RetryAfter: "7"})
+		}, "try again in 7s"},
+		{"PagerDuty slow", "UADA", func(l *loop) {
+			l.pd.FailOn(http.MethodPut, "/incidents/"+e2eIncident, pdfake.Fault{Delay: 10 * time.Second})
+		}, "did not answer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLoop(t, nil)
+			l.mustDeliver(t, "triggered.json", "processed")
+			tt.setup(l)
+			status, took := l.click(t, tt.user, "incident_acknowledge", slackfake.DefaultTeamID)
+			if status != http.StatusOK || took > 3*time.Second {
+				t.Errorf("answered %d after %v, want 200 within Slack's 3 s", status, took)
+			}
+			wantContains(t, "ephemeral answer", l.lastEphemeral(), tt.want)
+			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
+				t.Errorf("PagerDuty incident status = %s, want triggered still", inc.Status)
+			}
+		})
+	}
+}
+
+// TestEndToEndNoPagerDutyToken: with the signing secret but no PagerDuty
+// key, the root has no buttons and /inc says what to set; without the
+// signing secret Slack's paths are 404.
+func TestEndToEndNoPagerDutyToken(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, map[string]string{"PAGERDUTY_API_TOKEN": "", "PAGERDUTY_FROM_EMAIL": ""})
+	l.mustDeliver(t, "triggered.json", "processed")
+	if got := rootButtons(t, l.slack); got != nil {
+		t.Errorf("root buttons = %v, want none", got)
+	}
+	_, body := l.command(t, "UADA", onlyChannel(t, l.slack).ID, "ack")
+	wantContains(t, "/inc ack", body, "PAGERDUTY_API_TOKEN")
+
+	off := newLoop(t, map[string]string{"SLACK_SIGNING_SECRET": ""})
+	if code, body, _ := off.post(t, slackapp.PathCommands, url.Values{"text": {"ack"}}, e2eSigningSecret); code != http.StatusNotFound || !strings.Contains(body, "SLACK_SIGNING_SECRET") {
+		t.Errorf("without a signing secret: %d %q, want 404 naming SLACK_SIGNING_SECRET", code, body)
+	}
+}
