@@ -108,14 +108,17 @@ func (c *Client) Acknowledge(ctx context.Context, from, incidentID string) error
 }
 
 // Resolve resolves the incident as the PagerDuty user whose email is from
-// (PUT /incidents/{id}). An incident already resolved fails with
-// ErrAlreadyResolved: it is read first, and PagerDuty's "Incident Already
-// Resolved" answer to the write (someone resolved it in between) matches
-// too.
+// (PUT /incidents/{id}), with one write and no read: resolving twice
+// harms nothing, and PagerDuty's "Incident Already Resolved" answer (code
+// 1001) matches ErrAlreadyResolved.
 func (c *Client) Resolve(ctx context.Context, from, incidentID string) error {
-	return c.setStatus(ctx, opResolve, from, incidentID, statusResolved)
+	return c.do(ctx, call{
+		op: opResolve + " " + incidentID, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from,
+		body: map[string]any{"incident": map[string]any{"type": "incident_reference", "status": statusResolved}},
+	})
 }
 
+// setStatus reads the incident, then sets its status unless resolved.
 func (c *Client) setStatus(ctx context.Context, op, from, incidentID, status string) error {
 	op += " " + incidentID
 	cur, err := c.incidentStatus(ctx, incidentID)

@@ -123,12 +123,11 @@ func TestAcknowledgeAndResolve(t *testing.T) {
 		{name: "acknowledge a resolved incident does not reopen it", status: "resolved", wantErr: ErrAlreadyResolved, wantStatus: "resolved", wantRequests: []pdfake.Request{
 			{Method: "GET", Path: "/incidents/PINC"},
 		}},
-		{name: "resolve", status: "acknowledged", resolve: true, wantStatus: "resolved", wantRequests: []pdfake.Request{
-			{Method: "GET", Path: "/incidents/PINC"},
+		{name: "resolve: one write, no read", status: "acknowledged", resolve: true, wantStatus: "resolved", wantRequests: []pdfake.Request{
 			{Method: "PUT", Path: "/incidents/PINC", From: "ada@example.com", Body: resolveBody},
 		}},
 		{name: "resolve a resolved incident", status: "resolved", resolve: true, wantErr: ErrAlreadyResolved, wantStatus: "resolved", wantRequests: []pdfake.Request{
-			{Method: "GET", Path: "/incidents/PINC"},
+			{Method: "PUT", Path: "/incidents/PINC", From: "ada@example.com", Body: resolveBody},
 		}},
 	}
 	for _, tt := range tests {
