@@ -279,6 +279,11 @@ type Config struct {
 	// PagerDutyFrom is the PagerDuty user the back-link notes are written
 	// as (PAGERDUTY_FROM_EMAIL); "" writes none.
 	PagerDutyFrom string
+	// AllowHTTPResponseURL lets the answers to Slack's requests go to a
+	// plain-http response_url: for a fake Slack on this machine (the
+	// sandbox, tests), never read from the environment. Slack's own are
+	// https.
+	AllowHTTPResponseURL bool
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -296,10 +301,8 @@ type Config struct {
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
 	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
-	// request may act; allowHTTPResponseURL lets tests and the sandbox
-	// answer on a plain-http response_url.
-	slackBudget          time.Duration
-	allowHTTPResponseURL bool
+	// request may act.
+	slackBudget time.Duration
 }
 
 // String hides the secrets so a Config can be logged.
@@ -588,7 +591,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		}
 		h.slack = slackapp.NewHandler(slackapp.HandlerConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder), Log: log,
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.allowHTTPResponseURL,
+			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
 		})
 	}
 	svc := incident.NewService(st, slack, icfg, log)

@@ -73,7 +73,7 @@ func newLoop(t *testing.T, extra map[string]string) *loop {
 		env[k] = v
 	}
 	cfg := instanceConfig(t, l.slack, "memory", "", env)
-	cfg.budget, cfg.leaseMargin, cfg.allowHTTPResponseURL = testBudget, testLeaseMargin, true
+	cfg.budget, cfg.leaseMargin, cfg.AllowHTTPResponseURL = testBudget, testLeaseMargin, true
 	l.instance = serve(t, cfg)
 	return l
 }
