@@ -3,6 +3,7 @@ package incidentchannels
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -90,7 +91,7 @@ func (l *loop) lastEphemeral() string {
 
 // post sends a form to path signed with secret and returns the status,
 // the body and how long the answer took.
-func (l *loop) post(t *testing.T, path string, form url.Values, secret string) (int, string, time.Duration) {
+func (l *loop) post(t testing.TB, path string, form url.Values, secret string) (int, string, time.Duration) {
 	t.Helper()
 	body := []byte(form.Encode())
 	req, err := http.NewRequest(http.MethodPost, l.url+path, bytes.NewReader(body))
@@ -115,13 +116,27 @@ func (l *loop) post(t *testing.T, path string, form url.Values, secret string) (
 // actionID on the incident's root message.
 func (l *loop) click(t *testing.T, user, actionID, team string) (int, time.Duration) {
 	t.Helper()
+	return l.clickPayload(t, user, actionID, team, e2eIncident)
+}
+
+// clickOn is click on the benchmark's incident n, from the fake's team.
+func (l *loop) clickOn(b *testing.B, user, actionID string, n int) int {
+	b.Helper()
+	status, _ := l.clickPayload(b, user, actionID, slackfake.DefaultTeamID, fmt.Sprintf("QBENCH%06d", n))
+	return status
+}
+
+// clickPayload sends the block_actions payload of user clicking the
+// button actionID on incidentID's root message.
+func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID string) (int, time.Duration) {
+	t.Helper()
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": team, "domain": "fake"},
 		"user":       map[string]any{"id": user, "username": "ada", "team_id": team},
 		"trigger_id": "T" + user + actionID, "response_url": l.answerURL,
 		"channel":   map[string]any{"id": "C0INC"},
 		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC"},
-		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": e2eIncident, "type": "button", "action_ts": "1.2"}},
+		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": incidentID, "type": "button", "action_ts": "1.2"}},
 	})
 	status, _, took := l.post(t, slackapp.PathInteractions, url.Values{"payload": {string(payload)}}, e2eSigningSecret)
 	return status, took
