@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/reqbody"
 )
 
 // DefaultBudget is how long a request may work before answering. PagerDuty
@@ -135,17 +135,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int
 		w.Header().Set("Allow", http.MethodPost)
 		return http.StatusMethodNotAllowed, "method not allowed: PagerDuty webhooks are POSTed"
 	}
-	if r.ContentLength > MaxBodyBytes {
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
-		}
+	body, status, msg, err := reqbody.Read(w, r, MaxBodyBytes)
+	if status != http.StatusOK {
 		rl.err = err
-		return http.StatusBadRequest, "could not read body"
+		return status, msg
 	}
 	if err := VerifySignature(body, r.Header.Get(HeaderSignature), h.secrets); err != nil {
 		rl.err = err

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/incident-channels/incident-channels/internal/reqbody"
 )
 
 // Paths of the app's request URLs (the Interactivity Request URL and the
@@ -171,17 +173,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		w.Header().Set("Allow", http.MethodPost)
 		return http.StatusMethodNotAllowed, "method not allowed: Slack requests are POSTed"
 	}
-	if r.ContentLength > MaxBodyBytes {
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBodyBytes)
-		}
+	body, status, msg, err := reqbody.Read(w, r, MaxBodyBytes)
+	if status != http.StatusOK {
 		rl.err = err
-		return http.StatusBadRequest, "could not read body"
+		return status, msg
 	}
 	if err := Verify(h.secrets, r.Header, body, h.now()); err != nil {
 		rl.err = err
