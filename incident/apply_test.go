@@ -42,6 +42,13 @@ func TestApply(t *testing.T) {
 			wantChange: ChangeState,
 		},
 		{
+			name:       "back-link written: its entry settles",
+			st:         State{Version: 1, ChannelID: "C1", Ledger: pending(KeyBacklink)},
+			r:          Results{Backlinked: "C1"},
+			want:       State{Version: 1, ChannelID: "C1", Backlinked: "C1"},
+			wantChange: ChangeState,
+		},
+		{
 			name: "channel opened after a post-only message owes the summary",
 			st:   State{Version: 1, History: history, Boards: []Board{{ChannelID: "CLOW", TS: "1.1", Thread: true}}, Ledger: pending(KeyChannel)},
 			r:    Results{ChannelID: "C1", ChannelName: "inc-1"},

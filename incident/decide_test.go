@@ -1,6 +1,8 @@
 package incident
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -480,5 +482,56 @@ func TestDecideArchive(t *testing.T) {
 				t.Errorf("Decide(%s) archives = %v, want %v", tt.name, got, tt.want)
 			}
 		})
+	}
+}
+
+// nopPagerDuty stands for a configured back-link writer in pure tests.
+type nopPagerDuty struct{}
+
+func (nopPagerDuty) AddNote(context.Context, string, string) error         { return nil }
+func (nopPagerDuty) HasNote(context.Context, string, string) (bool, error) { return false, nil }
+
+// TestDecideBacklink: with a back-link writer, a channel being opened or
+// open without its note plans the note, once per channel; a pending one
+// is looked up; one put off by this event waits for the next.
+func TestDecideBacklink(t *testing.T) {
+	cfg := Config{ChannelPrefix: "inc", PagerDuty: nopPagerDuty{}}
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	note := noteEvent(time.Minute)
+	fresh := apply(trig)
+	ready := fresh
+	ready.ChannelID, ready.ChannelName, ready.RootTS, ready.RootVersion = "C1", "inc-42-db-down", "1.1", fresh.Version
+	ready.Topic, ready.Bookmarks = Topic(fresh.Snapshot), []string{"https://pd/incidents/P1"}
+	linked := ready
+	linked.Backlinked = "C1"
+	pending := ready
+	pending.Ledger = []Pending{{Key: KeyBacklink, Owner: "a0"}}
+	putOff := ready
+	putOff.Ledger = []Pending{{Key: KeyBacklink, Deferred: true, Event: note.ID}}
+	tests := []struct {
+		name               string
+		st                 State
+		ev                 *Event
+		wantLink, wantFind bool
+	}{
+		{"channel being opened", fresh, trig, true, false},
+		{"open channel without its note", ready, note, true, false},
+		{"note written", linked, note, false, false},
+		{"note pending: looked up", pending, note, true, true},
+		{"put off by this event", putOff, note, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Decide(tt.st, EventRecord{Exists: true}, tt.ev, cfg)
+			if p.Backlink != tt.wantLink || p.FindBacklink != tt.wantFind {
+				t.Errorf("Backlink, FindBacklink = %v, %v; want %v, %v", p.Backlink, p.FindBacklink, tt.wantLink, tt.wantFind)
+			}
+			if hasKey := slices.Contains(p.Posts(), KeyBacklink); hasKey != tt.wantLink {
+				t.Errorf("Posts() %v holds the back-link: %v, want %v", p.Posts(), hasKey, tt.wantLink)
+			}
+		})
+	}
+	if p := Decide(ready, EventRecord{Exists: true}, note, Config{ChannelPrefix: "inc"}); p.Backlink {
+		t.Errorf("without a back-link writer the plan has one")
 	}
 }
