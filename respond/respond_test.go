@@ -346,3 +346,25 @@ func TestNoteAnswerLost(t *testing.T) {
 		t.Errorf("PagerDuty calls = %q, want one", calls)
 	}
 }
+
+// FuzzParseCommand: any /inc text parses to a known kind; a note keeps
+// its text, and only help carries an unknown word.
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"", "ack", "note db-1 is back", "NOTE  x", "status", "reboot now", "\u00a0ack", "note\t\n"} {
+		f.Add(s)
+	}
+	known := map[respond.Kind]bool{respond.Help: true, respond.Acknowledge: true, respond.Resolve: true,
+		respond.Escalate: true, respond.Status: true, respond.Note: true, respond.NoteForm: true}
+	f.Fuzz(func(t *testing.T, text string) {
+		req := respond.ParseCommand(text)
+		if !known[req.Kind] {
+			t.Fatalf("ParseCommand(%q).Kind = %q", text, req.Kind)
+		}
+		if req.Kind == respond.Note && (req.Note == "" || !strings.Contains(text, req.Note)) {
+			t.Fatalf("ParseCommand(%q) note = %q", text, req.Note)
+		}
+		if req.Unknown != "" && req.Kind != respond.Help {
+			t.Fatalf("ParseCommand(%q) = %+v", text, req)
+		}
+	})
+}
