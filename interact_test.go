@@ -327,3 +327,23 @@ func TestEndToEndNoPagerDutyToken(t *testing.T) {
 		t.Errorf("without a signing secret: %d %q, want 404 naming SLACK_SIGNING_SECRET", code, body)
 	}
 }
+
+// TestEndToEndBacklinkWhilePagerDutyFails: PagerDuty's REST API failing
+// the back-link's POST (a 503: the note may or may not be saved) does not
+// hold the incident's webhooks up; the next event looks the note up and
+// writes it, once.
+func TestEndToEndBacklinkWhilePagerDutyFails(t *testing.T) {
+	t.Parallel()
+	l := newLoop(t, nil)
+	l.pd.FailOn(http.MethodPost, "/incidents/"+e2eIncident+"/notes", pdfake.Fault{Status: 503})
+	l.mustDeliver(t, "triggered.json", "processed")
+	if notes := l.pd.Notes(e2eIncident); len(notes) != 0 {
+		t.Fatalf("notes = %+v, want none while PagerDuty fails", notes)
+	}
+	l.mustDeliver(t, "acknowledged.json", "processed")
+	l.mustDeliver(t, "annotated.json", "processed")
+	notes := l.pd.Notes(e2eIncident)
+	if len(notes) != 1 || !strings.Contains(notes[0].Content, onlyChannel(t, l.slack).ID) {
+		t.Errorf("notes = %+v, want the back-link once", notes)
+	}
+}

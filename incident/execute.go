@@ -79,10 +79,12 @@ var policy = map[step]map[Kind]action{
 	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: fail},
 	stepArchive:       {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
 	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
-	// The back-link is optional: PagerDuty slow or down puts it off, and
-	// a refusal (no such incident, PAGERDUTY_FROM_EMAIL not a user) is
-	// logged and never blocks the channel.
-	stepBacklink: {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	// The back-link is optional: PagerDuty slow or down (no answer to the
+	// note's POST included) puts it off to a later event, which looks it
+	// up before writing it; a refusal (no such incident,
+	// PAGERDUTY_FROM_EMAIL not a user) is logged and never blocks the
+	// channel.
+	stepBacklink: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -104,6 +106,12 @@ func actionFor(s step, err error, mayPostpone bool) action {
 // mayPostpone reports whether the effect of key may be put off to the
 // incident's next event.
 func (x *executor) mayPostpone(key string) bool {
+	if key == KeyBacklink {
+		// Any later event may write it, after looking it up (Decide
+		// looks up whatever entry it left): the note is never worth a
+		// 503 that holds up the incident's Slack updates.
+		return true
+	}
 	_, overdue := x.p.Overdue[key]
 	// One an earlier attempt may have made is looked up first: put off,
 	// its entry would no longer say so.

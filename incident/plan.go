@@ -318,9 +318,10 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 		}
 	}
 	if cfg.PagerDuty != nil && (st.ChannelID == "" || st.Backlinked != st.ChannelID) && !deferredBy(st, KeyBacklink, ev.ID) {
+		// Any entry, put off or pending, may stand for a note PagerDuty
+		// saved without answering: it is looked up first.
 		p.Backlink = true
-		p.FindBacklink = pendingPost(st, KeyBacklink)
-		p.overdue(st, KeyBacklink)
+		p.FindBacklink = st.Pending(KeyBacklink) != nil
 	}
 	switch {
 	case st.RootTS == "":
