@@ -62,8 +62,8 @@ func explain(err error) string {
 		return "You can't act on PagerDuty from Slack yet: " + err.Error() +
 			". Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
 	case errors.Is(err, people.ErrNoEmail):
-		return "Slack does not show your email address to Incident Channels, so it cannot find your PagerDuty user. " +
-			"An admin must grant the app the users:read.email scope (and reinstall it)."
+		return "Slack does not show Incident Channels your email address, so it cannot find your PagerDuty user: " +
+			"you may be in this channel from another workspace, or an admin must grant the app the users:read.email scope (and reinstall it)."
 	}
 	return pdapi.Explain(err)
 }

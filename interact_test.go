@@ -347,3 +347,28 @@ func TestEndToEndBacklinkWhilePagerDutyFails(t *testing.T) {
 		t.Errorf("notes = %+v, want the back-link once", notes)
 	}
 }
+
+// TestEndToEndHiddenEmail: a responder whose email Slack does not show
+// (the scope missing, a user of another workspace) is told why, and the
+// answer is cached: a second click asks Slack nothing.
+func TestEndToEndHiddenEmail(t *testing.T) {
+	t.Parallel()
+	for _, user := range []string{"UADA", "UOTHERWS"} {
+		t.Run(user, func(t *testing.T) {
+			t.Parallel()
+			l := newLoop(t, nil)
+			l.mustDeliver(t, "triggered.json", "processed")
+			l.slack.HideEmails(true)
+			l.click(t, user, "incident_acknowledge", slackfake.DefaultTeamID)
+			wantContains(t, "answer", l.lastEphemeral(), "does not show Incident Channels your email address")
+			before := l.slack.Calls("users.info")
+			l.click(t, user, "incident_acknowledge", slackfake.DefaultTeamID)
+			if got := l.slack.Calls("users.info"); got != before {
+				t.Errorf("users.info calls %d → %d, want the miss cached", before, got)
+			}
+			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
+				t.Errorf("incident %s, want untouched", inc.Status)
+			}
+		})
+	}
+}

@@ -127,6 +127,9 @@ var (
 	ErrUserNotFound = errors.New("no Slack user with that email")
 	// ErrUserDeactivated means the Slack user was deactivated.
 	ErrUserDeactivated = errors.New("Slack user deactivated")
+	// ErrNoEmail means Slack shows no email address for a user: a bot,
+	// or an app without the users:read.email scope.
+	ErrNoEmail = errors.New("Slack shows no email address for the user (a bot, or the Slack app lacks the users:read.email scope)")
 	// ErrGroupNotFound means the Slack user group does not exist (or is
 	// disabled).
 	ErrGroupNotFound = errors.New("Slack user group not found")

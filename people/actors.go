@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/pdapi"
 )
 
@@ -25,7 +26,8 @@ const (
 var (
 	// ErrNoEmail means Slack shows no email address for the user: the
 	// app lacks the users:read.email scope, or the address is hidden.
-	ErrNoEmail = errors.New("Slack shows no email address for the user (the Slack app needs the users:read.email scope)")
+	// It is incident.ErrNoEmail, which the Slack adapter returns.
+	ErrNoEmail = incident.ErrNoEmail
 	// ErrNoPagerDutyUser means no PagerDuty user has the Slack user's
 	// email address; the error's text names the address.
 	ErrNoPagerDutyUser = errors.New("no PagerDuty user has the Slack user's email address")
@@ -117,7 +119,7 @@ func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) 
 		e, ok, err := a.cache.Get(ctx, slackUserID)
 		switch {
 		case err != nil:
-			a.log.WarnContext(ctx, "people: actor cache read failed; looking the user up instead", "slack_user_id", slackUserID, "err", err)
+			a.log.WarnContext(ctx, "people: actor cache read failed; looking the user up instead", "slack_user_id", slackUserID, "error", err)
 		case ok && a.now().Before(e.ExpireAt):
 			if actor, err, ok := e.result(); ok {
 				return actor, err
@@ -131,7 +133,7 @@ func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) 
 	}
 	if a.cache != nil && ctx.Err() == nil {
 		if perr := a.cache.Put(ctx, slackUserID, *entry); perr != nil {
-			a.log.WarnContext(ctx, "people: actor cache write failed", "slack_user_id", slackUserID, "err", perr)
+			a.log.WarnContext(ctx, "people: actor cache write failed", "slack_user_id", slackUserID, "error", perr)
 		}
 	}
 	actor, err, _ := entry.result()
@@ -144,7 +146,9 @@ func (a *Actors) lookUp(ctx context.Context, slackUserID string) (*ActorEntry, e
 	email, err := a.slack.UserEmail(ctx, slackUserID)
 	email = strings.TrimSpace(email)
 	switch {
-	case errors.Is(err, ErrNoEmail) || (err == nil && email == ""):
+	case errors.Is(err, ErrNoEmail) || errors.Is(err, incident.ErrUserNotFound) || (err == nil && email == ""):
+		// Slack shows no address: a bot, a missing scope, or a user of
+		// another workspace in a shared channel (users.info: user_not_found).
 		return &ActorEntry{Reason: reasonNoEmail, ExpireAt: a.now().Add(a.missTTL)}, nil
 	case err != nil:
 		return nil, fmt.Errorf("look up the email address of Slack user %s: %w", slackUserID, err)

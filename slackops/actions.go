@@ -17,8 +17,8 @@ import (
 
 // ErrNoEmail means a Slack user's profile has no email: a bot, or an app
 // without the users:read.email scope, which Slack answers with profiles
-// that leave the email out.
-var ErrNoEmail = errors.New("Slack profile has no email (a bot, or the app lacks the users:read.email scope)")
+// that leave the email out. It is the domain's incident.ErrNoEmail.
+var ErrNoEmail = incident.ErrNoEmail
 
 // ErrTriggerExpired means Slack refused a trigger_id: more than 3 s old,
 // or used already. The view can only be opened by a new interaction.
