@@ -40,6 +40,8 @@ func respondErr(err error) error {
 	switch {
 	case errors.Is(err, pdapi.ErrAlreadyResolved):
 		return fmt.Errorf("%w: %w", respond.ErrAlreadyResolved, err)
+	case errors.Is(err, pdapi.ErrAlreadyAcknowledged):
+		return fmt.Errorf("%w: %w", respond.ErrAlreadyAcknowledged, err)
 	case errors.Is(err, pdapi.ErrLastLevel):
 		return fmt.Errorf("%w: %w", respond.ErrLastLevel, err)
 	}
@@ -51,7 +53,7 @@ type actors struct{ a *people.Actors }
 
 func (a actors) Lookup(ctx context.Context, slackUserID string) (respond.Actor, error) {
 	act, err := a.a.Lookup(ctx, slackUserID)
-	return respond.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email}, err
+	return respond.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email, Role: act.Role}, err
 }
 
 // explain is what a responder reads when acting failed: why their Slack

@@ -240,7 +240,7 @@ func TestEndToEndActFromSlack(t *testing.T) {
 		t.Errorf("notes after /inc note = %+v, want Ada's note second", notes)
 	}
 	_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
-	wantContains(t, "the same note again", body, "not added twice")
+	wantContains(t, "the same note again", body, "just submitted this note; it is not done twice")
 	if notes := l.pd.Notes(e2eIncident); len(notes) != 2 {
 		t.Errorf("the same note twice made %d notes, want 2", len(notes))
 	}

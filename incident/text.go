@@ -337,9 +337,12 @@ const backlinkPrefix = "Slack channel for this incident: #"
 // its channel opens: the channel's name and a link that opens it in
 // Slack (app_redirect works in any workspace the reader belongs to).
 func BacklinkNote(channelID, channelName string) string {
-	return backlinkPrefix + channelName + "\n" + BacklinkMarker(channelID) +
-		"\n(Written by Incident Channels; responders can acknowledge, resolve, escalate and add notes from the channel.)"
+	return backlinkPrefix + channelName + "\n" + BacklinkMarker(channelID) + "\n" + backlinkTrailer
 }
+
+// backlinkTrailer ends every back-link note.
+const backlinkTrailer = "(Written by Incident Channels; responders can acknowledge, resolve, escalate and add notes from the channel.)"
+
 
 // BacklinkMarker is the part of the back-link note that names the
 // channel: what a look-up searches the incident's notes for.
@@ -347,5 +350,10 @@ func BacklinkMarker(channelID string) string {
 	return "https://slack.com/app_redirect?channel=" + channelID
 }
 
-// IsBacklink reports whether a note's content is a back-link note.
-func IsBacklink(note string) bool { return strings.HasPrefix(strings.TrimSpace(note), backlinkPrefix) }
+// IsBacklink reports whether a note's content is a back-link note: its
+// opening, its link and its closing line, so that a person's note that
+// merely starts the same way is still shown.
+func IsBacklink(note string) bool {
+	note = strings.TrimSpace(note)
+	return strings.HasPrefix(note, backlinkPrefix) && strings.Contains(note, BacklinkMarker("")) && strings.HasSuffix(note, backlinkTrailer)
+}

@@ -37,6 +37,9 @@ const (
 // User is a PagerDuty user.
 type User struct {
 	ID, Name, Email string
+	// Role is the user's PagerDuty role: owner, admin, user,
+	// limited_user, observer, restricted_access, read_only_user, …
+	Role string
 }
 
 // Note is a note on an incident.
@@ -65,6 +68,7 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
 				ID    string `json:"id"`
 				Name  string `json:"name"`
 				Email string `json:"email"`
+				Role  string `json:"role"`
 			} `json:"users"`
 			More bool `json:"more"`
 		}
@@ -73,7 +77,7 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
 		}
 		for _, u := range out.Users {
 			if strings.EqualFold(strings.TrimSpace(u.Email), email) {
-				return User{ID: u.ID, Name: u.Name, Email: u.Email}, nil
+				return User{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role}, nil
 			}
 		}
 		if !out.More || len(out.Users) == 0 {
@@ -97,12 +101,12 @@ func (c *Client) incidentStatus(ctx context.Context, incidentID string) (string,
 }
 
 // Acknowledge acknowledges the incident as the PagerDuty user whose email
-// is from (PUT /incidents/{id}). Acknowledging an acknowledged incident
-// succeeds: PagerDuty accepts it and restarts the acknowledgement
-// timeout. Since September 2025 PagerDuty reopens a resolved incident
-// that is acknowledged, which a late click in Slack must not do: the
-// incident is read first, and a resolved one fails with
-// ErrAlreadyResolved without a write.
+// is from (PUT /incidents/{id}). The incident is read first: since
+// September 2025 PagerDuty reopens a resolved incident that is
+// acknowledged, which a late click in Slack must not do, so a resolved
+// one fails with ErrAlreadyResolved without a write; and acknowledging an
+// acknowledged one again would restart its timeout and add a second
+// acknowledger, so it fails with ErrAlreadyAcknowledged.
 func (c *Client) Acknowledge(ctx context.Context, from, incidentID string) error {
 	return c.setStatus(ctx, opAck, from, incidentID, statusAcknowledged)
 }
@@ -125,8 +129,11 @@ func (c *Client) setStatus(ctx context.Context, op, from, incidentID, status str
 	if err != nil {
 		return err
 	}
-	if cur == statusResolved {
+	switch {
+	case cur == statusResolved:
 		return &incident.Error{Kind: incident.KindRefused, Op: op, Err: ErrAlreadyResolved}
+	case cur == status:
+		return &incident.Error{Kind: incident.KindRefused, Op: op, Err: ErrAlreadyAcknowledged}
 	}
 	return c.do(ctx, call{
 		op: op, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from,

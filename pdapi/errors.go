@@ -20,6 +20,9 @@ var (
 	// answer of PagerDuty's code 1001 "Incident Already Resolved" matches
 	// it too.
 	ErrAlreadyResolved = errors.New("the incident is already resolved")
+	// ErrAlreadyAcknowledged means Acknowledge found the incident
+	// acknowledged, and did not acknowledge it again.
+	ErrAlreadyAcknowledged = errors.New("the incident is already acknowledged")
 	// ErrLastLevel means the incident is at the last level of an
 	// escalation policy that does not repeat: there is no one to escalate
 	// to. The error's text gives the number of levels.

@@ -46,6 +46,8 @@ func Explain(err error) string {
 	switch {
 	case errors.Is(err, ErrAlreadyResolved):
 		return "This incident is already resolved in PagerDuty."
+	case errors.Is(err, ErrAlreadyAcknowledged):
+		return "This incident is already acknowledged in PagerDuty."
 	case errors.As(err, &lastLevel):
 		return fmt.Sprintf("PagerDuty cannot escalate further: this incident is at the last of the %d levels of its escalation policy, which does not repeat.", lastLevel.levels)
 	case errors.As(err, &noUser):

@@ -116,9 +116,8 @@ func TestAcknowledgeAndResolve(t *testing.T) {
 			{Method: "GET", Path: "/incidents/PINC"},
 			{Method: "PUT", Path: "/incidents/PINC", From: "ada@example.com", Body: ackBody},
 		}},
-		{name: "acknowledge an acknowledged incident", status: "acknowledged", wantStatus: "acknowledged", wantRequests: []pdfake.Request{
+		{name: "acknowledge an acknowledged incident: not again", status: "acknowledged", wantErr: ErrAlreadyAcknowledged, wantStatus: "acknowledged", wantRequests: []pdfake.Request{
 			{Method: "GET", Path: "/incidents/PINC"},
-			{Method: "PUT", Path: "/incidents/PINC", From: "ada@example.com", Body: ackBody},
 		}},
 		{name: "acknowledge a resolved incident does not reopen it", status: "resolved", wantErr: ErrAlreadyResolved, wantStatus: "resolved", wantRequests: []pdfake.Request{
 			{Method: "GET", Path: "/incidents/PINC"},
@@ -197,9 +196,9 @@ func TestUserByEmail(t *testing.T) {
 		want    User
 		wantErr error
 	}{
-		{email: "ann@x.com", want: User{ID: "PANN", Name: "Ann Jones", Email: "Ann@X.com"}},
-		{email: "ANN@x.COM", want: User{ID: "PANN", Name: "Ann Jones", Email: "Ann@X.com"}},
-		{email: "joann@x.com", want: User{ID: "PJOANN", Name: "Joann Smith", Email: "joann@x.com"}},
+		{email: "ann@x.com", want: User{ID: "PANN", Name: "Ann Jones", Email: "Ann@X.com", Role: "user"}},
+		{email: "ANN@x.COM", want: User{ID: "PANN", Name: "Ann Jones", Email: "Ann@X.com", Role: "user"}},
+		{email: "joann@x.com", want: User{ID: "PJOANN", Name: "Joann Smith", Email: "joann@x.com", Role: "user"}},
 		{email: "nn@x.com", wantErr: ErrNoUser},
 		{email: "bob@x.com", wantErr: ErrNoUser},
 	}

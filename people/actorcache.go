@@ -17,6 +17,8 @@ type ActorEntry struct {
 	// PagerDutyID, Name and Email are the PagerDuty user found; Email is
 	// also the address no PagerDuty user has, for a miss.
 	PagerDutyID, Name, Email string
+	// Role is the PagerDuty user's role.
+	Role string
 	// Reason is why there is no PagerDuty user ("no_email",
 	// "no_pagerduty_user"); Reason != "" means a cached miss.
 	Reason string
@@ -85,6 +87,7 @@ type firestoreActor struct {
 	PagerDutyID string    `firestore:"pagerduty_id"`
 	Name        string    `firestore:"name"`
 	Email       string    `firestore:"email"`
+	Role        string    `firestore:"role"`
 	Reason      string    `firestore:"reason"`
 	ExpireAt    time.Time `firestore:"expire_at"`
 	UpdatedAt   time.Time `firestore:"updated_at,serverTimestamp"`
@@ -109,7 +112,7 @@ func (c *FirestoreActorCache) Get(ctx context.Context, slackUserID string) (Acto
 		// the next Put.
 		return ActorEntry{}, false, nil
 	}
-	return ActorEntry{PagerDutyID: d.PagerDutyID, Name: d.Name, Email: d.Email, Reason: d.Reason, ExpireAt: d.ExpireAt}, true, nil
+	return ActorEntry{PagerDutyID: d.PagerDutyID, Name: d.Name, Email: d.Email, Role: d.Role, Reason: d.Reason, ExpireAt: d.ExpireAt}, true, nil
 }
 
 // Put writes the Slack user's document.
@@ -118,7 +121,7 @@ func (c *FirestoreActorCache) Put(ctx context.Context, slackUserID string, e Act
 		return errors.New("not a Slack user id: " + fmt.Sprintf("%q", slackUserID))
 	}
 	_, err := c.client.Collection(FirestoreActorCollection).Doc(slackUserID).Set(ctx, firestoreActor{
-		PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Reason: e.Reason, ExpireAt: e.ExpireAt,
+		PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Role: e.Role, Reason: e.Reason, ExpireAt: e.ExpireAt,
 	})
 	if err != nil {
 		return fmt.Errorf("write %s/%s: %w", FirestoreActorCollection, slackUserID, err)

@@ -42,6 +42,8 @@ const (
 // Actor is the PagerDuty user a Slack user acts as.
 type Actor struct {
 	PagerDutyID, Name, Email string
+	// Role is their PagerDuty role (observer, user, admin, …).
+	Role string
 }
 
 // PagerDutyUsers finds PagerDuty users by email (*pdapi.Client).
@@ -160,7 +162,7 @@ func (a *Actors) lookUp(ctx context.Context, slackUserID string) (*ActorEntry, e
 	case err != nil:
 		return nil, fmt.Errorf("look up PagerDuty user %s: %w", email, err)
 	}
-	return &ActorEntry{PagerDutyID: u.ID, Name: u.Name, Email: u.Email, ExpireAt: a.now().Add(a.ttl)}, nil
+	return &ActorEntry{PagerDutyID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, ExpireAt: a.now().Add(a.ttl)}, nil
 }
 
 // result is the Actor or error an entry stands for; ok is false for an
@@ -172,7 +174,7 @@ func (e ActorEntry) result() (actor Actor, err error, ok bool) {
 	case e.Reason == reasonNoPagerDutyUser:
 		return Actor{}, &noPagerDutyUserError{email: e.Email}, true
 	case e.Reason == "" && e.PagerDutyID != "":
-		return Actor{PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email}, nil, true
+		return Actor{PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Role: e.Role}, nil, true
 	}
 	return Actor{}, nil, false
 }

@@ -78,7 +78,7 @@ func TestActorsLookup(t *testing.T) {
 		wantErr   error
 		wantText  string
 	}{
-		{name: "found, address in another case", slackUser: "UADA", want: Actor{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "Ada@Example.com"}},
+		{name: "found, address in another case", slackUser: "UADA", want: Actor{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "Ada@Example.com", Role: "user"}},
 		{name: "no PagerDuty user with the address", slackUser: "UANN", wantErr: ErrNoPagerDutyUser,
 			wantText: "no PagerDuty user has the email address ann@example.com (the Slack user's)"},
 		{name: "Slack shows no address", slackUser: "UHIDE", wantErr: ErrNoEmail},

@@ -1,12 +1,19 @@
 package respond
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // ParseCommand reads the text after /inc into a request (Kind and Note;
 // the caller fills in who and where).
 func ParseCommand(text string) Request {
-	word, rest, _ := strings.Cut(strings.TrimSpace(text), " ")
-	rest = strings.TrimSpace(rest)
+	text = strings.TrimSpace(text)
+	word, rest := text, ""
+	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
+		// Cut at any space: a note may follow a tab or a new line.
+		word, rest = text[:i], strings.TrimSpace(text[i:])
+	}
 	switch strings.ToLower(word) {
 	case "", "help":
 		return Request{Kind: Help}

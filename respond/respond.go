@@ -85,6 +85,8 @@ type Answer struct {
 // Actor is the PagerDuty user a Slack user acts as.
 type Actor struct {
 	PagerDutyID, Name, Email string
+	// Role is their PagerDuty role.
+	Role string
 }
 
 // PagerDuty acts on incidents as the user whose email is from.
@@ -100,8 +102,9 @@ type PagerDuty interface {
 
 // Errors a PagerDuty implementation returns.
 var (
-	ErrAlreadyResolved = errors.New("the incident is already resolved")
-	ErrLastLevel       = errors.New("the incident is at the last level of its escalation policy")
+	ErrAlreadyResolved     = errors.New("the incident is already resolved")
+	ErrAlreadyAcknowledged = errors.New("the incident is already acknowledged")
+	ErrLastLevel           = errors.New("the incident is at the last level of its escalation policy")
 )
 
 // Actors maps Slack users to PagerDuty users.
@@ -117,7 +120,11 @@ type Incidents interface {
 
 // Claims lets one request at a time act under a key.
 type Claims interface {
-	Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, ok bool, err error)
+	// Claim takes key for by until until, unless another holds it at
+	// now: then it reports the holder, and whether they are done.
+	Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error)
+	// Done records that by's action is done; Release ends by's claim.
+	Done(ctx context.Context, key, by string) error
 	Release(ctx context.Context, key, by string) error
 }
 
@@ -145,11 +152,13 @@ type Options struct {
 }
 
 // Claim durations: a status change blocks the same change for a while
-// (PagerDuty's webhook takes a moment to update the buttons); a note
-// blocks the same text from being added twice.
+// (PagerDuty's webhook takes a moment to update the buttons); a note the
+// same note by the same responder (a double submit); a message added to
+// the timeline, the same message.
 const (
-	statusClaim = 30 * time.Second
-	noteClaim   = 10 * time.Minute
+	statusClaim   = 30 * time.Second
+	noteClaim     = time.Minute
+	timelineClaim = 10 * time.Minute
 )
 
 // Responder does what responders ask from Slack. It is safe for
@@ -243,13 +252,14 @@ func (r *Responder) find(ctx context.Context, req Request) (incident.State, Answ
 	return st, Answer{}, true
 }
 
-// act claims the action, maps the user and calls PagerDuty as them.
+// act maps the user, claims the action and calls PagerDuty as them.
 func (r *Responder) act(ctx context.Context, req Request, st incident.State) Answer {
 	inc := st.Snapshot
+	req.IncidentID = inc.ID
 	if a, done := already(req.Kind, st); done {
 		return Answer{Text: a}
 	}
-	if (req.Kind == Note || req.Kind == Timeline) && strings.TrimSpace(req.Note) == "" && req.Message.Text == "" {
+	if (req.Kind == Note && strings.TrimSpace(req.Note) == "") || (req.Kind == Timeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
 	actor, err := r.o.Actors.Lookup(ctx, req.UserID)
@@ -257,73 +267,133 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", err.Error())
 		return Answer{Text: r.o.Explain(err)}
 	}
+	if readOnlyRole(actor.Role) {
+		return Answer{Text: "Your PagerDuty user (" + slackEscape(actor.Name) + ") has the *" + slackEscape(actor.Role) +
+			"* role, which may not change incidents; ask a PagerDuty admin, or someone on call."}
+	}
+	key, ttl := claimKey(req)
+	by := req.UserID + "/" + requestID()
+	if ans, ok := r.claim(ctx, req.Kind, key, by, ttl); !ok {
+		return ans
+	}
 	content := req.Note
 	if req.Kind == Timeline {
 		content = r.timelineNote(ctx, req)
 	}
-	key, ttl := claimKey(req.Kind, inc.ID, content)
-	by := req.UserID + "/" + requestID()
-	now := r.o.Now()
-	holder, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
-	if err != nil {
-		r.o.Log.ErrorContext(ctx, "claim failed", "incident_id", inc.ID, "key", key, "error", err.Error())
-		return Answer{Text: "Incident Channels could not record your request just now; try again in a moment."}
-	}
-	if !ok {
-		return Answer{Text: inProgressText(req.Kind, strings.Split(holder, "/")[0])}
-	}
 	text, err := r.call(ctx, req.Kind, actor, st, content)
-	if err != nil {
-		// Failed: the claim goes, so the responder can try again at once,
-		// unless a note may have landed (no answer): the claim then keeps
-		// the same note from being added twice. (A status change is
-		// idempotent in PagerDuty.) A context that ran out still
-		// releases, within a short grace.
-		if !(req.Kind == Note || req.Kind == Timeline) || incident.KindOf(err) != incident.KindMaybeDone {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 500*time.Millisecond)
-			defer cancel()
-			if rerr := r.o.Claims.Release(rctx, key, by); rerr != nil {
-				r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
-			}
+	// A short grace past a deadline that ran out, so the claim still
+	// says what became of it.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
+	defer cancel()
+	switch {
+	case err == nil:
+		if derr := r.o.Claims.Done(cctx, key, by); derr != nil {
+			r.o.Log.WarnContext(ctx, "claim not marked done", "key", key, "error", derr.Error())
 		}
-		r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
-			"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())
+		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
+	case (req.Kind == Note || req.Kind == Timeline) && incident.KindOf(err) == incident.KindMaybeDone:
+		// The note may be in PagerDuty: the claim stays, finished, so the
+		// same note is not submitted twice meanwhile.
+		if derr := r.o.Claims.Done(cctx, key, by); derr != nil {
+			r.o.Log.WarnContext(ctx, "claim not marked done", "key", key, "error", derr.Error())
+		}
+	default:
+		// Failed: the claim goes, so the responder (or another one
+		// waiting on it) can try again at once.
+		if rerr := r.o.Claims.Release(cctx, key, by); rerr != nil {
+			r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
+		}
 	}
-	r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
+	r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
+		"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())
 	return Answer{Text: text}
+}
+
+// claimGrace bounds the claim's last write after the request's deadline.
+const claimGrace = 200 * time.Millisecond
+
+// claimPoll is how often a request waits on another's claim; claimLeave
+// is how much of its time it keeps for its answer.
+const (
+	claimPoll  = 100 * time.Millisecond
+	claimLeave = 400 * time.Millisecond
+)
+
+// claim takes key for by. When another request holds it (a double
+// click, two responders at once), it waits, within its deadline, for
+// that request to finish: done, it answers who did it; failed (the claim
+// released), it takes the claim and acts itself; still running at the
+// deadline, it says so.
+func (r *Responder) claim(ctx context.Context, kind Kind, key, by string, ttl time.Duration) (Answer, bool) {
+	for {
+		now := r.o.Now()
+		holder, done, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
+		switch {
+		case err != nil:
+			r.o.Log.ErrorContext(ctx, "claim failed", "key", key, "error", err.Error())
+			return Answer{Text: "Incident Channels could not record your request just now; try again in a moment."}, false
+		case ok:
+			return Answer{}, true
+		case done:
+			return Answer{Text: doneByText(kind, holderUser(holder))}, false
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < claimPoll+claimLeave {
+			return Answer{Text: doingByText(kind, holderUser(holder))}, false
+		}
+		select {
+		case <-ctx.Done():
+			return Answer{Text: doingByText(kind, holderUser(holder))}, false
+		case <-time.After(claimPoll):
+		}
+	}
+}
+
+// holderUser is the Slack user of a claim's holder ("U123/abc").
+func holderUser(holder string) string {
+	u, _, _ := strings.Cut(holder, "/")
+	return u
+}
+
+// readOnlyRole reports whether a PagerDuty role may not change incidents:
+// a full-access API key would let it, so the function refuses first.
+func readOnlyRole(role string) bool {
+	return role == "observer" || strings.HasPrefix(role, "read_only")
 }
 
 // call makes the PagerDuty call of kind as actor, and returns the answer:
 // what was done, or why not.
 func (r *Responder) call(ctx context.Context, kind Kind, actor Actor, st incident.State, content string) (string, error) {
 	inc, pd := st.Snapshot, r.o.PagerDuty
+	as := slackEscape(actor.Name)
 	var err error
 	done := ""
 	switch kind {
 	case Acknowledge:
 		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
-		done = "Acknowledged " + name(inc) + " in PagerDuty as " + actor.Name + "."
+		done = "Acknowledged " + name(inc) + " in PagerDuty as " + as + "."
 	case Resolve:
 		err = pd.Resolve(ctx, actor.Email, inc.ID)
-		done = "Resolved " + name(inc) + " in PagerDuty as " + actor.Name + "."
+		done = "Resolved " + name(inc) + " in PagerDuty as " + as + "."
 	case Escalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))
-		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, orDash(inc.EscalationPolicy.Summary), actor.Name)
+		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, slackEscape(orDash(inc.EscalationPolicy.Summary)), as)
 	case Note, Timeline:
 		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
-		done = "Added your note to " + name(inc) + "'s PagerDuty timeline as " + actor.Name + "."
+		done = "Added your note to " + name(inc) + "'s PagerDuty timeline as " + as + "."
 	default:
 		return "", fmt.Errorf("respond: %s is not a PagerDuty action", kind)
 	}
 	switch {
 	case errors.Is(err, ErrAlreadyResolved):
 		return "PagerDuty says " + name(inc) + " is already resolved.", nil
+	case errors.Is(err, ErrAlreadyAcknowledged):
+		return "PagerDuty says " + name(inc) + " is already acknowledged.", nil
 	case errors.Is(err, ErrLastLevel):
-		return name(inc) + " is already at the last level of " + orDash(inc.EscalationPolicy.Summary) + "; PagerDuty did not escalate it.", err
+		return name(inc) + " is already at the last level of " + slackEscape(orDash(inc.EscalationPolicy.Summary)) + "; PagerDuty did not escalate it.", err
 	case err != nil:
-		return r.o.Explain(err), err
+		return slackEscape(r.o.Explain(err)), err
 	}
 	return okPrefix + done, nil
 }
@@ -343,20 +413,24 @@ func already(kind Kind, st incident.State) (string, bool) {
 		if st.AckedBy != "" {
 			who = " by " + st.AckedBy
 		}
-		return name(inc) + " is already acknowledged" + who + ".", true
+		return name(inc) + " is already acknowledged" + slackEscape(who) + ".", true
 	}
 	return "", false
 }
 
-// claimKey is the key one action on an incident is claimed under: the
-// status changes by kind, a note by its text.
-func claimKey(kind Kind, incidentID, content string) (string, time.Duration) {
-	switch kind {
-	case Note, Timeline:
-		sum := sha256.Sum256([]byte(strings.TrimSpace(content)))
-		return "note:" + incidentID + ":" + hex.EncodeToString(sum[:12]), noteClaim
+// claimKey is the key one action on an incident is claimed under, and
+// for how long: a status change by kind, a note by its responder and
+// text, a message added by the shortcut by the message.
+func claimKey(req Request) (string, time.Duration) {
+	id := req.IncidentID
+	switch req.Kind {
+	case Note:
+		sum := sha256.Sum256([]byte(req.UserID + "\x00" + strings.TrimSpace(req.Note)))
+		return "note:" + id + ":" + hex.EncodeToString(sum[:12]), noteClaim
+	case Timeline:
+		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
 	}
-	return string(kind) + ":" + incidentID, statusClaim
+	return string(req.Kind) + ":" + id, statusClaim
 }
 
 // requestID tells one request's claim from another's by the same user (a

@@ -23,13 +23,18 @@ type fakePagerDuty struct {
 	err   error
 	delay time.Duration
 	level int
+	// started, when set, is told of each call as it starts.
+	started chan string
 }
 
 func (f *fakePagerDuty) do(ctx context.Context, call string) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, call)
-	err, delay := f.err, f.delay
+	err, delay, started := f.err, f.delay, f.started
 	f.mu.Unlock()
+	if started != nil {
+		started <- call
+	}
 	select {
 	case <-time.After(delay):
 	case <-ctx.Done():
@@ -105,7 +110,8 @@ func newHarness(t *testing.T, status string) *harness {
 	h.r = respond.New(respond.Options{
 		Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd,
 		Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com"},
-			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com"}},
+			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com"},
+			"UOBS": {PagerDutyID: "POBS", Name: "Olga", Email: "olga@example.com", Role: "observer"}},
 	})
 	return h
 }
@@ -195,22 +201,26 @@ func TestNoCallNeeded(t *testing.T) {
 	}
 }
 
-// TestDoubleClick: two clicks at once (one responder twice, or two
-// responders) make one PagerDuty call; the other click hears who did it,
-// not an error. The same note twice is added once.
+// TestDoubleClick: two clicks at once (two responders acknowledging, or
+// one submitting a note twice) make one PagerDuty call; the other click
+// waits for it and hears who did it, not an error.
 func TestDoubleClick(t *testing.T) {
 	t.Parallel()
-	for _, req := range []respond.Request{
-		{Kind: respond.Acknowledge, IncidentID: "Q1"},
-		{Kind: respond.Note, ChannelID: "C42", Note: "rolling back"},
+	for _, tt := range []struct {
+		req   respond.Request
+		users []string
+	}{
+		{respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1"}, []string{"UADA", "UBOB"}},
+		{respond.Request{Kind: respond.Note, ChannelID: "C42", Note: "rolling back"}, []string{"UADA", "UADA"}},
 	} {
+		req := tt.req
 		t.Run(string(req.Kind), func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, "triggered")
 			h.pd.delay = 50 * time.Millisecond
 			answers := make([]respond.Answer, 2)
 			var wg sync.WaitGroup
-			for i, user := range []string{"UADA", "UBOB"} {
+			for i, user := range tt.users {
 				wg.Go(func() {
 					r := req
 					r.UserID = user
@@ -226,6 +236,49 @@ func TestDoubleClick(t *testing.T) {
 				t.Errorf("answers = %q, want one done and one naming who just did it", texts)
 			}
 		})
+	}
+}
+
+// TestWaitOnFailedClaim: a click that finds another's claim waits for
+// it; when that one fails, it acts itself rather than report an
+// acknowledgement that never happened. Two responders adding the same
+// words each add their own note.
+func TestWaitOnFailedClaim(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	h.pd.delay, h.pd.err, h.pd.started = 80*time.Millisecond, errors.New("HTTP 502"), make(chan string, 2)
+	first := make(chan respond.Answer, 1)
+	go func() { first <- h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}) }()
+	<-h.pd.started // the first holds the claim and is calling PagerDuty
+	h.pd.mu.Lock()
+	h.pd.err = nil
+	h.pd.mu.Unlock()
+	second := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UBOB"})
+	if a := <-first; !strings.Contains(a.Text, "502") {
+		t.Errorf("first answer = %q, want the failure", a.Text)
+	}
+	if !strings.HasPrefix(second.Text, "✓") || !strings.Contains(second.Text, "as Bob") {
+		t.Errorf("second answer = %q, want it acknowledged by Bob", second.Text)
+	}
+	h2 := newHarness(t, "triggered")
+	for _, u := range []string{"UADA", "UBOB"} {
+		if a := h2.do(respond.Request{Kind: respond.Note, IncidentID: "Q1", UserID: u, Note: "mitigated"}); !strings.HasPrefix(a.Text, "✓") {
+			t.Errorf("%s's note = %q, want added", u, a.Text)
+		}
+	}
+}
+
+// TestReadOnlyRole: a PagerDuty observer is told their role may not
+// change incidents; PagerDuty is not called.
+func TestReadOnlyRole(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UOBS"})
+	if !strings.Contains(a.Text, "*observer* role") {
+		t.Errorf("answer = %q, want the role explained", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 0 {
+		t.Errorf("PagerDuty calls = %q, want none", calls)
 	}
 }
 
@@ -322,12 +375,16 @@ func TestParseCommand(t *testing.T) {
 		{"status", respond.Request{Kind: respond.Status}},
 		{"note", respond.Request{Kind: respond.NoteForm}},
 		{"note  db-1 is back ", respond.Request{Kind: respond.Note, Note: "db-1 is back"}},
+		{"note\tafter a tab", respond.Request{Kind: respond.Note, Note: "after a tab"}},
+		{"note\nfirst line\nsecond", respond.Request{Kind: respond.Note, Note: "first line\nsecond"}},
 		{"reboot", respond.Request{Kind: respond.Help, Unknown: "reboot"}},
 	}
 	for _, tt := range tests {
-		if got := respond.ParseCommand(tt.text); got != tt.want {
-			t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.text, got, tt.want)
-		}
+		t.Run(tt.text, func(t *testing.T) {
+			if got := respond.ParseCommand(tt.text); got != tt.want {
+				t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.text, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -339,7 +396,7 @@ func TestNoteAnswerLost(t *testing.T) {
 	h.pd.err = &incident.Error{Kind: incident.KindMaybeDone, Op: "pagerduty notes.create", Err: context.DeadlineExceeded}
 	h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"})
 	h.pd.err = nil
-	if a := h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"}); !strings.Contains(a.Text, "not added twice") {
+	if a := h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"}); !strings.Contains(a.Text, "not done twice") {
 		t.Errorf("the same note after a lost answer = %q, want refused", a.Text)
 	}
 	if calls := h.pd.Calls(); len(calls) != 1 {

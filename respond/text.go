@@ -98,18 +98,28 @@ func ackedBy(st incident.State) string {
 	return ""
 }
 
-// inProgressText answers a request another one is carrying out (a double
-// click, or two responders at once).
-func inProgressText(kind Kind, slackUser string) string {
-	what := map[Kind]string{
-		Acknowledge: "acknowledged", Resolve: "resolved", Escalate: "escalated",
-		Note: "added this note", Timeline: "added this message as a note",
-	}[kind]
-	switch kind {
-	case Note, Timeline:
-		return "<@" + slackUser + "> just " + what + "; it is not added twice."
-	}
-	return "<@" + slackUser + "> just " + what + " the incident; PagerDuty's update follows in the channel."
+// pastTense says what each kind of request did.
+var pastTense = map[Kind]string{
+	Acknowledge: "acknowledged the incident", Resolve: "resolved the incident", Escalate: "escalated the incident",
+	Note: "submitted this note", Timeline: "submitted this message to the timeline",
+}
+
+// doingText says what each kind of request is doing.
+var doingText = map[Kind]string{
+	Acknowledge: "acknowledging the incident", Resolve: "resolving the incident", Escalate: "escalating the incident",
+	Note: "adding this note", Timeline: "adding this message to the timeline",
+}
+
+// doneByText answers a request another one just did (a double click, or
+// two responders at once): nothing is done twice.
+func doneByText(kind Kind, slackUser string) string {
+	return "<@" + slackUser + "> just " + pastTense[kind] + "; it is not done twice."
+}
+
+// doingByText answers a request another one is still carrying out when
+// this one must answer.
+func doingByText(kind Kind, slackUser string) string {
+	return "<@" + slackUser + "> is " + doingText[kind] + " right now; they will see PagerDuty's answer, and the channel its update."
 }
 
 // name is how answers name an incident: "#1234", or its id.

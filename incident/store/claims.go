@@ -25,6 +25,7 @@ const claimsCollection = "slack_claims"
 type claimDoc struct {
 	Key      string    `firestore:"key"`
 	By       string    `firestore:"by"`
+	Done     bool      `firestore:"done"`
 	Until    time.Time `firestore:"until"`
 	ExpireAt time.Time `firestore:"expire_at"`
 }
@@ -34,18 +35,18 @@ type claimDoc struct {
 const claimRetention = 24 * time.Hour
 
 // Claim records that by does the action key until until. It reports the
-// holder and false when someone else holds a claim on key that has not
-// ended at now. The fast path is one write (create); a claim that ended
+// holder, whether they are done, and false when someone else holds a
+// claim on key that has not ended at now. The fast path is one write (create); a claim that ended
 // is taken over in a transaction.
-func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, ok bool, err error) {
+func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error) {
 	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
 	doc := claimDoc{Key: key, By: by, Until: until.UTC(), ExpireAt: until.Add(claimRetention).UTC()}
 	_, err = ref.Create(ctx, doc)
 	if err == nil {
-		return by, true, nil
+		return by, false, true, nil
 	}
 	if status.Code(err) != codes.AlreadyExists {
-		return "", false, claimErr(key, err)
+		return "", false, false, claimErr(key, err)
 	}
 	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
 		snap, err := tx.Get(ref)
@@ -58,17 +59,30 @@ func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.T
 				return fmt.Errorf("decode claim: %w", err)
 			}
 			if cur.By != by && now.Before(cur.Until) {
-				holder, ok = cur.By, false
+				holder, done, ok = cur.By, cur.Done, false
 				return nil
 			}
 		}
-		holder, ok = by, true
+		holder, done, ok = by, false, true
 		return tx.Set(ref, doc)
 	}, firestore.MaxAttempts(3))
 	if err != nil {
-		return "", false, claimErr(key, err)
+		return "", false, false, claimErr(key, err)
 	}
-	return holder, ok, nil
+	return holder, done, ok, nil
+}
+
+// Done records that by did what it claimed key for; the claim stays until
+// its end, telling others it is done. One write.
+func (f *Firestore) Done(ctx context.Context, key, by string) error {
+	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
+	// The precondition is the claim's existence; by is not checked: a
+	// claim is taken over only after its end, long after its holder's
+	// request.
+	if _, err := ref.Update(ctx, []firestore.Update{{Path: "done", Value: true}}); err != nil {
+		return claimErr(key, err)
+	}
+	return nil
 }
 
 // Release ends by's claim on key, so that the action can be tried again
@@ -116,20 +130,31 @@ type MemoryClaims struct {
 }
 
 // Claim is Firestore.Claim in memory.
-func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, error) {
+func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return "", false, err
+		return "", false, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.claims[key]; ok && cur.By != by && now.Before(cur.Until) {
-		return cur.By, false, nil
+		return cur.By, cur.Done, false, nil
 	}
 	if m.claims == nil {
 		m.claims = map[string]claimDoc{}
 	}
 	m.claims[key] = claimDoc{Key: key, By: by, Until: until}
-	return by, true, nil
+	return by, false, true, nil
+}
+
+// Done is Firestore.Done in memory.
+func (m *MemoryClaims) Done(ctx context.Context, key, by string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.claims[key]; ok {
+		cur.Done = true
+		m.claims[key] = cur
+	}
+	return nil
 }
 
 // Release is Firestore.Release in memory.

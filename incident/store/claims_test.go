@@ -37,8 +37,9 @@ func testByChannel(t *testing.T, h harness) {
 
 // claimer is what both claim stores do.
 type claimer interface {
-	Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, error)
+	Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, bool, error)
 	Release(ctx context.Context, key, by string) error
+	Done(ctx context.Context, key, by string) error
 }
 
 // TestClaims: one claim per key at a time, however many try at once; the
@@ -66,13 +67,22 @@ func TestClaims(t *testing.T) {
 			t.Parallel()
 			c := impl.new(t)
 			ctx := context.Background()
-			claim := func(key, by string, now time.Time) (string, bool) {
+			type holder struct {
+				by   string
+				done bool
+			}
+			claimDone := func(key, by string, now time.Time) (holder, bool) {
 				t.Helper()
-				holder, ok, err := c.Claim(ctx, key, by, now, now.Add(30*time.Second))
+				h, done, ok, err := c.Claim(ctx, key, by, now, now.Add(30*time.Second))
 				if err != nil {
 					t.Fatalf("Claim(%s, %s) error = %v", key, by, err)
 				}
-				return holder, ok
+				return holder{h, done}, ok
+			}
+			claim := func(key, by string, now time.Time) (string, bool) {
+				t.Helper()
+				h, ok := claimDone(key, by, now)
+				return h.by, ok
 			}
 			// Many at once: exactly one wins, the others name it.
 			var wg sync.WaitGroup
@@ -101,8 +111,14 @@ func TestClaims(t *testing.T) {
 			if _, ok := claim("ack:Q1", first, t0.Add(time.Second)); !ok {
 				t.Errorf("the holder claiming again was refused")
 			}
-			if holder, ok := claim("ack:Q1", "zed", t0.Add(10*time.Second)); ok || holder != first {
-				t.Errorf("Claim during another's = %s, %v; want refused naming %s", holder, ok, first)
+			if got, ok := claimDone("ack:Q1", "zed", t0.Add(10*time.Second)); ok || got != (holder{by: first}) {
+				t.Errorf("Claim during another's = %+v, %v; want refused naming %s, not done", got, ok, first)
+			}
+			if err := c.Done(ctx, "ack:Q1", first); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := claimDone("ack:Q1", "zed", t0.Add(10*time.Second)); ok || got != (holder{by: first, done: true}) {
+				t.Errorf("Claim after the holder's Done = %+v, %v; want refused naming %s, done", got, ok, first)
 			}
 			if _, ok := claim("resolve:Q1", "zed", t0); !ok {
 				t.Errorf("another key was refused")

@@ -131,6 +131,7 @@ type user struct {
 	Email   string `json:"email"`
 	Summary string `json:"summary"`
 	HTMLURL string `json:"html_url"`
+	Role    string `json:"role"`
 }
 
 // policy is an escalation policy.
@@ -207,6 +208,18 @@ func (s *Server) AddUser(id, name, email string) {
 		Email:   email,
 		Summary: name,
 		HTMLURL: "https://example.pagerduty.com/users/" + id,
+		Role:    "user",
+	}
+}
+
+// SetRole sets a user's PagerDuty role (AddUser gives "user"): observer,
+// read_only_user, admin, …
+func (s *Server) SetRole(id, role string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.users[id]; ok {
+		u.Role = role
+		s.users[id] = u
 	}
 }
 
