@@ -343,7 +343,6 @@ func BacklinkNote(channelID, channelName string) string {
 // backlinkTrailer ends every back-link note.
 const backlinkTrailer = "(Written by Incident Channels; responders can acknowledge, resolve, escalate and add notes from the channel.)"
 
-
 // BacklinkMarker is the part of the back-link note that names the
 // channel: what a look-up searches the incident's notes for.
 func BacklinkMarker(channelID string) string {
