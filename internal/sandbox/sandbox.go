@@ -11,7 +11,21 @@
 // #incidents-low channel where built-in routing rules post low-urgency
 // incidents (one message each, updates in its thread), a fake PagerDuty
 // REST API with the people of the sample incidents, and Slack accounts
-// for all of them but one, whom the function reports as "Could not add".
+// for all of them but one, whom the function reports as "Could not add",
+// plus one Slack user without a PagerDuty user.
+//
+// The page closes the responder loop. The root message's Acknowledge,
+// Resolve, Escalate and Add note buttons, the note form and each incident
+// channel's /inc box act as the person picked under "Act as": the sandbox
+// sends the function's /slack/interactions and /slack/commands the
+// requests Slack would (signed with SLACK_SIGNING_SECRET, answered through
+// a response_url it serves), and shows the answer only that person would
+// see. The function calls the fake PagerDuty as their PagerDuty user. The
+// fake PagerDuty knows every incident relayed to the function (and writes
+// its back-link notes, as PAGERDUTY_FROM_EMAIL), and each change made
+// through it comes back to the function as the signed V3 webhook PagerDuty
+// would send, after the REST answer: the root turns orange on
+// acknowledgement and the thread says who did it.
 package sandbox
 
 import (
