@@ -13,9 +13,18 @@
 // URLs. The fake workspace has an #incidents announce channel, an
 // #incidents-low channel where built-in routing rules post low-urgency
 // incidents, and a fake PagerDuty REST API with the sample incidents'
-// people, one of them without a Slack account. CHANNEL_PREFIX,
-// SLACK_INVITE_USERS and SLACK_USER_OVERRIDES still apply, and ROUTING_FILE
-// replaces the built-in rules (its channel ids must be those printed).
+// people, one of them without a Slack account and one Slack user without
+// a PagerDuty user. CHANNEL_PREFIX, SLACK_INVITE_USERS and
+// SLACK_USER_OVERRIDES still apply, and ROUTING_FILE replaces the
+// built-in rules (its channel ids must be those printed).
+//
+// The sandbox runs the whole responder loop: press "Trigger an incident",
+// pick who to act as, and press Acknowledge (or Resolve, Escalate, Add
+// note, or type in the channel's /inc box). The page sends the function
+// the signed request Slack would; the function calls the fake PagerDuty as
+// that person and answers them only; the fake PagerDuty then sends the
+// function the webhook PagerDuty would, and the root message turns
+// orange with "Acknowledged by …" in its thread.
 //
 //	go run ./cmd/local -sandbox
 //
@@ -75,7 +84,8 @@ func parseArgs(args []string, output io.Writer) (options, error) {
 	var opts options
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
 	fs.SetOutput(output)
-	fs.BoolVar(&opts.sandbox, "sandbox", false, "serve the function with the in-memory store, a fake Slack in this process and a page showing what Slack would show; needs no configuration")
+	fs.BoolVar(&opts.sandbox, "sandbox", false, "serve the function with the in-memory store, a fake Slack and a fake PagerDuty in this process, and a page showing what Slack would show, "+
+		"where you act on incidents as a responder (buttons, note form, /inc) and watch PagerDuty's webhooks update the channel; needs no configuration")
 	fs.DurationVar(&opts.sweep, "sweep", 0, "also run the function's sweep every `DURATION` (and at start) in this process, without a token; needs ARCHIVE_AFTER")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -162,9 +172,12 @@ func sweepEvery(ctx context.Context, every time.Duration, s sweep.Sweeper, log *
 func peopleLine() string {
 	var names []string
 	for _, p := range sandbox.People {
-		if p.SlackID == "" {
+		switch {
+		case p.SlackID == "":
 			names = append(names, p.Name+" with no Slack account")
-		} else {
+		case p.PagerDutyID == "":
+			names = append(names, p.Name+" with no PagerDuty user")
+		default:
 			names = append(names, p.Name)
 		}
 	}
@@ -212,10 +225,12 @@ func runSandbox(ctx context.Context, port string, getenv func(string) string, st
   announce        #%s %s (SLACK_ANNOUNCE_CHANNEL)
   fake PagerDuty  %s (%s)
 %s
+  act from Slack  on the page: pick "Act as", press a root message's buttons or use /inc;
+                  Slack requests are signed with %s (SLACK_SIGNING_SECRET, made up)
 Replay a sample incident from another terminal, or press a button on the page:
   %s
 `, sb.PageURL(), sb.FunctionURL(), sb.SlackAPIURL(), slackfake.DefaultToken, sb.Secret,
-		sandbox.AnnounceChannel, sb.Announce, sb.PagerDuty.URL(), peopleLine(), routingLines(sb),
+		sandbox.AnnounceChannel, sb.Announce, sb.PagerDuty.URL(), peopleLine(), routingLines(sb), sb.SlackSecret,
 		sandbox.ReplayCommand(sb.FunctionURL(), sb.Secret))
 
 	served := make(chan error, 1)

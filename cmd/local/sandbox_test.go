@@ -80,7 +80,8 @@ func TestSandbox(t *testing.T) {
 	}
 	for _, want := range []string{
 		"announce        #incidents C00000001 (SLACK_ANNOUNCE_CHANNEL)",
-		"Alan Turing with no Slack account",
+		"Alan Turing with no Slack account", "Margaret Hamilton with no PagerDuty user",
+		"act from Slack  on the page",
 		"routing         built-in: low urgency posts in #incidents-low C00000002",
 	} {
 		if !strings.Contains(out.String(), want) {

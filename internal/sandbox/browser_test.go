@@ -121,24 +121,7 @@ func TestPageInBrowser(t *testing.T) {
 	const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> <!channel> db down`
 	sendLifecycle(t, sb, replay.Options{FirstNumber: 1235, Title: hostile})
 
-	// Collect what the page writes to the console: a script error or a
-	// resource the Content-Security-Policy blocked would show there.
-	var mu sync.Mutex
-	var console []chromedp.ConsoleMessage
-	if err := chromedp.Do(ctx); err != nil { // starts the browser and the tab
-		t.Fatalf("start chromium: %v", err)
-	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			console = append(console, m)
-			mu.Unlock()
-		}
-	}()
+	checkConsole := collectConsole(t, ctx)
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(sb.PageURL()),
@@ -256,8 +239,12 @@ func TestPageInBrowser(t *testing.T) {
 	if chs, err = chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels)); err != nil {
 		t.Fatalf("read the page: %v", err)
 	}
-	if got := chs[0]; !strings.HasSuffix(got.Header, "Order history slow to load for some users") || len(got.Replies) != 4 ||
-		!strings.HasPrefix(got.Replies[0], "What happened before this channel opened\n• ") || !strings.Contains(got.Replies[0], "Triggered (low urgency)") {
+	// The line naming who could not be added is posted concurrently with
+	// the summary, so it may come first; the summary leads the rest.
+	got := chs[0]
+	summary := slices.DeleteFunc(slices.Clone(got.Replies), func(r string) bool { return strings.HasPrefix(r, "Could not add to this channel") })
+	if !strings.HasSuffix(got.Header, "Order history slow to load for some users") || len(got.Replies) != 4 || len(summary) == 0 ||
+		!strings.HasPrefix(summary[0], "What happened before this channel opened\n• ") || !strings.Contains(summary[0], "Triggered (low urgency)") {
 		t.Errorf("raised incident's channel = %+v, want the summary first", got)
 	}
 	if shared, err = chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readShared)); err != nil {
@@ -273,25 +260,152 @@ func TestPageInBrowser(t *testing.T) {
 		t.Errorf("#incidents holds %d announce lines, want 4", n)
 	}
 
+	screenshot(t, ctx)
+	checkConsole(t)
+}
+
+// screenshot writes a screenshot of the whole page to the file
+// screenshotEnv names (each browser test overwrites it: pick one with
+// -run), else to a temporary directory.
+func screenshot(t *testing.T, ctx context.Context) {
+	t.Helper()
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot: %v", err)
-	} else {
-		path := os.Getenv(screenshotEnv)
-		if path == "" {
-			path = filepath.Join(t.TempDir(), "sandbox.png")
+		return
+	}
+	path := os.Getenv(screenshotEnv)
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "sandbox.png")
+	}
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		t.Error(err)
+	}
+	t.Logf("screenshot of the page: %s (%d bytes)", path, len(shot))
+}
+
+// collectConsole starts the browser and the tab and collects what the
+// page writes to the console: a script error or a resource the
+// Content-Security-Policy blocked would show there. The returned function
+// fails the test for every error collected.
+func collectConsole(t *testing.T, ctx context.Context) (check func(*testing.T)) {
+	t.Helper()
+	var mu sync.Mutex
+	var console []chromedp.ConsoleMessage
+	if err := chromedp.Do(ctx); err != nil { // starts the browser and the tab
+		t.Fatalf("start chromium: %v", err)
+	}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m)
+			mu.Unlock()
 		}
-		if err := os.WriteFile(path, shot, 0o644); err != nil {
-			t.Error(err)
+	}()
+	return func(t *testing.T) {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range console {
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				t.Errorf("page console: %v", m)
+			}
 		}
-		t.Logf("screenshot of the page: %s (%d bytes)", path, len(shot))
+	}
+}
+
+// poll waits until the expression holds on the page.
+func poll(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		state, _ := chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels))
+		t.Fatalf("%s: %v\nincident channels: %+v", what, err, state)
+	}
+}
+
+// rootJS is the first incident channel's root message on the page.
+const rootJS = `document.querySelector('.channel:not(.shared) .message.root')`
+
+// TestActInBrowser acts on an incident as a responder would in the
+// page: triggers one, acknowledges it from its root message and watches
+// the root turn orange as PagerDuty's webhook comes back, adds a note
+// through the note form, asks /inc, and sees what a person without a
+// PagerDuty user is told after confirming a Resolve.
+func TestActInBrowser(t *testing.T) {
+	ctx := browser(t, 50*time.Second)
+	sb, _ := start(t, nil)
+	checkConsole := collectConsole(t, ctx)
+
+	trigger := chromedp.CSS(`#replay-form button[value="triggered"]`)
+	ack := chromedp.CSS(`.channel:not(.shared) .message.root button.act[data-action="incident_acknowledge"]`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(sb.PageURL()), chromedp.WaitVisible(trigger), chromedp.Click(trigger), chromedp.WaitVisible(ack)); err != nil {
+		t.Fatalf("trigger an incident from %s: %v", sb.PageURL(), err)
+	}
+	chs, err := chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels))
+	if err != nil || len(chs) != 1 || chs[0].Status != "triggered" || chs[0].BorderColor != "rgb(224, 30, 90)" {
+		t.Fatalf("after the trigger the page shows %+v (%v), want one channel, its root triggered in red", chs, err)
+	}
+	buttons, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](rootJS+`.querySelectorAll('button.act').values().map(b => b.innerText.trim() + (b.dataset.confirm ? ' (confirm)' : '')).toArray()`))
+	if want := []string{"Acknowledge", "Resolve (confirm)", "Escalate (confirm)", "Add note"}; err != nil || !slices.Equal(buttons, want) {
+		t.Errorf("root buttons = %q (%v), want %q", buttons, err, want)
+	}
+	if len(chs[0].Buttons) != 2 {
+		t.Errorf("link buttons = %q, want Open in PagerDuty and Join conference kept", chs[0].Buttons)
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, m := range console {
-		if m.IsException() || m.Type == chromedp.ConsoleError {
-			t.Errorf("page console: %v", m)
-		}
+	// Acknowledge as Ada (the first person to act as): the answer only
+	// she sees, then the webhook turns the root orange and threads it.
+	if err := chromedp.Do(ctx, chromedp.Click(ack)); err != nil {
+		t.Fatalf("click Acknowledge: %v", err)
 	}
+	poll(t, ctx, "the root did not turn acknowledged", `(() => {
+  const root = `+rootJS+`, ch = root.closest('.channel');
+  return root.dataset.status === 'acknowledged' && getComputedStyle(root).borderLeftColor === 'rgb(242, 163, 58)' &&
+    !root.querySelector('button.act[data-action="incident_acknowledge"]') &&
+    [...root.querySelectorAll('.reply')].some(r => r.innerText.startsWith('Acknowledged by Ada Lovelace')) &&
+    [...ch.querySelectorAll('.ephemeral')].some(e => e.innerText.includes('Only visible to you (Ada Lovelace)') && e.innerText.includes('in PagerDuty as Ada Lovelace'));
+})()`)
+	screenshot(t, ctx)
+
+	// Add note opens the function's modal as a form; the note comes back
+	// as a thread reply.
+	const note = "Rolled back deploy 7f3a; p99 recovering."
+	noteButton := chromedp.CSS(`.channel:not(.shared) .message.root button.act[data-action="incident_note"]`)
+	if err := chromedp.Do(ctx, chromedp.Click(noteButton), chromedp.WaitVisible(chromedp.CSS(`.note-form textarea`)),
+		chromedp.SendKeys(chromedp.CSS(`.note-form textarea`), note), chromedp.Click(chromedp.CSS(`.note-form button[type="submit"]`))); err != nil {
+		t.Fatalf("add a note through the form: %v", err)
+	}
+	poll(t, ctx, "the note did not come back as a reply", `!document.querySelector('.note-form') &&
+  [...`+rootJS+`.querySelectorAll('.reply')].some(r => r.innerText.startsWith('Note from Ada Lovelace') && r.innerText.includes(`+"`"+note+"`"+`))`)
+
+	// /inc status in the channel's box.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(`.channel:not(.shared) .inc-form input`), "status"),
+		chromedp.Click(chromedp.CSS(`.channel:not(.shared) .inc-form button`))); err != nil {
+		t.Fatalf("send /inc status: %v", err)
+	}
+	poll(t, ctx, "/inc status was not answered", `[...document.querySelectorAll('.channel:not(.shared) .ephemeral')].some(e => e.innerText.includes('/inc status') && e.innerText.includes('Status: acknowledged'))`)
+
+	// As Margaret, who has no PagerDuty user: Resolve asks first, then
+	// she is told why nothing happened.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__asked = []; window.confirm = q => (window.__asked.push(q), true); true`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`#act-as`), "U05MH0000"),
+		chromedp.Click(chromedp.CSS(`.channel:not(.shared) .message.root button.act[data-action="incident_resolve"]`))); err != nil {
+		t.Fatalf("click Resolve as Margaret: %v", err)
+	}
+	poll(t, ctx, "Margaret was not told she has no PagerDuty user", `[...document.querySelectorAll('.channel:not(.shared) .ephemeral')].some(e => e.innerText.includes('(Margaret Hamilton)') && e.innerText.includes('no PagerDuty user has'))`)
+	asked, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__asked`))
+	if err != nil || len(asked) != 1 || !strings.HasPrefix(asked[0], "Resolve #") {
+		t.Errorf("confirm dialogs = %q (%v), want the Resolve button's", asked, err)
+	}
+	if chs, _ := chromedp.Run(ctx, chromedp.Evaluate[[]pageChannel](readChannels)); len(chs) != 1 || chs[0].Status != "acknowledged" {
+		t.Errorf("after Margaret's Resolve the page shows %+v, want the root still acknowledged", chs)
+	}
+	checkConsole(t)
 }

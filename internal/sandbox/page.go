@@ -32,6 +32,9 @@ type channelView struct {
 	// Messages are the top-level messages, oldest first, each with its
 	// thread.
 	Messages []messageView
+	// Ephemerals are the answers the function gave the page's responders
+	// in this channel, oldest first.
+	Ephemerals []ephemeralView
 }
 
 // memberView is a channel member: the Slack user id, and the name of a
@@ -66,10 +69,17 @@ type blockView struct {
 	Buttons  []buttonView
 }
 
+// buttonView is a button: a link (URL), or a responder button the page
+// sends to the function as Slack would (ActionID, Value).
 type buttonView struct {
-	Label   string
-	URL     string // html/template drops a URL that is not http(s)
-	Primary bool
+	Label    string
+	URL      string // html/template drops a URL that is not http(s)
+	Primary  bool
+	ActionID string
+	Value    string
+	// Confirm is the question of the button's confirm dialog; "" for
+	// none.
+	Confirm string
 }
 
 // channelViews renders the fake Slack's channels for the page: the shared
@@ -126,10 +136,16 @@ type rawText struct {
 }
 
 type rawElement struct {
-	Type  string          `json:"type"`
-	Text  json.RawMessage `json:"text"`
-	URL   string          `json:"url"`
-	Style string          `json:"style"`
+	Type     string          `json:"type"`
+	Text     json.RawMessage `json:"text"`
+	URL      string          `json:"url"`
+	Style    string          `json:"style"`
+	ActionID string          `json:"action_id"`
+	Value    string          `json:"value"`
+	Confirm  *struct {
+		Title rawText `json:"title"`
+		Text  rawText `json:"text"`
+	} `json:"confirm"`
 }
 
 // messageFor renders m from its blocks; a message with none (or blocks the
@@ -180,7 +196,11 @@ func messageFor(m slackfake.Message, channels map[string]string) messageView {
 				if e.Type != "button" || json.Unmarshal(e.Text, &label) != nil {
 					continue
 				}
-				bv.Buttons = append(bv.Buttons, buttonView{Label: label.Text, URL: e.URL, Primary: e.Style == "primary"})
+				btn := buttonView{Label: label.Text, URL: e.URL, Primary: e.Style == "primary", ActionID: e.ActionID, Value: e.Value}
+				if e.Confirm != nil {
+					btn.Confirm = strings.TrimSpace(e.Confirm.Title.Text + "\n" + e.Confirm.Text.Text)
+				}
+				bv.Buttons = append(bv.Buttons, btn)
 			}
 		case "divider":
 		default:

@@ -11,7 +11,21 @@
 // #incidents-low channel where built-in routing rules post low-urgency
 // incidents (one message each, updates in its thread), a fake PagerDuty
 // REST API with the people of the sample incidents, and Slack accounts
-// for all of them but one, whom the function reports as "Could not add".
+// for all of them but one, whom the function reports as "Could not add",
+// plus one Slack user without a PagerDuty user.
+//
+// The page closes the responder loop. The root message's Acknowledge,
+// Resolve, Escalate and Add note buttons, the note form and each incident
+// channel's /inc box act as the person picked under "Act as": the sandbox
+// sends the function's /slack/interactions and /slack/commands the
+// requests Slack would (signed with SLACK_SIGNING_SECRET, answered through
+// a response_url it serves), and shows the answer only that person would
+// see. The function calls the fake PagerDuty as their PagerDuty user. The
+// fake PagerDuty knows every incident relayed to the function (and writes
+// its back-link notes, as PAGERDUTY_FROM_EMAIL), and each change made
+// through it comes back to the function as the signed V3 webhook PagerDuty
+// would send, after the REST answer: the root turns orange on
+// acknowledgement and the thread says who did it.
 package sandbox
 
 import (
@@ -26,6 +40,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +52,7 @@ import (
 	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/routing"
+	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
@@ -84,6 +100,10 @@ type Config struct {
 type Sandbox struct {
 	// Secret is the webhook signing secret, made up for this sandbox.
 	Secret string
+	// SlackSecret is the Slack app's signing secret
+	// (SLACK_SIGNING_SECRET), made up for this sandbox: the page's
+	// buttons, note form and /inc box sign their requests with it.
+	SlackSecret string
 	// Slack is the fake Slack the function talks to.
 	Slack *slackfake.Server
 	// PagerDuty is the fake PagerDuty REST API the function looks people
@@ -101,7 +121,8 @@ type Sandbox struct {
 	mux         *http.ServeMux
 
 	fn        *incidentchannels.Handler
-	ctx       context.Context // ends replays started from the page
+	loop      *loop
+	ctx       context.Context // ends replays started from the page and the loop's webhooks
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -112,20 +133,29 @@ type Sandbox struct {
 
 	mu       sync.Mutex
 	webhooks []webhookView // newest first
+	// responses are what the function posted to the response_urls of
+	// requests in flight, by the URL's token.
+	responses map[string][]string
+	// ephemerals are the answers shown to one person, by channel id.
+	ephemerals map[string][]ephemeralView
 }
 
 // New builds a sandbox served at cfg.BaseURL. Serve it with ServeHTTP and
 // Close it when done.
 func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	base := strings.TrimSuffix(cfg.BaseURL, "/")
-	secret := make([]byte, 16)
+	secret, slackSecret := make([]byte, 16), make([]byte, 16)
 	rand.Read(secret)
+	rand.Read(slackSecret)
 	s := &Sandbox{
 		Secret:      hex.EncodeToString(secret),
+		SlackSecret: hex.EncodeToString(slackSecret),
 		Slack:       slackfake.NewUnstarted(),
 		base:        base,
 		replayDelay: cfg.ReplayDelay,
 		userNames:   map[string]string{slackfake.BotUserID: "Incident Channels (bot)", slackfake.HumanUserID: "a person"},
+		responses:   map[string][]string{},
+		ephemerals:  map[string][]ephemeralView{},
 	}
 	if s.replayDelay == 0 {
 		s.replayDelay = DefaultReplayDelay
@@ -140,8 +170,13 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	s.Announce = s.Slack.CreateChannel(AnnounceChannel, false)
 	s.Low = s.Slack.CreateChannel(LowChannel, false)
 	s.PagerDuty = pdfake.NewServer(pagerDutyToken)
+	pdNames := map[string]string{botPagerDutyID: botName}
+	s.PagerDuty.AddUser(botPagerDutyID, botName, botEmail)
 	for _, p := range People {
-		s.PagerDuty.AddUser(p.PagerDutyID, p.Name, p.Email)
+		if p.PagerDutyID != "" {
+			s.PagerDuty.AddUser(p.PagerDutyID, p.Name, p.Email)
+			pdNames[p.PagerDutyID] = p.Name
+		}
 		if p.SlackID != "" {
 			s.Slack.AddUser(p.SlackID, p.Email, false)
 			s.userNames[p.SlackID] = p.Name
@@ -156,6 +191,8 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		"SLACK_ANNOUNCE_CHANNEL":   s.Announce,
 		"PAGERDUTY_API_TOKEN":      pagerDutyToken,
 		"PAGERDUTY_API_URL":        s.PagerDuty.URL(),
+		"SLACK_SIGNING_SECRET":     s.SlackSecret,
+		"PAGERDUTY_FROM_EMAIL":     botEmail,
 	}
 	archiveAfter := getenv("ARCHIVE_AFTER") == ""
 	if archiveAfter {
@@ -177,6 +214,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox configuration: %w", err)
 	}
 	s.RoutingFile = fcfg.RoutingFile
+	// The function posts its answers to the sandbox's response_urls, on
+	// plain http.
+	fcfg.AllowHTTPResponseURL = true
 	if archiveAfter {
 		fcfg.ArchiveAfter = cmp.Or(cfg.ArchiveAfter, DefaultArchiveAfter)
 	}
@@ -215,6 +255,14 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.fn = fn
+	sender := &replay.Sender{URL: s.FunctionURL(), Secret: []byte(s.Secret)}
+	s.loop = newLoop(s.PagerDuty, pdNames, sender.Send)
+	s.PagerDuty.SetOnChange(s.loop.changed)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.loop.run(s.ctx)
+	}()
 
 	staticFS, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
@@ -225,6 +273,10 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	mux.HandleFunc("GET "+PagePath+"live", s.live)
 	mux.HandleFunc("POST "+PagePath+"replay", s.replay)
 	mux.HandleFunc("POST "+PagePath+"sweep", s.sweep)
+	mux.HandleFunc("POST "+ActPath, s.act)
+	mux.HandleFunc("POST "+SubmitPath, s.submit)
+	mux.HandleFunc("POST "+CommandPath, s.command)
+	mux.HandleFunc("POST "+responsePath+"{token}", s.respond)
 	mux.Handle("GET "+PagePath+"static/", http.StripPrefix(PagePath+"static/", http.FileServerFS(staticFS)))
 	s.mux = mux
 	return s, nil
@@ -236,12 +288,15 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Close stops the replays started from the page, waits for them, and
-// stops the fake PagerDuty API.
+// Close stops the replays started from the page and the webhooks of the
+// fake PagerDuty's changes, waits for them, and stops the fake PagerDuty
+// API.
 func (s *Sandbox) Close() {
 	s.closeOnce.Do(func() {
+		s.loop.stop()
 		s.cancel()
 		s.wg.Wait()
+		s.PagerDuty.SetOnChange(nil)
 		s.PagerDuty.Close()
 	})
 }
@@ -290,19 +345,43 @@ func (s *Sandbox) record(fn http.Handler) http.Handler {
 			} `json:"event"`
 		}
 		_ = json.Unmarshal(head, &env)
+		if r.Method == http.MethodPost && r.URL.Path == FunctionPath {
+			s.loop.relayed(head)
+		}
 		rec := &statusRecorder{ResponseWriter: w}
 		fn.ServeHTTP(rec, r)
 		v := webhookView{
 			At: time.Now().Format("15:04:05"), Status: rec.status, Answer: strings.TrimSpace(rec.answer.String()),
 			EventType: env.Event.Type, EventID: env.Event.ID,
 		}
-		if v.EventType == "" {
+		switch {
+		case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+			v.EventType = "Slack: " + slackRequestKind(r.URL.Path, head)
+		case v.EventType == "":
 			v.EventType = r.Method + " (no V3 event)"
 		}
 		s.mu.Lock()
 		s.webhooks = append([]webhookView{v}, s.webhooks[:min(len(s.webhooks), maxWebhooks-1)]...)
 		s.mu.Unlock()
 	})
+}
+
+// slackRequestKind names a request of Slack's for the page: the command
+// with its text, or the interaction's type and action.
+func slackRequestKind(path string, body []byte) string {
+	form, _ := url.ParseQuery(string(body))
+	if path == slackapp.PathCommands {
+		text := strings.TrimSpace(form.Get("command") + " " + form.Get("text"))
+		if r := []rune(text); len(r) > 40 {
+			text = string(r[:40]) + "…"
+		}
+		return text
+	}
+	in, err := slackapp.ParseInteraction(form)
+	if err != nil {
+		return "interaction"
+	}
+	return strings.TrimSpace(in.Type + " " + cmp.Or(in.Action.ID, in.CallbackID))
 }
 
 type readCloser struct {
@@ -348,7 +427,9 @@ type pageData struct {
 	Secret        string
 	ReplayCommand string
 	Workspace     workspaceView
-	Live          liveData
+	// Responders are the people the page can act as.
+	Responders []Person
+	Live       liveData
 }
 
 // workspaceView describes the fake workspace on the page.
@@ -356,6 +437,9 @@ type workspaceView struct {
 	Announce, Low string // channel ids
 	RoutingFile   string // the user's; "" for the built-in rules
 	People        []Person
+	// Bot is the PagerDuty user of the back-link notes
+	// (PAGERDUTY_FROM_EMAIL).
+	Bot string
 }
 
 func (s *Sandbox) liveData() liveData {
@@ -363,6 +447,15 @@ func (s *Sandbox) liveData() liveData {
 	hooks := append([]webhookView(nil), s.webhooks...)
 	s.mu.Unlock()
 	shared, own := channelViews(s.Slack, s.userNames)
+	names := map[string]string{}
+	for _, c := range append(slices.Clone(shared), own...) {
+		names[c.ID] = c.Name
+	}
+	for _, chs := range [][]channelView{shared, own} {
+		for i := range chs {
+			chs[i].Ephemerals = s.ephemeralsOf(chs[i].ID, names)
+		}
+	}
 	return liveData{Shared: shared, Channels: own, Webhooks: hooks}
 }
 
@@ -383,7 +476,8 @@ func (s *Sandbox) page(w http.ResponseWriter, r *http.Request) {
 	data := pageData{
 		FunctionURL: s.FunctionURL(), PageURL: s.PageURL(), SlackAPIURL: s.SlackAPIURL(), Secret: s.Secret,
 		ReplayCommand: ReplayCommand(s.FunctionURL(), s.Secret),
-		Workspace:     workspaceView{Announce: s.Announce, Low: s.Low, RoutingFile: s.RoutingFile, People: People},
+		Workspace:     workspaceView{Announce: s.Announce, Low: s.Low, RoutingFile: s.RoutingFile, People: People, Bot: botName + " <" + botEmail + ">"},
+		Responders:    Responders(),
 		Live:          s.liveData(),
 	}
 	if err := pageTmpl.ExecuteTemplate(w, "page", data); err != nil {

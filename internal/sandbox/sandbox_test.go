@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -480,5 +481,269 @@ func TestSweepButton(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), `class="channel archived"`) {
 		t.Errorf("page does not grey the archived channel out:\n%s", body)
+	}
+}
+
+// The Slack users of People.
+const (
+	ada      = "U01ADA000"
+	margaret = "U05MH0000" // no PagerDuty user
+)
+
+// trigger sends the built-in incident's trigger alone, as the page's
+// "Trigger an incident" button does, and returns the incident's id and
+// its channel.
+func trigger(t *testing.T, sb *Sandbox) (string, slackfake.Channel) {
+	t.Helper()
+	ds, err := sampleDeliveries(SampleTriggered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &replay.Sender{URL: sb.FunctionURL(), Secret: []byte(sb.Secret)}
+	if r := s.Send(context.Background(), ds[0]); !r.OK() {
+		t.Fatalf("trigger: %v", r)
+	}
+	for _, c := range sb.Slack.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			return ds[0].IncidentID, c
+		}
+	}
+	t.Fatalf("no incident channel after the trigger: %+v", sb.Slack.Channels())
+	return "", slackfake.Channel{}
+}
+
+// postAct posts a responder request of the page and decodes its answer.
+func postAct(t *testing.T, srv *httptest.Server, path string, form url.Values) ActAnswer {
+	t.Helper()
+	resp, err := http.PostForm(srv.URL+path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s %v = %d %s", path, form, resp.StatusCode, body)
+	}
+	var ans ActAnswer
+	if err := json.Unmarshal(body, &ans); err != nil {
+		t.Fatalf("POST %s answer %q: %v", path, body, err)
+	}
+	return ans
+}
+
+// rootView returns the channel's root message as the page renders it,
+// with the action ids of its responder buttons and its thread's text.
+func rootView(sb *Sandbox, channelID string) (mv messageView, buttons, replies []string) {
+	ch, _ := sb.Slack.Channel(channelID)
+	top := ch.TopLevel()
+	if len(top) == 0 {
+		return messageView{}, nil, nil
+	}
+	mv = messageFor(top[0], nil)
+	for _, b := range mv.Blocks {
+		for _, btn := range b.Buttons {
+			if btn.ActionID != "" && btn.URL == "" {
+				buttons = append(buttons, btn.ActionID)
+			}
+		}
+	}
+	for _, r := range ch.Replies(top[0].TS) {
+		replies = append(replies, r.Text)
+	}
+	return mv, buttons, replies
+}
+
+// waitRoot waits until done holds for the channel's root message.
+func waitRoot(t *testing.T, sb *Sandbox, channelID, what string, done func(mv messageView, buttons, replies []string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mv, buttons, replies := rootView(sb, channelID)
+		if done(mv, buttons, replies) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: root status %q, buttons %q, replies %q", what, mv.Status, buttons, replies)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hasReply reports whether a reply starts with prefix.
+func hasReply(replies []string, prefix string) bool {
+	return slices.ContainsFunc(replies, func(r string) bool { return strings.HasPrefix(r, prefix) })
+}
+
+// TestActFromThePage walks an incident through the page's buttons: each
+// click acts in the fake PagerDuty as the chosen person, answers them
+// only, and PagerDuty's webhook comes back to update the root and the
+// thread.
+func TestActFromThePage(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, ch := trigger(t, sb)
+
+	inc, ok := sb.PagerDuty.Incident(id)
+	if !ok || inc.Status != "triggered" || inc.PolicyID != "PEP0001" || !slices.Equal(inc.Assignees, []string{"PUSER00"}) {
+		t.Fatalf("fake PagerDuty incident %s = %+v (known %t), want it triggered on PEP0001 assigned to PUSER00", id, inc, ok)
+	}
+	if notes := sb.PagerDuty.Notes(id); len(notes) != 1 || notes[0].UserID != botPagerDutyID || !strings.Contains(notes[0].Content, ch.ID) {
+		t.Errorf("PagerDuty notes = %+v, want the function's back-link to %s written as %s", notes, ch.ID, botPagerDutyID)
+	}
+	if _, buttons, _ := rootView(sb, ch.ID); !slices.Equal(buttons, respondActions) {
+		t.Fatalf("root buttons = %q, want %q", buttons, respondActions)
+	}
+
+	ans := postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_acknowledge"}, "user": {ada}})
+	if !strings.Contains(ans.Text, "Acknowledged #") || !strings.Contains(ans.Text, "as Ada Lovelace") {
+		t.Errorf("acknowledge answered %q, want the acknowledgement as Ada Lovelace", ans.Text)
+	}
+	if inc, _ := sb.PagerDuty.Incident(id); inc.Status != "acknowledged" {
+		t.Errorf("fake PagerDuty status = %s, want acknowledged", inc.Status)
+	}
+	waitRoot(t, sb, ch.ID, "after Acknowledge", func(mv messageView, buttons, replies []string) bool {
+		return mv.Status == "acknowledged" && !slices.Contains(buttons, "incident_acknowledge") && hasReply(replies, "Acknowledged by Ada Lovelace")
+	})
+	_, live := get(t, sb.PageURL()+"live")
+	if missing, ok := inOrder(section(t, live, ch.Name), `class="message root status-acknowledged"`,
+		`data-action="incident_resolve" data-incident="`+id+`" data-confirm="Resolve #`, "Only visible to you (Ada Lovelace)", "Acknowledged #", `class="inc-form"`); !ok {
+		t.Errorf("the channel on the page lacks %q:\n%s", missing, section(t, live, ch.Name))
+	}
+
+	// Escalate pages level 2 of the policy: Katherine, invited.
+	ans = postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_escalate"}, "user": {ada}})
+	if !strings.Contains(ans.Text, "Escalated #") || !strings.Contains(ans.Text, "level 2") {
+		t.Errorf("escalate answered %q, want level 2", ans.Text)
+	}
+	waitRoot(t, sb, ch.ID, "after Escalate, with Katherine (U09KJ0000) invited", func(_ messageView, _, replies []string) bool {
+		ch, _ := sb.Slack.Channel(ch.ID)
+		return hasReply(replies, "Escalated to Katherine Johnson") && slices.Contains(ch.Members, "U09KJ0000")
+	})
+
+	ans = postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_resolve"}, "user": {ada}})
+	if !strings.Contains(ans.Text, "Resolved #") {
+		t.Errorf("resolve answered %q", ans.Text)
+	}
+	waitRoot(t, sb, ch.ID, "after Resolve", func(mv messageView, buttons, replies []string) bool {
+		return mv.Status == "resolved" && !slices.Contains(buttons, "incident_resolve") && hasReply(replies, "Resolved by Ada Lovelace")
+	})
+}
+
+// TestNoteFromTheForm: Add note opens the function's modal in the fake
+// Slack; submitted empty it stays open with the function's error, with
+// text the note lands in PagerDuty as the person and comes back as a
+// thread reply.
+func TestNoteFromTheForm(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, ch := trigger(t, sb)
+
+	ans := postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_note"}, "user": {ada}})
+	if ans.View == nil || ans.View.ID == "" || ans.Text != "" {
+		t.Fatalf("Add note answered %+v, want the modal the function opened", ans)
+	}
+	if views := sb.Slack.Views(); len(views) != 1 || views[0].ID != ans.View.ID {
+		t.Fatalf("fake Slack views = %+v, want the one the page got", views)
+	}
+	if ans := postAct(t, srv, SubmitPath, url.Values{"view": {ans.View.ID}, "user": {ada}, "text": {"  "}}); !strings.Contains(ans.Errors["note"], "needs some text") {
+		t.Errorf("empty note answered %+v, want the modal's error", ans)
+	}
+	const note = "Rolled back deploy 7f3a from the sandbox."
+	if ans := postAct(t, srv, SubmitPath, url.Values{"view": {ans.View.ID}, "user": {ada}, "text": {note}}); len(ans.Errors) > 0 {
+		t.Fatalf("note answered %+v, want the modal closed", ans)
+	}
+	notes := sb.PagerDuty.Notes(id)
+	if len(notes) != 2 || notes[1].Content != note || notes[1].UserID != "PUSER00" {
+		t.Fatalf("PagerDuty notes = %+v, want the back-link, then Ada's note", notes)
+	}
+	waitRoot(t, sb, ch.ID, "after the note", func(_ messageView, _, replies []string) bool {
+		return slices.ContainsFunc(replies, func(r string) bool {
+			return strings.HasPrefix(r, "Note from Ada Lovelace") && strings.Contains(r, note)
+		})
+	})
+	// The back-link's own webhook came back too, and made no reply.
+	if _, _, replies := rootView(sb, ch.ID); hasReply(replies, "Note from "+botName) {
+		t.Errorf("the back-link note was posted in the channel: %q", replies)
+	}
+}
+
+// TestIncFromThePage: /inc in the channel's box answers only the person.
+func TestIncFromThePage(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, ch := trigger(t, sb)
+	inc, _ := sb.PagerDuty.Incident(id)
+
+	ans := postAct(t, srv, CommandPath, url.Values{"channel": {ch.ID}, "user": {ada}, "text": {"status"}})
+	if !strings.Contains(ans.Text, fmt.Sprintf("#%d", inc.Number)) || !strings.Contains(ans.Text, "Status: *triggered*") {
+		t.Errorf("/inc status answered %q, want the incident triggered", ans.Text)
+	}
+	ans = postAct(t, srv, CommandPath, url.Values{"channel": {sb.Announce}, "user": {ada}, "text": {"ack"}})
+	if !strings.Contains(ans.Text, "not an incident channel") {
+		t.Errorf("/inc ack in #incidents answered %q", ans.Text)
+	}
+	ans = postAct(t, srv, CommandPath, url.Values{"channel": {ch.ID}, "user": {ada}, "text": {"ack"}})
+	if !strings.Contains(ans.Text, "Acknowledged #") {
+		t.Errorf("/inc ack answered %q", ans.Text)
+	}
+	waitRoot(t, sb, ch.ID, "after /inc ack", func(mv messageView, _, _ []string) bool { return mv.Status == "acknowledged" })
+	_, live := get(t, sb.PageURL()+"live")
+	if missing, ok := inOrder(section(t, live, ch.Name), "Only visible to you (Ada Lovelace)", "<code>/inc status</code>", "Status: <b>triggered</b>",
+		"<code>/inc ack</code>", "Acknowledged #"); !ok {
+		t.Errorf("the channel on the page lacks %q", missing)
+	}
+}
+
+// TestActWithoutPagerDutyUser: a Slack user PagerDuty does not know is
+// told why, and nothing changes in PagerDuty.
+func TestActWithoutPagerDutyUser(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, _ := trigger(t, sb)
+	ans := postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_acknowledge"}, "user": {margaret}})
+	if !strings.Contains(ans.Text, "no PagerDuty user has") || !strings.Contains(ans.Text, "margaret@example.com") {
+		t.Errorf("Margaret's click answered %q, want the explanation naming her email", ans.Text)
+	}
+	if inc, _ := sb.PagerDuty.Incident(id); inc.Status != "triggered" {
+		t.Errorf("fake PagerDuty status = %s, want triggered still", inc.Status)
+	}
+}
+
+// TestActRefusals: requests the page would not make are refused with
+// what is wrong.
+func TestActRefusals(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, ch := trigger(t, sb)
+	tests := []struct {
+		name, path string
+		form       url.Values
+		wantStatus int
+	}{
+		{"not a responder button", ActPath, url.Values{"incident": {id}, "action": {"open_pagerduty"}, "user": {ada}}, http.StatusBadRequest},
+		{"not one of the people", ActPath, url.Values{"incident": {id}, "action": {"incident_acknowledge"}, "user": {slackfake.BotUserID}}, http.StatusBadRequest},
+		{"no such incident", ActPath, url.Values{"incident": {"QNOPE"}, "action": {"incident_acknowledge"}, "user": {ada}}, http.StatusNotFound},
+		{"no such modal", SubmitPath, url.Values{"view": {"VNOPE"}, "user": {ada}, "text": {"x"}}, http.StatusNotFound},
+		{"no such channel", CommandPath, url.Values{"channel": {"CNOPE"}, "user": {ada}, "text": {"status"}}, http.StatusNotFound},
+		{"command as nobody", CommandPath, url.Values{"channel": {ch.ID}, "text": {"status"}}, http.StatusBadRequest},
+		{"response_url not given out", responsePath + "nope", nil, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := http.Post(srv.URL+tt.path, "application/x-www-form-urlencoded", strings.NewReader(tt.form.Encode()))
+			if tt.form == nil {
+				resp, err = http.Post(srv.URL+tt.path, "application/json", strings.NewReader(`{"text":"hi"}`))
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("POST %s %v = %d, want %d", tt.path, tt.form, resp.StatusCode, tt.wantStatus)
+			}
+		})
+	}
+	if inc, _ := sb.PagerDuty.Incident(id); inc.Status != "triggered" {
+		t.Errorf("fake PagerDuty status = %s after refused requests, want triggered", inc.Status)
 	}
 }

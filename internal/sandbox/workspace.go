@@ -27,8 +27,10 @@ const (
 	builtinRules = "(sandbox built-in rules)"
 )
 
-// Person is someone PagerDuty involves in the sample incidents.
+// Person is someone of the sandbox's workspace.
 type Person struct {
+	// PagerDutyID is their PagerDuty user; "" for someone without one,
+	// whom the function tells so when they press a button.
 	PagerDutyID string
 	Name        string
 	Email       string
@@ -37,12 +39,28 @@ type Person struct {
 	SlackID string
 }
 
-// People are the PagerDuty users of the replayed incidents. Alan Turing
-// has no Slack account, so the channel's thread names him.
+// People are the PagerDuty users of the replayed incidents and one
+// Slack user who has no PagerDuty user. Alan Turing has no Slack account,
+// so the channel's thread names him; Katherine Johnson is on call at the
+// second level of every escalation policy; Margaret Hamilton can press
+// the buttons but is told she has no PagerDuty user.
 var People = []Person{
 	{"PUSER00", "Ada Lovelace", "ada@example.com", "U01ADA000"},
 	{"PUSER01", "Alan Turing", "alan@example.com", ""},
 	{"PUSER09", "Katherine Johnson", "katherine@example.com", "U09KJ0000"},
+	{"", "Margaret Hamilton", "margaret@example.com", "U05MH0000"},
+}
+
+// Responders are the People with a Slack account: the page acts as one
+// of them.
+func Responders() []Person {
+	var out []Person
+	for _, p := range People {
+		if p.SlackID != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // rulesFor is the built-in routing table: low-urgency incidents get one
@@ -85,6 +103,9 @@ const (
 	// whose priority is then raised to P1 (and urgency to high): it gets
 	// its channel then, with a summary of what happened before.
 	SampleRaised = "raised"
+	// SampleTriggered is the built-in lifecycle's first event alone: an
+	// incident left triggered, for responders to act on from the page.
+	SampleTriggered = "triggered"
 )
 
 // raisedTitle is the title of the SampleRaised incident.
@@ -148,6 +169,8 @@ func sampleDeliveries(name string) ([]replay.Delivery, error) {
 	switch name {
 	case "", SampleStandard:
 		return replay.Build(replay.Builtin(), replay.Options{})
+	case SampleTriggered:
+		return replay.Build(replay.Builtin()[:1], replay.Options{})
 	case SampleRaised:
 		tmpls, err := raisedLifecycle()
 		if err != nil {
@@ -155,5 +178,5 @@ func sampleDeliveries(name string) ([]replay.Delivery, error) {
 		}
 		return replay.Build(tmpls, replay.Options{Title: raisedTitle})
 	}
-	return nil, fmt.Errorf("unknown sample %q (want %s or %s)", name, SampleStandard, SampleRaised)
+	return nil, fmt.Errorf("unknown sample %q (want %s, %s or %s)", name, SampleStandard, SampleTriggered, SampleRaised)
 }
