@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
@@ -38,8 +39,15 @@ type loop struct {
 	answerURL string
 }
 
-// newLoop starts a loop; extra adds to or overrides the environment.
+// newLoop starts a loop on the memory store; extra adds to or overrides
+// the environment.
 func newLoop(t *testing.T, extra map[string]string) *loop {
+	t.Helper()
+	return newLoopOn(t, "memory", "", extra)
+}
+
+// newLoopOn starts a loop on the store storeKind (project for Firestore).
+func newLoopOn(t *testing.T, storeKind, project string, extra map[string]string) *loop {
 	t.Helper()
 	l := &loop{slack: slackfake.NewServer(), pd: pdfake.NewServer(e2ePagerDutyKey)}
 	t.Cleanup(l.slack.Close)
@@ -52,6 +60,23 @@ func newLoop(t *testing.T, extra map[string]string) *loop {
 	l.pd.AddPolicy("PEP0001", 3, 0)
 	l.pd.AddOnCall("PEP0001", "PUSER00", 1)
 	l.pd.AddIncident(pdfake.Incident{ID: e2eIncident, Number: 1234, Status: "triggered", PolicyID: "PEP0001", Assignees: []string{"PUSER00"}})
+	l.start(t, storeKind, project, extra)
+	return l
+}
+
+// twin starts another instance on l's store, Slack and PagerDuty, as a
+// second function instance would be.
+func (l *loop) twin(t *testing.T, storeKind, project string) *loop {
+	t.Helper()
+	o := &loop{slack: l.slack, pd: l.pd}
+	o.start(t, storeKind, project, nil)
+	return o
+}
+
+// start serves an instance for l, with a server of its own taking the
+// answers posted to response_url.
+func (l *loop) start(t *testing.T, storeKind, project string, extra map[string]string) {
+	t.Helper()
 	answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
 			ResponseType string `json:"response_type"`
@@ -73,10 +98,9 @@ func newLoop(t *testing.T, extra map[string]string) *loop {
 	for k, v := range extra {
 		env[k] = v
 	}
-	cfg := instanceConfig(t, l.slack, "memory", "", env)
+	cfg := instanceConfig(t, l.slack, storeKind, project, env)
 	cfg.budget, cfg.leaseMargin, cfg.AllowHTTPResponseURL = testBudget, testLeaseMargin, true
 	l.instance = serve(t, cfg)
-	return l
 }
 
 // lastEphemeral returns the last answer posted to the response_url.
@@ -370,5 +394,46 @@ func TestEndToEndHiddenEmail(t *testing.T) {
 				t.Errorf("incident %s, want untouched", inc.Status)
 			}
 		})
+	}
+}
+
+// TestEndToEndActFromSlackFirestore: on Firestore, /inc finds the
+// channel's incident with its query, the claim and the user's PagerDuty
+// identity are stored, and two instances clicking at once act once.
+func TestEndToEndActFromSlackFirestore(t *testing.T) {
+	t.Parallel()
+	project := firestoretest.Project(t)
+	l := newLoopOn(t, "firestore", project, nil)
+	l.mustDeliver(t, "triggered.json", "processed")
+	other := l.twin(t, "firestore", project)
+
+	_, body := l.command(t, "UADA", onlyChannel(t, l.slack).ID, "status")
+	wantContains(t, "/inc status on Firestore", body, "triggered", "#1234")
+
+	l.pd.ResetCalls()
+	var wg sync.WaitGroup
+	for _, in := range []*loop{l, other} {
+		wg.Go(func() {
+			if status, _ := in.clickPayload(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID, e2eIncident); status != http.StatusOK {
+				t.Errorf("click answered %d", status)
+			}
+		})
+	}
+	wg.Wait()
+	puts := 0
+	for _, r := range l.pd.Requests() {
+		if r.Method == http.MethodPut {
+			puts++
+		}
+	}
+	if puts != 1 {
+		t.Errorf("two instances clicking at once made %d acknowledgements, want 1", puts)
+	}
+	answers := l.lastEphemeral() + " | " + other.lastEphemeral()
+	wantContains(t, "the two answers", answers, "✓ Acknowledged #1234", "just acknowledged")
+	before := l.slack.Calls("users.info")
+	l.command(t, "UADA", onlyChannel(t, l.slack).ID, "note from Firestore")
+	if got := l.slack.Calls("users.info"); got != before {
+		t.Errorf("users.info calls %d → %d, want Ada's PagerDuty user read from Firestore", before, got)
 	}
 }

@@ -188,8 +188,9 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		return http.StatusBadRequest, rl.err.Error()
 	}
 	// Slack hanging up must not cut an action off between a PagerDuty
-	// call and its answer: the budget alone bounds the work.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.budget)
+	// call and its answer: the budget alone bounds the work, counted from
+	// the request's start like Slack's 3 s.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), start.Add(h.budget))
 	defer cancel()
 	if r.URL.Path == PathCommands {
 		return h.command(ctx, w, form, rl)
