@@ -196,3 +196,45 @@ func TestRootButtonsFollowStatus(t *testing.T) {
 		t.Errorf("without interactivity the root shows %v, want no buttons", got)
 	}
 }
+
+// TestBacklinkOfResolvedIncidentNotPutOff: an event of a resolved
+// incident may be its last, so a back-link it cannot write (PagerDuty
+// down, or its answer lost) fails the delivery instead of waiting for a
+// next event that may never come; the redelivery writes it, or finds the
+// one whose answer was lost, so it is written exactly once.
+func TestBacklinkOfResolvedIncidentNotPutOff(t *testing.T) {
+	t.Parallel()
+	transient := &incident.Error{Kind: incident.KindTransient, Op: "pagerduty notes.create", Err: errors.New("HTTP 429")}
+	tests := []struct {
+		name  string
+		setup func(pd *fakePagerDuty)
+	}{
+		// The first failure puts the note off from triggered; the second
+		// meets it at resolved.
+		{"down at resolution", func(pd *fakePagerDuty) { pd.fail = []error{transient, transient} }},
+		{"answer lost at resolution", func(pd *fakePagerDuty) { pd.fail, pd.lose = []error{transient}, 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				pd := newFakePagerDuty()
+				tt.setup(pd)
+				e := backlinkEnv(t, pd, 150*time.Millisecond)
+				if err := handleWithin(t, e.svc, "triggered.json", 3*time.Second); err != nil {
+					t.Fatalf("triggered.json: %v, want it answered with the note put off", err)
+				}
+				if err := handleWithin(t, e.svc, "resolved.json", 3*time.Second); err == nil {
+					t.Errorf("resolved.json answered before its note was known written, want an error so PagerDuty redelivers it")
+				}
+				if err := redeliver(20, 50*time.Millisecond, func() error { return handleWithin(t, e.svc, "resolved.json", 3*time.Second) }); err != nil {
+					t.Fatalf("redeliveries of resolved.json never succeeded: %v", err)
+				}
+				id := loadEvent(t, "triggered.json").IncidentID
+				if got := len(pd.notesOf(id)); got != 1 {
+					t.Errorf("notes after the incident's last event = %d, want 1", got)
+				}
+			})
+		})
+	}
+}

@@ -81,7 +81,7 @@ var policy = map[step]map[Kind]action{
 	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
 	// The back-link is optional: PagerDuty slow or down (no answer to the
 	// note's POST included) puts it off to a later event, which looks it
-	// up before writing it; a refusal (no such incident,
+	// up before writing it (see mayPostpone: not once resolved); a refusal (no such incident,
 	// PAGERDUTY_FROM_EMAIL not a user) is logged and never blocks the
 	// channel.
 	stepBacklink: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: skip, KindRefused: skip},
@@ -108,9 +108,12 @@ func actionFor(s step, err error, mayPostpone bool) action {
 func (x *executor) mayPostpone(key string) bool {
 	if key == KeyBacklink {
 		// Any later event may write it, after looking it up (Decide
-		// looks up whatever entry it left): the note is never worth a
-		// 503 that holds up the incident's Slack updates.
-		return true
+		// looks up whatever entry it left): the note is not worth a
+		// 503 that holds up the incident's Slack updates while more
+		// events are to come. A resolved incident's event may be its
+		// last, so its note is written (or found) before the delivery
+		// is answered.
+		return x.st.Snapshot.Status != "resolved"
 	}
 	_, overdue := x.p.Overdue[key]
 	// One an earlier attempt may have made is looked up first: put off,

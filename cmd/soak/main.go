@@ -11,8 +11,10 @@
 // high-urgency P1 with a user group, a public one for P1, a post-only
 // channel for the rest, nothing for P3), an announce channel, and invite
 // the people PagerDuty involves through a fake PagerDuty REST API that
-// fails at the -faults rate too; incidents start at P1, P2 or P3 and some
-// are raised to P1 partway.
+// fails at the -faults rate too, and write a back-link note on each
+// PagerDuty incident with a channel, whose POST fails at that rate as
+// well (refused, or saved with the answer lost); incidents start at P1,
+// P2 or P3 and some are raised to P1 partway.
 //
 // It prints a line per seed and a summary, and exits 1 when any guarantee
 // was broken.
@@ -89,6 +91,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		calls      int
 		pdFaults   int
 		pdCalls    int
+		noteFaults int
 		kinds      = map[soak.Kind]int{}
 	)
 	fmt.Fprintf(out, "%-6s %10s %10s %8s %11s %10s  %s\n", "seed", "deliveries", "redeliver", "faults", "slack_calls", "duration", "result")
@@ -127,6 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		calls += rep.SlackCalls
 		pdFaults += rep.PagerDutyFaults
 		pdCalls += rep.PagerDutyCalls
+		noteFaults += rep.NoteFaults
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -136,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		*seeds, *storeKind, *incidents, failed, deliveries, retries, injected, calls,
 		durations[0].Round(time.Millisecond), durations[len(durations)/2].Round(time.Millisecond), durations[len(durations)-1].Round(time.Millisecond))
 	if *routes {
-		fmt.Fprintf(out, "routed: %d PagerDuty faults, %d PagerDuty calls; incidents %s\n", pdFaults, pdCalls, kindList(kinds))
+		fmt.Fprintf(out, "routed: %d PagerDuty faults (%d on back-link notes), %d PagerDuty calls; incidents %s\n", pdFaults, noteFaults, pdCalls, kindList(kinds))
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d seeds broke a delivery guarantee", failed, *seeds)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -98,10 +100,73 @@ type routedWorld struct {
 	// missing those who must be named in a "Could not add" note.
 	findable, missing []person
 	incidents         []*routedIncident
+	// noteFaults are the faults queued for each incident's note POSTs,
+	// in order; a zero Fault answers normally.
+	noteFaults map[string][]pdfake.Fault
 }
 
 // pdToken is the fake PagerDuty REST API's token (PAGERDUTY_API_TOKEN).
 const pdToken = "soak-pd-token"
+
+// backlinkFrom is the PagerDuty user the back-links are written as
+// (PAGERDUTY_FROM_EMAIL).
+const backlinkFrom = "incident-bot@example.com"
+
+// noteFaults are the ways a back-link's POST fails: refused before the
+// note is saved, and — the case the ledger exists for — saved with the
+// answer lost to a gateway or a dropped connection.
+var noteFaults = []pdfake.Fault{
+	{Status: 503},
+	{Status: 502, Apply: true}, {Status: 504, Apply: true}, {Reset: true, Apply: true},
+}
+
+// notePOSTsFaulted is how many of an incident's note POSTs may meet a
+// fault: a back-link is written once, or a few times when its POSTs fail.
+const notePOSTsFaulted = 4
+
+// annotator is the back-link writer as New in function.go wires
+// PAGERDUTY_FROM_EMAIL, on the fake PagerDuty REST API.
+func (w *routedWorld) annotator() incident.PagerDuty {
+	return pdapi.Annotator{Client: pdapi.New(pdapi.Options{Token: pdToken, URL: w.pd.URL()}), From: backlinkFrom}
+}
+
+// failNotes makes each of the first note POSTs of every incident fail
+// at rate, in one of the noteFaults ways.
+func (w *routedWorld) failNotes(rng *rand.Rand, rate float64) {
+	w.noteFaults = map[string][]pdfake.Fault{}
+	for _, inc := range w.incidents {
+		q := make([]pdfake.Fault, notePOSTsFaulted)
+		for i := range q {
+			if rng.Float64() < rate {
+				q[i] = noteFaults[rng.IntN(len(noteFaults))]
+			}
+		}
+		w.noteFaults[inc.id] = q
+		w.pd.FailOn(http.MethodPost, notesPath(inc.id), q...)
+	}
+}
+
+// noteFaultsMet counts the queued note faults that POSTs met: the k-th
+// POST to an incident's notes got the k-th queued fault.
+func (w *routedWorld) noteFaultsMet() int {
+	posts := map[string]int{}
+	for _, r := range w.pd.Requests() {
+		if r.Method == http.MethodPost {
+			posts[r.Path]++
+		}
+	}
+	met := 0
+	for id, q := range w.noteFaults {
+		for _, f := range q[:min(posts[notesPath(id)], len(q))] {
+			if f != (pdfake.Fault{}) {
+				met++
+			}
+		}
+	}
+	return met
+}
+
+func notesPath(incidentID string) string { return "/incidents/" + incidentID + "/notes" }
 
 // Slack users of the routed workspace.
 const (
@@ -148,6 +213,7 @@ func newRoutedWorld(seed uint64, incidents int, fake *slackfake.Server) (*routed
 	w.pd.AddUser(grace.ID, grace.Summary, "grace@example.com")
 	w.pd.AddUser(alan.ID, alan.Summary, "alan@example.com") // not in Slack
 	w.pd.AddUser(kj.ID, kj.Summary, "kj@example.com")       // deactivated in Slack
+	w.pd.AddUser(fmt.Sprintf("PBOT%d", s), "Incident Channels", backlinkFrom)
 	// ghost is not in PagerDuty.
 	fake.AddUser(leadUser, "lead@example.com", false)
 	fake.AddUser("UADA", "ada@example.com", false)
@@ -192,6 +258,8 @@ func newRoutedWorld(seed uint64, incidents int, fake *slackfake.Server) (*routed
 		}
 		bodies, types := lifecycleOf(seed, n, sh)
 		inc := &routedIncident{n: n, id: incidentID(seed, n), number: 10000 + n, kind: kind, sh: sh, types: types, bodies: bodies}
+		// Known to PagerDuty, so the back-link can be written on it.
+		w.pd.AddIncident(pdfake.Incident{ID: inc.id, Number: inc.number, Title: fmt.Sprintf("Checkout latency <%d> & errors", n)})
 		for k := range types {
 			inc.events = append(inc.events, lifecycleEventID(seed, n, k))
 		}
@@ -226,7 +294,8 @@ func boardIncident(m slackfake.Message) string {
 // one summary in a channel opened late and none in one opened on trigger;
 // each event's reply once across the post-only thread and the channel;
 // no "Could not add" note twice for an event; everyone findable invited;
-// nothing posted for an incident routed to neither.
+// nothing posted for an incident routed to neither; one back-link note
+// on the PagerDuty incident per channel it had, and none without one.
 func (w *routedWorld) check(chs []slackfake.Channel) []string {
 	var v []string
 	bad := func(inc *routedIncident, format string, args ...any) {
@@ -290,6 +359,9 @@ func (w *routedWorld) check(chs []slackfake.Channel) []string {
 		}
 		if len(chans) > 0 {
 			ch = &chans[0]
+		}
+		for _, s := range backlinkViolations(chans, w.pd.Notes(inc.id)) {
+			bad(inc, "%s", s)
 		}
 		link := ""
 		if ch != nil {
@@ -501,6 +573,38 @@ func (w *routedWorld) check(chs []slackfake.Channel) []string {
 		}
 	}
 	sort.Strings(v)
+	return v
+}
+
+// backlinkViolations returns how an incident's PagerDuty notes break
+// "one back-link per channel": each of chans must be named by exactly one
+// back-link note, and no back-link may name another channel.
+func backlinkViolations(chans []slackfake.Channel, notes []pdfake.Note) []string {
+	var v []string
+	var links []pdfake.Note
+	for _, n := range notes {
+		if incident.IsBacklink(n.Content) {
+			links = append(links, n)
+		}
+	}
+	named := map[string]bool{}
+	for _, c := range chans {
+		k := 0
+		for _, n := range links {
+			if strings.Contains(n.Content, incident.BacklinkMarker(c.ID)) {
+				k++
+				named[n.ID] = true
+			}
+		}
+		if k != 1 {
+			v = append(v, fmt.Sprintf("%s: %d back-link notes on the PagerDuty incident, want 1", c.Name, k))
+		}
+	}
+	for _, n := range links {
+		if !named[n.ID] {
+			v = append(v, fmt.Sprintf("back-link note %s names no channel of the incident (channels %v): %q", n.ID, names(chans), n.Content))
+		}
+	}
 	return v
 }
 

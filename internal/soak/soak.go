@@ -68,8 +68,11 @@ type Options struct {
 	// rule with a user group, a public one, a post-only channel and a
 	// rule routing to neither), an announce channel, and the people
 	// PagerDuty involves looked up in a fake PagerDuty REST API (some
-	// missing from Slack). Incidents start at P1, P2 or P3 and some are
-	// raised to P1 partway. PagerDuty's API fails at the Faults rate too.
+	// missing from Slack), and a back-link note written on each PagerDuty
+	// incident with a channel. Incidents start at P1, P2 or P3 and some
+	// are raised to P1 partway. PagerDuty's API fails at the Faults rate
+	// too, and so does each back-link's POST, most often after the note
+	// is saved.
 	Routes bool
 }
 
@@ -83,9 +86,11 @@ type Report struct {
 	FaultsInjected int
 	SlackCalls     int
 	// PagerDutyFaults counts PagerDuty API calls made to fail, and
-	// PagerDutyCalls the calls made (routed runs).
+	// PagerDutyCalls the calls made (routed runs). NoteFaults counts
+	// those of PagerDutyFaults that failed a back-link's POST.
 	PagerDutyFaults int
 	PagerDutyCalls  int
+	NoteFaults      int
 	// Kinds counts the routed incidents of each kind.
 	Kinds    map[Kind]int
 	Duration time.Duration
@@ -123,6 +128,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			return rep, err
 		}
 		defer w.pd.Close()
+		w.failNotes(rand.New(rand.NewPCG(o.Seed, o.Seed^0xbac411)), o.Faults)
 		world = w
 		rep.Kinds = map[Kind]int{}
 		for _, inc := range w.incidents {
@@ -152,12 +158,13 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL, LeaseMargin: o.LeaseMargin}
 		if world != nil {
 			// As New in function.go wires ROUTING_FILE,
-			// SLACK_ANNOUNCE_CHANNEL, PAGERDUTY_API_TOKEN and
-			// PAGERDUTY_API_URL.
+			// SLACK_ANNOUNCE_CHANNEL, PAGERDUTY_API_TOKEN,
+			// PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL.
 			cfg.Router, cfg.Announce = world.table, world.announce
 			cfg.Directory = people.New(people.Options{
 				PagerDutyToken: pdToken, PagerDutyURL: world.pd.URL(), Slack: slack, Cache: cache, Log: log,
 			})
+			cfg.PagerDuty = world.annotator()
 		}
 		svc := incident.NewService(st, slack, cfg, log)
 		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{
@@ -253,6 +260,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.SlackCalls = fake.TotalCalls()
 	if world != nil {
 		rep.PagerDutyCalls = world.pd.Calls()
+		rep.NoteFaults = world.noteFaultsMet()
+		rep.PagerDutyFaults += rep.NoteFaults
 		rep.Violations = append(rep.Violations, world.check(fake.Channels())...)
 	} else {
 		rep.Violations = append(rep.Violations, Check(fake.Channels(), o.Incidents)...)

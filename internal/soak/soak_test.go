@@ -17,6 +17,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/pagerduty"
 	"github.com/incident-channels/incident-channels/people"
+	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackops"
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
@@ -152,7 +153,7 @@ func runInOrder(t *testing.T, seed uint64, order func(types []string) []int) []s
 	defer w.pd.Close()
 	slack := slackops.New(slackfake.DefaultToken, fake.URL)
 	svc := incident.NewService(store.NewMemory(), slack, incident.Config{
-		ChannelPrefix: "soak", Router: w.table, Announce: w.announce,
+		ChannelPrefix: "soak", Router: w.table, Announce: w.announce, PagerDuty: w.annotator(),
 		Directory: people.New(people.Options{PagerDutyToken: pdToken, PagerDutyURL: w.pd.URL(), Slack: slack, Cache: people.NewMemoryCache()}),
 	}, nil)
 	srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
@@ -219,5 +220,44 @@ func TestRoutedCheckFindsViolations(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("check = %s\nwant it to report %q", v, want)
 		}
+	}
+}
+
+// TestBacklinkCheck makes sure the back-link check is not blind: one
+// note per channel passes; none, two, one naming another channel, or one
+// for an incident without a channel are reported. A person's note that
+// quotes the link is no back-link.
+func TestBacklinkCheck(t *testing.T) {
+	t.Parallel()
+	ch := slackfake.Channel{ID: "C0A", Name: "soak-10000-checkout"}
+	link := func(id, channelID string) pdfake.Note {
+		return pdfake.Note{ID: id, Content: incident.BacklinkNote(channelID, "soak-10000-checkout")}
+	}
+	person := pdfake.Note{ID: "PN9", Content: "see " + incident.BacklinkMarker("C0A")}
+	tests := []struct {
+		name  string
+		chans []slackfake.Channel
+		notes []pdfake.Note
+		want  []string
+	}{
+		{"one", []slackfake.Channel{ch}, []pdfake.Note{person, link("PN1", "C0A")}, nil},
+		{"none", []slackfake.Channel{ch}, []pdfake.Note{person}, []string{"soak-10000-checkout: 0 back-link notes on the PagerDuty incident, want 1"}},
+		{"twice", []slackfake.Channel{ch}, []pdfake.Note{link("PN1", "C0A"), link("PN2", "C0A")}, []string{"soak-10000-checkout: 2 back-link notes on the PagerDuty incident, want 1"}},
+		{"another channel", []slackfake.Channel{ch}, []pdfake.Note{link("PN1", "C0A"), link("PN2", "C0B")}, []string{"back-link note PN2 names no channel of the incident"}},
+		{"no channel", nil, []pdfake.Note{link("PN1", "C0A")}, []string{"back-link note PN1 names no channel of the incident"}},
+		{"no channel, no note", nil, []pdfake.Note{person}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := backlinkViolations(tt.chans, tt.notes)
+			if len(got) != len(tt.want) {
+				t.Fatalf("backlinkViolations = %q, want %d violations %q", got, len(tt.want), tt.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tt.want[i]) {
+					t.Errorf("backlinkViolations[%d] = %q, want it to start %q", i, got[i], tt.want[i])
+				}
+			}
+		})
 	}
 }

@@ -259,3 +259,53 @@ func TestRequestsAndFailOn(t *testing.T) {
 		t.Errorf("Paths (-want +got):\n%s", diff)
 	}
 }
+
+// TestNoteFaultsBeforeAndAfterTheWork: a fault fails a note's POST
+// before the note is saved, unless it is Apply: then the note is saved
+// and only the answer is lost (a gateway's 502 or 504, a dropped
+// connection).
+func TestNoteFaultsBeforeAndAfterTheWork(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fault      Fault
+		wantStatus int // 0: no answer
+		wantNotes  int
+	}{
+		{"refused", Fault{Status: 503}, 503, 0},
+		{"reset before the work", Fault{Reset: true}, 0, 0},
+		{"saved, 502", Fault{Status: 502, Apply: true}, 502, 1},
+		{"saved, 504", Fault{Status: 504, Apply: true}, 504, 1},
+		{"saved, reset", Fault{Reset: true, Apply: true}, 0, 1},
+		{"apply alone answers normally", Fault{Apply: true}, 200, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newIncidentServer(t)
+			s.FailOn("POST", "/incidents/PINC/notes", tt.fault)
+			req, err := http.NewRequest("POST", s.URL()+"/incidents/PINC/notes", strings.NewReader(`{"note":{"content":"Slack channel: #inc-7"}}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Token token=tok")
+			req.Header.Set("From", "ada@example.com")
+			status := 0
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+			}
+			if status != tt.wantStatus {
+				t.Errorf("POST notes with %+v = %d, want %d (0: no answer)", tt.fault, status, tt.wantStatus)
+			}
+			if got := len(s.Notes("PINC")); got != tt.wantNotes {
+				t.Errorf("notes after %+v = %d, want %d", tt.fault, got, tt.wantNotes)
+			}
+			// The fault is used up: the next POST is answered.
+			if status, _ := send(t, s, "POST", "/incidents/PINC/notes", "ada@example.com", `{"note":{"content":"again"}}`); status != 200 {
+				t.Errorf("next POST notes = %d, want 200", status)
+			}
+		})
+	}
+}

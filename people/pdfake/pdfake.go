@@ -4,7 +4,8 @@
 // GET and POST /incidents/{id}/notes), escalation policies and their
 // on-call entries, with token authentication, the From header checks of
 // writes, PagerDuty's error bodies, and injected faults (rate limits,
-// server errors, slow answers).
+// server errors, slow answers, dropped connections, and writes carried
+// out whose answer is lost).
 //
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
@@ -62,7 +63,18 @@ type Fault struct {
 	// early when the client goes away. A write delayed this way is not
 	// carried out when the client gives up first.
 	Delay time.Duration
+	// Reset closes the connection without an answer.
+	Reset bool
+	// Apply carries the request out before failing it with Status or
+	// Reset, as when PagerDuty saved a note but its answer was lost on
+	// the way (a gateway's 502 or 504, a dropped connection). Without
+	// Status or Reset it changes nothing.
+	Apply bool
 }
+
+// failing reports whether the fault fails the request; one with only a
+// Delay answers normally, late.
+func (f Fault) failing() bool { return f.Status != 0 || f.Reset }
 
 // Request is one request the server received.
 type Request struct {
@@ -378,6 +390,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if fault.Apply && fault.failing() {
+		// Done, and the answer thrown away.
+		s.answer(httptest.NewRecorder(), r, body)
+	}
+	if fault.Reset {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
 	if fault.Status != 0 {
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
@@ -391,7 +416,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(fault.Status), fault.Status)
 		return
 	}
+	s.answer(w, r, body)
+}
 
+// answer checks the token and answers the request.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Header.Get("Authorization") != "Token token="+s.token {
 		writeError(w, http.StatusUnauthorized, "Unauthorized", 0)
 		return
