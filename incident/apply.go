@@ -49,6 +49,10 @@ type Results struct {
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
 	Settled []string
+	// Pended are the optional effects whose call may have landed unseen,
+	// left to a later event than the one given, which waits for the
+	// entry's Until and looks them up first.
+	Pended map[string]string
 	// Deferred are the optional effects put off to the next event of the
 	// incident (Slack rate-limited their method), by key, with the event
 	// that put them off.
@@ -170,6 +174,12 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until, e.Deferred, e.Event = "", time.Time{}, true, r.Deferred[key]
+	}
+	for _, key := range slices.Sorted(maps.Keys(r.Pended)) {
+		// The owner and Until stay: the call may land until then.
+		if e := st.Pending(key); e != nil {
+			e.Deferred, e.Event = true, r.Pended[key]
+		}
 	}
 	if r.ReplyTS != "" {
 		if er.ReplyTS == "" {

@@ -42,6 +42,13 @@ func TestApply(t *testing.T) {
 			wantChange: ChangeState,
 		},
 		{
+			name:       "back-link whose answer was lost: deferred, keeping its owner and until",
+			st:         State{Version: 1, ChannelID: "C1", Ledger: pending(KeyBacklink)},
+			r:          Results{Pended: map[string]string{KeyBacklink: "E2"}},
+			want:       State{Version: 1, ChannelID: "C1", Ledger: []Pending{{Key: KeyBacklink, Owner: "a1", Until: at, Deferred: true, Event: "E2"}}},
+			wantChange: ChangeState,
+		},
+		{
 			name:       "back-link written: its entry settles",
 			st:         State{Version: 1, ChannelID: "C1", Ledger: pending(KeyBacklink)},
 			r:          Results{Backlinked: "C1"},

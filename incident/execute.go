@@ -58,6 +58,11 @@ const (
 	// event: the essentials (channel, invites, root, replies) need not
 	// wait for it, nor does PagerDuty redeliver for it.
 	postpone
+	// pend: an optional effect whose call may have landed unseen keeps
+	// its ledger entry, pending until its Until, for a later event to
+	// look up (waiting till then, as for any pending post); the delivery
+	// is answered.
+	pend
 )
 
 // policy maps each step and kind of failure to an action. A kind the
@@ -84,7 +89,7 @@ var policy = map[step]map[Kind]action{
 	// up before writing it (see mayPostpone: not once resolved); a refusal (no such incident,
 	// PAGERDUTY_FROM_EMAIL not a user) is logged and never blocks the
 	// channel.
-	stepBacklink: {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepBacklink: {KindTransient: postpone, KindMaybeDone: pend, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
@@ -97,8 +102,11 @@ func actionFor(s step, err error, mayPostpone bool) action {
 		k = KindRefused
 	}
 	act := policy[s][k]
-	if act == postpone && !mayPostpone {
+	switch {
+	case act == postpone && !mayPostpone:
 		act = fail
+	case act == pend && !mayPostpone:
+		act = failMaybe
 	}
 	return act
 }
@@ -278,6 +286,11 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 			}
 		case postpone:
 			r.putOff(key, x.a.ev.ID)
+		case pend:
+			if r.Pended == nil {
+				r.Pended = map[string]string{}
+			}
+			r.Pended[key] = x.a.ev.ID
 		}
 	})
 	switch act {
@@ -285,8 +298,8 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		x.a.log.WarnContext(ctx, "optional Slack step failed; not retried", "incident_id", x.a.ev.IncidentID,
 			"channel_id", x.st.ChannelID, "error", err.Error())
 		return true
-	case postpone:
-		x.a.log.InfoContext(ctx, "optional Slack step put off to the incident's next event", "incident_id", x.a.ev.IncidentID,
+	case postpone, pend:
+		x.a.log.InfoContext(ctx, "optional step put off to the incident's next event", "incident_id", x.a.ev.IncidentID,
 			"key", key, "error", err.Error())
 	case giveUp:
 		ch := ""

@@ -30,7 +30,9 @@ import (
 //     the effect waits, while others go on with the incident.
 //   - Deferred is a Ledger entry too: an optional effect (topic, bookmark,
 //     announce message, back-link) a rate limit or outage refused, left to the incident's
-//     next event (Pending.Deferred, Event).
+//     next event (Pending.Deferred, Event). A back-link whose call may
+//     have landed unseen is deferred keeping its Owner and Until: the
+//     next event waits for them, then looks it up before writing it.
 //
 // Edits (the root, boards, the topic) are idempotent: they need no entry,
 // since they render the newest snapshot under the one lease.
@@ -123,7 +125,9 @@ func setOut(st *State, p Plan, owner string, now, until time.Time) {
 // may still be carrying out: the attempt waits for it.
 func unripe(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
 	for _, key := range p.Posts() {
-		if e := st.Pending(key); e != nil && !e.Deferred && e.Owner != owner && now.Before(e.Until) {
+		// A deferral by an attempt whose call may still land (pend)
+		// keeps its owner: it is waited for like a pending post.
+		if e := st.Pending(key); e != nil && (!e.Deferred || e.Owner != "") && e.Owner != owner && now.Before(e.Until) {
 			return true
 		}
 	}

@@ -163,8 +163,10 @@ func noAnswerError(cl call, budget time.Duration, err error) error {
 // answerError classifies a non-2xx answer:
 //
 //	429            KindTransient, RetryAfter from Retry-After
-//	5xx            KindTransient (KindMaybeDone for a POST: a gateway's
-//	               502/504 does not say whether the note was created)
+//	503            KindTransient: the service refused the request
+//	other 5xx      KindTransient (KindMaybeDone for a POST: a 500, or a
+//	               gateway's 502/504, does not say whether the note was
+//	               created)
 //	bare 404       KindRefused: PAGERDUTY_API_URL is not PagerDuty's API
 //	other 4xx      KindRefused
 func (c *Client) answerError(cl call, resp *http.Response, body []byte) error {
@@ -174,7 +176,7 @@ func (c *Client) answerError(cl call, resp *http.Response, body []byte) error {
 	case code == http.StatusTooManyRequests:
 		e.Kind = incident.KindTransient
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
-	case code >= 500 && cl.method == http.MethodPost:
+	case code >= 500 && code != http.StatusServiceUnavailable && cl.method == http.MethodPost:
 		e.Kind = incident.KindMaybeDone
 	case code >= 500:
 		e.Kind = incident.KindTransient

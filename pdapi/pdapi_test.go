@@ -425,6 +425,16 @@ func TestFailures(t *testing.T) {
 			wantExplain: "PagerDuty failed (HTTP 502: Bad Gateway), so it may or may not add a note to this incident; check the incident in the PagerDuty app before trying again.",
 		},
 		{
+			name:    "503 on a POST: refused, not done",
+			prepare: func(pd *pdfake.Server) { pd.Fail(pdfake.Fault{Status: 503}) },
+			do: func(ctx context.Context, c *Client) error {
+				_, err := c.AddNote(ctx, "ada@example.com", "PINC", "x")
+				return err
+			},
+			wantKind: incident.KindTransient, wantStatus: 503,
+			wantExplain: "PagerDuty failed (HTTP 503: Service Unavailable); try again or use the PagerDuty app.",
+		},
+		{
 			name: "wrong token",
 			do: func(ctx context.Context, c *Client) error {
 				_, err := New(Options{Token: "wrong", URL: c.url}).Notes(ctx, "PINC")
