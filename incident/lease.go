@@ -174,7 +174,12 @@ func (a *attempt) wait(ctx context.Context) (next, error) {
 		// Wait while enough budget remains to do the work after the
 		// holder: a round of Slack calls and the time to record it.
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < recordReserve+minWork+a.cfg.Poll {
-			return next{}, fmt.Errorf("incident %s: %w (lease held until %s)", a.ev.IncidentID, ErrBusy, st.LeaseUntil.Format(time.RFC3339))
+			if now.Before(st.LeaseUntil) {
+				return next{}, fmt.Errorf("incident %s: %w (lease held until %s)", a.ev.IncidentID, ErrBusy, st.LeaseUntil.Format(time.RFC3339))
+			}
+			// Free, but an effect the plan needs may still land: its
+			// entry is waited out.
+			return next{}, fmt.Errorf("incident %s: %w (waiting for an effect an earlier attempt may still complete)", a.ev.IncidentID, ErrBusy)
 		}
 		select {
 		case <-ctx.Done():
