@@ -3,6 +3,7 @@ package incidentchannels
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -10,7 +11,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -22,7 +25,19 @@ import (
 	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
-func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
+// TestMain runs the package's tests against one Firestore emulator. The
+// end-to-end tests mostly wait out leases and budgets with the CPU idle,
+// so unless -parallel is given they run three per CPU at once rather than
+// one (55 s → 25 s on 2 cores).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(3*runtime.GOMAXPROCS(0)))
+	}
+	os.Exit(firestoretest.Main(m))
+}
 
 const e2eSecret = "e2e-webhook-secret"
 
