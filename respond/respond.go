@@ -272,9 +272,19 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 			"* role, which may not change incidents; ask a PagerDuty admin, or someone on call."}
 	}
 	key, ttl := claimKey(req)
-	by := req.UserID + "/" + requestID()
+	by := req.UserID + "/" + string(req.Kind) + "/" + requestID()
 	if ans, ok := r.claim(ctx, req.Kind, key, by, ttl); !ok {
 		return ans
+	}
+	if statusChange(req.Kind) {
+		// One status change of an incident at a time: an acknowledgement
+		// must not read "triggered" while a resolution is being written.
+		lock := "status:" + inc.ID
+		if ans, ok := r.claim(ctx, req.Kind, lock, by, statusLock); !ok {
+			r.release(ctx, key, by)
+			return ans
+		}
+		defer r.release(ctx, lock, by)
 	}
 	content := req.Note
 	if req.Kind == Timeline {
@@ -301,14 +311,31 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 	default:
 		// Failed: the claim goes, so the responder (or another one
 		// waiting on it) can try again at once.
-		if rerr := r.o.Claims.Release(cctx, key, by); rerr != nil {
-			r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", rerr.Error())
-		}
+		r.release(ctx, key, by)
 	}
 	r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
 		"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())
 	return Answer{Text: text}
 }
+
+// release ends by's claim on key, within a short grace past a deadline
+// that ran out.
+func (r *Responder) release(ctx context.Context, key, by string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
+	defer cancel()
+	if err := r.o.Claims.Release(cctx, key, by); err != nil {
+		r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", err.Error())
+	}
+}
+
+// statusChange reports whether kind changes the incident's status (or
+// level) in PagerDuty.
+func statusChange(kind Kind) bool { return kind == Acknowledge || kind == Resolve || kind == Escalate }
+
+// statusLock bounds the one-at-a-time lock of an incident's status
+// changes, should its holder die; it is released as soon as the call
+// returns.
+const statusLock = 10 * time.Second
 
 // claimGrace bounds the claim's last write after the request's deadline.
 const claimGrace = 200 * time.Millisecond
@@ -338,21 +365,32 @@ func (r *Responder) claim(ctx context.Context, kind Kind, key, by string, ttl ti
 		case done:
 			return Answer{Text: doneByText(kind, holderUser(holder))}, false
 		}
+		user, theirs := holderOf(holder, kind)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < claimPoll+claimLeave {
-			return Answer{Text: doingByText(kind, holderUser(holder))}, false
+			return Answer{Text: doingByText(theirs, user)}, false
 		}
 		select {
 		case <-ctx.Done():
-			return Answer{Text: doingByText(kind, holderUser(holder))}, false
+			return Answer{Text: doingByText(theirs, user)}, false
 		case <-time.After(claimPoll):
 		}
 	}
 }
 
-// holderUser is the Slack user of a claim's holder ("U123/abc").
+// holderUser is the Slack user of a claim's holder ("U123/acknowledge/abc").
 func holderUser(holder string) string {
 	u, _, _ := strings.Cut(holder, "/")
 	return u
+}
+
+// holderOf is the Slack user of a claim's holder and what they are doing
+// (kind when the holder does not say).
+func holderOf(holder string, kind Kind) (string, Kind) {
+	u, rest, _ := strings.Cut(holder, "/")
+	if k, _, ok := strings.Cut(rest, "/"); ok && k != "" {
+		return u, Kind(k)
+	}
+	return u, kind
 }
 
 // readOnlyRole reports whether a PagerDuty role may not change incidents:

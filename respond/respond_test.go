@@ -25,13 +25,22 @@ type fakePagerDuty struct {
 	level int
 	// started, when set, is told of each call as it starts.
 	started chan string
+	// inFlight and maxInFlight count the calls running at once.
+	inFlight, maxInFlight int
 }
 
 func (f *fakePagerDuty) do(ctx context.Context, call string) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, call)
 	err, delay, started := f.err, f.delay, f.started
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
 	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}()
 	if started != nil {
 		started <- call
 	}
@@ -424,4 +433,32 @@ func FuzzParseCommand(f *testing.F) {
 			t.Fatalf("ParseCommand(%q) = %+v", text, req)
 		}
 	})
+}
+
+// TestStatusChangesOneAtATime: an acknowledgement and a resolution
+// clicked at once reach PagerDuty one after the other, each answered as
+// done (the first's read never races the second's write); a note does
+// not wait for them.
+func TestStatusChangesOneAtATime(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, "triggered")
+	h.pd.delay = 60 * time.Millisecond
+	reqs := []respond.Request{
+		{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"},
+		{Kind: respond.Resolve, IncidentID: "Q1", UserID: "UBOB"},
+	}
+	answers := make([]respond.Answer, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		wg.Go(func() { answers[i] = h.do(req) })
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if !strings.HasPrefix(a.Text, "✓") {
+			t.Errorf("%s answered %q, want done", reqs[i].Kind, a.Text)
+		}
+	}
+	if calls := h.pd.Calls(); len(calls) != 2 || h.pd.maxInFlight != 1 {
+		t.Errorf("PagerDuty calls %q, %d at once; want both, one at a time", calls, h.pd.maxInFlight)
+	}
 }
