@@ -88,7 +88,7 @@ func (a *attempt) invite(ctx context.Context, channelID string, p Plan) (cannot 
 				// Responders learn from the thread whom to fetch by hand.
 				a.log.ErrorContext(ctx, "cannot look up PagerDuty users; they are not invited", "incident_id", a.ev.IncidentID, "error", err.Error())
 				for _, r := range p.InvitePeople {
-					cannot = append(cannot, orDash(r.Summary)+" (look-up failed; see the function's logs)")
+					cannot = append(cannot, OrDash(r.Summary)+" (look-up failed; see the function's logs)")
 				}
 			}
 			for _, r := range p.InvitePeople {
@@ -98,7 +98,7 @@ func (a *attempt) invite(ctx context.Context, channelID string, p Plan) (cannot 
 				}
 			}
 			for _, m := range missing {
-				cannot = append(cannot, orDash(m.User.Summary)+" ("+m.Reason+")")
+				cannot = append(cannot, OrDash(m.User.Summary)+" ("+m.Reason+")")
 			}
 		})
 	}

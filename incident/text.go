@@ -32,7 +32,7 @@ func SummaryFor(st State, ev *Event) *Reply {
 // plain text. The Slack adapter truncates it to Slack's 250 characters.
 func Topic(inc Snapshot) string {
 	var parts []string
-	for _, s := range []string{titleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
+	for _, s := range []string{TitleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
 		if s != "" {
 			parts = append(parts, s)
 		}
@@ -80,7 +80,7 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		if m := in.MergedInto; m.ID != "" {
 			// The executor links the surviving incident's channel when
 			// it has one; its PagerDuty page otherwise.
-			r.Headline, r.URL = "Merged into "+orDash(m.Summary)+by, m.HTMLURL
+			r.Headline, r.URL = "Merged into "+OrDash(m.Summary)+by, m.HTMLURL
 		} else if !inc.CreatedAt.IsZero() && ev.OccurredAt.After(inc.CreatedAt) {
 			r.Headline += " after " + humanDuration(ev.OccurredAt.Sub(inc.CreatedAt))
 		}
@@ -88,16 +88,16 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventReopened:
 		r.Headline = "Reopened" + by
 	case EventEscalated:
-		r.Headline = "Escalated to " + orDash(Names(in.Assignees))
+		r.Headline = "Escalated to " + OrDash(Names(in.Assignees))
 		if in.EscalationPolicy.Summary != "" {
 			r.Headline += " (" + in.EscalationPolicy.Summary + ")"
 		}
 	case EventReassigned:
-		r.Headline = "Reassigned to " + orDash(Names(in.Assignees)) + by
+		r.Headline = "Reassigned to " + OrDash(Names(in.Assignees)) + by
 	case EventDelegated:
-		r.Headline = "Delegated to escalation policy " + orDash(in.EscalationPolicy.Summary) + by
+		r.Headline = "Delegated to escalation policy " + OrDash(in.EscalationPolicy.Summary) + by
 	case EventPriorityUpdated:
-		r.Headline = "Priority changed to " + orDash(in.Priority) + by
+		r.Headline = "Priority changed to " + OrDash(in.Priority) + by
 	case EventAnnotated:
 		if IsBacklink(ev.Note) {
 			// Our own note linking this channel: not news in it.
@@ -106,7 +106,7 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Headline = "Note" + strings.Replace(by, " by ", " from ", 1)
 		r.Body = ev.Note
 	case EventResponderAdded:
-		r.Headline = orDash(agent) + " requested " + orDash(ev.Responder.Summary) + " as a responder"
+		r.Headline = OrDash(agent) + " requested " + OrDash(ev.Responder.Summary) + " as a responder"
 		r.Body = ev.Message
 	case EventResponderReplied:
 		verb := "answered"
@@ -116,7 +116,7 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		case "declined":
 			verb = "declined"
 		}
-		r.Headline = orDash(ev.Responder.Summary) + " " + verb + " the responder request"
+		r.Headline = OrDash(ev.Responder.Summary) + " " + verb + " the responder request"
 	case EventStatusUpdatePublished:
 		r.Headline = "Status update" + strings.Replace(by, " by ", " from ", 1)
 		r.Body = ev.Message
@@ -124,9 +124,9 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Headline = "Conference bridge updated"
 		r.Body = strings.TrimSpace(in.ConferenceURL + "\n" + in.ConferenceNumber)
 	case EventServiceUpdated:
-		r.Headline = "Moved to service " + orDash(in.Service.Summary) + by
+		r.Headline = "Moved to service " + OrDash(in.Service.Summary) + by
 	case EventIncidentTypeChanged:
-		r.Headline = "Incident type changed to " + orDash(in.IncidentType) + by
+		r.Headline = "Incident type changed to " + OrDash(in.IncidentType) + by
 	default:
 		return nil
 	}
@@ -144,14 +144,17 @@ func Names(refs []Ref) string {
 	return strings.Join(ns, ", ")
 }
 
-func orDash(s string) string {
+// OrDash is s, or an em dash for an empty value, as messages show a
+// missing field.
+func OrDash(s string) string {
 	if s == "" {
 		return "—"
 	}
 	return s
 }
 
-func titleCase(s string) string {
+// TitleCase is s with its first letter in upper case ("high" → "High").
+func TitleCase(s string) string {
 	if s == "" {
 		return ""
 	}
@@ -326,7 +329,7 @@ func MergedInNote(inc Snapshot, at time.Time) *Reply {
 	if inc.Number > 0 {
 		title = "#" + strconv.Itoa(inc.Number) + " " + title
 	}
-	return &Reply{Headline: "Merged in: " + orDash(title), URL: inc.HTMLURL, At: at, EventID: "merged-" + inc.ID}
+	return &Reply{Headline: "Merged in: " + OrDash(title), URL: inc.HTMLURL, At: at, EventID: "merged-" + inc.ID}
 }
 
 // backlinkPrefix starts every back-link note, so its incident.annotated

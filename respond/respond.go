@@ -416,7 +416,7 @@ func (r *Responder) call(ctx context.Context, kind Kind, actor Actor, st inciden
 	case Escalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))
-		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, slackEscape(orDash(inc.EscalationPolicy.Summary)), as)
+		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, slackEscape(incident.OrDash(inc.EscalationPolicy.Summary)), as)
 	case Note, Timeline:
 		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
 		done = "Added your note to " + name(inc) + "'s PagerDuty timeline as " + as + "."
@@ -429,7 +429,7 @@ func (r *Responder) call(ctx context.Context, kind Kind, actor Actor, st inciden
 	case errors.Is(err, ErrAlreadyAcknowledged):
 		return "PagerDuty says " + name(inc) + " is already acknowledged.", nil
 	case errors.Is(err, ErrLastLevel):
-		return name(inc) + " is already at the last level of " + slackEscape(orDash(inc.EscalationPolicy.Summary)) + "; PagerDuty did not escalate it.", err
+		return name(inc) + " is already at the last level of " + slackEscape(incident.OrDash(inc.EscalationPolicy.Summary)) + "; PagerDuty did not escalate it.", err
 	case err != nil:
 		return slackEscape(r.o.Explain(err)), err
 	}
@@ -491,7 +491,7 @@ func (r *Responder) timelineNote(ctx context.Context, req Request) string {
 	if err != nil {
 		link = ""
 	}
-	note := strings.TrimSpace(m.Text) + "\n— " + orDash(author) + " in Slack"
+	note := strings.TrimSpace(m.Text) + "\n— " + incident.OrDash(author) + " in Slack"
 	if link != "" {
 		note += ": " + link
 	}

@@ -79,9 +79,9 @@ func helpText(unknown string, enabled bool) string {
 // statusText is the ephemeral summary of /inc status.
 func statusText(st incident.State) string {
 	inc := st.Snapshot
-	lines := []string{"*" + slackEscape(name(inc)) + "* " + slackEscape(orDash(inc.Title))}
-	lines = append(lines, "Status: *"+orDash(inc.Status)+"*"+ackedBy(st)+" · Urgency: "+orDash(inc.Urgency)+" · Priority: "+orDash(inc.Priority))
-	lines = append(lines, "Service: "+slackEscape(orDash(inc.Service.Summary))+" · Assigned to: "+slackEscape(orDash(incident.Names(inc.Assignees))))
+	lines := []string{"*" + slackEscape(name(inc)) + "* " + slackEscape(incident.OrDash(inc.Title))}
+	lines = append(lines, "Status: *"+incident.OrDash(inc.Status)+"*"+ackedBy(st)+" · Urgency: "+incident.OrDash(inc.Urgency)+" · Priority: "+incident.OrDash(inc.Priority))
+	lines = append(lines, "Service: "+slackEscape(incident.OrDash(inc.Service.Summary))+" · Assigned to: "+slackEscape(incident.OrDash(incident.Names(inc.Assignees))))
 	if inc.EscalationPolicy.Summary != "" {
 		lines = append(lines, "Escalation policy: "+slackEscape(inc.EscalationPolicy.Summary))
 	}
@@ -128,13 +128,6 @@ func name(inc incident.Snapshot) string {
 		return "#" + strconv.Itoa(inc.Number)
 	}
 	return inc.ID
-}
-
-func orDash(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "—"
-	}
-	return s
 }
 
 // slackEscape escapes the characters Slack's mrkdwn reads as markup.

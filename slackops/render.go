@@ -57,11 +57,11 @@ func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
 		}
 	}
 	rawField("Status", strings.TrimSpace(statusEmoji[inc.Status]+" "+statusText(inc)))
-	field("Urgency", titleCase(inc.Urgency))
-	field("Priority", orDash(inc.Priority))
-	rawField("Service", link(inc.Service.HTMLURL, orDash(inc.Service.Summary), MaxField-20))
-	field("Assigned to", orDash(incident.Names(inc.Assignees)))
-	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, orDash(inc.EscalationPolicy.Summary), MaxField-30))
+	field("Urgency", incident.TitleCase(inc.Urgency))
+	field("Priority", incident.OrDash(inc.Priority))
+	rawField("Service", link(inc.Service.HTMLURL, incident.OrDash(inc.Service.Summary), MaxField-20))
+	field("Assigned to", incident.OrDash(incident.Names(inc.Assignees)))
+	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, incident.OrDash(inc.EscalationPolicy.Summary), MaxField-30))
 	rawField("Created", date(inc.CreatedAt))
 	if inc.Status == "resolved" {
 		rawField("Resolved", date(inc.ResolvedAt))
@@ -138,7 +138,7 @@ func beforeSection(title string, lines []incident.HistoryLine) slack.Block {
 func PlainRootBlocks(inc incident.Snapshot) []slack.Block {
 	return []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Plain(headerText(inc), MaxHeader), true, false)),
-		slack.NewSectionBlock(mrkdwn(Mrkdwn(incident.Topic(inc)+"\nAssigned to: "+orDash(incident.Names(inc.Assignees)), MaxSectionText)), nil, nil),
+		slack.NewSectionBlock(mrkdwn(Mrkdwn(incident.Topic(inc)+"\nAssigned to: "+incident.OrDash(incident.Names(inc.Assignees)), MaxSectionText)), nil, nil),
 	}
 }
 
@@ -153,7 +153,7 @@ func RootText(inc incident.Snapshot) string {
 }
 
 func headerText(inc incident.Snapshot) string {
-	title := orDash(inc.Title)
+	title := incident.OrDash(inc.Title)
 	if inc.Number > 0 {
 		title = "#" + strconv.Itoa(inc.Number) + " " + title
 	}
@@ -325,27 +325,13 @@ func httpURL(s string) bool {
 	return strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://")
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
-
-func titleCase(s string) string {
-	if s == "" {
-		return ""
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // statusText is the root's status: "Merged into" the surviving incident
 // for a merged one, else the status.
 func statusText(inc incident.Snapshot) string {
 	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" {
-		return "Merged into " + link(m.HTMLURL, orDash(m.Summary), 300)
+		return "Merged into " + link(m.HTMLURL, incident.OrDash(m.Summary), 300)
 	}
-	return Mrkdwn(titleCase(orDash(inc.Status)), 100)
+	return Mrkdwn(incident.TitleCase(incident.OrDash(inc.Status)), 100)
 }
 
 // BoardBlocks renders an incident's message in a shared channel. The
@@ -409,9 +395,9 @@ func boardChannel(b incident.BoardEntry) string {
 // numberTitle is "#1234 title", or the title alone without a number.
 func numberTitle(inc incident.Snapshot) string {
 	if inc.Number > 0 {
-		return "#" + strconv.Itoa(inc.Number) + " " + orDash(inc.Title)
+		return "#" + strconv.Itoa(inc.Number) + " " + incident.OrDash(inc.Title)
 	}
-	return orDash(inc.Title)
+	return incident.OrDash(inc.Title)
 }
 
 // boardDetails is the announce line's second line, in plain text:
