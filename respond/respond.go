@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -207,13 +208,12 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return Answer{}
 	}
 	st, ans, ok := r.find(ctx, req)
-	if !ok {
+	switch {
+	case !ok:
 		return r.inModal(req, ans)
-	}
-	if req.Kind == Status {
+	case req.Kind == Status:
 		return Answer{Text: statusText(st)}
-	}
-	if !r.Enabled() {
+	case !r.Enabled():
 		return r.inModal(req, Answer{Text: notEnabledText})
 	}
 	return r.inModal(req, r.act(ctx, req, st))
@@ -252,7 +252,10 @@ func (r *Responder) find(ctx context.Context, req Request) (incident.State, Answ
 	return st, Answer{}, true
 }
 
-// act maps the user, claims the action and calls PagerDuty as them.
+// act maps the user, claims the action and calls PagerDuty as them. The
+// user is looked up only once the incident shows there is something to
+// do: a stale click or a channel that is no incident's asks PagerDuty
+// nothing.
 func (r *Responder) act(ctx context.Context, req Request, st incident.State) Answer {
 	inc := st.Snapshot
 	req.IncidentID = inc.ID
@@ -262,10 +265,10 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 	if (req.Kind == Note && strings.TrimSpace(req.Note) == "") || (req.Kind == Timeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
-	actor, err := r.o.Actors.Lookup(ctx, req.UserID)
-	if err != nil {
-		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", err.Error())
-		return Answer{Text: r.o.Explain(err)}
+	actor, actorErr := r.o.Actors.Lookup(ctx, req.UserID)
+	if actorErr != nil {
+		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", actorErr.Error())
+		return Answer{Text: r.o.Explain(actorErr)}
 	}
 	if readOnlyRole(actor.Role) {
 		return Answer{Text: "Your PagerDuty user (" + slackEscape(actor.Name) + ") has the *" + slackEscape(actor.Role) +
@@ -281,50 +284,49 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 		// must not read "triggered" while a resolution is being written.
 		lock := "status:" + inc.ID
 		if ans, ok := r.claim(ctx, req.Kind, lock, by, statusLock); !ok {
-			r.release(ctx, key, by)
+			r.finish(ctx, key, by, false)
 			return ans
 		}
-		defer r.release(ctx, lock, by)
+		defer r.finish(ctx, lock, by, false)
 	}
 	content := req.Note
 	if req.Kind == Timeline {
 		content = r.timelineNote(ctx, req)
 	}
 	text, err := r.call(ctx, req.Kind, actor, st, content)
-	// A short grace past a deadline that ran out, so the claim still
-	// says what became of it.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
-	defer cancel()
 	switch {
 	case err == nil:
-		if derr := r.o.Claims.Done(cctx, key, by); derr != nil {
-			r.o.Log.WarnContext(ctx, "claim not marked done", "key", key, "error", derr.Error())
-		}
+		r.finish(ctx, key, by, true)
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
 	case (req.Kind == Note || req.Kind == Timeline) && incident.KindOf(err) == incident.KindMaybeDone:
 		// The note may be in PagerDuty: the claim stays, finished, so the
 		// same note is not submitted twice meanwhile.
-		if derr := r.o.Claims.Done(cctx, key, by); derr != nil {
-			r.o.Log.WarnContext(ctx, "claim not marked done", "key", key, "error", derr.Error())
-		}
+		r.finish(ctx, key, by, true)
 	default:
 		// Failed: the claim goes, so the responder (or another one
 		// waiting on it) can try again at once.
-		r.release(ctx, key, by)
+		r.finish(ctx, key, by, false)
 	}
 	r.o.Log.WarnContext(ctx, "PagerDuty action failed", "incident_id", inc.ID, "action", string(req.Kind),
 		"pagerduty_user_id", actor.PagerDutyID, "error", err.Error())
 	return Answer{Text: text}
 }
 
-// release ends by's claim on key, within a short grace past a deadline
-// that ran out.
-func (r *Responder) release(ctx context.Context, key, by string) {
+// finish records what became of by's claim on key: done (it stays,
+// telling others), or released for the next try. A deadline that ran
+// out leaves it a short grace.
+func (r *Responder) finish(ctx context.Context, key, by string, done bool) {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), claimGrace)
 	defer cancel()
-	if err := r.o.Claims.Release(cctx, key, by); err != nil {
-		r.o.Log.WarnContext(ctx, "claim not released", "key", key, "error", err.Error())
+	var err error
+	if done {
+		err = r.o.Claims.Done(cctx, key, by)
+	} else {
+		err = r.o.Claims.Release(cctx, key, by)
+	}
+	if err != nil {
+		r.o.Log.WarnContext(ctx, "claim not recorded", "key", key, "done", done, "error", err.Error())
 	}
 }
 
@@ -483,14 +485,17 @@ func requestID() string {
 // its author and a link to it.
 func (r *Responder) timelineNote(ctx context.Context, req Request) string {
 	m := req.Message
-	author := m.UserID
-	if n, err := r.o.Slack.UserName(ctx, m.UserID); err == nil && n != "" {
-		author = n
+	author, link := m.UserID, ""
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if n, err := r.o.Slack.UserName(ctx, m.UserID); err == nil && n != "" {
+			author = n
+		}
+	})
+	if l, err := r.o.Slack.Permalink(ctx, req.ChannelID, m.TS); err == nil {
+		link = l
 	}
-	link, err := r.o.Slack.Permalink(ctx, req.ChannelID, m.TS)
-	if err != nil {
-		link = ""
-	}
+	wg.Wait()
 	note := strings.TrimSpace(m.Text) + "\n— " + incident.OrDash(author) + " in Slack"
 	if link != "" {
 		note += ": " + link
