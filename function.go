@@ -27,14 +27,14 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/people"
+	"github.com/incident-channels/incident-channels/internal/routing"
+	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/pdapi"
-	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/sweep"
 )
 
 // FunctionName is the name the HTTP function is registered under (the

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/people/pdfake"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 // benchSlackLatency is the fixed latency of every fake Slack call in the

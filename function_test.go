@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // TestMain runs the package's tests against one Firestore emulator. The
@@ -133,7 +133,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func testdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("pagerduty", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("internal", "pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 }
 
 // TestEndToEndPublishedBodies delivers every body PagerDuty published and
-// every public capture in pagerduty/testdata to one instance: each is
+// every public capture in internal/pagerduty/testdata to one instance: each is
 // answered 200, incident events are processed, a ping passes its checks,
 // and each incident gets its channel. The bodies vary as PagerDuty's do:
 // the go-pagerduty sample, for one, sends a conference number as a JSON
@@ -461,9 +461,9 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 	fn := newInstance(t, fake, "memory", "")
 	var names []string
 	for _, dir := range []string{"samples", "captures"} {
-		files, err := filepath.Glob(filepath.Join("pagerduty", "testdata", dir, "*.json"))
+		files, err := filepath.Glob(filepath.Join("internal", "pagerduty", "testdata", dir, "*.json"))
 		if err != nil || len(files) == 0 {
-			t.Fatalf("no bodies in pagerduty/testdata/%s: %v", dir, err)
+			t.Fatalf("no bodies in internal/pagerduty/testdata/%s: %v", dir, err)
 		}
 		for _, f := range files {
 			names = append(names, filepath.Join(dir, filepath.Base(f)))

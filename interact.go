@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/pdapi"
-	"github.com/incident-channels/incident-channels/people"
 	"github.com/incident-channels/incident-channels/respond"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/people/pdfake"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 // benchPagerDutyLatency is P, the latency added to every PagerDuty REST

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/people/pdfake"
 	"github.com/incident-channels/incident-channels/slackapp"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 const (

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/people/pdfake"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 const pdToken = "pd-e2e-token"

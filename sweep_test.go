@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
-	"github.com/incident-channels/incident-channels/sweep"
-	"github.com/incident-channels/incident-channels/sweep/sweeptest"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/sweep"
+	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
 )
 
 const (

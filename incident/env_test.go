@@ -10,7 +10,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
@@ -25,7 +25,7 @@ var lifecycle = []string{
 // package's testdata.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "pagerduty", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "internal", "pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

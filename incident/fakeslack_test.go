@@ -15,7 +15,7 @@ import (
 var _ incident.Slack = (*fakeSlack)(nil)
 
 // fakeSlack is an in-process incident.Slack that records what it was asked
-// and can be told to fail. The HTTP-level fake (slackops/slackfake) is used
+// and can be told to fail. The HTTP-level fake (internal/fake/slack) is used
 // by the end-to-end tests; this one isolates the service's logic.
 type fakeSlack struct {
 	mu       sync.Mutex

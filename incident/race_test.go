@@ -14,7 +14,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // incidentEvents returns the lifecycle events of incident n: the testdata

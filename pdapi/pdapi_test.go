@@ -13,7 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/people/pdfake"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 )
 
 const token = "pd-secret-token"

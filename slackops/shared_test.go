@@ -14,8 +14,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/incident-channels/incident-channels/incident"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 func TestCreatePrivateChannel(t *testing.T) {

@@ -15,8 +15,8 @@ import (
 	"github.com/incident-channels/incident-channels/internal/testclock"
 
 	"github.com/incident-channels/incident-channels/incident"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 func newClient(t *testing.T) (*slackops.Client, *slackfake.Server) {

@@ -1,4 +1,4 @@
-// Command fakeslack serves the fake Slack Web API of slackops/slackfake on
+// Command fakeslack serves the fake Slack Web API of internal/fake/slack on
 // this machine, so the function can be tried without a Slack workspace:
 //
 //	go run ./cmd/fakeslack            # http://127.0.0.1:8081/api/
@@ -22,7 +22,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 func main() {

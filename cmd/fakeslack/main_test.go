@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // TestStateShowsWhatSlackWould drives the served fake with the real

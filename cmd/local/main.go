@@ -57,9 +57,9 @@ import (
 	// framework serves; run checks its configuration, the sandbox uses its
 	// logger.
 	incidentchannels "github.com/incident-channels/incident-channels"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/sandbox"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
-	"github.com/incident-channels/incident-channels/sweep"
+	"github.com/incident-channels/incident-channels/internal/sweep"
 )
 
 func main() {

@@ -17,9 +17,9 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
-	"github.com/incident-channels/incident-channels/sweep"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/sweep"
 )
 
 // runMainEnv makes the test binary run main instead of the tests, so the
@@ -85,7 +85,7 @@ func TestServesTheFunction(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	body, err := os.ReadFile(filepath.Join("..", "..", "pagerduty", "testdata", "triggered.json"))
+	body, err := os.ReadFile(filepath.Join("..", "..", "internal", "pagerduty", "testdata", "triggered.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	incidentchannels "github.com/incident-channels/incident-channels"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/replay"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // function serves the real function with the in-memory store against a

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/replay"
 	"github.com/incident-channels/incident-channels/internal/soak"
-	"github.com/incident-channels/incident-channels/pagerduty"
 )
 
 // duplicate measures the fast path of a redelivered, finished event on

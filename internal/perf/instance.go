@@ -23,9 +23,9 @@ import (
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // secret signs every delivery.

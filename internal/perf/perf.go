@@ -1,7 +1,7 @@
 // Package perf measures Incident Channels reproducibly, for the README's
 // performance table: the real function (the handler built by New in this
 // process, or the cmd/local binary as a process), the fake Slack of
-// slackops/slackfake with a fixed latency per call, and the store (in
+// internal/fake/slack with a fixed latency per call, and the store (in
 // memory, or the Firestore emulator). Each number is taken Options.Runs
 // times and reported as min / median / max.
 //

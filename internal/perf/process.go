@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/soak"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // localPackage is the command the process section builds and starts.

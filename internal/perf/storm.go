@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/soak"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // seedStorm is soak.Lifecycle's seed of the storm's incidents.

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/soak"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // stormWantOf returns what Slack must show after the first n incidents of

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // stormWant is what Slack must show once a storm's incidents have each

@@ -7,7 +7,7 @@
 // The built-in lifecycle (triggered → acknowledged → note → escalated →
 // priority raised → resolved) is embedded, so the command and the sandbox
 // work from any directory and after `go install`. The payload files are
-// copies of pagerduty/testdata: //go:embed cannot reach a parent directory,
+// copies of internal/pagerduty/testdata: //go:embed cannot reach a parent directory,
 // and the wire package should not export its test fixtures. A test checks
 // that the copies stay byte-identical to the originals.
 package replay

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // TestPayloadsMatchTestdata keeps the embedded copies identical to the
@@ -18,7 +18,7 @@ import (
 func TestPayloadsMatchTestdata(t *testing.T) {
 	for _, tmpl := range Builtin() {
 		t.Run(tmpl.Name, func(t *testing.T) {
-			orig := filepath.Join("..", "..", "pagerduty", "testdata", tmpl.Name+".json")
+			orig := filepath.Join("..", "pagerduty", "testdata", tmpl.Name+".json")
 			want, err := os.ReadFile(orig)
 			if err != nil {
 				t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // Defaults of a Sender.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // endpoint is a webhook endpoint that answers each request with the next

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/slackapp"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // The Slack half of the loop: the page's buttons, note form and /inc box

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/replay"
-	"github.com/incident-channels/incident-channels/people/pdfake"
 )
 
 // The PagerDuty half of the loop. The fake PagerDuty learns the incidents

@@ -6,7 +6,7 @@ import (
 	"html/template"
 	"strings"
 
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 //go:embed page.html

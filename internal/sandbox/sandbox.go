@@ -48,12 +48,12 @@ import (
 
 	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/replay"
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/people/pdfake"
-	"github.com/incident-channels/incident-channels/routing"
+	"github.com/incident-channels/incident-channels/internal/routing"
 	"github.com/incident-channels/incident-channels/slackapp"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // Paths the sandbox serves.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/replay"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // start serves a sandbox on a loopback port, as cmd/local does.

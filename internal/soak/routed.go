@@ -12,11 +12,11 @@ import (
 	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/routing"
 	"github.com/incident-channels/incident-channels/pdapi"
-	"github.com/incident-channels/incident-channels/people/pdfake"
-	"github.com/incident-channels/incident-channels/routing"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // Kind is how the routing rules of a routed soak treat an incident over

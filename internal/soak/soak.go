@@ -5,7 +5,7 @@
 // incident, one root showing the final state, one reply per event.
 //
 // The instances are the real HTTP handler, store and slack-go adapter; Slack
-// is the fake of slackops/slackfake over HTTP. cmd/soak runs many seeds;
+// is the fake of internal/fake/slack over HTTP. cmd/soak runs many seeds;
 // the package's test runs a few in CI.
 package soak
 
@@ -25,11 +25,11 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/people"
-	"github.com/incident-channels/incident-channels/people/pdfake"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 // Options describe one soak run.

@@ -14,12 +14,12 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/people"
-	"github.com/incident-channels/incident-channels/people/pdfake"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/slackops"
-	"github.com/incident-channels/incident-channels/slackops/slackfake"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }

@@ -16,7 +16,7 @@
 //
 // Tests use it to assert what a Slack workspace would show; the local
 // sandbox serves it in process.
-package slackfake
+package slack
 
 import (
 	"encoding/json"

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 const testSecret = "whsec-test-0123456789"

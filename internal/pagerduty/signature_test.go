@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 func TestVerifySignature(t *testing.T) {

@@ -1,4 +1,4 @@
-package slackfake
+package slack
 
 import (
 	"encoding/json"

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/testclock"
-	"github.com/incident-channels/incident-channels/sweep"
 )
 
 // keyServer serves a key set as Google does, with header, and counts the

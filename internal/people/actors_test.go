@@ -10,10 +10,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/testclock"
 	"github.com/incident-channels/incident-channels/pdapi"
-	"github.com/incident-channels/incident-channels/people/pdfake"
 )
 
 // fakeSlackEmails is users.info's profile.email by Slack user id.

@@ -19,8 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/people/pdfake"
 )
 
 func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }

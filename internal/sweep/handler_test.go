@@ -15,9 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/testclock"
-	"github.com/incident-channels/incident-channels/pagerduty"
-	"github.com/incident-channels/incident-channels/sweep"
 )
 
 // fakeSweeper counts its calls and answers report and err; with panics

@@ -1,4 +1,4 @@
-package pdfake
+package pagerduty
 
 import (
 	"encoding/json"

@@ -374,7 +374,7 @@ func TestLoad(t *testing.T) {
 
 // TestExampleFile keeps routing.example.yaml valid and its comments true.
 func TestExampleFile(t *testing.T) {
-	tab, err := Load("../routing.example.yaml", def)
+	tab, err := Load("../../routing.example.yaml", def)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"math/big"
 	"time"
 
-	"github.com/incident-channels/incident-channels/sweep"
+	"github.com/incident-channels/incident-channels/internal/sweep"
 )
 
 // Issuer signs tokens with one RSA key and is the sweep.KeySource that

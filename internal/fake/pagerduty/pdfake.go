@@ -14,7 +14,7 @@
 //
 // Where PagerDuty's documentation says what it answers, the fake answers
 // the same; where it does not, the fake's choice is marked in a comment.
-package pdfake
+package pagerduty
 
 import (
 	"encoding/json"

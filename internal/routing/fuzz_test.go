@@ -11,9 +11,11 @@ import (
 // routes any incident without panicking, to one of its rules or the
 // default route.
 func FuzzParse(f *testing.F) {
-	if example, err := os.ReadFile("../routing.example.yaml"); err == nil {
-		f.Add(example, "Checkout API", "PABC123", "high", "P1", "security", "Payments")
+	example, err := os.ReadFile("../../routing.example.yaml")
+	if err != nil {
+		f.Fatal(err)
 	}
+	f.Add(example, "Checkout API", "PABC123", "high", "P1", "security", "Payments")
 	for _, src := range []string{
 		``,
 		`rules: []`,

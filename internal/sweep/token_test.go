@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/sweep"
+	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
 	"github.com/incident-channels/incident-channels/internal/testclock"
-	"github.com/incident-channels/incident-channels/sweep"
-	"github.com/incident-channels/incident-channels/sweep/sweeptest"
 )
 
 const (

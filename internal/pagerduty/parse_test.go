@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 func TestParseTriggered(t *testing.T) {
