@@ -2,6 +2,8 @@ module github.com/incident-channels/incident-channels
 
 go 1.26.0
 
+toolchain go1.26.11
+
 require (
 	cloud.google.com/go/firestore v1.29.2
 	github.com/GoogleCloudPlatform/functions-framework-go v1.9.2
