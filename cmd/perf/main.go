@@ -8,7 +8,7 @@
 // Slack's rate limits, and (with the emulator) the Firestore round trips
 // on the critical path.
 //
-//	go run ./cmd/perf -out cmd/perf/perf.md              # in-memory store; the README links this file
+//	go run ./cmd/perf -out cmd/perf/perf.md              # in-memory store; docs/development.md links this file
 //	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/perf -out perf-firestore.md
 //	go run ./cmd/perf -runs 1 -only calls,scale -big 0    # a quick look
 //	go run ./cmd/perf -only storm                        # 60 incidents in 5 s, Slack's minute in 10 s
