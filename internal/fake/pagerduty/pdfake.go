@@ -14,6 +14,8 @@
 //
 // Where PagerDuty's documentation says what it answers, the fake answers
 // the same; where it does not, the fake's choice is marked in a comment.
+// TestAnswersMatchAPIReference checks its answers against the schemas of
+// PagerDuty's REST OpenAPI reference (testdata/openapi).
 package pagerduty
 
 import (
@@ -171,6 +173,7 @@ type Server struct {
 	userOrder   []string
 	forbidden   map[string]bool
 	incidents   map[string]*Incident
+	assignedAt  map[string]time.Time // by incident: when its assignees were last set
 	notes       map[string][]Note
 	noteSeq     int
 	policies    map[string]policy
@@ -192,6 +195,7 @@ func NewServer(token string) *Server {
 		users:      map[string]user{},
 		forbidden:  map[string]bool{},
 		incidents:  map[string]*Incident{},
+		assignedAt: map[string]time.Time{},
 		notes:      map[string][]Note{},
 		policies:   map[string]policy{},
 		pathFaults: map[faultKey][]Fault{},
@@ -252,6 +256,7 @@ func (s *Server) AddIncident(inc Incident) {
 	}
 	inc.Assignees = slices.Clone(inc.Assignees)
 	s.incidents[inc.ID] = &inc
+	s.assignedAt[inc.ID] = s.now()
 }
 
 // Incident returns the incident's current state.
@@ -488,7 +493,7 @@ func (s *Server) getIncident(w http.ResponseWriter, id string) {
 	inc, ok := s.incidents[id]
 	var v map[string]any
 	if ok {
-		v = incidentJSON(inc)
+		v = s.incidentJSON(inc)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -605,11 +610,12 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id strin
 			}
 			if len(assignees) > 0 {
 				inc.Assignees = assignees
+				s.assignedAt[id] = s.now()
 			}
 			changes = append(changes, Change{IncidentID: id, Kind: ChangeEscalated, UserID: userID, EscalationLevel: level})
 		}
 	}
-	v := incidentJSON(inc)
+	v := s.incidentJSON(inc)
 	hook := s.onChange
 	s.mu.Unlock()
 
@@ -681,19 +687,39 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 func (s *Server) getPolicy(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	p, ok := s.policies[id]
+	var rules []map[string]any
+	if ok {
+		rules = s.escalationRules(id, p)
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 		return
 	}
-	rules := make([]map[string]any, p.levels)
-	for i := range rules {
-		rules[i] = map[string]any{"id": fmt.Sprintf("R%s%d", id, i+1), "escalation_delay_in_minutes": 30, "targets": []any{}}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"escalation_policy": map[string]any{
 		"id": id, "type": "escalation_policy", "summary": id, "name": id,
 		"num_loops": p.loops, "escalation_rules": rules,
 	}})
+}
+
+// escalationRules are the policy's rules; s.mu is held.
+func (s *Server) escalationRules(id string, p policy) []map[string]any {
+	rules := make([]map[string]any, p.levels)
+	for i := range rules {
+		// A rule has at least one target: the users on call at its level,
+		// or else a schedule (the fake's choice; it knows no schedules).
+		targets := []any{}
+		for _, o := range s.onCalls {
+			if o.policyID == id && o.level == i+1 {
+				targets = append(targets, s.userRef(o.userID))
+			}
+		}
+		if len(targets) == 0 {
+			targets = append(targets, map[string]any{"id": fmt.Sprintf("S%s%d", id, i+1), "type": "schedule_reference"})
+		}
+		rules[i] = map[string]any{"id": fmt.Sprintf("R%s%d", id, i+1), "escalation_delay_in_minutes": 30, "targets": targets}
+	}
+	return rules
 }
 
 // listOnCalls answers GET /oncalls, filtered by escalation_policy_ids[]
@@ -733,11 +759,12 @@ func (s *Server) noteJSON(n Note) map[string]any {
 }
 
 // incidentJSON is PagerDuty's incident; s.mu is held.
-func incidentJSON(inc *Incident) map[string]any {
+func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	assignments := []map[string]any{}
 	if inc.Status != "resolved" {
+		at := s.assignedAt[inc.ID].UTC().Format(time.RFC3339)
 		for _, a := range inc.Assignees {
-			assignments = append(assignments, map[string]any{"assignee": map[string]any{"id": a, "type": "user_reference"}})
+			assignments = append(assignments, map[string]any{"at": at, "assignee": map[string]any{"id": a, "type": "user_reference"}})
 		}
 	}
 	return map[string]any{
