@@ -75,7 +75,7 @@ func FuzzChannelName(f *testing.F) {
 
 var t0 = time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 
-func fullEvent(typ, status string, at time.Duration) *Event {
+func fullEvent(typ string, status Status, at time.Duration) *Event {
 	return &Event{ID: typ + at.String(), Type: typ, OccurredAt: t0.Add(at), IncidentID: "P1", Agent: Ref{Summary: "Ada"},
 		Incident: Snapshot{ID: "P1", Number: 42, Title: "DB down", Status: status, Urgency: "high", Priority: "P2",
 			HTMLURL: "https://pd/incidents/P1", Service: Ref{Summary: "DB"}, Assignees: []Ref{{Summary: "Ada"}},
@@ -105,7 +105,7 @@ func TestRecordMovesForwardOnly(t *testing.T) {
 	tests := []struct {
 		name        string
 		evs         []*Event
-		wantStatus  string
+		wantStatus  Status
 		wantTitle   string
 		wantResolve time.Time
 		wantVersion int64

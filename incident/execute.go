@@ -121,12 +121,12 @@ func (x *executor) mayPostpone(key string) bool {
 		// events are to come. A resolved incident's event may be its
 		// last, so its note is written (or found) before the delivery
 		// is answered.
-		return x.st.Snapshot.Status != "resolved"
+		return x.st.Snapshot.Status != StatusResolved
 	}
 	_, overdue := x.p.Overdue[key]
 	// One an earlier attempt may have made is looked up first: put off,
 	// its entry would no longer say so.
-	return x.st.Snapshot.Status != "resolved" && !overdue && !x.mustFind(key)
+	return x.st.Snapshot.Status != StatusResolved && !overdue && !x.mustFind(key)
 }
 
 // executor runs one round of a plan: independent Slack calls at once,

@@ -28,8 +28,8 @@ type Snapshot struct {
 	ID               string
 	Number           int
 	Title            string
-	Status           string // triggered, acknowledged, resolved
-	Urgency          string // high, low
+	Status           Status
+	Urgency          Urgency
 	Priority         string // e.g. "P1"; empty when none
 	HTMLURL          string
 	Service          Ref
@@ -276,7 +276,7 @@ func RootOf(st State) Root {
 // reopenedAfterArchive reports whether st is an incident reopened after
 // the sweep archived its channel: it gets a new one.
 func reopenedAfterArchive(st State) bool {
-	return st.ChannelID != "" && st.Closed && st.Snapshot.Status != "resolved"
+	return st.ChannelID != "" && st.Closed && st.Snapshot.Status != StatusResolved
 }
 
 // nextChannel is st as its next channel starts it: the archived one

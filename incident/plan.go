@@ -254,10 +254,10 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		}
 		p.overdue(st, BoardKey(b.ChannelID))
 	}
-	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" && !st.MergeNoted && (own || p.CreateChannel) {
+	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) {
 		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
 	}
-	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == "resolved" &&
+	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == StatusResolved &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
 		p.ArchiveNotice = ArchiveNotice(st, ev)
 	}

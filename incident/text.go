@@ -32,7 +32,7 @@ func SummaryFor(st State, ev *Event) *Reply {
 // plain text. The Slack adapter truncates it to Slack's 250 characters.
 func Topic(inc Snapshot) string {
 	var parts []string
-	for _, s := range []string{TitleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
+	for _, s := range []string{TitleCase(string(inc.Status)), string(inc.Urgency), inc.Priority, inc.Service.Summary} {
 		if s != "" {
 			parts = append(parts, s)
 		}
