@@ -197,7 +197,7 @@ func fullState() incident.State {
 		Ledger: []incident.Pending{
 			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
 			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
-			{Key: incident.KeyTopic, Deferred: true, Event: "E7"},
+			{Key: incident.KeyTopic, PutOff: true, Event: "E7"},
 		},
 		RootTS:          "1700000000.000100",
 		RootVersion:     6,
@@ -220,8 +220,8 @@ func fullState() incident.State {
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Note from Ada: on it", Early: true},
 			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada", EventID: "E7"},
 		},
-		Summarized: true,
-		Deferred:   true,
+		Summarized:  true,
+		LateChannel: true,
 		Timeline: []incident.HistoryLine{
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (high urgency)", EventID: "E1"},
 			{At: testTime.Add(-50 * time.Minute).UTC(), Text: "Acknowledged by Ada", EventID: "E2"},
