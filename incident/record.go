@@ -119,7 +119,7 @@ func Involved(ev *Event) []Ref {
 	case EventResponderAdded:
 		add(ev.Responder)
 	case EventResponderReplied:
-		if ev.ResponderState == "accepted" {
+		if ev.ResponderState == ResponderAccepted {
 			add(ev.Responder)
 		}
 	}

@@ -20,3 +20,14 @@ const (
 	UrgencyHigh Urgency = "high"
 	UrgencyLow  Urgency = "low"
 )
+
+// ResponderState is where a request for a responder stands, in
+// PagerDuty's own words.
+type ResponderState string
+
+// The states of a responder request.
+const (
+	ResponderPending  ResponderState = "pending"
+	ResponderAccepted ResponderState = "accepted"
+	ResponderDeclined ResponderState = "declined"
+)

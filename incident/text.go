@@ -111,9 +111,9 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventResponderReplied:
 		verb := "answered"
 		switch ev.ResponderState {
-		case "accepted":
+		case ResponderAccepted:
 			verb = "accepted"
-		case "declined":
+		case ResponderDeclined:
 			verb = "declined"
 		}
 		r.Headline = OrDash(ev.Responder.Summary) + " " + verb + " the responder request"

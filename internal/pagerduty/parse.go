@@ -154,7 +154,7 @@ func fillIncident(ev *incident.Event, d object) error {
 	ev.Note = d.str("content")
 	ev.Message = d.str("message")
 	ev.Responder = d.object("user").ref()
-	ev.ResponderState = d.str("state")
+	ev.ResponderState = incident.ResponderState(d.str("state"))
 	if ev.Type == incident.EventConferenceBridgeUpdated {
 		ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = conferenceBridge(d)
 	}
