@@ -123,8 +123,8 @@ func fillIncident(ev *incident.Event, d object) error {
 			ID:               ev.IncidentID,
 			Number:           d.integer("number"),
 			Title:            d.str("title"),
-			Status:           d.str("status"),
-			Urgency:          d.str("urgency"),
+			Status:           incident.Status(d.str("status")),
+			Urgency:          incident.Urgency(d.str("urgency")),
 			HTMLURL:          d.str("html_url"),
 			Service:          d.object("service").ref(),
 			EscalationPolicy: d.object("escalation_policy").ref(),
@@ -154,7 +154,7 @@ func fillIncident(ev *incident.Event, d object) error {
 	ev.Note = d.str("content")
 	ev.Message = d.str("message")
 	ev.Responder = d.object("user").ref()
-	ev.ResponderState = d.str("state")
+	ev.ResponderState = incident.ResponderState(d.str("state"))
 	if ev.Type == incident.EventConferenceBridgeUpdated {
 		ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = conferenceBridge(d)
 	}

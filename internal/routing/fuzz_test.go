@@ -42,7 +42,7 @@ func FuzzParse(f *testing.F) {
 			rules[name] = true
 		}
 		inc := incident.Snapshot{
-			Urgency:      urgency,
+			Urgency:      incident.Urgency(urgency),
 			Priority:     priority,
 			Service:      incident.Ref{ID: serviceID, Summary: service},
 			Teams:        []incident.Ref{{ID: teamName, Summary: teamName}},

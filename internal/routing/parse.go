@@ -217,7 +217,7 @@ func (p *parser) compile(i int, rr rawRule, def incident.Route) rule {
 		r.urgencies = p.values(i, "match.urgency", m.Urgency)
 		for k, u := range r.urgencies {
 			r.urgencies[k] = strings.ToLower(u)
-			if r.urgencies[k] != "high" && r.urgencies[k] != "low" {
+			if v := incident.Urgency(r.urgencies[k]); v != incident.UrgencyHigh && v != incident.UrgencyLow {
 				p.add(i, "match.urgency: %q is not high or low", u)
 			}
 		}

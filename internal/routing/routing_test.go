@@ -33,7 +33,7 @@ func mustParse(t testing.TB, src string) *Table {
 func snap(service, serviceID, urgency, priority, incType string, teams ...incident.Ref) incident.Snapshot {
 	return incident.Snapshot{
 		ID:           "Q1",
-		Urgency:      urgency,
+		Urgency:      incident.Urgency(urgency),
 		Priority:     priority,
 		Service:      incident.Ref{ID: serviceID, Type: "service_reference", Summary: service},
 		Teams:        teams,
