@@ -295,9 +295,9 @@ type Config struct {
 	// check of an unreachable store gives up quickly, and so that a lease,
 	// which outlasts its holder's budget, ends sooner.
 	budget time.Duration
-	// sweepKeys replace the keys Google signs ID tokens with, so tests sign
-	// their own; nil fetches Google's.
-	sweepKeys sweep.KeySource
+	// sweepClient fetches the keys Google signs ID tokens with; tests give
+	// one that serves their own. nil fetches Google's.
+	sweepClient *http.Client
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
 	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
@@ -600,17 +600,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		Checker: checks{{"slack", slack}, {"store", st}},
 	})
 	if cfg.ArchiveAfter > 0 {
-		keys := cfg.sweepKeys
-		if keys == nil {
-			keys = sweep.NewGoogleKeys(sweep.KeysConfig{})
+		verifier, err := sweep.NewVerifier(ctx, sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Client: cfg.sweepClient})
+		if err != nil {
+			return nil, err
 		}
 		h.sweeper, h.sweepBudget = sweep.Func(func(ctx context.Context) (sweep.Report, error) {
 			r, err := svc.Sweep(ctx, time.Now())
 			return sweep.Report{Due: r.Due, Archived: r.Archived, Failed: r.Failed, Left: r.Left}, err
 		}), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
 		h.sweep = sweep.NewHandler(sweep.HandlerConfig{
-			Verifier: sweep.NewVerifier(sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Keys: keys}),
-			Sweeper:  h.sweeper, Log: log, Budget: h.sweepBudget,
+			Verifier: verifier, Sweeper: h.sweeper, Log: log, Budget: h.sweepBudget,
 		})
 	}
 	return h, nil

@@ -132,7 +132,7 @@ func TestConfigStringShowsSweep(t *testing.T) {
 var testGoogle = sync.OnceValues(func() (*sweeptest.Issuer, error) { return sweeptest.NewIssuer("google-key-1") })
 
 // withGoogleKeys builds with New, the sweep checking tokens against the
-// test issuer's key instead of fetching Google's.
+// test issuer's key, served to it instead of Google's.
 func withGoogleKeys(t *testing.T) (buildFunc, *sweeptest.Issuer) {
 	t.Helper()
 	google, err := testGoogle()
@@ -140,7 +140,7 @@ func withGoogleKeys(t *testing.T) (buildFunc, *sweeptest.Issuer) {
 		t.Fatal(err)
 	}
 	return func(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
-		cfg.sweepKeys = google
+		cfg.sweepClient = google.Client()
 		return New(ctx, cfg, log)
 	}, google
 }
@@ -293,7 +293,7 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.sweepKeys = google
+	cfg.sweepClient = google.Client()
 	fn := serve(t, cfg)
 	fn.mustDeliver(t, "triggered.json", "processed")
 	fn.mustDeliver(t, "resolved.json", "processed")

@@ -42,8 +42,7 @@ func NewHandler(cfg HandlerConfig) *Handler {
 	return h
 }
 
-// authAnswers map each token error to its status. ErrBadSignature comes
-// before ErrUnknownKey, which it wraps.
+// authAnswers map each token error to its status.
 var authAnswers = []struct {
 	err    error
 	status int
