@@ -10,7 +10,7 @@
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
 //	pd.AddUser("PABC123", "Ada Lovelace", "ada@example.com")
-//	client := pagerduty.NewClient("token", pagerduty.WithAPIEndpoint(pd.URL()))
+//	client := pagerduty.NewClient(pagerduty.ClientOptions{Token: "token", URL: pd.URL()})
 //
 // Where PagerDuty's documentation says what it answers, the fake answers
 // the same; where it does not, the fake's choice is marked in a comment.
@@ -204,7 +204,7 @@ func NewServer(token string) *Server {
 	return s
 }
 
-// URL is the base URL to give go-pagerduty's WithAPIEndpoint.
+// URL is the base URL to give a REST client (PAGERDUTY_API_URL).
 func (s *Server) URL() string { return s.srv.URL }
 
 // Close shuts the server down.

@@ -9,37 +9,51 @@ import (
 	"testing"
 	"time"
 
-	"github.com/PagerDuty/go-pagerduty"
+	"github.com/incident-channels/incident-channels/incident"
+	pdclient "github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
+// TestGetUser: the project's REST client reads a user from the fake, a
+// user the fake does not know is PagerDuty's 404 (code 2100), and a
+// wrong token is refused.
 func TestGetUser(t *testing.T) {
 	s := NewServer("tok")
 	defer s.Close()
 	s.AddUser("PADA", "Ada Lovelace", "ada@example.com")
-	c := pagerduty.NewClient("tok", pagerduty.WithAPIEndpoint(s.URL()))
+	c := pdclient.NewClient(pdclient.ClientOptions{Token: "tok", URL: s.URL()})
 	ctx := context.Background()
 
-	u, err := c.GetUserWithContext(ctx, "PADA", pagerduty.GetUserOptions{})
+	u, err := c.User(ctx, "PADA")
 	if err != nil {
-		t.Fatalf("GetUserWithContext error = %v", err)
+		t.Fatalf("User error = %v", err)
 	}
-	if u.ID != "PADA" || u.Email != "ada@example.com" || u.Name != "Ada Lovelace" || u.Type != "user" || u.Summary != "Ada Lovelace" {
-		t.Errorf("user = %+v", u)
+	if want := (pdclient.User{ID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"}); u != want {
+		t.Errorf("user = %+v, want %+v", u, want)
 	}
-
-	_, err = c.GetUserWithContext(ctx, "PNONE", pagerduty.GetUserOptions{})
-	var apiErr pagerduty.APIError
-	if !errors.As(err, &apiErr) || !apiErr.NotFound() || !apiErr.APIError.Valid || apiErr.APIError.ErrorObject.Code != 2100 {
-		t.Errorf("unknown user: error = %#v, want a 404 with code 2100", err)
-	}
-
-	bad := pagerduty.NewClient("other", pagerduty.WithAPIEndpoint(s.URL()))
-	_, err = bad.GetUserWithContext(ctx, "PADA", pagerduty.GetUserOptions{})
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized {
-		t.Errorf("wrong token: error = %v, want a 401", err)
+	if status, v := send(t, s, "GET", "/users/PADA", "", ""); status != http.StatusOK {
+		t.Errorf("GET /users/PADA = %d", status)
+	} else if raw, _ := v["user"].(map[string]any); raw["type"] != "user" || raw["summary"] != "Ada Lovelace" {
+		t.Errorf("user = %v, want type user and summary Ada Lovelace", raw)
 	}
 
-	if got, want := strings.Join(s.Paths(), " "), "/users/PADA /users/PNONE /users/PADA"; got != want {
+	_, err = c.User(ctx, "PNONE")
+	var apiErr *pdclient.APIError
+	if !errors.Is(err, pdclient.ErrNoUser) {
+		t.Errorf("unknown user: error = %v, want ErrNoUser", err)
+	}
+	if status, v := send(t, s, "GET", "/users/PNONE", "", ""); status != http.StatusNotFound {
+		t.Errorf("GET /users/PNONE = %d, want 404", status)
+	} else if _, code := errorOf(v); code != codeNotFound {
+		t.Errorf("GET /users/PNONE error code = %d, want %d", code, codeNotFound)
+	}
+
+	bad := pdclient.NewClient(pdclient.ClientOptions{Token: "other", URL: s.URL()})
+	_, err = bad.User(ctx, "PADA")
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusUnauthorized || incident.IsRetryable(err) {
+		t.Errorf("wrong token: error = %v, want a 401 refusal", err)
+	}
+
+	if got, want := strings.Join(s.Paths(), " "), "/users/PADA /users/PADA /users/PNONE /users/PNONE /users/PADA"; got != want {
 		t.Errorf("Requests = %q, want %q", got, want)
 	}
 	s.ResetCalls()
