@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // fakeToken is the REST API key the fake accepts.
@@ -35,7 +37,7 @@ type fakePagerDuty struct {
 	srv *httptest.Server
 
 	mu   sync.Mutex
-	subs []Subscription // stored without their secrets
+	subs []pagerduty.WebhookSubscription // stored without their secrets
 	// secrets holds each subscription's signing secret by id.
 	secrets map[string]string
 	// creates counts successful POST /webhook_subscriptions.
@@ -70,7 +72,7 @@ func newFakePagerDuty(t *testing.T) *fakePagerDuty {
 func (f *fakePagerDuty) URL() string { return f.srv.URL }
 
 // add stores a subscription as if created earlier and returns its id.
-func (f *fakePagerDuty) add(s Subscription) string {
+func (f *fakePagerDuty) add(s pagerduty.WebhookSubscription) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s.ID = fmt.Sprintf("PSUB%03d", len(f.subs)+1)
@@ -80,7 +82,7 @@ func (f *fakePagerDuty) add(s Subscription) string {
 	return s.ID
 }
 
-func (f *fakePagerDuty) stored() []Subscription {
+func (f *fakePagerDuty) stored() []pagerduty.WebhookSubscription {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.subs)
@@ -152,7 +154,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // view is a subscription as list and get answer it: secret null.
-func (f *fakePagerDuty) view(s Subscription) map[string]any {
+func (f *fakePagerDuty) view(s pagerduty.WebhookSubscription) map[string]any {
 	b, _ := json.Marshal(s)
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
@@ -212,7 +214,7 @@ func (f *fakePagerDuty) ping(w http.ResponseWriter, r *http.Request) {
 func (f *fakePagerDuty) create(w http.ResponseWriter, r *http.Request) {
 	var raw map[string]any
 	var req struct {
-		Subscription *Subscription `json:"webhook_subscription"`
+		Subscription *pagerduty.WebhookSubscription `json:"webhook_subscription"`
 	}
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(&raw); err != nil {

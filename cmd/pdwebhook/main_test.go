@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 const fnURL = "https://europe-west1-acme.cloudfunctions.net/incident-channels"
@@ -78,13 +79,13 @@ func TestCreatePrintsTheSecretOnceThenFindsTheSubscription(t *testing.T) {
 			t.Errorf("create stdout lacks %q:\n%s", want, first.stdout)
 		}
 	}
-	want := Subscription{
+	want := pagerduty.WebhookSubscription{
 		ID: "PSUB001", Type: "webhook_subscription", Active: true,
 		Description: "Incident Channels: one Slack channel per incident",
 		Events:      DefaultEvents,
-		Filter:      Filter{Type: "service_reference", ID: "PSVC001"},
-		DeliveryMethod: DeliveryMethod{
-			ID: "PDM001", Type: "http_delivery_method", URL: fnURL, CustomHeaders: []CustomHeader{},
+		Filter:      pagerduty.SubscriptionFilter{Type: "service_reference", ID: "PSVC001"},
+		DeliveryMethod: pagerduty.DeliveryMethod{
+			ID: "PDM001", Type: "http_delivery_method", URL: fnURL, CustomHeaders: []pagerduty.CustomHeader{},
 		},
 	}
 	if diff := cmp.Diff(want, subs[0]); diff != "" {
@@ -132,13 +133,13 @@ func TestCreateScopes(t *testing.T) {
 	tests := []struct {
 		name   string
 		args   []string
-		filter Filter
+		filter pagerduty.SubscriptionFilter
 		events []string
 	}{
-		{"team", []string{"-scope", "team", "-id", "PTEAM01"}, Filter{Type: "team_reference", ID: "PTEAM01"}, DefaultEvents},
-		{"account", []string{"-scope", "account"}, Filter{Type: "account_reference"}, DefaultEvents},
+		{"team", []string{"-scope", "team", "-id", "PTEAM01"}, pagerduty.SubscriptionFilter{Type: "team_reference", ID: "PTEAM01"}, DefaultEvents},
+		{"account", []string{"-scope", "account"}, pagerduty.SubscriptionFilter{Type: "account_reference"}, DefaultEvents},
 		{"chosen events, deduplicated", []string{"-scope", "account", "-events", " incident.triggered,incident.resolved,incident.triggered,"},
-			Filter{Type: "account_reference"}, []string{"incident.triggered", "incident.resolved"}},
+			pagerduty.SubscriptionFilter{Type: "account_reference"}, []string{"incident.triggered", "incident.resolved"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,10 +168,10 @@ func TestCreateScopes(t *testing.T) {
 
 func TestCreateNamesMissingEventsOfAnExistingSubscription(t *testing.T) {
 	fake := newFakePagerDuty(t)
-	fake.add(Subscription{
+	fake.add(pagerduty.WebhookSubscription{
 		Type: "webhook_subscription", Active: true, Events: []string{"incident.triggered", "incident.resolved"},
-		Filter:         Filter{Type: "service_reference", ID: "PSVC001"},
-		DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL},
+		Filter:         pagerduty.SubscriptionFilter{Type: "service_reference", ID: "PSVC001"},
+		DeliveryMethod: pagerduty.DeliveryMethod{Type: "http_delivery_method", URL: fnURL},
 	})
 	r := runCmd(t, fake, nil, "create", "-url", fnURL, "-scope", "service", "-id", "PSVC001")
 	if r.err != nil {
@@ -235,14 +236,14 @@ func TestListAndShowNeverPrintSecrets(t *testing.T) {
 	fake := newFakePagerDuty(t)
 	fake.set(func(f *fakePagerDuty) { f.page = 2 }) // five subscriptions take three pages
 	for i, id := range []string{"PSVC001", "PSVC002", "PSVC003", "PSVC004", ""} {
-		f := Filter{Type: "service_reference", ID: id}
+		f := pagerduty.SubscriptionFilter{Type: "service_reference", ID: id}
 		if id == "" {
-			f = Filter{Type: "account_reference"}
+			f = pagerduty.SubscriptionFilter{Type: "account_reference"}
 		}
-		fake.add(Subscription{
+		fake.add(pagerduty.WebhookSubscription{
 			Type: "webhook_subscription", Active: i != 1, Events: DefaultEvents[:3], Filter: f, Description: "sub",
-			DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL, TemporarilyDisabled: i == 2,
-				CustomHeaders: []CustomHeader{{Name: "X-Team", Value: "-- redacted --"}}},
+			DeliveryMethod: pagerduty.DeliveryMethod{Type: "http_delivery_method", URL: fnURL, TemporarilyDisabled: i == 2,
+				CustomHeaders: []pagerduty.CustomHeader{{Name: "X-Team", Value: "-- redacted --"}}},
 		})
 	}
 	fake.set(func(f *fakePagerDuty) { f.leakSecret = true })
@@ -284,8 +285,8 @@ func TestListEmpty(t *testing.T) {
 
 func TestPing(t *testing.T) {
 	fake := newFakePagerDuty(t)
-	id := fake.add(Subscription{Type: "webhook_subscription", Filter: Filter{Type: "account_reference"},
-		DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL}})
+	id := fake.add(pagerduty.WebhookSubscription{Type: "webhook_subscription", Filter: pagerduty.SubscriptionFilter{Type: "account_reference"},
+		DeliveryMethod: pagerduty.DeliveryMethod{Type: "http_delivery_method", URL: fnURL}})
 	// A base URL with a trailing slash works too.
 	r := runCmd(t, fake, map[string]string{"PAGERDUTY_API_URL": fake.URL() + "/"}, "ping", id)
 	if r.err != nil {
