@@ -2,10 +2,11 @@
 // users (GET /users/{id}, GET /users?query=), incidents that can be
 // acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
 // GET and POST /incidents/{id}/notes), escalation policies and their
-// on-call entries, with token authentication, the From header checks of
-// writes, PagerDuty's error bodies, and injected faults (rate limits,
-// server errors, slow answers, dropped connections, and writes carried
-// out whose answer is lost).
+// on-call entries, V3 webhook subscriptions (list, get, create, ping),
+// with token authentication, the From header checks of writes,
+// PagerDuty's error bodies, and injected faults (rate limits, server
+// errors, slow answers, dropped connections, and writes carried out
+// whose answer is lost).
 //
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
@@ -184,6 +185,7 @@ type Server struct {
 	inFlight    int
 	maxInFlight int
 	onChange    func(Change)
+	subs        subscriptions
 }
 
 // NewServer starts a fake PagerDuty REST API that accepts the API token
@@ -453,6 +455,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
 		s.listOnCalls(w, r)
+	case parts[0] == "webhook_subscriptions":
+		s.routeSubscriptions(w, r, parts, body)
 	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
 	default:

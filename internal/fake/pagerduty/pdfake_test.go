@@ -97,3 +97,54 @@ func TestFaults(t *testing.T) {
 		t.Errorf("Calls, MaxInFlight = %d, %d; want 4, 1", s.Calls(), s.MaxInFlight())
 	}
 }
+
+// TestSubscriptions: a subscription's secret comes only with its
+// creation, lists page by the items read, invalid input and unknown ids
+// are refused as PagerDuty refuses them.
+func TestSubscriptions(t *testing.T) {
+	s := NewServer("tok")
+	defer s.Close()
+	c := pdclient.NewClient(pdclient.ClientOptions{Token: "tok", URL: s.URL()})
+	ctx := context.Background()
+	sub := pdclient.WebhookSubscription{
+		Type: "webhook_subscription", Events: []string{"incident.triggered"},
+		Filter:         pdclient.SubscriptionFilter{Type: "account_reference"},
+		DeliveryMethod: pdclient.DeliveryMethod{Type: "http_delivery_method", URL: "https://example.com/"},
+	}
+	created, err := c.CreateWebhookSubscription(ctx, sub)
+	if err != nil {
+		t.Fatalf("create error = %v", err)
+	}
+	if created.ID != "PSUB001" || created.DeliveryMethod.Secret != "secret-of-PSUB001" {
+		t.Errorf("created = %+v, want PSUB001 with its secret", created)
+	}
+	got, err := c.WebhookSubscription(ctx, created.ID)
+	if err != nil || got.DeliveryMethod.Secret != "" || got.DeliveryMethod.URL != "https://example.com/" {
+		t.Errorf("get = %+v, %v; want the subscription without its secret", got, err)
+	}
+
+	for range 4 {
+		s.AddSubscription(Subscription{Type: "webhook_subscription", Filter: SubscriptionFilter{Type: "account_reference"}})
+	}
+	s.SetMaxLimit(2)
+	all, err := c.WebhookSubscriptions(ctx)
+	if err != nil || len(all) != 5 || all[4].ID != "PSUB005" {
+		t.Errorf("list = %d subscriptions, %v; want all 5 over three pages", len(all), err)
+	}
+
+	sub.Events = []string{"incident.nope"}
+	_, err = c.CreateWebhookSubscription(ctx, sub)
+	var apiErr *pdclient.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || !strings.Contains(err.Error(), `"incident.nope" is not valid`) {
+		t.Errorf("create with an unknown event: error = %v, want 400 naming it", err)
+	}
+	if err := c.PingWebhookSubscription(ctx, "PNONE"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Errorf("ping of an unknown subscription: error = %v, want 404", err)
+	}
+	if err := c.PingWebhookSubscription(ctx, "PSUB002"); err != nil {
+		t.Errorf("ping error = %v", err)
+	}
+	if got := strings.Join(s.Pings(), " "); got != "PSUB002" {
+		t.Errorf("Pings = %q, want PSUB002", got)
+	}
+}
