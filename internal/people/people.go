@@ -71,6 +71,8 @@ type PagerDutyUsers interface {
 	UserByEmail(ctx context.Context, email string) (pagerduty.User, error)
 }
 
+var _ PagerDutyUsers = (*pagerduty.Client)(nil)
+
 // EmailLookup finds the Slack user with an email address
 // (users.lookupByEmail).
 type EmailLookup interface {
@@ -297,7 +299,7 @@ start:
 	wg.Wait()
 	if firstErr == nil && started < len(users) {
 		// The caller's context ended before every look-up could start.
-		firstErr = &incident.Error{Kind: incident.KindTransient, Op: "look up PagerDuty users", Err: ctx.Err()}
+		firstErr = &incident.Error{Kind: incident.KindTransient, Op: "pagerduty.user", Err: ctx.Err()}
 	}
 	return results, firstErr
 }
