@@ -90,7 +90,8 @@ func (s *Server) addSubscription(sub Subscription) string {
 	sub.DeliveryMethod.ID = fmt.Sprintf("PDM%03d", n)
 	sub.DeliveryMethod.Secret = "secret-of-" + sub.ID
 	sub.Events = slices.Clone(sub.Events)
-	sub.DeliveryMethod.CustomHeaders = slices.Clone(sub.DeliveryMethod.CustomHeaders)
+	// PagerDuty answers no custom headers as [], never null.
+	sub.DeliveryMethod.CustomHeaders = append([]SubscriptionHeader{}, sub.DeliveryMethod.CustomHeaders...)
 	s.subs.list = append(s.subs.list, sub)
 	return sub.ID
 }
@@ -211,8 +212,8 @@ func (s *Server) pingSubscription(w http.ResponseWriter, id string) {
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// createSubscription answers POST /webhook_subscriptions with 201 and the
-// subscription, its secret included.
+// createSubscription answers POST /webhook_subscriptions with 200 (as the
+// API reference documents) and the subscription, its secret included.
 func (s *Server) createSubscription(w http.ResponseWriter, body []byte) {
 	var req struct {
 		Subscription *Subscription `json:"webhook_subscription"`
@@ -259,5 +260,5 @@ func (s *Server) createSubscription(w http.ResponseWriter, body []byte) {
 	created := s.subs.list[len(s.subs.list)-1]
 	v := s.subscriptionJSON(created)
 	v["delivery_method"].(map[string]any)["secret"] = created.DeliveryMethod.Secret
-	writeJSON(w, http.StatusCreated, map[string]any{"webhook_subscription": v})
+	writeJSON(w, http.StatusOK, map[string]any{"webhook_subscription": v})
 }
