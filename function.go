@@ -31,7 +31,6 @@ import (
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/routing"
 	"github.com/incident-channels/incident-channels/internal/sweep"
-	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/respond"
 	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -387,7 +386,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("SLACK_ANNOUNCE_CHANNEL %q must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name", cfg.Announce))
 	}
 	if cfg.PagerDutyURL == "" {
-		cfg.PagerDutyURL = people.DefaultPagerDutyURL
+		cfg.PagerDutyURL = pagerduty.DefaultAPIURL
 	} else if !strings.HasPrefix(cfg.PagerDutyURL, "https://") && !strings.HasPrefix(cfg.PagerDutyURL, "http://") {
 		errs = append(errs, fmt.Errorf("PAGERDUTY_API_URL %q must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)", cfg.PagerDutyURL))
 	}
@@ -554,11 +553,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		icfg.Router = cfg.Routes
 		log.InfoContext(ctx, "routing rules loaded", "routing_file", cfg.RoutingFile, "rules", cfg.Routes.Rules())
 	}
+	var pd *pagerduty.Client
+	if cfg.PagerDutyToken != "" {
+		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+	}
 	switch {
-	case cfg.PagerDutyToken != "":
+	case pd != nil:
 		icfg.Directory = people.New(people.Options{
-			PagerDutyToken: cfg.PagerDutyToken, PagerDutyURL: cfg.PagerDutyURL, Slack: slack,
-			Cache: cache, Overrides: cfg.UserOverrides, Log: log,
+			PagerDuty: pd, Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log,
 		})
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
@@ -567,12 +569,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		log.InfoContext(ctx, "PAGERDUTY_API_TOKEN is not set: the people PagerDuty involves are not invited to incident channels")
 	}
 	responder := respond.Options{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
-	if cfg.PagerDutyToken != "" {
-		pd := pdapi.New(pdapi.Options{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
 		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: actorCache, Log: log})}
 		if cfg.PagerDutyFrom != "" {
-			icfg.PagerDuty = pdapi.Annotator{Client: pd, From: cfg.PagerDutyFrom}
+			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
 	}
 	if icfg.PagerDuty == nil {

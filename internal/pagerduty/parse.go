@@ -1,7 +1,17 @@
-// Package pagerduty speaks PagerDuty's V3 webhook wire format: it checks
-// the X-PagerDuty-Signature of a request, parses its body into an
-// incident.Event and serves the webhook endpoint that hands events to the
-// service.
+// Package pagerduty is everything that speaks to or for PagerDuty.
+//
+// The V3 webhook wire: it checks the X-PagerDuty-Signature of a request,
+// parses its body into an incident.Event and serves the webhook endpoint
+// that hands events to the service.
+//
+// The REST API v2 client (Client): the user look-ups, the actions
+// responders take from Slack (acknowledge, resolve, escalate, annotate as
+// a PagerDuty user, the From header), the back-link note, and the webhook
+// subscriptions cmd/pdwebhook manages. It speaks plain net/http and
+// encoding/json, so every header and body is what PagerDuty documents.
+// Every failure is an *incident.Error classified where it enters, with a
+// 429's wait in its RetryAfter; Explain turns one into a sentence a
+// responder can read.
 package pagerduty
 
 import (

@@ -14,8 +14,8 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/routing"
-	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -124,10 +124,15 @@ var noteFaults = []pdfake.Fault{
 // fault: a back-link is written once, or a few times when its POSTs fail.
 const notePOSTsFaulted = 4
 
+// client is the PagerDuty REST client of the fake PagerDuty REST API.
+func (w *routedWorld) client() *pagerduty.Client {
+	return pagerduty.NewClient(pagerduty.ClientOptions{Token: pdToken, URL: w.pd.URL()})
+}
+
 // annotator is the back-link writer as New in function.go wires
 // PAGERDUTY_FROM_EMAIL, on the fake PagerDuty REST API.
 func (w *routedWorld) annotator() incident.PagerDuty {
-	return pdapi.Annotator{Client: pdapi.New(pdapi.Options{Token: pdToken, URL: w.pd.URL()}), From: backlinkFrom}
+	return pagerduty.Annotator{Client: w.client(), From: backlinkFrom}
 }
 
 // failNotes makes each of the first note POSTs of every incident fail

@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			// PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL.
 			cfg.Router, cfg.Announce = world.table, world.announce
 			cfg.Directory = people.New(people.Options{
-				PagerDutyToken: pdToken, PagerDutyURL: world.pd.URL(), Slack: slack, Cache: cache, Log: log,
+				PagerDuty: world.client(), Slack: slack, Cache: cache, Log: log,
 			})
 			cfg.PagerDuty = world.annotator()
 		}

@@ -36,10 +36,12 @@ type answerCase struct {
 	// prepare changes the fixture (newIncidentServer) before the request.
 	prepare func(*testing.T, *Server)
 	status  int
-	// undocumented is set when the reference lists no answer of this
-	// status for op although PagerDuty gives one (a write without From
-	// gets 400); the answer is checked against the error response the
-	// reference's operations share for the status.
+	// undocumented is set when the reference gives no JSON for this
+	// status of op although PagerDuty answers one: it lists no such
+	// answer (a write without From gets 400), or lists it without a
+	// body (the webhook subscription endpoints' errors). The answer is
+	// checked against the error response the reference's operations
+	// share for the status.
 	undocumented bool
 }
 
@@ -104,6 +106,32 @@ var answerCases = []answerCase{
 	{name: "on-calls of a policy", op: "GET /oncalls", path: "/oncalls?escalation_policy_ids%5B%5D=PPOL", status: 200},
 	{name: "all on-calls", op: "GET /oncalls", path: "/oncalls", status: 200},
 	{name: "on-calls rate limited", op: "GET /oncalls", path: "/oncalls", prepare: rateLimited, status: 429},
+
+	{name: "webhook subscriptions", op: "GET /webhook_subscriptions", path: "/webhook_subscriptions?limit=100&offset=0", status: 200,
+		prepare: addSubscriptions},
+	{name: "no webhook subscriptions", op: "GET /webhook_subscriptions", path: "/webhook_subscriptions?limit=100&offset=0", status: 200},
+	{name: "webhook subscription", op: "GET /webhook_subscriptions/{id}", path: "/webhook_subscriptions/PSUB002", status: 200,
+		prepare: addSubscriptions},
+	{name: "unknown webhook subscription", op: "GET /webhook_subscriptions/{id}", path: "/webhook_subscriptions/PNONE", status: 404, undocumented: true},
+	{name: "create a webhook subscription", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions", body: subscriptionBody, status: 200},
+	{name: "create a webhook subscription to an unknown event", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions",
+		body: strings.Replace(subscriptionBody, "incident.triggered", "incident.nope", 1), status: 400, undocumented: true},
+}
+
+// subscriptionBody creates a webhook subscription for a service.
+const subscriptionBody = `{"webhook_subscription":{"type":"webhook_subscription","active":true,"description":"Incident Channels",
+	"events":["incident.triggered","incident.resolved"],"filter":{"type":"service_reference","id":"PSVC001"},
+	"delivery_method":{"type":"http_delivery_method","url":"https://example.com/","custom_headers":[]}}}`
+
+// addSubscriptions stores an account-wide subscription and one for a
+// service with a custom header.
+func addSubscriptions(_ *testing.T, s *Server) {
+	s.AddSubscription(Subscription{Type: "webhook_subscription", Active: true, Events: []string{"incident.triggered"},
+		Filter: SubscriptionFilter{Type: "account_reference"}, DeliveryMethod: SubscriptionDelivery{Type: "http_delivery_method", URL: "https://example.com/"}})
+	s.AddSubscription(Subscription{Type: "webhook_subscription", Description: "Incident Channels", Events: []string{"incident.resolved"},
+		Filter: SubscriptionFilter{Type: "service_reference", ID: "PSVC001"},
+		DeliveryMethod: SubscriptionDelivery{Type: "http_delivery_method", URL: "https://example.com/", TemporarilyDisabled: true,
+			CustomHeaders: []SubscriptionHeader{{Name: "X-Team", Value: "-- redacted --"}}}})
 }
 
 // TestAnswersMatchAPIReference drives the fake over HTTP and checks every

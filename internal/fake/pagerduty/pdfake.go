@@ -2,15 +2,16 @@
 // users (GET /users/{id}, GET /users?query=), incidents that can be
 // acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
 // GET and POST /incidents/{id}/notes), escalation policies and their
-// on-call entries, with token authentication, the From header checks of
-// writes, PagerDuty's error bodies, and injected faults (rate limits,
-// server errors, slow answers, dropped connections, and writes carried
-// out whose answer is lost).
+// on-call entries, V3 webhook subscriptions (list, get, create, ping),
+// with token authentication, the From header checks of writes,
+// PagerDuty's error bodies, and injected faults (rate limits, server
+// errors, slow answers, dropped connections, and writes carried out
+// whose answer is lost).
 //
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
 //	pd.AddUser("PABC123", "Ada Lovelace", "ada@example.com")
-//	client := pagerduty.NewClient("token", pagerduty.WithAPIEndpoint(pd.URL()))
+//	client := pagerduty.NewClient(pagerduty.ClientOptions{Token: "token", URL: pd.URL()})
 //
 // Where PagerDuty's documentation says what it answers, the fake answers
 // the same; where it does not, the fake's choice is marked in a comment.
@@ -184,6 +185,7 @@ type Server struct {
 	inFlight    int
 	maxInFlight int
 	onChange    func(Change)
+	subs        subscriptions
 }
 
 // NewServer starts a fake PagerDuty REST API that accepts the API token
@@ -204,7 +206,7 @@ func NewServer(token string) *Server {
 	return s
 }
 
-// URL is the base URL to give go-pagerduty's WithAPIEndpoint.
+// URL is the base URL to give a REST client (PAGERDUTY_API_URL).
 func (s *Server) URL() string { return s.srv.URL }
 
 // Close shuts the server down.
@@ -453,6 +455,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
 		s.listOnCalls(w, r)
+	case parts[0] == "webhook_subscriptions":
+		s.routeSubscriptions(w, r, parts, body)
 	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
 	default:

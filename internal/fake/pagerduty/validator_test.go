@@ -19,7 +19,7 @@ import (
 // the validator of the subset of its Schema Object that PagerDuty's REST
 // reference uses in the parts vendored under testdata/openapi: $ref,
 // allOf, oneOf, anyOf, type with nullable, enum, required, properties,
-// additionalProperties, items, minItems, maxItems, minLength, maxLength,
+// additionalProperties, items, minItems, maxItems, uniqueItems, minLength, maxLength,
 // minimum, maximum and format date-time. A keyword outside that subset is
 // reported rather than ignored, so a refreshed document that starts using
 // one cannot make the check silently weaker.
@@ -246,6 +246,15 @@ func (c *checker) check(schemaValue any, v any, at string, composed bool) {
 		if m, ok := number(schema["maxItems"]); ok && float64(len(x)) > m {
 			c.reportf(at, "%d items, want at most %v", len(x), m)
 		}
+		if unique, _ := schema["uniqueItems"].(bool); unique {
+			for i := range x {
+				for j := range i {
+					if equalJSON(x[j], x[i]) {
+						c.reportf(at, "items %d and %d are equal, want unique items", j, i)
+					}
+				}
+			}
+		}
 		if items, ok := schema["items"]; ok {
 			for i, item := range x {
 				c.check(items, item, fmt.Sprintf("%s[%d]", at, i), false)
@@ -269,7 +278,7 @@ func (c *checker) check(schemaValue any, v any, at string, composed bool) {
 }
 
 // keywords are the Schema Object's constraints the checker applies.
-var keywords = []string{"$ref", "type", "nullable", "enum", "required", "properties", "additionalProperties", "items", "minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum", "allOf", "oneOf", "anyOf"}
+var keywords = []string{"$ref", "type", "nullable", "enum", "required", "properties", "additionalProperties", "items", "minItems", "maxItems", "uniqueItems", "minLength", "maxLength", "minimum", "maximum", "allOf", "oneOf", "anyOf"}
 
 func (c *checker) checkObject(schema map[string]any, obj map[string]any, at string, composed bool) {
 	if req, ok := schema["required"].([]any); ok {
