@@ -19,6 +19,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/config"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/sweep"
@@ -117,20 +118,23 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		}
 	}
 	h := &Handler{}
+	// One middleware chain serves every endpoint: recover, request log,
+	// body limit, method check.
+	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
 	if len(cfg.SlackSigningSecrets) > 0 {
 		// Buttons only when a click can act: /inc still answers without
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
-		h.slack = slackapp.NewHandler(slackapp.HandlerConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder), Log: log,
+		h.slack = chain.Serve(slackapp.Endpoint, slackapp.NewHandler(slackapp.HandlerConfig{
+			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
-		})
+		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)
-	h.webhook = pagerduty.NewHandler(pagerduty.HandlerConfig{
-		Secrets: cfg.WebhookSecrets, Service: svc, Log: log, Budget: cfg.budget, TraceProject: cfg.Project,
+	h.webhook = chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
+		Secrets: cfg.WebhookSecrets, Service: svc, Budget: cfg.budget,
 		Checker: checks{{"slack", slack}, {"store", st}},
-	})
+	}))
 	if cfg.ArchiveAfter > 0 {
 		keys := cfg.sweepKeys
 		if keys == nil {
@@ -140,10 +144,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			r, err := svc.Sweep(ctx, time.Now())
 			return sweep.Report{Due: r.Due, Archived: r.Archived, Failed: r.Failed, Left: r.Left}, err
 		}), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
-		h.sweep = sweep.NewHandler(sweep.HandlerConfig{
+		h.sweep = chain.Serve(sweep.Endpoint, sweep.NewHandler(sweep.HandlerConfig{
 			Verifier: sweep.NewVerifier(sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Keys: keys}),
-			Sweeper:  h.sweeper, Log: log, Budget: h.sweepBudget,
-		})
+			Sweeper:  h.sweeper, Budget: h.sweepBudget,
+		}))
 	}
 	return h, nil
 }

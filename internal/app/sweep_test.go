@@ -22,6 +22,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
+	"github.com/incident-channels/incident-channels/slackapp"
 )
 
 const (
@@ -243,5 +244,29 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 	}
 	if body := call(); !strings.Contains(body, `"due":0`) {
 		t.Errorf("second sweep report %s, want nothing due", body)
+	}
+}
+
+// TestEveryEndpointBehindTheChain: the webhook, Slack's two paths and the
+// sweep are served through the one middleware chain: another method is
+// 405 with Allow, and each request is one log line with its status.
+func TestEveryEndpointBehindTheChain(t *testing.T) {
+	t.Parallel()
+	build, _ := withGoogleKeys(t)
+	var logs bytes.Buffer
+	f := start(envOf(goodEnvWith(map[string]string{
+		"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker, "SLACK_SIGNING_SECRET": "signing",
+	})), NewLogger(&logs), build)
+	for _, path := range []string{"/", slackapp.PathInteractions, slackapp.PathCommands, sweep.Path} {
+		logs.Reset()
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+			t.Errorf("PUT %s = %d Allow %q, want 405 Allow POST", path, rec.Code, rec.Header().Get("Allow"))
+		}
+		var line map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != 405.0 {
+			t.Errorf("PUT %s logged %q, want one line with status 405", path, logs.String())
+		}
 	}
 }

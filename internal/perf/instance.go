@@ -24,6 +24,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/app"
 	"github.com/incident-channels/incident-channels/internal/config"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
@@ -165,7 +166,7 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 	log := slog.New(slog.DiscardHandler)
 	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
 		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
-	in.handler = pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: app.NewLogger(io.Discard)})
+	in.handler = endpoint.Chain{}.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	in.serve()
 	return in, nil
 }
