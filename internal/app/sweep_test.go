@@ -42,7 +42,7 @@ func sweepEnv() map[string]string {
 	return goodEnvWith(map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
 }
 
-// testGoogle signs the tokens of the root package's tests; making a key
+// testGoogle signs the tokens of the package's tests; making a key
 // takes a while, so they share one.
 var testGoogle = sync.OnceValues(func() (*sweeptest.Issuer, error) { return sweeptest.NewIssuer("google-key-1") })
 

@@ -52,7 +52,7 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestLoadConfigErrors(t *testing.T) {
+func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -93,7 +93,7 @@ func TestLoadConfigErrors(t *testing.T) {
 // The routing, announce and people variables are read: overrides keyed
 // by lower-cased email, rules inheriting the announce channel and prefix,
 // and a String that hides the PagerDuty token.
-func TestLoadConfigRoutingAndPeople(t *testing.T) {
+func TestLoadRoutingAndPeople(t *testing.T) {
 	rules := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  - name: low\n    match: {urgency: low}\n    channel: false\n    post_to: C0LOW\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func sweepEnv() map[string]string {
 	return goodEnvWith(map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
 }
 
-func TestLoadConfigSweep(t *testing.T) {
+func TestLoadSweep(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name         string
@@ -194,7 +194,7 @@ func TestLoadConfigSweep(t *testing.T) {
 	}
 }
 
-func TestLoadConfigSweepErrors(t *testing.T) {
+func TestLoadSweepErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
