@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
@@ -66,6 +67,7 @@ var scopes = map[string]string{
 const usage = `usage: pdwebhook COMMAND [flags]
 
 commands:
+  version        print the version
   create -url URL -scope service|team|account [-id ID] [flags]
                  create the V3 webhook subscription and hand over its signing secret once;
                  an existing one with the same URL and scope is shown instead (unless -force)
@@ -113,6 +115,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runPing(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, cmdflag.Version())
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)

@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/perf"
 )
 
@@ -80,10 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	priceWrite := fs.Float64("price-write", d.Prices.Write, "Firestore USD per 100,000 document writes")
 	priceDelete := fs.Float64("price-delete", d.Prices.Delete, "Firestore USD per 100,000 document deletes")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

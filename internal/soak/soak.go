@@ -25,6 +25,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -167,9 +168,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			cfg.PagerDuty = world.annotator()
 		}
 		svc := incident.NewService(st, slack, cfg, log)
-		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{
-			Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: log, Budget: o.Budget,
-		}))
+		chain := endpoint.Chain{Log: log}
+		srv := httptest.NewServer(chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
+			Secrets: [][]byte{[]byte(secret)}, Service: svc, Budget: o.Budget,
+		})))
 		defer srv.Close()
 		urls = append(urls, srv.URL)
 	}

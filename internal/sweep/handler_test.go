@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
@@ -41,14 +42,17 @@ func (f *fakeSweeper) Sweep(ctx context.Context) (sweep.Report, error) {
 	return f.report, f.err
 }
 
-// newHandler returns the handler with Google's test keys, the sweeper and a buffer of its logs.
-func newHandler(t *testing.T, s sweep.Sweeper, budget time.Duration) (*sweep.Handler, *bytes.Buffer) {
+// newHandler returns the handler with Google's test keys, the sweeper
+// and a buffer of its logs, served behind the function's middleware chain
+// as the function serves it.
+func newHandler(t *testing.T, s sweep.Sweeper, budget time.Duration) (http.Handler, *bytes.Buffer) {
 	t.Helper()
 	google, _ := issuers(t)
 	var logs bytes.Buffer
-	return sweep.NewHandler(sweep.HandlerConfig{
-		Verifier: newVerifier(t, google.Client()), Sweeper: s, Budget: budget, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
-	}), &logs
+	chain := endpoint.Chain{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	return chain.Serve(sweep.Endpoint, sweep.NewHandler(sweep.HandlerConfig{
+		Verifier: newVerifier(t, google.Client()), Sweeper: s, Budget: budget,
+	})), &logs
 }
 
 func TestHandlerAuthenticates(t *testing.T) {
