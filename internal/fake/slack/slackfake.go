@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -240,6 +241,16 @@ type Call struct {
 func NewServer() *Server {
 	s := NewUnstarted()
 	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL + "/api/"
+	return s
+}
+
+// NewServerOn starts a fake serving on l (a listener of an in-memory
+// network, say). Close it when done.
+func NewServerOn(l net.Listener) *Server {
+	s := NewUnstarted()
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s}}
+	s.srv.Start()
 	s.URL = s.srv.URL + "/api/"
 	return s
 }
