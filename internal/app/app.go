@@ -56,6 +56,10 @@ type Config struct {
 	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
 	// request may act.
 	slackBudget time.Duration
+	// transport carries the calls to Slack, PagerDuty and response_urls;
+	// tests give one over a network in memory. nil leaves each client
+	// its own.
+	transport http.RoundTripper
 }
 
 // New builds the function's handler from cfg: the one place the store,
@@ -89,7 +93,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		st, cache, limits = fs, people.NewFirestoreCache(fs.Client()), store.NewRateLimits(fs.Client())
 		actorCache, claims = people.NewFirestoreActorCache(fs.Client()), fs
 	}
-	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
+	slackOpts := []slackops.Option{slackops.WithRateLimits(limits)}
+	var client *http.Client // nil: each client's own
+	if cfg.transport != nil {
+		slackOpts = append(slackOpts, slackops.WithTransport(cfg.transport))
+		client = &http.Client{Transport: cfg.transport}
+	}
+	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackOpts...)
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
@@ -100,7 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	}
 	var pd *pagerduty.Client
 	if cfg.PagerDutyToken != "" {
-		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL, HTTPClient: client})
 	}
 	switch {
 	case pd != nil:
@@ -128,7 +138,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackapp.Endpoint, slackapp.NewHandler(slackapp.HandlerConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
+			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL, HTTPClient: client,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)
