@@ -788,15 +788,14 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 
 	// Down while the note is handled: Slack posts it, the store cannot
 	// record it.
-	fake.SetLatency(300 * time.Millisecond)
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		proxy.Cut()
-	}()
+	fake.ResetCalls()
+	fake.Fail("chat.postMessage", slackfake.Fault{Run: proxy.Cut})
 	if code, body := fn.deliver(t, testdata(t, "annotated.json")); code != http.StatusServiceUnavailable {
 		t.Fatalf("deliver with Firestore cut mid-event = %d %q, want 503", code, body)
 	}
-	fake.SetLatency(0)
+	if n := fake.Calls("chat.postMessage"); n != 1 {
+		t.Errorf("chat.postMessage calls before Firestore was cut = %d, want the note's", n)
+	}
 	proxy.Restore()
 	fn.redeliver(t, "annotated.json", "processed")
 

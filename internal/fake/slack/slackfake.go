@@ -70,6 +70,10 @@ type Fault struct {
 	// Apply carries the call out before failing, as when Slack did the
 	// work but its answer was lost.
 	Apply bool
+	// Run, when set, is called as the call arrives, before it takes
+	// effect: a test can make something else happen while Slack works
+	// (cut the store off, say) without timing it.
+	Run func()
 }
 
 // failing reports whether the fault fails the call; a fault with only a
@@ -616,6 +620,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delay := s.latency
 	s.mu.Unlock()
 
+	if fault != nil && fault.Run != nil {
+		fault.Run()
+	}
 	if fault != nil && fault.Delay > delay {
 		delay = fault.Delay
 	}
