@@ -280,6 +280,16 @@ func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef,
 	}, firestore.MaxAttempts(1))
 }
 
+// getDoc reads one document with GetAll, which answers a missing
+// document with a snapshot that does not exist rather than an error.
+func getDoc(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef) (*firestore.DocumentSnapshot, error) {
+	snaps, err := client.GetAll(ctx, []*firestore.DocumentRef{ref})
+	if err != nil {
+		return nil, err
+	}
+	return snaps[0], nil
+}
+
 // readDocs is an incident document and an event document as read or
 // written, with their update times; remembered marks copies this value
 // wrote last rather than read.

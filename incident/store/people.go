@@ -157,12 +157,12 @@ func (p *People) Actor(ctx context.Context, slackUserID string) (people.ActorEnt
 		return people.ActorEntry{}, false, nil
 	}
 	ref := p.client.Collection(peopleCollection).Doc(slackSpace + slackUserID)
-	snaps, err := p.client.GetAll(ctx, []*firestore.DocumentRef{ref})
+	snap, err := getDoc(ctx, p.client, ref)
 	if err != nil {
 		return people.ActorEntry{}, false, fmt.Errorf("read %s/%s: %w", peopleCollection, ref.ID, err)
 	}
 	var d personDoc
-	if !snaps[0].Exists() || snaps[0].DataTo(&d) != nil {
+	if !snap.Exists() || snap.DataTo(&d) != nil {
 		return people.ActorEntry{}, false, nil
 	}
 	return d.actor(), true, nil
