@@ -1,0 +1,108 @@
+package store
+
+import (
+	"context"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+
+	"cloud.google.com/go/firestore"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+
+	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
+)
+
+// rpcLog records the Firestore methods a client calls, one per round
+// trip.
+type rpcLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+// take returns the methods called since the last take.
+func (l *rpcLog) take() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.calls
+	l.calls = nil
+	return c
+}
+
+func (l *rpcLog) add(method string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, method[len("/google.firestore.v1.Firestore/"):])
+}
+
+// watchedFirestore returns a store on project whose calls to the emulator
+// are logged.
+func watchedFirestore(t *testing.T, project string) (*Firestore, *rpcLog) {
+	t.Helper()
+	log := &rpcLog{}
+	conn, err := firestoretest.Dial(os.Getenv("FIRESTORE_EMULATOR_HOST"),
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			log.add(method)
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			log.add(method)
+			return streamer(ctx, desc, cc, method, opts...)
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := firestore.NewClient(context.Background(), project, option.WithGRPCConn(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return NewFirestore(client), log
+}
+
+// TestFirestoreUpdateRoundTrips: an update is a read and a commit, and
+// only a commit when the store wrote the incident last; a write by another
+// instance in between costs the failed commit, a read and a commit.
+func TestFirestoreUpdateRoundTrips(t *testing.T) {
+	t.Parallel()
+	project := firestoretest.Project(t)
+	s, log := watchedFirestore(t, project)
+	other, _ := watchedFirestore(t, project)
+	ctx := context.Background()
+	bump := func(s *Firestore, eventID string) {
+		t.Helper()
+		err := s.Update(ctx, "Q1", eventID, func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+			st.Version++
+			er.Type = "incident.acknowledged"
+			return incident.ChangeState | incident.ChangeEvent, nil
+		})
+		if err != nil {
+			t.Fatalf("Update(Q1, %s) error = %v", eventID, err)
+		}
+	}
+	get, commit := "BatchGetDocuments", "Commit"
+	for _, step := range []struct {
+		name  string
+		by    *Firestore
+		event string
+		want  []string
+	}{
+		{"a new incident's first event", s, "E1", []string{get, commit}},
+		{"the same event again", s, "E1", []string{commit}},
+		{"the next event", s, "E2", []string{commit}},
+		{"another instance's event", other, "E3", nil},
+		{"an event after another instance wrote", s, "E4", []string{commit, get, commit}},
+		{"an event another instance recorded", s, "E3", []string{commit, get, commit}},
+	} {
+		bump(step.by, step.event)
+		if got := log.take(); !slices.Equal(got, step.want) {
+			t.Errorf("%s: calls = %v, want %v", step.name, got, step.want)
+		}
+	}
+	st, _ := read(t, s, "Q1", "")
+	if st.Version != 6 {
+		t.Errorf("Version = %d, want 6 (every update once)", st.Version)
+	}
+}
