@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/incident-channels/incident-channels/respond"
 	"github.com/incident-channels/incident-channels/slackapp"

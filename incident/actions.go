@@ -23,9 +23,9 @@ func Actions(inc Snapshot) []Action {
 		return nil
 	}
 	switch inc.Status {
-	case "triggered":
+	case StatusTriggered:
 		return []Action{ActionAcknowledge, ActionResolve, ActionEscalate, ActionNote}
-	case "acknowledged":
+	case StatusAcknowledged:
 		return []Action{ActionResolve, ActionEscalate, ActionNote}
 	default:
 		return []Action{ActionNote}

@@ -49,14 +49,14 @@ type Results struct {
 	// done: their entries go, and a later attempt does them without a
 	// look-up.
 	Settled []string
-	// Pended are the optional effects whose call may have landed unseen,
-	// left to a later event than the one given, which waits for the
-	// entry's Until and looks them up first.
-	Pended map[string]string
-	// Deferred are the optional effects put off to the next event of the
+	// PutOffMaybeDone are the optional effects whose call may have
+	// landed unseen, left to a later event than the one given, which
+	// waits for the entry's Until and looks them up first.
+	PutOffMaybeDone map[string]string
+	// PutOff are the optional effects put off to the next event of the
 	// incident (Slack rate-limited their method), by key, with the event
 	// that put them off.
-	Deferred map[string]string
+	PutOff map[string]string
 	// HoldLease is set when a call with no ledger entry (an edit, a note)
 	// may still land: the lease is kept till it ends.
 	HoldLease bool
@@ -68,12 +68,13 @@ type Results struct {
 	Err error
 }
 
-// putOff records that the effect of key is put off by the event eventID.
-func (r *Results) putOff(key, eventID string) {
-	if r.Deferred == nil {
-		r.Deferred = map[string]string{}
+// addPutOff records that the effect of key is put off by the event
+// eventID.
+func (r *Results) addPutOff(key, eventID string) {
+	if r.PutOff == nil {
+		r.PutOff = map[string]string{}
 	}
-	r.Deferred[key] = eventID
+	r.PutOff[key] = eventID
 }
 
 // KeyReply stands for the event's reply in Results.Settled; its ledger
@@ -96,9 +97,9 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 			slices.ContainsFunc(st.Ledger, func(e Pending) bool { return e.Thread }) {
 			// Updates went to a post-only thread before: the channel
 			// owes the summary even if no event finished there.
-			st.Deferred = true
+			st.LateChannel = true
 		}
-		if !st.Deferred {
+		if !st.LateChannel {
 			// Opened with its first events: no summary is owed.
 			st.History = nil
 		}
@@ -167,18 +168,18 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		}
 		settle(st, key)
 	}
-	for _, key := range slices.Sorted(maps.Keys(r.Deferred)) {
+	for _, key := range slices.Sorted(maps.Keys(r.PutOff)) {
 		e := st.Pending(key)
 		if e == nil {
 			st.Ledger = append(st.Ledger, Pending{Key: key})
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
-		e.Owner, e.Until, e.Deferred, e.Event = "", time.Time{}, true, r.Deferred[key]
+		e.Owner, e.Until, e.PutOff, e.Event = "", time.Time{}, true, r.PutOff[key]
 	}
-	for _, key := range slices.Sorted(maps.Keys(r.Pended)) {
+	for _, key := range slices.Sorted(maps.Keys(r.PutOffMaybeDone)) {
 		// The owner and Until stay: the call may land until then.
 		if e := st.Pending(key); e != nil {
-			e.Deferred, e.Event = true, r.Pended[key]
+			e.PutOff, e.Event = true, r.PutOffMaybeDone[key]
 		}
 	}
 	if r.ReplyTS != "" {

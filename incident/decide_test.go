@@ -75,7 +75,7 @@ func FuzzChannelName(f *testing.F) {
 
 var t0 = time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
 
-func fullEvent(typ, status string, at time.Duration) *Event {
+func fullEvent(typ string, status Status, at time.Duration) *Event {
 	return &Event{ID: typ + at.String(), Type: typ, OccurredAt: t0.Add(at), IncidentID: "P1", Agent: Ref{Summary: "Ada"},
 		Incident: Snapshot{ID: "P1", Number: 42, Title: "DB down", Status: status, Urgency: "high", Priority: "P2",
 			HTMLURL: "https://pd/incidents/P1", Service: Ref{Summary: "DB"}, Assignees: []Ref{{Summary: "Ada"}},
@@ -105,7 +105,7 @@ func TestRecordMovesForwardOnly(t *testing.T) {
 	tests := []struct {
 		name        string
 		evs         []*Event
-		wantStatus  string
+		wantStatus  Status
 		wantTitle   string
 		wantResolve time.Time
 		wantVersion int64
@@ -173,7 +173,7 @@ func TestDecide(t *testing.T) {
 	// What Slack's rate limits put off while the acknowledgement was
 	// handled: the topic and the announce message.
 	putOff := acked
-	putOff.Ledger = []Pending{{Key: KeyTopic, Deferred: true, Event: ack.ID}, {Key: BoardKey("CANN"), Deferred: true, Event: ack.ID}}
+	putOff.Ledger = []Pending{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
 
 	tests := []struct {
 		name string
@@ -219,8 +219,8 @@ func TestDecide(t *testing.T) {
 		}},
 		{"put off by an earlier event: done now, without a look-up", putOff, EventRecord{Exists: true}, noteEvent(2 * time.Minute), Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true, Boards: []Board{{ChannelID: "CANN"}},
-			Overdue: map[string]string{KeyTopic: ack.ID, BoardKey("CANN"): ack.ID},
-			Reply:   &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
+			PutOffEarlier: map[string]string{KeyTopic: ack.ID, BoardKey("CANN"): ack.ID},
+			Reply:         &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
 		}},
 		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
@@ -507,7 +507,7 @@ func TestDecideBacklink(t *testing.T) {
 	pending := ready
 	pending.Ledger = []Pending{{Key: KeyBacklink, Owner: "a0"}}
 	putOff := ready
-	putOff.Ledger = []Pending{{Key: KeyBacklink, Deferred: true, Event: note.ID}}
+	putOff.Ledger = []Pending{{Key: KeyBacklink, PutOff: true, Event: note.ID}}
 	tests := []struct {
 		name               string
 		st                 State

@@ -61,8 +61,8 @@ type Event struct {
 	Message string
 	// Responder is the user asked to respond (incident.responder.*).
 	Responder Ref
-	// ResponderState is pending, accepted or declined.
-	ResponderState string
+	// ResponderState is the request's state (incident.responder.replied).
+	ResponderState ResponderState
 }
 
 // Handled reports whether the event concerns an incident the service

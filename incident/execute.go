@@ -39,9 +39,9 @@ type action uint8
 const (
 	// fail: the attempt answers 503; PagerDuty redelivers.
 	fail action = iota + 1
-	// failMaybe: as fail, and the post may have landed: its ledger entry
-	// stays, for the next attempt to look it up.
-	failMaybe
+	// failMaybeDone: as fail, and the post may have landed: its ledger
+	// entry stays, for the next attempt to look it up.
+	failMaybeDone
 	// skip: an optional step Slack refuses for good is logged and counted
 	// done, rather than blocking the incident's webhooks for two days.
 	skip
@@ -53,67 +53,67 @@ const (
 	archived
 	// gone: the message was deleted: it is posted anew.
 	gone
-	// postpone: an optional effect (topic, bookmark, announce message)
+	// putOff: an optional effect (topic, bookmark, announce message)
 	// whose method Slack rate-limited is left to the incident's next
 	// event: the essentials (channel, invites, root, replies) need not
 	// wait for it, nor does PagerDuty redeliver for it.
-	postpone
-	// pend: an optional effect whose call may have landed unseen keeps
-	// its ledger entry, pending until its Until, for a later event to
-	// look up (waiting till then, as for any pending post); the delivery
-	// is answered.
-	pend
+	putOff
+	// putOffMaybeDone: an optional effect whose call may have landed
+	// unseen is put off keeping its ledger entry's owner and Until: a
+	// later event waits till then, as for any entry in flight, and looks
+	// it up; the delivery is answered.
+	putOffMaybeDone
 )
 
 // policy maps each step and kind of failure to an action. A kind the
 // adapters did not classify counts as refused.
 var policy = map[step]map[Kind]action{
-	stepChannel:       {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: fail, KindRefused: fail},
-	stepRootPost:      {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepChannel:       {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: fail, KindRefused: fail},
+	stepRootPost:      {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: archived, KindRefused: fail},
 	stepRootEdit:      {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepTopic:         {KindTransient: postpone, KindMaybeDone: postpone, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepBookmark:      {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepTopic:         {KindTransient: putOff, KindMaybeDone: putOff, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepBookmark:      {KindTransient: putOff, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepInvite:        {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
-	stepThreadPost:    {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepPostOnlyPost:  {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepBoardPost:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepThreadPost:    {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepPostOnlyPost:  {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepBoardPost:     {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
 	stepBoardEdit:     {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
-	stepAnnouncePost:  {KindTransient: postpone, KindMaybeDone: failMaybe, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
-	stepAnnounceEdit:  {KindTransient: postpone, KindMaybeDone: postpone, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnouncePost:  {KindTransient: putOff, KindMaybeDone: failMaybeDone, KindGone: giveUp, KindArchived: giveUp, KindRefused: giveUp},
+	stepAnnounceEdit:  {KindTransient: putOff, KindMaybeDone: putOff, KindGone: gone, KindArchived: giveUp, KindRefused: giveUp},
 	stepLookup:        {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: archived, KindRefused: fail},
+	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: archived, KindRefused: fail},
 	stepArchive:       {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
-	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybe, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: skip, KindRefused: skip},
 	// The back-link is optional: PagerDuty slow or down (no answer to the
 	// note's POST included) puts it off to a later event, which looks it
-	// up before writing it (see mayPostpone: not once resolved); a refusal (no such incident,
+	// up before writing it (see mayPutOff: not once resolved); a refusal (no such incident,
 	// PAGERDUTY_FROM_EMAIL not a user) is logged and never blocks the
 	// channel.
-	stepBacklink: {KindTransient: postpone, KindMaybeDone: pend, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepBacklink: {KindTransient: putOff, KindMaybeDone: putOffMaybeDone, KindGone: skip, KindArchived: skip, KindRefused: skip},
 }
 
 // actionFor returns what err means for step s. An optional effect is put
 // off at most once, and only while a later event is to come: one that an
 // earlier event put off already, or one of a resolved incident, must be
 // done before the delivery is answered, so nothing put off is lost.
-func actionFor(s step, err error, mayPostpone bool) action {
+func actionFor(s step, err error, mayPutOff bool) action {
 	k := KindOf(err)
 	if k == 0 || k == KindNameTaken {
 		k = KindRefused
 	}
 	act := policy[s][k]
 	switch {
-	case act == postpone && !mayPostpone:
+	case act == putOff && !mayPutOff:
 		act = fail
-	case act == pend && !mayPostpone:
-		act = failMaybe
+	case act == putOffMaybeDone && !mayPutOff:
+		act = failMaybeDone
 	}
 	return act
 }
 
-// mayPostpone reports whether the effect of key may be put off to the
+// mayPutOff reports whether the effect of key may be put off to the
 // incident's next event.
-func (x *executor) mayPostpone(key string) bool {
+func (x *executor) mayPutOff(key string) bool {
 	if key == KeyBacklink {
 		// Any later event may write it, after looking it up (Decide
 		// looks up whatever entry it left): the note is not worth a
@@ -121,12 +121,12 @@ func (x *executor) mayPostpone(key string) bool {
 		// events are to come. A resolved incident's event may be its
 		// last, so its note is written (or found) before the delivery
 		// is answered.
-		return x.st.Snapshot.Status != "resolved"
+		return x.st.Snapshot.Status != StatusResolved
 	}
-	_, overdue := x.p.Overdue[key]
+	_, again := x.p.PutOffEarlier[key]
 	// One an earlier attempt may have made is looked up first: put off,
 	// its entry would no longer say so.
-	return x.st.Snapshot.Status != "resolved" && !overdue && !x.mustFind(key)
+	return x.st.Snapshot.Status != StatusResolved && !again && !x.mustFind(key)
 }
 
 // executor runs one round of a plan: independent Slack calls at once,
@@ -248,24 +248,25 @@ func (x *executor) goSafe(f func()) {
 // failed applies the policy to a failed step and reports whether the
 // step may be counted done (skip).
 func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err error) bool {
-	act := actionFor(s, err, key != "" && x.mayPostpone(key))
+	act := actionFor(s, err, key != "" && x.mayPutOff(key))
 	x.locked(func(r *Results) {
 		if key != "" {
 			x.ran[key] = true
 			// The effect is settled unless the call may have landed, or
 			// an earlier attempt's effect is still to be looked up.
-			if act != failMaybe && KindOf(err) != KindMaybeDone && !x.mustFind(key) {
+			if act != failMaybeDone && KindOf(err) != KindMaybeDone && !x.mustFind(key) {
 				r.Settled = append(r.Settled, key)
 			}
-			// One an earlier event put off stays overdue until done.
-			if by, ok := x.p.Overdue[key]; ok && act == fail {
-				r.putOff(key, by)
+			// One an earlier event put off stays put off by that event
+			// until done.
+			if by, ok := x.p.PutOffEarlier[key]; ok && act == fail {
+				r.addPutOff(key, by)
 			}
 		}
 		switch act {
-		case fail, failMaybe:
+		case fail, failMaybeDone:
 			r.Err = errors.Join(r.Err, err)
-			r.MaybeDone = r.MaybeDone || act == failMaybe
+			r.MaybeDone = r.MaybeDone || act == failMaybeDone
 			// A call with no ledger entry (an edit, a note) whose answer
 			// never came may still land: the lease stays till it ends,
 			// so no other attempt writes or looks meanwhile.
@@ -284,13 +285,13 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 				g.GaveUp = true
 				r.Boards = append(r.Boards, g)
 			}
-		case postpone:
-			r.putOff(key, x.a.ev.ID)
-		case pend:
-			if r.Pended == nil {
-				r.Pended = map[string]string{}
+		case putOff:
+			r.addPutOff(key, x.a.ev.ID)
+		case putOffMaybeDone:
+			if r.PutOffMaybeDone == nil {
+				r.PutOffMaybeDone = map[string]string{}
 			}
-			r.Pended[key] = x.a.ev.ID
+			r.PutOffMaybeDone[key] = x.a.ev.ID
 		}
 	})
 	switch act {
@@ -298,7 +299,7 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		x.a.log.WarnContext(ctx, "optional Slack step failed; not retried", "incident_id", x.a.ev.IncidentID,
 			"channel_id", x.st.ChannelID, "error", err.Error())
 		return true
-	case postpone, pend:
+	case putOff, putOffMaybeDone:
 		x.a.log.InfoContext(ctx, "optional step put off to the incident's next event", "incident_id", x.a.ev.IncidentID,
 			"key", key, "error", err.Error())
 	case giveUp:

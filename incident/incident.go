@@ -28,8 +28,8 @@ type Snapshot struct {
 	ID               string
 	Number           int
 	Title            string
-	Status           string // triggered, acknowledged, resolved
-	Urgency          string // high, low
+	Status           Status
+	Urgency          Urgency
 	Priority         string // e.g. "P1"; empty when none
 	HTMLURL          string
 	Service          Ref
@@ -135,9 +135,10 @@ type State struct {
 	Escalations   int
 	Reassignments int
 	Notes         int
-	// Deferred is set once an event was completed while the incident had
-	// no channel of its own: a channel it gets later owes a summary.
-	Deferred bool
+	// LateChannel is set once an event was completed while the incident
+	// had no channel of its own: a channel it gets later opens late, and
+	// tells what happened before (the root's Before, a summary reply).
+	LateChannel bool
 }
 
 // Clone returns a copy of st that shares no slice with it. Empty slices
@@ -264,7 +265,7 @@ type Root struct {
 // RootOf returns the root message of st.
 func RootOf(st State) Root {
 	r := Root{Incident: st.Snapshot}
-	if st.Deferred {
+	if st.LateChannel {
 		r.Before = st.History
 	}
 	if n := len(st.PastChannels); n > 0 {
@@ -276,7 +277,7 @@ func RootOf(st State) Root {
 // reopenedAfterArchive reports whether st is an incident reopened after
 // the sweep archived its channel: it gets a new one.
 func reopenedAfterArchive(st State) bool {
-	return st.ChannelID != "" && st.Closed && st.Snapshot.Status != "resolved"
+	return st.ChannelID != "" && st.Closed && st.Snapshot.Status != StatusResolved
 }
 
 // nextChannel is st as its next channel starts it: the archived one
@@ -289,7 +290,7 @@ func nextChannel(st State) State {
 	next.RootTS, next.RootVersion, next.Topic = "", 0, ""
 	next.Bookmarks, next.Invitees, next.PeopleDone = nil, nil, nil
 	next.ChannelArchived, next.Closed = false, false
-	next.History, next.Deferred, next.Summarized = clone(st.Timeline), true, false
+	next.History, next.LateChannel, next.Summarized = clone(st.Timeline), true, false
 	return next
 }
 

@@ -109,22 +109,22 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 	if p.Empty() {
 		er.Done, er.Owner = true, ""
 		ch |= ChangeEvent
-		if st.ChannelID == "" && !st.Deferred {
+		if st.ChannelID == "" && !st.LateChannel {
 			// Completed without a channel of its own: a channel opened
 			// later owes a summary.
-			st.Deferred = true
+			st.LateChannel = true
 			ch |= ChangeState
 		}
 		free()
 		return ch, next{done: true}
 	}
-	if (!mine && st.LeaseOwner != "" && now.Before(st.LeaseUntil)) || unripe(*st, *er, p, a.owner, now) {
+	if (!mine && st.LeaseOwner != "" && now.Before(st.LeaseUntil)) || inFlightElsewhere(*st, *er, p, a.owner, now) {
 		free()
 		return ch, next{busy: true}
 	}
 	until := a.leaseEnd(ctx, now)
 	st.LeaseOwner, st.LeaseUntil = a.owner, until
-	setOut(st, p, a.owner, now, until)
+	markInFlight(st, p, a.owner, now, until)
 	if p.Reply != nil {
 		er.Owner, er.Until = a.owner, until
 		ch |= ChangeEvent
@@ -160,7 +160,7 @@ func (a *attempt) wait(ctx context.Context) (next, error) {
 		}
 		now := a.now()
 		free := st.LeaseOwner == "" || !now.Before(st.LeaseUntil)
-		if free && !unripe(st, er, Decide(st, er, a.ev, a.cfg), a.owner, now) {
+		if free && !inFlightElsewhere(st, er, Decide(st, er, a.ev, a.cfg), a.owner, now) {
 			n, err := a.txn(ctx, func(st *State, er *EventRecord, now time.Time) (Change, next) {
 				if er.Done {
 					return 0, next{done: true}

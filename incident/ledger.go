@@ -12,15 +12,15 @@ import (
 // idempotency key: the channel, the root message, each bookmark
 // ("bookmark:<url>"), each message in a shared channel ("board:<channel
 // id>"), the summary, the back-link note on the PagerDuty incident, and
-// each event's reply (kept in the event's own record). An effect goes pending → done | given up, and an optional one
-// may be deferred:
+// each event's reply (kept in the event's own record). An effect goes in
+// flight → done | given up, and an optional one may be put off:
 //
 //   - Done is recorded in the state by the effect's result: the channel id,
 //     the root's ts and the version it shows, the bookmark's link, the
 //     board message, Summarized, the reply's ts.
 //   - Given up is recorded too (a board GaveUp, ChannelArchived), so the
 //     effect is never tried again.
-//   - Pending is a Ledger entry: an attempt, holding the incident's lease,
+//   - In flight is a Ledger entry (Pending): an attempt, holding the incident's lease,
 //     recorded that it sets out to do the effect, before calling Slack. The
 //     entry stays while the outcome is unknown (the attempt died, its
 //     answer was lost, the store failed). Once its Until has passed, a
@@ -28,11 +28,11 @@ import (
 //     metadata key the effect carries (Plan's Find fields) and records
 //     what it finds, or does the effect. Until then an attempt that needs
 //     the effect waits, while others go on with the incident.
-//   - Deferred is a Ledger entry too: an optional effect (topic, bookmark,
-//     announce message, back-link) a rate limit or outage refused, left to the incident's
-//     next event (Pending.Deferred, Event). A back-link whose call may
-//     have landed unseen is deferred keeping its Owner and Until: the
-//     next event waits for them, then looks it up before writing it.
+//   - Put off is a Ledger entry too: an optional effect (topic, bookmark,
+//     announce message, back-link) a rate limit or outage refused, left to
+//     the incident's next event (Pending.PutOff, Event). A back-link whose
+//     call may have landed unseen is put off keeping its Owner and Until:
+//     the next event waits for them, then looks it up before writing it.
 //
 // Edits (the root, boards, the topic) are idempotent: they need no entry,
 // since they render the newest snapshot under the one lease.
@@ -42,8 +42,8 @@ const (
 	KeyChannel = "channel"
 	KeyRoot    = "root"
 	KeySummary = "summary"
-	// KeyTopic is the topic's key; it is only ever deferred (an edit
-	// needs no pending entry).
+	// KeyTopic is the topic's key; it is only ever put off (an edit
+	// needs no entry in flight).
 	KeyTopic = "topic"
 	// KeyBacklink is the note on the PagerDuty incident that links its
 	// channel (done: State.Backlinked).
@@ -77,12 +77,12 @@ type Pending struct {
 	Names []string
 	// Thread is set for a board that is the post-only message.
 	Thread bool
-	// Deferred is set for an optional effect (the topic, a bookmark, the
+	// PutOff is set for an optional effect (the topic, a bookmark, the
 	// announce message) put off because Slack rate-limited its method:
 	// it is known not done, and the next event of the incident (not
 	// Event, the one that put it off) does it.
-	Deferred bool
-	Event    string
+	PutOff bool
+	Event  string
 }
 
 // Pending returns the ledger entry of key, or nil.
@@ -97,10 +97,10 @@ func (st *State) Pending(key string) *Pending {
 // name changes only when a full incident payload replaces a reference.
 const maxChannelNames = 4
 
-// setOut records in the ledger that owner sets out to do the plan's
-// posts at now. Entries an earlier attempt left keep their Since (and
+// markInFlight records in the ledger that owner sets out to do the
+// plan's posts at now. Entries an earlier attempt left keep their Since (and
 // channel names), so what it may have done is still looked up.
-func setOut(st *State, p Plan, owner string, now, until time.Time) {
+func markInFlight(st *State, p Plan, owner string, now, until time.Time) {
 	for _, key := range p.Posts() {
 		e := st.Pending(key)
 		if e == nil {
@@ -108,7 +108,7 @@ func setOut(st *State, p Plan, owner string, now, until time.Time) {
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until = owner, until
-		e.Deferred, e.Event = false, ""
+		e.PutOff, e.Event = false, ""
 		switch {
 		case key == KeyChannel:
 			if !slices.Contains(e.Names, p.ChannelName) && len(e.Names) < maxChannelNames {
@@ -121,31 +121,32 @@ func setOut(st *State, p Plan, owner string, now, until time.Time) {
 	}
 }
 
-// unripe reports whether the plan needs an effect that another attempt
-// may still be carrying out: the attempt waits for it.
-func unripe(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
+// inFlightElsewhere reports whether the plan needs an effect that another
+// attempt may still be carrying out: the attempt waits for it.
+func inFlightElsewhere(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
 	for _, key := range p.Posts() {
-		// A deferral by an attempt whose call may still land (pend)
-		// keeps its owner: it is waited for like a pending post.
-		if e := st.Pending(key); e != nil && (!e.Deferred || e.Owner != "") && e.Owner != owner && now.Before(e.Until) {
+		// An effect put off by an attempt whose call may still land
+		// (putOffMaybeDone) keeps its owner: it is waited for like an
+		// entry in flight.
+		if e := st.Pending(key); e != nil && (!e.PutOff || e.Owner != "") && e.Owner != owner && now.Before(e.Until) {
 			return true
 		}
 	}
 	return p.Reply != nil && er.Owner != "" && er.Owner != owner && now.Before(er.Until)
 }
 
-// deferredBy reports whether the effect of key was put off by the event
+// putOffBy reports whether the effect of key was put off by the event
 // eventID: its attempts (and redeliveries) leave it to a later event.
-func deferredBy(st State, key, eventID string) bool {
+func putOffBy(st State, key, eventID string) bool {
 	e := st.Pending(key)
-	return e != nil && e.Deferred && e.Event == eventID
+	return e != nil && e.PutOff && e.Event == eventID
 }
 
 // pendingPost reports whether an earlier attempt may have made the post
-// of key: an entry that is not a deferral.
+// of key: an entry that is not put off.
 func pendingPost(st State, key string) bool {
 	e := st.Pending(key)
-	return e != nil && !e.Deferred
+	return e != nil && !e.PutOff
 }
 
 // settle removes the ledger entry of key.

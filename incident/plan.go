@@ -106,11 +106,11 @@ type Plan struct {
 	// opened; nil when none is owed. FindSummary as above.
 	Summary     *Reply
 	FindSummary bool
-	// Overdue are the optional effects (topic, bookmarks, announce
+	// PutOffEarlier are the optional effects (topic, bookmarks, announce
 	// message) an earlier event put off under Slack's rate limits, by key,
 	// with that event: this event must do them rather than put them off
 	// again.
-	Overdue map[string]string
+	PutOffEarlier map[string]string
 	// MergedIn is the note for the channel of the incident this one was
 	// merged into (MergedInto, an incident id), posted once.
 	MergedIn   *Reply
@@ -207,7 +207,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.CreateChannel = true
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
 			p.Private = route.Private
-			if e := st.Pending(KeyChannel); e != nil && !e.Deferred {
+			if e := st.Pending(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
@@ -221,12 +221,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	// being posted are finished; an incident channel is announced; an
 	// incident without one is posted in its post-only channel.
 	for _, b := range st.Boards {
-		if !b.GaveUp && (b.Version != st.Version || b.HasChannel != own) && !deferredBy(st, BoardKey(b.ChannelID), ev.ID) {
+		if !b.GaveUp && (b.Version != st.Version || b.HasChannel != own) && !putOffBy(st, BoardKey(b.ChannelID), ev.ID) {
 			p.Boards = append(p.Boards, b)
 		}
 	}
 	want := func(channel string, thread bool) {
-		if channel != "" && st.Board(channel) < 0 && p.board(channel) < 0 && !deferredBy(st, BoardKey(channel), ev.ID) {
+		if channel != "" && st.Board(channel) < 0 && p.board(channel) < 0 && !putOffBy(st, BoardKey(channel), ev.ID) {
 			p.Boards = append(p.Boards, Board{ChannelID: channel, Thread: thread})
 		}
 	}
@@ -252,12 +252,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		if b.TS == "" && pendingPost(st, BoardKey(b.ChannelID)) {
 			p.FindBoards = append(p.FindBoards, b.ChannelID)
 		}
-		p.overdue(st, BoardKey(b.ChannelID))
+		p.recallPutOff(st, BoardKey(b.ChannelID))
 	}
-	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" && !st.MergeNoted && (own || p.CreateChannel) {
+	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) {
 		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
 	}
-	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == "resolved" &&
+	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == StatusResolved &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
 		p.ArchiveNotice = ArchiveNotice(st, ev)
 	}
@@ -271,13 +271,13 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	return p
 }
 
-// overdue adds key to p.Overdue when an earlier event put its effect off.
-func (p *Plan) overdue(st State, key string) {
-	if e := st.Pending(key); e != nil && e.Deferred {
-		if p.Overdue == nil {
-			p.Overdue = map[string]string{}
+// recallPutOff adds key to p.PutOffEarlier when an earlier event put its effect off.
+func (p *Plan) recallPutOff(st State, key string) {
+	if e := st.Pending(key); e != nil && e.PutOff {
+		if p.PutOffEarlier == nil {
+			p.PutOffEarlier = map[string]string{}
 		}
-		p.Overdue[key] = e.Event
+		p.PutOffEarlier[key] = e.Event
 	}
 }
 
@@ -293,15 +293,15 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	// The topic, bookmarks and announce message are optional: one that
 	// Slack's rate limit put off while handling this event waits for the
 	// next event.
-	if t := Topic(inc); t != st.Topic && !deferredBy(st, KeyTopic, ev.ID) {
+	if t := Topic(inc); t != st.Topic && !putOffBy(st, KeyTopic, ev.ID) {
 		p.Topic = t
-		p.overdue(st, KeyTopic)
+		p.recallPutOff(st, KeyTopic)
 	}
 	for _, b := range Bookmarks(inc) {
-		if !slices.Contains(st.Bookmarks, b.Link) && !deferredBy(st, BookmarkKey(b.Link), ev.ID) {
+		if !slices.Contains(st.Bookmarks, b.Link) && !putOffBy(st, BookmarkKey(b.Link), ev.ID) {
 			p.Bookmarks = append(p.Bookmarks, b)
 			p.FindBookmarks = p.FindBookmarks || pendingPost(st, BookmarkKey(b.Link))
-			p.overdue(st, BookmarkKey(b.Link))
+			p.recallPutOff(st, BookmarkKey(b.Link))
 		}
 	}
 	if route.Channel {
@@ -317,7 +317,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 			}
 		}
 	}
-	if cfg.PagerDuty != nil && (st.ChannelID == "" || st.Backlinked != st.ChannelID) && !deferredBy(st, KeyBacklink, ev.ID) {
+	if cfg.PagerDuty != nil && (st.ChannelID == "" || st.Backlinked != st.ChannelID) && !putOffBy(st, KeyBacklink, ev.ID) {
 		// Any entry, put off or pending, may stand for a note PagerDuty
 		// saved without answering: it is looked up first.
 		p.Backlink = true
@@ -330,7 +330,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	case st.RootVersion != st.Version:
 		p.UpdateRoot = true
 	}
-	if st.Deferred && !st.Summarized && len(st.History) > 0 {
+	if st.LateChannel && !st.Summarized && len(st.History) > 0 {
 		p.Summary = SummaryFor(st, ev)
 		p.FindSummary = pendingPost(st, KeySummary)
 	}

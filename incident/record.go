@@ -119,7 +119,7 @@ func Involved(ev *Event) []Ref {
 	case EventResponderAdded:
 		add(ev.Responder)
 	case EventResponderReplied:
-		if ev.ResponderState == "accepted" {
+		if ev.ResponderState == ResponderAccepted {
 			add(ev.Responder)
 		}
 	}
@@ -135,7 +135,7 @@ func historyLine(ev *Event) (HistoryLine, bool) {
 	if ev.Type == EventTriggered {
 		text = "Triggered"
 		if ev.Incident.Urgency != "" {
-			text += " (" + ev.Incident.Urgency + " urgency)"
+			text += " (" + string(ev.Incident.Urgency) + " urgency)"
 		}
 	} else if r := ReplyFor(ev, ev.Incident); r != nil {
 		text = r.Headline
@@ -183,7 +183,7 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		next.UpdatedAt = ev.OccurredAt
 		next.ResolvedAt = cur.ResolvedAt
 		switch {
-		case in.Status != "resolved":
+		case in.Status != StatusResolved:
 			next.ResolvedAt = time.Time{}
 		case ev.Type == EventResolved || next.ResolvedAt.IsZero():
 			next.ResolvedAt = ev.OccurredAt
@@ -196,7 +196,7 @@ func Merge(cur Snapshot, ev *Event) Snapshot {
 		if next.Title == "" {
 			next.Title = cur.Title
 		}
-		if in.Status == "resolved" && in.MergedInto.ID == "" {
+		if in.Status == StatusResolved && in.MergedInto.ID == "" {
 			// A later payload of the merged incident keeps saying so.
 			next.MergedInto = cur.MergedInto
 		}

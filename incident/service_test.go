@@ -51,7 +51,7 @@ func TestServiceLifecycle(t *testing.T) {
 	e := newEnv(t)
 	steps := []struct {
 		file      string
-		status    string
+		status    incident.Status
 		replies   int
 		headline  string
 		broadcast bool

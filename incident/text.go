@@ -32,7 +32,7 @@ func SummaryFor(st State, ev *Event) *Reply {
 // plain text. The Slack adapter truncates it to Slack's 250 characters.
 func Topic(inc Snapshot) string {
 	var parts []string
-	for _, s := range []string{TitleCase(inc.Status), inc.Urgency, inc.Priority, inc.Service.Summary} {
+	for _, s := range []string{TitleCase(string(inc.Status)), string(inc.Urgency), inc.Priority, inc.Service.Summary} {
 		if s != "" {
 			parts = append(parts, s)
 		}
@@ -111,9 +111,9 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventResponderReplied:
 		verb := "answered"
 		switch ev.ResponderState {
-		case "accepted":
+		case ResponderAccepted:
 			verb = "accepted"
-		case "declined":
+		case ResponderDeclined:
 			verb = "declined"
 		}
 		r.Headline = OrDash(ev.Responder.Summary) + " " + verb + " the responder request"

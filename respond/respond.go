@@ -281,7 +281,7 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 	}
 	if statusChange(req.Kind) {
 		// One status change of an incident at a time: an acknowledgement
-		// must not read "triggered" while a resolution is being written.
+		// must not read triggered while a resolution is being written.
 		lock := "status:" + inc.ID
 		if ans, ok := r.claim(ctx, req.Kind, lock, by, statusLock); !ok {
 			r.finish(ctx, key, by, false)
@@ -446,9 +446,9 @@ const okPrefix = "✓ "
 func already(kind Kind, st incident.State) (string, bool) {
 	inc := st.Snapshot
 	switch {
-	case inc.Status == "resolved" && (kind == Acknowledge || kind == Resolve || kind == Escalate):
+	case inc.Status == incident.StatusResolved && (kind == Acknowledge || kind == Resolve || kind == Escalate):
 		return name(inc) + " is already resolved.", true
-	case inc.Status == "acknowledged" && kind == Acknowledge:
+	case inc.Status == incident.StatusAcknowledged && kind == Acknowledge:
 		who := ""
 		if st.AckedBy != "" {
 			who = " by " + st.AckedBy

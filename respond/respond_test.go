@@ -112,7 +112,7 @@ type harness struct {
 }
 
 // newHarness has incident Q1 (#42, in channel C42) in status.
-func newHarness(t *testing.T, status string) *harness {
+func newHarness(t *testing.T, status incident.Status) *harness {
 	t.Helper()
 	h := &harness{pd: &fakePagerDuty{level: 2}, slack: &fakeSlack{}, store: store.NewMemory()}
 	h.put(t, status, "")
@@ -125,7 +125,7 @@ func newHarness(t *testing.T, status string) *harness {
 	return h
 }
 
-func (h *harness) put(t *testing.T, status, ackedBy string) {
+func (h *harness) put(t *testing.T, status incident.Status, ackedBy string) {
 	t.Helper()
 	err := h.store.Update(context.Background(), "Q1", "", func(st *incident.State, _ *incident.EventRecord) (incident.Change, error) {
 		st.Snapshot = incident.Snapshot{ID: "Q1", Number: 42, Title: "DB down", Status: status, Complete: true,
@@ -183,7 +183,7 @@ func TestNoCallNeeded(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		status   string
+		status   incident.Status
 		req      respond.Request
 		wantText string
 	}{

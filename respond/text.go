@@ -80,7 +80,7 @@ func helpText(unknown string, enabled bool) string {
 func statusText(st incident.State) string {
 	inc := st.Snapshot
 	lines := []string{"*" + slackEscape(name(inc)) + "* " + slackEscape(incident.OrDash(inc.Title))}
-	lines = append(lines, "Status: *"+incident.OrDash(inc.Status)+"*"+ackedBy(st)+" · Urgency: "+incident.OrDash(inc.Urgency)+" · Priority: "+incident.OrDash(inc.Priority))
+	lines = append(lines, "Status: *"+incident.OrDash(string(inc.Status))+"*"+ackedBy(st)+" · Urgency: "+incident.OrDash(string(inc.Urgency))+" · Priority: "+incident.OrDash(inc.Priority))
 	lines = append(lines, "Service: "+slackEscape(incident.OrDash(inc.Service.Summary))+" · Assigned to: "+slackEscape(incident.OrDash(incident.Names(inc.Assignees))))
 	if inc.EscalationPolicy.Summary != "" {
 		lines = append(lines, "Escalation policy: "+slackEscape(inc.EscalationPolicy.Summary))
@@ -92,7 +92,7 @@ func statusText(st incident.State) string {
 }
 
 func ackedBy(st incident.State) string {
-	if st.Snapshot.Status == "acknowledged" && st.AckedBy != "" {
+	if st.Snapshot.Status == incident.StatusAcknowledged && st.AckedBy != "" {
 		return " (first by " + slackEscape(st.AckedBy) + ")"
 	}
 	return ""

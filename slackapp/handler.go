@@ -12,7 +12,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/incident-channels/incident-channels/internal/reqbody"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
 // Paths of the app's request URLs (the Interactivity Request URL and the
@@ -72,8 +72,6 @@ type HandlerConfig struct {
 	Team func(ctx context.Context) (string, error)
 	// Actions handles every verified request of the workspace.
 	Actions Actions
-	// Log gets one line per request; nil discards them.
-	Log *slog.Logger
 	// Now is the clock signatures are checked against; nil is time.Now.
 	Now func() time.Time
 	// Budget is how long Actions may take; 0 is DefaultBudget.
@@ -90,7 +88,6 @@ type handler struct {
 	secrets   [][]byte
 	team      func(ctx context.Context) (string, error)
 	actions   Actions
-	log       *slog.Logger
 	now       func() time.Time
 	budget    time.Duration
 	client    *http.Client
@@ -101,11 +98,8 @@ type handler struct {
 // PathCommands.
 func NewHandler(c HandlerConfig) http.Handler {
 	h := &handler{
-		secrets: c.Secrets, team: c.Team, actions: c.Actions, log: c.Log, now: c.Now,
+		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
 		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -124,10 +118,9 @@ func NewHandler(c HandlerConfig) http.Handler {
 	return h
 }
 
-// reqLog collects the fields of the one log line written per request.
-// It holds no message text, user input or token.
+// reqLog collects the Slack fields of the request's log line. It holds
+// no message text, user input or token.
 type reqLog struct {
-	status     int
 	kind       string // interaction type, or "command"
 	actionID   string
 	callbackID string
@@ -140,24 +133,25 @@ type reqLog struct {
 	err     error
 }
 
+// Endpoint is what the Slack endpoints accept; the handler is served
+// behind endpoint.Chain with it, which answers 405 to another method and
+// 413 to a body over MaxBodyBytes.
+var Endpoint = endpoint.Spec{
+	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxBodyBytes,
+}
+
 // ServeHTTP answers 200 when done (a command's or a submission's answer
 // in the body, a click's or shortcut's through its response_url) ·
 // 400 malformed signed body · 401 missing or invalid signature or stale
 // timestamp · 403 a request from another workspace · 404 another path ·
-// 405 not POST · 413 body over MaxBodyBytes · 503 the workspace could not
-// be checked · 500 a bug (a recovered panic).
+// 503 the workspace could not be checked. Behind endpoint.Chain with
+// Endpoint, also 405 not POST, 413 body over MaxBodyBytes and 500 a bug
+// (a recovered panic).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rl := &reqLog{}
-	defer func() {
-		if p := recover(); p != nil {
-			rl.status, rl.err = http.StatusInternalServerError, fmt.Errorf("panic: %v", p)
-			http.Error(w, "internal error", rl.status)
-		}
-		h.logRequest(r.Context(), rl, time.Since(start))
-	}()
+	defer func() { endpoint.Annotate(r.Context(), "", rl.err, rl.attrs()...) }()
 	status, msg := h.serve(w, r, rl, start)
-	rl.status = status
 	if msg != "" {
 		http.Error(w, msg, status)
 	}
@@ -169,14 +163,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 	if r.URL.Path != PathInteractions && r.URL.Path != PathCommands {
 		return http.StatusNotFound, "not found"
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return http.StatusMethodNotAllowed, "method not allowed: Slack requests are POSTed"
-	}
-	body, status, msg, err := reqbody.Read(w, r, MaxBodyBytes)
-	if status != http.StatusOK {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		rl.err = err
-		return status, msg
+		return http.StatusBadRequest, "could not read body"
 	}
 	if err := Verify(h.secrets, r.Header, body, h.now()); err != nil {
 		rl.err = err
@@ -317,11 +307,9 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (h *handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
-	attrs := []slog.Attr{
-		slog.Int("status", rl.status),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-	}
+// attrs are the Slack fields of the request's log line.
+func (rl *reqLog) attrs() []slog.Attr {
+	var attrs []slog.Attr
 	for _, f := range []struct{ key, value string }{
 		{"interaction_type", rl.kind}, {"action_id", rl.actionID}, {"callback_id", rl.callbackID},
 		{"command", rl.command}, {"team_id", rl.teamID}, {"user_id", rl.userID},
@@ -336,13 +324,5 @@ func (h *handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 	if rl.timeout {
 		attrs = append(attrs, slog.Bool("budget_exceeded", true))
 	}
-	level := slog.LevelInfo
-	if rl.err != nil {
-		attrs = append(attrs, slog.String("error", rl.err.Error()))
-		level = slog.LevelWarn
-		if rl.status >= 500 && rl.status != http.StatusServiceUnavailable {
-			level = slog.LevelError
-		}
-	}
-	h.log.LogAttrs(ctx, level, "slack request", attrs...)
+	return attrs
 }

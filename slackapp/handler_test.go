@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
 const (
@@ -113,13 +115,15 @@ func newTestHandler(t *testing.T, actions *fakeActions, mod func(*HandlerConfig)
 		Secrets:              [][]byte{[]byte(testSecret)},
 		Team:                 func(context.Context) (string, error) { return testTeam, nil },
 		Actions:              actions,
-		Log:                  slog.New(slog.NewJSONHandler(logs, nil)),
 		AllowHTTPResponseURL: true,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	return testHandler{NewHandler(cfg), actions, logs}
+	// Served behind the function's middleware chain, as the function
+	// serves it.
+	chain := endpoint.Chain{Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	return testHandler{chain.Serve(Endpoint, NewHandler(cfg)), actions, logs}
 }
 
 // signed returns a POST of body to path, signed now with testSecret.

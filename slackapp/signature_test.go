@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
 )
 
 // Slack's worked example, from "Verifying requests from Slack"
@@ -78,6 +80,54 @@ func TestVerify(t *testing.T) {
 			t.Parallel()
 			if err := Verify(tt.secrets, tt.header, tt.body, tt.now); !errors.Is(err, tt.want) {
 				t.Errorf("Verify = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// Verify accepts and refuses what slack-go's SecretsVerifier, looped over
+// the rotation secrets, accepts and refuses, for requests signed around
+// the real clock (the only one slack-go reads).
+func TestVerifyAgreesWithSlackGo(t *testing.T) {
+	t.Parallel()
+	secret, old := []byte("current-secret"), []byte("previous-secret")
+	body := []byte("payload=%7B%7D")
+	now := time.Now()
+	signedAt := func(secret []byte, at time.Time) http.Header { return headers(Sign(secret, at, body)) }
+	tests := []struct {
+		name    string
+		secrets [][]byte
+		header  http.Header
+		body    []byte
+		want    bool // accepted
+	}{
+		{"valid", [][]byte{secret}, signedAt(secret, now), body, true},
+		{"signed with the previous secret during rotation", [][]byte{secret, old}, signedAt(old, now), body, true},
+		{"previous secret no longer accepted", [][]byte{secret}, signedAt(old, now), body, false},
+		{"body changed", [][]byte{secret}, signedAt(secret, now), []byte("payload=%7B%7D "), false},
+		{"4 minutes old", [][]byte{secret}, signedAt(secret, now.Add(-4*time.Minute)), body, true},
+		{"6 minutes old", [][]byte{secret}, signedAt(secret, now.Add(-6*time.Minute)), body, false},
+		{"6 minutes ahead", [][]byte{secret}, signedAt(secret, now.Add(6*time.Minute)), body, false},
+		{"missing signature", [][]byte{secret}, headers(signedAt(secret, now).Get(HeaderTimestamp), ""), body, false},
+		{"missing timestamp", [][]byte{secret}, headers("", signedAt(secret, now).Get(HeaderSignature)), body, false},
+		{"signature not v0", [][]byte{secret}, headers(signedAt(secret, now).Get(HeaderTimestamp), "v1="+signedAt(secret, now).Get(HeaderSignature)[3:]), body, false},
+		{"signature not hex", [][]byte{secret}, headers(signedAt(secret, now).Get(HeaderTimestamp), "v0=zz"), body, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			slackGo := false
+			for _, s := range tt.secrets {
+				sv, err := slack.NewSecretsVerifier(tt.header, string(s))
+				if err != nil {
+					continue
+				}
+				_, _ = sv.Write(tt.body)
+				slackGo = slackGo || sv.Ensure() == nil
+			}
+			err := Verify(tt.secrets, tt.header, tt.body, time.Now())
+			if accepted := err == nil; accepted != tt.want || slackGo != tt.want {
+				t.Errorf("Verify = %v, slack-go accepts: %t; want both to accept: %t", err, slackGo, tt.want)
 			}
 		})
 	}

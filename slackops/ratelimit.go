@@ -18,7 +18,7 @@ import (
 // calls until a time. Until it passes, the Client sends no call of that
 // method: it answers at once as Slack would (a rate-limited error with
 // the time left), so an instance never hammers a rate-limited Slack, and
-// the function answers PagerDuty 503 with Retry-After or defers the step.
+// the function answers PagerDuty 503 with Retry-After or puts the step off.
 // An implementation shared by all instances (store.RateLimits) lets one
 // instance's 429 hold back the others.
 type RateLimits interface {

@@ -13,10 +13,10 @@ import (
 )
 
 // statusEmoji marks the status at a glance in the header and fields.
-var statusEmoji = map[string]string{
-	"triggered":    "🔴",
-	"acknowledged": "🟠",
-	"resolved":     "🟢",
+var statusEmoji = map[incident.Status]string{
+	incident.StatusTriggered:    "🔴",
+	incident.StatusAcknowledged: "🟠",
+	incident.StatusResolved:     "🟢",
 }
 
 // RootBlocks renders the root message of an incident's channel from its
@@ -57,13 +57,13 @@ func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
 		}
 	}
 	rawField("Status", strings.TrimSpace(statusEmoji[inc.Status]+" "+statusText(inc)))
-	field("Urgency", incident.TitleCase(inc.Urgency))
+	field("Urgency", incident.TitleCase(string(inc.Urgency)))
 	field("Priority", incident.OrDash(inc.Priority))
 	rawField("Service", link(inc.Service.HTMLURL, incident.OrDash(inc.Service.Summary), MaxField-20))
 	field("Assigned to", incident.OrDash(incident.Names(inc.Assignees)))
 	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, incident.OrDash(inc.EscalationPolicy.Summary), MaxField-30))
 	rawField("Created", date(inc.CreatedAt))
-	if inc.Status == "resolved" {
+	if inc.Status == incident.StatusResolved {
 		rawField("Resolved", date(inc.ResolvedAt))
 	}
 	field("Incident type", inc.IncidentType)
@@ -328,10 +328,10 @@ func httpURL(s string) bool {
 // statusText is the root's status: "Merged into" the surviving incident
 // for a merged one, else the status.
 func statusText(inc incident.Snapshot) string {
-	if m := inc.MergedInto; m.ID != "" && inc.Status == "resolved" {
+	if m := inc.MergedInto; m.ID != "" && inc.Status == incident.StatusResolved {
 		return "Merged into " + link(m.HTMLURL, incident.OrDash(m.Summary), 300)
 	}
-	return Mrkdwn(incident.TitleCase(incident.OrDash(inc.Status)), 100)
+	return Mrkdwn(incident.TitleCase(incident.OrDash(string(inc.Status))), 100)
 }
 
 // BoardBlocks renders an incident's message in a shared channel. The

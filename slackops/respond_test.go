@@ -33,7 +33,7 @@ func TestRootResponderButtons(t *testing.T) {
 	inc := incident.Snapshot{ID: "Q1ABC", Number: 7, Title: "DB down", Status: "triggered", Complete: true, HTMLURL: "https://acme.pagerduty.com/incidents/Q1ABC"}
 	tests := []struct {
 		name         string
-		status       string
+		status       incident.Status
 		interactive  bool
 		wantIDs      []string
 		wantConfirms []bool

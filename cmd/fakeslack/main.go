@@ -22,24 +22,25 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "fakeslack:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("fakeslack", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "address to listen on")
 	token := fs.String("token", slackfake.DefaultToken, "bot token to accept")
-	if err := fs.Parse(args); err != nil {
+	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
 		return err
 	}
 	fake := slackfake.NewUnstarted()

@@ -51,7 +51,7 @@ func TestStateShowsWhatSlackWould(t *testing.T) {
 }
 
 func TestRunRejectsBadFlags(t *testing.T) {
-	if err := run(context.Background(), []string{"-nope"}, &testWriter{t}); err == nil {
+	if err := run(context.Background(), []string{"-nope"}, &testWriter{t}, &testWriter{t}); err == nil {
 		t.Error("run(-nope) error = nil, want a flag error")
 	}
 }

@@ -4,7 +4,10 @@
 //	PAGERDUTY_WEBHOOK_SECRET=… SLACK_BOT_TOKEN=… STORE=memory go run ./cmd/local
 //
 // It listens on 127.0.0.1:$PORT (default 8080) and serves the function at /.
-// A bad configuration stops it at start, with every problem named.
+// A bad configuration stops it at start, with every problem named. Without
+// STORE, GOOGLE_CLOUD_PROJECT and FIRESTORE_EMULATOR_HOST it uses the
+// in-memory store and says so. -h lists the flags and the environment
+// variables; -version prints the version.
 //
 // With -sandbox it needs no configuration and no accounts: it serves the
 // function with the in-memory store, a fake Slack Web API in the same
@@ -37,6 +40,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -54,9 +58,11 @@ import (
 	"github.com/GoogleCloudPlatform/functions-framework-go/funcframework"
 
 	// Registers the PagerDutyWebhook function in its init, which the
-	// framework serves; run checks its configuration, the sandbox uses its
-	// logger.
+	// framework serves.
 	incidentchannels "github.com/incident-channels/incident-channels"
+	"github.com/incident-channels/incident-channels/internal/app"
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
+	"github.com/incident-channels/incident-channels/internal/config"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/sandbox"
 	"github.com/incident-channels/incident-channels/internal/sweep"
@@ -79,55 +85,86 @@ type options struct {
 // minSweepInterval is the shortest -sweep.
 const minSweepInterval = time.Second
 
-// parseArgs reads the flags; flag.ErrHelp after -h.
-func parseArgs(args []string, output io.Writer) (options, error) {
-	var opts options
+// parseArgs reads the flags. done is true after -h (the usage, with the
+// environment variables, on stderr) and -version (on stdout).
+func parseArgs(args []string, stdout, stderr io.Writer) (opts options, done bool, err error) {
 	fs := flag.NewFlagSet("local", flag.ContinueOnError)
-	fs.SetOutput(output)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { usage(fs) }
 	fs.BoolVar(&opts.sandbox, "sandbox", false, "serve the function with the in-memory store, a fake Slack and a fake PagerDuty in this process, and a page showing what Slack would show, "+
 		"where you act on incidents as a responder (buttons, note form, /inc) and watch PagerDuty's webhooks update the channel; needs no configuration")
 	fs.DurationVar(&opts.sweep, "sweep", 0, "also run the function's sweep every `DURATION` (and at start) in this process, without a token; needs ARCHIVE_AFTER")
-	if err := fs.Parse(args); err != nil {
-		return options{}, err
+	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
+		return options{}, done, err
 	}
 	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", fs.Args())
+		return options{}, false, fmt.Errorf("unexpected arguments %q: configure with environment variables (see README)", fs.Args())
 	}
 	sweepSet := false
 	fs.Visit(func(f *flag.Flag) { sweepSet = sweepSet || f.Name == "sweep" })
 	switch {
 	case sweepSet && opts.sweep < minSweepInterval:
-		return options{}, fmt.Errorf("-sweep %s: the interval must be at least %s", opts.sweep, minSweepInterval)
+		return options{}, false, fmt.Errorf("-sweep %s: the interval must be at least %s", opts.sweep, minSweepInterval)
 	case sweepSet && opts.sandbox:
-		return options{}, errors.New("-sweep runs the configured function's sweep; the sandbox has none")
+		return options{}, false, errors.New("-sweep runs the configured function's sweep; the sandbox has none")
 	}
-	return opts, nil
+	return opts, false, nil
+}
+
+// usage prints the flags and the function's environment variables, from
+// the configuration's table.
+func usage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, "usage: local [-sandbox] [-sweep DURATION]\n\nRuns the PagerDutyWebhook function on 127.0.0.1:$PORT, configured by the environment.\n\nflags:\n")
+	fs.PrintDefaults()
+	fmt.Fprint(w, "\nenvironment (README, Configuration):\n")
+	plain := strings.NewReplacer("`", "", "*", "")
+	for _, v := range config.Vars {
+		var notes []string
+		switch v.Required {
+		case "no":
+		case "yes":
+			notes = append(notes, "required")
+		default:
+			notes = append(notes, "required "+plain.Replace(v.Required))
+		}
+		if d := v.DefaultText(); d != "" {
+			notes = append(notes, "default "+plain.Replace(d))
+		}
+		line := "  " + v.Name
+		if len(notes) > 0 {
+			line += " (" + strings.Join(notes, ", ") + ")"
+		}
+		fmt.Fprintf(w, "%s\n    \t%s\n", line, plain.Replace(v.Description))
+	}
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string) error {
-	opts, err := parseArgs(args, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
+	opts, done, err := parseArgs(args, os.Stdout, os.Stderr)
+	if done || err != nil {
 		return err
 	}
-	port := getenv("PORT")
-	if port == "" {
-		port = "8080"
-	}
+	port := cmp.Or(getenv("PORT"), config.Default("PORT"))
 	if opts.sandbox {
 		return runSandbox(ctx, port, getenv, os.Stdout, os.Stderr)
 	}
 	// The function reads the same environment and would answer every
 	// request 503 until it is fixed; a runner stops here instead, naming
 	// every problem.
-	cfg, err := incidentchannels.LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration (see README, Configuration):\n%w", err)
 	}
 	if opts.sweep > 0 && cfg.ArchiveAfter == 0 {
 		return errors.New("-sweep needs ARCHIVE_AFTER, with SWEEP_AUDIENCE and SWEEP_INVOKER (see README, Configuration): without it there is no sweep")
+	}
+	if getenv("STORE") == "" && cfg.Project == "" && cfg.EmulatorHost == "" {
+		// Firestore would need a project to find: rather than answer
+		// every request 503, run on this process's memory.
+		fmt.Fprintln(os.Stderr, "neither GOOGLE_CLOUD_PROJECT nor FIRESTORE_EMULATOR_HOST is set: using the in-memory store (STORE=memory), lost when this process ends; set STORE=firestore to insist")
+		if err := os.Setenv("STORE", "memory"); err != nil {
+			return err
+		}
 	}
 	if getenv("FUNCTION_TARGET") == "" {
 		// The framework serves the target at / when it is set.
@@ -135,11 +172,14 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 			return err
 		}
 	}
+	// The start-up lines (problems, notices) come now, not at the first
+	// request: the package's init ran before FUNCTION_TARGET was set.
+	incidentchannels.Start()
 	if opts.sweep > 0 {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		fmt.Fprintf(os.Stderr, "sweeping every %s in this process, without a token\n", opts.sweep)
-		go sweepEvery(ctx, opts.sweep, sweep.Func(incidentchannels.Sweep), incidentchannels.NewLogger(os.Stdout))
+		go sweepEvery(ctx, opts.sweep, sweep.Func(incidentchannels.Sweep), app.NewLogger(os.Stdout))
 	}
 	fmt.Fprintf(os.Stderr, "serving %s on http://127.0.0.1:%s/\n", "PagerDutyWebhook", port)
 	return funcframework.StartHostPort("127.0.0.1", port)
@@ -209,7 +249,7 @@ func runSandbox(ctx context.Context, port string, getenv func(string) string, st
 	sb, err := sandbox.New(ctx, sandbox.Config{
 		BaseURL: "http://" + l.Addr().String(),
 		Getenv:  getenv,
-		Log:     incidentchannels.NewLogger(stdout),
+		Log:     app.NewLogger(stdout),
 	})
 	if err != nil {
 		l.Close()

@@ -17,6 +17,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/config"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
@@ -51,14 +52,16 @@ func freePort(t *testing.T) string {
 }
 
 // TestServesTheFunction starts the command as `go run ./cmd/local` would,
-// with the in-memory store and the fake Slack, and sends it a signed
-// incident.triggered: the channel must appear in Slack.
+// with the fake Slack and neither STORE nor a Google Cloud project nor an
+// emulator, and sends it a signed incident.triggered: it says it uses the
+// in-memory store, logs the start-up notices before serving, and the
+// channel must appear in Slack.
 func TestServesTheFunction(t *testing.T) {
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
 	port := freePort(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT="+port, "STORE=memory",
+	cmd.Env = append(os.Environ(), runMainEnv+"=1", "PORT="+port, "STORE=", "GOOGLE_CLOUD_PROJECT=", "FIRESTORE_EMULATOR_HOST=",
 		"PAGERDUTY_WEBHOOK_SECRET=local-secret", "SLACK_BOT_TOKEN="+slackfake.DefaultToken, "SLACK_API_URL="+fake.URL,
 		"FUNCTION_TARGET=")
 	var out syncBuffer
@@ -83,6 +86,10 @@ func TestServesTheFunction(t *testing.T) {
 			t.Fatalf("command did not listen on %s: %v\n%s", url, err, out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	notice, serving := strings.Index(out.String(), "PAGERDUTY_API_TOKEN is not set"), strings.Index(out.String(), "serving PagerDutyWebhook")
+	if notice < 0 || serving < 0 || notice > serving || !strings.Contains(out.String(), "using the in-memory store") {
+		t.Errorf("output before the first request: want the in-memory store named and the start-up notices before serving:\n%s", out.String())
 	}
 
 	body, err := os.ReadFile(filepath.Join("..", "..", "internal", "pagerduty", "testdata", "triggered.json"))
@@ -210,7 +217,7 @@ func TestParseArgs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseArgs(tt.args, io.Discard)
+			got, _, err := parseArgs(tt.args, io.Discard, io.Discard)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Errorf("parseArgs(%q) error = %v, want %q", tt.args, err, tt.wantErr)
@@ -221,6 +228,25 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("parseArgs(%q) = %+v, %v; want %+v", tt.args, got, err, tt.want)
 			}
 		})
+	}
+}
+
+// -h and -version succeed; -h lists the environment variables of the
+// configuration's table.
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if _, done, err := parseArgs([]string{"-h"}, &stdout, &stderr); !done || err != nil {
+		t.Errorf("parseArgs(-h) = done %t, %v; want done, nil", done, err)
+	}
+	for _, v := range config.Vars {
+		if !strings.Contains(stderr.String(), "  "+v.Name) {
+			t.Errorf("-h does not list %s:\n%s", v.Name, stderr.String())
+		}
+	}
+	stderr.Reset()
+	if _, done, err := parseArgs([]string{"-version"}, &stdout, &stderr); !done || err != nil || !strings.HasPrefix(stdout.String(), "incident-channels ") {
+		t.Errorf("parseArgs(-version) = done %t, %v, printed %q; want done and the version", done, err, stdout.String())
 	}
 }
 

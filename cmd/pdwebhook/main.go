@@ -29,6 +29,9 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // DefaultEvents are the event types a new subscription receives: every
@@ -64,6 +67,7 @@ var scopes = map[string]string{
 const usage = `usage: pdwebhook COMMAND [flags]
 
 commands:
+  version        print the version
   create -url URL -scope service|team|account [-id ID] [flags]
                  create the V3 webhook subscription and hand over its signing secret once;
                  an existing one with the same URL and scope is shown instead (unless -force)
@@ -73,7 +77,7 @@ commands:
 
 environment:
   PAGERDUTY_API_TOKEN  REST API key (required; creating needs a full-access key)
-  PAGERDUTY_API_URL    REST API base URL (default https://api.pagerduty.com;
+  PAGERDUTY_API_URL    REST API base URL (default ` + pagerduty.DefaultAPIURL + `;
                        EU accounts: https://api.eu.pagerduty.com)
 
 run "pdwebhook create -h" for the flags of create.
@@ -112,26 +116,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, cmdflag.Version())
+		return nil
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
-}
-
-// client builds the REST client from the environment.
-func client(getenv func(string) string) (*Client, error) {
-	token := strings.TrimSpace(getenv("PAGERDUTY_API_TOKEN"))
-	if token == "" {
-		return nil, errors.New("PAGERDUTY_API_TOKEN is not set: create a REST API key in PagerDuty (Integrations → API Access Keys; full access to create subscriptions) and export it")
-	}
-	base := getenv("PAGERDUTY_API_URL")
-	if base == "" {
-		base = DefaultAPIURL
-	}
-	if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("PAGERDUTY_API_URL %q must be an http(s) URL such as %s", base, DefaultAPIURL)
-	}
-	return NewClient(base, token), nil
 }
 
 // createOptions are the flags of create.
@@ -210,12 +201,12 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	filter := Filter{Type: scopes[o.scope], ID: o.id}
+	filter := pagerduty.SubscriptionFilter{Type: scopes[o.scope], ID: o.id}
 
 	if !o.force {
-		subs, err := c.List(ctx)
+		subs, err := c.WebhookSubscriptions(ctx)
 		if err != nil {
-			return err
+			return failed("list webhook subscriptions", err)
 		}
 		for _, s := range subs {
 			if sameTarget(s, o.url, filter) {
@@ -248,21 +239,21 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 
-	created, err := c.Create(ctx, Subscription{
+	created, err := c.CreateWebhookSubscription(ctx, pagerduty.WebhookSubscription{
 		Type:        "webhook_subscription",
 		Active:      true,
 		Description: o.description,
 		Events:      o.events,
 		Filter:      filter,
-		DeliveryMethod: DeliveryMethod{
+		DeliveryMethod: pagerduty.DeliveryMethod{
 			Type:          "http_delivery_method",
 			URL:           o.url,
-			CustomHeaders: []CustomHeader{},
+			CustomHeaders: []pagerduty.CustomHeader{},
 		},
 	})
 	if err != nil {
 		discardFile()
-		return err
+		return failed("create webhook subscription", err)
 	}
 	secret := created.DeliveryMethod.Secret
 
@@ -312,7 +303,7 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 
 // sameTarget reports whether s already delivers to url for filter. A
 // trailing slash does not make another URL: the function answers both.
-func sameTarget(s Subscription, url string, filter Filter) bool {
+func sameTarget(s pagerduty.WebhookSubscription, url string, filter pagerduty.SubscriptionFilter) bool {
 	if strings.TrimRight(s.DeliveryMethod.URL, "/") != strings.TrimRight(url, "/") {
 		return false
 	}
@@ -346,9 +337,9 @@ func runList(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	subs, err := c.List(ctx)
+	subs, err := c.WebhookSubscriptions(ctx)
 	if err != nil {
-		return err
+		return failed("list webhook subscriptions", err)
 	}
 	if len(subs) == 0 {
 		fmt.Fprintln(stdout, "No webhook subscriptions.")
@@ -371,9 +362,9 @@ func runShow(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	s, err := c.Get(ctx, id)
+	s, err := c.WebhookSubscription(ctx, id)
 	if err != nil {
-		return err
+		return failed("get webhook subscription "+id, err)
 	}
 	printDetails(stdout, s)
 	return nil
@@ -388,8 +379,8 @@ func runPing(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	if err := c.Ping(ctx, id); err != nil {
-		return err
+	if err := c.PingWebhookSubscription(ctx, id); err != nil {
+		return failed("ping webhook subscription "+id, err)
 	}
 	fmt.Fprintf(stdout, "PagerDuty is sending pagey.ping to subscription %s; the function answers it 200 once Slack took its token and the store answered, else 503 naming what failed (the subscription's delivery log shows it).\n", id)
 	return nil
@@ -416,7 +407,7 @@ func oneID(cmd string, args []string, stderr io.Writer) (string, error) {
 
 // printDetails shows a subscription. It never prints the secret, nor custom
 // header values.
-func printDetails(w io.Writer, s Subscription) {
+func printDetails(w io.Writer, s pagerduty.WebhookSubscription) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "id:\t%s\n", s.ID)
 	fmt.Fprintf(tw, "scope:\t%s\n", scopeText(s.Filter))
@@ -434,7 +425,7 @@ func printDetails(w io.Writer, s Subscription) {
 	tw.Flush()
 }
 
-func scopeText(f Filter) string {
+func scopeText(f pagerduty.SubscriptionFilter) string {
 	for name, typ := range scopes {
 		if typ == f.Type {
 			if f.ID == "" {
@@ -446,7 +437,7 @@ func scopeText(f Filter) string {
 	return strings.TrimSpace(f.Type + " " + f.ID)
 }
 
-func state(s Subscription) string {
+func state(s pagerduty.WebhookSubscription) string {
 	switch {
 	case !s.Active:
 		return "inactive"

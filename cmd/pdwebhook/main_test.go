@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -15,9 +16,66 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 const fnURL = "https://europe-west1-acme.cloudfunctions.net/incident-channels"
+
+// fakeToken is the REST API key the fake accepts.
+const fakeToken = "u+fake-rest-api-key"
+
+// fakePagerDuty is the fake PagerDuty with what these tests read of it.
+type fakePagerDuty struct {
+	*pdfake.Server
+	t *testing.T
+}
+
+func newFakePagerDuty(t *testing.T) *fakePagerDuty {
+	t.Helper()
+	s := pdfake.NewServer(fakeToken)
+	t.Cleanup(s.Close)
+	return &fakePagerDuty{Server: s, t: t}
+}
+
+// stored returns the stored subscriptions as the REST API lists them.
+func (f *fakePagerDuty) stored() []pagerduty.WebhookSubscription {
+	f.t.Helper()
+	c := pagerduty.NewClient(pagerduty.ClientOptions{Token: fakeToken, URL: f.URL()})
+	subs, err := c.WebhookSubscriptions(context.Background())
+	if err != nil {
+		f.t.Fatalf("list the fake's subscriptions: %v", err)
+	}
+	return subs
+}
+
+// creates is the number of subscriptions stored.
+func (f *fakePagerDuty) creates() int { return len(f.Subscriptions()) }
+
+func (f *fakePagerDuty) secretOf(id string) string {
+	f.t.Helper()
+	for _, s := range f.Subscriptions() {
+		if s.ID == id {
+			return s.DeliveryMethod.Secret
+		}
+	}
+	f.t.Fatalf("the fake has no subscription %s", id)
+	return ""
+}
+
+// lastCreateBody returns the body of the last create request.
+func (f *fakePagerDuty) lastCreateBody() map[string]any {
+	f.t.Helper()
+	var body map[string]any
+	for _, r := range f.Requests() {
+		if r.Method == http.MethodPost && r.Path == "/webhook_subscriptions" {
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				f.t.Fatalf("create body %q: %v", r.Body, err)
+			}
+		}
+	}
+	return body
+}
 
 // result is what one run of the command produced.
 type result struct {
@@ -78,13 +136,13 @@ func TestCreatePrintsTheSecretOnceThenFindsTheSubscription(t *testing.T) {
 			t.Errorf("create stdout lacks %q:\n%s", want, first.stdout)
 		}
 	}
-	want := Subscription{
+	want := pagerduty.WebhookSubscription{
 		ID: "PSUB001", Type: "webhook_subscription", Active: true,
 		Description: "Incident Channels: one Slack channel per incident",
 		Events:      DefaultEvents,
-		Filter:      Filter{Type: "service_reference", ID: "PSVC001"},
-		DeliveryMethod: DeliveryMethod{
-			ID: "PDM001", Type: "http_delivery_method", URL: fnURL, CustomHeaders: []CustomHeader{},
+		Filter:      pagerduty.SubscriptionFilter{Type: "service_reference", ID: "PSVC001"},
+		DeliveryMethod: pagerduty.DeliveryMethod{
+			ID: "PDM001", Type: "http_delivery_method", URL: fnURL, CustomHeaders: []pagerduty.CustomHeader{},
 		},
 	}
 	if diff := cmp.Diff(want, subs[0]); diff != "" {
@@ -100,7 +158,7 @@ func TestCreatePrintsTheSecretOnceThenFindsTheSubscription(t *testing.T) {
 	if second.err != nil {
 		t.Fatalf("second create: %v", second.err)
 	}
-	if n, _ := fake.counts(); n != 1 {
+	if n := fake.creates(); n != 1 {
 		t.Errorf("second create made the fake create %d subscriptions in all, want 1", n)
 	}
 	if strings.Contains(second.all(), secret) {
@@ -132,13 +190,13 @@ func TestCreateScopes(t *testing.T) {
 	tests := []struct {
 		name   string
 		args   []string
-		filter Filter
+		filter pagerduty.SubscriptionFilter
 		events []string
 	}{
-		{"team", []string{"-scope", "team", "-id", "PTEAM01"}, Filter{Type: "team_reference", ID: "PTEAM01"}, DefaultEvents},
-		{"account", []string{"-scope", "account"}, Filter{Type: "account_reference"}, DefaultEvents},
+		{"team", []string{"-scope", "team", "-id", "PTEAM01"}, pagerduty.SubscriptionFilter{Type: "team_reference", ID: "PTEAM01"}, DefaultEvents},
+		{"account", []string{"-scope", "account"}, pagerduty.SubscriptionFilter{Type: "account_reference"}, DefaultEvents},
 		{"chosen events, deduplicated", []string{"-scope", "account", "-events", " incident.triggered,incident.resolved,incident.triggered,"},
-			Filter{Type: "account_reference"}, []string{"incident.triggered", "incident.resolved"}},
+			pagerduty.SubscriptionFilter{Type: "account_reference"}, []string{"incident.triggered", "incident.resolved"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,10 +225,10 @@ func TestCreateScopes(t *testing.T) {
 
 func TestCreateNamesMissingEventsOfAnExistingSubscription(t *testing.T) {
 	fake := newFakePagerDuty(t)
-	fake.add(Subscription{
+	fake.AddSubscription(pdfake.Subscription{
 		Type: "webhook_subscription", Active: true, Events: []string{"incident.triggered", "incident.resolved"},
-		Filter:         Filter{Type: "service_reference", ID: "PSVC001"},
-		DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL},
+		Filter:         pdfake.SubscriptionFilter{Type: "service_reference", ID: "PSVC001"},
+		DeliveryMethod: pdfake.SubscriptionDelivery{Type: "http_delivery_method", URL: fnURL},
 	})
 	r := runCmd(t, fake, nil, "create", "-url", fnURL, "-scope", "service", "-id", "PSVC001")
 	if r.err != nil {
@@ -216,7 +274,7 @@ func TestCreateSecretOut(t *testing.T) {
 	if again.err == nil || !strings.Contains(again.err.Error(), "must not exist yet") {
 		t.Errorf("create -secret-out EXISTING = %v, want an error saying it must not exist", again.err)
 	}
-	if n, _ := fake.counts(); n != 1 {
+	if n := fake.creates(); n != 1 {
 		t.Errorf("create -secret-out EXISTING created a subscription (%d in all, want 1)", n)
 	}
 
@@ -233,19 +291,19 @@ func TestCreateSecretOut(t *testing.T) {
 
 func TestListAndShowNeverPrintSecrets(t *testing.T) {
 	fake := newFakePagerDuty(t)
-	fake.set(func(f *fakePagerDuty) { f.page = 2 }) // five subscriptions take three pages
+	fake.SetMaxLimit(2) // five subscriptions take three pages
 	for i, id := range []string{"PSVC001", "PSVC002", "PSVC003", "PSVC004", ""} {
-		f := Filter{Type: "service_reference", ID: id}
+		f := pdfake.SubscriptionFilter{Type: "service_reference", ID: id}
 		if id == "" {
-			f = Filter{Type: "account_reference"}
+			f = pdfake.SubscriptionFilter{Type: "account_reference"}
 		}
-		fake.add(Subscription{
+		fake.AddSubscription(pdfake.Subscription{
 			Type: "webhook_subscription", Active: i != 1, Events: DefaultEvents[:3], Filter: f, Description: "sub",
-			DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL, TemporarilyDisabled: i == 2,
-				CustomHeaders: []CustomHeader{{Name: "X-Team", Value: "-- redacted --"}}},
+			DeliveryMethod: pdfake.SubscriptionDelivery{Type: "http_delivery_method", URL: fnURL, TemporarilyDisabled: i == 2,
+				CustomHeaders: []pdfake.SubscriptionHeader{{Name: "X-Team", Value: "-- redacted --"}}},
 		})
 	}
-	fake.set(func(f *fakePagerDuty) { f.leakSecret = true })
+	fake.LeakSubscriptionSecrets()
 
 	list := runCmd(t, fake, nil, "list")
 	if list.err != nil {
@@ -284,14 +342,14 @@ func TestListEmpty(t *testing.T) {
 
 func TestPing(t *testing.T) {
 	fake := newFakePagerDuty(t)
-	id := fake.add(Subscription{Type: "webhook_subscription", Filter: Filter{Type: "account_reference"},
-		DeliveryMethod: DeliveryMethod{Type: "http_delivery_method", URL: fnURL}})
+	id := fake.AddSubscription(pdfake.Subscription{Type: "webhook_subscription", Filter: pdfake.SubscriptionFilter{Type: "account_reference"},
+		DeliveryMethod: pdfake.SubscriptionDelivery{Type: "http_delivery_method", URL: fnURL}})
 	// A base URL with a trailing slash works too.
 	r := runCmd(t, fake, map[string]string{"PAGERDUTY_API_URL": fake.URL() + "/"}, "ping", id)
 	if r.err != nil {
 		t.Fatalf("ping %s: %v", id, r.err)
 	}
-	if _, pings := fake.counts(); !slices.Equal(pings, []string{id}) {
+	if pings := fake.Pings(); !slices.Equal(pings, []string{id}) {
 		t.Errorf("pinged %v, want [%s]", pings, id)
 	}
 	if !strings.Contains(r.stdout, "pagey.ping") {
@@ -304,7 +362,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		env    map[string]string
-		status int // the fake answers every request with it
+		status int // the fake answers the first request with it
 		args   []string
 		want   []string // in the error
 	}{
@@ -320,7 +378,7 @@ func TestErrors(t *testing.T) {
 		{"empty events", nil, 0, append(slices.Clone(create), "-events", " , "), []string{"-events lists no event type"}},
 		{"secret nowhere", nil, 0, append(slices.Clone(create), "-print-secret=false"), []string{"-print-secret=false needs -secret-out"}},
 		{"show without id", nil, 0, []string{"show"}, []string{"usage: pdwebhook show SUBSCRIPTION_ID"}},
-		{"wrong token", map[string]string{"PAGERDUTY_API_TOKEN": "wrong-token"}, 0, create, []string{"401 Unauthorized", "Authentication failed", "check PAGERDUTY_API_TOKEN", "api.eu.pagerduty.com"}},
+		{"wrong token", map[string]string{"PAGERDUTY_API_TOKEN": "wrong-token"}, 0, create, []string{"401 Unauthorized", "check PAGERDUTY_API_TOKEN", "api.eu.pagerduty.com"}},
 		{"forbidden", nil, http.StatusForbidden, create, []string{"403 Forbidden", "read-only"}},
 		{"rate limited", nil, http.StatusTooManyRequests, []string{"list"}, []string{"list webhook subscriptions", "429 Too Many Requests", "Rate Limit Exceeded", "try again in 17 s"}},
 		{"unknown subscription", nil, 0, []string{"show", "PNOPE"}, []string{"get webhook subscription PNOPE", "404 Not Found"}},
@@ -330,7 +388,13 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := newFakePagerDuty(t)
-			fake.set(func(f *fakePagerDuty) { f.failStatus = tt.status })
+			switch tt.status {
+			case 0:
+			case http.StatusTooManyRequests:
+				fake.Fail(pdfake.Fault{Status: tt.status, RetryAfter: "17"})
+			default:
+				fake.Fail(pdfake.Fault{Status: tt.status})
+			}
 			r := runCmd(t, fake, tt.env, tt.args...)
 			if r.err == nil {
 				t.Fatalf("pdwebhook %v succeeded, want an error; stdout:\n%s", tt.args, r.stdout)
@@ -345,7 +409,7 @@ func TestErrors(t *testing.T) {
 					t.Errorf("pdwebhook %v showed the API token %q", tt.args, tok)
 				}
 			}
-			if n, _ := fake.counts(); n != 0 {
+			if n := fake.creates(); n != 0 {
 				t.Errorf("pdwebhook %v created %d subscriptions, want none", tt.args, n)
 			}
 		})
@@ -366,7 +430,7 @@ func TestDefaultEventsAreHandled(t *testing.T) {
 		if !ev.Handled() && typ != documented {
 			t.Errorf("DefaultEvents has %s, which the function does not handle", typ)
 		}
-		if !slices.Contains(documentedEvents, typ) {
+		if !slices.Contains(pdfake.WebhookEventTypes, typ) {
 			t.Errorf("DefaultEvents has %s, which PagerDuty does not document", typ)
 		}
 	}

@@ -8,7 +8,7 @@
 // Slack's rate limits, and (with the emulator) the Firestore round trips
 // on the critical path.
 //
-//	go run ./cmd/perf -out cmd/perf/perf.md              # in-memory store; the README links this file
+//	go run ./cmd/perf -out cmd/perf/perf.md              # in-memory store; docs/development.md links this file
 //	FIRESTORE_EMULATOR_HOST=127.0.0.1:8686 go run ./cmd/perf -out perf-firestore.md
 //	go run ./cmd/perf -runs 1 -only calls,scale -big 0    # a quick look
 //	go run ./cmd/perf -only storm                        # 60 incidents in 5 s, Slack's minute in 10 s
@@ -43,6 +43,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/perf"
 )
 
@@ -80,10 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	priceWrite := fs.Float64("price-write", d.Prices.Write, "Firestore USD per 100,000 document writes")
 	priceDelete := fs.Float64("price-delete", d.Prices.Delete, "Firestore USD per 100,000 document deletes")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

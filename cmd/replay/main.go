@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/replay"
 )
 
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	retries := fs.Int("retries", replay.DefaultRetries, "retries of a 429, 5xx, timeout or connection error, with doubling backoff from 500ms")
 	number := fs.Int("number", 0, "the first incident's `number` (default random four digits)")
 	title := fs.String("title", "", "replace the incident title (try emoji, Japanese, or <!channel>)")
-	if err := fs.Parse(args); err != nil {
+	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	incidentchannels "github.com/incident-channels/incident-channels"
+	"github.com/incident-channels/incident-channels/internal/app"
+	"github.com/incident-channels/incident-channels/internal/config"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/replay"
 )
@@ -21,10 +22,10 @@ func function(t *testing.T, secret string) (*httptest.Server, *slackfake.Server)
 	t.Helper()
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
-	h, err := incidentchannels.New(context.Background(), incidentchannels.Config{
+	h, err := app.New(context.Background(), app.Config{Config: config.Config{
 		WebhookSecrets: [][]byte{[]byte(secret)}, SlackToken: slackfake.DefaultToken, SlackAPIURL: fake.URL,
 		Store: "memory", ChannelPrefix: "inc",
-	}, slog.New(slog.DiscardHandler))
+	}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/soak"
 )
 
@@ -62,7 +63,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	margin := fs.Duration("lease-margin", 0, "how long a lease outlasts its holder's deadline (0: the production 1s); shorter runs faster")
 	budget := fs.Duration("budget", 0, "each request's budget (0: the production 3.5s); a lease kept after a lost answer outlasts it")
 	routes := fs.Bool("routes", false, "run with routing rules, an announce channel and people looked up in a fake PagerDuty API")
-	if err := fs.Parse(args); err != nil {
+	if done, err := cmdflag.Parse(fs, args, out); done || err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

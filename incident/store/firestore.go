@@ -451,7 +451,9 @@ type incidentDoc struct {
 	Escalations     int64        `firestore:"escalations"`
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
-	Deferred        bool         `firestore:"deferred"`
+	// LateChannel keeps the field name stored documents use, as does
+	// pendingDoc.PutOff.
+	LateChannel bool `firestore:"deferred"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
@@ -509,9 +511,10 @@ type pendingDoc struct {
 	Since  time.Time `firestore:"since,omitempty"`
 	Names  []string  `firestore:"names"`
 	Thread bool      `firestore:"thread"`
-	// Deferred marks an optional effect put off by Event.
-	Deferred bool   `firestore:"deferred"`
-	Event    string `firestore:"event"`
+	// PutOff marks an optional effect put off by Event (stored as
+	// "deferred").
+	PutOff bool   `firestore:"deferred"`
+	Event  string `firestore:"event"`
 }
 
 type historyDoc struct {
@@ -549,8 +552,8 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 			ID:               s.ID,
 			Number:           int(s.Number),
 			Title:            s.Title,
-			Status:           s.Status,
-			Urgency:          s.Urgency,
+			Status:           incident.Status(s.Status),
+			Urgency:          incident.Urgency(s.Urgency),
 			Priority:         s.Priority,
 			HTMLURL:          s.HTMLURL,
 			Service:          incident.Ref(s.Service),
@@ -573,7 +576,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
 		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
-			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, Deferred: p.Deferred, Event: p.Event}
+			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
@@ -597,7 +600,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Reassignments:   int(d.Reassignments),
 		Notes:           int(d.Notes),
 		Summarized:      d.Summarized,
-		Deferred:        d.Deferred,
+		LateChannel:     d.LateChannel,
 	}
 	return upgrade(st, d), nil
 }
@@ -631,8 +634,8 @@ func encodeState(st incident.State) incidentDoc {
 			ID:               s.ID,
 			Number:           int64(s.Number),
 			Title:            s.Title,
-			Status:           s.Status,
-			Urgency:          s.Urgency,
+			Status:           string(s.Status),
+			Urgency:          string(s.Urgency),
 			Priority:         s.Priority,
 			HTMLURL:          s.HTMLURL,
 			Service:          refDoc(s.Service),
@@ -655,7 +658,7 @@ func encodeState(st incident.State) incidentDoc {
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
 		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
-			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, Deferred: p.Deferred, Event: p.Event}
+			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
@@ -684,7 +687,7 @@ func encodeState(st incident.State) incidentDoc {
 		Notes:         int64(st.Notes),
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
-		Deferred:      st.Deferred,
+		LateChannel:   st.LateChannel,
 	}
 }
 

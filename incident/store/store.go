@@ -110,5 +110,5 @@ func cloneSlice[E any](s []E) []E {
 // archivable reports whether st is an incident whose own channel the
 // sweep may archive once it has been resolved long enough.
 func archivable(st incident.State) bool {
-	return st.ChannelID != "" && !st.ChannelArchived && st.Snapshot.Status == "resolved" && !st.Snapshot.ResolvedAt.IsZero()
+	return st.ChannelID != "" && !st.ChannelArchived && st.Snapshot.Status == incident.StatusResolved && !st.Snapshot.ResolvedAt.IsZero()
 }

@@ -198,7 +198,7 @@ func fullState() incident.State {
 		Ledger: []incident.Pending{
 			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
 			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
-			{Key: incident.KeyTopic, Deferred: true, Event: "E7"},
+			{Key: incident.KeyTopic, PutOff: true, Event: "E7"},
 		},
 		RootTS:          "1700000000.000100",
 		RootVersion:     6,
@@ -221,8 +221,8 @@ func fullState() incident.State {
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Note from Ada: on it", Early: true},
 			{At: testTime.Add(-10 * time.Minute).UTC(), Text: "Priority changed to P1 by Ada", EventID: "E7"},
 		},
-		Summarized: true,
-		Deferred:   true,
+		Summarized:  true,
+		LateChannel: true,
 		Timeline: []incident.HistoryLine{
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (high urgency)", EventID: "E1"},
 			{At: testTime.Add(-50 * time.Minute).UTC(), Text: "Acknowledged by Ada", EventID: "E2"},
@@ -672,6 +672,11 @@ func TestFirestoreLayout(t *testing.T) {
 		t.Errorf("incidents/Q1 written_at = %#v, want a timestamp", data["written_at"])
 	}
 	snap, _ := data["snapshot"].(map[string]any)
+	ledger, _ := data["ledger"].([]any)
+	var putOff map[string]any
+	if len(ledger) == 3 {
+		putOff, _ = ledger[2].(map[string]any)
+	}
 	for _, tt := range []struct {
 		field string
 		got   any
@@ -682,6 +687,13 @@ func TestFirestoreLayout(t *testing.T) {
 		{"root_ts", data["root_ts"], "1700000000.000100"},
 		{"snapshot.number", snap["number"], int64(1234)},
 		{"snapshot.updated_at", snap["updated_at"], testTime.UTC()},
+		// Status and urgency are PagerDuty's words; LateChannel and a
+		// put-off ledger entry are "deferred", as documents already
+		// stored have them.
+		{"snapshot.status", snap["status"], "acknowledged"},
+		{"snapshot.urgency", snap["urgency"], "high"},
+		{"deferred", data["deferred"], true},
+		{"ledger[2].deferred", putOff["deferred"], true},
 		{"snapshot.service", snap["service"], map[string]any{
 			"id": "PSVC", "type": "service_reference", "summary": "Checkout API", "html_url": "https://acme.pagerduty.com/services/PSVC",
 		}},

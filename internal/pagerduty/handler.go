@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/internal/reqbody"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
 // DefaultBudget is how long a request may work before answering. PagerDuty
@@ -42,66 +42,36 @@ type HandlerConfig struct {
 	// Checker answers pagey.ping: 200 when it passes, 503 naming what
 	// failed otherwise. Without one, a ping goes to Service like any event.
 	Checker Checker
-	// Log gets one line per request; nil discards them.
-	Log *slog.Logger
 	// Budget bounds the work of one request; 0 means DefaultBudget.
 	Budget time.Duration
-	// TraceProject, when set, is the Google Cloud project whose traces the
-	// request logs refer to (logging.googleapis.com/trace, from
-	// X-Cloud-Trace-Context or traceparent), so a request's lines group
-	// under its trace. Without it the field is left out.
-	TraceProject string
+}
+
+// Endpoint is what the webhook endpoint accepts; the handler is served
+// behind endpoint.Chain with it, which answers 405 to another method
+// and 413 to a body over MaxBodyBytes.
+var Endpoint = endpoint.Spec{
+	Name: "webhook", Method: http.MethodPost, MethodHint: "PagerDuty webhooks are POSTed", MaxBody: MaxBodyBytes,
 }
 
 // Handler is the webhook endpoint: verify, parse, handle, answer.
 type Handler struct {
-	secrets      [][]byte
-	svc          Service
-	check        Checker
-	log          *slog.Logger
-	budget       time.Duration
-	traceProject string
+	secrets [][]byte
+	svc     Service
+	check   Checker
+	budget  time.Duration
 }
 
 // NewHandler returns the HTTP handler for PagerDuty V3 webhooks.
 func NewHandler(cfg HandlerConfig) *Handler {
-	h := &Handler{
-		secrets: cfg.Secrets, svc: cfg.Service, check: cfg.Checker,
-		log: cfg.Log, budget: cfg.Budget, traceProject: cfg.TraceProject,
-	}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
+	h := &Handler{secrets: cfg.Secrets, svc: cfg.Service, check: cfg.Checker, budget: cfg.Budget}
 	if h.budget <= 0 {
 		h.budget = DefaultBudget
 	}
 	return h
 }
 
-// trace returns the Cloud Logging trace name of the request, or "".
-func (h *Handler) trace(r *http.Request) string {
-	if h.traceProject == "" {
-		return ""
-	}
-	id := ""
-	if v := r.Header.Get("X-Cloud-Trace-Context"); v != "" {
-		id, _, _ = strings.Cut(v, "/")
-	} else if v := r.Header.Get("Traceparent"); v != "" {
-		// version-traceid-spanid-flags
-		if parts := strings.Split(v, "-"); len(parts) == 4 {
-			id = parts[1]
-		}
-	}
-	if id == "" || len(id) > 64 || strings.Trim(id, "0123456789abcdefABCDEF") != "" {
-		return ""
-	}
-	return "projects/" + h.traceProject + "/traces/" + id
-}
-
-// reqLog collects the fields of the one log line written per request.
+// reqLog collects the webhook's fields of the request's log line.
 type reqLog struct {
-	trace   string
-	status  int
 	msg     string
 	ev      *incident.Event
 	res     incident.Result
@@ -112,33 +82,24 @@ type reqLog struct {
 }
 
 // ServeHTTP answers 2xx processed, ignored or a ping whose checks passed ·
-// 401 missing or invalid signature · 400 malformed (signed) body · 405 not
-// POST · 413 body over 256 KiB · 503 retryable failure or failed ping
-// check, with Retry-After when the failure carried one · 500 for a bug (a
-// recovered panic).
+// 401 missing or invalid signature · 400 malformed (signed) body · 503
+// retryable failure or failed ping check, with Retry-After when the
+// failure carried one · 500 for a bug (a recovered panic). Behind
+// endpoint.Chain with Endpoint, also 405 not POST and 413 body over
+// 256 KiB.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID), trace: h.trace(r)}
-	defer func() {
-		if p := recover(); p != nil {
-			rl.status, rl.msg, rl.err = http.StatusInternalServerError, "internal error", fmt.Errorf("panic: %v", p)
-			http.Error(w, rl.msg, rl.status)
-		}
-		h.logRequest(r.Context(), rl, time.Since(start))
-	}()
-	rl.status, rl.msg = h.serve(w, r, rl)
-	http.Error(w, rl.msg, rl.status)
+	rl := &reqLog{webhook: r.Header.Get(HeaderWebhookID)}
+	defer func() { endpoint.Annotate(r.Context(), rl.msg, rl.err, rl.attrs()...) }()
+	var status int
+	status, rl.msg = h.serve(w, r, rl)
+	http.Error(w, rl.msg, status)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) (int, string) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		return http.StatusMethodNotAllowed, "method not allowed: PagerDuty webhooks are POSTed"
-	}
-	body, status, msg, err := reqbody.Read(w, r, MaxBodyBytes)
-	if status != http.StatusOK {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		rl.err = err
-		return status, msg
+		return http.StatusBadRequest, "could not read body"
 	}
 	if err := VerifySignature(body, r.Header.Get(HeaderSignature), h.secrets); err != nil {
 		rl.err = err
@@ -190,16 +151,11 @@ func retryAfterSeconds(d time.Duration) string {
 	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
-func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
-	attrs := []slog.Attr{
-		slog.Int("status", rl.status),
-		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-	}
+// attrs are the webhook's fields of the request's log line.
+func (rl *reqLog) attrs() []slog.Attr {
+	var attrs []slog.Attr
 	if rl.webhook != "" {
 		attrs = append(attrs, slog.String("webhook_id", rl.webhook))
-	}
-	if rl.trace != "" {
-		attrs = append(attrs, slog.String("logging.googleapis.com/trace", rl.trace))
 	}
 	if ev := rl.ev; ev != nil {
 		attrs = append(attrs, slog.String("event_id", ev.ID), slog.String("event_type", ev.Type))
@@ -218,17 +174,5 @@ func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
 	if rl.res.ChannelID != "" {
 		attrs = append(attrs, slog.String("channel_id", rl.res.ChannelID))
 	}
-	level := slog.LevelInfo
-	if rl.err != nil {
-		attrs = append(attrs, slog.String("error", rl.err.Error()))
-		var op interface{ Operation() string }
-		if errors.As(rl.err, &op) {
-			attrs = append(attrs, slog.String("failed_call", op.Operation()))
-		}
-		level = slog.LevelWarn
-		if rl.status >= 500 && rl.status != http.StatusServiceUnavailable {
-			level = slog.LevelError
-		}
-	}
-	h.log.LogAttrs(ctx, level, "webhook "+rl.msg, attrs...)
+	return attrs
 }

@@ -1,7 +1,17 @@
-// Package pagerduty speaks PagerDuty's V3 webhook wire format: it checks
-// the X-PagerDuty-Signature of a request, parses its body into an
-// incident.Event and serves the webhook endpoint that hands events to the
-// service.
+// Package pagerduty is everything that speaks to or for PagerDuty.
+//
+// The V3 webhook wire: it checks the X-PagerDuty-Signature of a request,
+// parses its body into an incident.Event and serves the webhook endpoint
+// that hands events to the service.
+//
+// The REST API v2 client (Client): the user look-ups, the actions
+// responders take from Slack (acknowledge, resolve, escalate, annotate as
+// a PagerDuty user, the From header), the back-link note, and the webhook
+// subscriptions cmd/pdwebhook manages. It speaks plain net/http and
+// encoding/json, so every header and body is what PagerDuty documents.
+// Every failure is an *incident.Error classified where it enters, with a
+// 429's wait in its RetryAfter; Explain turns one into a sentence a
+// responder can read.
 package pagerduty
 
 import (
@@ -123,8 +133,8 @@ func fillIncident(ev *incident.Event, d object) error {
 			ID:               ev.IncidentID,
 			Number:           d.integer("number"),
 			Title:            d.str("title"),
-			Status:           d.str("status"),
-			Urgency:          d.str("urgency"),
+			Status:           incident.Status(d.str("status")),
+			Urgency:          incident.Urgency(d.str("urgency")),
 			HTMLURL:          d.str("html_url"),
 			Service:          d.object("service").ref(),
 			EscalationPolicy: d.object("escalation_policy").ref(),
@@ -154,7 +164,7 @@ func fillIncident(ev *incident.Event, d object) error {
 	ev.Note = d.str("content")
 	ev.Message = d.str("message")
 	ev.Responder = d.object("user").ref()
-	ev.ResponderState = d.str("state")
+	ev.ResponderState = incident.ResponderState(d.str("state"))
 	if ev.Type == incident.EventConferenceBridgeUpdated {
 		ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = conferenceBridge(d)
 	}

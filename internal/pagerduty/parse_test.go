@@ -60,7 +60,8 @@ func TestParseFixtures(t *testing.T) {
 	type row struct {
 		id, typ, incident string
 		number            int
-		title, status     string
+		title             string
+		status            incident.Status
 		handled           bool
 		check             func(t *testing.T, ev *incident.Event)
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
-	"github.com/incident-channels/incident-channels/pdapi"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
 // Defaults of ActorOptions.
@@ -44,13 +44,6 @@ type Actor struct {
 	PagerDutyID, Name, Email string
 	// Role is their PagerDuty role (observer, user, admin, …).
 	Role string
-}
-
-// PagerDutyUsers finds PagerDuty users by email (*pdapi.Client).
-type PagerDutyUsers interface {
-	// UserByEmail fails with pdapi.ErrNoUser when no user has the
-	// address, and a *incident.Error for everything else.
-	UserByEmail(ctx context.Context, email string) (pdapi.User, error)
 }
 
 // SlackEmails reads Slack users' email addresses (users.info,
@@ -157,7 +150,7 @@ func (a *Actors) lookUp(ctx context.Context, slackUserID string) (*ActorEntry, e
 	}
 	u, err := a.pd.UserByEmail(ctx, email)
 	switch {
-	case errors.Is(err, pdapi.ErrNoUser):
+	case errors.Is(err, pagerduty.ErrNoUser):
 		return &ActorEntry{Email: email, Reason: reasonNoPagerDutyUser, ExpireAt: a.now().Add(a.missTTL)}, nil
 	case err != nil:
 		return nil, fmt.Errorf("look up PagerDuty user %s: %w", email, err)

@@ -10,7 +10,6 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/testclock"
-	"github.com/incident-channels/incident-channels/pdapi"
 )
 
 // fakeSlackEmails is users.info's profile.email by Slack user id.
@@ -37,7 +36,7 @@ func (s *fakeSlackEmails) Calls() int {
 	return s.calls
 }
 
-// actorEnv is Actors wired to the real pdapi client, a fake PagerDuty
+// actorEnv is Actors wired to the real PagerDuty client, a fake PagerDuty
 // and a fake Slack.
 type actorEnv struct {
 	pd    *pdfake.Server
@@ -59,7 +58,7 @@ func newActorEnv(t *testing.T) *actorEnv {
 	}}
 	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &actorEnv{pd: pd, slack: slack, clock: clock, opts: ActorOptions{
-		PagerDuty: pdapi.New(pdapi.Options{Token: token, URL: pd.URL()}),
+		PagerDuty: client(token, pd.URL()),
 		Slack:     slack,
 		Cache:     newMemoryCache(),
 		Now:       clock.Now,

@@ -14,19 +14,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/PagerDuty/go-pagerduty"
-
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
-
-// DefaultPagerDutyURL is the PagerDuty REST API of US accounts; EU accounts
-// use https://api.eu.pagerduty.com.
-const DefaultPagerDutyURL = "https://api.pagerduty.com"
 
 // Defaults of Options.
 const (
@@ -40,20 +34,13 @@ const (
 // maxConcurrent is how many users are looked up at the same time.
 const maxConcurrent = 8
 
-// requestTimeout bounds one PagerDuty request when the caller's context
-// has no earlier deadline.
-const requestTimeout = 20 * time.Second
-
 // Options configure a Resolver.
 type Options struct {
-	// PagerDutyToken is the PagerDuty REST API key (PAGERDUTY_API_TOKEN),
-	// read access is enough. "" turns PagerDuty look-ups off: only users
-	// in Overrides (by PagerDuty user id) or in the Cache are found.
-	PagerDutyToken string
-	// PagerDutyURL is the PagerDuty REST API (PAGERDUTY_API_URL); "" is
-	// DefaultPagerDutyURL. EU accounts use https://api.eu.pagerduty.com.
-	PagerDutyURL string
-	// Slack looks Slack users up by email. Required with PagerDutyToken.
+	// PagerDuty reads PagerDuty users (a *pagerduty.Client; a read-only
+	// key is enough). nil turns PagerDuty look-ups off: only users in
+	// Overrides (by PagerDuty user id) or in the Cache are found.
+	PagerDuty PagerDutyUsers
+	// Slack looks Slack users up by email. Required with PagerDuty.
 	Slack EmailLookup
 	// Cache keeps the results between calls; nil for no cache.
 	Cache Cache
@@ -74,6 +61,18 @@ type Options struct {
 	Now func() time.Time
 }
 
+// PagerDutyUsers reads PagerDuty users (*pagerduty.Client).
+type PagerDutyUsers interface {
+	// User fails with pagerduty.ErrNoUser when PagerDuty has no user id,
+	// and with another *incident.Error for everything else.
+	User(ctx context.Context, id string) (pagerduty.User, error)
+	// UserByEmail fails with pagerduty.ErrNoUser when no user has the
+	// address, and with another *incident.Error for everything else.
+	UserByEmail(ctx context.Context, email string) (pagerduty.User, error)
+}
+
+var _ PagerDutyUsers = (*pagerduty.Client)(nil)
+
 // EmailLookup finds the Slack user with an email address
 // (users.lookupByEmail).
 type EmailLookup interface {
@@ -88,8 +87,7 @@ type EmailLookup interface {
 // Resolver finds the Slack users of PagerDuty users. It implements
 // incident.Directory and is safe for concurrent use.
 type Resolver struct {
-	pd             *pagerduty.Client // nil without a token
-	pdURL          string
+	pd             PagerDutyUsers // nil: no PagerDuty look-ups
 	slack          EmailLookup
 	cache          Cache
 	idOverrides    map[string]string
@@ -104,7 +102,7 @@ var _ incident.Directory = (*Resolver)(nil)
 // New returns a Resolver configured by o.
 func New(o Options) *Resolver {
 	r := &Resolver{
-		pdURL:          strings.TrimRight(o.PagerDutyURL, "/"),
+		pd:             o.PagerDuty,
 		slack:          o.Slack,
 		cache:          o.Cache,
 		idOverrides:    map[string]string{},
@@ -113,9 +111,6 @@ func New(o Options) *Resolver {
 		missTTL:        o.MissTTL,
 		log:            o.Log,
 		now:            o.Now,
-	}
-	if r.pdURL == "" {
-		r.pdURL = DefaultPagerDutyURL
 	}
 	if r.ttl <= 0 {
 		r.ttl = DefaultTTL
@@ -140,10 +135,6 @@ func New(o Options) *Resolver {
 			r.idOverrides[k] = v
 		}
 	}
-	if o.PagerDutyToken != "" {
-		r.pd = pagerduty.NewClient(o.PagerDutyToken, pagerduty.WithAPIEndpoint(r.pdURL))
-		r.pd.HTTPClient = retryAfterRecorder{&http.Client{Timeout: requestTimeout}}
-	}
 	return r
 }
 
@@ -159,10 +150,11 @@ type outcome struct {
 // SlackUsers maps users to Slack user ids: found is keyed by PagerDuty user
 // id, missing lists the users without a usable Slack account in the order
 // given. Users are deduplicated by id; refs without an id are ignored.
-// Without a PagerDuty token, users not settled by an id override or the
-// cache are in neither. err is a *incident.Error when PagerDuty or
-// Slack was rate limited or unavailable, or a permanent error when
-// PagerDuty refused the token; found and missing are then nil.
+// Without a PagerDuty client, users not settled by an id override or the
+// cache are in neither. err is a retryable *incident.Error when PagerDuty
+// or Slack was rate limited or unavailable, or a permanent error (a
+// refused token, a wrong PAGERDUTY_API_URL); found and missing are then
+// nil.
 func (r *Resolver) SlackUsers(ctx context.Context, users []incident.Ref) (found map[string]string, missing []incident.Unmatched, err error) {
 	var refs []incident.Ref // deduplicated, in order
 	out := make(map[string]outcome, len(users))
@@ -307,7 +299,7 @@ start:
 	wg.Wait()
 	if firstErr == nil && started < len(users) {
 		// The caller's context ended before every look-up could start.
-		firstErr = &incident.Error{Kind: incident.KindTransient, Op: "pagerduty users.get", Err: ctx.Err()}
+		firstErr = &incident.Error{Kind: incident.KindTransient, Op: "pagerduty.user", Err: ctx.Err()}
 	}
 	return results, firstErr
 }
@@ -353,38 +345,12 @@ func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) 
 // pagerDutyEmail returns the email address of the PagerDuty user id;
 // found is false when PagerDuty has no such user.
 func (r *Resolver) pagerDutyEmail(ctx context.Context, id string) (email string, found bool, err error) {
-	op := "pagerduty users.get " + id
-	var retryAfter time.Duration
-	user, err := r.pd.GetUserWithContext(context.WithValue(ctx, retryAfterKey{}, &retryAfter), id, pagerduty.GetUserOptions{})
-	if err == nil {
-		return strings.TrimSpace(user.Email), true, nil
-	}
-	// go-pagerduty does not retry, and reports transport errors with %v:
-	// the context tells whether the caller gave up.
-	if ctx.Err() != nil {
-		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: fmt.Errorf("no answer from PagerDuty: %w", ctx.Err())}
-	}
-	var apiErr pagerduty.APIError
-	if !errors.As(err, &apiErr) {
-		// No answer (connection refused, reset, timeout) or an answer
-		// that does not decode.
-		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: err}
-	}
-	switch code := apiErr.StatusCode; {
-	case code == http.StatusNotFound && apiErr.APIError.Valid:
+	u, err := r.pd.User(ctx, id)
+	switch {
+	case errors.Is(err, pagerduty.ErrNoUser):
 		return "", false, nil
-	case code == http.StatusNotFound:
-		// PagerDuty answers its own 404s with an error object; a bare
-		// 404 means the URL is not PagerDuty's REST API.
-		return "", false, fmt.Errorf("%s: %s answered 404 without a PagerDuty error; check PAGERDUTY_API_URL is the PagerDuty REST API (%s, or https://api.eu.pagerduty.com for EU accounts)",
-			op, r.pdURL, DefaultPagerDutyURL)
-	case code == http.StatusTooManyRequests:
-		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, RetryAfter: retryAfter, Err: apiErr}
-	case code >= 500:
-		return "", false, &incident.Error{Kind: incident.KindTransient, Op: op, Err: apiErr}
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return "", false, fmt.Errorf("%s: PagerDuty refused PAGERDUTY_API_TOKEN (HTTP %d); set it to a valid PagerDuty REST API key with read access to users", op, code)
-	default:
-		return "", false, fmt.Errorf("%s: PagerDuty refused the request (%v); check PAGERDUTY_API_TOKEN and PAGERDUTY_API_URL", op, apiErr)
+	case err != nil:
+		return "", false, err
 	}
+	return u.Email, true, nil
 }

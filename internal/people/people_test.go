@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,10 +19,8 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
-
-func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 const token = "pd-secret-token-123"
 
@@ -99,13 +96,17 @@ func newEnv(t *testing.T) *env {
 // options are the env's Options; tests change them before New.
 func (e *env) options() Options {
 	return Options{
-		PagerDutyToken: token,
-		PagerDutyURL:   e.pd.URL(),
-		Slack:          e.slack,
-		Cache:          e.cache,
-		Log:            slog.New(slog.NewTextHandler(e.log, nil)),
-		Now:            e.clock.Now,
+		PagerDuty: client(token, e.pd.URL()),
+		Slack:     e.slack,
+		Cache:     e.cache,
+		Log:       slog.New(slog.NewTextHandler(e.log, nil)),
+		Now:       e.clock.Now,
 	}
+}
+
+// client is the PagerDuty REST client of token at url.
+func client(token, url string) *pagerduty.Client {
+	return pagerduty.NewClient(pagerduty.ClientOptions{Token: token, URL: url})
 }
 
 func (e *env) resolver() *Resolver { return New(e.options()) }
@@ -328,7 +329,7 @@ func TestPagerDutyUnreachable(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
 	srv := httptest.NewServer(http.NotFoundHandler())
-	o.PagerDutyURL = srv.URL
+	o.PagerDuty = client(token, srv.URL)
 	srv.Close() // nothing listens there any more
 	_, _, err := New(o).SlackUsers(context.Background(), refs("PADA"))
 	retryable(t, err)
@@ -354,13 +355,12 @@ func TestPagerDutySlow(t *testing.T) {
 func TestPagerDutyTokenRefused(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
-	o.PagerDutyToken = "wrong-token-456"
+	o.PagerDuty = client("wrong-token-456", e.pd.URL())
 	_, _, err := New(o).SlackUsers(context.Background(), refs("PADA"))
 	if err == nil {
 		t.Fatal("SlackUsers error = nil, want the token refused")
 	}
-	var re *incident.Error
-	if errors.As(err, &re) {
+	if incident.IsRetryable(err) {
 		t.Errorf("error = %v is retryable; a refused token is not", err)
 	}
 	if !strings.Contains(err.Error(), "PAGERDUTY_API_TOKEN") {
@@ -379,10 +379,9 @@ func TestNotPagerDutyURL(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	o := e.options()
-	o.PagerDutyURL = srv.URL + "/"
+	o.PagerDuty = client(token, srv.URL+"/")
 	_, _, err := New(o).SlackUsers(context.Background(), refs("PADA"))
-	var re *incident.Error
-	if err == nil || errors.As(err, &re) {
+	if err == nil || incident.IsRetryable(err) {
 		t.Fatalf("SlackUsers error = %v, want a permanent error", err)
 	}
 	if !strings.Contains(err.Error(), "PAGERDUTY_API_URL") {
@@ -396,7 +395,7 @@ func TestNotPagerDutyURL(t *testing.T) {
 func TestNoToken(t *testing.T) {
 	e := newEnv(t)
 	o := e.options()
-	o.PagerDutyToken = ""
+	o.PagerDuty = nil
 	o.Overrides = map[string]string{"PDORA": "UDORA", "ada@example.com": "UADA"}
 	e.cache.PutSlackUsers(context.Background(), map[string]Entry{"PCARL": {Reason: "deactivated in Slack", ExpireAt: e.clock.Now().Add(time.Hour)}})
 	found, missing := resolve(t, New(o), "PADA", "PDORA", "PCARL", "PBOB")
@@ -407,7 +406,7 @@ func TestNoToken(t *testing.T) {
 		t.Errorf("missing (-want +got):\n%s", diff)
 	}
 	if got := e.pd.Calls() + e.slack.Calls(); got != 0 {
-		t.Errorf("PagerDuty + Slack calls = %d, want 0 without a token", got)
+		t.Errorf("PagerDuty + Slack calls = %d, want 0 without a PagerDuty client", got)
 	}
 }
 
@@ -503,25 +502,6 @@ func TestCacheFailures(t *testing.T) {
 	}
 	if got := strings.Count(e.log.String(), "cache down"); got != 2 {
 		t.Errorf("log has %d cache warnings, want 2 (read and write):\n%s", got, e.log)
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		header http.Header
-		want   time.Duration
-	}{
-		{http.Header{"Retry-After": {"30"}}, 30 * time.Second},
-		{http.Header{"Retry-After": {now.Add(time.Minute).Format(http.TimeFormat)}}, time.Minute},
-		{http.Header{"Ratelimit-Reset": {"12"}}, 12 * time.Second},
-		{http.Header{"Retry-After": {"soon"}}, 0},
-		{http.Header{}, 0},
-	}
-	for _, tt := range tests {
-		if got := retryAfter(tt.header, now); got != tt.want {
-			t.Errorf("retryAfter(%v) = %v, want %v", tt.header, got, tt.want)
-		}
 	}
 }
 

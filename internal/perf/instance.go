@@ -18,9 +18,11 @@ import (
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
 
-	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/internal/app"
+	"github.com/incident-channels/incident-channels/internal/config"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -85,7 +87,7 @@ func (in *instance) startSlack(countConns bool) (string, error) {
 	return "http://" + p.Addr() + "/api/", nil
 }
 
-// newFunction returns the handler incidentchannels.New builds from a
+// newFunction returns the handler app.New builds from a
 // configuration, as Cloud Functions runs it, with a fake Slack. configure,
 // when set, prepares the fake and adds to the environment before the
 // configuration is read.
@@ -108,12 +110,12 @@ func (rn *runner) newFunction(ctx context.Context, configure func(fake *slackfak
 	if configure != nil {
 		configure(in.fake, env)
 	}
-	cfg, err := incidentchannels.LoadConfig(func(k string) string { return env[k] })
+	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		in.Close()
 		return nil, err
 	}
-	h, err := incidentchannels.New(ctx, cfg, incidentchannels.NewLogger(io.Discard))
+	h, err := app.New(ctx, app.Config{Config: cfg}, app.NewLogger(io.Discard))
 	if err != nil {
 		in.Close()
 		return nil, err
@@ -163,7 +165,7 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 	log := slog.New(slog.DiscardHandler)
 	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
 		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
-	in.handler = pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: incidentchannels.NewLogger(io.Discard)})
+	in.handler = endpoint.Chain{}.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	in.serve()
 	return in, nil
 }

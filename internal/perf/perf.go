@@ -358,7 +358,7 @@ func (r *Report) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", row.Section, name, row.Where,
 			format(row.Min(), row.Digits), format(row.Median(), row.Digits), format(row.Max(), row.Digits), goal)
 	}
-	b.WriteString("\nRan: *New* = the handler `New(LoadConfig(…))` builds, in the tool's process, over loopback HTTP unless said; " +
+	b.WriteString("\nRan: *New* = the handler `app.New` builds from `config.Load(…)`, in the tool's process, over loopback HTTP unless said; " +
 		"*composed* = the same parts New composes (`incident.NewService`, `slackops.New`, `pagerduty.NewHandler`) around a " +
 		"store decorator that counts Firestore operations; *cmd/local* = the built binary as its own process (`STORE=memory`); " +
 		"*in-process* = package incident's functions. The fake Slack answers every call after L.\n")

@@ -54,19 +54,12 @@ func stormIncidentOf(prefix string, first, last []byte) (stormIncident, error) {
 	}
 	inc := stormIncident{
 		ID: ev.IncidentID, Channel: incident.ChannelName(prefix, ev0.Incident),
-		Status: titleCase(ev.Incident.Status), Topic: incident.Topic(ev.Incident), Replies: []string{ev.ID},
+		Status: incident.TitleCase(string(ev.Incident.Status)), Topic: incident.Topic(ev.Incident), Replies: []string{ev.ID},
 	}
 	for _, b := range incident.Bookmarks(ev.Incident) {
 		inc.Links = append(inc.Links, b.Link)
 	}
 	return inc, nil
-}
-
-func titleCase(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // stormFindings are the broken expectations of a storm, each a sentence.

@@ -23,6 +23,7 @@ func FuzzParse(f *testing.F) {
 		`{"rules": [{"name": "a", "match": {"urgency": "low"}, "channel": false, "post_to": "C0LOW"}]}`,
 		"rules:\n  - name: a\n    match:\n      service: [X, &s Y]\n      priority: none\n  - {name: b, match: {team: *s}, invite: [U0X, '@g', S0G], announce: none}\n",
 		"rules:\n  - name: a\n    match: {servce: X}\n  - name:\n  - {name: c, channel: false, prefix: p}\n---\nx: 1\n",
+		"rules:\n  - &a {name: a, match: {urgency: low}, <<: *a}\n  - {<<: [*a, {private: yes}], name: b, name: c}\n",
 	} {
 		f.Add([]byte(src), "X", "PX", "low", "", "", "T")
 	}
@@ -42,7 +43,7 @@ func FuzzParse(f *testing.F) {
 			rules[name] = true
 		}
 		inc := incident.Snapshot{
-			Urgency:      urgency,
+			Urgency:      incident.Urgency(urgency),
 			Priority:     priority,
 			Service:      incident.Ref{ID: serviceID, Summary: service},
 			Teams:        []incident.Ref{{ID: teamName, Summary: teamName}},

@@ -8,37 +8,33 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
 
-// The file as written. Match values and invitees are lists; the optional
-// scalars are pointers so that "not given" can be told from a zero value.
-type rawFile struct {
-	Rules []rawRule `yaml:"rules"`
-}
-
+// The file as written, read from the node tree. Match values and invitees
+// are lists; the optional scalars are pointers so that "not given" can be
+// told from a zero value.
 type rawRule struct {
-	Name     string    `yaml:"name"`
-	Match    *rawMatch `yaml:"match"`
-	Channel  *bool     `yaml:"channel"`
-	Prefix   *string   `yaml:"prefix"`
-	Private  *bool     `yaml:"private"`
-	Invite   list      `yaml:"invite"`
-	Announce *string   `yaml:"announce"`
-	PostTo   *string   `yaml:"post_to"`
+	Name     string
+	Match    *rawMatch
+	Channel  *bool
+	Prefix   *string
+	Private  *bool
+	Invite   list
+	Announce *string
+	PostTo   *string
 }
 
 type rawMatch struct {
-	Service      list `yaml:"service"`
-	Team         list `yaml:"team"`
-	Urgency      list `yaml:"urgency"`
-	Priority     list `yaml:"priority"`
-	IncidentType list `yaml:"incident_type"`
+	Service      list
+	Team         list
+	Urgency      list
+	Priority     list
+	IncidentType list
 }
 
 // The keys of each mapping, for the unknown-key errors.
@@ -51,48 +47,6 @@ var (
 // list is one string or a list of strings. A list given empty ([]) is
 // not nil, so it can be told from a field left out.
 type list []string
-
-// UnmarshalYAML accepts a scalar or a sequence of scalars. Its errors are
-// *yaml.TypeError so the decoder goes on and reports every problem.
-func (l *list) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		*l = list{n.Value}
-		return nil
-	case yaml.SequenceNode:
-		out := make(list, 0, len(n.Content))
-		for _, c := range n.Content {
-			if c.Kind == yaml.AliasNode && c.Alias != nil {
-				c = c.Alias
-			}
-			switch {
-			case c.Kind == yaml.ScalarNode && c.ShortTag() == "!!null":
-				out = append(out, "") // reported as an empty entry
-			case c.Kind == yaml.ScalarNode:
-				out = append(out, c.Value)
-			default:
-				return typeError(c.Line, "expected a list of plain values, got %s inside it", kindName(c))
-			}
-		}
-		*l = out
-		return nil
-	}
-	return typeError(n.Line, "expected one value or a list of values, got %s", kindName(n))
-}
-
-func typeError(line int, format string, args ...any) *yaml.TypeError {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", line) + fmt.Sprintf(format, args...)}}
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.MappingNode:
-		return "a mapping"
-	}
-	return "a value"
-}
 
 // noPriority is the priority match value for incidents without a priority.
 const noPriority = "none"
@@ -114,17 +68,24 @@ type problem struct {
 
 // parser collects the problems of one Parse call.
 type parser struct {
-	raw      rawFile
-	spans    []span // where each rule is in the file, from the node tree
-	broken   map[int]bool
+	rules    []rawRule
+	broken   map[int]bool // rules whose values are not all known
 	problems []problem
+	merges   int // mappings brought in by merge keys so far
 }
-
-// span is the lines a rule takes in the file.
-type span struct{ first, last int }
 
 func (p *parser) add(rule int, format string, args ...any) {
 	p.problems = append(p.problems, problem{rule, fmt.Sprintf(format, args...)})
+}
+
+// addAt adds a problem of rule (-1: the file) at the position of n, and
+// marks the rule broken: its values may be missing because of it, so
+// checking them would only add noise.
+func (p *parser) addAt(rule int, n *yaml.Node, format string, args ...any) {
+	if rule >= 0 {
+		p.broken[rule] = true
+	}
+	p.add(rule, "line %d:%d: %s", n.Line, n.Column, fmt.Sprintf(format, args...))
 }
 
 // Parse parses a rules file (YAML, or JSON, which is YAML too). def is
@@ -132,53 +93,43 @@ func (p *parser) add(rule int, format string, args ...any) {
 // defaults. Every problem found is reported, joined with errors.Join,
 // each naming the rule and the field.
 //
-// The checks: the file has at least one rule; no unknown keys (with the
-// line); every rule has a unique name; match fields are not empty and
-// urgency is high or low; prefix is a valid channel name part; invitees
-// are Slack user ids, user group ids or @handles; announce and post_to
-// are channel ids (announce may be none); post_to only with channel:
-// false, and prefix, private, invite and announce only without it; no
-// rule comes after one that matches every incident.
+// The checks: the file has at least one rule; no unknown keys, keys given
+// twice or values of the wrong kind (with the line and column); every
+// rule has a unique name; match fields are not empty and urgency is high
+// or low; prefix is a valid channel name part; invitees are Slack user
+// ids, user group ids or @handles; announce and post_to are channel ids
+// (announce may be none); post_to only with channel: false, and prefix,
+// private, invite and announce only without it; no rule comes after one
+// that matches every incident.
 func Parse(data []byte, def incident.Route) (*Table, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("not valid YAML: %w", err)
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		return nil, errors.New("the file is empty: it needs a rules: list with at least one rule (see routing.example.yaml)")
 	}
 	p := &parser{broken: map[int]bool{}}
-	p.scan(doc.Content[0])
-
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var te *yaml.TypeError
-	switch err := dec.Decode(&p.raw); {
-	case errors.As(err, &te):
-		for _, msg := range te.Errors {
-			p.decodeProblem(msg)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("not valid YAML: %w", err)
-	}
+	p.file(doc.Content[0])
 	var next yaml.Node
 	if err := dec.Decode(&next); err != io.EOF && (err != nil || len(next.Content) > 0 && !isNull(next.Content[0])) {
 		p.add(-1, "line %d: a second YAML document begins here, and only the first is read: remove the '---' and put all rules in one rules: list", next.Line)
 	}
 
 	t := &Table{def: cloneRoute(def)}
-	if len(p.raw.Rules) == 0 && len(p.problems) == 0 {
+	if len(p.rules) == 0 && len(p.problems) == 0 {
 		p.add(-1, "no rules: the file needs a rules: list with at least one rule (see routing.example.yaml)")
 	}
 	names := map[string]int{}
 	catchAll := -1
-	for i, rr := range p.raw.Rules {
+	for i, rr := range p.rules {
 		if catchAll >= 0 {
 			p.add(i, "unreachable: rule %d %q has no match block, so it matches every incident before this rule is tried; move this rule above it, or give %q a match block",
-				catchAll+1, p.raw.Rules[catchAll].Name, p.raw.Rules[catchAll].Name)
+				catchAll+1, p.rules[catchAll].Name, p.rules[catchAll].Name)
 		}
 		name := strings.TrimSpace(rr.Name)
-		rr.Name, p.raw.Rules[i].Name = name, name
+		rr.Name, p.rules[i].Name = name, name
 		if p.broken[i] {
 			// Its values may be missing because of the problems
 			// reported for it: checking them would only add noise.
@@ -217,7 +168,7 @@ func (p *parser) compile(i int, rr rawRule, def incident.Route) rule {
 		r.urgencies = p.values(i, "match.urgency", m.Urgency)
 		for k, u := range r.urgencies {
 			r.urgencies[k] = strings.ToLower(u)
-			if r.urgencies[k] != "high" && r.urgencies[k] != "low" {
+			if v := incident.Urgency(r.urgencies[k]); v != incident.UrgencyHigh && v != incident.UrgencyLow {
 				p.add(i, "match.urgency: %q is not high or low", u)
 			}
 		}
@@ -360,134 +311,239 @@ func dedup(s []string) []string {
 	return out
 }
 
-// scan walks the node tree: it records where each rule is, and reports
-// keys given no value (service:) which the typed decoding cannot tell from
-// keys left out, so a match that lost its value does not quietly match
-// every incident.
-func (p *parser) scan(root *yaml.Node) {
+// file reads the rules from the document's root node. Every problem of
+// shape (a key unknown or given no value, a value of the wrong kind) is
+// reported at its line and column, the rule it is in known from the walk.
+func (p *parser) file(root *yaml.Node) {
+	root = resolve(root)
 	if root.Kind != yaml.MappingNode {
+		p.addAt(-1, root, "the file must be a mapping with a rules: list, got %s", describe(root))
 		return
 	}
-	var rules *yaml.Node
-	for k := 0; k+1 < len(root.Content); k += 2 {
-		if root.Content[k].Value == "rules" {
-			rules = root.Content[k+1]
+	for _, kv := range p.pairs(-1, root) {
+		switch {
+		case kv.key.Value != "rules":
+			p.unknownKey(-1, kv.key, fileKeys, "at the top of the file")
+		case isNull(kv.value):
+			// Reported as no rules.
+		case kv.value.Kind != yaml.SequenceNode:
+			p.addAt(-1, kv.value, "rules must be a list of rules, each starting with '- name:', got %s", describe(kv.value))
+		default:
+			for i, n := range kv.value.Content {
+				p.rules = append(p.rules, p.rule(i, resolve(n)))
+			}
 		}
 	}
-	if rules == nil || rules.Kind != yaml.SequenceNode {
-		return
+}
+
+// rule reads rule i from its node.
+func (p *parser) rule(i int, n *yaml.Node) rawRule {
+	var rr rawRule
+	if n.Kind != yaml.MappingNode {
+		p.addAt(i, n, "a rule must be a mapping of keys, starting with name:, got %s", describe(n))
+		return rr
 	}
-	for i, n := range rules.Content {
-		p.spans = append(p.spans, span{n.Line, lastLine(n)})
-		if n.Kind != yaml.MappingNode {
+	for _, kv := range p.pairs(i, n) {
+		key, v := kv.key, kv.value
+		switch {
+		case !slices.Contains(ruleKeys, key.Value):
+			p.unknownKey(i, key, ruleKeys, "in a rule")
+			continue
+		case isNull(v) && key.Value == "match":
+			// A match that lost its values must not quietly match
+			// every incident.
+			p.addAt(i, key, "match is empty: give at least one of %s, or remove match to match every incident", strings.Join(matchKeys, ", "))
+			continue
+		case isNull(v):
+			p.addAt(i, key, "%s is empty: give it a value, or remove %s", key.Value, key.Value)
 			continue
 		}
-		for k := 0; k+1 < len(n.Content); k += 2 {
-			key, val := n.Content[k], n.Content[k+1]
-			switch {
-			case isNull(val) && key.Value == "match":
-				p.add(i, "line %d: match is empty: give at least one of %s, or remove match to match every incident", key.Line, strings.Join(matchKeys, ", "))
-				p.broken[i] = true
-			case isNull(val):
-				p.add(i, "line %d: %s is empty: give it a value, or remove %s", key.Line, key.Value, key.Value)
-				p.broken[i] = true
+		switch key.Value {
+		case "name":
+			if s := p.text(i, v); s != nil {
+				rr.Name = *s
 			}
-			if key.Value != "match" || val.Kind != yaml.MappingNode {
-				continue
-			}
-			for m := 0; m+1 < len(val.Content); m += 2 {
-				if isNull(val.Content[m+1]) {
-					f := val.Content[m]
-					p.add(i, "line %d: match.%s is empty: give a value or a list of values, or remove %s", f.Line, f.Value, f.Value)
-					p.broken[i] = true
-				}
-			}
+		case "match":
+			rr.Match = p.match(i, v)
+		case "channel":
+			rr.Channel = p.boolean(i, v)
+		case "prefix":
+			rr.Prefix = p.text(i, v)
+		case "private":
+			rr.Private = p.boolean(i, v)
+		case "invite":
+			rr.Invite = p.list(i, v)
+		case "announce":
+			rr.Announce = p.text(i, v)
+		case "post_to":
+			rr.PostTo = p.text(i, v)
 		}
 	}
+	return rr
+}
+
+// match reads rule i's match block from its node.
+func (p *parser) match(i int, n *yaml.Node) *rawMatch {
+	if n.Kind != yaml.MappingNode {
+		p.addAt(i, n, "match must be a mapping of fields, like {service: Checkout API, urgency: high}, got %s", describe(n))
+		return nil
+	}
+	m := &rawMatch{}
+	fields := map[string]*list{
+		"service": &m.Service, "team": &m.Team, "urgency": &m.Urgency, "priority": &m.Priority, "incident_type": &m.IncidentType,
+	}
+	for _, kv := range p.pairs(i, n) {
+		field, ok := fields[kv.key.Value]
+		switch {
+		case !ok:
+			p.unknownKey(i, kv.key, matchKeys, "in match")
+		case isNull(kv.value):
+			p.addAt(i, kv.key, "match.%s is empty: give a value or a list of values, or remove %s", kv.key.Value, kv.key.Value)
+		default:
+			*field = p.list(i, kv.value)
+		}
+	}
+	return m
+}
+
+// list reads one value or a list of values; nil after a problem. A null
+// in the list is an empty entry, which the checks of the values report.
+func (p *parser) list(i int, n *yaml.Node) list {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return list{n.Value}
+	case yaml.SequenceNode:
+		out := make(list, 0, len(n.Content))
+		for _, c := range n.Content {
+			switch c = resolve(c); {
+			case isNull(c):
+				out = append(out, "")
+			case c.Kind == yaml.ScalarNode:
+				out = append(out, c.Value)
+			default:
+				p.addAt(i, c, "expected a list of plain values, got %s inside it", describe(c))
+				return nil
+			}
+		}
+		return out
+	}
+	p.addAt(i, n, "expected one value or a list of values, got %s", describe(n))
+	return nil
+}
+
+// text reads one value as written (a number too); nil after a problem.
+func (p *parser) text(i int, n *yaml.Node) *string {
+	if n.Kind != yaml.ScalarNode {
+		p.addAt(i, n, "expected one value, got %s", describe(n))
+		return nil
+	}
+	s := n.Value
+	return &s
+}
+
+// boolean reads true or false, as YAML decodes them into a bool; nil
+// after a problem.
+func (p *parser) boolean(i int, n *yaml.Node) *bool {
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		p.addAt(i, n, "expected true or false, got %s", describe(n))
+		return nil
+	}
+	return &b
+}
+
+// unknownKey reports key, not one of keys, suggesting the one it is
+// likely a misspelling of.
+func (p *parser) unknownKey(rule int, key *yaml.Node, keys []string, where string) {
+	if s := closest(key.Value, keys); s != "" {
+		p.addAt(rule, key, "unknown key %q %s: did you mean %s? (the keys are %s)", key.Value, where, s, strings.Join(keys, ", "))
+		return
+	}
+	p.addAt(rule, key, "unknown key %q %s: the keys are %s", key.Value, where, strings.Join(keys, ", "))
+}
+
+// pair is one key of a mapping and its value, alias resolved.
+type pair struct{ key, value *yaml.Node }
+
+// maxMerges bounds the mappings merge keys bring into one file: a mapping
+// may merge itself through an alias, and merges of merges multiply.
+const maxMerges = 1000
+
+// pairs are the keys and values of mapping n, in order, with the keys of
+// mappings merged in by "<<" (YAML's merge key) that n does not give
+// itself. A key given twice is a problem of rule.
+func (p *parser) pairs(rule int, n *yaml.Node) []pair {
+	var own, merged []pair
+	seen := map[string]*yaml.Node{}
+	for k := 0; k+1 < len(n.Content); k += 2 {
+		key, v := n.Content[k], resolve(n.Content[k+1])
+		if key.ShortTag() == "!!merge" {
+			merged = append(merged, p.merge(rule, key, v)...)
+			continue
+		}
+		if first, dup := seen[key.Value]; dup {
+			p.addAt(rule, key, "%s is given twice (first on line %d): keep one", key.Value, first.Line)
+			continue
+		}
+		seen[key.Value] = key
+		own = append(own, pair{key, v})
+	}
+	for _, kv := range merged {
+		if _, given := seen[kv.key.Value]; !given {
+			seen[kv.key.Value] = kv.key
+			own = append(own, kv)
+		}
+	}
+	return own
+}
+
+// merge is the pairs a merge key brings: those of its mapping, or of each
+// mapping of its list, the first given winning.
+func (p *parser) merge(rule int, key, v *yaml.Node) []pair {
+	sources := []*yaml.Node{v}
+	if v.Kind == yaml.SequenceNode {
+		sources = v.Content
+	}
+	var out []pair
+	for _, m := range sources {
+		if m = resolve(m); m.Kind != yaml.MappingNode {
+			p.addAt(rule, m, "<< merges a mapping or a list of them, got %s", describe(m))
+			continue
+		}
+		if p.merges++; p.merges > maxMerges {
+			if p.merges == maxMerges+1 {
+				p.addAt(rule, key, "<< merges over %d mappings: does a mapping merge itself?", maxMerges)
+			}
+			return out
+		}
+		out = append(out, p.pairs(rule, m)...)
+	}
+	return out
+}
+
+// resolve is the node an alias refers to, or n.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
 }
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// lastLine is the last line of any node under n (aliases not followed).
-func lastLine(n *yaml.Node) int {
-	last := n.Line
-	for _, c := range n.Content {
-		last = max(last, lastLine(c))
+// describe names what n is for an error: a list, a mapping, or the value.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
 	}
-	return last
-}
-
-var (
-	lineRe          = regexp.MustCompile(`^line (\d+): `)
-	unknownFieldRe  = regexp.MustCompile(`^field (.*) not found in type routing\.(\w+)$`)
-	cannotDecodeRe  = regexp.MustCompile("^cannot unmarshal (!!\\w+)(?: `(.*)`)? into (.+)$")
-	expectedForType = map[string]string{
-		"bool":              "expected true or false",
-		"string":            "expected one value",
-		"routing.rawMatch":  "match must be a mapping of fields, like {service: Checkout API, urgency: high}",
-		"routing.rawRule":   "a rule must be a mapping of keys, starting with name:",
-		"[]routing.rawRule": "rules must be a list of rules, each starting with '- name:'",
-		"routing.rawFile":   "the file must be a mapping with a rules: list",
-	}
-)
-
-// decodeProblem turns one of yaml's type errors into a problem of the
-// rule on its line, in the file's words rather than Go's, and marks the
-// rule broken.
-func (p *parser) decodeProblem(msg string) {
-	line := 0
-	if m := lineRe.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = msg[len(m[0]):]
-	}
-	if m := unknownFieldRe.FindStringSubmatch(msg); m != nil {
-		keys, where := fileKeys, "at the top of the file"
-		switch m[2] {
-		case "rawRule":
-			keys, where = ruleKeys, "in a rule"
-		case "rawMatch":
-			keys, where = matchKeys, "in match"
-		}
-		msg = fmt.Sprintf("unknown key %q %s: the keys are %s", m[1], where, strings.Join(keys, ", "))
-		if s := closest(m[1], keys); s != "" {
-			msg = fmt.Sprintf("unknown key %q %s: did you mean %s? (the keys are %s)", m[1], where, s, strings.Join(keys, ", "))
-		}
-	} else if m := cannotDecodeRe.FindStringSubmatch(msg); m != nil {
-		got := "a value"
-		switch m[1] {
-		case "!!seq":
-			got = "a list"
-		case "!!map":
-			got = "a mapping"
-		}
-		if m[2] != "" {
-			got = fmt.Sprintf("%q", m[2])
-		}
-		want, ok := expectedForType[m[3]]
-		if !ok {
-			want = "expected " + m[3]
-		}
-		msg = want + ", got " + got
-	}
-	if line > 0 {
-		msg = fmt.Sprintf("line %d: %s", line, msg)
-	}
-	// The rule whose lines hold the problem; none when the line is
-	// outside every rule, or several rules share it (one-line JSON).
-	rule := -1
-	for i, s := range p.spans {
-		if line >= s.first && line <= s.last {
-			p.broken[i] = true
-			if rule == -1 {
-				rule = i
-			} else {
-				rule = -2
-			}
-		}
-	}
-	p.add(max(rule, -1), "%s", msg)
+	return "a value"
 }
 
 // closest returns the key nearest to s if it is within two edits.
@@ -533,8 +589,8 @@ func (p *parser) err() error {
 			continue
 		}
 		label := fmt.Sprintf("rule %d", pr.rule+1)
-		if pr.rule < len(p.raw.Rules) && strings.TrimSpace(p.raw.Rules[pr.rule].Name) != "" {
-			label += fmt.Sprintf(" %q", strings.TrimSpace(p.raw.Rules[pr.rule].Name))
+		if pr.rule < len(p.rules) && strings.TrimSpace(p.rules[pr.rule].Name) != "" {
+			label += fmt.Sprintf(" %q", strings.TrimSpace(p.rules[pr.rule].Name))
 		}
 		errs[k] = errors.New(label + ": " + pr.msg)
 	}

@@ -85,7 +85,7 @@ func (r *rule) matches(inc *incident.Snapshot) bool {
 	if r.teams != nil && !slices.ContainsFunc(inc.Teams, func(t incident.Ref) bool { return refMatches(t, r.teams) }) {
 		return false
 	}
-	if r.urgencies != nil && !containsFold(r.urgencies, inc.Urgency) {
+	if r.urgencies != nil && !containsFold(r.urgencies, string(inc.Urgency)) {
 		return false
 	}
 	if r.priorities != nil && !priorityMatches(r.priorities, inc.Priority) {

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,7 +34,7 @@ func mustParse(t testing.TB, src string) *Table {
 func snap(service, serviceID, urgency, priority, incType string, teams ...incident.Ref) incident.Snapshot {
 	return incident.Snapshot{
 		ID:           "Q1",
-		Urgency:      urgency,
+		Urgency:      incident.Urgency(urgency),
 		Priority:     priority,
 		Service:      incident.Ref{ID: serviceID, Type: "service_reference", Summary: service},
 		Teams:        teams,
@@ -222,33 +223,40 @@ func TestParseErrors(t *testing.T) {
 		{"empty rules", "rules: []\n", []string{"no rules"}},
 		{"null rules", "rules:\n", []string{"no rules"}},
 		{"not YAML", "rules: [\n", []string{"not valid YAML"}},
-		{"top level is a list", "- name: a\n", []string{"line 1: the file must be a mapping with a rules: list"}},
-		{"rules is not a list", "rules: {name: a}\n", []string{"line 1: rules must be a list of rules"}},
-		{"unknown top-level key", "rules: [{name: a}]\nrule: []\n", []string{`line 2: unknown key "rule" at the top of the file: did you mean rules?`}},
+		{"top level is a list", "- name: a\n", []string{"line 1:1: the file must be a mapping with a rules: list, got a list"}},
+		{"rules is not a list", "rules: {name: a}\n", []string{"line 1:8: rules must be a list of rules"}},
+		{"unknown top-level key", "rules: [{name: a}]\nrule: []\n", []string{`line 2:1: unknown key "rule" at the top of the file: did you mean rules?`}},
 		{"unknown rule key", "rules:\n  - name: a\n    chanel: false\n",
-			[]string{`rule 1 "a": line 3: unknown key "chanel" in a rule: did you mean channel?`}},
+			[]string{`rule 1 "a": line 3:5: unknown key "chanel" in a rule: did you mean channel?`}},
 		{"unknown match key", "rules:\n  - name: a\n    match:\n      servce: X\n",
-			[]string{`rule 1 "a": line 4: unknown key "servce" in match: did you mean service?`}},
+			[]string{`rule 1 "a": line 4:7: unknown key "servce" in match: did you mean service?`}},
 		{"unknown key far from any", "rules:\n  - name: a\n    colour: red\n",
-			[]string{`rule 1 "a": line 3: unknown key "colour" in a rule: the keys are name, match,`}},
-		{"unknown key in one-line JSON names the line", `{"rules": [{"name": "a"}, {"name": "b", "x": 1}]}`,
-			[]string{`line 1: unknown key "x" in a rule`}},
+			[]string{`rule 1 "a": line 3:5: unknown key "colour" in a rule: the keys are name, match,`}},
+		{"unknown key in one-line JSON names the rule and column", `{"rules": [{"name": "a"}, {"name": "b", "x": 1}]}`,
+			[]string{`rule 2 "b": line 1:41: unknown key "x" in a rule`, `rule 2 "b": unreachable: rule 1 "a" has no match block`}},
 		{"wrong type", "rules:\n  - name: a\n    private: yes please\n",
-			[]string{`rule 1 "a": line 3: expected true or false, got "yes please"`}},
+			[]string{`rule 1 "a": line 3:14: expected true or false, got "yes please"`}},
 		{"match not a mapping", "rules:\n  - name: a\n    match: low\n",
-			[]string{`rule 1 "a": line 3: match must be a mapping of fields`}},
+			[]string{`rule 1 "a": line 3:12: match must be a mapping of fields, like {service: Checkout API, urgency: high}, got "low"`}},
 		{"match value a mapping", "rules:\n  - name: a\n    match:\n      service: {name: X}\n",
-			[]string{`rule 1 "a": line 4: expected one value or a list of values, got a mapping`}},
+			[]string{`rule 1 "a": line 4:16: expected one value or a list of values, got a mapping`}},
 		{"match list of lists", "rules:\n  - name: a\n    match:\n      service: [[X]]\n",
-			[]string{`rule 1 "a": line 4: expected a list of plain values, got a list inside it`}},
+			[]string{`rule 1 "a": line 4:17: expected a list of plain values, got a list inside it`}},
+		{"rule not a mapping", "rules:\n  - just a name\n", []string{`rule 1: line 2:5: a rule must be a mapping of keys, starting with name:, got "just a name"`}},
+		{"name a list", "rules:\n  - name: [a, b]\n", []string{"rule 1: line 2:11: expected one value, got a list"}},
+		{"key given twice", "rules:\n  - name: a\n    match: {urgency: low}\n    name: b\n",
+			[]string{`rule 1 "a": line 4:5: name is given twice (first on line 2): keep one`}},
+		{"unknown key merged in", "rules:\n  - &base {name: a, match: {urgency: low}, colour: red}\n  - {<<: *base, name: b}\n",
+			[]string{`rule 1 "a": line 2:44: unknown key "colour"`, `rule 2 "b": line 2:44: unknown key "colour"`}},
+		{"merge of a value", "rules:\n  - {<<: x, name: a}\n", []string{`rule 1 "a": line 2:10: << merges a mapping or a list of them, got "x"`}},
 		{"name missing", "rules:\n  - match: {urgency: low}\n", []string{"rule 1: name is missing"}},
 		{"name blank", "rules:\n  - name: ' '\n", []string{"rule 1: name is missing"}},
-		{"name empty", "rules:\n  - name:\n", []string{"rule 1: line 2: name is empty"}},
+		{"name empty", "rules:\n  - name:\n", []string{"rule 1: line 2:5: name is empty"}},
 		{"name duplicated", "rules:\n  - {name: a, match: {urgency: low}}\n  - {name: b, match: {urgency: high}}\n  - {name: a, match: {service: S}}\n",
 			[]string{`rule 3 "a": name "a" is already the name of rule 1`}},
 		{"match empty", "rules:\n  - name: a\n    match: {}\n", []string{`rule 1 "a": match is empty: give at least one of service, team`}},
-		{"match null", "rules:\n  - name: a\n    match:\n", []string{`rule 1 "a": line 3: match is empty`}},
-		{"match value null", "rules:\n  - name: a\n    match:\n      service:\n", []string{`rule 1 "a": line 4: match.service is empty`}},
+		{"match null", "rules:\n  - name: a\n    match:\n", []string{`rule 1 "a": line 3:5: match is empty`}},
+		{"match value null", "rules:\n  - name: a\n    match:\n      service:\n", []string{`rule 1 "a": line 4:7: match.service is empty`}},
 		{"match value empty list", "rules:\n  - {name: a, match: {team: []}}\n", []string{`rule 1 "a": match.team is empty`}},
 		{"match value empty string", "rules:\n  - {name: a, match: {priority: ''}}\n", []string{`rule 1 "a": match.priority has an empty value`}},
 		{"match value blank in a list", "rules:\n  - {name: a, match: {incident_type: [major, ' ']}}\n", []string{`rule 1 "a": match.incident_type has an empty value`}},
@@ -319,8 +327,21 @@ func TestParseAcceptsQuirks(t *testing.T) {
 		"anchors":           "rules:\n  - {name: a, match: {service: &s [X, Y]}}\n  - {name: b, match: {service: *s, urgency: low}}\n",
 		"alias in a list":   "rules:\n  - {name: a, match: {service: [&x X, Y]}}\n  - {name: b, match: {service: [*x]}}\n",
 		"tabs in JSON":      "{\n\t\"rules\": [\n\t\t{\"name\": \"a\"}\n\t]\n}\n",
+		"YAML 1.1 booleans": "rules:\n  - {name: a, channel: yes, private: on}\n",
 	} {
 		t.Run(name, func(t *testing.T) { mustParse(t, src) })
+	}
+}
+
+// A rule may take keys from another with YAML's merge key; its own keys
+// win.
+func TestParseMergeKeys(t *testing.T) {
+	tab := mustParse(t, "rules:\n"+
+		"  - &pay {name: pay, match: {service: Checkout API, urgency: high}, private: true, prefix: pay}\n"+
+		"  - {<<: *pay, name: pay-low, match: {service: Checkout API, urgency: low}}\n")
+	got := tab.Route(incident.Snapshot{Service: incident.Ref{Summary: "Checkout API"}, Urgency: "low"})
+	if got.Rule != "pay-low" || !got.Private || got.Prefix != "pay" {
+		t.Errorf("Route = %+v, want rule pay-low, private, prefix pay (merged from pay)", got)
 	}
 }
 
@@ -411,6 +432,34 @@ func TestExampleFile(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if diff := cmp.Diff(tt.want, tab.Route(tt.inc)); diff != "" {
 				t.Errorf("route (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A mapping that merges itself, or merges that multiply, end in one
+// problem rather than a walk without end.
+func TestParseMergeBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("rules:\n  - &m0 {name: a, match: {urgency: low}}\n")
+	for level := 1; level <= 6; level++ {
+		fmt.Fprintf(&b, "  - &m%d {name: r%d, match: {urgency: high}, <<: [", level, level)
+		for k := range 10 {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*m%d", level-1)
+		}
+		b.WriteString("]}\n")
+	}
+	for name, src := range map[string]string{
+		"merges itself":   "rules:\n  - &a {name: x, <<: *a}\n",
+		"merges multiply": b.String(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(src), def)
+			if err == nil || strings.Count(err.Error(), "merges over 1000 mappings") != 1 {
+				t.Errorf("Parse = %v, want one problem of too many merges", err)
 			}
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strings"
 
+	"github.com/incident-channels/incident-channels/incident"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
@@ -220,7 +221,7 @@ func textObject(t rawText, channels map[string]string) template.HTML {
 	return template.HTML(template.HTMLEscapeString(t.Text))
 }
 
-var statuses = []string{"triggered", "acknowledged", "resolved"}
+var statuses = []incident.Status{incident.StatusTriggered, incident.StatusAcknowledged, incident.StatusResolved}
 
 // statusOfField reads the root message's Status field ("*Status*\n🟢 Resolved").
 func statusOfField(s string) string {
@@ -230,8 +231,8 @@ func statusOfField(s string) string {
 	}
 	value = strings.ToLower(value)
 	for _, st := range statuses {
-		if strings.Contains(value, st) {
-			return st
+		if strings.Contains(value, string(st)) {
+			return string(st)
 		}
 	}
 	return ""
@@ -239,9 +240,9 @@ func statusOfField(s string) string {
 
 // statusOfHeader reads the status emoji the header starts with.
 func statusOfHeader(s string) string {
-	for emoji, st := range map[string]string{"🔴": "triggered", "🟠": "acknowledged", "🟢": "resolved"} {
+	for emoji, st := range map[string]incident.Status{"🔴": incident.StatusTriggered, "🟠": incident.StatusAcknowledged, "🟢": incident.StatusResolved} {
 		if strings.HasPrefix(s, emoji) {
-			return st
+			return string(st)
 		}
 	}
 	return ""

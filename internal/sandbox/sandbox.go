@@ -46,8 +46,9 @@ import (
 	"sync"
 	"time"
 
-	incidentchannels "github.com/incident-channels/incident-channels"
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/app"
+	"github.com/incident-channels/incident-channels/internal/config"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -120,7 +121,7 @@ type Sandbox struct {
 	replayDelay time.Duration
 	mux         *http.ServeMux
 
-	fn        *incidentchannels.Handler
+	fn        *app.Handler
 	loop      *loop
 	ctx       context.Context // ends replays started from the page and the loop's webhooks
 	cancel    context.CancelFunc
@@ -203,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		own["SWEEP_AUDIENCE"] = base + "/"
 		own["SWEEP_INVOKER"] = "sandbox-sweep@example.com"
 	}
-	fcfg, err := incidentchannels.LoadConfig(func(k string) string {
+	envCfg, err := config.Load(func(k string) string {
 		if v, ok := own[k]; ok {
 			return v
 		}
@@ -213,6 +214,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.PagerDuty.Close()
 		return nil, fmt.Errorf("sandbox configuration: %w", err)
 	}
+	fcfg := app.Config{Config: envCfg}
 	s.RoutingFile = fcfg.RoutingFile
 	// The function posts its answers to the sandbox's response_urls, on
 	// plain http.
@@ -248,7 +250,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	fn, err := incidentchannels.New(ctx, fcfg, log)
+	fn, err := app.New(ctx, fcfg, log)
 	if err != nil {
 		s.PagerDuty.Close()
 		return nil, fmt.Errorf("build the function: %w", err)

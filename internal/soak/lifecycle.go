@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
 )
 
 // lifecycle is the order of one incident's events, as PagerDuty sends them.
 var lifecycle = []string{
-	"incident.triggered", "incident.acknowledged", "incident.annotated", "incident.escalated",
-	"incident.priority_updated", "incident.status_update_published", "incident.resolved",
+	incident.EventTriggered, incident.EventAcknowledged, incident.EventAnnotated, incident.EventEscalated,
+	incident.EventPriorityUpdated, incident.EventStatusUpdatePublished, incident.EventResolved,
 }
 
 type ref struct {
@@ -30,7 +32,7 @@ type shape struct {
 	// at is priority_updated's position in the lifecycle (1 to 5: after
 	// triggered, before resolved).
 	at      int
-	urgency string
+	urgency incident.Urgency
 	// first are the assignees until the escalation; escalated those from
 	// it on (resolved has none).
 	first, escalated []ref
@@ -40,7 +42,7 @@ type shape struct {
 // P1 after the escalation.
 func plainShape() shape {
 	return shape{
-		before: "P2", after: "P1", at: 4, urgency: "high",
+		before: "P2", after: "P1", at: 4, urgency: incident.UrgencyHigh,
 		first:     []ref{{ID: "PADA", Type: "user_reference", Summary: "Ada Lovelace"}},
 		escalated: []ref{{ID: "PGRACE", Type: "user_reference", Summary: "Grace Hopper"}},
 	}
@@ -73,7 +75,7 @@ func lifecycleOf(seed uint64, n int, sh shape) ([][]byte, []string) {
 		ada = sh.first[0]
 	}
 	url := "https://acme.pagerduty.com/incidents/" + id
-	full := func(status, priority string, assignees []ref) map[string]any {
+	full := func(status incident.Status, priority string, assignees []ref) map[string]any {
 		return map[string]any{
 			"id": id, "type": "incident", "html_url": url, "number": number, "status": status,
 			"title":             fmt.Sprintf("Checkout latency <%d> & errors", n),
@@ -87,10 +89,10 @@ func lifecycleOf(seed uint64, n int, sh shape) ([][]byte, []string) {
 		}
 	}
 	incRef := ref{ID: id, Type: "incident_reference", Summary: "Checkout latency", HTMLURL: url}
-	types := slices.DeleteFunc(slices.Clone(lifecycle), func(t string) bool { return t == "incident.priority_updated" })
-	types = slices.Insert(types, sh.at, "incident.priority_updated")
+	types := slices.DeleteFunc(slices.Clone(lifecycle), func(t string) bool { return t == incident.EventPriorityUpdated })
+	types = slices.Insert(types, sh.at, incident.EventPriorityUpdated)
 	var out [][]byte
-	status, assignees := "triggered", sh.first
+	status, assignees := incident.StatusTriggered, sh.first
 	for k, typ := range types {
 		priority := sh.before
 		if k >= sh.at {
@@ -98,20 +100,20 @@ func lifecycleOf(seed uint64, n int, sh shape) ([][]byte, []string) {
 		}
 		var data map[string]any
 		switch typ {
-		case "incident.triggered", "incident.priority_updated":
+		case incident.EventTriggered, incident.EventPriorityUpdated:
 			data = full(status, priority, assignees)
-		case "incident.acknowledged":
-			status = "acknowledged"
+		case incident.EventAcknowledged:
+			status = incident.StatusAcknowledged
 			data = full(status, priority, assignees)
-		case "incident.annotated":
+		case incident.EventAnnotated:
 			data = map[string]any{"type": "incident_note", "id": "N" + id, "incident": incRef, "content": "Rolled back <!channel>"}
-		case "incident.escalated":
+		case incident.EventEscalated:
 			assignees = sh.escalated
 			data = full(status, priority, assignees)
-		case "incident.status_update_published":
+		case incident.EventStatusUpdatePublished:
 			data = map[string]any{"type": "incident_status_update", "id": "S" + id, "incident": incRef, "message": "Mitigated"}
-		case "incident.resolved":
-			data = full("resolved", priority, nil)
+		case incident.EventResolved:
+			data = full(incident.StatusResolved, priority, nil)
 		}
 		body, err := json.Marshal(map[string]any{"event": map[string]any{
 			"id":            lifecycleEventID(seed, n, k),

@@ -14,8 +14,8 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/routing"
-	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -75,7 +75,7 @@ func (r *routedIncident) inChannelForSure(k int) bool {
 		return false
 	}
 	switch r.types[k] {
-	case "incident.annotated", "incident.status_update_published":
+	case incident.EventAnnotated, incident.EventStatusUpdatePublished:
 		return false
 	}
 	return true
@@ -124,10 +124,15 @@ var noteFaults = []pdfake.Fault{
 // fault: a back-link is written once, or a few times when its POSTs fail.
 const notePOSTsFaulted = 4
 
+// client is the PagerDuty REST client of the fake PagerDuty REST API.
+func (w *routedWorld) client() *pagerduty.Client {
+	return pagerduty.NewClient(pagerduty.ClientOptions{Token: pdToken, URL: w.pd.URL()})
+}
+
 // annotator is the back-link writer as New in function.go wires
 // PAGERDUTY_FROM_EMAIL, on the fake PagerDuty REST API.
 func (w *routedWorld) annotator() incident.PagerDuty {
-	return pdapi.Annotator{Client: pdapi.New(pdapi.Options{Token: pdToken, URL: w.pd.URL()}), From: backlinkFrom}
+	return pagerduty.Annotator{Client: w.client(), From: backlinkFrom}
 }
 
 // failNotes makes each of the first note POSTs of every incident fail
@@ -241,7 +246,7 @@ func newRoutedWorld(seed uint64, incidents int, fake *slackfake.Server) (*routed
 		rng := rand.New(rand.NewPCG(seed, uint64(n)^0x7007e5))
 		kind := kindCycle[(int(seed%uint64(len(kindCycle)))+n)%len(kindCycle)]
 		sh := shape{
-			at: 1 + rng.IntN(5), urgency: []string{"high", "low"}[rng.IntN(2)],
+			at: 1 + rng.IntN(5), urgency: []incident.Urgency{incident.UrgencyHigh, incident.UrgencyLow}[rng.IntN(2)],
 			first: []ref{ada}, escalated: []ref{grace, alan, kj, ghost},
 		}
 		switch kind {
@@ -470,7 +475,7 @@ func (w *routedWorld) check(chs []slackfake.Channel) []string {
 					bad(inc, "%s: bookmark %s added %d times", ch.Name, l, k)
 				}
 			}
-			private := inc.sh.urgency == "high"
+			private := inc.sh.urgency == incident.UrgencyHigh
 			if ch.Private != private {
 				bad(inc, "%s: private %t, want %t (rule sev1-private is for high urgency)", ch.Name, ch.Private, private)
 			}
@@ -612,7 +617,7 @@ func backlinkViolations(chans []slackfake.Channel, notes []pdfake.Note) []string
 // the incident, so one may arrive before its details.
 func referenceOnly(typ string) bool {
 	switch typ {
-	case "incident.annotated", "incident.status_update_published", "incident.responder.added", "incident.responder.replied":
+	case incident.EventAnnotated, incident.EventStatusUpdatePublished, incident.EventResponderAdded, incident.EventResponderReplied:
 		return true
 	}
 	return false

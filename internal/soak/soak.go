@@ -25,6 +25,7 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -162,14 +163,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			// PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL.
 			cfg.Router, cfg.Announce = world.table, world.announce
 			cfg.Directory = people.New(people.Options{
-				PagerDutyToken: pdToken, PagerDutyURL: world.pd.URL(), Slack: slack, Cache: cache, Log: log,
+				PagerDuty: world.client(), Slack: slack, Cache: cache, Log: log,
 			})
 			cfg.PagerDuty = world.annotator()
 		}
 		svc := incident.NewService(st, slack, cfg, log)
-		srv := httptest.NewServer(pagerduty.NewHandler(pagerduty.HandlerConfig{
-			Secrets: [][]byte{[]byte(secret)}, Service: svc, Log: log, Budget: o.Budget,
-		}))
+		chain := endpoint.Chain{Log: log}
+		srv := httptest.NewServer(chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
+			Secrets: [][]byte{[]byte(secret)}, Service: svc, Budget: o.Budget,
+		})))
 		defer srv.Close()
 		urls = append(urls, srv.URL)
 	}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
 // HandlerConfig is what a Handler is made of.
@@ -16,8 +17,6 @@ type HandlerConfig struct {
 	Verifier *Verifier
 	// Sweeper does the work once the caller is known.
 	Sweeper Sweeper
-	// Log gets one line per request; nil discards them.
-	Log *slog.Logger
 	// Budget bounds one sweep; 0 means DefaultBudget.
 	Budget time.Duration
 }
@@ -26,24 +25,19 @@ type HandlerConfig struct {
 type Handler struct {
 	verifier *Verifier
 	sweeper  Sweeper
-	log      *slog.Logger
 	budget   time.Duration
 }
 
 // NewHandler returns the HTTP handler of POST Path.
 func NewHandler(cfg HandlerConfig) *Handler {
-	h := &Handler{verifier: cfg.Verifier, sweeper: cfg.Sweeper, log: cfg.Log, budget: cfg.Budget}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
+	h := &Handler{verifier: cfg.Verifier, sweeper: cfg.Sweeper, budget: cfg.Budget}
 	if h.budget <= 0 {
 		h.budget = DefaultBudget
 	}
 	return h
 }
 
-// authAnswers map each token error to its status. ErrBadSignature comes
-// before ErrUnknownKey, which it wraps.
+// authAnswers map each token error to its status.
 var authAnswers = []struct {
 	err    error
 	status int
@@ -71,7 +65,7 @@ func authAnswer(err error) (int, string) {
 	return http.StatusUnauthorized, "invalid ID token"
 }
 
-// reqLog collects the fields of the one log line written per request.
+// reqLog collects the sweep's fields of the request's log line.
 type reqLog struct {
 	status  int
 	msg     string
@@ -80,31 +74,26 @@ type reqLog struct {
 	err     error
 }
 
+// Endpoint is what the sweep endpoint accepts; the handler is served
+// behind endpoint.Chain with it, which answers 405 to another method and
+// 413 to a body over 64 KiB (Cloud Scheduler's job sends none).
+var Endpoint = endpoint.Spec{
+	Name: "sweep", Method: http.MethodPost, MethodHint: "the sweep is POSTed", MaxBody: 64 << 10,
+}
+
 // ServeHTTP answers POST Path: 200 with the report as JSON · 401 without
 // a valid Google ID token · 403 with one for another audience or account,
-// or an unverified email · 405 not a POST · 503 when Google's keys could
-// not be fetched, or when the sweep failed (the report so far and the
-// error, as JSON) · 500 for a bug (a recovered panic).
+// or an unverified email · 503 when Google's keys could not be fetched,
+// or when the sweep failed (the report so far and the error, as JSON).
+// Behind endpoint.Chain with Endpoint, also 405 not a POST and 500 for a
+// bug (a recovered panic).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	rl := &reqLog{}
-	defer func() {
-		if p := recover(); p != nil {
-			rl.status, rl.msg, rl.err = http.StatusInternalServerError, "internal error", fmt.Errorf("panic: %v", p)
-			http.Error(w, rl.msg, rl.status)
-		}
-		h.logRequest(r.Context(), rl, time.Since(start))
-	}()
+	defer func() { endpoint.Annotate(r.Context(), rl.msg, rl.err, rl.attrs()...) }()
 	h.serve(w, r, rl)
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		rl.status, rl.msg = http.StatusMethodNotAllowed, "method not allowed: the sweep is POSTed"
-		http.Error(w, rl.msg, rl.status)
-		return
-	}
 	claims, err := h.verifier.Verify(r.Context(), r.Header.Get(HeaderAuthorization))
 	rl.invoker = claims.Email
 	if err != nil {
@@ -147,24 +136,14 @@ type answer struct {
 	Error      string  `json:"error,omitempty"`
 }
 
-func (h *Handler) logRequest(ctx context.Context, rl *reqLog, d time.Duration) {
-	attrs := []slog.Attr{
-		slog.Int("status", rl.status),
-		slog.Float64("duration_ms", milliseconds(d)),
-	}
+// attrs are the sweep's fields of the request's log line.
+func (rl *reqLog) attrs() []slog.Attr {
+	var attrs []slog.Attr
 	if rl.invoker != "" {
 		attrs = append(attrs, slog.String("invoker", rl.invoker))
 	}
 	if rl.report != nil {
 		attrs = append(attrs, rl.report.LogAttrs()...)
 	}
-	level := slog.LevelInfo
-	if rl.err != nil {
-		attrs = append(attrs, slog.String("error", rl.err.Error()))
-		level = slog.LevelWarn
-		if rl.status == http.StatusInternalServerError {
-			level = slog.LevelError
-		}
-	}
-	h.log.LogAttrs(ctx, level, "sweep "+rl.msg, attrs...)
+	return attrs
 }

@@ -15,9 +15,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/incident-channels/incident-channels/internal/endpoint"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
-	"github.com/incident-channels/incident-channels/internal/testclock"
+	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
 )
 
 // fakeSweeper counts its calls and answers report and err; with panics
@@ -41,16 +42,17 @@ func (f *fakeSweeper) Sweep(ctx context.Context) (sweep.Report, error) {
 	return f.report, f.err
 }
 
-// newHandler returns the handler with Google's test keys, a fixed clock,
-// the sweeper and a buffer of its logs.
-func newHandler(t *testing.T, s sweep.Sweeper, budget time.Duration) (*sweep.Handler, *bytes.Buffer) {
+// newHandler returns the handler with Google's test keys, the sweeper
+// and a buffer of its logs, served behind the function's middleware chain
+// as the function serves it.
+func newHandler(t *testing.T, s sweep.Sweeper, budget time.Duration) (http.Handler, *bytes.Buffer) {
 	t.Helper()
 	google, _ := issuers(t)
 	var logs bytes.Buffer
-	v := sweep.NewVerifier(sweep.VerifierConfig{Audience: audience, Invoker: invoker, Keys: google, Now: testclock.New(now).Now})
-	return sweep.NewHandler(sweep.HandlerConfig{
-		Verifier: v, Sweeper: s, Budget: budget, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
-	}), &logs
+	chain := endpoint.Chain{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	return chain.Serve(sweep.Endpoint, sweep.NewHandler(sweep.HandlerConfig{
+		Verifier: newVerifier(t, google.Client()), Sweeper: s, Budget: budget,
+	})), &logs
 }
 
 func TestHandlerAuthenticates(t *testing.T) {
@@ -205,14 +207,10 @@ func TestHandlerRecoversPanic(t *testing.T) {
 func TestHandlerKeysUnavailable(t *testing.T) {
 	t.Parallel()
 	google, _ := issuers(t)
-	ks := newKeyServer(t, []byte("unavailable"), nil)
+	ks := newKeyServer([]byte("unavailable"), nil)
 	ks.status.Store(http.StatusBadGateway)
-	clock := testclock.New(now)
 	fake := &fakeSweeper{}
-	h := sweep.NewHandler(sweep.HandlerConfig{
-		Verifier: sweep.NewVerifier(sweep.VerifierConfig{Audience: audience, Invoker: invoker, Keys: ks.keys(clock), Now: clock.Now}),
-		Sweeper:  fake,
-	})
+	h := sweep.NewHandler(sweep.HandlerConfig{Verifier: newVerifier(t, sweeptest.Client(ks)), Sweeper: fake})
 	req := request(http.MethodPost, google.Token(audience, invoker, now))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)

@@ -1,31 +1,27 @@
 package sweep
 
 import (
-	"bytes"
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"google.golang.org/api/idtoken"
+	"google.golang.org/api/option"
 )
 
 // HeaderAuthorization carries the token: "Bearer <ID token>".
 const HeaderAuthorization = "Authorization"
 
 // issuers are the values of iss in an ID token Google signed; the second
-// is the legacy form Google still issues.
+// is the legacy form Google still issues. idtoken checks the signature,
+// not who issued: the verifier checks that.
 var issuers = []string{"https://accounts.google.com", "accounts.google.com"}
-
-// clockSkew is how far this clock and Google's may disagree: a token is
-// accepted that long past its exp, or issued that long in the future.
-const clockSkew = time.Minute
 
 // maxTokenBytes bounds what is decoded: Google's ID tokens are about 1 KB.
 const maxTokenBytes = 16 << 10
@@ -34,16 +30,15 @@ const maxTokenBytes = 16 << 10
 var (
 	// ErrNoToken means there is no "Authorization: Bearer" token: 401.
 	ErrNoToken = errors.New("missing Authorization: Bearer token")
-	// ErrMalformedToken means the token is not a JWT with an RS256 header,
-	// a key id, and claims of the expected types: 401.
+	// ErrMalformedToken means the token is not a JWT with an RS256 header
+	// and claims of the expected types: 401.
 	ErrMalformedToken = errors.New("malformed ID token")
 	// ErrBadSignature means no key Google publishes verifies the token: 401.
 	ErrBadSignature = errors.New("ID token not signed by Google")
 	// ErrIssuer means the token is not one accounts.google.com issued: 401.
 	ErrIssuer = errors.New("ID token not issued by accounts.google.com")
-	// ErrExpired means the token is past its exp, or not valid yet (iat or
-	// nbf in the future), beyond the allowed clock skew: 401.
-	ErrExpired = errors.New("ID token expired or not yet valid")
+	// ErrExpired means the token is past its exp: 401.
+	ErrExpired = errors.New("ID token expired")
 	// ErrAudience means a valid Google token meant for another audience
 	// than SWEEP_AUDIENCE: 403.
 	ErrAudience = errors.New("ID token for another audience")
@@ -58,7 +53,7 @@ var (
 // Claims are the claims of a verified ID token the verifier checks.
 type Claims struct {
 	Issuer        string
-	Audience      []string
+	Audience      string
 	Email         string
 	EmailVerified bool
 	Subject       string
@@ -72,35 +67,41 @@ type VerifierConfig struct {
 	Audience string
 	// Invoker is the email a token must carry, verified: SWEEP_INVOKER.
 	Invoker string
-	// Keys are the keys Google signs with; NewGoogleKeys fetches them.
-	Keys KeySource
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Client fetches the keys Google signs with; nil means a client with
+	// a 10 s timeout. Tests give one that serves their own key.
+	Client *http.Client
 }
 
 // Verifier checks Google-signed OIDC ID tokens, such as those Cloud
-// Scheduler sends as a service account.
+// Scheduler sends as a service account. The signature, the key set and
+// its caching (as long as the answer's Cache-Control max-age says) are
+// google.golang.org/api/idtoken's; the claims are the verifier's.
 type Verifier struct {
-	audience string
-	invoker  string
-	keys     KeySource
-	now      func() time.Time
+	audience  string
+	invoker   string
+	validator *idtoken.Validator
 }
 
 // NewVerifier returns a Verifier of tokens for cfg.Audience and
-// cfg.Invoker.
-func NewVerifier(cfg VerifierConfig) *Verifier {
-	v := &Verifier{audience: cfg.Audience, invoker: cfg.Invoker, keys: cfg.Keys, now: cfg.Now}
-	if v.now == nil {
-		v.now = time.Now
+// cfg.Invoker; it fetches nothing until asked.
+func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+	client := &http.Client{Timeout: keysTimeout}
+	if cfg.Client != nil {
+		c := *cfg.Client
+		client = &c
 	}
-	return v
+	client.Transport = keysTransport{next: client.Transport}
+	validator, err := idtoken.NewValidator(ctx, option.WithHTTPClient(client))
+	if err != nil {
+		return nil, fmt.Errorf("ID token validator: %w", err)
+	}
+	return &Verifier{audience: cfg.Audience, invoker: cfg.Invoker, validator: validator}, nil
 }
 
 // Verify checks the token in authorization, the value of the
 // Authorization header: an RS256 signature by a key Google publishes,
-// issuer, lifetime, audience, and the invoker's verified email. Every
-// error wraps one of the errors above, or ErrKeysUnavailable when the keys
+// expiry, issuer, audience, and the invoker's verified email. Every error
+// wraps one of the errors above, or ErrKeysUnavailable when the keys
 // could not be had. Claims are returned with ErrAudience, ErrInvoker and
 // ErrUnverifiedEmail (the token is Google's), so a log can say whose it
 // was.
@@ -113,61 +114,29 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Claims, er
 	if len(token) > maxTokenBytes {
 		return Claims{}, fmt.Errorf("%w: over %d bytes", ErrMalformedToken, maxTokenBytes)
 	}
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return Claims{}, fmt.Errorf("%w: %d parts, want 3", ErrMalformedToken, len(parts))
+	// Google signs service accounts' ID tokens with RS256. idtoken would
+	// also take ES256, against the keys of Identity-Aware Proxy, whose
+	// tokens no sweep caller has.
+	if alg := algorithm(token); alg != "RS256" {
+		return Claims{}, fmt.Errorf("%w: alg %q, want RS256", ErrMalformedToken, alg)
 	}
-	var header struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-	}
-	if err := decodePart(parts[0], &header); err != nil {
-		return Claims{}, fmt.Errorf("%w: header: %v", ErrMalformedToken, err)
-	}
-	if header.Alg != "RS256" || header.Kid == "" {
-		return Claims{}, fmt.Errorf("%w: alg %q, kid %q; want RS256 and a key id", ErrMalformedToken, header.Alg, header.Kid)
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	// No audience here: idtoken compares it before the signature, and a
+	// 403 must only ever answer a token Google signed.
+	p, err := v.validator.Validate(ctx, token, "")
 	if err != nil {
-		return Claims{}, fmt.Errorf("%w: signature: %v", ErrMalformedToken, err)
-	}
-	key, err := v.keys.Key(ctx, header.Kid)
-	if errors.Is(err, ErrUnknownKey) {
-		return Claims{}, fmt.Errorf("%w: %w", ErrBadSignature, err)
-	}
-	if err != nil {
-		return Claims{}, err
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
-		return Claims{}, fmt.Errorf("%w: key %q", ErrBadSignature, header.Kid)
-	}
-
-	var raw rawClaims
-	if err := decodePart(parts[1], &raw); err != nil {
-		return Claims{}, fmt.Errorf("%w: claims: %v", ErrMalformedToken, err)
-	}
-	if raw.Exp == nil || raw.Iat == nil {
-		return Claims{}, fmt.Errorf("%w: exp and iat are required", ErrMalformedToken)
+		return Claims{}, refusal(token, err)
 	}
 	c := Claims{
-		Issuer: raw.Iss, Audience: raw.Aud, Email: raw.Email, EmailVerified: bool(raw.EmailVerified),
-		Subject: raw.Sub, IssuedAt: raw.Iat.time(), Expires: raw.Exp.time(),
+		Issuer: p.Issuer, Audience: p.Audience, Subject: p.Subject,
+		IssuedAt: time.Unix(p.IssuedAt, 0), Expires: time.Unix(p.Expires, 0),
 	}
-	if !slices.Contains(issuers, c.Issuer) {
+	c.Email, _ = p.Claims["email"].(string)
+	// Google has sent email_verified both as true and as "true".
+	c.EmailVerified = p.Claims["email_verified"] == true || p.Claims["email_verified"] == "true"
+	switch {
+	case !slices.Contains(issuers, c.Issuer):
 		return Claims{}, fmt.Errorf("%w: iss %q", ErrIssuer, c.Issuer)
-	}
-	now := v.now()
-	switch {
-	case now.After(c.Expires.Add(clockSkew)):
-		return Claims{}, fmt.Errorf("%w: expired at %s", ErrExpired, c.Expires.UTC().Format(time.RFC3339))
-	case c.IssuedAt.After(now.Add(clockSkew)):
-		return Claims{}, fmt.Errorf("%w: issued at %s, in the future", ErrExpired, c.IssuedAt.UTC().Format(time.RFC3339))
-	case raw.Nbf != nil && raw.Nbf.time().After(now.Add(clockSkew)):
-		return Claims{}, fmt.Errorf("%w: not before %s", ErrExpired, raw.Nbf.time().UTC().Format(time.RFC3339))
-	}
-	switch {
-	case !slices.Contains(c.Audience, v.audience):
+	case c.Audience != v.audience:
 		return c, fmt.Errorf("%w: aud %q, want %q", ErrAudience, c.Audience, v.audience)
 	case !strings.EqualFold(c.Email, v.invoker):
 		return c, fmt.Errorf("%w: email %q, want %q", ErrInvoker, c.Email, v.invoker)
@@ -177,75 +146,35 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Claims, er
 	return c, nil
 }
 
-// rawClaims are the claims as JWT encodes them.
-type rawClaims struct {
-	Iss           string       `json:"iss"`
-	Aud           audience     `json:"aud"`
-	Email         string       `json:"email"`
-	EmailVerified boolClaim    `json:"email_verified"`
-	Sub           string       `json:"sub"`
-	Exp           *numericDate `json:"exp"`
-	Iat           *numericDate `json:"iat"`
-	Nbf           *numericDate `json:"nbf"`
-}
-
-// decodePart decodes one base64url part of a JWT into v.
-func decodePart(part string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(part)
-	if err != nil {
+// refusal is why idtoken refused token, as one of the errors above.
+// idtoken's errors carry no sentinel: a fetch that failed is told by the
+// ErrKeysUnavailable keysTransport puts in it, a malformed or expired
+// token by its claims read unverified, and the rest is the signature.
+func refusal(token string, err error) error {
+	if errors.Is(err, ErrKeysUnavailable) {
 		return err
 	}
-	return json.Unmarshal(b, v)
+	p, perr := idtoken.ParsePayload(token)
+	switch {
+	case perr != nil:
+		return fmt.Errorf("%w: %v", ErrMalformedToken, perr)
+	case p.Expires == 0:
+		return fmt.Errorf("%w: no exp", ErrMalformedToken)
+	case time.Now().Unix() > p.Expires:
+		return fmt.Errorf("%w: at %s", ErrExpired, time.Unix(p.Expires, 0).UTC().Format(time.RFC3339))
+	}
+	return fmt.Errorf("%w: %v", ErrBadSignature, err)
 }
 
-// audience is aud: one string, or an array of them (RFC 7519).
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("[")) {
-		return json.Unmarshal(b, (*[]string)(a))
+// algorithm is the alg of token's header; "" when it has none.
+func algorithm(token string) string {
+	header, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(header)
+	var h struct {
+		Alg string `json:"alg"`
 	}
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
+	if err != nil || json.Unmarshal(b, &h) != nil {
+		return ""
 	}
-	*a = audience{s}
-	return nil
-}
-
-// boolClaim is a boolean claim: Google has sent email_verified both as
-// true and as "true".
-type boolClaim bool
-
-func (f *boolClaim) UnmarshalJSON(b []byte) error {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	switch v := v.(type) {
-	case bool:
-		*f = boolClaim(v)
-	case string:
-		*f = boolClaim(v == "true")
-	default:
-		*f = false
-	}
-	return nil
-}
-
-// numericDate is a JWT time: seconds since the epoch, maybe fractional.
-type numericDate float64
-
-func (n *numericDate) UnmarshalJSON(b []byte) error {
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("numeric date %s: %w", b, err)
-	}
-	*n = numericDate(f)
-	return nil
-}
-
-func (n numericDate) time() time.Time {
-	sec := int64(n)
-	return time.Unix(sec, int64((float64(n)-float64(sec))*1e9))
+	return h.Alg
 }

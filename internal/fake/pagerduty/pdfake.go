@@ -2,18 +2,21 @@
 // users (GET /users/{id}, GET /users?query=), incidents that can be
 // acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
 // GET and POST /incidents/{id}/notes), escalation policies and their
-// on-call entries, with token authentication, the From header checks of
-// writes, PagerDuty's error bodies, and injected faults (rate limits,
-// server errors, slow answers, dropped connections, and writes carried
-// out whose answer is lost).
+// on-call entries, V3 webhook subscriptions (list, get, create, ping),
+// with token authentication, the From header checks of writes,
+// PagerDuty's error bodies, and injected faults (rate limits, server
+// errors, slow answers, dropped connections, and writes carried out
+// whose answer is lost).
 //
 //	pd := pdfake.NewServer("token")
 //	defer pd.Close()
 //	pd.AddUser("PABC123", "Ada Lovelace", "ada@example.com")
-//	client := pagerduty.NewClient("token", pagerduty.WithAPIEndpoint(pd.URL()))
+//	client := pagerduty.NewClient(pagerduty.ClientOptions{Token: "token", URL: pd.URL()})
 //
 // Where PagerDuty's documentation says what it answers, the fake answers
 // the same; where it does not, the fake's choice is marked in a comment.
+// TestAnswersMatchAPIReference checks its answers against the schemas of
+// PagerDuty's REST OpenAPI reference (testdata/openapi).
 package pagerduty
 
 import (
@@ -171,6 +174,7 @@ type Server struct {
 	userOrder   []string
 	forbidden   map[string]bool
 	incidents   map[string]*Incident
+	assignedAt  map[string]time.Time // by incident: when its assignees were last set
 	notes       map[string][]Note
 	noteSeq     int
 	policies    map[string]policy
@@ -181,6 +185,7 @@ type Server struct {
 	inFlight    int
 	maxInFlight int
 	onChange    func(Change)
+	subs        subscriptions
 }
 
 // NewServer starts a fake PagerDuty REST API that accepts the API token
@@ -192,6 +197,7 @@ func NewServer(token string) *Server {
 		users:      map[string]user{},
 		forbidden:  map[string]bool{},
 		incidents:  map[string]*Incident{},
+		assignedAt: map[string]time.Time{},
 		notes:      map[string][]Note{},
 		policies:   map[string]policy{},
 		pathFaults: map[faultKey][]Fault{},
@@ -200,7 +206,7 @@ func NewServer(token string) *Server {
 	return s
 }
 
-// URL is the base URL to give go-pagerduty's WithAPIEndpoint.
+// URL is the base URL to give a REST client (PAGERDUTY_API_URL).
 func (s *Server) URL() string { return s.srv.URL }
 
 // Close shuts the server down.
@@ -252,6 +258,7 @@ func (s *Server) AddIncident(inc Incident) {
 	}
 	inc.Assignees = slices.Clone(inc.Assignees)
 	s.incidents[inc.ID] = &inc
+	s.assignedAt[inc.ID] = s.now()
 }
 
 // Incident returns the incident's current state.
@@ -448,6 +455,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
 		s.listOnCalls(w, r)
+	case parts[0] == "webhook_subscriptions":
+		s.routeSubscriptions(w, r, parts, body)
 	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
 	default:
@@ -488,7 +497,7 @@ func (s *Server) getIncident(w http.ResponseWriter, id string) {
 	inc, ok := s.incidents[id]
 	var v map[string]any
 	if ok {
-		v = incidentJSON(inc)
+		v = s.incidentJSON(inc)
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -605,11 +614,12 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id strin
 			}
 			if len(assignees) > 0 {
 				inc.Assignees = assignees
+				s.assignedAt[id] = s.now()
 			}
 			changes = append(changes, Change{IncidentID: id, Kind: ChangeEscalated, UserID: userID, EscalationLevel: level})
 		}
 	}
-	v := incidentJSON(inc)
+	v := s.incidentJSON(inc)
 	hook := s.onChange
 	s.mu.Unlock()
 
@@ -681,19 +691,39 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 func (s *Server) getPolicy(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	p, ok := s.policies[id]
+	var rules []map[string]any
+	if ok {
+		rules = s.escalationRules(id, p)
+	}
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 		return
 	}
-	rules := make([]map[string]any, p.levels)
-	for i := range rules {
-		rules[i] = map[string]any{"id": fmt.Sprintf("R%s%d", id, i+1), "escalation_delay_in_minutes": 30, "targets": []any{}}
-	}
 	writeJSON(w, http.StatusOK, map[string]any{"escalation_policy": map[string]any{
 		"id": id, "type": "escalation_policy", "summary": id, "name": id,
 		"num_loops": p.loops, "escalation_rules": rules,
 	}})
+}
+
+// escalationRules are the policy's rules; s.mu is held.
+func (s *Server) escalationRules(id string, p policy) []map[string]any {
+	rules := make([]map[string]any, p.levels)
+	for i := range rules {
+		// A rule has at least one target: the users on call at its level,
+		// or else a schedule (the fake's choice; it knows no schedules).
+		targets := []any{}
+		for _, o := range s.onCalls {
+			if o.policyID == id && o.level == i+1 {
+				targets = append(targets, s.userRef(o.userID))
+			}
+		}
+		if len(targets) == 0 {
+			targets = append(targets, map[string]any{"id": fmt.Sprintf("S%s%d", id, i+1), "type": "schedule_reference"})
+		}
+		rules[i] = map[string]any{"id": fmt.Sprintf("R%s%d", id, i+1), "escalation_delay_in_minutes": 30, "targets": targets}
+	}
+	return rules
 }
 
 // listOnCalls answers GET /oncalls, filtered by escalation_policy_ids[]
@@ -733,11 +763,12 @@ func (s *Server) noteJSON(n Note) map[string]any {
 }
 
 // incidentJSON is PagerDuty's incident; s.mu is held.
-func incidentJSON(inc *Incident) map[string]any {
+func (s *Server) incidentJSON(inc *Incident) map[string]any {
 	assignments := []map[string]any{}
 	if inc.Status != "resolved" {
+		at := s.assignedAt[inc.ID].UTC().Format(time.RFC3339)
 		for _, a := range inc.Assignees {
-			assignments = append(assignments, map[string]any{"assignee": map[string]any{"id": a, "type": "user_reference"}})
+			assignments = append(assignments, map[string]any{"at": at, "assignee": map[string]any{"id": a, "type": "user_reference"}})
 		}
 	}
 	return map[string]any{

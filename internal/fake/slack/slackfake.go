@@ -1,4 +1,4 @@
-// Package slackfake is a stateful fake of the Slack Web API methods that
+// Package slack is a stateful fake of the Slack Web API methods that
 // Incident Channels calls, served over real HTTP so the real slack-go
 // client talks to it (point SLACK_API_URL at Server.URL). It keeps
 // channels (public and private), members, topics, bookmarks, messages and

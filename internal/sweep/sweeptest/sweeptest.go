@@ -1,25 +1,27 @@
 // Package sweeptest signs ID tokens the way Google signs those Cloud
-// Scheduler sends, with a key made up for the test, so tests of the sweep
-// endpoint need no network.
+// Scheduler sends, with a key made up for the test, and serves that key
+// the way Google publishes its own, so tests of the sweep endpoint need no
+// network.
 package sweeptest
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
 	"time"
-
-	"github.com/incident-channels/incident-channels/internal/sweep"
 )
 
-// Issuer signs tokens with one RSA key and is the sweep.KeySource that
-// knows it.
+// CertsURL is where google.golang.org/api/idtoken fetches the keys Google
+// signs ID tokens with (the jwks_uri of accounts.google.com).
+const CertsURL = "https://www.googleapis.com/oauth2/v3/certs"
+
+// Issuer signs tokens with one RSA key.
 type Issuer struct {
 	// Kid is the key id its tokens name.
 	Kid string
@@ -33,14 +35,6 @@ func NewIssuer(kid string) (*Issuer, error) {
 		return nil, err
 	}
 	return &Issuer{Kid: kid, key: key}, nil
-}
-
-// Key implements sweep.KeySource.
-func (is *Issuer) Key(_ context.Context, kid string) (*rsa.PublicKey, error) {
-	if kid != is.Kid {
-		return nil, fmt.Errorf("%w %q", sweep.ErrUnknownKey, kid)
-	}
-	return &is.key.PublicKey, nil
 }
 
 // Claims are the claims of the token Cloud Scheduler sends as the service
@@ -90,6 +84,36 @@ func (is *Issuer) KeySet() []byte {
 		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
 	}}})
 	return b
+}
+
+// Client is an HTTP client that answers a GET of CertsURL with KeySet,
+// kept an hour as Google's answer says, and anything else with 404: the
+// client of a sweep.Verifier that trusts the issuer as Google.
+func (is *Issuer) Client() *http.Client {
+	keys := is.KeySet()
+	return Client(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.String() != CertsURL {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.Header().Set("Cache-Control", "public, max-age=3600, must-revalidate, no-transform")
+		_, _ = w.Write(keys)
+	}))
+}
+
+// Client is an HTTP client that has h answer every request in the
+// process, whatever its URL: no network, no listener.
+func Client(h http.Handler) *http.Client {
+	return &http.Client{Transport: handlerTransport{h}}
+}
+
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	return rec.Result(), nil
 }
 
 func part(v map[string]any) string {

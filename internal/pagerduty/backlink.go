@@ -1,4 +1,4 @@
-package pdapi
+package pagerduty
 
 import (
 	"context"

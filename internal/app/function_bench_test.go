@@ -1,4 +1,4 @@
-package incidentchannels
+package app
 
 import (
 	"encoding/json"

@@ -1,13 +1,4 @@
-// Package pdapi is a small client of the PagerDuty REST API v2 for the
-// actions responders take from Slack: acknowledge, resolve, escalate and
-// annotate an incident on behalf of a PagerDuty user (the From header),
-// and find that user by email.
-//
-// It speaks plain net/http and encoding/json instead of go-pagerduty so
-// that every header and body is exactly what PagerDuty documents. Every
-// failure is a *incident.Error classified where it enters; Explain turns
-// one into a sentence a responder can read.
-package pdapi
+package pagerduty
 
 import (
 	"bytes"
@@ -18,15 +9,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
 
-// DefaultURL is the PagerDuty REST API of US accounts; EU accounts use
-// https://api.eu.pagerduty.com.
-const DefaultURL = "https://api.pagerduty.com"
+// DefaultAPIURL is the PagerDuty REST API of US accounts; EU accounts use
+// https://api.eu.pagerduty.com (PAGERDUTY_API_URL).
+const DefaultAPIURL = "https://api.pagerduty.com"
 
 // Headers and media types of the REST API v2.
 const (
@@ -34,9 +26,14 @@ const (
 	headerAccept        = "Accept"
 	headerContentType   = "Content-Type"
 	headerFrom          = "From"
+	headerUserAgent     = "User-Agent"
 	headerRetryAfter    = "Retry-After"
-	mediaTypeV2         = "application/vnd.pagerduty+json;version=2"
-	mediaTypeJSON       = "application/json"
+	headerRateLimitWait = "Ratelimit-Reset"
+	// mediaTypeV2 selects version 2 of the REST API, which PagerDuty
+	// documents as required on every request.
+	mediaTypeV2   = "application/vnd.pagerduty+json;version=2"
+	mediaTypeJSON = "application/json"
+	userAgent     = "incident-channels"
 )
 
 // Limits.
@@ -46,35 +43,42 @@ const (
 	// fallbackTimeout bounds a request when the caller's context has no
 	// deadline and no HTTPClient was given.
 	fallbackTimeout = 20 * time.Second
-	// pageLimit is the page size of list calls.
+	// pageLimit is the page size of list calls, the largest PagerDuty
+	// serves.
 	pageLimit = 100
-	// maxPages bounds the pages read by one list call.
-	maxPages = 5
 )
 
-// Options configure a Client.
-type Options struct {
-	// Token is the PagerDuty REST API key (PAGERDUTY_API_TOKEN). Writes
-	// need a full-access key: PagerDuty answers 403 to a read-only key.
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// Token is the PagerDuty REST API key (PAGERDUTY_API_TOKEN). Reads
+	// need a read-only key; writes a full-access key, or PagerDuty
+	// answers 403.
 	Token string
-	// URL is the REST API base URL (PAGERDUTY_API_URL); "" is DefaultURL.
+	// URL is the REST API base URL (PAGERDUTY_API_URL); "" is
+	// DefaultAPIURL.
 	URL string
 	// HTTPClient sends the requests; nil is a client with a 20 s timeout.
 	HTTPClient *http.Client
 }
 
-// Client calls the PagerDuty REST API. It is safe for concurrent use.
+// Client calls the PagerDuty REST API v2. It is safe for concurrent use.
+//
+// Every request carries the same headers (the token, the version 2 media
+// type, a User-Agent); the writes to an incident carry From, the email
+// address of the PagerDuty user they are made as, and are refused
+// without one before anything is sent. Every failure is an
+// *incident.Error (see answerError).
 type Client struct {
 	token string
 	url   string
 	hc    *http.Client
 }
 
-// New returns a Client configured by o.
-func New(o Options) *Client {
+// NewClient returns a Client configured by o.
+func NewClient(o ClientOptions) *Client {
 	c := &Client{token: o.Token, url: strings.TrimRight(o.URL, "/"), hc: o.HTTPClient}
 	if c.url == "" {
-		c.url = DefaultURL
+		c.url = DefaultAPIURL
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: fallbackTimeout}
@@ -89,14 +93,26 @@ type call struct {
 	op     string
 	method string
 	path   string // with the query, already escaped
-	from   string // the From header; "" for none
-	body   any    // marshalled to JSON; nil for none
-	out    any    // the answer is decoded into it; nil to ignore it
+	// from is the From header: the email address of the PagerDuty user
+	// an incident write is made as. A call with asUser set and no from
+	// is refused without being sent.
+	from   string
+	asUser bool
+	body   any // marshalled to JSON; nil for none
+	out    any // the answer is decoded into it; nil to ignore it
 }
 
+// errNoFrom is a write to an incident without the PagerDuty user it is
+// made as: PagerDuty refuses it (400) when the key is an account key.
+var errNoFrom = errors.New("no From address: PagerDuty makes a write to an incident as the user with the From header's email address")
+
 // do sends the call and decodes a 2xx answer into c.out. Any failure is
-// a *incident.Error (see classify).
+// an *incident.Error (see answerError).
 func (c *Client) do(ctx context.Context, cl call) error {
+	cl.from = strings.TrimSpace(cl.from)
+	if cl.asUser && cl.from == "" {
+		return &incident.Error{Kind: incident.KindRefused, Op: cl.op, Err: errNoFrom}
+	}
 	var body io.Reader
 	if cl.body != nil {
 		b, err := json.Marshal(cl.body)
@@ -112,7 +128,10 @@ func (c *Client) do(ctx context.Context, cl call) error {
 	}
 	req.Header.Set(headerAuthorization, "Token token="+c.token)
 	req.Header.Set(headerAccept, mediaTypeV2)
-	req.Header.Set(headerContentType, mediaTypeJSON)
+	req.Header.Set(headerUserAgent, userAgent)
+	if body != nil {
+		req.Header.Set(headerContentType, mediaTypeJSON)
+	}
 	if cl.from != "" {
 		req.Header.Set(headerFrom, cl.from)
 	}
@@ -189,6 +208,49 @@ func (c *Client) answerError(cl call, resp *http.Response, body []byte) error {
 // get reads path into out.
 func (c *Client) get(ctx context.Context, op, path string, out any) error {
 	return c.do(ctx, call{op: op, method: http.MethodGet, path: path, out: out})
+}
+
+// list reads a paginated collection: GET path?query&limit&offset, page by
+// page, each page's items under key. It calls yield with every item
+// until yield returns false, PagerDuty says there are no more, or
+// maxPages pages were read; more reports that items were left unread
+// after maxPages pages. The offset counts the items read, so a server
+// serving fewer than asked per page loses none.
+func list[T any](ctx context.Context, c *Client, op, path, key string, query url.Values, maxPages int, yield func(T) bool) (more bool, err error) {
+	q := url.Values{}
+	for k, v := range query {
+		q[k] = v
+	}
+	read := 0
+	for range maxPages {
+		q.Set("limit", strconv.Itoa(pageLimit))
+		q.Set("offset", strconv.Itoa(read))
+		var page map[string]json.RawMessage
+		if err := c.get(ctx, op, path+"?"+q.Encode(), &page); err != nil {
+			return false, err
+		}
+		var items []T
+		if raw, ok := page[key]; ok {
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return false, &incident.Error{Kind: incident.KindRefused, Op: op,
+					Err: fmt.Errorf("%s answered a %s that is not PagerDuty's (check PAGERDUTY_API_URL): %w", c.url, key, err)}
+			}
+		}
+		more = false
+		if raw, ok := page["more"]; ok {
+			_ = json.Unmarshal(raw, &more)
+		}
+		for _, it := range items {
+			if !yield(it) {
+				return false, nil
+			}
+		}
+		read += len(items)
+		if !more || len(items) == 0 {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // escape escapes one path segment (an id).

@@ -1,4 +1,4 @@
-package incidentchannels
+package app
 
 import (
 	"bytes"
@@ -15,85 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/incident-channels/incident-channels/incident"
 )
 
 func envOf(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-func TestLoadConfig(t *testing.T) {
-	cfg, err := LoadConfig(envOf(map[string]string{
-		"PAGERDUTY_WEBHOOK_SECRET": "new, old ,",
-		"SLACK_BOT_TOKEN":          "xoxb-1",
-		"SLACK_INVITE_USERS":       "U01, W02",
-		"STORE":                    "Memory",
-		"SLACK_SIGNING_SECRET":     "sign-new,sign-old",
-		"PAGERDUTY_API_TOKEN":      "pd-token",
-		"PAGERDUTY_FROM_EMAIL":     "bot@example.com",
-	}))
-	if err != nil {
-		t.Fatalf("LoadConfig error = %v", err)
-	}
-	want := Config{
-		SlackSigningSecrets: [][]byte{[]byte("sign-new"), []byte("sign-old")},
-		PagerDutyToken:      "pd-token",
-		PagerDutyFrom:       "bot@example.com",
-		WebhookSecrets:      [][]byte{[]byte("new"), []byte("old")},
-		SlackToken:          "xoxb-1",
-		SlackAPIURL:         "https://slack.com/api/",
-		Store:               "memory",
-		ChannelPrefix:       "inc",
-		InviteUsers:         []string{"U01", "W02"},
-		PagerDutyURL:        "https://api.pagerduty.com",
-	}
-	if diff := cmp.Diff(want, cfg, cmp.AllowUnexported(Config{})); diff != "" {
-		t.Errorf("LoadConfig mismatch (-want +got):\n%s", diff)
-	}
-	if s := cfg.String(); strings.Contains(s, "xoxb-1") || strings.Contains(s, "new") || strings.Contains(s, "sign-") || strings.Contains(s, "pd-token") {
-		t.Errorf("Config.String() = %s reveals a secret", s)
-	}
-}
-
-func TestLoadConfigErrors(t *testing.T) {
-	tests := []struct {
-		name string
-		env  map[string]string
-		want []string
-	}{
-		{"nothing set", nil, []string{"PAGERDUTY_WEBHOOK_SECRET", "SLACK_BOT_TOKEN"}},
-		{"bad values", map[string]string{
-			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
-			"STORE": "redis", "SLACK_API_URL": "slack.com", "CHANNEL_PREFIX": "Inc!", "SLACK_INVITE_USERS": "@bob",
-		}, []string{"STORE", "SLACK_API_URL", "CHANNEL_PREFIX", "SLACK_INVITE_USERS"}},
-		{"bad routing and people values", map[string]string{
-			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t",
-			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
-			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: "PBOB"`}},
-		{"bad interactivity values", map[string]string{
-			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
-		}, []string{"PAGERDUTY_FROM_EMAIL \"Bot", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
-		{"missing routing file", map[string]string{
-			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"ROUTING_FILE", "/nonexistent/routes.yaml"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := LoadConfig(envOf(tt.env))
-			if err == nil {
-				t.Fatal("LoadConfig error = nil, want one")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("LoadConfig error %q does not name %s", err, w)
-				}
-			}
-		})
-	}
 }
 
 func TestLoggerUsesCloudLoggingKeys(t *testing.T) {
@@ -128,7 +53,7 @@ func noBuild(t *testing.T) buildFunc {
 func TestStartReportsProblems(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	f := newFunction(envOf(badEnv), NewLogger(&logs), noBuild(t))
+	f := start(envOf(badEnv), NewLogger(&logs), noBuild(t))
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 1 {
 		t.Fatalf("log lines at start = %d, want 1:\n%s", len(lines), logs.String())
@@ -198,7 +123,7 @@ func TestHealthz(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
 			tries := 0
-			f := newFunction(envOf(tt.env), NewLogger(&logs), failingBuild(tt.failBuilds, &tries))
+			f := start(envOf(tt.env), NewLogger(&logs), failingBuild(tt.failBuilds, &tries))
 			logs.Reset()
 			rec := httptest.NewRecorder()
 			f.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
@@ -224,7 +149,7 @@ func TestHealthz(t *testing.T) {
 		})
 	}
 	// Only GET and HEAD are the health check; a POST is a webhook.
-	f := newFunction(envOf(goodEnv), NewLogger(io.Discard), New)
+	f := start(envOf(goodEnv), NewLogger(io.Discard), New)
 	rec := httptest.NewRecorder()
 	f.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/healthz", strings.NewReader("{}")))
 	if rec.Code != http.StatusUnauthorized {
@@ -238,7 +163,7 @@ func TestSetupRetriesNonConfigErrors(t *testing.T) {
 	t.Parallel()
 	tries := 0
 	var logs bytes.Buffer
-	f := newFunction(envOf(goodEnv), NewLogger(&logs), failingBuild(2, &tries))
+	f := start(envOf(goodEnv), NewLogger(&logs), failingBuild(2, &tries))
 	if tries != 1 || !strings.Contains(logs.String(), "setup failed") {
 		t.Fatalf("at start: %d setups, logs %q; want 1 failed setup logged", tries, logs.String())
 	}
@@ -260,45 +185,6 @@ func TestSetupRetriesNonConfigErrors(t *testing.T) {
 	}
 }
 
-// The routing, announce and people variables are read: overrides keyed
-// by lower-cased email, rules inheriting the announce channel and prefix,
-// and a String that hides the PagerDuty token.
-func TestLoadConfigRoutingAndPeople(t *testing.T) {
-	rules := filepath.Join(t.TempDir(), "routes.yaml")
-	if err := os.WriteFile(rules, []byte("rules:\n  - name: low\n    match: {urgency: low}\n    channel: false\n    post_to: C0LOW\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(envOf(map[string]string{
-		"PAGERDUTY_WEBHOOK_SECRET": "s",
-		"SLACK_BOT_TOKEN":          "xoxb-1",
-		"SLACK_ANNOUNCE_CHANNEL":   "C0ANNOUNCE",
-		"PAGERDUTY_API_TOKEN":      "pd-secret-token",
-		"PAGERDUTY_API_URL":        "https://api.eu.pagerduty.com",
-		"SLACK_USER_OVERRIDES":     "PABC123=U012AB3CD, Ada@Example.com = U045",
-		"ROUTING_FILE":             rules,
-	}))
-	if err != nil {
-		t.Fatalf("LoadConfig error = %v", err)
-	}
-	if cfg.Announce != "C0ANNOUNCE" || cfg.PagerDutyURL != "https://api.eu.pagerduty.com" || cfg.PagerDutyToken != "pd-secret-token" {
-		t.Errorf("config = %s", cfg)
-	}
-	if want := map[string]string{"PABC123": "U012AB3CD", "ada@example.com": "U045"}; !cmp.Equal(cfg.UserOverrides, want) {
-		t.Errorf("UserOverrides = %v, want %v", cfg.UserOverrides, want)
-	}
-	if cfg.Routes == nil {
-		t.Fatal("Routes = nil with ROUTING_FILE set")
-	}
-	low := cfg.Routes.Route(incident.Snapshot{Urgency: "low"})
-	high := cfg.Routes.Route(incident.Snapshot{Urgency: "high"})
-	if low.Channel || low.PostChannel != "C0LOW" || !high.Channel || high.Announce != "C0ANNOUNCE" || high.Prefix != "inc" {
-		t.Errorf("routes: low %+v, high %+v; want low posted in C0LOW, high a channel announced in C0ANNOUNCE", low, high)
-	}
-	if s := cfg.String(); strings.Contains(s, "pd-secret-token") {
-		t.Errorf("Config.String() = %s reveals the PagerDuty token", s)
-	}
-}
-
 // An invalid rules file fails setup loudly: every webhook is answered 503
 // (PagerDuty keeps redelivering) and the log names the rule and field.
 func TestInvalidRoutingFileIs503(t *testing.T) {
@@ -307,7 +193,7 @@ func TestInvalidRoutingFileIs503(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	f := newFunction(envOf(map[string]string{
+	f := start(envOf(map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory", "ROUTING_FILE": rules,
 	}), NewLogger(&logs), noBuild(t))
 	rec := httptest.NewRecorder()
@@ -319,27 +205,6 @@ func TestInvalidRoutingFileIs503(t *testing.T) {
 		if !strings.Contains(logs.String(), w) {
 			t.Errorf("setup error log does not name %q:\n%s", w, logs.String())
 		}
-	}
-}
-
-// On Cloud Functions the deployed source is under
-// serverless_function_source_code: a relative ROUTING_FILE is found there.
-func TestRoutingFileInDeployedSource(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, sourceDir), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rules := "rules:\n  - name: everything\n    channel: false\n"
-	if err := os.WriteFile(filepath.Join(dir, sourceDir, "routing.yaml"), []byte(rules), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Chdir(dir)
-	cfg, err := LoadConfig(envOf(map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "t", "ROUTING_FILE": "routing.yaml"}))
-	if err != nil {
-		t.Fatalf("LoadConfig error = %v", err)
-	}
-	if r := cfg.Routes.Route(incident.Snapshot{}); r.Rule != "everything" || r.Channel {
-		t.Errorf("route = %+v, want the deployed file's rule", r)
 	}
 }
 
@@ -357,7 +222,7 @@ func TestStartupSaysPeopleInvitesOff(t *testing.T) {
 		env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
 		maps.Copy(env, tt.env)
 		var logs bytes.Buffer
-		f := newFunction(envOf(env), NewLogger(&logs), New)
+		f := start(envOf(env), NewLogger(&logs), New)
 		for range 3 {
 			f.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")))
 		}

@@ -1,4 +1,4 @@
-package pdapi
+package pagerduty
 
 import (
 	"encoding/json"
@@ -12,8 +12,9 @@ import (
 
 // Sentinels, matched with errors.Is through the *incident.Error wrapping.
 var (
-	// ErrNoUser means PagerDuty has no user with the email address.
-	ErrNoUser = errors.New("no PagerDuty user has that email address")
+	// ErrNoUser means PagerDuty has no user with the email address or
+	// id asked for.
+	ErrNoUser = errors.New("no such PagerDuty user")
 	// ErrAlreadyResolved means the incident is resolved: the caller says
 	// so instead of failing. Acknowledge and Resolve find it out before
 	// writing (acknowledging a resolved incident would reopen it); an
@@ -52,6 +53,8 @@ type APIError struct {
 	fromPagerDuty bool
 }
 
+// Error gives the status, PagerDuty's message, code and details, and for
+// a 401 the setting to fix.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "HTTP %d", e.Status)
@@ -63,6 +66,9 @@ func (e *APIError) Error() string {
 	}
 	if len(e.Errors) > 0 {
 		b.WriteString(": " + strings.Join(e.Errors, "; "))
+	}
+	if e.Status == http.StatusUnauthorized {
+		b.WriteString("; PagerDuty refused PAGERDUTY_API_TOKEN")
 	}
 	return b.String()
 }
@@ -91,16 +97,23 @@ func parseAPIError(status int, body []byte) *APIError {
 	e := &APIError{Status: status, Message: http.StatusText(status)}
 	var v struct {
 		Error *struct {
-			Message string   `json:"message"`
-			Code    int      `json:"code"`
-			Errors  []string `json:"errors"`
+			Message string          `json:"message"`
+			Code    int             `json:"code"`
+			Errors  json.RawMessage `json:"errors"`
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &v) == nil && v.Error != nil {
 		e.fromPagerDuty = true
-		e.Code, e.Errors = v.Error.Code, v.Error.Errors
+		e.Code = v.Error.Code
 		if v.Error.Message != "" {
 			e.Message = v.Error.Message
+		}
+		// errors is a list of strings; a single string is taken too.
+		var one string
+		switch {
+		case json.Unmarshal(v.Error.Errors, &e.Errors) == nil:
+		case json.Unmarshal(v.Error.Errors, &one) == nil && one != "":
+			e.Errors = []string{one}
 		}
 	}
 	return e
@@ -128,14 +141,19 @@ type WrongURLError struct {
 
 func (e *WrongURLError) Error() string {
 	return fmt.Sprintf("%s answered 404 without a PagerDuty error; check PAGERDUTY_API_URL is the PagerDuty REST API (%s, or https://api.eu.pagerduty.com for EU accounts)",
-		e.URL, DefaultURL)
+		e.URL, DefaultAPIURL)
 }
 func (e *WrongURLError) Unwrap() error { return e.API }
 
-// noUserError is ErrNoUser naming the address.
-type noUserError struct{ email string }
+// noUserError is ErrNoUser naming the address or the id.
+type noUserError struct{ email, id string }
 
-func (e *noUserError) Error() string        { return "no PagerDuty user has the email address " + e.email }
+func (e *noUserError) Error() string {
+	if e.id != "" {
+		return "PagerDuty has no user " + e.id
+	}
+	return "no PagerDuty user has the email address " + e.email
+}
 func (e *noUserError) Is(target error) bool { return target == ErrNoUser }
 
 // lastLevelError is ErrLastLevel naming the policy's size.
@@ -159,7 +177,7 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 			return (t.Sub(now) + time.Second - 1).Truncate(time.Second)
 		}
 	}
-	if v := strings.TrimSpace(h.Get("Ratelimit-Reset")); v != "" {
+	if v := strings.TrimSpace(h.Get(headerRateLimitWait)); v != "" {
 		if s, err := strconv.Atoi(v); err == nil && s > 0 {
 			return time.Duration(s) * time.Second
 		}

@@ -1,4 +1,4 @@
-package incidentchannels
+package app
 
 import (
 	"bytes"
@@ -17,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/incident-channels/incident-channels/internal/config"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
+	"github.com/incident-channels/incident-channels/slackapp"
 )
 
 const (
@@ -40,99 +42,12 @@ func sweepEnv() map[string]string {
 	return goodEnvWith(map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker})
 }
 
-func TestLoadConfigSweep(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name         string
-		env          map[string]string
-		archiveAfter time.Duration
-		invoker      string
-	}{
-		{"never archive by default", map[string]string{}, 0, ""},
-		{"configured", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 72 * time.Hour, sweepInvoker},
-		{"invoker in other case", map[string]string{"ARCHIVE_AFTER": "1m", "SWEEP_AUDIENCE": "http://127.0.0.1:8080", "SWEEP_INVOKER": " Sweep@Example.com "}, time.Minute, "sweep@example.com"},
-		{"audience and invoker without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 0, sweepInvoker},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			cfg, err := LoadConfig(envOf(goodEnvWith(tt.env)))
-			if err != nil {
-				t.Fatalf("LoadConfig error = %v", err)
-			}
-			if cfg.ArchiveAfter != tt.archiveAfter || cfg.SweepInvoker != tt.invoker {
-				t.Errorf("LoadConfig = ARCHIVE_AFTER %v, SWEEP_INVOKER %q; want %v, %q", cfg.ArchiveAfter, cfg.SweepInvoker, tt.archiveAfter, tt.invoker)
-			}
-		})
-	}
-}
-
-func TestLoadConfigSweepErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		env  map[string]string
-		want []string
-	}{
-		{"not a duration", map[string]string{"ARCHIVE_AFTER": "3 days", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "3 days" must be a Go duration of at least 1m0s`}},
-		{"too short", map[string]string{"ARCHIVE_AFTER": "30s", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "30s"`}},
-		{"zero", map[string]string{"ARCHIVE_AFTER": "0", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "0"`}},
-		{"audience and invoker missing", map[string]string{"ARCHIVE_AFTER": "72h"},
-			[]string{"SWEEP_AUDIENCE is required with ARCHIVE_AFTER", "SWEEP_INVOKER is required with ARCHIVE_AFTER"}},
-		{"audience not a URL", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": "incident-channels", "SWEEP_INVOKER": sweepInvoker},
-			[]string{`SWEEP_AUDIENCE "incident-channels" must be the function's http(s) URL`}},
-		{"invoker not an email", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": "Sweep <sweep@example.com>"},
-			[]string{`SWEEP_INVOKER "sweep <sweep@example.com>" must be a service account's email`}},
-		{"bad values without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": "ftp://x", "SWEEP_INVOKER": "nobody"},
-			[]string{"SWEEP_AUDIENCE", "SWEEP_INVOKER"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := LoadConfig(envOf(goodEnvWith(tt.env)))
-			if err == nil {
-				t.Fatal("LoadConfig error = nil, want one")
-			}
-			if n := len(problemList(err)); n != len(tt.want) {
-				t.Errorf("LoadConfig problems = %d (%v), want %d", n, err, len(tt.want))
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("LoadConfig error %q does not say %q", err, w)
-				}
-			}
-		})
-	}
-}
-
-func TestConfigStringShowsSweep(t *testing.T) {
-	t.Parallel()
-	for _, tt := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{goodEnv, `archive_after:"never"`},
-		{sweepEnv(), `archive_after:"72h0m0s", sweep_audience:"` + sweepAudience + `", sweep_invoker:"` + sweepInvoker + `"`},
-	} {
-		cfg, err := LoadConfig(envOf(tt.env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s := cfg.String(); !strings.Contains(s, tt.want) {
-			t.Errorf("Config.String() = %s, want it to contain %s", s, tt.want)
-		}
-	}
-}
-
-// testGoogle signs the tokens of the root package's tests; making a key
+// testGoogle signs the tokens of the package's tests; making a key
 // takes a while, so they share one.
 var testGoogle = sync.OnceValues(func() (*sweeptest.Issuer, error) { return sweeptest.NewIssuer("google-key-1") })
 
 // withGoogleKeys builds with New, the sweep checking tokens against the
-// test issuer's key instead of fetching Google's.
+// test issuer's key, served to it instead of Google's.
 func withGoogleKeys(t *testing.T) (buildFunc, *sweeptest.Issuer) {
 	t.Helper()
 	google, err := testGoogle()
@@ -140,7 +55,7 @@ func withGoogleKeys(t *testing.T) (buildFunc, *sweeptest.Issuer) {
 		t.Fatal(err)
 	}
 	return func(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
-		cfg.sweepKeys = google
+		cfg.sweepClient = google.Client()
 		return New(ctx, cfg, log)
 	}, google
 }
@@ -174,7 +89,7 @@ func TestSweepRouting(t *testing.T) {
 		{"webhook at another path", http.MethodPost, "/tasks/other", "", false, event, http.StatusUnauthorized, "X-PagerDuty-Signature"},
 		{"health check", http.MethodGet, "/healthz", "", false, nil, http.StatusOK, "ok"},
 	}
-	f := newFunction(envOf(sweepEnv()), NewLogger(io.Discard), build)
+	f := start(envOf(sweepEnv()), NewLogger(io.Discard), build)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -199,7 +114,7 @@ func TestSweepRouting(t *testing.T) {
 func TestSweepNotConfigured(t *testing.T) {
 	t.Parallel()
 	build, google := withGoogleKeys(t)
-	f := newFunction(envOf(goodEnv), NewLogger(io.Discard), build)
+	f := start(envOf(goodEnv), NewLogger(io.Discard), build)
 	req := httptest.NewRequest(http.MethodPost, sweep.Path, nil)
 	req.Header.Set("Authorization", "Bearer "+google.Token(sweepAudience, sweepInvoker, time.Now()))
 	rec := httptest.NewRecorder()
@@ -222,7 +137,7 @@ func TestSweepInProcess(t *testing.T) {
 	t.Parallel()
 	build, _ := withGoogleKeys(t)
 	var logs bytes.Buffer
-	f := newFunction(envOf(sweepEnv()), NewLogger(&logs), build)
+	f := start(envOf(sweepEnv()), NewLogger(&logs), build)
 	logs.Reset() // what setup says
 	h, err := f.webhook()
 	if err != nil {
@@ -243,7 +158,7 @@ func TestSweepLogsOneLine(t *testing.T) {
 	t.Parallel()
 	build, google := withGoogleKeys(t)
 	var logs bytes.Buffer
-	f := newFunction(envOf(sweepEnv()), NewLogger(&logs), build)
+	f := start(envOf(sweepEnv()), NewLogger(&logs), build)
 	logs.Reset()
 	token := google.Token(sweepAudience, sweepInvoker, time.Now())
 	req := httptest.NewRequest(http.MethodPost, sweep.Path, nil)
@@ -289,11 +204,12 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 		"SWEEP_AUDIENCE":           sweepAudience,
 		"SWEEP_INVOKER":            sweepInvoker,
 	}
-	cfg, err := LoadConfig(envOf(env))
+	c, err := config.Load(envOf(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.sweepKeys = google
+	cfg := Config{Config: c}
+	cfg.sweepClient = google.Client()
 	fn := serve(t, cfg)
 	fn.mustDeliver(t, "triggered.json", "processed")
 	fn.mustDeliver(t, "resolved.json", "processed")
@@ -328,5 +244,29 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 	}
 	if body := call(); !strings.Contains(body, `"due":0`) {
 		t.Errorf("second sweep report %s, want nothing due", body)
+	}
+}
+
+// TestEveryEndpointBehindTheChain: the webhook, Slack's two paths and the
+// sweep are served through the one middleware chain: another method is
+// 405 with Allow, and each request is one log line with its status.
+func TestEveryEndpointBehindTheChain(t *testing.T) {
+	t.Parallel()
+	build, _ := withGoogleKeys(t)
+	var logs bytes.Buffer
+	f := start(envOf(goodEnvWith(map[string]string{
+		"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker, "SLACK_SIGNING_SECRET": "signing",
+	})), NewLogger(&logs), build)
+	for _, path := range []string{"/", slackapp.PathInteractions, slackapp.PathCommands, sweep.Path} {
+		logs.Reset()
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, path, nil))
+		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != http.MethodPost {
+			t.Errorf("PUT %s = %d Allow %q, want 405 Allow POST", path, rec.Code, rec.Header().Get("Allow"))
+		}
+		var line map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil || line["status"] != 405.0 {
+			t.Errorf("PUT %s logged %q, want one line with status 405", path, logs.String())
+		}
 	}
 }

@@ -1,21 +1,21 @@
-package incidentchannels
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/people"
-	"github.com/incident-channels/incident-channels/pdapi"
 	"github.com/incident-channels/incident-channels/respond"
 )
 
 // The glue between the PagerDuty REST client, the Slack → PagerDuty user
 // map and the responder: each speaks its own package's language.
 
-// pdActions is pdapi.Client as respond.PagerDuty: its "already resolved"
+// pdActions is pagerduty.Client as respond.PagerDuty: its "already resolved"
 // and "last level" errors are respond's too.
-type pdActions struct{ c *pdapi.Client }
+type pdActions struct{ c *pagerduty.Client }
 
 func (p pdActions) Acknowledge(ctx context.Context, from, incidentID string) error {
 	return respondErr(p.c.Acknowledge(ctx, from, incidentID))
@@ -35,14 +35,14 @@ func (p pdActions) AddNote(ctx context.Context, from, incidentID, content string
 	return err
 }
 
-// respondErr marks pdapi's sentinels with respond's.
+// respondErr marks pagerduty's sentinels with respond's.
 func respondErr(err error) error {
 	switch {
-	case errors.Is(err, pdapi.ErrAlreadyResolved):
+	case errors.Is(err, pagerduty.ErrAlreadyResolved):
 		return fmt.Errorf("%w: %w", respond.ErrAlreadyResolved, err)
-	case errors.Is(err, pdapi.ErrAlreadyAcknowledged):
+	case errors.Is(err, pagerduty.ErrAlreadyAcknowledged):
 		return fmt.Errorf("%w: %w", respond.ErrAlreadyAcknowledged, err)
-	case errors.Is(err, pdapi.ErrLastLevel):
+	case errors.Is(err, pagerduty.ErrLastLevel):
 		return fmt.Errorf("%w: %w", respond.ErrLastLevel, err)
 	}
 	return err
@@ -67,5 +67,5 @@ func explain(err error) string {
 		return "Slack does not show Incident Channels your email address, so it cannot find your PagerDuty user: " +
 			"you may be in this channel from another workspace, or an admin must grant the app the users:read.email scope (and reinstall it)."
 	}
-	return pdapi.Explain(err)
+	return pagerduty.Explain(err)
 }

@@ -1,4 +1,4 @@
-package incidentchannels
+package app
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/config"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -97,10 +98,11 @@ func instanceConfig(t testing.TB, fake *slackfake.Server, storeKind, project str
 	for _, m := range extra {
 		maps.Copy(env, m)
 	}
-	cfg, err := LoadConfig(envOf(env))
+	c, err := config.Load(envOf(env))
 	if err != nil {
-		t.Fatalf("LoadConfig error = %v", err)
+		t.Fatalf("config.Load error = %v", err)
 	}
+	cfg := Config{Config: c}
 	// A lease lasts a second past its holder's budget and margin rather
 	// than 15 s.
 	cfg.leaseTTL = time.Second
@@ -133,7 +135,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func testdata(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("internal", "pagerduty", "testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "pagerduty", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +463,7 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 	fn := newInstance(t, fake, "memory", "")
 	var names []string
 	for _, dir := range []string{"samples", "captures"} {
-		files, err := filepath.Glob(filepath.Join("internal", "pagerduty", "testdata", dir, "*.json"))
+		files, err := filepath.Glob(filepath.Join("..", "pagerduty", "testdata", dir, "*.json"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no bodies in internal/pagerduty/testdata/%s: %v", dir, err)
 		}
@@ -499,13 +501,14 @@ func TestEndToEndPing(t *testing.T) {
 	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
 	fake := slackfake.NewServer()
 	t.Cleanup(fake.Close)
-	cfg, err := LoadConfig(envOf(map[string]string{
+	c, err := config.Load(envOf(map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret, "SLACK_BOT_TOKEN": slackfake.DefaultToken, "SLACK_API_URL": fake.URL,
 		"STORE": "firestore", "GOOGLE_CLOUD_PROJECT": firestoretest.Project(t),
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg := Config{Config: c}
 	// A read of an unreachable store is retried until the budget ends.
 	cfg.budget = 500 * time.Millisecond
 	fn := serve(t, cfg)

@@ -1,4 +1,4 @@
-package incidentchannels
+package app
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 const (
 	e2eSigningSecret = "e2e-slack-signing-secret"
 	e2ePagerDutyKey  = "e2e-pagerduty-key"
-	e2eIncident      = "Q1CHECKOUT" // pagerduty/testdata/triggered.json
+	e2eIncident      = "Q1CHECKOUT" // internal/pagerduty/testdata/triggered.json
 )
 
 // loop is an instance with responders acting from Slack: the fake Slack,

@@ -1,4 +1,4 @@
-package pdapi
+package pagerduty
 
 import (
 	"context"
@@ -6,18 +6,15 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
 
-// Operations, the first word of an *incident.Error's Op; Explain names
-// the action of each.
+// Operations on incidents, the first word of an *incident.Error's Op;
+// Explain names the action of each.
 const (
-	opUsers    = "pagerduty.users"
 	opIncident = "pagerduty.incident"
 	opAck      = "pagerduty.acknowledge"
 	opResolve  = "pagerduty.resolve"
@@ -34,13 +31,8 @@ const (
 	statusResolved     = "resolved"
 )
 
-// User is a PagerDuty user.
-type User struct {
-	ID, Name, Email string
-	// Role is the user's PagerDuty role: owner, admin, user,
-	// limited_user, observer, restricted_access, read_only_user, …
-	Role string
-}
+// maxOnCallPages bounds the pages of on-call entries read for one policy.
+const maxOnCallPages = 5
 
 // Note is a note on an incident.
 type Note struct {
@@ -48,43 +40,6 @@ type Note struct {
 	// UserID is the PagerDuty user who wrote it.
 	UserID    string
 	CreatedAt time.Time
-}
-
-// UserByEmail returns the PagerDuty user whose email address is email,
-// compared case-insensitively. PagerDuty's query matches names and
-// addresses by part, so GET /users?query= answers every user whose
-// address contains email ("ann@x.com" finds "joann@x.com"); only an exact
-// match counts. It fails with ErrNoUser when no user has the address.
-func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
-	email = strings.TrimSpace(email)
-	op := opUsers + " " + email
-	if email == "" {
-		return User{}, &incident.Error{Kind: incident.KindRefused, Op: op, Err: &noUserError{email: `""`}}
-	}
-	for page := range maxPages {
-		q := url.Values{"query": {email}, "limit": {strconv.Itoa(pageLimit)}, "offset": {strconv.Itoa(page * pageLimit)}}
-		var out struct {
-			Users []struct {
-				ID    string `json:"id"`
-				Name  string `json:"name"`
-				Email string `json:"email"`
-				Role  string `json:"role"`
-			} `json:"users"`
-			More bool `json:"more"`
-		}
-		if err := c.get(ctx, op, "/users?"+q.Encode(), &out); err != nil {
-			return User{}, err
-		}
-		for _, u := range out.Users {
-			if strings.EqualFold(strings.TrimSpace(u.Email), email) {
-				return User{ID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role}, nil
-			}
-		}
-		if !out.More || len(out.Users) == 0 {
-			break
-		}
-	}
-	return User{}, &incident.Error{Kind: incident.KindRefused, Op: op, Err: &noUserError{email: email}}
 }
 
 // incidentStatus returns the status of the incident (GET /incidents/{id}).
@@ -117,7 +72,7 @@ func (c *Client) Acknowledge(ctx context.Context, from, incidentID string) error
 // 1001) matches ErrAlreadyResolved.
 func (c *Client) Resolve(ctx context.Context, from, incidentID string) error {
 	return c.do(ctx, call{
-		op: opResolve + " " + incidentID, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from,
+		op: opResolve + " " + incidentID, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from, asUser: true,
 		body: map[string]any{"incident": map[string]any{"type": "incident_reference", "status": statusResolved}},
 	})
 }
@@ -136,7 +91,7 @@ func (c *Client) setStatus(ctx context.Context, op, from, incidentID, status str
 		return &incident.Error{Kind: incident.KindRefused, Op: op, Err: ErrAlreadyAcknowledged}
 	}
 	return c.do(ctx, call{
-		op: op, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from,
+		op: op, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from, asUser: true,
 		body: map[string]any{"incident": map[string]any{"type": "incident_reference", "status": status}},
 	})
 }
@@ -170,7 +125,7 @@ func (c *Client) Escalate(ctx context.Context, from, incidentID, policyID string
 		return 0, &incident.Error{Kind: incident.KindRefused, Op: op, Err: err}
 	}
 	err = c.do(ctx, call{
-		op: op, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from,
+		op: op, method: http.MethodPut, path: "/incidents/" + escape(incidentID), from: from, asUser: true,
 		body: map[string]any{"incident": map[string]any{"type": "incident_reference", "escalation_level": level}},
 	})
 	if err != nil {
@@ -245,29 +200,21 @@ func (c *Client) policyAndOnCalls(ctx context.Context, policyID string) (rules, 
 		rules, loops = len(out.Policy.Rules), out.Policy.NumLoops
 	})
 	wg.Go(func() {
-		for page := range maxPages {
-			q := url.Values{"escalation_policy_ids[]": {policyID}, "limit": {strconv.Itoa(pageLimit)}, "offset": {strconv.Itoa(page * pageLimit)}}
-			var out struct {
-				OnCalls []struct {
-					User *struct {
-						ID string `json:"id"`
-					} `json:"user"`
-					Level int `json:"escalation_level"`
-				} `json:"oncalls"`
-				More bool `json:"more"`
+		type entry struct {
+			User *struct {
+				ID string `json:"id"`
+			} `json:"user"`
+			Level int `json:"escalation_level"`
+		}
+		q := url.Values{"escalation_policy_ids[]": {policyID}}
+		_, err := list(ctx, c, opOnCalls+" "+policyID, "/oncalls", "oncalls", q, maxOnCallPages, func(o entry) bool {
+			if o.User != nil {
+				onCalls = append(onCalls, onCall{userID: o.User.ID, level: o.Level})
 			}
-			if err := c.get(ctx, opOnCalls+" "+policyID, "/oncalls?"+q.Encode(), &out); err != nil {
-				fail(err)
-				return
-			}
-			for _, o := range out.OnCalls {
-				if o.User != nil {
-					onCalls = append(onCalls, onCall{userID: o.User.ID, level: o.Level})
-				}
-			}
-			if !out.More || len(out.OnCalls) == 0 {
-				break
-			}
+			return true
+		})
+		if err != nil {
+			fail(err)
 		}
 	})
 	wg.Wait()
@@ -287,7 +234,7 @@ func (c *Client) AddNote(ctx context.Context, from, incidentID, content string) 
 		Note noteJSON `json:"note"`
 	}
 	err := c.do(ctx, call{
-		op: opAddNote + " " + incidentID, method: http.MethodPost, path: "/incidents/" + escape(incidentID) + "/notes", from: from,
+		op: opAddNote + " " + incidentID, method: http.MethodPost, path: "/incidents/" + escape(incidentID) + "/notes", from: from, asUser: true,
 		body: map[string]any{"note": map[string]any{"content": content}},
 		out:  &out,
 	})

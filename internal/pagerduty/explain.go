@@ -1,4 +1,4 @@
-package pdapi
+package pagerduty
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 // actions names what each operation was doing, for Explain.
 var actions = map[string]string{
+	opUser:     "look up a PagerDuty user",
 	opUsers:    "look up your PagerDuty user",
 	opIncident: "read this incident",
 	opAck:      "acknowledge this incident",
@@ -21,6 +22,11 @@ var actions = map[string]string{
 	opEscalate: "escalate this incident",
 	opAddNote:  "add a note to this incident",
 	opNotes:    "read this incident's notes",
+
+	opSubscriptions:      "list the webhook subscriptions",
+	opSubscription:       "read the webhook subscription",
+	opCreateSubscription: "create the webhook subscription",
+	opPingSubscription:   "ping the webhook subscription",
 }
 
 // Explain returns one sentence a responder can read in Slack saying why
@@ -50,12 +56,14 @@ func Explain(err error) string {
 		return "This incident is already acknowledged in PagerDuty."
 	case errors.As(err, &lastLevel):
 		return fmt.Sprintf("PagerDuty cannot escalate further: this incident is at the last of the %d levels of its escalation policy, which does not repeat.", lastLevel.levels)
+	case errors.As(err, &noUser) && noUser.id != "":
+		return fmt.Sprintf("PagerDuty has no user %s.", noUser.id)
 	case errors.As(err, &noUser):
 		return fmt.Sprintf("PagerDuty has no user with the email address %s; ask a PagerDuty admin to add you or fix your address.", noUser.email)
 	case errors.As(err, &noAnswer):
 		return explainNoAnswer(ie, noAnswer, action)
 	case errors.As(err, &wrongURL):
-		return fmt.Sprintf("%s is not the PagerDuty REST API (HTTP 404); an admin must set PAGERDUTY_API_URL to %s, or https://api.eu.pagerduty.com for EU accounts.", wrongURL.URL, DefaultURL)
+		return fmt.Sprintf("%s is not the PagerDuty REST API (HTTP 404); an admin must set PAGERDUTY_API_URL to %s, or https://api.eu.pagerduty.com for EU accounts.", wrongURL.URL, DefaultAPIURL)
 	case errors.As(err, &apiErr):
 		return explainAnswer(ie, apiErr, action)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
