@@ -76,7 +76,8 @@ func (f *Firestore) Close() error {
 }
 
 // Update implements incident.Store. fn may run more than once; each run
-// gets freshly read values. An error from fn is returned as is; other
+// gets the documents as they are (a run on values that turn out to be
+// stale writes nothing and is run again). An error from fn is returned as is; other
 // errors are wrapped with the incident id.
 //
 // An update is one read and one write when nothing conflicts, not a
@@ -104,19 +105,23 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	}
 	defer unlock()
 
+	// fnFailed tells fn's error, returned as is, from the store's.
 	fnFailed := false
+	run := func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		ch, err := fn(st, er)
+		fnFailed = err != nil
+		return ch, err
+	}
 	fresh := false // read Firestore, not the remembered copy
 	err = retryConflicts(ctx, func() error {
-		fnFailed = false
 		docs, err := f.read(ctx, refs, fresh)
 		if err != nil {
 			return err
 		}
 		fresh = true // a retry reads afresh
 		st, er := docs.st.Clone(), docs.er
-		ch, err := fn(&st, &er)
+		ch, err := run(&st, &er)
 		if err != nil {
-			fnFailed = true
 			return err
 		}
 		if eventID == "" {
@@ -130,7 +135,7 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 			}
 			return nil
 		}
-		return f.commit(ctx, refs, docs, st, er, ch, fn)
+		return f.commit(ctx, refs, docs, st, er, ch, run)
 	})
 	if err != nil {
 		if fnFailed {
