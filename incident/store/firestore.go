@@ -184,16 +184,19 @@ func (f *Firestore) read(ctx context.Context, refs []*firestore.DocumentRef, fre
 // the update runs as a transaction instead.
 func (f *Firestore) commit(ctx context.Context, refs []*firestore.DocumentRef, docs readDocs, st incident.State, er incident.EventRecord, ch incident.Change, fn incident.UpdateFunc) error {
 	if (!docs.st.Exists && ch&incident.ChangeState == 0) || (len(refs) > 1 && !docs.er.Exists && ch&incident.ChangeEvent == 0) {
+		if docs.remembered {
+			return errStale // the event taken to be missing may exist
+		}
 		return f.transact(ctx, refs, fn)
 	}
-	//lint:ignore SA1019 WriteBatch is the client's only atomic commit of
-	// several writes with preconditions outside a transaction.
 	if ch&incident.ChangeState == 0 {
 		st = docs.st
 	}
 	if ch&incident.ChangeEvent == 0 {
 		er = docs.er
 	}
+	//lint:ignore SA1019 WriteBatch is the client's only atomic commit of
+	// several writes with preconditions outside a transaction.
 	b := f.client.Batch()
 	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st))
 	if len(refs) > 1 {

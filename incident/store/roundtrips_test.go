@@ -105,4 +105,22 @@ func TestFirestoreUpdateRoundTrips(t *testing.T) {
 	if st.Version != 6 {
 		t.Errorf("Version = %d, want 6 (every update once)", st.Version)
 	}
+
+	// An update of the state alone, for an event another instance
+	// recorded, reads the event rather than taking it to be missing.
+	bump(other, "E5")
+	bump(s, "E6")
+	log.take()
+	var seen incident.EventRecord
+	err := s.Update(ctx, "Q1", "E5", func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		seen = *er
+		st.Version++
+		return incident.ChangeState, nil
+	})
+	if err != nil || !seen.Exists {
+		t.Errorf("state-only update of E5 saw %+v (error %v), want the record", seen, err)
+	}
+	if got, want := log.take(), []string{get, commit}; !slices.Equal(got, want) {
+		t.Errorf("state-only update of another's event: calls = %v, want %v", got, want)
+	}
 }
