@@ -40,12 +40,19 @@ type Firestore struct {
 	client  *firestore.Client
 	locks   keyedMutex
 	written writtenDocs
+	limits  *RateLimits
 }
 
 // NewFirestore returns a store using client. Close closes the client.
 func NewFirestore(client *firestore.Client) *Firestore {
-	return &Firestore{client: client, locks: keyedMutex{m: make(map[string]*keyedLock)}}
+	return &Firestore{client: client, locks: keyedMutex{m: make(map[string]*keyedLock)}, limits: NewRateLimits(client)}
 }
+
+// RateLimits returns Slack's rate limits as all instances share them in
+// this database. Each update of the store reads them beside its own
+// reads when this instance's copy is due a refresh, so a delivery's Slack
+// calls need no read of their own.
+func (f *Firestore) RateLimits() *RateLimits { return f.limits }
 
 // OpenFirestore connects to the database databaseID ("" means "(default)")
 // of the Google Cloud project projectID ("" means detect it from the
@@ -98,6 +105,8 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	if eventID != "" {
 		refs = append(refs, refs[0].Collection(eventsCollection).Doc(eventID))
 	}
+	// The rate limits' read runs beside this update and ends with it.
+	defer f.limits.refreshBeside(ctx)()
 
 	unlock, err := f.locks.lock(ctx, incidentID)
 	if err != nil {

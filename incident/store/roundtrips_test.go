@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
@@ -59,7 +60,11 @@ func watchedFirestore(t *testing.T, project string) (*Firestore, *rpcLog) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	return NewFirestore(client), log
+	s := NewFirestore(client)
+	// The rate limits' copy stays fresh unless a test moves now.
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	s.limits.readAt, s.limits.now = t0, func() time.Time { return t0 }
+	return s, log
 }
 
 // TestFirestoreUpdateRoundTrips: an update is a read and a commit, and
@@ -122,5 +127,39 @@ func TestFirestoreUpdateRoundTrips(t *testing.T) {
 	}
 	if got, want := log.take(), []string{get, commit}; !slices.Equal(got, want) {
 		t.Errorf("state-only update of another's event: calls = %v, want %v", got, want)
+	}
+}
+
+// TestRateLimitsReadBesideUpdates: when the rate limits' copy is due a
+// refresh, an update reads them beside its own calls, and the Slack call
+// after it finds another instance's limit with no read of its own.
+func TestRateLimitsReadBesideUpdates(t *testing.T) {
+	t.Parallel()
+	project := firestoretest.Project(t)
+	s, log := watchedFirestore(t, project)
+	other, _ := watchedFirestore(t, project)
+	ctx := context.Background()
+	now := s.limits.now()
+	until := now.Add(30 * time.Second)
+	other.RateLimits().Limited(ctx, "conversations.create", until)
+
+	s.limits.now = func() time.Time { return now.Add(rateLimitsRefresh) }
+	err := s.Update(ctx, "Q1", "E1", func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		st.Version++
+		return incident.ChangeState | incident.ChangeEvent, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := log.take()
+	slices.Sort(got)
+	if want := []string{"BatchGetDocuments", "BatchGetDocuments", "Commit"}; !slices.Equal(got, want) {
+		t.Errorf("update calls = %v, want %v (the incident's read and commit, the rate limits' read)", got, want)
+	}
+	if got := s.RateLimits().Until(ctx, "conversations.create"); !got.Equal(until) {
+		t.Errorf("Until after the update = %v, want %v", got, until)
+	}
+	if got := log.take(); len(got) != 0 {
+		t.Errorf("Until after the update called %v, want nothing", got)
 	}
 }

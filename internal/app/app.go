@@ -88,7 +88,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
-		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), store.NewRateLimits(fs.Client()), fs
+		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{

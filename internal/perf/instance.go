@@ -144,6 +144,9 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 		return nil, err
 	}
 	var st incident.Store = store.NewMemory()
+	// limits shares Slack's 429 answers among instances, as app.New wires
+	// them: in Firestore when the store is.
+	var limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	if p := rn.project(); p != "" {
 		var opts []option.ClientOption
 		if co.storeProxy {
@@ -159,11 +162,12 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 		}
 		in.fsClient = client
 		in.closers = append(in.closers, func() { client.Close() })
-		st = store.NewFirestore(client)
+		fs := store.NewFirestore(client)
+		st, limits = fs, fs.RateLimits()
 	}
 	in.counts = NewCountingStore(st)
 	log := slog.New(slog.DiscardHandler)
-	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
+	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL, slackops.WithRateLimits(limits)),
 		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
 	in.handler = endpoint.Chain{}.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	in.serve()
