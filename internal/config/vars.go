@@ -3,8 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +61,14 @@ func Default(name string) string {
 // slip (72s meant as 72h) that would archive channels as soon as their
 // incident resolved.
 const minArchiveAfter = time.Minute
+
+// minHistoryRetention is the shortest HISTORY_RETENTION: anything shorter
+// is a slip (4h meant as 4 days) that would delete the records of
+// incidents just resolved, which a late event or the sweep still needs.
+const minHistoryRetention = 24 * time.Hour
+
+// day is the unit of HISTORY_RETENTION's "400d" form.
+const day = 24 * time.Hour
 
 // Vars are the function's environment variables, in the README's order.
 var Vars = []Var{
@@ -167,6 +177,18 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error { cfg.RoutingFile = v; return nil },
 	},
 	{
+		Name: "ALLOW_SHARED_CHANNELS", Required: "no", Default: "false",
+		Description: "`true` lets the announce channel and a rule's `post_to` channel be shared with another organisation (Slack Connect); otherwise nothing is posted in such a channel, and the log says so at start (*Announce channel*)",
+		load: func(cfg *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			cfg.AllowSharedChannels = b
+			if err != nil {
+				return errors.New("ALLOW_SHARED_CHANNELS must be true or false")
+			}
+			return nil
+		},
+	},
+	{
 		Name: "PAGERDUTY_API_TOKEN", Required: "no", Secret: true,
 		Description: "PagerDuty REST API key; turns on inviting the people PagerDuty involved (*Who is invited*; read access is enough) and, with `SLACK_SIGNING_SECRET`, acting from Slack (*Acting from Slack*; needs a full-access key)",
 		load:        func(cfg *Config, v string) error { cfg.PagerDutyToken = v; return nil },
@@ -241,9 +263,36 @@ var Vars = []Var{
 		},
 	},
 	{
+		Name: "HISTORY_RETENTION", Required: "no", Default: strconv.Itoa(int(incident.HistoryRetention/day)) + "d",
+		Description: "how long after an incident resolved its record is kept in Firestore, then deleted by a TTL policy (*Deploy*): whole days like `400d`, or a Go duration like `72h`; at least `1d`, and a day longer than `ARCHIVE_AFTER`. An open incident's record is kept",
+		load: func(cfg *Config, v string) error {
+			d, err := parseRetention(v)
+			cfg.HistoryRetention = d
+			if err != nil || d < minHistoryRetention {
+				return errors.New("HISTORY_RETENTION must be whole days like 400d, or a Go duration like 72h, of at least 1d")
+			}
+			return nil
+		},
+	},
+	{
 		Name: "PORT", Required: "no", Default: "8080",
 		Description: "port of `cmd/local`",
 	},
+}
+
+// parseRetention reads HISTORY_RETENTION: a number of days with the unit
+// d ("400d"), which is how retention is usually said and which Go
+// durations lack, or a Go duration ("72h").
+func parseRetention(v string) (time.Duration, error) {
+	days, ok := strings.CutSuffix(v, "d")
+	if !ok {
+		return time.ParseDuration(v)
+	}
+	n, err := strconv.ParseInt(days, 10, 64)
+	if err != nil || n < 0 || n > int64(math.MaxInt64/day) {
+		return 0, fmt.Errorf("not a number of days: %q", v)
+	}
+	return time.Duration(n) * day, nil
 }
 
 // loadOverrides reads SLACK_USER_OVERRIDES, keyed by PagerDuty user id or
