@@ -82,12 +82,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache, claims = store.NewMemory(), &store.MemoryPeople{}, &store.MemoryClaims{}
+		m := store.NewMemory()
+		m.Retention = cfg.HistoryRetention
+		st, cache, claims = m, &store.MemoryPeople{}, &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
+		fs.Retention = cfg.HistoryRetention
 		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
