@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,19 @@ type Config struct {
 	// Poll is how often a waiter reads the incident while another
 	// attempt holds its lease; 0 means 100 ms.
 	Poll time.Duration
+	// ExternalChannels, when set, keeps the incident's messages out of
+	// announce and post-only channels shared with another organisation:
+	// each is checked before it is posted or edited, and one found shared
+	// is given up (ErrExternalChannel). Nil checks nothing
+	// (ALLOW_SHARED_CHANNELS=true).
+	ExternalChannels ExternalChannels
+}
+
+// ExternalChannels tells whether people of another organisation can read
+// a channel (Slack Connect). The answer is expected to be remembered: it
+// is asked before every message in an announce or post-only channel.
+type ExternalChannels interface {
+	ExternallyShared(ctx context.Context, channelID string) (bool, error)
 }
 
 // Route returns the route of inc: the Router's, or the default. With

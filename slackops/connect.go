@@ -9,7 +9,11 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
 )
+
+var _ incident.ExternalChannels = (*Client)(nil)
 
 // sharedTTL is how long conversations.info's word on a channel's sharing
 // is reused. Sharing a channel with another organisation takes an admin
@@ -53,7 +57,13 @@ func (c *Client) ExternallyShared(ctx context.Context, channelID string) (bool, 
 	}
 	ch, err := c.api.GetConversationInfoContext(ctx, &slack.GetConversationInfoInput{ChannelID: channelID})
 	if err != nil {
-		return false, translate("conversations.info "+channelID, err)
+		err = translate("conversations.info "+channelID, err)
+		if incident.KindOf(err) == incident.KindMaybeDone {
+			// A read takes no effect: no answer is worth a retry, not
+			// a look-up of what it did.
+			err = &incident.Error{Kind: incident.KindTransient, Op: "conversations.info " + channelID, Err: err}
+		}
+		return false, err
 	}
 	s.external, s.at = ch.IsExtShared || ch.IsPendingExtShared, c.now()
 	return s.external, nil
