@@ -98,6 +98,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
 	}
+	if !cfg.AllowSharedChannels {
+		icfg.ExternalChannels = slack
+	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
 		log.InfoContext(ctx, "routing rules loaded", "routing_file", cfg.RoutingFile, "rules", cfg.Routes.Rules())
@@ -122,7 +125,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
 	}
-	h := &Handler{}
+	h := &Handler{slackOps: slack, posted: postedChannels(cfg.Config), allowShared: cfg.AllowSharedChannels}
 	// One middleware chain serves every endpoint: recover, request log,
 	// body limit, method check.
 	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
@@ -168,6 +171,11 @@ type Handler struct {
 	sweep       http.Handler
 	sweeper     sweep.Sweeper
 	sweepBudget time.Duration
+
+	// slackOps, posted and allowShared serve checkSharedChannels.
+	slackOps    *slackops.Client
+	posted      map[string][]string
+	allowShared bool
 }
 
 // ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when
