@@ -8,7 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 // TestManifestMatchesHandlers: the Slack app manifest a user pastes sends
@@ -45,11 +45,11 @@ func TestManifestMatchesHandlers(t *testing.T) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if i := m.Settings.Interactivity; !i.Enabled || i.RequestURL != "FUNCTION_URL"+slackapp.PathInteractions {
-		t.Errorf("interactivity = %+v, want enabled at FUNCTION_URL%s", i, slackapp.PathInteractions)
+	if i := m.Settings.Interactivity; !i.Enabled || i.RequestURL != "FUNCTION_URL"+slackops.PathInteractions {
+		t.Errorf("interactivity = %+v, want enabled at FUNCTION_URL%s", i, slackops.PathInteractions)
 	}
-	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackapp.PathCommands {
-		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackapp.PathCommands)
+	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackops.PathCommands {
+		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackops.PathCommands)
 	}
 	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != respond.TimelineCallbackID {
 		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, respond.TimelineCallbackID)

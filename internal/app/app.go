@@ -24,7 +24,6 @@ import (
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -53,7 +52,7 @@ type Config struct {
 	sweepClient *http.Client
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
-	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
+	// slackBudget overrides slackops.DefaultBudget, how long a Slack
 	// request may act.
 	slackBudget time.Duration
 }
@@ -126,7 +125,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// Buttons only when a click can act: /inc still answers without
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
-		h.slack = chain.Serve(slackapp.Endpoint, slackapp.NewHandler(slackapp.HandlerConfig{
+		h.slack = chain.Serve(slackops.Endpoint, slackops.NewHandler(slackops.HandlerConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
 		}))
@@ -154,7 +153,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 
 // Handler is the function's HTTP handler: Cloud Scheduler's sweep at
 // sweep.Path, Slack's interactions and slash command at
-// slackapp.PathInteractions and slackapp.PathCommands, PagerDuty's
+// slackops.PathInteractions and slackops.PathCommands, PagerDuty's
 // webhooks at every other path.
 type Handler struct {
 	webhook http.Handler
@@ -177,7 +176,7 @@ var ErrSlackNotConfigured = errors.New("Slack interactivity not configured (SLAC
 // ServeHTTP routes by path: each path authenticates its own caller.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+	case r.URL.Path == slackops.PathInteractions || r.URL.Path == slackops.PathCommands:
 		if h.slack == nil {
 			http.Error(w, ErrSlackNotConfigured.Error(), http.StatusNotFound)
 			return
