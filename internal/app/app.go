@@ -52,8 +52,8 @@ type Config struct {
 	sweepClient *http.Client
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
-	// slackBudget overrides slackops.DefaultBudget, how long a Slack
-	// request may act.
+	// slackBudget overrides slackops.DefaultInteractivityBudget, how long
+	// a Slack request may act.
 	slackBudget time.Duration
 }
 
@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// Buttons only when a click can act: /inc still answers without
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
-		h.slack = chain.Serve(slackops.Endpoint, slackops.NewHandler(slackops.HandlerConfig{
+		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
 		}))

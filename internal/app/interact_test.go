@@ -122,7 +122,7 @@ func (l *loop) post(t testing.TB, path string, form url.Values, secret string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, sig := slackops.Sign([]byte(secret), time.Now(), body)
+	ts, sig := slackops.SignRequest([]byte(secret), time.Now(), body)
 	req.Header.Set(slackops.HeaderTimestamp, ts)
 	req.Header.Set(slackops.HeaderSignature, sig)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -238,7 +238,7 @@ func (s *Sandbox) postSlack(ctx context.Context, path string, form url.Values) (
 	if err != nil {
 		return 0, nil, err
 	}
-	ts, sig := slackops.Sign([]byte(s.SlackSecret), time.Now(), body)
+	ts, sig := slackops.SignRequest([]byte(s.SlackSecret), time.Now(), body)
 	req.Header.Set(slackops.HeaderTimestamp, ts)
 	req.Header.Set(slackops.HeaderSignature, sig)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
