@@ -23,7 +23,6 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/sweep"
-	"github.com/incident-channels/incident-channels/respond"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -68,9 +67,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		st interface {
 			incident.Store
 			pagerduty.Checker
-			respond.Incidents
+			incident.Incidents
 		}
-		claims     respond.Claims
+		claims     incident.Claims
 		cache      people.Cache
 		actorCache people.ActorCache
 		// limits shares what Slack's 429 answers said among instances;
@@ -109,7 +108,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := respond.Options{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
 		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: actorCache, Log: log})}
@@ -126,7 +125,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
+			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
 		}))
 	}
