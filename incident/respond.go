@@ -50,7 +50,7 @@ type Request struct {
 	TriggerID string
 	// Message is the message a shortcut adds to the timeline.
 	Message Message
-	// Unknown is the /inc subcommand not understood, for Help.
+	// Unknown is the /inc subcommand not understood, for RequestHelp.
 	Unknown string
 	// FromForm is set for a note submitted in the note form: failures
 	// are shown in it, and it stays open.
