@@ -1,7 +1,11 @@
-// Package store keeps incident state for the incident package: Firestore
-// is the production implementation, Memory serves tests and the local
-// runner. Both satisfy incident.Store and behave alike, which the shared
-// conformance tests check against the real Firestore emulator.
+// Package store is the one package that speaks to Firestore: incident
+// state and its ledger (incident.Store), the claims of actions taken from
+// Slack, Slack's rate limits shared among instances, and the people cache
+// (PagerDuty user ↔ Slack user). Firestore is the production
+// implementation of each; an in-memory twin (Memory, MemoryClaims,
+// MemoryPeople) serves tests and the local runner, and the shared
+// conformance tests check both against the real Firestore emulator.
+// docs/firestore-schema.md lists every collection.
 //
 // # Firestore layout
 //

@@ -107,6 +107,7 @@ func TestStore(t *testing.T) {
 		{"ChangeBits", testChangeBits},
 		{"FnErrorAborts", testFnErrorAborts},
 		{"ConcurrentUpdates", testConcurrentUpdates},
+		{"OtherInstancesWrites", testOtherInstancesWrites},
 		{"EventsIndependent", testEventsIndependent},
 		{"InvalidIDs", testInvalidIDs},
 		{"ValidIDsAtTheLimits", testValidIDs},
@@ -483,6 +484,48 @@ func testConcurrentUpdates(t *testing.T, h harness) {
 	}
 	if got := h.eventIDs(t, "Q1"); len(got) != n {
 		t.Errorf("event records stored = %d %q, want %d", len(got), got, n)
+	}
+}
+
+// testOtherInstancesWrites: an update sees what another instance wrote
+// since this one last wrote the incident: the state, an event record it
+// never saw, and in an update that writes nothing.
+func testOtherInstancesWrites(t *testing.T, h harness) {
+	ctx := context.Background()
+	a, b := h.store, h.instance(t)
+	incr := func(s incident.Store, eventID string) (seen incident.State, seenEvent incident.EventRecord) {
+		t.Helper()
+		err := s.Update(ctx, "Q1", eventID, func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+			seen, seenEvent = st.Clone(), *er
+			st.Version++
+			er.Type = "incident.annotated"
+			return incident.ChangeState | incident.ChangeEvent, nil
+		})
+		if err != nil {
+			t.Fatalf("Update(Q1, %s) error = %v", eventID, err)
+		}
+		return seen, seenEvent
+	}
+	incr(a, "E1")
+	if seen, _ := incr(b, "E2"); seen.Version != 1 {
+		t.Errorf("second instance saw Version %d, want 1", seen.Version)
+	}
+	if seen, _ := incr(a, "E3"); seen.Version != 2 {
+		t.Errorf("first instance after the second wrote saw Version %d, want 2", seen.Version)
+	}
+	// E4 is recorded by b only: a, which never saw it, must find it.
+	incr(b, "E4")
+	if seen, seenEvent := incr(a, "E4"); seen.Version != 4 || !seenEvent.Exists || seenEvent.Type != "incident.annotated" {
+		t.Errorf("first instance on an event the second recorded saw Version %d, event %+v; want 4 and the record", seen.Version, seenEvent)
+	}
+	incr(b, "E5")
+	var last incident.State
+	err := a.Update(ctx, "Q1", "E5", func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		last = st.Clone()
+		return 0, nil
+	})
+	if err != nil || last.Version != 6 {
+		t.Errorf("an update writing nothing saw Version %d (error %v), want 6", last.Version, err)
 	}
 }
 

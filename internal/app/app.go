@@ -69,23 +69,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			pagerduty.Checker
 			incident.Incidents
 		}
-		claims     incident.Claims
-		cache      people.Cache
-		actorCache people.ActorCache
+		claims incident.Claims
+		cache  interface {
+			people.Cache
+			people.ActorCache
+		}
 		// limits shares what Slack's 429 answers said among instances;
 		// the memory store keeps them to this process.
 		limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache, actorCache, claims = store.NewMemory(), people.NewMemoryCache(), people.NewMemoryActorCache(), &store.MemoryClaims{}
+		st, cache, claims = store.NewMemory(), &store.MemoryPeople{}, &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
-		st, cache, limits = fs, people.NewFirestoreCache(fs.Client()), store.NewRateLimits(fs.Client())
-		actorCache, claims = people.NewFirestoreActorCache(fs.Client()), fs
+		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
@@ -111,7 +112,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
-		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: actorCache, Log: log})}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
 		if cfg.PagerDutyFrom != "" {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}

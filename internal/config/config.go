@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,7 +100,13 @@ func Load(getenv func(string) string) (Config, error) {
 		t, err := routing.Load(sourcePath(cfg.RoutingFile), incident.Route{
 			Channel: true, Prefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		})
-		if err != nil {
+		var pathErr *fs.PathError
+		switch {
+		case errors.As(err, &pathErr):
+			// The file could not be read: say why, not the path, which
+			// may be a secret pasted into the wrong variable.
+			errs = append(errs, fmt.Errorf("ROUTING_FILE: the rules file cannot be read: %w (a relative path is looked up in the working directory and the deployed source)", pathErr.Err))
+		case err != nil:
 			errs = append(errs, fmt.Errorf("ROUTING_FILE: %w", err))
 		}
 		cfg.Routes = t

@@ -67,13 +67,13 @@ func TestLoadErrors(t *testing.T) {
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1",
 			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
 			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: "PBOB"`}},
+		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: entry 2`}},
 		{"bad interactivity values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
-		}, []string{"PAGERDUTY_FROM_EMAIL \"Bot", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
+		}, []string{"PAGERDUTY_FROM_EMAIL must be the email address", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
 		{"missing routing file", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"ROUTING_FILE", "/nonexistent/routes.yaml"}},
+		}, []string{"ROUTING_FILE: the rules file cannot be read: no such file or directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,17 +202,17 @@ func TestLoadSweepErrors(t *testing.T) {
 		want []string
 	}{
 		{"not a duration", map[string]string{"ARCHIVE_AFTER": "3 days", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "3 days" must be a Go duration of at least 1m0s`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"too short", map[string]string{"ARCHIVE_AFTER": "30s", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "30s"`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"zero", map[string]string{"ARCHIVE_AFTER": "0", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "0"`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"audience and invoker missing", map[string]string{"ARCHIVE_AFTER": "72h"},
 			[]string{"SWEEP_AUDIENCE is required with ARCHIVE_AFTER", "SWEEP_INVOKER is required with ARCHIVE_AFTER"}},
 		{"audience not a URL", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": "incident-channels", "SWEEP_INVOKER": sweepInvoker},
-			[]string{`SWEEP_AUDIENCE "incident-channels" must be the function's http(s) URL`}},
+			[]string{`SWEEP_AUDIENCE must be the function's http(s) URL`}},
 		{"invoker not an email", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": "Sweep <sweep@example.com>"},
-			[]string{`SWEEP_INVOKER "sweep <sweep@example.com>" must be a service account's email`}},
+			[]string{`SWEEP_INVOKER must be a service account's email`}},
 		{"bad values without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": "ftp://x", "SWEEP_INVOKER": "nobody"},
 			[]string{"SWEEP_AUDIENCE", "SWEEP_INVOKER"}},
 	}
@@ -319,6 +319,30 @@ func TestProblemsNeverShowSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "sekret") {
 		t.Errorf("problems show a secret:\n%s", err)
+	}
+}
+
+// TestProblemsNeverShowValues: a secret put in the wrong variable (a bot
+// token pasted as the channel prefix, say) is not repeated by the problem
+// that variable's check reports: no problem shows any variable's value.
+func TestProblemsNeverShowValues(t *testing.T) {
+	t.Parallel()
+	const token = "xoxb-1234-5678-Sekr3tT0kenValue"
+	for _, v := range Vars {
+		if v.Secret || v.load == nil {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			env := goodEnvWith(map[string]string{v.Name: token, "ARCHIVE_AFTER": "72h"})
+			if v.Name == "ARCHIVE_AFTER" {
+				env["ARCHIVE_AFTER"] = token
+			}
+			_, err := Load(envOf(env))
+			if err != nil && strings.Contains(strings.ToLower(err.Error()), "sekr3t") {
+				t.Errorf("%s=<a token>: problems show it:\n%s", v.Name, err)
+			}
+		})
 	}
 }
 

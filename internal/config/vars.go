@@ -93,7 +93,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SlackAPIURL = v
 			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-				return fmt.Errorf("SLACK_API_URL %q must be an http(s) URL", v)
+				return errors.New("SLACK_API_URL must be an http(s) URL")
 			}
 			return nil
 		},
@@ -104,7 +104,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.Store = strings.ToLower(v)
 			if cfg.Store != "firestore" && cfg.Store != "memory" {
-				return fmt.Errorf("STORE %q must be firestore or memory", cfg.Store)
+				return errors.New("STORE must be firestore or memory")
 			}
 			return nil
 		},
@@ -129,8 +129,8 @@ var Vars = []Var{
 		Description: "channel name prefix: lowercase letters, digits, `-`, `_`",
 		load: func(cfg *Config, v string) error {
 			cfg.ChannelPrefix = v
-			if slug := incident.Slug(v, 40); slug != v {
-				return fmt.Errorf("CHANNEL_PREFIX %q must be 1-40 lowercase letters, digits, '-' or '_' (like %q)", v, slug)
+			if incident.Slug(v, 40) != v {
+				return errors.New("CHANNEL_PREFIX must be 1-40 lowercase letters, digits, '-' or '_' (like inc or ops-inc)")
 			}
 			return nil
 		},
@@ -141,9 +141,9 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.InviteUsers = splitList(v)
 			var errs []error
-			for _, u := range cfg.InviteUsers {
+			for i, u := range cfg.InviteUsers {
 				if !validSlackID(u) {
-					errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: %q is not a Slack user id (like U012AB3CD)", u))
+					errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: entry %d is not a Slack user id (like U012AB3CD)", i+1))
 				}
 			}
 			return errors.Join(errs...)
@@ -155,7 +155,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.Announce = v
 			if v != "" && !validChannelID(v) {
-				return fmt.Errorf("SLACK_ANNOUNCE_CHANNEL %q must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name", v)
+				return errors.New("SLACK_ANNOUNCE_CHANNEL must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name")
 			}
 			return nil
 		},
@@ -182,7 +182,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.PagerDutyFrom = v
 			if v != "" && !bareEmail(v) {
-				return fmt.Errorf("PAGERDUTY_FROM_EMAIL %q must be the email address of a PagerDuty user, like incident-bot@example.com", v)
+				return errors.New("PAGERDUTY_FROM_EMAIL must be the email address of a PagerDuty user, like incident-bot@example.com")
 			}
 			return nil
 		},
@@ -193,7 +193,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.PagerDutyURL = v
 			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-				return fmt.Errorf("PAGERDUTY_API_URL %q must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)", v)
+				return errors.New("PAGERDUTY_API_URL must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)")
 			}
 			return nil
 		},
@@ -213,7 +213,7 @@ var Vars = []Var{
 			d, err := time.ParseDuration(v)
 			cfg.ArchiveAfter = d
 			if err != nil || d < minArchiveAfter {
-				return fmt.Errorf("ARCHIVE_AFTER %q must be a Go duration of at least %s, like 72h (empty: channels are never archived)", v, minArchiveAfter)
+				return fmt.Errorf("ARCHIVE_AFTER must be a Go duration of at least %s, like 72h (empty: channels are never archived)", minArchiveAfter)
 			}
 			return nil
 		},
@@ -224,7 +224,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SweepAudience = v
 			if v != "" && !httpURL(v) {
-				return fmt.Errorf("SWEEP_AUDIENCE %q must be the function's http(s) URL, like https://incident-channels-abc123-ew.a.run.app", v)
+				return errors.New("SWEEP_AUDIENCE must be the function's http(s) URL, like https://incident-channels-abc123-ew.a.run.app")
 			}
 			return nil
 		},
@@ -235,7 +235,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SweepInvoker = strings.ToLower(v)
 			if v != "" && !bareEmail(cfg.SweepInvoker) {
-				return fmt.Errorf("SWEEP_INVOKER %q must be a service account's email, like incident-channels-sweep@my-project.iam.gserviceaccount.com", cfg.SweepInvoker)
+				return errors.New("SWEEP_INVOKER must be a service account's email, like incident-channels-sweep@my-project.iam.gserviceaccount.com")
 			}
 			return nil
 		},
@@ -250,11 +250,11 @@ var Vars = []Var{
 // lower-cased email.
 func loadOverrides(cfg *Config, v string) error {
 	var errs []error
-	for _, pair := range splitList(v) {
+	for i, pair := range splitList(v) {
 		from, to, ok := strings.Cut(pair, "=")
 		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
 		if !ok || from == "" || !validSlackID(to) {
-			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: %q must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", pair))
+			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: entry %d must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", i+1))
 			continue
 		}
 		if cfg.UserOverrides == nil {

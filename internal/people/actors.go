@@ -107,11 +107,11 @@ func NewActors(o ActorOptions) *Actors {
 // for MissTTL, a found user for TTL. Other failures (*incident.Error for
 // rate limits and timeouts) are returned as they came and not cached.
 func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) {
-	if !validID(slackUserID) {
+	if !ValidID(slackUserID) {
 		return Actor{}, fmt.Errorf("look up Slack user %q: not a Slack user id", slackUserID)
 	}
 	if a.cache != nil {
-		e, ok, err := a.cache.Get(ctx, slackUserID)
+		e, ok, err := a.cache.Actor(ctx, slackUserID)
 		switch {
 		case err != nil:
 			a.log.WarnContext(ctx, "people: actor cache read failed; looking the user up instead", "slack_user_id", slackUserID, "error", err)
@@ -127,7 +127,7 @@ func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) 
 		return Actor{}, err
 	}
 	if a.cache != nil && ctx.Err() == nil {
-		if perr := a.cache.Put(ctx, slackUserID, *entry); perr != nil {
+		if perr := a.cache.PutActor(ctx, slackUserID, *entry); perr != nil {
 			a.log.WarnContext(ctx, "people: actor cache write failed", "slack_user_id", slackUserID, "error", perr)
 		}
 	}

@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/testclock"
 )
 
@@ -63,7 +60,7 @@ func newActorEnv(t *testing.T) *actorEnv {
 	return &actorEnv{pd: pd, slack: slack, clock: clock, opts: ActorOptions{
 		PagerDuty: client(token, pd.URL()),
 		Slack:     slack,
-		Cache:     NewMemoryActorCache(),
+		Cache:     newMemoryCache(),
 		Now:       clock.Now,
 	}}
 }
@@ -159,7 +156,7 @@ func TestActorsTransientNotCached(t *testing.T) {
 	if _, err := a.Lookup(ctx, "UHIDE"); !errors.Is(err, slackErr) || incident.KindOf(err) != incident.KindTransient {
 		t.Errorf("Lookup with Slack rate limited = %v, want Slack's error", err)
 	}
-	if _, ok, _ := e.opts.Cache.Get(ctx, "UHIDE"); ok {
+	if _, ok, _ := e.opts.Cache.Actor(ctx, "UHIDE"); ok {
 		t.Error("a failed Slack look-up was cached")
 	}
 }
@@ -175,70 +172,17 @@ func TestActorsInvalidID(t *testing.T) {
 	}
 }
 
-func TestFirestoreActorCache(t *testing.T) {
-	t.Parallel()
-	client := firestoretest.Client(t)
-	c := NewFirestoreActorCache(client)
-	ctx := context.Background()
-	// Firestore keeps microseconds.
-	expire := time.Date(2026, 3, 2, 12, 0, 0, 123456000, time.UTC)
-	hit := ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", ExpireAt: expire}
-	miss := ActorEntry{Email: "ann@example.com", Reason: reasonNoPagerDutyUser, ExpireAt: expire}
-	if err := c.Put(ctx, "UADA", hit); err != nil {
-		t.Fatalf("Put error = %v", err)
-	}
-	if err := c.Put(ctx, "UANN", miss); err != nil {
-		t.Fatalf("Put error = %v", err)
-	}
-	for id, want := range map[string]ActorEntry{"UADA": hit, "UANN": miss} {
-		got, ok, err := c.Get(ctx, id)
-		if err != nil || !ok {
-			t.Fatalf("Get(%s) = %v, %v", id, ok, err)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("Get(%s) (-want +got):\n%s", id, diff)
-		}
-	}
-	if _, ok, err := c.Get(ctx, "UNONE"); ok || err != nil {
-		t.Errorf("Get(UNONE) = %v, %v; want no entry", ok, err)
-	}
-	if _, ok, err := c.Get(ctx, "a/b"); ok || err != nil {
-		t.Errorf("Get(a/b) = %v, %v; want no entry", ok, err)
-	}
-	if err := c.Put(ctx, "a/b", hit); err == nil {
-		t.Error("Put(a/b): no error")
-	}
-
-	snap, err := client.Collection("slack_actors").Doc("UADA").Get(ctx)
-	if err != nil {
-		t.Fatalf("read the document: %v", err)
-	}
-	data := snap.Data()
-	if at, ok := data["expire_at"].(time.Time); !ok || !at.Equal(expire) {
-		t.Errorf("expire_at = %#v, want the timestamp %v", data["expire_at"], expire)
-	}
-	if at, ok := data["updated_at"].(time.Time); !ok || time.Since(at) > time.Minute {
-		t.Errorf("updated_at = %#v, want a recent timestamp", data["updated_at"])
-	}
-	if data["pagerduty_id"] != "PADA" || data["name"] != "Ada Lovelace" || data["email"] != "ada@example.com" || data["reason"] != "" {
-		t.Errorf("document = %v", data)
-	}
-}
-
-// TestFirestoreActorCacheShared: a second instance finds in Firestore
-// what the first looked up, hits and misses alike.
-func TestFirestoreActorCacheShared(t *testing.T) {
+// TestActorCacheShared: a second instance finds in the shared cache what
+// the first looked up, hits and misses alike.
+func TestActorCacheShared(t *testing.T) {
 	t.Parallel()
 	e := newActorEnv(t)
-	client := firestoretest.Client(t)
-	e.opts.Cache = NewFirestoreActorCache(client)
 	ctx := context.Background()
 	first := NewActors(e.opts)
 	if _, err := first.Lookup(ctx, "UADA"); err != nil {
 		t.Fatal(err)
 	}
 	first.Lookup(ctx, "UANN")
-	e.opts.Cache = NewFirestoreActorCache(client)
 	second := NewActors(e.opts)
 	got, err := second.Lookup(ctx, "UADA")
 	if err != nil || got.PagerDutyID != "PADA" {

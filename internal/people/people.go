@@ -212,7 +212,7 @@ func (r *Resolver) fromCache(ctx context.Context, todo []incident.Ref, out map[s
 	for i, u := range todo {
 		ids[i] = u.ID
 	}
-	entries, err := r.cache.Get(ctx, ids)
+	entries, err := r.cache.SlackUsers(ctx, ids)
 	if err != nil {
 		r.log.WarnContext(ctx, "people: cache read failed; looking the users up instead", "users", len(ids), "err", err)
 		return todo
@@ -254,7 +254,7 @@ func (r *Resolver) toCache(ctx context.Context, looked []incident.Ref, out map[s
 	if len(entries) == 0 {
 		return
 	}
-	if err := r.cache.Put(ctx, entries); err != nil {
+	if err := r.cache.PutSlackUsers(ctx, entries); err != nil {
 		r.log.WarnContext(ctx, "people: cache write failed; the users will be looked up again next time", "users", len(entries), "err", err)
 	}
 }
@@ -306,7 +306,7 @@ start:
 
 // lookUp finds the Slack user of one PagerDuty user.
 func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) {
-	if !validID(u.ID) {
+	if !ValidID(u.ID) {
 		return outcome{reason: "not a valid PagerDuty user id"}, nil
 	}
 	email, found, err := r.pagerDutyEmail(ctx, u.ID)
