@@ -88,12 +88,19 @@ type Plan struct {
 	CreateChannel bool
 	// ChannelName is the wanted name (without collision suffix).
 	ChannelName string
+	// ChannelNames are the names to create the channel under, in order
+	// until one is free: ChannelName, its numbered suffixes, and last the
+	// name with the incident id (see channelNames).
+	ChannelNames []string
 	// Private makes the new channel private.
 	Private bool
 	// Adopt is the pending channel entry of an earlier attempt: a channel
-	// it created under one of Adopt.Names since Adopt.Since is adopted
+	// it created under one of AdoptNames since Adopt.Since is adopted
 	// rather than created twice. Nil when no attempt set out before.
-	Adopt *Pending
+	// AdoptNames are the names that attempt, or one planned from an
+	// earlier snapshot (Adopt.Names), may have created it under.
+	Adopt      *Pending
+	AdoptNames []string
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
 	// Bookmarks still to add; FindBookmarks when an earlier attempt may
@@ -220,11 +227,13 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		if !own && route.Channel {
 			p.CreateChannel = true
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
+			p.ChannelNames = channelNames(p.ChannelName, idChannelName(route.Prefix, inc, round))
 			p.Private = route.Private
 			if e := st.Pending(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
+				p.AdoptNames = adoptNames(e.Names, p.ChannelNames)
 			}
 		}
 		if own || p.CreateChannel {

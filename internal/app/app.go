@@ -23,8 +23,6 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/sweep"
-	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -53,8 +51,8 @@ type Config struct {
 	sweepClient *http.Client
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
-	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
-	// request may act.
+	// slackBudget overrides slackops.DefaultInteractivityBudget, how long
+	// a Slack request may act.
 	slackBudget time.Duration
 }
 
@@ -69,9 +67,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		st interface {
 			incident.Store
 			pagerduty.Checker
-			respond.Incidents
+			incident.Incidents
 		}
-		claims respond.Claims
+		claims incident.Claims
 		cache  interface {
 			people.Cache
 			people.ActorCache
@@ -117,7 +115,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := respond.Options{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
 		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
@@ -133,8 +131,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// Buttons only when a click can act: /inc still answers without
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
-		h.slack = chain.Serve(slackapp.Endpoint, slackapp.NewHandler(slackapp.HandlerConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
+		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
+			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
 		}))
 	}
@@ -161,7 +159,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 
 // Handler is the function's HTTP handler: Cloud Scheduler's sweep at
 // sweep.Path, Slack's interactions and slash command at
-// slackapp.PathInteractions and slackapp.PathCommands, PagerDuty's
+// slackops.PathInteractions and slackops.PathCommands, PagerDuty's
 // webhooks at every other path.
 type Handler struct {
 	webhook http.Handler
@@ -189,7 +187,7 @@ var ErrSlackNotConfigured = errors.New("Slack interactivity not configured (SLAC
 // ServeHTTP routes by path: each path authenticates its own caller.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+	case r.URL.Path == slackops.PathInteractions || r.URL.Path == slackops.PathCommands:
 		if h.slack == nil {
 			http.Error(w, ErrSlackNotConfigured.Error(), http.StatusNotFound)
 			return

@@ -67,8 +67,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad routing and people values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1",
 			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
-			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: entry 2`}},
+			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB,\u212Aate@example.com=U2", "ROUTING_FILE": "/nonexistent/routes.yaml",
+		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: entry 2`,
+			"SLACK_USER_OVERRIDES: entry 3: only plain ASCII email addresses"}},
 		{"bad interactivity values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
 		}, []string{"PAGERDUTY_FROM_EMAIL must be the email address", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
 )
@@ -296,7 +297,7 @@ func parseRetention(v string) (time.Duration, error) {
 }
 
 // loadOverrides reads SLACK_USER_OVERRIDES, keyed by PagerDuty user id or
-// lower-cased email.
+// email (its emailaddr.Key: an address beyond ASCII could never match).
 func loadOverrides(cfg *Config, v string) error {
 	var errs []error
 	for i, pair := range splitList(v) {
@@ -306,11 +307,16 @@ func loadOverrides(cfg *Config, v string) error {
 			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: entry %d must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", i+1))
 			continue
 		}
+		if strings.Contains(from, "@") {
+			key, ok := emailaddr.Key(from)
+			if !ok {
+				errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: entry %d: only plain ASCII email addresses are matched; use the PagerDuty user id", i+1))
+				continue
+			}
+			from = key
+		}
 		if cfg.UserOverrides == nil {
 			cfg.UserOverrides = map[string]string{}
-		}
-		if strings.Contains(from, "@") {
-			from = strings.ToLower(from)
 		}
 		cfg.UserOverrides[from] = to
 	}
