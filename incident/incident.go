@@ -2,6 +2,8 @@
 // events, the stored state of an incident and its Slack channel, the pure
 // decisions that turn (state, event) into Slack actions, and the service that
 // carries them out through the small Store and Slack interfaces declared here.
+// The Responder is what a click or an /inc command in Slack does: it acts on
+// PagerDuty as the responder, through interfaces declared here too.
 //
 // The package imports neither Firestore nor slack-go; adapters in
 // incident/store and slackops satisfy its interfaces.

@@ -10,6 +10,12 @@
 // translates Slack's errors into the domain's: name_taken into
 // incident.ErrNameTaken, rate limits, 5xx answers and transport failures
 // into *incident.Error.
+//
+// It is also Slack's side of interactivity: the handler of the app's
+// interactivity and slash-command URLs checks the signature of each
+// request, parses button clicks, modal submissions, message shortcuts and
+// /inc commands, hands them to Actions and answers Slack within its 3
+// seconds.
 package slackops
 
 import (
@@ -48,7 +54,10 @@ type Client struct {
 	// membersTTL: an outage opening many incidents at once would
 	// otherwise spend the method's Tier 2 limit on one group.
 	members map[string]cachedMembers
-	now     func() time.Time
+	// shared holds what conversations.info said of each channel's
+	// sharing with other organisations (ExternallyShared).
+	shared map[string]*sharing
+	now    func() time.Time
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when

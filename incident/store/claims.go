@@ -36,8 +36,8 @@ const claimRetention = 24 * time.Hour
 
 // Claim records that by does the action key until until. It reports the
 // holder, whether they are done, and false when someone else holds a
-// claim on key that has not ended at now. The fast path is one write (create); a claim that ended
-// is taken over in a transaction.
+// claim on key that has not ended at now. The fast path is one write (a
+// create); a claim that ended is taken over with a read and a write.
 func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error) {
 	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
 	doc := claimDoc{Key: key, By: by, Until: until.UTC(), ExpireAt: until.Add(claimRetention).UTC()}
@@ -48,24 +48,30 @@ func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.T
 	if status.Code(err) != codes.AlreadyExists {
 		return "", false, false, claimErr(key, err)
 	}
-	err = f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if err != nil && status.Code(err) != codes.NotFound {
+	// Taken: read the claim and, if it has ended or is by's, write by's
+	// over it on the condition that it is still the claim read.
+	err = retryConflicts(ctx, func() error {
+		snap, err := getDoc(ctx, f.client, ref)
+		if err != nil {
 			return err
 		}
-		if snap.Exists() {
-			var cur claimDoc
-			if err := snap.DataTo(&cur); err != nil {
-				return fmt.Errorf("decode claim: %w", err)
-			}
-			if cur.By != by && now.Before(cur.Until) {
-				holder, done, ok = cur.By, cur.Done, false
-				return nil
-			}
+		if !snap.Exists() {
+			holder, done, ok = by, false, true
+			_, err := ref.Create(ctx, doc)
+			return err
+		}
+		var cur claimDoc
+		if err := snap.DataTo(&cur); err != nil {
+			return fmt.Errorf("decode claim: %w", err)
+		}
+		if cur.By != by && now.Before(cur.Until) {
+			holder, done, ok = cur.By, cur.Done, false
+			return nil
 		}
 		holder, done, ok = by, false, true
-		return tx.Set(ref, doc)
-	}, firestore.MaxAttempts(3))
+		_, err = ref.Update(ctx, fieldUpdates(doc), firestore.LastUpdateTime(snap.UpdateTime))
+		return err
+	})
 	if err != nil {
 		return "", false, false, claimErr(key, err)
 	}
@@ -86,23 +92,22 @@ func (f *Firestore) Done(ctx context.Context, key, by string) error {
 }
 
 // Release ends by's claim on key, so that the action can be tried again
-// at once (it failed); a claim by someone else is left alone.
+// at once (it failed); a claim by someone else is left alone. A read and
+// a delete on the condition that the claim is still the one read.
 func (f *Firestore) Release(ctx context.Context, key, by string) error {
 	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
-	err := f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-		snap, err := tx.Get(ref)
-		if status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err != nil {
+	err := retryConflicts(ctx, func() error {
+		snap, err := getDoc(ctx, f.client, ref)
+		if err != nil || !snap.Exists() {
 			return err
 		}
 		var cur claimDoc
 		if err := snap.DataTo(&cur); err != nil || cur.By != by {
 			return err
 		}
-		return tx.Delete(ref)
-	}, firestore.MaxAttempts(3))
+		_, err = ref.Delete(ctx, firestore.LastUpdateTime(snap.UpdateTime))
+		return err
+	})
 	if err != nil {
 		return claimErr(key, err)
 	}
@@ -117,7 +122,7 @@ func claimID(key string) string {
 }
 
 func claimErr(key string, err error) error {
-	if transient(err) {
+	if transient(err) || conflict(err) {
 		err = &incident.Error{Kind: incident.KindTransient, Op: "claim " + key, Err: err}
 	}
 	return fmt.Errorf("claim %s: %w", key, err)

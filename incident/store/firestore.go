@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,24 +27,37 @@ const (
 )
 
 // Firestore is the production incident.Store: one Firestore document per
-// incident and one per event, read and written in a transaction so any
-// function instance can handle any delivery.
+// incident and one per event, read and written so that any function
+// instance can handle any delivery (see Update).
 //
 // Updates of one incident made through one Firestore value run one at a
 // time: the service updates an incident from several goroutines at once
 // (root message, reply), and queueing them here costs a few milliseconds
-// where conflicting transactions would cost aborts and backoff (up to a
-// second per retry) out of PagerDuty's 5 second budget. Transactions still
-// keep updates from different instances correct.
+// where conflicting writes would cost retries out of PagerDuty's 5 second
+// budget. Preconditions still keep updates from different instances
+// correct.
 type Firestore struct {
-	client *firestore.Client
-	locks  keyedMutex
+	// Retention is how long after its incident resolved an incident
+	// document is kept (see expireAt); zero means
+	// incident.HistoryRetention. Set it before the first Update.
+	Retention time.Duration
+
+	client  *firestore.Client
+	locks   keyedMutex
+	written writtenDocs
+	limits  *RateLimits
 }
 
 // NewFirestore returns a store using client. Close closes the client.
 func NewFirestore(client *firestore.Client) *Firestore {
-	return &Firestore{client: client, locks: keyedMutex{m: make(map[string]*keyedLock)}}
+	return &Firestore{client: client, locks: keyedMutex{m: make(map[string]*keyedLock)}, limits: NewRateLimits(client)}
 }
+
+// RateLimits returns Slack's rate limits as all instances share them in
+// this database. Each update of the store reads them beside its own
+// reads when this instance's copy is due a refresh, so a delivery's Slack
+// calls need no read of their own.
+func (f *Firestore) RateLimits() *RateLimits { return f.limits }
 
 // OpenFirestore connects to the database databaseID ("" means "(default)")
 // of the Google Cloud project projectID ("" means detect it from the
@@ -72,10 +87,21 @@ func (f *Firestore) Close() error {
 	return f.client.Close()
 }
 
-// Update implements incident.Store with a Firestore transaction. Firestore
-// retries a transaction that conflicts with another one, so fn may run more
-// than once; each run gets freshly read values. An error from fn is
-// returned as is; other errors are wrapped with the incident id.
+// Update implements incident.Store. fn may run more than once; each run
+// gets the documents as they are (a run on values that turn out to be
+// stale writes nothing and is run again). An error from fn is returned as is; other
+// errors are wrapped with the incident id.
+//
+// An update is one read and one write when nothing conflicts, not a
+// transaction's three round trips (begin, read, commit): the documents
+// are read with plain reads, and written in one atomic commit whose
+// preconditions say that each document read is still as it was read (its
+// update time, or its absence). A document another instance changed in
+// between fails the commit, and the update runs again on fresh reads. The
+// documents this Firestore value last wrote are remembered with their
+// update times, so the next update of the incident (the rest of an
+// attempt, the incident's next event) skips the read: the commit's
+// preconditions check the remembered copy is current.
 func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn incident.UpdateFunc) error {
 	if err := validateIDs(incidentID, eventID); err != nil {
 		return fmt.Errorf("update incident: %w", err)
@@ -84,6 +110,8 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	if eventID != "" {
 		refs = append(refs, refs[0].Collection(eventsCollection).Doc(eventID))
 	}
+	// The rate limits' read runs beside this update and ends with it.
+	defer f.limits.refreshBeside(ctx)()
 
 	unlock, err := f.locks.lock(ctx, incidentID)
 	if err != nil {
@@ -91,51 +119,44 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	}
 	defer unlock()
 
+	// fnFailed tells fn's error, returned as is, from the store's.
 	fnFailed := false
-	err = retryAborted(ctx, func() error {
-		return f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
-			fnFailed = false
-			// One round trip for both documents; a missing one comes back
-			// with Exists() false rather than as an error.
-			snaps, err := tx.GetAll(refs)
-			if err != nil {
-				return err
-			}
-			st, err := decodeState(snaps[0])
-			if err != nil {
-				return err
-			}
-			var er incident.EventRecord
-			if eventID != "" {
-				if er, err = decodeEvent(snaps[1]); err != nil {
-					return err
-				}
-			}
-
-			ch, err := fn(&st, &er)
-			if err != nil {
-				fnFailed = true
-				return err
-			}
-			if ch&incident.ChangeState != 0 {
-				if err := tx.Set(refs[0], encodeState(st)); err != nil {
-					return err
-				}
-			}
-			if ch&incident.ChangeEvent != 0 && eventID != "" {
-				if err := tx.Set(refs[1], encodeEvent(er)); err != nil {
-					return err
-				}
+	run := func(st *incident.State, er *incident.EventRecord) (incident.Change, error) {
+		ch, err := fn(st, er)
+		fnFailed = err != nil
+		return ch, err
+	}
+	fresh := false // read Firestore, not the remembered copy
+	err = retryConflicts(ctx, func() error {
+		docs, err := f.read(ctx, refs, fresh)
+		if err != nil {
+			return err
+		}
+		fresh = true // a retry reads afresh
+		st, er := docs.st.Clone(), docs.er
+		ch, err := run(&st, &er)
+		if err != nil {
+			return err
+		}
+		if eventID == "" {
+			ch &^= incident.ChangeEvent
+		}
+		if ch == 0 {
+			if docs.remembered {
+				// Nothing is written, so no precondition checks the
+				// remembered copy: decide on a fresh read.
+				return errStale
 			}
 			return nil
-		}, firestore.MaxAttempts(1))
+		}
+		return f.commit(ctx, refs, docs, st, er, ch, run)
 	})
 	if err != nil {
 		if fnFailed {
-			// RunTransaction returns fn's error unchanged; so do we.
+			// fn's error is returned unchanged.
 			return err
 		}
-		if transient(err) {
+		if transient(err) || conflict(err) {
 			return &incident.Error{Kind: incident.KindTransient, Op: fmt.Sprintf("update incident %q", incidentID), Err: err}
 		}
 		return fmt.Errorf("update incident %q: %w", incidentID, err)
@@ -143,21 +164,197 @@ func (f *Firestore) Update(ctx context.Context, incidentID, eventID string, fn i
 	return nil
 }
 
-// maxTxAttempts bounds the tries of one transaction that loses to
-// concurrent ones (Aborted).
-const maxTxAttempts = 8
+// read returns the incident and event documents of refs: unless fresh,
+// the copies this value last wrote when it wrote the incident (an event
+// it did not write taken to be missing), otherwise both documents read
+// in one round trip.
+func (f *Firestore) read(ctx context.Context, refs []*firestore.DocumentRef, fresh bool) (readDocs, error) {
+	if !fresh {
+		if d, ok := f.written.get(refs); ok {
+			return d, nil
+		}
+	}
+	snaps, err := f.client.GetAll(ctx, refs)
+	if err != nil {
+		return readDocs{}, err
+	}
+	d := readDocs{stAt: snaps[0].UpdateTime}
+	if d.st, err = decodeState(snaps[0]); err != nil {
+		return readDocs{}, err
+	}
+	if len(refs) > 1 {
+		d.erAt = snaps[1].UpdateTime
+		if d.er, err = decodeEvent(snaps[1]); err != nil {
+			return readDocs{}, err
+		}
+	}
+	return d, nil
+}
 
-// retryAborted runs a one-attempt transaction until it is not aborted,
-// pausing a short random while between tries. The client's own retries
-// pause up to a second, then two, which alone would spend PagerDuty's
-// five seconds when an incident's events and their duplicates reach two
-// instances at once; these transactions are short, so a short pause is
-// enough to let the winner commit.
-func retryAborted(ctx context.Context, tx func() error) error {
+// commit writes what fn made of docs in one atomic commit, each document
+// on the condition that it is as docs says. A document fn read but did
+// not change is written unchanged, so that its precondition is checked
+// too; a missing one it did not create cannot be checked that way, and
+// the update runs as a transaction instead.
+func (f *Firestore) commit(ctx context.Context, refs []*firestore.DocumentRef, docs readDocs, st incident.State, er incident.EventRecord, ch incident.Change, fn incident.UpdateFunc) error {
+	if (!docs.st.Exists && ch&incident.ChangeState == 0) || (len(refs) > 1 && !docs.er.Exists && ch&incident.ChangeEvent == 0) {
+		if docs.remembered {
+			return errStale // the event taken to be missing may exist
+		}
+		return f.transact(ctx, refs, fn)
+	}
+	if ch&incident.ChangeState == 0 {
+		st = docs.st
+	}
+	if ch&incident.ChangeEvent == 0 {
+		er = docs.er
+	}
+	//lint:ignore SA1019 WriteBatch is the client's only atomic commit of
+	// several writes with preconditions outside a transaction.
+	b := f.client.Batch()
+	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st, f.Retention))
+	if len(refs) > 1 {
+		writeDoc(b, refs[1], docs.er.Exists, docs.erAt, encodeEvent(er))
+	}
+	res, err := b.Commit(ctx)
+	if err != nil {
+		f.written.forget(refs)
+		return err
+	}
+	st.Exists, er.Exists = true, true
+	d := readDocs{st: st, stAt: res[0].UpdateTime}
+	if len(refs) > 1 {
+		d.er, d.erAt = er, res[1].UpdateTime
+	}
+	f.written.put(refs, d)
+	return nil
+}
+
+// writeDoc adds to b the write that makes ref hold exactly doc: a create
+// when the document was missing, else an update of every field on the
+// condition that the document was last updated at at.
+func writeDoc(b *firestore.WriteBatch, ref *firestore.DocumentRef, exists bool, at time.Time, doc any) {
+	if !exists {
+		b.Create(ref, doc)
+		return
+	}
+	b.Update(ref, fieldUpdates(doc), firestore.LastUpdateTime(at))
+}
+
+// fieldUpdates returns the updates that make a document hold what Set
+// would write for doc, a struct with firestore tags: every field set, an
+// empty omitempty field deleted, a serverTimestamp field the server's
+// time. (An update, unlike Set, takes a precondition.)
+func fieldUpdates(doc any) []firestore.Update {
+	v := reflect.ValueOf(doc)
+	ups := make([]firestore.Update, 0, v.NumField())
+	for i := range v.NumField() {
+		name, opts, _ := strings.Cut(v.Type().Field(i).Tag.Get("firestore"), ",")
+		var val any
+		switch fv := v.Field(i); {
+		case strings.Contains(opts, "serverTimestamp"):
+			val = firestore.ServerTimestamp
+		case strings.Contains(opts, "omitempty") && fv.IsZero():
+			val = firestore.Delete
+		default:
+			val = fv.Interface()
+		}
+		ups = append(ups, firestore.Update{Path: name, Value: val})
+	}
+	return ups
+}
+
+// transact runs fn in a Firestore transaction: for the rare update that
+// leaves a document it read missing (a precondition cannot say "still
+// missing" without creating it).
+func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef, fn incident.UpdateFunc) error {
+	f.written.forget(refs)
+	return f.client.RunTransaction(ctx, func(ctx context.Context, tx *firestore.Transaction) error {
+		snaps, err := tx.GetAll(refs)
+		if err != nil {
+			return err
+		}
+		st, err := decodeState(snaps[0])
+		if err != nil {
+			return err
+		}
+		var er incident.EventRecord
+		if len(refs) > 1 {
+			if er, err = decodeEvent(snaps[1]); err != nil {
+				return err
+			}
+		}
+		ch, err := fn(&st, &er)
+		if err != nil {
+			return err
+		}
+		if ch&incident.ChangeState != 0 {
+			if err := tx.Set(refs[0], encodeState(st, f.Retention)); err != nil {
+				return err
+			}
+		}
+		if ch&incident.ChangeEvent != 0 && len(refs) > 1 {
+			if err := tx.Set(refs[1], encodeEvent(er)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, firestore.MaxAttempts(1))
+}
+
+// getDoc reads one document with GetAll, which answers a missing
+// document with a snapshot that does not exist rather than an error.
+func getDoc(ctx context.Context, client *firestore.Client, ref *firestore.DocumentRef) (*firestore.DocumentSnapshot, error) {
+	snaps, err := client.GetAll(ctx, []*firestore.DocumentRef{ref})
+	if err != nil {
+		return nil, err
+	}
+	return snaps[0], nil
+}
+
+// readDocs is an incident document and an event document as read or
+// written, with their update times; remembered marks copies this value
+// wrote last rather than read.
+type readDocs struct {
+	st         incident.State
+	stAt       time.Time
+	er         incident.EventRecord
+	erAt       time.Time
+	remembered bool
+}
+
+// errStale asks for an update to run again on a fresh read.
+var errStale = errors.New("remembered documents not checked by a write")
+
+// maxTxAttempts bounds the tries of one update that loses to concurrent
+// ones.
+const maxTxAttempts = 10
+
+// conflict reports whether err means the documents changed between the
+// read and the write: a precondition or transaction lost to another
+// writer, or a remembered copy to check.
+func conflict(err error) bool {
+	switch status.Code(err) {
+	case codes.Aborted, codes.FailedPrecondition, codes.AlreadyExists:
+		return true
+	}
+	return errors.Is(err, errStale)
+}
+
+// retryConflicts runs an update until it does not conflict, pausing a
+// short random while between tries. The client's own retries pause up
+// to a second, then two, which alone would spend PagerDuty's five seconds
+// when an incident's events and their duplicates reach two instances at
+// once; these updates are short, so a short pause is enough to let the
+// winner commit.
+func retryConflicts(ctx context.Context, update func() error) error {
 	var err error
 	for try := range maxTxAttempts {
-		if err = tx(); status.Code(err) != codes.Aborted {
+		if err = update(); !conflict(err) {
 			return err
+		}
+		if errors.Is(err, errStale) {
+			continue
 		}
 		pause := time.Duration(10+rand.IntN(40*(try+1))) * time.Millisecond
 		select {
@@ -286,6 +483,10 @@ type incidentDoc struct {
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
+	// ExpireAt is when the TTL policy on the collection group incidents
+	// deletes the document (see expireAt). Absent while the incident is
+	// open: an update of a reopened incident deletes it.
+	ExpireAt time.Time `firestore:"expire_at,omitempty"`
 }
 
 type snapshotDoc struct {
@@ -452,7 +653,9 @@ func upgrade(st incident.State, d incidentDoc) incident.State {
 	return st
 }
 
-func encodeState(st incident.State) incidentDoc {
+// encodeState returns the document of st, kept for retention after the
+// incident resolved.
+func encodeState(st incident.State, retention time.Duration) incidentDoc {
 	s := st.Snapshot
 	return incidentDoc{
 		Snapshot: snapshotDoc{
@@ -513,6 +716,7 @@ func encodeState(st incident.State) incidentDoc {
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
 		LateChannel:   st.LateChannel,
+		ExpireAt:      utc(expireAt(st, retention)),
 	}
 }
 
@@ -627,5 +831,65 @@ func (k *keyedMutex) lock(ctx context.Context, key string) (unlock func(), err e
 	case <-ctx.Done():
 		release()
 		return nil, ctx.Err()
+	}
+}
+
+// writtenDocs remembers the incident and event documents a Firestore
+// value wrote last, with their update times. A copy is only ever used
+// under a write whose precondition is its update time, so a stale one
+// costs a failed commit and a read, never a wrong decision.
+type writtenDocs struct {
+	mu     sync.Mutex
+	states map[string]versioned[incident.State]
+	events map[string]versioned[incident.EventRecord]
+}
+
+type versioned[T any] struct {
+	v  T
+	at time.Time
+}
+
+// maxWritten bounds the documents remembered of each kind; past it, the
+// map starts afresh (an incident's next update then reads once more).
+const maxWritten = 512
+
+func (w *writtenDocs) get(refs []*firestore.DocumentRef) (readDocs, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.states[refs[0].Path]
+	if !ok {
+		return readDocs{}, false
+	}
+	d := readDocs{st: s.v.Clone(), stAt: s.at, remembered: true}
+	if len(refs) > 1 {
+		// An event this value never wrote is taken to be new: the
+		// write creates it, which fails if it exists after all.
+		e := w.events[refs[1].Path]
+		d.er, d.erAt = e.v, e.at
+	}
+	return d, true
+}
+
+func (w *writtenDocs) put(refs []*firestore.DocumentRef, d readDocs) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.states == nil || len(w.states) >= maxWritten {
+		w.states = make(map[string]versioned[incident.State])
+	}
+	w.states[refs[0].Path] = versioned[incident.State]{d.st.Clone(), d.stAt}
+	if len(refs) > 1 {
+		if w.events == nil || len(w.events) >= maxWritten {
+			w.events = make(map[string]versioned[incident.EventRecord])
+		}
+		w.events[refs[1].Path] = versioned[incident.EventRecord]{d.er, d.erAt}
+	}
+}
+
+func (w *writtenDocs) forget(refs []*firestore.DocumentRef) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, r := range refs {
+		delete(w.states, r.Path)
+		delete(w.events, r.Path)
 	}
 }

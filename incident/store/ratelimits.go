@@ -47,18 +47,41 @@ func NewRateLimits(client *firestore.Client) *RateLimits {
 // reading the document when this instance's copy is over a second old.
 // A failed read leaves the copy as it was: the limits are advice.
 func (r *RateLimits) Until(ctx context.Context, key string) time.Time {
-	r.mu.Lock()
-	stale := r.now().Sub(r.readAt) >= rateLimitsRefresh
-	if stale {
-		r.readAt = r.now() // one reader at a time; the others use the copy
-	}
-	r.mu.Unlock()
-	if stale {
+	if r.stale() {
 		r.refresh(ctx)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.until[key]
+}
+
+// stale reports whether the copy is due a read, and if so marks the read
+// begun: one reader at a time, the others use the copy.
+func (r *RateLimits) stale() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.now().Sub(r.readAt) < rateLimitsRefresh {
+		return false
+	}
+	r.readAt = r.now()
+	return true
+}
+
+// refreshBeside starts reading the document, when the copy is due a read,
+// beside the caller's own Firestore calls, and returns the function that
+// waits for the read to end. The store's updates call it, so that the
+// Slack calls after an update find a fresh copy instead of waiting for a
+// read of their own: a round trip off a delivery's critical path.
+func (r *RateLimits) refreshBeside(ctx context.Context) (wait func()) {
+	if r == nil || !r.stale() {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.refresh(ctx)
+	}()
+	return func() { <-done }
 }
 
 func (r *RateLimits) refresh(ctx context.Context) {

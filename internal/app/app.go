@@ -23,8 +23,6 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/people"
 	"github.com/incident-channels/incident-channels/internal/sweep"
-	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/slackapp"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -53,8 +51,8 @@ type Config struct {
 	sweepClient *http.Client
 	// sweepBudget overrides sweep.DefaultBudget.
 	sweepBudget time.Duration
-	// slackBudget overrides slackapp.DefaultBudget, how long a Slack
-	// request may act.
+	// slackBudget overrides slackops.DefaultInteractivityBudget, how long
+	// a Slack request may act.
 	slackBudget time.Duration
 	// transport carries the calls to Slack, PagerDuty and response_urls;
 	// tests give one over a network in memory. nil leaves each client
@@ -73,25 +71,29 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		st interface {
 			incident.Store
 			pagerduty.Checker
-			respond.Incidents
+			incident.Incidents
 		}
-		claims     respond.Claims
-		cache      people.Cache
-		actorCache people.ActorCache
+		claims incident.Claims
+		cache  interface {
+			people.Cache
+			people.ActorCache
+		}
 		// limits shares what Slack's 429 answers said among instances;
 		// the memory store keeps them to this process.
 		limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache, actorCache, claims = store.NewMemory(), people.NewMemoryCache(), people.NewMemoryActorCache(), &store.MemoryClaims{}
+		m := store.NewMemory()
+		m.Retention = cfg.HistoryRetention
+		st, cache, claims = m, &store.MemoryPeople{}, &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
-		st, cache, limits = fs, people.NewFirestoreCache(fs.Client()), store.NewRateLimits(fs.Client())
-		actorCache, claims = people.NewFirestoreActorCache(fs.Client()), fs
+		fs.Retention = cfg.HistoryRetention
+		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slackOpts := []slackops.Option{slackops.WithRateLimits(limits)}
 	var client *http.Client // nil: each client's own
@@ -103,6 +105,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
+	}
+	if !cfg.AllowSharedChannels {
+		icfg.ExternalChannels = slack
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
@@ -120,15 +125,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := respond.Options{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
-		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: actorCache, Log: log})}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
 		if cfg.PagerDutyFrom != "" {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
 	}
-	h := &Handler{}
+	h := &Handler{slackOps: slack, posted: postedChannels(cfg.Config), allowShared: cfg.AllowSharedChannels}
 	// One middleware chain serves every endpoint: recover, request log,
 	// body limit, method check.
 	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
@@ -136,8 +141,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// Buttons only when a click can act: /inc still answers without
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
-		h.slack = chain.Serve(slackapp.Endpoint, slackapp.NewHandler(slackapp.HandlerConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: respond.New(responder),
+		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
+			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
 			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL, HTTPClient: client,
 		}))
 	}
@@ -164,7 +169,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 
 // Handler is the function's HTTP handler: Cloud Scheduler's sweep at
 // sweep.Path, Slack's interactions and slash command at
-// slackapp.PathInteractions and slackapp.PathCommands, PagerDuty's
+// slackops.PathInteractions and slackops.PathCommands, PagerDuty's
 // webhooks at every other path.
 type Handler struct {
 	webhook http.Handler
@@ -174,6 +179,11 @@ type Handler struct {
 	sweep       http.Handler
 	sweeper     sweep.Sweeper
 	sweepBudget time.Duration
+
+	// slackOps, posted and allowShared serve checkSharedChannels.
+	slackOps    *slackops.Client
+	posted      map[string][]string
+	allowShared bool
 }
 
 // ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when
@@ -187,7 +197,7 @@ var ErrSlackNotConfigured = errors.New("Slack interactivity not configured (SLAC
 // ServeHTTP routes by path: each path authenticates its own caller.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+	case r.URL.Path == slackops.PathInteractions || r.URL.Path == slackops.PathCommands:
 		if h.slack == nil {
 			http.Error(w, ErrSlackNotConfigured.Error(), http.StatusNotFound)
 			return

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,9 +59,14 @@ func start(getenv func(string) string, log *slog.Logger, build buildFunc) *Funct
 	for _, n := range config.Notices(f.cfg.Config) {
 		log.Info(n)
 	}
-	if _, err := f.webhook(); err != nil {
+	h, err := f.webhook()
+	if err != nil {
 		log.Error("setup failed: tried again on the next request", "error", err.Error())
+		return f
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedCheckTimeout)
+	defer cancel()
+	h.checkSharedChannels(ctx, log)
 	return f
 }
 
@@ -87,13 +91,16 @@ func (f *Function) webhook() (*Handler, error) {
 	return f.handler, f.lastErr
 }
 
-// unready says why the function cannot serve: its configuration's problems
-// (which name variables, never their values) or the setup error.
-func (f *Function) unready(err error) string {
-	if f.problems == nil {
-		return "setup failed: " + err.Error()
+// unready is what an unauthenticated caller is told while the function
+// cannot serve: that it cannot, and where the reason is. The reason itself
+// (the configuration's problems, which name variables, or the setup
+// error) goes only to the log: a public URL tells nobody how the function
+// is configured.
+func (f *Function) unready() string {
+	if f.problems != nil {
+		return "not configured: the function's log names the problems"
 	}
-	return "not configured:\n- " + strings.Join(config.Problems(f.problems), "\n- ")
+	return "setup failed: the function's log has the error"
 }
 
 // healthPath is the path of the health check.
@@ -109,19 +116,20 @@ func (f *Function) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, err := f.webhook()
 	if err != nil {
 		f.log.ErrorContext(r.Context(), "not set up: answered 503", "error", err.Error())
-		http.Error(w, f.unready(err), http.StatusServiceUnavailable)
+		http.Error(w, f.unready(), http.StatusServiceUnavailable)
 		return
 	}
 	h.ServeHTTP(w, r)
 }
 
-// serveHealth answers 200 "ok" when the function is set up, else 503 with
-// the reason. It calls neither Slack nor the store (pagey.ping does) and
-// logs nothing, so uptime checks cost nothing.
+// serveHealth answers 200 "ok" when the function is set up, else a bare
+// 503 (the reason was logged at start, or by the failed setup). It calls
+// neither Slack nor the store (pagey.ping does) and logs nothing, so
+// uptime checks cost nothing.
 func (f *Function) serveHealth(w http.ResponseWriter, r *http.Request) {
 	status, body := http.StatusOK, "ok"
 	if _, err := f.webhook(); err != nil {
-		status, body = http.StatusServiceUnavailable, f.unready(err)
+		status, body = http.StatusServiceUnavailable, f.unready()
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -143,8 +151,11 @@ func (f *Function) Sweep(ctx context.Context) (sweep.Report, error) {
 	return h.Sweep(ctx)
 }
 
-// setupRetry spaces attempts of a failed setup; setupTimeout bounds one.
+// setupRetry spaces attempts of a failed setup; setupTimeout bounds one;
+// sharedCheckTimeout bounds the check of the announce and post_to
+// channels' sharing at start.
 const (
-	setupRetry   = 5 * time.Second
-	setupTimeout = 2 * time.Second
+	setupRetry         = 5 * time.Second
+	setupTimeout       = 2 * time.Second
+	sharedCheckTimeout = 2 * time.Second
 )

@@ -18,7 +18,7 @@ import (
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 const (
@@ -127,9 +127,9 @@ func (l *loop) post(t testing.TB, path string, form url.Values, secret string) (
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, sig := slackapp.Sign([]byte(secret), time.Now(), body)
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, sig)
+	ts, sig := slackops.SignRequest([]byte(secret), time.Now(), body)
+	req.Header.Set(slackops.HeaderTimestamp, ts)
+	req.Header.Set(slackops.HeaderSignature, sig)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	start := time.Now()
 	resp, err := l.client.Do(req)
@@ -167,14 +167,14 @@ func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID strin
 		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC"},
 		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": incidentID, "type": "button", "action_ts": "1.2"}},
 	})
-	status, _, took := l.post(t, slackapp.PathInteractions, url.Values{"payload": {string(payload)}}, e2eSigningSecret)
+	status, _, took := l.post(t, slackops.PathInteractions, url.Values{"payload": {string(payload)}}, e2eSigningSecret)
 	return status, took
 }
 
 // command sends /inc text from user in channel and returns the answer.
 func (l *loop) command(t *testing.T, user, channel, text string) (int, string) {
 	t.Helper()
-	status, body, _ := l.post(t, slackapp.PathCommands, url.Values{
+	status, body, _ := l.post(t, slackops.PathCommands, url.Values{
 		"team_id": {slackfake.DefaultTeamID}, "channel_id": {channel}, "user_id": {user}, "user_name": {"ada"},
 		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {"TCMD"},
 	}, e2eSigningSecret)
@@ -289,10 +289,10 @@ func TestEndToEndSlackRequestsRefused(t *testing.T) {
 		l.mustDeliver(t, "triggered.json", "processed")
 		l.pd.ResetCalls()
 		form := url.Values{"team_id": {slackfake.DefaultTeamID}, "channel_id": {"C1"}, "user_id": {"UADA"}, "command": {"/inc"}, "text": {"ack"}}
-		if code, _, _ := l.post(t, slackapp.PathCommands, form, "wrong-secret"); code != http.StatusUnauthorized {
+		if code, _, _ := l.post(t, slackops.PathCommands, form, "wrong-secret"); code != http.StatusUnauthorized {
 			t.Errorf("wrong secret: %d, want 401", code)
 		}
-		if code, _, _ := l.post(t, slackapp.PathCommands, form, "rotated-out"); code != http.StatusOK {
+		if code, _, _ := l.post(t, slackops.PathCommands, form, "rotated-out"); code != http.StatusOK {
 			t.Errorf("the other configured secret: %d, want 200", code)
 		}
 		if code, _ := l.click(t, "UADA", "incident_acknowledge", "TOTHERTEAM"); code != http.StatusForbidden {
@@ -363,7 +363,7 @@ func TestEndToEndNoPagerDutyToken(t *testing.T) {
 		wantContains(t, "/inc ack", body, "PAGERDUTY_API_TOKEN")
 
 		off := newLoop(t, nw, map[string]string{"SLACK_SIGNING_SECRET": ""})
-		if code, body, _ := off.post(t, slackapp.PathCommands, url.Values{"text": {"ack"}}, e2eSigningSecret); code != http.StatusNotFound || !strings.Contains(body, "SLACK_SIGNING_SECRET") {
+		if code, body, _ := off.post(t, slackops.PathCommands, url.Values{"text": {"ack"}}, e2eSigningSecret); code != http.StatusNotFound || !strings.Contains(body, "SLACK_SIGNING_SECRET") {
 			t.Errorf("without a signing secret: %d %q, want 404 naming SLACK_SIGNING_SECRET", code, body)
 		}
 	})

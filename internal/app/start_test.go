@@ -49,7 +49,9 @@ func noBuild(t *testing.T) buildFunc {
 
 // TestStartReportsProblems: a bad configuration is logged once when the
 // process starts, in one line naming every problem, and then answered 503
-// on every request (PagerDuty keeps the events), naming the problems.
+// on every request (PagerDuty keeps the events) without naming them: the
+// log has them, an unauthenticated caller learns nothing of the
+// configuration.
 func TestStartReportsProblems(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
@@ -80,8 +82,8 @@ func TestStartReportsProblems(t *testing.T) {
 			t.Errorf("request %d = %d, want 503", i, rec.Code)
 		}
 		for _, name := range badEnvProblems {
-			if !strings.Contains(rec.Body.String(), name) {
-				t.Errorf("request %d answer %q does not name %s", i, rec.Body.String(), name)
+			if strings.Contains(rec.Body.String(), name) {
+				t.Errorf("request %d answer %q names %s to an unauthenticated caller", i, rec.Body.String(), name)
 			}
 		}
 	}
@@ -112,11 +114,13 @@ func TestHealthz(t *testing.T) {
 		env        map[string]string
 		failBuilds int
 		wantStatus int
-		wantBody   []string
+		wantBody   string
+		// hidden must not be in the answer: it is for the log only.
+		hidden []string
 	}{
-		{"configured", goodEnv, 0, 200, []string{"ok"}},
-		{"configuration problems", badEnv, 0, 503, append([]string{"not configured"}, badEnvProblems...)},
-		{"setup failing", goodEnv, 100, 503, []string{"setup failed: open Firestore: metadata server unreachable"}},
+		{"configured", goodEnv, 0, 200, "ok\n", nil},
+		{"configuration problems", badEnv, 0, 503, "not configured: the function's log names the problems\n", badEnvProblems},
+		{"setup failing", goodEnv, 100, 503, "setup failed: the function's log has the error\n", []string{"metadata server"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,9 +134,12 @@ func TestHealthz(t *testing.T) {
 			if rec.Code != tt.wantStatus {
 				t.Errorf("GET /healthz = %d %q, want %d", rec.Code, rec.Body.String(), tt.wantStatus)
 			}
-			for _, w := range tt.wantBody {
-				if !strings.Contains(rec.Body.String(), w) {
-					t.Errorf("GET /healthz body %q does not contain %q", rec.Body.String(), w)
+			if rec.Body.String() != tt.wantBody {
+				t.Errorf("GET /healthz body %q, want %q", rec.Body.String(), tt.wantBody)
+			}
+			for _, h := range tt.hidden {
+				if strings.Contains(rec.Body.String(), h) {
+					t.Errorf("GET /healthz tells an unauthenticated caller %q: %q", h, rec.Body.String())
 				}
 			}
 			if strings.Contains(rec.Body.String(), "xoxb") {

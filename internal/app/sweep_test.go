@@ -23,7 +23,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
 	"github.com/incident-channels/incident-channels/internal/sweep/sweeptest"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 const (
@@ -258,7 +258,7 @@ func TestEveryEndpointBehindTheChain(t *testing.T) {
 	f := start(envOf(goodEnvWith(map[string]string{
 		"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker, "SLACK_SIGNING_SECRET": "signing",
 	})), NewLogger(&logs), build)
-	for _, path := range []string{"/", slackapp.PathInteractions, slackapp.PathCommands, sweep.Path} {
+	for _, path := range []string{"/", slackops.PathInteractions, slackops.PathCommands, sweep.Path} {
 		logs.Reset()
 		rec := httptest.NewRecorder()
 		f.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, path, nil))

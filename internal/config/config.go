@@ -8,6 +8,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,16 +55,24 @@ type Config struct {
 	// PagerDutyFrom is the PagerDuty user the back-link notes are written
 	// as (PAGERDUTY_FROM_EMAIL); "" writes none.
 	PagerDutyFrom string
+	// HistoryRetention is how long after its incident resolved an
+	// incident's record is kept (HISTORY_RETENTION).
+	HistoryRetention time.Duration
+	// AllowSharedChannels lets the announce and post-only channels be
+	// shared with another organisation (ALLOW_SHARED_CHANNELS).
+	AllowSharedChannels bool
 }
 
 // String hides the secrets so a Config can be logged.
 func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
 		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
-		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q}",
+		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q, "+
+		"history_retention:%q, allow_shared_channels:%t}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
 		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
-		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom)
+		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom,
+		c.HistoryRetention.String(), c.AllowSharedChannels)
 }
 
 // archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.
@@ -99,7 +108,13 @@ func Load(getenv func(string) string) (Config, error) {
 		t, err := routing.Load(sourcePath(cfg.RoutingFile), incident.Route{
 			Channel: true, Prefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		})
-		if err != nil {
+		var pathErr *fs.PathError
+		switch {
+		case errors.As(err, &pathErr):
+			// The file could not be read: say why, not the path, which
+			// may be a secret pasted into the wrong variable.
+			errs = append(errs, fmt.Errorf("ROUTING_FILE: the rules file cannot be read: %w (a relative path is looked up in the working directory and the deployed source)", pathErr.Err))
+		case err != nil:
 			errs = append(errs, fmt.Errorf("ROUTING_FILE: %w", err))
 		}
 		cfg.Routes = t
@@ -114,6 +129,11 @@ func crossChecks(cfg Config, archiveAfter string) []error {
 	var errs []error
 	if cfg.PagerDutyFrom != "" && cfg.PagerDutyToken == "" {
 		errs = append(errs, errors.New("PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN (the back-link note is written with the REST API key)"))
+	}
+	if cfg.ArchiveAfter > 0 && cfg.HistoryRetention >= minHistoryRetention && cfg.HistoryRetention < cfg.ArchiveAfter+day {
+		// The sweep reads the incident's record to archive its channel,
+		// and may run late (Slack down, a missed schedule).
+		errs = append(errs, errors.New("HISTORY_RETENTION must be at least a day longer than ARCHIVE_AFTER: the sweep needs an incident's record to archive its channel"))
 	}
 	if archiveAfter != "" {
 		if cfg.SweepAudience == "" {

@@ -43,6 +43,7 @@ func TestLoad(t *testing.T) {
 		ChannelPrefix:       "inc",
 		InviteUsers:         []string{"U01", "W02"},
 		PagerDutyURL:        "https://api.pagerduty.com",
+		HistoryRetention:    incident.HistoryRetention,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -66,14 +67,15 @@ func TestLoadErrors(t *testing.T) {
 		{"bad routing and people values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1",
 			"SLACK_ANNOUNCE_CHANNEL": "#incidents", "PAGERDUTY_API_URL": "api.eu.pagerduty.com",
-			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: "PBOB"`}},
+			"SLACK_USER_OVERRIDES": "PABC123=U1,PBOB,\u212Aate@example.com=U2", "ROUTING_FILE": "/nonexistent/routes.yaml",
+		}, []string{"SLACK_ANNOUNCE_CHANNEL", "PAGERDUTY_API_URL", `SLACK_USER_OVERRIDES: entry 2`,
+			"SLACK_USER_OVERRIDES: entry 3: only plain ASCII email addresses"}},
 		{"bad interactivity values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
-		}, []string{"PAGERDUTY_FROM_EMAIL \"Bot", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
+		}, []string{"PAGERDUTY_FROM_EMAIL must be the email address", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
 		{"missing routing file", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ROUTING_FILE": "/nonexistent/routes.yaml",
-		}, []string{"ROUTING_FILE", "/nonexistent/routes.yaml"}},
+		}, []string{"ROUTING_FILE: the rules file cannot be read: no such file or directory"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,17 +204,17 @@ func TestLoadSweepErrors(t *testing.T) {
 		want []string
 	}{
 		{"not a duration", map[string]string{"ARCHIVE_AFTER": "3 days", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "3 days" must be a Go duration of at least 1m0s`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"too short", map[string]string{"ARCHIVE_AFTER": "30s", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "30s"`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"zero", map[string]string{"ARCHIVE_AFTER": "0", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
-			[]string{`ARCHIVE_AFTER "0"`}},
+			[]string{`ARCHIVE_AFTER must be a Go duration of at least 1m0s`}},
 		{"audience and invoker missing", map[string]string{"ARCHIVE_AFTER": "72h"},
 			[]string{"SWEEP_AUDIENCE is required with ARCHIVE_AFTER", "SWEEP_INVOKER is required with ARCHIVE_AFTER"}},
 		{"audience not a URL", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": "incident-channels", "SWEEP_INVOKER": sweepInvoker},
-			[]string{`SWEEP_AUDIENCE "incident-channels" must be the function's http(s) URL`}},
+			[]string{`SWEEP_AUDIENCE must be the function's http(s) URL`}},
 		{"invoker not an email", map[string]string{"ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": "Sweep <sweep@example.com>"},
-			[]string{`SWEEP_INVOKER "sweep <sweep@example.com>" must be a service account's email`}},
+			[]string{`SWEEP_INVOKER must be a service account's email`}},
 		{"bad values without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": "ftp://x", "SWEEP_INVOKER": "nobody"},
 			[]string{"SWEEP_AUDIENCE", "SWEEP_INVOKER"}},
 	}
@@ -232,6 +234,84 @@ func TestLoadSweepErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadHistoryRetention(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"default", nil, 400 * 24 * time.Hour},
+		{"days", map[string]string{"HISTORY_RETENTION": " 30d "}, 30 * 24 * time.Hour},
+		{"one day", map[string]string{"HISTORY_RETENTION": "1d"}, 24 * time.Hour},
+		{"Go duration", map[string]string{"HISTORY_RETENTION": "72h"}, 72 * time.Hour},
+		{"a day longer than ARCHIVE_AFTER", map[string]string{"HISTORY_RETENTION": "4d", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 96 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(envOf(goodEnvWith(tt.env)))
+			if err != nil {
+				t.Fatalf("Load error = %v", err)
+			}
+			if cfg.HistoryRetention != tt.want {
+				t.Errorf("Load: HistoryRetention = %v, want %v", cfg.HistoryRetention, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadHistoryRetentionErrors: a retention that would delete the
+// records of live or just-resolved incidents, or of incidents whose
+// channel the sweep is still to archive, is a problem.
+func TestLoadHistoryRetentionErrors(t *testing.T) {
+	t.Parallel()
+	const format = "HISTORY_RETENTION must be whole days like 400d, or a Go duration like 72h, of at least 1d"
+	const archive = "HISTORY_RETENTION must be at least a day longer than ARCHIVE_AFTER"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"hours meant as days", map[string]string{"HISTORY_RETENTION": "4h"}, format},
+		{"zero days", map[string]string{"HISTORY_RETENTION": "0d"}, format},
+		{"negative", map[string]string{"HISTORY_RETENTION": "-30d"}, format},
+		{"words", map[string]string{"HISTORY_RETENTION": "1 year"}, format},
+		{"bare number", map[string]string{"HISTORY_RETENTION": "400"}, format},
+		{"too many days", map[string]string{"HISTORY_RETENTION": "999999999d"}, format},
+		{"shorter than ARCHIVE_AFTER", map[string]string{"HISTORY_RETENTION": "2d", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, archive},
+		{"less than a day longer", map[string]string{"HISTORY_RETENTION": "95h", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, archive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(envOf(goodEnvWith(tt.env)))
+			if got := Problems(err); len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+				t.Errorf("Load problems = %q, want one starting %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadAllowSharedChannels(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value   string
+		want    bool
+		problem bool
+	}{
+		{"", false, false}, {"true", true, false}, {"TRUE", true, false}, {"false", false, false}, {"yes please", false, true},
+	} {
+		cfg, err := Load(envOf(goodEnvWith(map[string]string{"ALLOW_SHARED_CHANNELS": tt.value})))
+		switch got := Problems(err); {
+		case tt.problem && (len(got) != 1 || !strings.HasPrefix(got[0], "ALLOW_SHARED_CHANNELS must be true or false")):
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: problems %q, want one naming the variable", tt.value, got)
+		case !tt.problem && err != nil:
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: Load error = %v", tt.value, err)
+		case !tt.problem && cfg.AllowSharedChannels != tt.want:
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: AllowSharedChannels = %t, want %t", tt.value, cfg.AllowSharedChannels, tt.want)
+		}
 	}
 }
 
@@ -319,6 +399,30 @@ func TestProblemsNeverShowSecrets(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "sekret") {
 		t.Errorf("problems show a secret:\n%s", err)
+	}
+}
+
+// TestProblemsNeverShowValues: a secret put in the wrong variable (a bot
+// token pasted as the channel prefix, say) is not repeated by the problem
+// that variable's check reports: no problem shows any variable's value.
+func TestProblemsNeverShowValues(t *testing.T) {
+	t.Parallel()
+	const token = "xoxb-1234-5678-Sekr3tT0kenValue"
+	for _, v := range Vars {
+		if v.Secret || v.load == nil {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			t.Parallel()
+			env := goodEnvWith(map[string]string{v.Name: token, "ARCHIVE_AFTER": "72h"})
+			if v.Name == "ARCHIVE_AFTER" {
+				env["ARCHIVE_AFTER"] = token
+			}
+			_, err := Load(envOf(env))
+			if err != nil && strings.Contains(strings.ToLower(err.Error()), "sekr3t") {
+				t.Errorf("%s=<a token>: problems show it:\n%s", v.Name, err)
+			}
+		})
 	}
 }
 

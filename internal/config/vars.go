@@ -3,12 +3,15 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
 )
@@ -60,6 +63,14 @@ func Default(name string) string {
 // incident resolved.
 const minArchiveAfter = time.Minute
 
+// minHistoryRetention is the shortest HISTORY_RETENTION: anything shorter
+// is a slip (4h meant as 4 days) that would delete the records of
+// incidents just resolved, which a late event or the sweep still needs.
+const minHistoryRetention = 24 * time.Hour
+
+// day is the unit of HISTORY_RETENTION's "400d" form.
+const day = 24 * time.Hour
+
 // Vars are the function's environment variables, in the README's order.
 var Vars = []Var{
 	{
@@ -93,7 +104,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SlackAPIURL = v
 			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-				return fmt.Errorf("SLACK_API_URL %q must be an http(s) URL", v)
+				return errors.New("SLACK_API_URL must be an http(s) URL")
 			}
 			return nil
 		},
@@ -104,7 +115,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.Store = strings.ToLower(v)
 			if cfg.Store != "firestore" && cfg.Store != "memory" {
-				return fmt.Errorf("STORE %q must be firestore or memory", cfg.Store)
+				return errors.New("STORE must be firestore or memory")
 			}
 			return nil
 		},
@@ -129,8 +140,8 @@ var Vars = []Var{
 		Description: "channel name prefix: lowercase letters, digits, `-`, `_`",
 		load: func(cfg *Config, v string) error {
 			cfg.ChannelPrefix = v
-			if slug := incident.Slug(v, 40); slug != v {
-				return fmt.Errorf("CHANNEL_PREFIX %q must be 1-40 lowercase letters, digits, '-' or '_' (like %q)", v, slug)
+			if incident.Slug(v, 40) != v {
+				return errors.New("CHANNEL_PREFIX must be 1-40 lowercase letters, digits, '-' or '_' (like inc or ops-inc)")
 			}
 			return nil
 		},
@@ -141,9 +152,9 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.InviteUsers = splitList(v)
 			var errs []error
-			for _, u := range cfg.InviteUsers {
+			for i, u := range cfg.InviteUsers {
 				if !validSlackID(u) {
-					errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: %q is not a Slack user id (like U012AB3CD)", u))
+					errs = append(errs, fmt.Errorf("SLACK_INVITE_USERS: entry %d is not a Slack user id (like U012AB3CD)", i+1))
 				}
 			}
 			return errors.Join(errs...)
@@ -155,7 +166,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.Announce = v
 			if v != "" && !validChannelID(v) {
-				return fmt.Errorf("SLACK_ANNOUNCE_CHANNEL %q must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name", v)
+				return errors.New("SLACK_ANNOUNCE_CHANNEL must be a channel id like C012AB3CD (channel details → About, at the bottom), not a name")
 			}
 			return nil
 		},
@@ -165,6 +176,18 @@ var Vars = []Var{
 		Description: "path of the routing rules (YAML or JSON; *Routing rules*); a relative path is also looked up in the deployed source. Without it every incident gets a channel",
 		// Read by Load after every other variable: its rules inherit them.
 		load: func(cfg *Config, v string) error { cfg.RoutingFile = v; return nil },
+	},
+	{
+		Name: "ALLOW_SHARED_CHANNELS", Required: "no", Default: "false",
+		Description: "`true` lets the announce channel and a rule's `post_to` channel be shared with another organisation (Slack Connect); otherwise nothing is posted in such a channel, and the log says so at start (*Announce channel*)",
+		load: func(cfg *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			cfg.AllowSharedChannels = b
+			if err != nil {
+				return errors.New("ALLOW_SHARED_CHANNELS must be true or false")
+			}
+			return nil
+		},
 	},
 	{
 		Name: "PAGERDUTY_API_TOKEN", Required: "no", Secret: true,
@@ -182,7 +205,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.PagerDutyFrom = v
 			if v != "" && !bareEmail(v) {
-				return fmt.Errorf("PAGERDUTY_FROM_EMAIL %q must be the email address of a PagerDuty user, like incident-bot@example.com", v)
+				return errors.New("PAGERDUTY_FROM_EMAIL must be the email address of a PagerDuty user, like incident-bot@example.com")
 			}
 			return nil
 		},
@@ -193,7 +216,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.PagerDutyURL = v
 			if !strings.HasPrefix(v, "https://") && !strings.HasPrefix(v, "http://") {
-				return fmt.Errorf("PAGERDUTY_API_URL %q must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)", v)
+				return errors.New("PAGERDUTY_API_URL must be an http(s) URL (EU accounts: https://api.eu.pagerduty.com)")
 			}
 			return nil
 		},
@@ -213,7 +236,7 @@ var Vars = []Var{
 			d, err := time.ParseDuration(v)
 			cfg.ArchiveAfter = d
 			if err != nil || d < minArchiveAfter {
-				return fmt.Errorf("ARCHIVE_AFTER %q must be a Go duration of at least %s, like 72h (empty: channels are never archived)", v, minArchiveAfter)
+				return fmt.Errorf("ARCHIVE_AFTER must be a Go duration of at least %s, like 72h (empty: channels are never archived)", minArchiveAfter)
 			}
 			return nil
 		},
@@ -224,7 +247,7 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SweepAudience = v
 			if v != "" && !httpURL(v) {
-				return fmt.Errorf("SWEEP_AUDIENCE %q must be the function's http(s) URL, like https://incident-channels-abc123-ew.a.run.app", v)
+				return errors.New("SWEEP_AUDIENCE must be the function's http(s) URL, like https://incident-channels-abc123-ew.a.run.app")
 			}
 			return nil
 		},
@@ -235,7 +258,19 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error {
 			cfg.SweepInvoker = strings.ToLower(v)
 			if v != "" && !bareEmail(cfg.SweepInvoker) {
-				return fmt.Errorf("SWEEP_INVOKER %q must be a service account's email, like incident-channels-sweep@my-project.iam.gserviceaccount.com", cfg.SweepInvoker)
+				return errors.New("SWEEP_INVOKER must be a service account's email, like incident-channels-sweep@my-project.iam.gserviceaccount.com")
+			}
+			return nil
+		},
+	},
+	{
+		Name: "HISTORY_RETENTION", Required: "no", Default: strconv.Itoa(int(incident.HistoryRetention/day)) + "d",
+		Description: "how long after an incident resolved its record is kept in Firestore, then deleted by a TTL policy (*Deploy*): whole days like `400d`, or a Go duration like `72h`; at least `1d`, and a day longer than `ARCHIVE_AFTER`. An open incident's record is kept",
+		load: func(cfg *Config, v string) error {
+			d, err := parseRetention(v)
+			cfg.HistoryRetention = d
+			if err != nil || d < minHistoryRetention {
+				return errors.New("HISTORY_RETENTION must be whole days like 400d, or a Go duration like 72h, of at least 1d")
 			}
 			return nil
 		},
@@ -246,22 +281,42 @@ var Vars = []Var{
 	},
 }
 
+// parseRetention reads HISTORY_RETENTION: a number of days with the unit
+// d ("400d"), which is how retention is usually said and which Go
+// durations lack, or a Go duration ("72h").
+func parseRetention(v string) (time.Duration, error) {
+	days, ok := strings.CutSuffix(v, "d")
+	if !ok {
+		return time.ParseDuration(v)
+	}
+	n, err := strconv.ParseInt(days, 10, 64)
+	if err != nil || n < 0 || n > int64(math.MaxInt64/day) {
+		return 0, fmt.Errorf("not a number of days: %q", v)
+	}
+	return time.Duration(n) * day, nil
+}
+
 // loadOverrides reads SLACK_USER_OVERRIDES, keyed by PagerDuty user id or
-// lower-cased email.
+// email (its emailaddr.Key: an address beyond ASCII could never match).
 func loadOverrides(cfg *Config, v string) error {
 	var errs []error
-	for _, pair := range splitList(v) {
+	for i, pair := range splitList(v) {
 		from, to, ok := strings.Cut(pair, "=")
 		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
 		if !ok || from == "" || !validSlackID(to) {
-			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: %q must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", pair))
+			errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: entry %d must be a PagerDuty user id or email, '=', and a Slack user id (like PABC123=U012AB3CD)", i+1))
 			continue
+		}
+		if strings.Contains(from, "@") {
+			key, ok := emailaddr.Key(from)
+			if !ok {
+				errs = append(errs, fmt.Errorf("SLACK_USER_OVERRIDES: entry %d: only plain ASCII email addresses are matched; use the PagerDuty user id", i+1))
+				continue
+			}
+			from = key
 		}
 		if cfg.UserOverrides == nil {
 			cfg.UserOverrides = map[string]string{}
-		}
-		if strings.Contains(from, "@") {
-			from = strings.ToLower(from)
 		}
 		cfg.UserOverrides[from] = to
 	}

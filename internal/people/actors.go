@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
@@ -29,7 +30,8 @@ var (
 	// It is incident.ErrNoEmail, which the Slack adapter returns.
 	ErrNoEmail = incident.ErrNoEmail
 	// ErrNoPagerDutyUser means no PagerDuty user has the Slack user's
-	// email address; the error's text names the address.
+	// email address. The error is a *NoPagerDutyUserError, which holds
+	// the address; its text does not, as errors end up in logs.
 	ErrNoPagerDutyUser = errors.New("no PagerDuty user has the Slack user's email address")
 )
 
@@ -107,11 +109,11 @@ func NewActors(o ActorOptions) *Actors {
 // for MissTTL, a found user for TTL. Other failures (*incident.Error for
 // rate limits and timeouts) are returned as they came and not cached.
 func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) {
-	if !validID(slackUserID) {
+	if !ValidID(slackUserID) {
 		return Actor{}, fmt.Errorf("look up Slack user %q: not a Slack user id", slackUserID)
 	}
 	if a.cache != nil {
-		e, ok, err := a.cache.Get(ctx, slackUserID)
+		e, ok, err := a.cache.Actor(ctx, slackUserID)
 		switch {
 		case err != nil:
 			a.log.WarnContext(ctx, "people: actor cache read failed; looking the user up instead", "slack_user_id", slackUserID, "error", err)
@@ -127,7 +129,7 @@ func (a *Actors) Lookup(ctx context.Context, slackUserID string) (Actor, error) 
 		return Actor{}, err
 	}
 	if a.cache != nil && ctx.Err() == nil {
-		if perr := a.cache.Put(ctx, slackUserID, *entry); perr != nil {
+		if perr := a.cache.PutActor(ctx, slackUserID, *entry); perr != nil {
 			a.log.WarnContext(ctx, "people: actor cache write failed", "slack_user_id", slackUserID, "error", perr)
 		}
 	}
@@ -150,10 +152,12 @@ func (a *Actors) lookUp(ctx context.Context, slackUserID string) (*ActorEntry, e
 	}
 	u, err := a.pd.UserByEmail(ctx, email)
 	switch {
-	case errors.Is(err, pagerduty.ErrNoUser):
+	case errors.Is(err, pagerduty.ErrNoUser) || (err == nil && !emailaddr.Equal(u.Email, email)):
+		// Whatever PagerDuty's search matched, only the same address
+		// (ASCII case aside) makes the Slack user that PagerDuty user.
 		return &ActorEntry{Email: email, Reason: reasonNoPagerDutyUser, ExpireAt: a.now().Add(a.missTTL)}, nil
 	case err != nil:
-		return nil, fmt.Errorf("look up PagerDuty user %s: %w", email, err)
+		return nil, fmt.Errorf("look up the PagerDuty user of Slack user %s: %w", slackUserID, err)
 	}
 	return &ActorEntry{PagerDutyID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, ExpireAt: a.now().Add(a.ttl)}, nil
 }
@@ -165,17 +169,21 @@ func (e ActorEntry) result() (actor Actor, err error, ok bool) {
 	case e.Reason == reasonNoEmail:
 		return Actor{}, ErrNoEmail, true
 	case e.Reason == reasonNoPagerDutyUser:
-		return Actor{}, &noPagerDutyUserError{email: e.Email}, true
+		return Actor{}, &NoPagerDutyUserError{Email: e.Email}, true
 	case e.Reason == "" && e.PagerDutyID != "":
 		return Actor{PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Role: e.Role}, nil, true
 	}
 	return Actor{}, nil, false
 }
 
-// noPagerDutyUserError is ErrNoPagerDutyUser naming the address.
-type noPagerDutyUserError struct{ email string }
+// NoPagerDutyUserError is ErrNoPagerDutyUser for the address Email. Its
+// text names the address by its emailaddr.Hash only; an answer shown
+// only to the Slack user concerned may name Email, their own address.
+type NoPagerDutyUserError struct{ Email string }
 
-func (e *noPagerDutyUserError) Error() string {
-	return "no PagerDuty user has the email address " + e.email + " (the Slack user's)"
+func (e *NoPagerDutyUserError) Error() string {
+	return "no PagerDuty user has the Slack user's email address (" + emailaddr.Hash(e.Email) + ")"
 }
-func (e *noPagerDutyUserError) Is(target error) bool { return target == ErrNoPagerDutyUser }
+
+// Is makes the error match ErrNoPagerDutyUser.
+func (e *NoPagerDutyUserError) Is(target error) bool { return target == ErrNoPagerDutyUser }

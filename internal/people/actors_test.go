@@ -3,15 +3,13 @@ package people
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/testclock"
 )
 
@@ -54,16 +52,21 @@ func newActorEnv(t *testing.T) *actorEnv {
 	t.Cleanup(pd.Close)
 	pd.AddUser("PADA", "Ada Lovelace", "Ada@Example.com")
 	pd.AddUser("PJOANN", "Joann", "joann@example.com")
+	pd.AddUser("PKATE", "Kate", "kate@example.com")
+	pd.AddUser("PJOSE", "José", "jos\u00e9@example.com")
 	slack := &fakeSlackEmails{emails: map[string]string{
-		"UADA":  "ada@example.com",
-		"UANN":  "ann@example.com", // only joann@ is in PagerDuty
-		"UHIDE": "",
+		"UADA":    "ada@example.com",
+		"UADAUP":  "ADA@Example.com",
+		"UKELVIN": "\u212Aate@example.com", // the Kelvin sign folds to k
+		"UJOSE":   "jos\u00e9@example.com",
+		"UANN":    "ann@example.com", // only joann@ is in PagerDuty
+		"UHIDE":   "",
 	}}
 	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	return &actorEnv{pd: pd, slack: slack, clock: clock, opts: ActorOptions{
 		PagerDuty: client(token, pd.URL()),
 		Slack:     slack,
-		Cache:     NewMemoryActorCache(),
+		Cache:     newMemoryCache(),
 		Now:       clock.Now,
 	}}
 }
@@ -75,11 +78,12 @@ func TestActorsLookup(t *testing.T) {
 		slackUser string
 		want      Actor
 		wantErr   error
-		wantText  string
 	}{
 		{name: "found, address in another case", slackUser: "UADA", want: Actor{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "Ada@Example.com", Role: "user"}},
-		{name: "no PagerDuty user with the address", slackUser: "UANN", wantErr: ErrNoPagerDutyUser,
-			wantText: "no PagerDuty user has the email address ann@example.com (the Slack user's)"},
+		{name: "found, address in upper case", slackUser: "UADAUP", want: Actor{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "Ada@Example.com", Role: "user"}},
+		{name: "no PagerDuty user with the address", slackUser: "UANN", wantErr: ErrNoPagerDutyUser},
+		{name: "a Kelvin-sign look-alike is not kate", slackUser: "UKELVIN", wantErr: ErrNoPagerDutyUser},
+		{name: "an address beyond ASCII matches nobody, not even itself", slackUser: "UJOSE", wantErr: ErrNoPagerDutyUser},
 		{name: "Slack shows no address", slackUser: "UHIDE", wantErr: ErrNoEmail},
 		{name: "unknown to Slack: no address", slackUser: "UNONE", wantErr: ErrNoEmail},
 	}
@@ -93,8 +97,8 @@ func TestActorsLookup(t *testing.T) {
 				if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 					t.Fatalf("Lookup(%s) #%d = %+v, %v; want %+v, %v", tt.slackUser, i+1, got, err, tt.want, tt.wantErr)
 				}
-				if tt.wantText != "" && err.Error() != tt.wantText {
-					t.Errorf("error text = %q, want %q", err, tt.wantText)
+				if err != nil && strings.Contains(err.Error(), "@") {
+					t.Errorf("error text = %q, names an address (errors are logged)", err)
 				}
 			}
 			if e.slack.Calls() != 1 {
@@ -159,7 +163,7 @@ func TestActorsTransientNotCached(t *testing.T) {
 	if _, err := a.Lookup(ctx, "UHIDE"); !errors.Is(err, slackErr) || incident.KindOf(err) != incident.KindTransient {
 		t.Errorf("Lookup with Slack rate limited = %v, want Slack's error", err)
 	}
-	if _, ok, _ := e.opts.Cache.Get(ctx, "UHIDE"); ok {
+	if _, ok, _ := e.opts.Cache.Actor(ctx, "UHIDE"); ok {
 		t.Error("a failed Slack look-up was cached")
 	}
 }
@@ -175,70 +179,17 @@ func TestActorsInvalidID(t *testing.T) {
 	}
 }
 
-func TestFirestoreActorCache(t *testing.T) {
-	t.Parallel()
-	client := firestoretest.Client(t)
-	c := NewFirestoreActorCache(client)
-	ctx := context.Background()
-	// Firestore keeps microseconds.
-	expire := time.Date(2026, 3, 2, 12, 0, 0, 123456000, time.UTC)
-	hit := ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", ExpireAt: expire}
-	miss := ActorEntry{Email: "ann@example.com", Reason: reasonNoPagerDutyUser, ExpireAt: expire}
-	if err := c.Put(ctx, "UADA", hit); err != nil {
-		t.Fatalf("Put error = %v", err)
-	}
-	if err := c.Put(ctx, "UANN", miss); err != nil {
-		t.Fatalf("Put error = %v", err)
-	}
-	for id, want := range map[string]ActorEntry{"UADA": hit, "UANN": miss} {
-		got, ok, err := c.Get(ctx, id)
-		if err != nil || !ok {
-			t.Fatalf("Get(%s) = %v, %v", id, ok, err)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("Get(%s) (-want +got):\n%s", id, diff)
-		}
-	}
-	if _, ok, err := c.Get(ctx, "UNONE"); ok || err != nil {
-		t.Errorf("Get(UNONE) = %v, %v; want no entry", ok, err)
-	}
-	if _, ok, err := c.Get(ctx, "a/b"); ok || err != nil {
-		t.Errorf("Get(a/b) = %v, %v; want no entry", ok, err)
-	}
-	if err := c.Put(ctx, "a/b", hit); err == nil {
-		t.Error("Put(a/b): no error")
-	}
-
-	snap, err := client.Collection("slack_actors").Doc("UADA").Get(ctx)
-	if err != nil {
-		t.Fatalf("read the document: %v", err)
-	}
-	data := snap.Data()
-	if at, ok := data["expire_at"].(time.Time); !ok || !at.Equal(expire) {
-		t.Errorf("expire_at = %#v, want the timestamp %v", data["expire_at"], expire)
-	}
-	if at, ok := data["updated_at"].(time.Time); !ok || time.Since(at) > time.Minute {
-		t.Errorf("updated_at = %#v, want a recent timestamp", data["updated_at"])
-	}
-	if data["pagerduty_id"] != "PADA" || data["name"] != "Ada Lovelace" || data["email"] != "ada@example.com" || data["reason"] != "" {
-		t.Errorf("document = %v", data)
-	}
-}
-
-// TestFirestoreActorCacheShared: a second instance finds in Firestore
-// what the first looked up, hits and misses alike.
-func TestFirestoreActorCacheShared(t *testing.T) {
+// TestActorCacheShared: a second instance finds in the shared cache what
+// the first looked up, hits and misses alike.
+func TestActorCacheShared(t *testing.T) {
 	t.Parallel()
 	e := newActorEnv(t)
-	client := firestoretest.Client(t)
-	e.opts.Cache = NewFirestoreActorCache(client)
 	ctx := context.Background()
 	first := NewActors(e.opts)
 	if _, err := first.Lookup(ctx, "UADA"); err != nil {
 		t.Fatal(err)
 	}
 	first.Lookup(ctx, "UANN")
-	e.opts.Cache = NewFirestoreActorCache(client)
 	second := NewActors(e.opts)
 	got, err := second.Lookup(ctx, "UADA")
 	if err != nil || got.PagerDutyID != "PADA" {

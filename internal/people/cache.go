@@ -2,7 +2,6 @@ package people
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -11,66 +10,58 @@ type Entry struct {
 	// SlackUserID is the user's Slack user id; "" for a cached miss.
 	SlackUserID string
 	// Reason is why the user has no usable Slack account ("no Slack
-	// account for ada@example.com"); Reason != "" means a cached miss.
+	// account"; it is posted, so it never names an address); Reason != ""
+	// means a cached miss.
 	Reason string
 	// ExpireAt is when the entry stops being used; the Resolver looks the
 	// user up again after it.
 	ExpireAt time.Time
 }
 
-// Cache remembers the Slack users of PagerDuty users between calls (and,
-// when shared like FirestoreCache, between instances). Implementations
-// must be safe for concurrent use.
+// Cache is what the Resolver needs of the people cache: the Slack users
+// of PagerDuty users, kept between calls (and, in Firestore, between
+// instances). The store package's People implements it and ActorCache
+// in one collection. Implementations must be safe for concurrent use.
 type Cache interface {
-	// Get returns the entries stored for pagerDutyIDs, keyed by PagerDuty
-	// user id; ids without an entry are absent. Expired entries may be
-	// returned: the caller checks ExpireAt.
-	Get(ctx context.Context, pagerDutyIDs []string) (map[string]Entry, error)
-	// Put stores entries, keyed by PagerDuty user id, replacing what was
-	// stored for them.
-	Put(ctx context.Context, entries map[string]Entry) error
+	// SlackUsers returns the entries stored for pagerDutyIDs, keyed by
+	// PagerDuty user id; ids without an entry are absent. Expired entries
+	// may be returned: the caller checks ExpireAt.
+	SlackUsers(ctx context.Context, pagerDutyIDs []string) (map[string]Entry, error)
+	// PutSlackUsers stores entries, keyed by PagerDuty user id, replacing
+	// what was stored for them.
+	PutSlackUsers(ctx context.Context, entries map[string]Entry) error
 }
 
-// MemoryCache is a Cache in the memory of one instance. It never forgets
-// an entry by itself: PagerDuty users are few, and the Resolver ignores
-// expired entries.
-type MemoryCache struct {
-	mu      sync.Mutex
-	entries map[string]Entry
+// ActorEntry is what an ActorCache remembers of one Slack user.
+type ActorEntry struct {
+	// PagerDutyID, Name and Email are the PagerDuty user found; Email is
+	// also the address no PagerDuty user has, for a miss.
+	PagerDutyID, Name, Email string
+	// Role is the PagerDuty user's role.
+	Role string
+	// Reason is why there is no PagerDuty user ("no_email",
+	// "no_pagerduty_user"); Reason != "" means a cached miss.
+	Reason string
+	// ExpireAt is when the entry stops being used.
+	ExpireAt time.Time
 }
 
-// NewMemoryCache returns an empty MemoryCache.
-func NewMemoryCache() *MemoryCache {
-	return &MemoryCache{entries: map[string]Entry{}}
+// ActorCache is what Actors needs of the people cache: the PagerDuty
+// users of Slack users, kept between calls. Implementations must be safe
+// for concurrent use.
+type ActorCache interface {
+	// Actor returns the entry of the Slack user; ok is false without one.
+	// An expired entry may be returned: the caller checks ExpireAt.
+	Actor(ctx context.Context, slackUserID string) (e ActorEntry, ok bool, err error)
+	// PutActor stores the entry of the Slack user, replacing any.
+	PutActor(ctx context.Context, slackUserID string, e ActorEntry) error
 }
 
-// Get returns the entries stored for pagerDutyIDs. It never fails.
-func (c *MemoryCache) Get(_ context.Context, pagerDutyIDs []string) (map[string]Entry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]Entry, len(pagerDutyIDs))
-	for _, id := range pagerDutyIDs {
-		if e, ok := c.entries[id]; ok {
-			out[id] = e
-		}
-	}
-	return out, nil
-}
-
-// Put stores entries. It never fails.
-func (c *MemoryCache) Put(_ context.Context, entries map[string]Entry) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, e := range entries {
-		c.entries[id] = e
-	}
-	return nil
-}
-
-// validID reports whether id can be a PagerDuty user id: PagerDuty's ids
-// are short strings of letters and digits ("PXPGF42"). Anything else is
-// never sent to PagerDuty nor used as a Firestore document id.
-func validID(id string) bool {
+// ValidID reports whether id can be a PagerDuty or Slack user id: both
+// are short strings of letters and digits ("PXPGF42", "U024BE7LH").
+// Anything else is never sent to PagerDuty or Slack nor used in a
+// Firestore document id.
+func ValidID(id string) bool {
 	if id == "" || len(id) > 100 {
 		return false
 	}

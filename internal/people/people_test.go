@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +19,8 @@ import (
 
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
-	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
-
-func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 const token = "pd-secret-token-123"
 
@@ -71,7 +67,7 @@ func (s *fakeSlack) Calls() int {
 type env struct {
 	pd    *pdfake.Server
 	slack *fakeSlack
-	cache *MemoryCache
+	cache *memoryCache
 	clock *testclock.Clock
 	log   *bytes.Buffer
 }
@@ -91,7 +87,7 @@ func newEnv(t *testing.T) *env {
 	return &env{
 		pd:    pd,
 		slack: slack,
-		cache: NewMemoryCache(),
+		cache: newMemoryCache(),
 		clock: testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 		log:   &bytes.Buffer{},
 	}
@@ -159,7 +155,7 @@ func TestSlackUsers(t *testing.T) {
 	want := []incident.Unmatched{
 		{User: ref("PNOPE"), Reason: "not found in PagerDuty"},
 		{User: ref("PCARL"), Reason: "deactivated in Slack"},
-		{User: ref("PDORA"), Reason: "no Slack account for dora@example.com"},
+		{User: ref("PDORA"), Reason: "no Slack account"},
 	}
 	if diff := cmp.Diff(want, missing); diff != "" {
 		t.Errorf("missing (-want +got):\n%s", diff)
@@ -194,7 +190,7 @@ func TestIDOverride(t *testing.T) {
 	o := e.options()
 	o.Overrides = map[string]string{"PDORA": "UDORA"}
 	// The override wins over the cache too.
-	e.cache.Put(context.Background(), map[string]Entry{"PDORA": {Reason: "deactivated in Slack", ExpireAt: e.clock.Now().Add(time.Hour)}})
+	e.cache.PutSlackUsers(context.Background(), map[string]Entry{"PDORA": {Reason: "deactivated in Slack", ExpireAt: e.clock.Now().Add(time.Hour)}})
 	found, missing := resolve(t, New(o), "PDORA")
 	if diff := cmp.Diff(map[string]string{"PDORA": "UDORA"}, found); diff != "" || len(missing) != 0 {
 		t.Errorf("found (-want +got):\n%s\nmissing = %v", diff, missing)
@@ -233,10 +229,10 @@ func TestCacheTTL(t *testing.T) {
 	o.MissTTL = time.Hour
 	r := New(o)
 	resolve(t, r, "PADA", "PDORA")
-	entries, _ := e.cache.Get(context.Background(), []string{"PADA", "PDORA"})
+	entries, _ := e.cache.SlackUsers(context.Background(), []string{"PADA", "PDORA"})
 	want := map[string]Entry{
 		"PADA":  {SlackUserID: "UADA", ExpireAt: e.clock.Now().Add(24 * time.Hour)},
-		"PDORA": {Reason: "no Slack account for dora@example.com", ExpireAt: e.clock.Now().Add(time.Hour)},
+		"PDORA": {Reason: "no Slack account", ExpireAt: e.clock.Now().Add(time.Hour)},
 	}
 	if diff := cmp.Diff(want, entries); diff != "" {
 		t.Errorf("cached (-want +got):\n%s", diff)
@@ -249,7 +245,7 @@ func TestCacheTTL(t *testing.T) {
 	if got := e.pd.Calls(); got != 0 {
 		t.Errorf("PagerDuty calls within MissTTL = %d, want 0", got)
 	}
-	if missing["PDORA"] != "no Slack account for dora@example.com" {
+	if missing["PDORA"] != "no Slack account" {
 		t.Errorf("missing = %v, want the cached reason for PDORA", missing)
 	}
 
@@ -391,7 +387,7 @@ func TestNotPagerDutyURL(t *testing.T) {
 	if !strings.Contains(err.Error(), "PAGERDUTY_API_URL") {
 		t.Errorf("error = %q, want it to name PAGERDUTY_API_URL", err)
 	}
-	if entries, _ := e.cache.Get(context.Background(), []string{"PADA"}); len(entries) != 0 {
+	if entries, _ := e.cache.SlackUsers(context.Background(), []string{"PADA"}); len(entries) != 0 {
 		t.Errorf("cached %v; a bad URL must not cache misses", entries)
 	}
 }
@@ -401,7 +397,7 @@ func TestNoToken(t *testing.T) {
 	o := e.options()
 	o.PagerDuty = nil
 	o.Overrides = map[string]string{"PDORA": "UDORA", "ada@example.com": "UADA"}
-	e.cache.Put(context.Background(), map[string]Entry{"PCARL": {Reason: "deactivated in Slack", ExpireAt: e.clock.Now().Add(time.Hour)}})
+	e.cache.PutSlackUsers(context.Background(), map[string]Entry{"PCARL": {Reason: "deactivated in Slack", ExpireAt: e.clock.Now().Add(time.Hour)}})
 	found, missing := resolve(t, New(o), "PADA", "PDORA", "PCARL", "PBOB")
 	if diff := cmp.Diff(map[string]string{"PDORA": "UDORA"}, found); diff != "" {
 		t.Errorf("found (-want +got):\n%s", diff)
@@ -470,7 +466,7 @@ func TestSlackRetryable(t *testing.T) {
 	if re := retryable(t, err); re.RetryAfter != 3*time.Second {
 		t.Errorf("RetryAfter = %v, want Slack's 3s", re.RetryAfter)
 	}
-	if entries, _ := e.cache.Get(context.Background(), []string{"PADA"}); len(entries) != 0 {
+	if entries, _ := e.cache.SlackUsers(context.Background(), []string{"PADA"}); len(entries) != 0 {
 		t.Errorf("cached %v after a failure", entries)
 	}
 }
@@ -488,11 +484,13 @@ func TestSlackPermanentError(t *testing.T) {
 // failingCache fails every call.
 type failingCache struct{}
 
-func (failingCache) Get(context.Context, []string) (map[string]Entry, error) {
+func (failingCache) SlackUsers(context.Context, []string) (map[string]Entry, error) {
 	return nil, errors.New("cache down")
 }
 
-func (failingCache) Put(context.Context, map[string]Entry) error { return errors.New("cache down") }
+func (failingCache) PutSlackUsers(context.Context, map[string]Entry) error {
+	return errors.New("cache down")
+}
 
 func TestCacheFailures(t *testing.T) {
 	e := newEnv(t)
@@ -504,5 +502,23 @@ func TestCacheFailures(t *testing.T) {
 	}
 	if got := strings.Count(e.log.String(), "cache down"); got != 2 {
 		t.Errorf("log has %d cache warnings, want 2 (read and write):\n%s", got, e.log)
+	}
+}
+
+// TestCacheShared: a second Resolver (another instance) finds in the
+// shared cache what the first looked up.
+func TestCacheShared(t *testing.T) {
+	e := newEnv(t)
+	o := e.options()
+	first, firstMissing := resolve(t, New(o), "PADA", "PDORA")
+	second, secondMissing := resolve(t, New(o), "PADA", "PDORA")
+	if diff := cmp.Diff(first, second); diff != "" {
+		t.Errorf("found differs (-first +second):\n%s", diff)
+	}
+	if diff := cmp.Diff(firstMissing, secondMissing); diff != "" {
+		t.Errorf("missing differs (-first +second):\n%s", diff)
+	}
+	if got := e.pd.Calls(); got != 2 {
+		t.Errorf("PagerDuty calls = %d, want 2 (the first Resolver's)", got)
 	}
 }

@@ -12,10 +12,12 @@ var _ incident.Store = (*CountingStore)(nil)
 
 // Counts is what a CountingStore saw, in the units Firestore bills.
 type Counts struct {
-	// Transactions counts Update calls: one Firestore transaction each.
+	// Transactions counts Update calls: each is atomic, in Firestore a
+	// read and a commit with preconditions (the read skipped when the
+	// store remembers the documents it wrote last).
 	Transactions int64
-	// Runs counts UpdateFunc runs; more than Transactions when Firestore
-	// retried a transaction that conflicted with another one.
+	// Runs counts UpdateFunc runs; more than Transactions when an update
+	// conflicted with another one and ran again.
 	Runs int64
 	// Reads counts documents requested: the incident's, plus the event's
 	// when Update names one, on every run (a retried transaction reads

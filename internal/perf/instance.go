@@ -17,8 +17,6 @@ import (
 
 	"cloud.google.com/go/firestore"
 	"google.golang.org/api/option"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
@@ -26,6 +24,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/config"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
+	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/slackops"
 )
@@ -145,6 +144,9 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 		return nil, err
 	}
 	var st incident.Store = store.NewMemory()
+	// limits shares Slack's 429 answers among instances, as app.New wires
+	// them: in Firestore when the store is.
+	var limits slackops.RateLimits = &slackops.MemoryRateLimits{}
 	if p := rn.project(); p != "" {
 		var opts []option.ClientOption
 		if co.storeProxy {
@@ -160,11 +162,12 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 		}
 		in.fsClient = client
 		in.closers = append(in.closers, func() { client.Close() })
-		st = store.NewFirestore(client)
+		fs := store.NewFirestore(client)
+		st, limits = fs, fs.RateLimits()
 	}
 	in.counts = NewCountingStore(st)
 	log := slog.New(slog.DiscardHandler)
-	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL),
+	svc := incident.NewService(in.counts, slackops.New(slackfake.DefaultToken, slackURL, slackops.WithRateLimits(limits)),
 		incident.Config{ChannelPrefix: "inc", InviteUsers: strings.Split(inviteUsers, ",")}, log)
 	in.handler = endpoint.Chain{}.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	in.serve()
@@ -172,8 +175,7 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 }
 
 // proxyStore starts in.storeProxy in front of the emulator and returns
-// the Firestore client options that connect through it, as the client
-// connects to an emulator: plain gRPC with the emulator's owner token.
+// the Firestore client options that connect through it.
 func (in *instance) proxyStore(emulator string) ([]option.ClientOption, error) {
 	p, err := newConnCounter(emulator, 0)
 	if err != nil {
@@ -181,24 +183,13 @@ func (in *instance) proxyStore(emulator string) ([]option.ClientOption, error) {
 	}
 	in.storeProxy = p
 	in.closers = append(in.closers, p.Close)
-	conn, err := grpc.NewClient(p.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(emulatorOwner{}))
+	conn, err := firestoretest.Dial(p.Addr())
 	if err != nil {
 		return nil, fmt.Errorf("dial the Firestore emulator through a proxy: %w", err)
 	}
 	in.closers = append(in.closers, func() { conn.Close() })
 	return []option.ClientOption{option.WithGRPCConn(conn)}, nil
 }
-
-// emulatorOwner authenticates to the Firestore emulator as its owner, as
-// the Firestore client does when FIRESTORE_EMULATOR_HOST is set.
-type emulatorOwner struct{}
-
-func (emulatorOwner) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer owner"}, nil
-}
-
-func (emulatorOwner) RequireTransportSecurity() bool { return false }
 
 // deliver POSTs a signed body as PagerDuty does and returns the status,
 // the answer's first line (processed, duplicate …) and its headers.

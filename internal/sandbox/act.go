@@ -17,7 +17,7 @@ import (
 	"time"
 
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 // The Slack half of the loop: the page's buttons, note form and /inc box
@@ -104,7 +104,7 @@ func (s *Sandbox) act(w http.ResponseWriter, r *http.Request) {
 	ru, answers := s.responseURL()
 	trigger := "TSB" + randomID()
 	payload := map[string]any{
-		"type": slackapp.TypeBlockActions, "team": s.team(), "user": s.slackUser(user),
+		"type": slackops.TypeBlockActions, "team": s.team(), "user": s.slackUser(user),
 		"api_app_id": "ASANDBOX", "trigger_id": trigger, "response_url": ru,
 		"channel":   map[string]any{"id": channel},
 		"container": map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},
@@ -146,7 +146,7 @@ func (s *Sandbox) submit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	payload := map[string]any{
-		"type": slackapp.TypeViewSubmission, "team": s.team(), "user": s.slackUser(user),
+		"type": slackops.TypeViewSubmission, "team": s.team(), "user": s.slackUser(user),
 		"api_app_id": "ASANDBOX", "trigger_id": "TSB" + randomID(),
 		"view": map[string]any{
 			"id": viewID, "type": "modal", "callback_id": v.CallbackID, "private_metadata": v.PrivateMetadata,
@@ -194,7 +194,7 @@ func (s *Sandbox) command(w http.ResponseWriter, r *http.Request) {
 		"channel_id": {ch.ID}, "channel_name": {ch.Name}, "user_id": {user}, "user_name": {slackName(s.userNames[user])},
 		"command": {"/inc"}, "text": {text}, "api_app_id": {"ASANDBOX"}, "response_url": {ru}, "trigger_id": {trigger},
 	}
-	status, body, err := s.postSlack(r.Context(), slackapp.PathCommands, form)
+	status, body, err := s.postSlack(r.Context(), slackops.PathCommands, form)
 	if err == nil && status != http.StatusOK {
 		err = fmt.Errorf("the function answered /inc with %d: %s", status, strings.TrimSpace(string(body)))
 	}
@@ -219,7 +219,7 @@ func (s *Sandbox) interact(ctx context.Context, payload map[string]any) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	status, body, err := s.postSlack(ctx, slackapp.PathInteractions, url.Values{"payload": {string(p)}})
+	status, body, err := s.postSlack(ctx, slackops.PathInteractions, url.Values{"payload": {string(p)}})
 	if err != nil {
 		return nil, err
 	}
@@ -238,9 +238,9 @@ func (s *Sandbox) postSlack(ctx context.Context, path string, form url.Values) (
 	if err != nil {
 		return 0, nil, err
 	}
-	ts, sig := slackapp.Sign([]byte(s.SlackSecret), time.Now(), body)
-	req.Header.Set(slackapp.HeaderTimestamp, ts)
-	req.Header.Set(slackapp.HeaderSignature, sig)
+	ts, sig := slackops.SignRequest([]byte(s.SlackSecret), time.Now(), body)
+	req.Header.Set(slackops.HeaderTimestamp, ts)
+	req.Header.Set(slackops.HeaderSignature, sig)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
 	resp, err := http.DefaultClient.Do(req)

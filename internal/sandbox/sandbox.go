@@ -54,7 +54,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/replay"
 	"github.com/incident-channels/incident-channels/internal/routing"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 // Paths the sandbox serves.
@@ -357,7 +357,7 @@ func (s *Sandbox) record(fn http.Handler) http.Handler {
 			EventType: env.Event.Type, EventID: env.Event.ID,
 		}
 		switch {
-		case r.URL.Path == slackapp.PathInteractions || r.URL.Path == slackapp.PathCommands:
+		case r.URL.Path == slackops.PathInteractions || r.URL.Path == slackops.PathCommands:
 			v.EventType = "Slack: " + slackRequestKind(r.URL.Path, head)
 		case v.EventType == "":
 			v.EventType = r.Method + " (no V3 event)"
@@ -372,14 +372,14 @@ func (s *Sandbox) record(fn http.Handler) http.Handler {
 // with its text, or the interaction's type and action.
 func slackRequestKind(path string, body []byte) string {
 	form, _ := url.ParseQuery(string(body))
-	if path == slackapp.PathCommands {
+	if path == slackops.PathCommands {
 		text := strings.TrimSpace(form.Get("command") + " " + form.Get("text"))
 		if r := []rune(text); len(r) > 40 {
 			text = string(r[:40]) + "…"
 		}
 		return text
 	}
-	in, err := slackapp.ParseInteraction(form)
+	in, err := slackops.ParseInteraction(form)
 	if err != nil {
 		return "interaction"
 	}

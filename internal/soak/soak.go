@@ -144,7 +144,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	var urls []string
 	shared := store.NewMemory()
 	for range 2 {
-		var cache people.Cache = people.NewMemoryCache()
+		var cache people.Cache = &store.MemoryPeople{}
 		var st incident.Store = shared
 		if o.FirestoreProject != "" {
 			client, err := firestore.NewClient(ctx, o.FirestoreProject)
@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			}
 			defer client.Close()
 			st = store.NewFirestore(client)
-			cache = people.NewFirestoreCache(client)
+			cache = store.NewPeople(client)
 		}
 		log := slog.New(slog.DiscardHandler)
 		if o.Log != nil {

@@ -145,7 +145,7 @@ func runInOrder(t *testing.T, seed uint64, order func(types []string) []int) []s
 	slack := slackops.New(slackfake.DefaultToken, fake.URL, slackops.WithTransport(nw.Transport()))
 	svc := incident.NewService(store.NewMemory(), slack, incident.Config{
 		ChannelPrefix: "soak", Router: w.table, Announce: w.announce, PagerDuty: w.annotator(),
-		Directory: people.New(people.Options{PagerDuty: w.client(), Slack: slack, Cache: people.NewMemoryCache()}),
+		Directory: people.New(people.Options{PagerDuty: w.client(), Slack: slack, Cache: &store.MemoryPeople{}}),
 	}, nil)
 	srv := nw.Serve(pagerduty.NewHandler(pagerduty.HandlerConfig{Secrets: [][]byte{[]byte(secret)}, Service: svc}))
 	defer srv.Close()

@@ -1,4 +1,4 @@
-package slackapp
+package slackops
 
 import (
 	"bytes"
@@ -108,10 +108,10 @@ type testHandler struct {
 	logs    *bytes.Buffer
 }
 
-func newTestHandler(t *testing.T, actions *fakeActions, mod func(*HandlerConfig)) testHandler {
+func newTestHandler(t *testing.T, actions *fakeActions, mod func(*InteractivityConfig)) testHandler {
 	t.Helper()
 	logs := &bytes.Buffer{}
-	cfg := HandlerConfig{
+	cfg := InteractivityConfig{
 		Secrets:              [][]byte{[]byte(testSecret)},
 		Team:                 func(context.Context) (string, error) { return testTeam, nil },
 		Actions:              actions,
@@ -123,14 +123,14 @@ func newTestHandler(t *testing.T, actions *fakeActions, mod func(*HandlerConfig)
 	// Served behind the function's middleware chain, as the function
 	// serves it.
 	chain := endpoint.Chain{Log: slog.New(slog.NewJSONHandler(logs, nil))}
-	return testHandler{chain.Serve(Endpoint, NewHandler(cfg)), actions, logs}
+	return testHandler{chain.Serve(InteractivityEndpoint, NewInteractivityHandler(cfg)), actions, logs}
 }
 
 // signed returns a POST of body to path, signed now with testSecret.
 func signed(path, body string) *http.Request {
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	ts, sig := Sign([]byte(testSecret), time.Now(), []byte(body))
+	ts, sig := SignRequest([]byte(testSecret), time.Now(), []byte(body))
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, sig)
 	return req
@@ -182,7 +182,7 @@ func TestHandlerVerifiesFirst(t *testing.T) {
 	body := commandBody("status")
 	now := time.Now()
 	sign := func(secret string, at time.Time) http.Header {
-		ts, sig := Sign([]byte(secret), at, []byte(body))
+		ts, sig := SignRequest([]byte(secret), at, []byte(body))
 		return http.Header{HeaderTimestamp: {ts}, HeaderSignature: {sig}}
 	}
 	tests := []struct {
@@ -207,7 +207,7 @@ func TestHandlerVerifiesFirst(t *testing.T) {
 			for _, s := range tt.secrets {
 				secrets = append(secrets, []byte(s))
 			}
-			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "ok"}}, func(c *HandlerConfig) { c.Secrets = secrets })
+			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "ok"}}, func(c *InteractivityConfig) { c.Secrets = secrets })
 			req := httptest.NewRequest(http.MethodPost, PathCommands, strings.NewReader(body))
 			for k, v := range tt.header {
 				req.Header[k] = v
@@ -231,7 +231,7 @@ func TestHandlerVerifiesFirst(t *testing.T) {
 
 func TestHandlerRefusals(t *testing.T) {
 	t.Parallel()
-	big := strings.Repeat("x", MaxBodyBytes+1)
+	big := strings.Repeat("x", MaxInteractivityBody+1)
 	tests := []struct {
 		name string
 		req  *http.Request
@@ -252,7 +252,7 @@ func TestHandlerRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *HandlerConfig) {
+			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
 				if tt.team != nil {
 					c.Team = tt.team
 				}
@@ -366,7 +366,7 @@ func TestHandlerPassesTheInteraction(t *testing.T) {
 func TestHandlerRefusesPlainHTTPResponseURL(t *testing.T) {
 	t.Parallel()
 	ru := newResponseURL(t)
-	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *HandlerConfig) { c.AllowHTTPResponseURL = false })
+	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) { c.AllowHTTPResponseURL = false })
 	rec := serve(h, signed(PathInteractions, interactionBody(withResponseURL(t, "block_actions.json", ru.URL+"/hook"))))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status = %d, want 200", rec.Code)
@@ -407,7 +407,7 @@ func TestSlowActionsCutAtBudget(t *testing.T) {
 		const budget = 500 * time.Millisecond
 		actions := &fakeActions{answer: Answer{Text: "PagerDuty did not answer in time"}, wait: true}
 		rt := &recordingTransport{delay: 10 * time.Second}
-		h := newTestHandler(t, actions, func(c *HandlerConfig) {
+		h := newTestHandler(t, actions, func(c *InteractivityConfig) {
 			c.Budget = budget
 			c.HTTPClient = &http.Client{Transport: rt}
 			c.AllowHTTPResponseURL = false

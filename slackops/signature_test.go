@@ -1,4 +1,4 @@
-package slackapp
+package slackops
 
 import (
 	"errors"
@@ -35,12 +35,12 @@ func headers(ts, sig string) http.Header {
 
 func TestVerifySlackExample(t *testing.T) {
 	t.Parallel()
-	if err := Verify([][]byte{[]byte(docSecret)}, headers(docTimestamp, docSignature), []byte(docBody), docTime); err != nil {
-		t.Errorf("Verify(Slack's example) = %v, want nil", err)
+	if err := VerifyRequest([][]byte{[]byte(docSecret)}, headers(docTimestamp, docSignature), []byte(docBody), docTime); err != nil {
+		t.Errorf("VerifyRequest(Slack's example) = %v, want nil", err)
 	}
-	ts, sig := Sign([]byte(docSecret), docTime, []byte(docBody))
+	ts, sig := SignRequest([]byte(docSecret), docTime, []byte(docBody))
 	if ts != docTimestamp || sig != docSignature {
-		t.Errorf("Sign(Slack's example) = %q, %q, want %q, %q", ts, sig, docTimestamp, docSignature)
+		t.Errorf("SignRequest(Slack's example) = %q, %q, want %q, %q", ts, sig, docTimestamp, docSignature)
 	}
 }
 
@@ -49,8 +49,8 @@ func TestVerify(t *testing.T) {
 	secret, old := []byte("current-secret"), []byte("previous-secret")
 	body := []byte("payload=%7B%7D")
 	now := time.Unix(1_700_000_000, 0)
-	ts, sig := Sign(secret, now, body)
-	_, oldSig := Sign(old, now, body)
+	ts, sig := SignRequest(secret, now, body)
+	_, oldSig := SignRequest(old, now, body)
 	tests := []struct {
 		name    string
 		secrets [][]byte
@@ -78,14 +78,14 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if err := Verify(tt.secrets, tt.header, tt.body, tt.now); !errors.Is(err, tt.want) {
-				t.Errorf("Verify = %v, want %v", err, tt.want)
+			if err := VerifyRequest(tt.secrets, tt.header, tt.body, tt.now); !errors.Is(err, tt.want) {
+				t.Errorf("VerifyRequest = %v, want %v", err, tt.want)
 			}
 		})
 	}
 }
 
-// Verify accepts and refuses what slack-go's SecretsVerifier, looped over
+// VerifyRequest accepts and refuses what slack-go's SecretsVerifier, looped over
 // the rotation secrets, accepts and refuses, for requests signed around
 // the real clock (the only one slack-go reads).
 func TestVerifyAgreesWithSlackGo(t *testing.T) {
@@ -93,7 +93,7 @@ func TestVerifyAgreesWithSlackGo(t *testing.T) {
 	secret, old := []byte("current-secret"), []byte("previous-secret")
 	body := []byte("payload=%7B%7D")
 	now := time.Now()
-	signedAt := func(secret []byte, at time.Time) http.Header { return headers(Sign(secret, at, body)) }
+	signedAt := func(secret []byte, at time.Time) http.Header { return headers(SignRequest(secret, at, body)) }
 	tests := []struct {
 		name    string
 		secrets [][]byte
@@ -125,9 +125,9 @@ func TestVerifyAgreesWithSlackGo(t *testing.T) {
 				_, _ = sv.Write(tt.body)
 				slackGo = slackGo || sv.Ensure() == nil
 			}
-			err := Verify(tt.secrets, tt.header, tt.body, time.Now())
+			err := VerifyRequest(tt.secrets, tt.header, tt.body, time.Now())
 			if accepted := err == nil; accepted != tt.want || slackGo != tt.want {
-				t.Errorf("Verify = %v, slack-go accepts: %t; want both to accept: %t", err, slackGo, tt.want)
+				t.Errorf("VerifyRequest = %v, slack-go accepts: %t; want both to accept: %t", err, slackGo, tt.want)
 			}
 		})
 	}

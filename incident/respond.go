@@ -1,15 +1,4 @@
-// Package respond is what responders do to an incident from Slack:
-// acknowledge, resolve, escalate and add notes (the root message's
-// buttons, /inc, the note modal and the "Add to PagerDuty timeline"
-// shortcut), and the ephemeral answers they get.
-//
-// A Responder finds the incident (by the button's value or the channel),
-// maps the Slack user to their PagerDuty user, claims the action so that
-// a double click or two responders at once act once, and calls PagerDuty
-// as that user, all within the caller's deadline (Slack's 3 seconds).
-// What PagerDuty then does comes back as the usual webhook, which updates
-// the root message and the thread.
-package respond
+package incident
 
 import (
 	"context"
@@ -22,37 +11,34 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/slack-go/slack"
-
-	"github.com/incident-channels/incident-channels/incident"
 )
 
-// Kind is what a request asks.
-type Kind string
+// RequestKind is what a responder's request asks. Its values are part of
+// the keys and holders of claims.
+type RequestKind string
 
 // The kinds of request.
 const (
-	Acknowledge Kind = "acknowledge"
-	Resolve     Kind = "resolve"
-	Escalate    Kind = "escalate"
-	// Note adds Request.Note to the incident's timeline.
-	Note Kind = "note"
-	// NoteForm opens the note modal (the Add note button, /inc note
+	RequestAcknowledge RequestKind = "acknowledge"
+	RequestResolve     RequestKind = "resolve"
+	RequestEscalate    RequestKind = "escalate"
+	// RequestNote adds Request.Note to the incident's timeline.
+	RequestNote RequestKind = "note"
+	// RequestNoteForm opens the note form (the Add note button, /inc note
 	// without text).
-	NoteForm Kind = "note_form"
-	// Timeline adds a Slack message (Request.Message) as a note: the
-	// message shortcut.
-	Timeline Kind = "timeline"
-	Status   Kind = "status"
-	Help     Kind = "help"
+	RequestNoteForm RequestKind = "note_form"
+	// RequestTimeline adds a Slack message (Request.Message) as a note:
+	// the message shortcut.
+	RequestTimeline RequestKind = "timeline"
+	RequestStatus   RequestKind = "status"
+	RequestHelp     RequestKind = "help"
 )
 
-// Request is one thing a responder asked, from a button, the modal, the
-// shortcut or /inc.
+// Request is one thing a responder asked from Slack: a button, the note
+// form, the message shortcut or /inc.
 type Request struct {
-	Kind Kind
-	// IncidentID is the incident a button or the modal names; "" finds
+	Kind RequestKind
+	// IncidentID is the incident a button or the note form names; "" finds
 	// it by ChannelID.
 	IncidentID string
 	ChannelID  string
@@ -60,15 +46,15 @@ type Request struct {
 	UserID string
 	// Note is the text of a note.
 	Note string
-	// TriggerID opens the note modal; Slack lets it do so for 3 s.
+	// TriggerID opens the note form; Slack lets it do so for 3 s.
 	TriggerID string
 	// Message is the message a shortcut adds to the timeline.
 	Message Message
-	// Unknown is the /inc subcommand not understood, for Help.
+	// Unknown is the /inc subcommand not understood, for RequestHelp.
 	Unknown string
-	// FromModal is set for a note submitted in the note modal: failures
+	// FromForm is set for a note submitted in the note form: failures
 	// are shown in it, and it stays open.
-	FromModal bool
+	FromForm bool
 }
 
 // Message is a Slack message added to the timeline.
@@ -77,10 +63,10 @@ type Message struct {
 }
 
 // Answer is what the responder sees: Text only to them (ephemeral), or,
-// for the modal, errors shown in it by block id.
+// for a note submitted in the note form, FormError shown in the form.
 type Answer struct {
-	Text       string
-	ViewErrors map[string]string
+	Text      string
+	FormError string
 }
 
 // Actor is the PagerDuty user a Slack user acts as.
@@ -90,10 +76,12 @@ type Actor struct {
 	Role string
 }
 
-// PagerDuty acts on incidents as the user whose email is from.
-// Implementations return errors matching ErrAlreadyResolved and
-// ErrLastLevel where they apply.
-type PagerDuty interface {
+// ResponderPagerDuty is what a Responder asks of PagerDuty: it acts on
+// incidents as the user whose email is from. Implementations return
+// errors matching ErrAlreadyResolved, ErrAlreadyAcknowledged and
+// ErrLastLevel where they apply, and *Error (KindMaybeDone when a note's
+// answer was lost).
+type ResponderPagerDuty interface {
 	Acknowledge(ctx context.Context, from, incidentID string) error
 	Resolve(ctx context.Context, from, incidentID string) error
 	// Escalate escalates to the next level of policyID and returns it.
@@ -101,7 +89,7 @@ type PagerDuty interface {
 	AddNote(ctx context.Context, from, incidentID, content string) error
 }
 
-// Errors a PagerDuty implementation returns.
+// Errors a ResponderPagerDuty returns.
 var (
 	ErrAlreadyResolved     = errors.New("the incident is already resolved")
 	ErrAlreadyAcknowledged = errors.New("the incident is already acknowledged")
@@ -113,10 +101,10 @@ type Actors interface {
 	Lookup(ctx context.Context, slackUserID string) (Actor, error)
 }
 
-// Incidents reads the stored incidents.
+// Incidents reads the stored incidents for a Responder.
 type Incidents interface {
-	Get(ctx context.Context, incidentID, eventID string) (incident.State, incident.EventRecord, error)
-	ByChannel(ctx context.Context, channelID string) (incident.State, bool, error)
+	Get(ctx context.Context, incidentID, eventID string) (State, EventRecord, error)
+	ByChannel(ctx context.Context, channelID string) (State, bool, error)
 }
 
 // Claims lets one request at a time act under a key.
@@ -129,21 +117,23 @@ type Claims interface {
 	Release(ctx context.Context, key, by string) error
 }
 
-// Slack is what the Responder asks of Slack.
-type Slack interface {
-	OpenView(ctx context.Context, triggerID string, view slack.ModalViewRequest) error
+// ResponderSlack is what a Responder asks of Slack.
+type ResponderSlack interface {
+	// OpenNoteForm opens the note form for the incident and channel with
+	// a trigger_id, which Slack accepts once, within 3 s of the click.
+	OpenNoteForm(ctx context.Context, triggerID, incidentID, channelID string) error
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	UserName(ctx context.Context, userID string) (string, error)
 }
 
-// Options configure a Responder.
-type Options struct {
+// ResponderOptions configure a Responder.
+type ResponderOptions struct {
 	Incidents Incidents
 	Claims    Claims
-	Slack     Slack
+	Slack     ResponderSlack
 	// PagerDuty and Actors are nil without PAGERDUTY_API_TOKEN: requests
 	// to act then say what to set.
-	PagerDuty PagerDuty
+	PagerDuty ResponderPagerDuty
 	Actors    Actors
 	// Explain turns a failure of PagerDuty or of the user look-up into a
 	// sentence for the responder; nil uses the error's text.
@@ -162,12 +152,22 @@ const (
 	timelineClaim = 10 * time.Minute
 )
 
-// Responder does what responders ask from Slack. It is safe for
-// concurrent use.
-type Responder struct{ o Options }
+// Responder does what responders ask from Slack: acknowledge, resolve,
+// escalate and add notes (the root message's buttons, /inc, the note
+// form and the "Add to PagerDuty timeline" shortcut), and the ephemeral
+// answers they get. It is safe for concurrent use.
+//
+// It finds the incident (by the button's value or the channel), maps the
+// Slack user to their PagerDuty user, claims the action so that a double
+// click or two responders at once act once, and calls PagerDuty as that
+// user, all within the caller's deadline (Slack's 3 seconds). What
+// PagerDuty then does comes back as the usual webhook, which updates the
+// root message and the thread. Slack's side (signatures, payloads, the
+// note form's blocks) is slackops'.
+type Responder struct{ o ResponderOptions }
 
-// New returns a Responder configured by o.
-func New(o Options) *Responder {
+// NewResponder returns a Responder configured by o.
+func NewResponder(o ResponderOptions) *Responder {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -187,10 +187,10 @@ func (r *Responder) Enabled() bool { return r.o.PagerDuty != nil && r.o.Actors !
 // fails: every failure is an answer saying why.
 func (r *Responder) Do(ctx context.Context, req Request) Answer {
 	switch req.Kind {
-	case Help:
+	case RequestHelp:
 		return Answer{Text: helpText(req.Unknown, r.Enabled())}
-	case NoteForm:
-		// The trigger expires 3 s after the click: the modal opens first.
+	case RequestNoteForm:
+		// The trigger expires 3 s after the click: the form opens first.
 		if !r.Enabled() {
 			return Answer{Text: notEnabledText}
 		}
@@ -201,8 +201,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 			}
 			req.IncidentID = st.Snapshot.ID
 		}
-		if err := r.o.Slack.OpenView(ctx, req.TriggerID, NoteModal(req.IncidentID, req.ChannelID)); err != nil {
-			r.o.Log.WarnContext(ctx, "note modal not opened", "incident_id", req.IncidentID, "error", err.Error())
+		if err := r.o.Slack.OpenNoteForm(ctx, req.TriggerID, req.IncidentID, req.ChannelID); err != nil {
+			r.o.Log.WarnContext(ctx, "note form not opened", "incident_id", req.IncidentID, "error", err.Error())
 			return Answer{Text: "Slack did not open the note form in time. Try again, or use `/inc note <text>`."}
 		}
 		return Answer{}
@@ -210,26 +210,27 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 	st, ans, ok := r.find(ctx, req)
 	switch {
 	case !ok:
-		return r.inModal(req, ans)
-	case req.Kind == Status:
+		return r.inForm(req, ans)
+	case req.Kind == RequestStatus:
 		return Answer{Text: statusText(st)}
 	case !r.Enabled():
-		return r.inModal(req, Answer{Text: notEnabledText})
+		return r.inForm(req, Answer{Text: notEnabledText})
 	}
-	return r.inModal(req, r.act(ctx, req, st))
+	return r.inForm(req, r.act(ctx, req, st))
 }
 
-// inModal shows a note submitted from the modal's answer in the modal.
-func (r *Responder) inModal(req Request, a Answer) Answer {
-	if req.FromModal && a.Text != "" && !strings.HasPrefix(a.Text, okPrefix) {
-		return Answer{ViewErrors: map[string]string{NoteBlockID: a.Text}}
+// inForm shows the failure of a note submitted in the note form in the
+// form.
+func (r *Responder) inForm(req Request, a Answer) Answer {
+	if req.FromForm && a.Text != "" && !strings.HasPrefix(a.Text, okPrefix) {
+		return Answer{FormError: a.Text}
 	}
 	return a
 }
 
 // find returns the incident req is about: the one it names, or the one
 // whose channel it was made in.
-func (r *Responder) find(ctx context.Context, req Request) (incident.State, Answer, bool) {
+func (r *Responder) find(ctx context.Context, req Request) (State, Answer, bool) {
 	if req.IncidentID != "" {
 		st, _, err := r.o.Incidents.Get(ctx, req.IncidentID, "")
 		switch {
@@ -256,13 +257,13 @@ func (r *Responder) find(ctx context.Context, req Request) (incident.State, Answ
 // user is looked up only once the incident shows there is something to
 // do: a stale click or a channel that is no incident's asks PagerDuty
 // nothing.
-func (r *Responder) act(ctx context.Context, req Request, st incident.State) Answer {
+func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	inc := st.Snapshot
 	req.IncidentID = inc.ID
 	if a, done := already(req.Kind, st); done {
 		return Answer{Text: a}
 	}
-	if (req.Kind == Note && strings.TrimSpace(req.Note) == "") || (req.Kind == Timeline && strings.TrimSpace(req.Message.Text) == "") {
+	if (req.Kind == RequestNote && strings.TrimSpace(req.Note) == "") || (req.Kind == RequestTimeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
 	actor, actorErr := r.o.Actors.Lookup(ctx, req.UserID)
@@ -290,7 +291,7 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 		defer r.finish(ctx, lock, by, false)
 	}
 	content := req.Note
-	if req.Kind == Timeline {
+	if req.Kind == RequestTimeline {
 		content = r.timelineNote(ctx, req)
 	}
 	text, err := r.call(ctx, req.Kind, actor, st, content)
@@ -299,7 +300,7 @@ func (r *Responder) act(ctx context.Context, req Request, st incident.State) Ans
 		r.finish(ctx, key, by, true)
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
-	case (req.Kind == Note || req.Kind == Timeline) && incident.KindOf(err) == incident.KindMaybeDone:
+	case (req.Kind == RequestNote || req.Kind == RequestTimeline) && KindOf(err) == KindMaybeDone:
 		// The note may be in PagerDuty: the claim stays, finished, so the
 		// same note is not submitted twice meanwhile.
 		r.finish(ctx, key, by, true)
@@ -332,7 +333,9 @@ func (r *Responder) finish(ctx context.Context, key, by string, done bool) {
 
 // statusChange reports whether kind changes the incident's status (or
 // level) in PagerDuty.
-func statusChange(kind Kind) bool { return kind == Acknowledge || kind == Resolve || kind == Escalate }
+func statusChange(kind RequestKind) bool {
+	return kind == RequestAcknowledge || kind == RequestResolve || kind == RequestEscalate
+}
 
 // statusLock bounds the one-at-a-time lock of an incident's status
 // changes, should its holder die; it is released as soon as the call
@@ -354,7 +357,7 @@ const (
 // that request to finish: done, it answers who did it; failed (the claim
 // released), it takes the claim and acts itself; still running at the
 // deadline, it says so.
-func (r *Responder) claim(ctx context.Context, kind Kind, key, by string, ttl time.Duration) (Answer, bool) {
+func (r *Responder) claim(ctx context.Context, kind RequestKind, key, by string, ttl time.Duration) (Answer, bool) {
 	for {
 		now := r.o.Now()
 		holder, done, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
@@ -387,10 +390,10 @@ func holderUser(holder string) string {
 
 // holderOf is the Slack user of a claim's holder and what they are doing
 // (kind when the holder does not say).
-func holderOf(holder string, kind Kind) (string, Kind) {
+func holderOf(holder string, kind RequestKind) (string, RequestKind) {
 	u, rest, _ := strings.Cut(holder, "/")
 	if k, _, ok := strings.Cut(rest, "/"); ok && k != "" {
-		return u, Kind(k)
+		return u, RequestKind(k)
 	}
 	return u, kind
 }
@@ -403,35 +406,35 @@ func readOnlyRole(role string) bool {
 
 // call makes the PagerDuty call of kind as actor, and returns the answer:
 // what was done, or why not.
-func (r *Responder) call(ctx context.Context, kind Kind, actor Actor, st incident.State, content string) (string, error) {
+func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st State, content string) (string, error) {
 	inc, pd := st.Snapshot, r.o.PagerDuty
 	as := slackEscape(actor.Name)
 	var err error
 	done := ""
 	switch kind {
-	case Acknowledge:
+	case RequestAcknowledge:
 		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
-		done = "Acknowledged " + name(inc) + " in PagerDuty as " + as + "."
-	case Resolve:
+		done = "Acknowledged " + numberOrID(inc) + " in PagerDuty as " + as + "."
+	case RequestResolve:
 		err = pd.Resolve(ctx, actor.Email, inc.ID)
-		done = "Resolved " + name(inc) + " in PagerDuty as " + as + "."
-	case Escalate:
+		done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + "."
+	case RequestEscalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))
-		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", name(inc), level, slackEscape(incident.OrDash(inc.EscalationPolicy.Summary)), as)
-	case Note, Timeline:
+		done = fmt.Sprintf("Escalated %s to level %d of %s as %s.", numberOrID(inc), level, slackEscape(OrDash(inc.EscalationPolicy.Summary)), as)
+	case RequestNote, RequestTimeline:
 		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
-		done = "Added your note to " + name(inc) + "'s PagerDuty timeline as " + as + "."
+		done = "Added your note to " + numberOrID(inc) + "'s PagerDuty timeline as " + as + "."
 	default:
-		return "", fmt.Errorf("respond: %s is not a PagerDuty action", kind)
+		return "", fmt.Errorf("%s is not a PagerDuty action", kind)
 	}
 	switch {
 	case errors.Is(err, ErrAlreadyResolved):
-		return "PagerDuty says " + name(inc) + " is already resolved.", nil
+		return "PagerDuty says " + numberOrID(inc) + " is already resolved.", nil
 	case errors.Is(err, ErrAlreadyAcknowledged):
-		return "PagerDuty says " + name(inc) + " is already acknowledged.", nil
+		return "PagerDuty says " + numberOrID(inc) + " is already acknowledged.", nil
 	case errors.Is(err, ErrLastLevel):
-		return name(inc) + " is already at the last level of " + slackEscape(incident.OrDash(inc.EscalationPolicy.Summary)) + "; PagerDuty did not escalate it.", err
+		return numberOrID(inc) + " is already at the last level of " + slackEscape(OrDash(inc.EscalationPolicy.Summary)) + "; PagerDuty did not escalate it.", err
 	case err != nil:
 		return slackEscape(r.o.Explain(err)), err
 	}
@@ -443,17 +446,17 @@ const okPrefix = "✓ "
 
 // already says why the action needs no call: the incident is already in
 // the state it asks for, as the stored incident shows.
-func already(kind Kind, st incident.State) (string, bool) {
+func already(kind RequestKind, st State) (string, bool) {
 	inc := st.Snapshot
 	switch {
-	case inc.Status == incident.StatusResolved && (kind == Acknowledge || kind == Resolve || kind == Escalate):
-		return name(inc) + " is already resolved.", true
-	case inc.Status == incident.StatusAcknowledged && kind == Acknowledge:
+	case inc.Status == StatusResolved && statusChange(kind):
+		return numberOrID(inc) + " is already resolved.", true
+	case inc.Status == StatusAcknowledged && kind == RequestAcknowledge:
 		who := ""
 		if st.AckedBy != "" {
 			who = " by " + st.AckedBy
 		}
-		return name(inc) + " is already acknowledged" + slackEscape(who) + ".", true
+		return numberOrID(inc) + " is already acknowledged" + slackEscape(who) + ".", true
 	}
 	return "", false
 }
@@ -464,10 +467,10 @@ func already(kind Kind, st incident.State) (string, bool) {
 func claimKey(req Request) (string, time.Duration) {
 	id := req.IncidentID
 	switch req.Kind {
-	case Note:
+	case RequestNote:
 		sum := sha256.Sum256([]byte(req.UserID + "\x00" + strings.TrimSpace(req.Note)))
 		return "note:" + id + ":" + hex.EncodeToString(sum[:12]), noteClaim
-	case Timeline:
+	case RequestTimeline:
 		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
 	}
 	return string(req.Kind) + ":" + id, statusClaim
@@ -496,14 +499,14 @@ func (r *Responder) timelineNote(ctx context.Context, req Request) string {
 		link = l
 	}
 	wg.Wait()
-	note := strings.TrimSpace(m.Text) + "\n— " + incident.OrDash(author) + " in Slack"
+	note := strings.TrimSpace(m.Text) + "\n— " + OrDash(author) + " in Slack"
 	if link != "" {
 		note += ": " + link
 	}
 	return note
 }
 
-func refIDs(refs []incident.Ref) []string {
+func refIDs(refs []Ref) []string {
 	var ids []string
 	for _, r := range refs {
 		if r.ID != "" {

@@ -1,21 +1,21 @@
-package incidentchannels
+package slackops_test
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/incident-channels/incident-channels/respond"
-	"github.com/incident-channels/incident-channels/slackapp"
+	"github.com/incident-channels/incident-channels/slackops"
 )
 
 // TestManifestMatchesHandlers: the Slack app manifest a user pastes sends
 // interactions and /inc to the paths the function serves, names the
 // shortcut the responder handles, and asks for the scopes they need.
 func TestManifestMatchesHandlers(t *testing.T) {
-	b, err := os.ReadFile("slack-app-manifest.yaml")
+	b, err := os.ReadFile(filepath.Join("..", "slack-app-manifest.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +45,14 @@ func TestManifestMatchesHandlers(t *testing.T) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if i := m.Settings.Interactivity; !i.Enabled || i.RequestURL != "FUNCTION_URL"+slackapp.PathInteractions {
-		t.Errorf("interactivity = %+v, want enabled at FUNCTION_URL%s", i, slackapp.PathInteractions)
+	if i := m.Settings.Interactivity; !i.Enabled || i.RequestURL != "FUNCTION_URL"+slackops.PathInteractions {
+		t.Errorf("interactivity = %+v, want enabled at FUNCTION_URL%s", i, slackops.PathInteractions)
 	}
-	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackapp.PathCommands {
-		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackapp.PathCommands)
+	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackops.PathCommands {
+		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackops.PathCommands)
 	}
-	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != respond.TimelineCallbackID {
-		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, respond.TimelineCallbackID)
+	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID {
+		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, slackops.TimelineCallbackID)
 	}
 	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {

@@ -1,4 +1,4 @@
-package slackapp
+package slackops
 
 import (
 	"bytes"
@@ -22,18 +22,19 @@ const (
 	PathCommands     = "/slack/commands"
 )
 
-// MaxBodyBytes bounds a request body; a larger one is answered 413
-// without being read to its end. Slack's largest payloads (a submitted
-// modal with its blocks) are far smaller.
-const MaxBodyBytes = 1 << 20
+// MaxInteractivityBody bounds the body of a request from Slack; a larger
+// one is answered 413 without being read to its end. Slack's largest
+// payloads (a submitted modal with its blocks) are far smaller.
+const MaxInteractivityBody = 1 << 20
 
 // SlackTimeout is how long Slack waits for an answer before it shows the
 // user an error.
 const SlackTimeout = 3 * time.Second
 
-// DefaultBudget is how long Actions may take unless configured: what is
-// left of SlackTimeout goes to posting to the response_url and answering.
-const DefaultBudget = 2 * time.Second
+// DefaultInteractivityBudget is how long Actions may take unless
+// configured: what is left of SlackTimeout goes to posting to the
+// response_url and answering.
+const DefaultInteractivityBudget = 2 * time.Second
 
 // answerMargin is kept back from SlackTimeout for writing the answer after
 // a response_url post.
@@ -45,10 +46,10 @@ const responseURLTimeout = SlackTimeout
 // maxResponseURLBody bounds what is read of a response_url's answer.
 const maxResponseURLBody = 4 << 10
 
-// Actions does what a verified Slack request asks. Implemented elsewhere.
-// Its context ends after HandlerConfig.Budget: an implementation returns
-// by then, with an Answer that says what is unfinished, because Slack
-// stops waiting soon after and no work may outlive the request.
+// Actions does what a verified Slack request asks. Its context ends
+// after InteractivityConfig.Budget: an implementation returns by then,
+// with an Answer that says what is unfinished, because Slack stops
+// waiting soon after and no work may outlive the request.
 type Actions interface {
 	Interact(ctx context.Context, in Interaction) Answer
 	Command(ctx context.Context, cmd Command) Answer
@@ -63,8 +64,8 @@ type Answer struct {
 	ViewErrors map[string]string
 }
 
-// HandlerConfig is what the handler is made of.
-type HandlerConfig struct {
+// InteractivityConfig is what the handler is made of.
+type InteractivityConfig struct {
 	// Secrets are the accepted signing secrets (several during rotation).
 	Secrets [][]byte
 	// Team returns the team id of the bot token's workspace (auth.test),
@@ -74,7 +75,7 @@ type HandlerConfig struct {
 	Actions Actions
 	// Now is the clock signatures are checked against; nil is time.Now.
 	Now func() time.Time
-	// Budget is how long Actions may take; 0 is DefaultBudget.
+	// Budget is how long Actions may take; 0 is DefaultInteractivityBudget.
 	Budget time.Duration
 	// HTTPClient posts to response_urls; nil is a client without
 	// keep-alive and with a timeout of SlackTimeout.
@@ -94,9 +95,9 @@ type handler struct {
 	allowHTTP bool
 }
 
-// NewHandler returns the HTTP handler of PathInteractions and
+// NewInteractivityHandler returns the HTTP handler of PathInteractions and
 // PathCommands.
-func NewHandler(c HandlerConfig) http.Handler {
+func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
 		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
 		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
@@ -105,7 +106,7 @@ func NewHandler(c HandlerConfig) http.Handler {
 		h.now = time.Now
 	}
 	if h.budget <= 0 {
-		h.budget = DefaultBudget
+		h.budget = DefaultInteractivityBudget
 	}
 	if h.client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -133,11 +134,11 @@ type reqLog struct {
 	err     error
 }
 
-// Endpoint is what the Slack endpoints accept; the handler is served
-// behind endpoint.Chain with it, which answers 405 to another method and
-// 413 to a body over MaxBodyBytes.
-var Endpoint = endpoint.Spec{
-	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxBodyBytes,
+// InteractivityEndpoint is what the Slack endpoints accept; the handler
+// is served behind endpoint.Chain with it, which answers 405 to another
+// method and 413 to a body over MaxInteractivityBody.
+var InteractivityEndpoint = endpoint.Spec{
+	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxInteractivityBody,
 }
 
 // ServeHTTP answers 200 when done (a command's or a submission's answer
@@ -145,8 +146,8 @@ var Endpoint = endpoint.Spec{
 // 400 malformed signed body · 401 missing or invalid signature or stale
 // timestamp · 403 a request from another workspace · 404 another path ·
 // 503 the workspace could not be checked. Behind endpoint.Chain with
-// Endpoint, also 405 not POST, 413 body over MaxBodyBytes and 500 a bug
-// (a recovered panic).
+// InteractivityEndpoint, also 405 not POST, 413 body over
+// MaxInteractivityBody and 500 a bug (a recovered panic).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rl := &reqLog{}
@@ -168,7 +169,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = err
 		return http.StatusBadRequest, "could not read body"
 	}
-	if err := Verify(h.secrets, r.Header, body, h.now()); err != nil {
+	if err := VerifyRequest(h.secrets, r.Header, body, h.now()); err != nil {
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}

@@ -1,4 +1,4 @@
-package slackapp
+package slackops
 
 import (
 	"cmp"
@@ -47,7 +47,7 @@ type Interaction struct {
 	CallbackID string
 	// Action is the first action of a block_actions payload (Slack sends
 	// one per click).
-	Action Action
+	Action BlockAction
 	// Container is where a block action happened.
 	Container Container
 	// Message is the message a button was on or a shortcut was used on;
@@ -57,8 +57,8 @@ type Interaction struct {
 	View View
 }
 
-// Action is the interactive element a user used.
-type Action struct {
+// BlockAction is the interactive element a user used.
+type BlockAction struct {
 	ID      string // action_id
 	BlockID string
 	Value   string
@@ -224,7 +224,7 @@ func ParseInteraction(form url.Values) (Interaction, error) {
 	in.Message.ThreadTS = cmp.Or(in.Message.ThreadTS, in.Container.ThreadTS)
 	if len(w.Actions) > 0 {
 		a := w.Actions[0]
-		in.Action = Action{ID: a.ActionID, BlockID: a.BlockID, Value: a.Value}
+		in.Action = BlockAction{ID: a.ActionID, BlockID: a.BlockID, Value: a.Value}
 	}
 	switch env.Type {
 	case TypeBlockActions, TypeMessageAction:

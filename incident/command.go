@@ -1,4 +1,4 @@
-package respond
+package incident
 
 import (
 	"strings"
@@ -16,20 +16,20 @@ func ParseCommand(text string) Request {
 	}
 	switch strings.ToLower(word) {
 	case "", "help":
-		return Request{Kind: Help}
+		return Request{Kind: RequestHelp}
 	case "ack", "acknowledge":
-		return Request{Kind: Acknowledge}
+		return Request{Kind: RequestAcknowledge}
 	case "resolve":
-		return Request{Kind: Resolve}
+		return Request{Kind: RequestResolve}
 	case "escalate":
-		return Request{Kind: Escalate}
+		return Request{Kind: RequestEscalate}
 	case "status":
-		return Request{Kind: Status}
+		return Request{Kind: RequestStatus}
 	case "note":
 		if rest == "" {
-			return Request{Kind: NoteForm}
+			return Request{Kind: RequestNoteForm}
 		}
-		return Request{Kind: Note, Note: rest}
+		return Request{Kind: RequestNote, Note: rest}
 	}
-	return Request{Kind: Help, Unknown: word}
+	return Request{Kind: RequestHelp, Unknown: word}
 }

@@ -1,4 +1,4 @@
-package respond_test
+package incident_test
 
 import (
 	"context"
@@ -9,15 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
-	"github.com/incident-channels/incident-channels/respond"
 )
 
-// fakePagerDuty records the calls made and answers with err after delay.
-type fakePagerDuty struct {
+// fakePDActions records the calls made and answers with err after delay.
+type fakePDActions struct {
 	mu    sync.Mutex
 	calls []string
 	err   error
@@ -29,7 +26,7 @@ type fakePagerDuty struct {
 	inFlight, maxInFlight int
 }
 
-func (f *fakePagerDuty) do(ctx context.Context, call string) error {
+func (f *fakePDActions) do(ctx context.Context, call string) error {
 	f.mu.Lock()
 	f.calls = append(f.calls, call)
 	err, delay, started := f.err, f.delay, f.started
@@ -52,71 +49,72 @@ func (f *fakePagerDuty) do(ctx context.Context, call string) error {
 	return err
 }
 
-func (f *fakePagerDuty) Acknowledge(ctx context.Context, from, id string) error {
+func (f *fakePDActions) Acknowledge(ctx context.Context, from, id string) error {
 	return f.do(ctx, "ack "+id+" as "+from)
 }
-func (f *fakePagerDuty) Resolve(ctx context.Context, from, id string) error {
+func (f *fakePDActions) Resolve(ctx context.Context, from, id string) error {
 	return f.do(ctx, "resolve "+id+" as "+from)
 }
-func (f *fakePagerDuty) Escalate(ctx context.Context, from, id, policy string, assignees []string) (int, error) {
+func (f *fakePDActions) Escalate(ctx context.Context, from, id, policy string, assignees []string) (int, error) {
 	return f.level, f.do(ctx, fmt.Sprintf("escalate %s as %s (policy %s, assignees %v)", id, from, policy, assignees))
 }
-func (f *fakePagerDuty) AddNote(ctx context.Context, from, id, content string) error {
+func (f *fakePDActions) AddNote(ctx context.Context, from, id, content string) error {
 	return f.do(ctx, "note "+id+" as "+from+": "+content)
 }
 
-func (f *fakePagerDuty) Calls() []string {
+func (f *fakePDActions) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
 
-type fakeActors map[string]respond.Actor
+type fakeActors map[string]incident.Actor
 
 var errNoPagerDutyUser = errors.New("no PagerDuty user has the email ann@example.com")
 
-func (f fakeActors) Lookup(ctx context.Context, id string) (respond.Actor, error) {
+func (f fakeActors) Lookup(ctx context.Context, id string) (incident.Actor, error) {
 	if a, ok := f[id]; ok {
 		return a, nil
 	}
-	return respond.Actor{}, errNoPagerDutyUser
+	return incident.Actor{}, errNoPagerDutyUser
 }
 
-type fakeSlack struct {
-	mu    sync.Mutex
-	views []slack.ModalViewRequest
+type fakeResponderSlack struct {
+	mu sync.Mutex
+	// forms are the note forms opened: "incident in channel".
+	forms []string
 	err   error
 }
 
-func (f *fakeSlack) OpenView(ctx context.Context, trigger string, v slack.ModalViewRequest) error {
+func (f *fakeResponderSlack) OpenNoteForm(ctx context.Context, trigger, incidentID, channelID string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
 		return f.err
 	}
-	f.views = append(f.views, v)
+	f.forms = append(f.forms, incidentID+" in "+channelID)
 	return nil
 }
-func (f *fakeSlack) Permalink(ctx context.Context, ch, ts string) (string, error) {
+func (f *fakeResponderSlack) Permalink(ctx context.Context, ch, ts string) (string, error) {
 	return "https://acme.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""), nil
 }
-func (f *fakeSlack) UserName(ctx context.Context, id string) (string, error) {
+func (f *fakeResponderSlack) UserName(ctx context.Context, id string) (string, error) {
 	return "Bob Builder", nil
 }
 
-type harness struct {
-	r     *respond.Responder
-	pd    *fakePagerDuty
-	slack *fakeSlack
+type responderHarness struct {
+	r     *incident.Responder
+	pd    *fakePDActions
+	slack *fakeResponderSlack
 	store *store.Memory
 }
 
-// newHarness has incident Q1 (#42, in channel C42) in status.
-func newHarness(t *testing.T, status incident.Status) *harness {
+// newResponderHarness has incident Q1 (#42, in channel C42) in status.
+func newResponderHarness(t *testing.T, status incident.Status) *responderHarness {
 	t.Helper()
-	h := &harness{pd: &fakePagerDuty{level: 2}, slack: &fakeSlack{}, store: store.NewMemory()}
+	h := &responderHarness{pd: &fakePDActions{level: 2}, slack: &fakeResponderSlack{}, store: store.NewMemory()}
 	h.put(t, status, "")
-	h.r = respond.New(respond.Options{
+	h.r = incident.NewResponder(incident.ResponderOptions{
 		Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd,
 		Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com"},
 			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com"},
@@ -125,7 +123,7 @@ func newHarness(t *testing.T, status incident.Status) *harness {
 	return h
 }
 
-func (h *harness) put(t *testing.T, status incident.Status, ackedBy string) {
+func (h *responderHarness) put(t *testing.T, status incident.Status, ackedBy string) {
 	t.Helper()
 	err := h.store.Update(context.Background(), "Q1", "", func(st *incident.State, _ *incident.EventRecord) (incident.Change, error) {
 		st.Snapshot = incident.Snapshot{ID: "Q1", Number: 42, Title: "DB down", Status: status, Complete: true,
@@ -138,33 +136,33 @@ func (h *harness) put(t *testing.T, status incident.Status, ackedBy string) {
 	}
 }
 
-func (h *harness) do(req respond.Request) respond.Answer {
+func (h *responderHarness) do(req incident.Request) incident.Answer {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return h.r.Do(ctx, req)
 }
 
-// TestActions: each action calls PagerDuty once, as the clicking user,
+// TestResponderActs: each action calls PagerDuty once, as the clicking user,
 // and says what it did.
-func TestActions(t *testing.T) {
+func TestResponderActs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name     string
-		req      respond.Request
+		req      incident.Request
 		wantCall string
 		wantText string
 	}{
-		{"acknowledge", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1"}, "ack Q1 as ada@example.com", "Acknowledged #42"},
-		{"resolve", respond.Request{Kind: respond.Resolve, ChannelID: "C42"}, "resolve Q1 as ada@example.com", "Resolved #42"},
-		{"escalate", respond.Request{Kind: respond.Escalate, IncidentID: "Q1"}, "escalate Q1 as ada@example.com (policy PPOL, assignees [PADA])", "level 2 of Ops"},
-		{"note", respond.Request{Kind: respond.Note, ChannelID: "C42", Note: "db-1 restarted"}, "note Q1 as ada@example.com: db-1 restarted", "Added your note"},
-		{"timeline", respond.Request{Kind: respond.Timeline, ChannelID: "C42", Message: respond.Message{Text: "failover done", UserID: "UBOB", TS: "1700000000.000100"}},
+		{"acknowledge", incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1"}, "ack Q1 as ada@example.com", "Acknowledged #42"},
+		{"resolve", incident.Request{Kind: incident.RequestResolve, ChannelID: "C42"}, "resolve Q1 as ada@example.com", "Resolved #42"},
+		{"escalate", incident.Request{Kind: incident.RequestEscalate, IncidentID: "Q1"}, "escalate Q1 as ada@example.com (policy PPOL, assignees [PADA])", "level 2 of Ops"},
+		{"note", incident.Request{Kind: incident.RequestNote, ChannelID: "C42", Note: "db-1 restarted"}, "note Q1 as ada@example.com: db-1 restarted", "Added your note"},
+		{"timeline", incident.Request{Kind: incident.RequestTimeline, ChannelID: "C42", Message: incident.Message{Text: "failover done", UserID: "UBOB", TS: "1700000000.000100"}},
 			"note Q1 as ada@example.com: failover done\n— Bob Builder in Slack: https://acme.slack.com/archives/C42/p1700000000000100", "Added your note"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, "triggered")
+			h := newResponderHarness(t, "triggered")
 			tt.req.UserID = "UADA"
 			a := h.do(tt.req)
 			if calls := h.pd.Calls(); len(calls) != 1 || calls[0] != tt.wantCall {
@@ -184,21 +182,21 @@ func TestNoCallNeeded(t *testing.T) {
 	tests := []struct {
 		name     string
 		status   incident.Status
-		req      respond.Request
+		req      incident.Request
 		wantText string
 	}{
-		{"acknowledge an acknowledged incident", "acknowledged", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}, "already acknowledged by Ada"},
-		{"resolve a resolved incident", "resolved", respond.Request{Kind: respond.Resolve, IncidentID: "Q1", UserID: "UADA"}, "already resolved"},
-		{"no PagerDuty user", "triggered", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UANN"}, errNoPagerDutyUser.Error()},
-		{"outside an incident channel", "triggered", respond.Request{Kind: respond.Acknowledge, ChannelID: "CRANDOM", UserID: "UADA"}, "not an incident channel"},
-		{"unknown incident", "triggered", respond.Request{Kind: respond.Acknowledge, IncidentID: "Q9", UserID: "UADA"}, "does not know incident Q9"},
-		{"empty note", "triggered", respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA"}, "needs some text"},
-		{"status", "acknowledged", respond.Request{Kind: respond.Status, ChannelID: "C42", UserID: "UANN"}, "Status: *acknowledged* (first by Ada)"},
+		{"acknowledge an acknowledged incident", "acknowledged", incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"}, "already acknowledged by Ada"},
+		{"resolve a resolved incident", "resolved", incident.Request{Kind: incident.RequestResolve, IncidentID: "Q1", UserID: "UADA"}, "already resolved"},
+		{"no PagerDuty user", "triggered", incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UANN"}, errNoPagerDutyUser.Error()},
+		{"outside an incident channel", "triggered", incident.Request{Kind: incident.RequestAcknowledge, ChannelID: "CRANDOM", UserID: "UADA"}, "not an incident channel"},
+		{"unknown incident", "triggered", incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q9", UserID: "UADA"}, "does not know incident Q9"},
+		{"empty note", "triggered", incident.Request{Kind: incident.RequestNote, ChannelID: "C42", UserID: "UADA"}, "needs some text"},
+		{"status", "acknowledged", incident.Request{Kind: incident.RequestStatus, ChannelID: "C42", UserID: "UANN"}, "Status: *acknowledged* (first by Ada)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, tt.status)
+			h := newResponderHarness(t, tt.status)
 			h.put(t, tt.status, "Ada")
 			if a := h.do(tt.req); !strings.Contains(a.Text, tt.wantText) {
 				t.Errorf("answer = %q, want %q in it", a.Text, tt.wantText)
@@ -216,18 +214,18 @@ func TestNoCallNeeded(t *testing.T) {
 func TestDoubleClick(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		req   respond.Request
+		req   incident.Request
 		users []string
 	}{
-		{respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1"}, []string{"UADA", "UBOB"}},
-		{respond.Request{Kind: respond.Note, ChannelID: "C42", Note: "rolling back"}, []string{"UADA", "UADA"}},
+		{incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1"}, []string{"UADA", "UBOB"}},
+		{incident.Request{Kind: incident.RequestNote, ChannelID: "C42", Note: "rolling back"}, []string{"UADA", "UADA"}},
 	} {
 		req := tt.req
 		t.Run(string(req.Kind), func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, "triggered")
+			h := newResponderHarness(t, "triggered")
 			h.pd.delay = 50 * time.Millisecond
-			answers := make([]respond.Answer, 2)
+			answers := make([]incident.Answer, 2)
 			var wg sync.WaitGroup
 			for i, user := range tt.users {
 				wg.Go(func() {
@@ -254,24 +252,26 @@ func TestDoubleClick(t *testing.T) {
 // words each add their own note.
 func TestWaitOnFailedClaim(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
+	h := newResponderHarness(t, "triggered")
 	h.pd.delay, h.pd.err, h.pd.started = 80*time.Millisecond, errors.New("HTTP 502"), make(chan string, 2)
-	first := make(chan respond.Answer, 1)
-	go func() { first <- h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}) }()
+	first := make(chan incident.Answer, 1)
+	go func() {
+		first <- h.do(incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"})
+	}()
 	<-h.pd.started // the first holds the claim and is calling PagerDuty
 	h.pd.mu.Lock()
 	h.pd.err = nil
 	h.pd.mu.Unlock()
-	second := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UBOB"})
+	second := h.do(incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UBOB"})
 	if a := <-first; !strings.Contains(a.Text, "502") {
 		t.Errorf("first answer = %q, want the failure", a.Text)
 	}
 	if !strings.HasPrefix(second.Text, "✓") || !strings.Contains(second.Text, "as Bob") {
 		t.Errorf("second answer = %q, want it acknowledged by Bob", second.Text)
 	}
-	h2 := newHarness(t, "triggered")
+	h2 := newResponderHarness(t, "triggered")
 	for _, u := range []string{"UADA", "UBOB"} {
-		if a := h2.do(respond.Request{Kind: respond.Note, IncidentID: "Q1", UserID: u, Note: "mitigated"}); !strings.HasPrefix(a.Text, "✓") {
+		if a := h2.do(incident.Request{Kind: incident.RequestNote, IncidentID: "Q1", UserID: u, Note: "mitigated"}); !strings.HasPrefix(a.Text, "✓") {
 			t.Errorf("%s's note = %q, want added", u, a.Text)
 		}
 	}
@@ -281,8 +281,8 @@ func TestWaitOnFailedClaim(t *testing.T) {
 // change incidents; PagerDuty is not called.
 func TestReadOnlyRole(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
-	a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UOBS"})
+	h := newResponderHarness(t, "triggered")
+	a := h.do(incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UOBS"})
 	if !strings.Contains(a.Text, "*observer* role") {
 		t.Errorf("answer = %q, want the role explained", a.Text)
 	}
@@ -295,21 +295,21 @@ func TestReadOnlyRole(t *testing.T) {
 // the explanation, and the next click tries again.
 func TestFailureReleases(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
+	h := newResponderHarness(t, "triggered")
 	h.pd.err = errors.New("PagerDuty refused: you do not have permission (HTTP 403)")
-	if a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.Contains(a.Text, "HTTP 403") {
+	if a := h.do(incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.Contains(a.Text, "HTTP 403") {
 		t.Errorf("answer = %q, want the refusal explained", a.Text)
 	}
 	h.pd.err, h.pd.delay = nil, time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	a := h.r.Do(ctx, respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"})
+	a := h.r.Do(ctx, incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"})
 	if took := time.Since(start); took > 700*time.Millisecond || !strings.Contains(a.Text, "deadline") {
 		t.Errorf("slow PagerDuty: answer %q after %v, want the deadline explained at the deadline", a.Text, took)
 	}
 	h.pd.delay = 0
-	if a := h.do(respond.Request{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.HasPrefix(a.Text, "✓") {
+	if a := h.do(incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"}); !strings.HasPrefix(a.Text, "✓") {
 		t.Errorf("retry answer = %q, want done", a.Text)
 	}
 	if calls := h.pd.Calls(); len(calls) != 3 {
@@ -317,28 +317,25 @@ func TestFailureReleases(t *testing.T) {
 	}
 }
 
-// TestNoteModal: the Add note button opens the modal naming the incident
+// TestNoteForm: the Add note button opens the form naming the incident
 // and channel, calling nothing else; a note submitted from it that fails
-// is shown in the modal.
-func TestNoteModal(t *testing.T) {
+// is shown in the form.
+func TestNoteForm(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
-	if a := h.do(respond.Request{Kind: respond.NoteForm, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "T1"}); a.Text != "" {
-		t.Errorf("answer = %q, want none (the modal opens)", a.Text)
+	h := newResponderHarness(t, "triggered")
+	if a := h.do(incident.Request{Kind: incident.RequestNoteForm, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "T1"}); a.Text != "" {
+		t.Errorf("answer = %q, want none (the form opens)", a.Text)
 	}
-	if len(h.slack.views) != 1 || h.slack.views[0].CallbackID != respond.NoteCallbackID {
-		t.Fatalf("views = %+v, want the note modal", h.slack.views)
+	if len(h.slack.forms) != 1 || h.slack.forms[0] != "Q1 in C42" {
+		t.Fatalf("note forms opened = %q, want the one of Q1 in C42", h.slack.forms)
 	}
-	if id, ch := respond.ModalIncident(h.slack.views[0].PrivateMetadata); id != "Q1" || ch != "C42" {
-		t.Errorf("modal names %s in %s, want Q1 in C42", id, ch)
-	}
-	a := h.do(respond.Request{Kind: respond.Note, IncidentID: "Q1", UserID: "UANN", Note: "hi", FromModal: true})
-	if a.ViewErrors[respond.NoteBlockID] == "" {
-		t.Errorf("answer = %+v, want the failure shown in the modal's note field", a)
+	a := h.do(incident.Request{Kind: incident.RequestNote, IncidentID: "Q1", UserID: "UANN", Note: "hi", FromForm: true})
+	if a.FormError == "" || a.Text != "" {
+		t.Errorf("answer = %+v, want the failure shown in the form", a)
 	}
 	h.slack.err = errors.New("expired_trigger_id")
-	if a := h.do(respond.Request{Kind: respond.NoteForm, IncidentID: "Q1", UserID: "UADA", TriggerID: "T2"}); !strings.Contains(a.Text, "/inc note") {
-		t.Errorf("modal failure answer = %q, want the alternative", a.Text)
+	if a := h.do(incident.Request{Kind: incident.RequestNoteForm, IncidentID: "Q1", UserID: "UADA", TriggerID: "T2"}); !strings.Contains(a.Text, "/inc note") {
+		t.Errorf("form failure answer = %q, want the alternative", a.Text)
 	}
 	if calls := h.pd.Calls(); len(calls) != 0 {
 		t.Errorf("PagerDuty calls = %q, want none", calls)
@@ -350,8 +347,8 @@ func TestNoteModal(t *testing.T) {
 func TestNotEnabled(t *testing.T) {
 	t.Parallel()
 	st := store.NewMemory()
-	r := respond.New(respond.Options{Incidents: st, Claims: &store.MemoryClaims{}, Slack: &fakeSlack{}})
-	a := r.Do(context.Background(), respond.Request{Kind: respond.Help})
+	r := incident.NewResponder(incident.ResponderOptions{Incidents: st, Claims: &store.MemoryClaims{}, Slack: &fakeResponderSlack{}})
+	a := r.Do(context.Background(), incident.Request{Kind: incident.RequestHelp})
 	if !strings.Contains(a.Text, "PAGERDUTY_API_TOKEN") {
 		t.Errorf("help = %q, want what to set", a.Text)
 	}
@@ -362,10 +359,10 @@ func TestNotEnabled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := r.Do(context.Background(), respond.Request{Kind: respond.Acknowledge, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "PAGERDUTY_API_TOKEN") {
+	if a := r.Do(context.Background(), incident.Request{Kind: incident.RequestAcknowledge, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "PAGERDUTY_API_TOKEN") {
 		t.Errorf("/inc ack = %q, want what to set", a.Text)
 	}
-	if a := r.Do(context.Background(), respond.Request{Kind: respond.Status, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "triggered") {
+	if a := r.Do(context.Background(), incident.Request{Kind: incident.RequestStatus, ChannelID: "C42", UserID: "UADA"}); !strings.Contains(a.Text, "triggered") {
 		t.Errorf("/inc status = %q, want the status", a.Text)
 	}
 }
@@ -374,23 +371,23 @@ func TestParseCommand(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		text string
-		want respond.Request
+		want incident.Request
 	}{
-		{"", respond.Request{Kind: respond.Help}},
-		{"ack", respond.Request{Kind: respond.Acknowledge}},
-		{" Acknowledge ", respond.Request{Kind: respond.Acknowledge}},
-		{"resolve", respond.Request{Kind: respond.Resolve}},
-		{"escalate", respond.Request{Kind: respond.Escalate}},
-		{"status", respond.Request{Kind: respond.Status}},
-		{"note", respond.Request{Kind: respond.NoteForm}},
-		{"note  db-1 is back ", respond.Request{Kind: respond.Note, Note: "db-1 is back"}},
-		{"note\tafter a tab", respond.Request{Kind: respond.Note, Note: "after a tab"}},
-		{"note\nfirst line\nsecond", respond.Request{Kind: respond.Note, Note: "first line\nsecond"}},
-		{"reboot", respond.Request{Kind: respond.Help, Unknown: "reboot"}},
+		{"", incident.Request{Kind: incident.RequestHelp}},
+		{"ack", incident.Request{Kind: incident.RequestAcknowledge}},
+		{" Acknowledge ", incident.Request{Kind: incident.RequestAcknowledge}},
+		{"resolve", incident.Request{Kind: incident.RequestResolve}},
+		{"escalate", incident.Request{Kind: incident.RequestEscalate}},
+		{"status", incident.Request{Kind: incident.RequestStatus}},
+		{"note", incident.Request{Kind: incident.RequestNoteForm}},
+		{"note  db-1 is back ", incident.Request{Kind: incident.RequestNote, Note: "db-1 is back"}},
+		{"note\tafter a tab", incident.Request{Kind: incident.RequestNote, Note: "after a tab"}},
+		{"note\nfirst line\nsecond", incident.Request{Kind: incident.RequestNote, Note: "first line\nsecond"}},
+		{"reboot", incident.Request{Kind: incident.RequestHelp, Unknown: "reboot"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
-			if got := respond.ParseCommand(tt.text); got != tt.want {
+			if got := incident.ParseCommand(tt.text); got != tt.want {
 				t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.text, got, tt.want)
 			}
 		})
@@ -401,11 +398,11 @@ func TestParseCommand(t *testing.T) {
 // the same note again is refused rather than added twice.
 func TestNoteAnswerLost(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
+	h := newResponderHarness(t, "triggered")
 	h.pd.err = &incident.Error{Kind: incident.KindMaybeDone, Op: "pagerduty notes.create", Err: context.DeadlineExceeded}
-	h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"})
+	h.do(incident.Request{Kind: incident.RequestNote, ChannelID: "C42", UserID: "UADA", Note: "failing over"})
 	h.pd.err = nil
-	if a := h.do(respond.Request{Kind: respond.Note, ChannelID: "C42", UserID: "UADA", Note: "failing over"}); !strings.Contains(a.Text, "not done twice") {
+	if a := h.do(incident.Request{Kind: incident.RequestNote, ChannelID: "C42", UserID: "UADA", Note: "failing over"}); !strings.Contains(a.Text, "not done twice") {
 		t.Errorf("the same note after a lost answer = %q, want refused", a.Text)
 	}
 	if calls := h.pd.Calls(); len(calls) != 1 {
@@ -419,17 +416,17 @@ func FuzzParseCommand(f *testing.F) {
 	for _, s := range []string{"", "ack", "note db-1 is back", "NOTE  x", "status", "reboot now", "\u00a0ack", "note\t\n"} {
 		f.Add(s)
 	}
-	known := map[respond.Kind]bool{respond.Help: true, respond.Acknowledge: true, respond.Resolve: true,
-		respond.Escalate: true, respond.Status: true, respond.Note: true, respond.NoteForm: true}
+	known := map[incident.RequestKind]bool{incident.RequestHelp: true, incident.RequestAcknowledge: true, incident.RequestResolve: true,
+		incident.RequestEscalate: true, incident.RequestStatus: true, incident.RequestNote: true, incident.RequestNoteForm: true}
 	f.Fuzz(func(t *testing.T, text string) {
-		req := respond.ParseCommand(text)
+		req := incident.ParseCommand(text)
 		if !known[req.Kind] {
 			t.Fatalf("ParseCommand(%q).Kind = %q", text, req.Kind)
 		}
-		if req.Kind == respond.Note && (req.Note == "" || !strings.Contains(text, req.Note)) {
+		if req.Kind == incident.RequestNote && (req.Note == "" || !strings.Contains(text, req.Note)) {
 			t.Fatalf("ParseCommand(%q) note = %q", text, req.Note)
 		}
-		if req.Unknown != "" && req.Kind != respond.Help {
+		if req.Unknown != "" && req.Kind != incident.RequestHelp {
 			t.Fatalf("ParseCommand(%q) = %+v", text, req)
 		}
 	})
@@ -441,13 +438,13 @@ func FuzzParseCommand(f *testing.F) {
 // not wait for them.
 func TestStatusChangesOneAtATime(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, "triggered")
+	h := newResponderHarness(t, "triggered")
 	h.pd.delay = 60 * time.Millisecond
-	reqs := []respond.Request{
-		{Kind: respond.Acknowledge, IncidentID: "Q1", UserID: "UADA"},
-		{Kind: respond.Resolve, IncidentID: "Q1", UserID: "UBOB"},
+	reqs := []incident.Request{
+		{Kind: incident.RequestAcknowledge, IncidentID: "Q1", UserID: "UADA"},
+		{Kind: incident.RequestResolve, IncidentID: "Q1", UserID: "UBOB"},
 	}
-	answers := make([]respond.Answer, len(reqs))
+	answers := make([]incident.Answer, len(reqs))
 	var wg sync.WaitGroup
 	for i, req := range reqs {
 		wg.Go(func() { answers[i] = h.do(req) })

@@ -1,4 +1,4 @@
-package slackapp
+package slackops
 
 import (
 	"errors"
@@ -32,7 +32,7 @@ func TestParseInteractionFixtures(t *testing.T) {
 			TriggerID:   "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
 			ResponseURL: "https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209",
 			ChannelID:   "CBR2V3XEX",
-			Action:      Action{ID: "WaXA", BlockID: "=qXel", Value: "click_me_123"},
+			Action:      BlockAction{ID: "WaXA", BlockID: "=qXel", Value: "click_me_123"},
 			Container:   Container{Type: "message_attachment", MessageTS: "1548261231.000200", ChannelID: "CBR2V3XEX"},
 			Message:     Message{TS: "1548261231.000200", User: "UAJ2RU415", Text: "This content can't be displayed."},
 		}},
@@ -84,7 +84,7 @@ func TestParseInteractionShapes(t *testing.T) {
 		{"message container without channel or message: both from the container",
 			`{"type":"block_actions","team":{"id":"T1"},"user":{"id":"U1","name":"ada"},"container":{"type":"message","message_ts":"1.2","channel_id":"C1","thread_ts":"1.1"},"actions":[{"action_id":"ack","value":"P1"},{"action_id":"second"}]}`,
 			Interaction{Type: TypeBlockActions, TeamID: "T1", UserID: "U1", UserName: "ada", ChannelID: "C1",
-				Action:    Action{ID: "ack", Value: "P1"},
+				Action:    BlockAction{ID: "ack", Value: "P1"},
 				Container: Container{Type: "message", MessageTS: "1.2", ChannelID: "C1", ThreadTS: "1.1"},
 				Message:   Message{TS: "1.2", ThreadTS: "1.1"}}},
 		{"org install: team null, team from the user",

@@ -1,0 +1,92 @@
+package incident
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Texts of the answers.
+const (
+	notEnabledText = "Acting on PagerDuty from Slack is not set up: an admin sets PAGERDUTY_API_TOKEN " +
+		"(a PagerDuty REST API key with write access) on the Incident Channels function."
+	notIncidentChannelText = "This is not an incident channel: `/inc` works in the channels Incident Channels opens for PagerDuty incidents."
+)
+
+// helpText lists what /inc does; unknown is a subcommand not understood.
+func helpText(unknown string, enabled bool) string {
+	var b strings.Builder
+	if unknown != "" {
+		b.WriteString("`/inc " + slackEscape(unknown) + "` is not something I know.\n")
+	}
+	b.WriteString("*`/inc` in an incident channel:*\n" +
+		"• `/inc ack` — acknowledge the incident\n" +
+		"• `/inc resolve` — resolve it\n" +
+		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
+		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
+		"• `/inc status` — show its status, only to you\n" +
+		"You act as your PagerDuty user, found by your Slack email address. " +
+		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
+	if !enabled {
+		b.WriteString("\n_" + notEnabledText + "_")
+	}
+	return b.String()
+}
+
+// statusText is the ephemeral summary of /inc status.
+func statusText(st State) string {
+	inc := st.Snapshot
+	lines := []string{"*" + slackEscape(numberOrID(inc)) + "* " + slackEscape(OrDash(inc.Title))}
+	lines = append(lines, "Status: *"+OrDash(string(inc.Status))+"*"+ackedBy(st)+" · Urgency: "+OrDash(string(inc.Urgency))+" · Priority: "+OrDash(inc.Priority))
+	lines = append(lines, "Service: "+slackEscape(OrDash(inc.Service.Summary))+" · Assigned to: "+slackEscape(OrDash(Names(inc.Assignees))))
+	if inc.EscalationPolicy.Summary != "" {
+		lines = append(lines, "Escalation policy: "+slackEscape(inc.EscalationPolicy.Summary))
+	}
+	if inc.HTMLURL != "" {
+		lines = append(lines, "<"+inc.HTMLURL+"|Open in PagerDuty>")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func ackedBy(st State) string {
+	if st.Snapshot.Status == StatusAcknowledged && st.AckedBy != "" {
+		return " (first by " + slackEscape(st.AckedBy) + ")"
+	}
+	return ""
+}
+
+// pastTense says what each kind of request did.
+var pastTense = map[RequestKind]string{
+	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
+	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
+}
+
+// doingText says what each kind of request is doing.
+var doingText = map[RequestKind]string{
+	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
+	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
+}
+
+// doneByText answers a request another one just did (a double click, or
+// two responders at once): nothing is done twice.
+func doneByText(kind RequestKind, slackUser string) string {
+	return "<@" + slackUser + "> just " + pastTense[kind] + "; it is not done twice."
+}
+
+// doingByText answers a request another one is still carrying out when
+// this one must answer.
+func doingByText(kind RequestKind, slackUser string) string {
+	return "<@" + slackUser + "> is " + doingText[kind] + " right now; they will see PagerDuty's answer, and the channel its update."
+}
+
+// numberOrID is how answers name an incident: "#1234", or its id.
+func numberOrID(inc Snapshot) string {
+	if inc.Number > 0 {
+		return "#" + strconv.Itoa(inc.Number)
+	}
+	return inc.ID
+}
+
+// slackEscape escapes the characters Slack's mrkdwn reads as markup.
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
