@@ -94,7 +94,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	if r.ChannelID != "" && st.ChannelID == "" {
 		st.ChannelID, st.ChannelName = r.ChannelID, r.ChannelName
 		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) ||
-			slices.ContainsFunc(st.Ledger, func(e Pending) bool { return e.Thread }) {
+			slices.ContainsFunc(st.Ledger, func(e Entry) bool { return e.Thread }) {
 			// Updates went to a post-only thread before: the channel
 			// owes the summary even if no event finished there.
 			st.LateChannel = true
@@ -169,16 +169,16 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		settle(st, key)
 	}
 	for _, key := range slices.Sorted(maps.Keys(r.PutOff)) {
-		e := st.Pending(key)
+		e := st.Entry(key)
 		if e == nil {
-			st.Ledger = append(st.Ledger, Pending{Key: key})
+			st.Ledger = append(st.Ledger, Entry{Key: key})
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until, e.PutOff, e.Event = "", time.Time{}, true, r.PutOff[key]
 	}
 	for _, key := range slices.Sorted(maps.Keys(r.PutOffMaybeDone)) {
 		// The owner and Until stay: the call may land until then.
-		if e := st.Pending(key); e != nil {
+		if e := st.Entry(key); e != nil {
 			e.PutOff, e.Event = true, r.PutOffMaybeDone[key]
 		}
 	}

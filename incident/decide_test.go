@@ -164,16 +164,16 @@ func TestDecide(t *testing.T) {
 	// What an earlier attempt left pending: the channel under a
 	// reference's name, then the root and a bookmark in the channel.
 	creating := fresh
-	creating.Ledger = []Pending{{Key: KeyChannel, Owner: "a0", Since: t0, Names: []string{"inc-p1"}}}
+	creating.Ledger = []Entry{{Key: KeyChannel, Owner: "a0", Since: t0, Names: []string{"inc-p1"}}}
 	posting := ready
 	posting.RootTS, posting.Bookmarks = "", nil
-	posting.Ledger = []Pending{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
+	posting.Ledger = []Entry{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
 	announcing := acked
-	announcing.Ledger = []Pending{{Key: BoardKey("CANN"), Owner: "a0"}}
+	announcing.Ledger = []Entry{{Key: BoardKey("CANN"), Owner: "a0"}}
 	// What Slack's rate limits put off while the acknowledgement was
 	// handled: the topic and the announce message.
 	putOff := acked
-	putOff.Ledger = []Pending{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
+	putOff.Ledger = []Entry{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
 
 	tests := []struct {
 		name string
@@ -505,9 +505,9 @@ func TestDecideBacklink(t *testing.T) {
 	linked := ready
 	linked.Backlinked = "C1"
 	pending := ready
-	pending.Ledger = []Pending{{Key: KeyBacklink, Owner: "a0"}}
+	pending.Ledger = []Entry{{Key: KeyBacklink, Owner: "a0"}}
 	putOff := ready
-	putOff.Ledger = []Pending{{Key: KeyBacklink, PutOff: true, Event: note.ID}}
+	putOff.Ledger = []Entry{{Key: KeyBacklink, PutOff: true, Event: note.ID}}
 	tests := []struct {
 		name               string
 		st                 State

@@ -79,7 +79,7 @@ type Plan struct {
 	// Adopt is the pending channel entry of an earlier attempt: a channel
 	// it created under one of Adopt.Names since Adopt.Since is adopted
 	// rather than created twice. Nil when no attempt set out before.
-	Adopt *Pending
+	Adopt *Entry
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
 	// Bookmarks still to add; FindBookmarks when an earlier attempt may
@@ -207,7 +207,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.CreateChannel = true
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
 			p.Private = route.Private
-			if e := st.Pending(KeyChannel); e != nil && !e.PutOff {
+			if e := st.Entry(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
@@ -273,7 +273,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 
 // recallPutOff adds key to p.PutOffEarlier when an earlier event put its effect off.
 func (p *Plan) recallPutOff(st State, key string) {
-	if e := st.Pending(key); e != nil && e.PutOff {
+	if e := st.Entry(key); e != nil && e.PutOff {
 		if p.PutOffEarlier == nil {
 			p.PutOffEarlier = map[string]string{}
 		}
@@ -321,7 +321,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 		// Any entry, put off or pending, may stand for a note PagerDuty
 		// saved without answering: it is looked up first.
 		p.Backlink = true
-		p.FindBacklink = st.Pending(KeyBacklink) != nil
+		p.FindBacklink = st.Entry(KeyBacklink) != nil
 	}
 	switch {
 	case st.RootTS == "":

@@ -107,12 +107,16 @@ type Incidents interface {
 	ByChannel(ctx context.Context, channelID string) (State, bool, error)
 }
 
-// Claims lets one request at a time act under a key.
+// Claims keeps the Entries of actions asked from Slack, so that one
+// request at a time acts under a key: a claim is an Entry (entry.go),
+// taken by the same rule as the incident's ledger entries.
 type Claims interface {
-	// Claim takes key for by until until, unless another holds it at
-	// now: then it reports the holder, and whether they are done.
-	Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error)
-	// Done records that by's action is done; Release ends by's claim.
+	// Claim sets the entry of key in flight for by until until (Take),
+	// and reports whether it did; when it did not (another request has it
+	// in flight, or it is done), it returns the entry as it stands.
+	Claim(ctx context.Context, key, by string, now, until time.Time) (Entry, bool, error)
+	// Done records that by's action is done (Finish); Release ends by's
+	// claim, leaving the key pending for the next try.
 	Done(ctx context.Context, key, by string) error
 	Release(ctx context.Context, key, by string) error
 }
@@ -360,17 +364,17 @@ const (
 func (r *Responder) claim(ctx context.Context, kind RequestKind, key, by string, ttl time.Duration) (Answer, bool) {
 	for {
 		now := r.o.Now()
-		holder, done, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
+		e, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
 		switch {
 		case err != nil:
 			r.o.Log.ErrorContext(ctx, "claim failed", "key", key, "error", err.Error())
 			return Answer{Text: "Incident Channels could not record your request just now; try again in a moment."}, false
 		case ok:
 			return Answer{}, true
-		case done:
-			return Answer{Text: doneByText(kind, holderUser(holder))}, false
+		case e.Done:
+			return Answer{Text: doneByText(kind, holderUser(e.Owner))}, false
 		}
-		user, theirs := holderOf(holder, kind)
+		user, theirs := holderOf(e.Owner, kind)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < claimPoll+claimLeave {
 			return Answer{Text: doingByText(theirs, user)}, false
 		}

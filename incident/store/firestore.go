@@ -592,8 +592,8 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		ChannelName: d.ChannelName,
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
-		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
-			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Entry {
+			return incident.Entry{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
@@ -626,15 +626,15 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 // pending: a channel being created, and boards being posted (no ts, not
 // given up).
 func upgrade(st incident.State, d incidentDoc) incident.State {
-	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Pending(incident.KeyChannel) == nil {
-		st.Ledger = append(st.Ledger, incident.Pending{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
+	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Entry(incident.KeyChannel) == nil {
+		st.Ledger = append(st.Ledger, incident.Entry{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
 	}
 	st.Boards = slices.DeleteFunc(st.Boards, func(b incident.Board) bool {
 		if b.TS != "" || b.GaveUp {
 			return false
 		}
-		if st.Pending(incident.BoardKey(b.ChannelID)) == nil {
-			st.Ledger = append(st.Ledger, incident.Pending{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
+		if st.Entry(incident.BoardKey(b.ChannelID)) == nil {
+			st.Ledger = append(st.Ledger, incident.Entry{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
 		}
 		return true
 	})
@@ -674,7 +674,7 @@ func encodeState(st incident.State) incidentDoc {
 		ChannelName: st.ChannelName,
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
-		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
+		Ledger: convertSlice(st.Ledger, func(p incident.Entry) pendingDoc {
 			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
