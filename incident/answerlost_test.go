@@ -346,3 +346,30 @@ func TestServiceBoardLookupRateLimitedNotPutOff(t *testing.T) {
 		t.Errorf("CANN: %d messages for the incident, want 1", n)
 	}
 }
+
+// TestServiceArchiveNoticeAnswerLost: the sweep's notice was posted but
+// its answer lost. Its ledger entry stays in flight, so a sweep at once
+// posts no second notice and archives nothing; once the entry's Until has
+// passed the next sweep finds the notice and archives the channel.
+func TestServiceArchiveNoticeAnswerLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, resolvedAt := sweepEnv(t)
+		e.slack.mu.Lock()
+		e.slack.loseReply = 1
+		e.slack.mu.Unlock()
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour)); rep.Failed != 1 || rep.Archived != 0 {
+			t.Fatalf("sweep with the notice's answer lost: %+v, want one failed", rep)
+		}
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour+time.Minute)); rep.Archived != 0 {
+			t.Fatalf("sweep while the notice's entry is in flight: %+v, want nothing archived", rep)
+		}
+		time.Sleep(incident.LeaseTTL + time.Minute)
+		if rep := sweep(t, e.svc, resolvedAt.Add(26*time.Hour)); rep.Archived != 1 {
+			t.Fatalf("sweep after the entry's Until: %+v, want one archived", rep)
+		}
+		c := e.slack.ownChannels()[0]
+		if n := countPrefix(c.replies, "Archiving this channel"); n != 1 || !c.archived {
+			t.Errorf("%d archive notices, archived %v; want 1, archived", n, c.archived)
+		}
+	})
+}

@@ -42,6 +42,11 @@ type Results struct {
 	Closed   bool
 	// MergeNoted is set once the surviving incident of a merge was told.
 	MergeNoted bool
+	// CannotInvite names who could not be added to the channel, for the
+	// invite note; InviteNoted are the names the note posted (or found)
+	// says.
+	CannotInvite []string
+	InviteNoted  []string
 	// Backlinked is the channel the PagerDuty note written (or found)
 	// links.
 	Backlinked string
@@ -57,9 +62,6 @@ type Results struct {
 	// incident (Slack rate-limited their method), by key, with the event
 	// that put them off.
 	PutOff map[string]string
-	// HoldLease is set when a call with no ledger entry (an edit, a note)
-	// may still land: the lease is kept till it ends.
-	HoldLease bool
 	// MaybeDone is set when a post may have landed unseen: its entry
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.
@@ -148,6 +150,19 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	}
 	if r.MergeNoted {
 		st.MergeNoted = true
+		settle(st, KeyMergeNote)
+	}
+	if len(r.CannotInvite) > 0 {
+		// One note names them all, in one order whatever order the
+		// look-ups answered in: the note is keyed by its text.
+		st.CannotInvite = union(st.CannotInvite, r.CannotInvite)
+		slices.Sort(st.CannotInvite)
+	}
+	if r.InviteNoted != nil {
+		if slices.Equal(st.CannotInvite, r.InviteNoted) {
+			st.CannotInvite = nil
+		}
+		settle(st, KeyInviteNote)
 	}
 	if r.Backlinked != "" {
 		st.Backlinked = r.Backlinked
@@ -160,6 +175,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		}
 		st.ChannelArchived = true
 		st.Closed = st.Closed || r.Closed
+		settle(st, KeyArchive)
 	}
 	for _, key := range r.Settled {
 		if key == KeyReply {

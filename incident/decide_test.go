@@ -174,6 +174,12 @@ func TestDecide(t *testing.T) {
 	// handled: the topic and the announce message.
 	putOff := acked
 	putOff.Ledger = []Entry{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
+	// Who the invites could not add, reported by the last round: the
+	// note naming them, then the same with its post in flight.
+	noting := ready
+	noting.CannotInvite = []string{"Alan Turing (no Slack account)", "Grace Hopper (deactivated)"}
+	notingLost := noting
+	notingLost.Ledger = []Entry{{Key: KeyInviteNote, Owner: "a0"}}
 
 	tests := []struct {
 		name string
@@ -221,6 +227,12 @@ func TestDecide(t *testing.T) {
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true, Boards: []Board{{ChannelID: "CANN"}},
 			PutOffEarlier: map[string]string{KeyTopic: ack.ID, BoardKey("CANN"): ack.ID},
 			Reply:         &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
+		}},
+		{"invite note owed", noting, EventRecord{Exists: true, Done: false, ReplyTS: "2.2"}, trig, Plan{
+			InviteNote: InviteNote("P1", noting.CannotInvite),
+		}},
+		{"invite note unsettled: look it up", notingLost, EventRecord{Exists: true, ReplyTS: "2.2"}, trig, Plan{
+			InviteNote: InviteNote("P1", noting.CannotInvite), FindInviteNote: true,
 		}},
 		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,

@@ -198,7 +198,6 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		x.r.Settled = append(x.r.Settled, KeyReply)
 	}
 	a.maybeDone = a.maybeDone || x.r.MaybeDone
-	a.holdLease = a.holdLease || x.r.HoldLease
 	return x.r
 }
 
@@ -216,6 +215,12 @@ func (x *executor) mustFind(key string) bool {
 		return p.FindSummary
 	case key == KeyBacklink:
 		return p.FindBacklink
+	case key == KeyMergeNote:
+		return p.FindMergeNote
+	case key == KeyArchive:
+		return p.FindArchive
+	case key == KeyInviteNote:
+		return p.FindInviteNote
 	case key == KeyReply:
 		return p.FindReply
 	case strings.HasPrefix(key, bookmarkPrefix):
@@ -267,10 +272,6 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		case fail, failMaybeDone:
 			r.Err = errors.Join(r.Err, err)
 			r.MaybeDone = r.MaybeDone || act == failMaybeDone
-			// A call with no ledger entry (an edit, a note) whose answer
-			// never came may still land: the lease stays till it ends,
-			// so no other attempt writes or looks meanwhile.
-			r.HoldLease = r.HoldLease || (key == "" && KindOf(err) == KindMaybeDone)
 		case archived:
 			r.Archived = true
 		case gone:
@@ -421,6 +422,13 @@ func (x *executor) threadWork(ctx context.Context) {
 			return
 		}
 		x.locked(func(r *Results) { r.Summarized = ts != ""; x.ran[KeySummary] = true })
+	}
+	if p.InviteNote != nil && th.board == nil {
+		if _, err := x.post(ctx, th, *p.InviteNote, p.FindInviteNote); err != nil {
+			x.failed(ctx, s, KeyInviteNote, nil, err)
+			return
+		}
+		x.locked(func(r *Results) { r.InviteNoted = slices.Clone(x.st.CannotInvite); x.ran[KeyInviteNote] = true })
 	}
 	if p.Reply == nil {
 		return

@@ -104,6 +104,9 @@ type State struct {
 	// first.
 	Closed       bool
 	PastChannels []string
+	// CannotInvite names who could not be added to the channel and are
+	// not yet named in its thread (the invite note), sorted.
+	CannotInvite []string
 	// MergeNoted is set once the incident this one was merged into has
 	// been told (a note in its channel, when it has one).
 	MergeNoted bool
@@ -154,6 +157,7 @@ func (st State) Clone() State {
 	st.Snapshot.Teams = clone(st.Snapshot.Teams)
 	st.Bookmarks = clone(st.Bookmarks)
 	st.Invitees = clone(st.Invitees)
+	st.CannotInvite = clone(st.CannotInvite)
 	st.People = clone(st.People)
 	st.PeopleDone = clone(st.PeopleDone)
 	st.Boards = clone(st.Boards)

@@ -51,6 +51,15 @@ const (
 	// KeyBacklink is the note on the PagerDuty incident that links its
 	// channel (done: State.Backlinked).
 	KeyBacklink = "backlink"
+	// KeyMergeNote is the note in the channel of the incident this one
+	// was merged into (done: State.MergeNoted).
+	KeyMergeNote = "merge-note"
+	// KeyArchive is the sweep's archive notice and the archive that
+	// follows it (done: State.Closed).
+	KeyArchive = "archive"
+	// KeyInviteNote is the line naming who could not be added to the
+	// channel (done: State.InviteNote cleared).
+	KeyInviteNote = "invite-note"
 
 	bookmarkPrefix = "bookmark:"
 	boardPrefix    = "board:"

@@ -113,11 +113,18 @@ type Plan struct {
 	PutOffEarlier map[string]string
 	// MergedIn is the note for the channel of the incident this one was
 	// merged into (MergedInto, an incident id), posted once.
-	MergedIn   *Reply
-	MergedInto string
+	MergedIn      *Reply
+	MergedInto    string
+	FindMergeNote bool
 	// ArchiveNotice is set when the sweep finds the incident's channel
 	// due: the line saying so, posted before the channel is archived.
+	// FindArchive when an earlier attempt may have posted it.
 	ArchiveNotice *Reply
+	FindArchive   bool
+	// InviteNote is the line in the thread naming who could not be added
+	// to the channel (State.CannotInvite); FindInviteNote as above.
+	InviteNote     *Reply
+	FindInviteNote bool
 	// Backlink is set when the incident's PagerDuty note should link its
 	// channel (created in this plan, or opened before the note was
 	// written); FindBacklink when an earlier attempt may have written it.
@@ -133,7 +140,8 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil &&
+		p.InviteNote == nil
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -148,8 +156,8 @@ func (p *Plan) Thread() *Board {
 }
 
 // Posts lists the ledger keys of the plan's effects that must not be
-// done twice: creating the channel and each post. The attempt records
-// them as pending before it acts.
+// done twice: creating the channel, each post and note, the archive. The
+// attempt records them in flight before it acts.
 func (p *Plan) Posts() []string {
 	var keys []string
 	if p.CreateChannel {
@@ -171,6 +179,15 @@ func (p *Plan) Posts() []string {
 	}
 	if p.Backlink {
 		keys = append(keys, KeyBacklink)
+	}
+	if p.MergedIn != nil {
+		keys = append(keys, KeyMergeNote)
+	}
+	if p.ArchiveNotice != nil {
+		keys = append(keys, KeyArchive)
+	}
+	if p.InviteNote != nil {
+		keys = append(keys, KeyInviteNote)
 	}
 	return keys
 }
@@ -256,10 +273,14 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 	}
 	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) {
 		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
+		p.FindMergeNote = pendingPost(st, KeyMergeNote)
 	}
 	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == StatusResolved &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
 		p.ArchiveNotice = ArchiveNotice(st, ev)
+		// Always looked for: an archive that failed after its notice
+		// was posted leaves no entry in flight.
+		p.FindArchive = true
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
@@ -333,6 +354,10 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	if st.LateChannel && !st.Summarized && len(st.History) > 0 {
 		p.Summary = SummaryFor(st, ev)
 		p.FindSummary = pendingPost(st, KeySummary)
+	}
+	if len(st.CannotInvite) > 0 && st.ChannelID != "" {
+		p.InviteNote = InviteNote(st.Snapshot.ID, st.CannotInvite)
+		p.FindInviteNote = pendingPost(st, KeyInviteNote)
 	}
 }
 

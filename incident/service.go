@@ -96,9 +96,6 @@ type attempt struct {
 	// Until. Otherwise every call it made has answered, and a failed
 	// attempt leaves its entries to be looked up at once.
 	maybeDone bool
-	// holdLease is set when a call of this attempt with no ledger entry
-	// may still land: its lease then runs out rather than being released.
-	holdLease bool
 }
 
 func (a *attempt) run(ctx context.Context) (res Result, err error) {

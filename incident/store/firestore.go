@@ -451,6 +451,7 @@ type incidentDoc struct {
 	Topic           string       `firestore:"topic"`
 	Bookmarks       []string     `firestore:"bookmarks"`
 	Invitees        []string     `firestore:"invitees"`
+	CannotInvite    []string     `firestore:"cannot_invite,omitempty"`
 	ChannelArchived bool         `firestore:"channel_archived"`
 	Closed          bool         `firestore:"closed"`
 	PastChannels    []string     `firestore:"past_channels"`
@@ -600,6 +601,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Topic:           d.Topic,
 		Bookmarks:       cloneSlice(d.Bookmarks),
 		Invitees:        cloneSlice(d.Invitees),
+		CannotInvite:    cloneSlice(d.CannotInvite),
 		ChannelArchived: d.ChannelArchived,
 		Closed:          d.Closed,
 		PastChannels:    cloneSlice(d.PastChannels),
@@ -682,6 +684,7 @@ func encodeState(st incident.State) incidentDoc {
 		Topic:           st.Topic,
 		Bookmarks:       cloneSlice(st.Bookmarks),
 		Invitees:        cloneSlice(st.Invitees),
+		CannotInvite:    cloneSlice(st.CannotInvite),
 		ChannelArchived: st.ChannelArchived,
 		Closed:          st.Closed,
 		PastChannels:    cloneSlice(st.PastChannels),

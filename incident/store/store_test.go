@@ -205,6 +205,7 @@ func fullState() incident.State {
 		Topic:           "Acknowledged · high · P1 · Checkout API",
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
 		Invitees:        []string{"U0LEAD", "@sre-oncall"},
+		CannotInvite:    []string{"Alan Turing (no Slack account)"},
 		ChannelArchived: true,
 		Closed:          true,
 		PastChannels:    []string{"C0OLD"},
