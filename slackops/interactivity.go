@@ -3,6 +3,8 @@ package slackops
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
@@ -83,9 +88,28 @@ type InteractivityConfig struct {
 	// AllowHTTPResponseURL lets response_urls be http as well as https,
 	// for tests and the sandbox. Slack's are always https.
 	AllowHTTPResponseURL bool
+	// Requests remembers each verified request by its signature, so that
+	// a request captured and sent again within its window acts at most
+	// once; nil remembers none.
+	Requests RequestClaims
 }
 
+// RequestClaims keeps the entries of the requests already verified: the
+// Responder's claims (incident.Claims), one entry per signature.
+type RequestClaims interface {
+	Claim(ctx context.Context, key, by string, now, until time.Time) (incident.Entry, bool, error)
+}
+
+// requestClaimMargin is how long a request's entry outlives the window in
+// which its signature is accepted: the clock skew between instances.
+const requestClaimMargin = time.Minute
+
+// AlreadyHandled answers a request whose signature was seen before: a
+// replay, answered 200 without acting.
+const AlreadyHandled = "already handled"
+
 type handler struct {
+	requests  RequestClaims
 	secrets   [][]byte
 	team      func(ctx context.Context) (string, error)
 	actions   Actions
@@ -100,7 +124,7 @@ type handler struct {
 func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
 		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
-		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
+		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL, requests: c.Requests,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -131,7 +155,9 @@ type reqLog struct {
 	// posted is the status of the response_url post; 0: none.
 	posted  int
 	timeout bool
-	err     error
+	// replay is set for a request whose signature was seen before.
+	replay bool
+	err    error
 }
 
 // InteractivityEndpoint is what the Slack endpoints accept; the handler
@@ -142,10 +168,11 @@ var InteractivityEndpoint = endpoint.Spec{
 }
 
 // ServeHTTP answers 200 when done (a command's or a submission's answer
-// in the body, a click's or shortcut's through its response_url) ·
+// in the body, a click's or shortcut's through its response_url), or
+// AlreadyHandled without acting to a replayed request ·
 // 400 malformed signed body · 401 missing or invalid signature or stale
 // timestamp · 403 a request from another workspace · 404 another path ·
-// 503 the workspace could not be checked. Behind endpoint.Chain with
+// 503 the workspace could not be checked, or the request not recorded. Behind endpoint.Chain with
 // InteractivityEndpoint, also 405 not POST, 413 body over
 // MaxInteractivityBody and 500 a bug (a recovered panic).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -172,6 +199,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 	if err := VerifyRequest(h.secrets, r.Header, body, h.now()); err != nil {
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
+	}
+	if status, msg := h.once(r.Context(), r.Header, rl); status != 0 {
+		if status == http.StatusOK {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, msg)
+			return status, ""
+		}
+		return status, msg
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
@@ -244,6 +280,43 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 	}
 	w.WriteHeader(http.StatusOK)
 	return http.StatusOK, ""
+}
+
+// once claims the verified request by its signature: Slack signs each
+// request anew (its timestamp and body), so a second request with the
+// same signature is a replay of the first, answered 200 AlreadyHandled
+// without acting. The claim lives as long as the signature is accepted
+// (MaxClockSkew either side of its timestamp) and a margin for skew. It
+// returns 0 when the request may go on, or 503 when the claim could not
+// be recorded: acting unrecorded would let a replay act too.
+func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int, string) {
+	if h.requests == nil {
+		return 0, ""
+	}
+	secs, err := strconv.ParseInt(strings.TrimSpace(header.Get(HeaderTimestamp)), 10, 64)
+	if err != nil {
+		// VerifyRequest accepted it: not reached.
+		return http.StatusUnauthorized, ErrBadTimestamp.Error()
+	}
+	until := time.Unix(secs, 0).Add(MaxClockSkew + requestClaimMargin)
+	key := "request:" + strings.TrimSpace(header.Get(HeaderSignature))
+	_, ok, err := h.requests.Claim(ctx, key, newRequestOwner(), h.now(), until)
+	switch {
+	case err != nil:
+		rl.err = fmt.Errorf("record the request: %w", err)
+		return http.StatusServiceUnavailable, "could not record the request; try again"
+	case !ok:
+		rl.replay = true
+		return http.StatusOK, AlreadyHandled
+	}
+	return 0, ""
+}
+
+// newRequestOwner names one request's claim.
+func newRequestOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // checkTeam refuses a request from a workspace other than the bot
@@ -324,6 +397,9 @@ func (rl *reqLog) attrs() []slog.Attr {
 	}
 	if rl.timeout {
 		attrs = append(attrs, slog.Bool("budget_exceeded", true))
+	}
+	if rl.replay {
+		attrs = append(attrs, slog.Bool("replayed", true))
 	}
 	return attrs
 }

@@ -127,7 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
+			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL, Requests: claims,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)

@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,7 +159,7 @@ func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID strin
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": team, "domain": "fake"},
 		"user":       map[string]any{"id": user, "username": "ada", "team_id": team},
-		"trigger_id": "T" + user + actionID, "response_url": l.answerURL,
+		"trigger_id": triggerID(), "response_url": l.answerURL,
 		"channel":   map[string]any{"id": "C0INC"},
 		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC"},
 		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": incidentID, "type": "button", "action_ts": "1.2"}},
@@ -166,12 +168,19 @@ func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID strin
 	return status, took
 }
 
+// triggers numbers the requests the tests send.
+var triggers atomic.Int64
+
+// triggerID is a new trigger_id: Slack gives each request its own, so no
+// two requests, even in the same second, carry the same signature.
+func triggerID() string { return "T" + strconv.FormatInt(triggers.Add(1), 10) }
+
 // command sends /inc text from user in channel and returns the answer.
 func (l *loop) command(t *testing.T, user, channel, text string) (int, string) {
 	t.Helper()
 	status, body, _ := l.post(t, slackops.PathCommands, url.Values{
 		"team_id": {slackfake.DefaultTeamID}, "channel_id": {channel}, "user_id": {user}, "user_name": {"ada"},
-		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {"TCMD"},
+		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {triggerID()},
 	}, e2eSigningSecret)
 	return status, body
 }
