@@ -190,8 +190,9 @@ func TestDecide(t *testing.T) {
 	}{
 		{"new incident", fresh, EventRecord{Exists: true}, trig, Plan{
 			CreateChannel: true, ChannelName: "inc-42-db-down", Topic: "Triggered · high · P2 · DB",
-			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
-			Invite:    []string{"U1", "U2"}, PostRoot: true,
+			ChannelNames: []string{"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
+			Bookmarks:    []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:       []string{"U1", "U2"}, PostRoot: true,
 		}},
 		{"triggered on a ready channel", ready, EventRecord{Exists: true}, trig, Plan{}},
 		{"done event", acked, EventRecord{Exists: true, Done: true}, ack, Plan{}},
@@ -207,6 +208,9 @@ func TestDecide(t *testing.T) {
 		}},
 		{"channel creation unsettled: adopt", creating, EventRecord{Exists: true}, trig, Plan{
 			CreateChannel: true, ChannelName: "inc-42-db-down", Adopt: &creating.Ledger[0], Topic: "Triggered · high · P2 · DB",
+			ChannelNames: []string{"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
+			AdoptNames: []string{"inc-p1", "inc-p1-2", "inc-p1-3", "inc-p1-4", "inc-p1-5",
+				"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
 			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
 			Invite:    []string{"U1", "U2"}, PostRoot: true,
 		}},
@@ -409,9 +413,10 @@ func TestDecideRoutes(t *testing.T) {
 		{"ignored: nothing at all", p3(apply(trig)), trig, Plan{}},
 		{"raised to P1: private channel, invitees, announce", p1(acked), ack, Plan{
 			CreateChannel: true, ChannelName: "sev-42-db-down", Private: true,
-			Topic:     "Acknowledged · high · P1 · DB",
-			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
-			Invite:    []string{"U1"}, InviteGroups: []string{"@sre"}, PostRoot: true,
+			ChannelNames: []string{"sev-42-db-down", "sev-42-db-down-2", "sev-42-db-down-3", "sev-42-db-down-4", "sev-42-db-down-5"},
+			Topic:        "Acknowledged · high · P1 · DB",
+			Bookmarks:    []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:       []string{"U1"}, InviteGroups: []string{"@sre"}, PostRoot: true,
 			Boards: []Board{
 				{ChannelID: "CLOW", TS: "3.1", Version: posted.Version, Thread: true},
 				{ChannelID: "CANN"},

@@ -72,14 +72,19 @@ type Plan struct {
 	// CreateChannel is set when the incident has no channel yet and its
 	// route gives it one.
 	CreateChannel bool
-	// ChannelName is the wanted name (without collision suffix).
-	ChannelName string
+	// ChannelName is the wanted name (without collision suffix);
+	// ChannelNames the names to create it under, tried in order until one
+	// is not taken: the wanted name, then with numbered suffixes.
+	ChannelName  string
+	ChannelNames []string
 	// Private makes the new channel private.
 	Private bool
 	// Adopt is the pending channel entry of an earlier attempt: a channel
-	// it created under one of Adopt.Names since Adopt.Since is adopted
-	// rather than created twice. Nil when no attempt set out before.
-	Adopt *Entry
+	// it created under one of AdoptNames (Adopt.Names and the wanted name,
+	// each with its suffixes) since Adopt.Since is adopted rather than
+	// created twice. Nil when no attempt set out before.
+	Adopt      *Entry
+	AdoptNames []string
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
 	// Bookmarks still to add; FindBookmarks when an earlier attempt may
@@ -223,11 +228,13 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		if !own && route.Channel {
 			p.CreateChannel = true
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
+			p.ChannelNames = channelNames(p.ChannelName)
 			p.Private = route.Private
 			if e := st.Entry(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
+				p.AdoptNames = adoptNames(append(slices.Clone(e.Names), p.ChannelName))
 			}
 		}
 		if own || p.CreateChannel {
