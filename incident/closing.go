@@ -28,14 +28,11 @@ func (x *executor) archive(ctx context.Context) {
 }
 
 // mergeNote tells the incident this one was merged into, in its channel's
-// thread when it has one, linking this incident's channel. It looks for
-// the note first when an earlier attempt's entry is in the ledger.
+// thread, linking this incident's channel (created in this round,
+// perhaps). It looks for the note first when an earlier attempt's entry
+// is in the ledger.
 func (x *executor) mergeNote(ctx context.Context) {
-	sv := x.survivor
-	if sv.ChannelID == "" || sv.RootTS == "" || sv.ChannelArchived {
-		x.locked(func(r *Results) { r.MergeNoted = true; x.ran[KeyMergeNote] = true })
-		return
-	}
+	sv := x.p.Survivor
 	note := *x.p.MergedIn
 	note.Channel = x.st.ChannelID
 	if _, err := x.post(ctx, thread{channelID: sv.ChannelID, ts: sv.RootTS}, note, x.p.FindMergeNote); err != nil && !x.failed(ctx, stepMergeNote, KeyMergeNote, nil, err) {

@@ -552,3 +552,53 @@ func TestDecideBacklink(t *testing.T) {
 		t.Errorf("without a back-link writer the plan has one")
 	}
 }
+
+// TestDecideMerge: a merged incident's plan names the survivor's thread
+// for the note and links the survivor's channel from the reply, from what
+// the service read of it; without a thread (or unread) no note is
+// planned and the reply links the survivor's PagerDuty page.
+func TestDecideMerge(t *testing.T) {
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	merged := func(sv *Survivor) *Event {
+		ev := fullEvent(EventResolved, "resolved", time.Hour)
+		ev.Incident.MergedInto = Ref{ID: "P9", Summary: "Checkout down", HTMLURL: "https://pd/incidents/P9"}
+		ev.Survivor = sv
+		return ev
+	}
+	ready := apply(trig, merged(nil))
+	ready.ChannelID, ready.ChannelName, ready.RootTS, ready.RootVersion = "C1", "inc-42-db-down", "1.1", ready.Version
+	lost := ready
+	lost.Ledger = []Entry{{Key: KeyMergeNote, Owner: "a0"}}
+	open := &Survivor{ID: "P9", ChannelID: "C9", RootTS: "9.9"}
+	tests := []struct {
+		name        string
+		st          State
+		ev          *Event
+		wantNote    bool
+		wantFind    bool
+		wantChannel string
+	}{
+		{"survivor with a thread", ready, merged(open), true, false, "C9"},
+		{"note's answer lost: looked up", lost, merged(open), true, true, "C9"},
+		{"survivor not read", ready, merged(nil), false, false, ""},
+		{"survivor without a channel", ready, merged(&Survivor{ID: "P9"}), false, false, ""},
+		{"survivor's channel archived", ready, merged(&Survivor{ID: "P9", ChannelID: "C9", RootTS: "9.9", ChannelArchived: true}), false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Decide(tt.st, EventRecord{Exists: true}, tt.ev, Config{ChannelPrefix: "inc"})
+			if got := p.MergedIn != nil; got != tt.wantNote || p.FindMergeNote != tt.wantFind {
+				t.Errorf("Decide(%s) note = %v, find %v; want %v, %v", tt.name, got, p.FindMergeNote, tt.wantNote, tt.wantFind)
+			}
+			if tt.wantNote && p.Survivor != *open {
+				t.Errorf("Decide(%s) survivor = %+v, want %+v", tt.name, p.Survivor, *open)
+			}
+			if p.Reply == nil || p.Reply.Channel != tt.wantChannel {
+				t.Errorf("Decide(%s) reply = %+v, want one linking channel %q", tt.name, p.Reply, tt.wantChannel)
+			}
+			if keys := p.Posts(); slices.Contains(keys, KeyMergeNote) != tt.wantNote {
+				t.Errorf("Decide(%s) keys %v: want the merge note's key %v", tt.name, keys, tt.wantNote)
+			}
+		})
+	}
+}

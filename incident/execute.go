@@ -143,8 +143,6 @@ type executor struct {
 	ran map[string]bool // ledger keys whose step ran to an outcome
 	// thread is where the incident's updates are threaded, once known.
 	thread chan thread
-	// survivor is the incident this one was merged into, when it was.
-	survivor State
 }
 
 // thread is where the incident's updates are threaded: the root of its
@@ -160,17 +158,7 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.CreateChannel && reopenedAfterArchive(x.st) {
 		x.st = nextChannel(x.st) // as Decide planned it
 	}
-	if p.MergedInto != "" {
-		// The incident this one was merged into: its channel, if any,
-		// is linked from the reply and gets a note.
-		survivor, _, err := a.store.Get(ctx, p.MergedInto, "")
-		if err != nil {
-			x.r.Err = fmt.Errorf("read incident %s merged into: %w", p.MergedInto, err)
-		}
-		x.survivor = survivor
-	}
 	switch {
-	case x.r.Err != nil:
 	case p.CreateChannel:
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.
@@ -443,13 +431,9 @@ func (x *executor) threadWork(ctx context.Context) {
 			return
 		}
 	}
-	reply := *p.Reply
-	if reply.URL != "" && x.survivor.ChannelID != "" && !x.survivor.ChannelArchived {
-		reply.Channel = x.survivor.ChannelID
-	}
 	if ts == "" {
 		var err error
-		if ts, err = x.post(ctx, th, reply, p.FindReply); err != nil {
+		if ts, err = x.post(ctx, th, *p.Reply, p.FindReply); err != nil {
 			x.failed(ctx, s, KeyReply, th.board, err)
 			return
 		}

@@ -116,10 +116,10 @@ type Plan struct {
 	// with that event: this event must do them rather than put them off
 	// again.
 	PutOffEarlier map[string]string
-	// MergedIn is the note for the channel of the incident this one was
-	// merged into (MergedInto, an incident id), posted once.
+	// MergedIn is the note for the thread of the incident this one was
+	// merged into (Survivor), posted once; FindMergeNote as above.
 	MergedIn      *Reply
-	MergedInto    string
+	Survivor      Survivor
 	FindMergeNote bool
 	// ArchiveNotice is set when the sweep finds the incident's channel
 	// due: the line saying so, posted before the channel is archived.
@@ -278,8 +278,11 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		}
 		p.recallPutOff(st, BoardKey(b.ChannelID))
 	}
-	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) {
-		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
+	// The incident this one was merged into gets a note in its thread,
+	// when the service read it and it has one.
+	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) &&
+		ev.Survivor.thread() && ev.Survivor.ID == m.ID {
+		p.MergedIn, p.Survivor = MergedInNote(inc, ev.OccurredAt), *ev.Survivor
 		p.FindMergeNote = pendingPost(st, KeyMergeNote)
 	}
 	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == StatusResolved &&
@@ -294,6 +297,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		p.FindReply = p.Reply != nil && er.Owner != ""
 		if p.Reply != nil && ev.Type == EventResolved {
 			p.Reply.Body = ResolutionSummary(st, ev)
+		}
+		// "Merged into" links the survivor's channel when it has one
+		// open, its PagerDuty page otherwise.
+		if sv := ev.Survivor; p.Reply != nil && p.Reply.URL != "" && sv != nil && sv.ID == inc.MergedInto.ID &&
+			sv.ChannelID != "" && !sv.ChannelArchived {
+			p.Reply.Channel = sv.ChannelID
 		}
 	}
 	return p
