@@ -441,7 +441,7 @@ type incidentDoc struct {
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
 	// Ledger holds the effects an attempt set out to do and whose outcome
 	// is not recorded.
-	Ledger []pendingDoc `firestore:"ledger"`
+	Ledger []ledgerDoc `firestore:"ledger"`
 	// CreatingSince and CreatingNames are how documents written before
 	// the ledger recorded a pending channel; read, never written.
 	CreatingSince   time.Time    `firestore:"creating_since,omitempty"`
@@ -470,7 +470,7 @@ type incidentDoc struct {
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
 	// LateChannel keeps the field name stored documents use, as does
-	// pendingDoc.PutOff.
+	// ledgerDoc.PutOff.
 	LateChannel bool `firestore:"deferred"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
@@ -521,8 +521,8 @@ type boardDoc struct {
 	Thread     bool   `firestore:"thread"`
 }
 
-// pendingDoc is a ledger entry.
-type pendingDoc struct {
+// ledgerDoc is a ledger entry (incident.Entry) as stored.
+type ledgerDoc struct {
 	Key    string    `firestore:"key"`
 	Owner  string    `firestore:"owner"`
 	Until  time.Time `firestore:"until,omitempty"`
@@ -593,7 +593,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		ChannelName: d.ChannelName,
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
-		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Entry {
+		Ledger: convertSlice(d.Ledger, func(p ledgerDoc) incident.Entry {
 			return incident.Entry{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
@@ -676,8 +676,8 @@ func encodeState(st incident.State) incidentDoc {
 		ChannelName: st.ChannelName,
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
-		Ledger: convertSlice(st.Ledger, func(p incident.Entry) pendingDoc {
-			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(st.Ledger, func(p incident.Entry) ledgerDoc {
+			return ledgerDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
