@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -370,6 +371,35 @@ func TestServiceArchiveNoticeAnswerLost(t *testing.T) {
 		c := e.slack.ownChannels()[0]
 		if n := countPrefix(c.replies, "Archiving this channel"); n != 1 || !c.archived {
 			t.Errorf("%d archive notices, archived %v; want 1, archived", n, c.archived)
+		}
+	})
+}
+
+// TestServiceInviteNoteAnswerLost: the note naming who could not be
+// added was posted but its answer lost. Its entry stays in flight: the
+// immediate redelivery posts no second note, and a later one finds the
+// note rather than posting it again.
+func TestServiceInviteNoteAnswerLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{
+			Router: routeFunc(func(incident.Snapshot) incident.Route {
+				return incident.Route{Channel: true, Prefix: "inc", InviteGroups: []string{"@nope"}}
+			}),
+			LeaseTTL: 100 * time.Millisecond, LeaseMargin: 50 * time.Millisecond, Poll: 10 * time.Millisecond,
+		}, nil)
+		handle := func(budget time.Duration) error { return handleWithin(t, svc, "triggered.json", budget) }
+		slack.loseReply = 1 // the first reply of the incident is the note
+		if err := handle(500 * time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("triggered with the note's answer lost = %v, want retryable", err)
+		}
+		_ = handle(500 * time.Millisecond)
+		if err := redeliver(40, 100*time.Millisecond, func() error { return handle(time.Second) }); err != nil {
+			t.Fatalf("redelivery after the entry's until = %v", err)
+		}
+		c := slack.only()
+		if got := headlines(c.replies); !slices.Equal(got, []string{"Could not add to this channel: user group @nope (not found)"}) {
+			t.Errorf("replies = %q, want the note once", got)
 		}
 	})
 }

@@ -152,17 +152,20 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		st.MergeNoted = true
 		settle(st, KeyMergeNote)
 	}
+	if r.InviteNoted != nil {
+		// Those named are done; anyone the same round could not add
+		// gets the next note.
+		st.CannotInvite = slices.DeleteFunc(st.CannotInvite, func(s string) bool { return slices.Contains(r.InviteNoted, s) })
+		if len(st.CannotInvite) == 0 {
+			st.CannotInvite = nil
+		}
+		settle(st, KeyInviteNote)
+	}
 	if len(r.CannotInvite) > 0 {
 		// One note names them all, in one order whatever order the
 		// look-ups answered in: the note is keyed by its text.
 		st.CannotInvite = union(st.CannotInvite, r.CannotInvite)
 		slices.Sort(st.CannotInvite)
-	}
-	if r.InviteNoted != nil {
-		if slices.Equal(st.CannotInvite, r.InviteNoted) {
-			st.CannotInvite = nil
-		}
-		settle(st, KeyInviteNote)
 	}
 	if r.Backlinked != "" {
 		st.Backlinked = r.Backlinked
