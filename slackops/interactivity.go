@@ -78,21 +78,24 @@ type InteractivityConfig struct {
 	// Budget is how long Actions may take; 0 is DefaultInteractivityBudget.
 	Budget time.Duration
 	// HTTPClient posts to response_urls; nil is a client without
-	// keep-alive and with a timeout of SlackTimeout.
+	// keep-alive and with a timeout of SlackTimeout. Redirects are never
+	// followed, whatever its CheckRedirect.
 	HTTPClient *http.Client
-	// AllowHTTPResponseURL lets response_urls be http as well as https,
-	// for tests and the sandbox. Slack's are always https.
-	AllowHTTPResponseURL bool
+	// APIURL is the Slack Web API the app calls (SLACK_API_URL); "" is
+	// DefaultAPIURL. Besides Slack's own hooks hosts, response_urls may
+	// go to the host of a non-default one (GovSlack, a fake Slack in tests
+	// and the sandbox), on its scheme.
+	APIURL string
 }
 
 type handler struct {
-	secrets   [][]byte
-	team      func(ctx context.Context) (string, error)
-	actions   Actions
-	now       func() time.Time
-	budget    time.Duration
-	client    *http.Client
-	allowHTTP bool
+	secrets [][]byte
+	team    func(ctx context.Context) (string, error)
+	actions Actions
+	now     func() time.Time
+	budget  time.Duration
+	client  *http.Client
+	hooks   responseURLRule
 }
 
 // NewInteractivityHandler returns the HTTP handler of PathInteractions and
@@ -100,7 +103,7 @@ type handler struct {
 func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
 		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
-		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
+		budget: c.Budget, client: c.HTTPClient, hooks: newResponseURLRule(c.APIURL),
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -116,6 +119,11 @@ func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 		tr.DisableKeepAlives = true
 		h.client = &http.Client{Transport: tr, Timeout: responseURLTimeout}
 	}
+	// A response_url that redirects would send the answer to a host the
+	// rule did not check.
+	client := *h.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h.client = &client
 	return h
 }
 
@@ -266,9 +274,9 @@ func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (int
 // Slack's wait for the request begun at start, and returns the answer's
 // status.
 func (h *handler) respond(ctx context.Context, start time.Time, responseURL, text string) (int, error) {
-	u, err := url.Parse(responseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !h.allowHTTP)) {
-		return 0, fmt.Errorf("response_url refused: not an https URL")
+	u, err := h.hooks.check(responseURL)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithDeadline(ctx, start.Add(SlackTimeout-answerMargin))
 	defer cancel()

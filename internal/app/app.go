@@ -30,11 +30,6 @@ import (
 // what a runner or test sets in code.
 type Config struct {
 	config.Config
-	// AllowHTTPResponseURL lets the answers to Slack's requests go to a
-	// plain-http response_url: for a fake Slack on this machine (the
-	// sandbox, tests), never read from the environment. Slack's own are
-	// https.
-	AllowHTTPResponseURL bool
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -127,7 +122,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
+			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)

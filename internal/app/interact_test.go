@@ -99,7 +99,7 @@ func (l *loop) start(t *testing.T, storeKind, project string, extra map[string]s
 		env[k] = v
 	}
 	cfg := instanceConfig(t, l.slack, storeKind, project, env)
-	cfg.budget, cfg.leaseMargin, cfg.AllowHTTPResponseURL = testBudget, testLeaseMargin, true
+	cfg.budget, cfg.leaseMargin = testBudget, testLeaseMargin
 	l.instance = serve(t, cfg)
 }
 
