@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
@@ -68,9 +69,11 @@ type Answer struct {
 type InteractivityConfig struct {
 	// Secrets are the accepted signing secrets (several during rotation).
 	Secrets [][]byte
-	// Team returns the team id of the bot token's workspace (auth.test),
-	// cached by the caller. Requests from another team are refused.
-	Team func(ctx context.Context) (string, error)
+	// Workspace returns the bot token's workspace (auth.test), cached by
+	// the caller (Client.Workspace). Requests for another workspace are
+	// refused with 403; users of another one (in a shared channel) are
+	// answered incident.ExternalUserText and nothing is done.
+	Workspace func(ctx context.Context) (Workspace, error)
 	// Actions handles every verified request of the workspace.
 	Actions Actions
 	// Now is the clock signatures are checked against; nil is time.Now.
@@ -89,20 +92,20 @@ type InteractivityConfig struct {
 }
 
 type handler struct {
-	secrets [][]byte
-	team    func(ctx context.Context) (string, error)
-	actions Actions
-	now     func() time.Time
-	budget  time.Duration
-	client  *http.Client
-	hooks   responseURLRule
+	secrets   [][]byte
+	workspace func(ctx context.Context) (Workspace, error)
+	actions   Actions
+	now       func() time.Time
+	budget    time.Duration
+	client    *http.Client
+	hooks     responseURLRule
 }
 
 // NewInteractivityHandler returns the HTTP handler of PathInteractions and
 // PathCommands.
 func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
-		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
+		secrets: c.Secrets, workspace: c.Workspace, actions: c.Actions, now: c.Now,
 		budget: c.Budget, client: c.HTTPClient, hooks: newResponseURLRule(c.APIURL),
 	}
 	if h.now == nil {
@@ -204,7 +207,7 @@ func (h *handler) command(ctx context.Context, w http.ResponseWriter, form url.V
 		return http.StatusBadRequest, err.Error()
 	}
 	rl.kind, rl.command, rl.teamID, rl.userID = "command", cmd.Command, cmd.TeamID, cmd.UserID
-	if status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
+	if _, status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
 		return status, msg
 	}
 	ans := h.actions.Command(ctx, cmd)
@@ -233,10 +236,19 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 		w.WriteHeader(http.StatusOK)
 		return http.StatusOK, ""
 	}
-	if status, msg := h.checkTeam(ctx, in.TeamID, rl); status != 0 {
+	ws, status, msg := h.checkTeam(ctx, in.TeamID, rl)
+	if status != 0 {
 		return status, msg
 	}
-	ans := h.actions.Interact(ctx, in)
+	var ans Answer
+	if in.UserTeamID != "" && !ws.Owns(in.UserTeamID) {
+		// A user of another organisation in a shared channel: the
+		// request is for this workspace, but the person is not its own.
+		rl.err = fmt.Errorf("user of team %s refused: not the workspace's own", in.UserTeamID)
+		ans = Answer{Text: incident.ExternalUserText}
+	} else {
+		ans = h.actions.Interact(ctx, in)
+	}
 	rl.timeout = ctx.Err() != nil
 	if ans.Text != "" && in.ResponseURL != "" {
 		// Before answering: once answered, the instance may get no CPU
@@ -254,20 +266,20 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 	return http.StatusOK, ""
 }
 
-// checkTeam refuses a request from a workspace other than the bot
+// checkTeam refuses a request for a workspace other than the bot
 // token's: 403, or 503 when the token's workspace cannot be learnt. It
-// returns 0 when the request may go on.
-func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (int, string) {
-	want, err := h.team(ctx)
+// returns the workspace and status 0 when the request may go on.
+func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (Workspace, int, string) {
+	ws, err := h.workspace(ctx)
 	if err != nil {
 		rl.err = fmt.Errorf("team of the bot token: %w", err)
-		return http.StatusServiceUnavailable, "could not check the workspace; try again"
+		return ws, http.StatusServiceUnavailable, "could not check the workspace; try again"
 	}
-	if teamID != want {
-		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, want)
-		return http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", want, teamID)
+	if !ws.Owns(teamID) {
+		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, ws.TeamID)
+		return ws, http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", ws.TeamID, teamID)
 	}
-	return 0, ""
+	return ws, 0, ""
 }
 
 // respond posts text, ephemeral, to a response_url within what is left of

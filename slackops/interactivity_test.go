@@ -112,9 +112,9 @@ func newTestHandler(t *testing.T, actions *fakeActions, mod func(*InteractivityC
 	t.Helper()
 	logs := &bytes.Buffer{}
 	cfg := InteractivityConfig{
-		Secrets: [][]byte{[]byte(testSecret)},
-		Team:    func(context.Context) (string, error) { return testTeam, nil },
-		Actions: actions,
+		Secrets:   [][]byte{[]byte(testSecret)},
+		Workspace: func(context.Context) (Workspace, error) { return Workspace{TeamID: testTeam}, nil },
+		Actions:   actions,
 		// A fake Slack on this machine: the tests' response_urls are
 		// served there too.
 		APIURL: "http://127.0.0.1:1/api/",
@@ -237,7 +237,7 @@ func TestHandlerRefusals(t *testing.T) {
 	tests := []struct {
 		name string
 		req  *http.Request
-		team func(context.Context) (string, error)
+		team func(context.Context) (Workspace, error)
 		want int
 	}{
 		{"GET", httptest.NewRequest(http.MethodGet, PathInteractions, nil), nil, http.StatusMethodNotAllowed},
@@ -249,14 +249,14 @@ func TestHandlerRefusals(t *testing.T) {
 		{"interaction from another workspace", signed(PathInteractions, interactionBody(fixture(t, "message_action.json").Get("payload"))), nil, http.StatusForbidden},
 		{"command from another workspace", signed(PathCommands, strings.Replace(commandBody("ack"), testTeam, "TOTHER", 1)), nil, http.StatusForbidden},
 		{"workspace unknown", signed(PathCommands, commandBody("ack")),
-			func(context.Context) (string, error) { return "", errors.New("auth.test: ratelimited") }, http.StatusServiceUnavailable},
+			func(context.Context) (Workspace, error) { return Workspace{}, errors.New("auth.test: ratelimited") }, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
 				if tt.team != nil {
-					c.Team = tt.team
+					c.Workspace = tt.team
 				}
 			})
 			rec := serve(h, tt.req)
@@ -362,6 +362,50 @@ func TestHandlerPassesTheInteraction(t *testing.T) {
 	want, _ := ParseInteraction(url.Values{"payload": {payload}})
 	if len(h.actions.got) != 1 || h.actions.got[0].Action != want.Action || h.actions.got[0].Message != want.Message {
 		t.Errorf("Interact got %+v, want %+v", h.actions.got, want)
+	}
+}
+
+// TestSharedChannelUserRefused: in a channel shared with another
+// organisation (Slack Connect), Slack sends the app's team as team.id and
+// the clicking user's own team as user.team_id. An external user's click
+// does nothing and they get the plain refusal; the workspace's own
+// Enterprise Grid organisation counts as its own.
+func TestSharedChannelUserRefused(t *testing.T) {
+	t.Parallel()
+	external := strings.Replace(withTeam(t, "block_actions.json", "T9TK3CUKW"),
+		`"team_id": "`+testTeam+`"`, `"team_id": "T0OTHERORG"`, 1)
+	grid := strings.Replace(external, "T0OTHERORG", "E0ACME", 1)
+	for _, tt := range []struct {
+		name, payload string
+		acts          bool
+	}{
+		{"external user", external, false},
+		{"a user of the workspace's own Grid organisation", grid, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ru := newResponseURL(t)
+			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "Resolved"}}, func(c *InteractivityConfig) {
+				c.Workspace = func(context.Context) (Workspace, error) {
+					return Workspace{TeamID: testTeam, EnterpriseID: "E0ACME"}, nil
+				}
+			})
+			body := interactionBody(strings.Replace(tt.payload, "https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209", ru.URL+"/hook", 1))
+			rec := serve(h, signed(PathInteractions, body))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", rec.Code)
+			}
+			if got := h.actions.calls(); (got == 1) != tt.acts {
+				t.Errorf("Actions called %d times, want acts=%t", got, tt.acts)
+			}
+			got := ru.received()
+			if len(got) != 1 {
+				t.Fatalf("response_url got %q, want one answer", got)
+			}
+			if refused := strings.Contains(got[0], "another organisation"); refused == tt.acts {
+				t.Errorf("answer = %s, want the refusal: %t", got[0], !tt.acts)
+			}
+		})
 	}
 }
 

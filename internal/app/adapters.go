@@ -52,14 +52,25 @@ func responderErr(err error) error {
 type actors struct{ a *people.Actors }
 
 func (a actors) Lookup(ctx context.Context, slackUserID string) (incident.Actor, error) {
-	act, err := a.a.Lookup(ctx, slackUserID)
-	return incident.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email, Role: act.Role}, err
+	return actor(a.a.Lookup(ctx, slackUserID))
+}
+
+func (a actors) Reload(ctx context.Context, slackUserID string) (incident.Actor, error) {
+	return actor(a.a.Reload(ctx, slackUserID))
+}
+
+func actor(act people.Actor, err error) (incident.Actor, error) {
+	return incident.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email, Role: act.Role,
+		Teams: act.Teams, FromCache: act.FromCache}, err
 }
 
 // explain is what a responder reads when acting failed: why their Slack
 // user has no PagerDuty user, or what PagerDuty answered.
 func explain(err error) string {
 	switch {
+	case errors.Is(err, people.ErrNotOurs):
+		// Its text is the plain answer.
+		return err.Error()
 	case errors.Is(err, people.ErrNoPagerDutyUser):
 		return "You can't act on PagerDuty from Slack yet: " + err.Error() +
 			". Ask a PagerDuty admin to add you, or to use the same email address as in Slack."

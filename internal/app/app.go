@@ -104,10 +104,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, ActRoles: cfg.ActRoles, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
-		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{
+			PagerDuty: pd, Slack: slack, AllowGuests: cfg.AllowGuests, Cache: cache, Log: log,
+		})}
 		if cfg.PagerDutyFrom != "" {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
@@ -121,7 +123,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
+			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
 			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL,
 		}))
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +190,46 @@ var Vars = []Var{
 		},
 	},
 	{
+		Name: "ACT_ROLES", Required: "no", Default: strings.Join(incident.ActingRoles, ","),
+		Description: "the PagerDuty roles that may act from Slack, comma-separated: some of " + roleList(incident.ActingRoles) +
+			" (`limited_user` and `restricted_access` only on their own teams' incidents), to narrow what PagerDuty allows, like `owner,admin` (*Acting from Slack*)",
+		load: func(cfg *Config, v string) error {
+			cfg.ActRoles = nil
+			var errs []error
+			for i, role := range splitList(v) {
+				role = strings.ToLower(role)
+				switch {
+				case slices.Contains(incident.ActingRoles, role):
+					if !slices.Contains(cfg.ActRoles, role) {
+						cfg.ActRoles = append(cfg.ActRoles, role)
+					}
+				case slices.Contains(incident.ReadOnlyRoles, role):
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is a read-only PagerDuty role, which may not change incidents; the roles that may are %s",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				default:
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is not a PagerDuty role that may change incidents (%s)",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				}
+			}
+			if len(errs) == 0 && len(cfg.ActRoles) == 0 {
+				errs = append(errs, errors.New("ACT_ROLES names no role; leave it empty for the default"))
+			}
+			return errors.Join(errs...)
+		},
+	},
+	{
+		Name: "ALLOW_GUESTS", Required: "no", Default: "false",
+		Description: "`true` lets the workspace's guests (multi- and single-channel) act from Slack, as their PagerDuty role allows",
+		load: func(cfg *Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			cfg.AllowGuests = b
+			if err != nil {
+				return errors.New("ALLOW_GUESTS must be true or false")
+			}
+			return nil
+		},
+	},
+	{
 		Name: "PAGERDUTY_API_URL", Required: "no", Default: pagerduty.DefaultAPIURL,
 		Description: "PagerDuty REST API; EU accounts `https://api.eu.pagerduty.com`",
 		load: func(cfg *Config, v string) error {
@@ -244,6 +286,15 @@ var Vars = []Var{
 		Name: "PORT", Required: "no", Default: "8080",
 		Description: "port of `cmd/local`",
 	},
+}
+
+// roleList is roles in code quotes, for the README.
+func roleList(roles []string) string {
+	quoted := make([]string, len(roles))
+	for i, r := range roles {
+		quoted[i] = "`" + r + "`"
+	}
+	return strings.Join(quoted, ", ")
 }
 
 // loadOverrides reads SLACK_USER_OVERRIDES, keyed by PagerDuty user id or
