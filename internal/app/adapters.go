@@ -76,7 +76,7 @@ func explain(err error) string {
 			". Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
 	case errors.Is(err, people.ErrNoEmail):
 		return "Slack does not show Incident Channels your email address, so it cannot find your PagerDuty user: " +
-			"you may be in this channel from another workspace, or an admin must grant the app the users:read.email scope (and reinstall it)."
+			"an admin must grant the app the users:read.email scope (and reinstall it)."
 	}
 	return pagerduty.Explain(err)
 }
