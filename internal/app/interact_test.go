@@ -412,6 +412,29 @@ func (l *loop) sharedChannelClick(t *testing.T, user, userTeam string) int {
 	return status
 }
 
+// resolveFrom has user of userTeam click Resolve in a shared channel and
+// checks the outcome: resolved when refusal is "", else the refusal
+// answered and the incident untouched. It reports whether it was refused.
+func (l *loop) resolveFrom(t *testing.T, user, userTeam, refusal string) bool {
+	t.Helper()
+	if status := l.sharedChannelClick(t, user, userTeam); status != http.StatusOK {
+		t.Fatalf("click answered %d, want 200", status)
+	}
+	inc, _ := l.pd.Incident(e2eIncident)
+	if refusal == "" {
+		wantContains(t, "answer", l.lastEphemeral(), "Resolved #1234")
+		if inc.Status != "resolved" {
+			t.Errorf("PagerDuty incident %s, want resolved", inc.Status)
+		}
+		return false
+	}
+	wantContains(t, "answer", l.lastEphemeral(), "ephemeral: ", refusal)
+	if inc.Status != "triggered" {
+		t.Errorf("PagerDuty incident %s, want triggered still", inc.Status)
+	}
+	return true
+}
+
 // TestEndToEndOnlyOurPeopleAct: only the workspace's own people act. In a
 // channel shared with another organisation, an external user clicking
 // Resolve — by the payload's user.team_id, or by users.info when the
@@ -465,20 +488,8 @@ func TestEndToEndOnlyOurPeopleAct(t *testing.T) {
 				tt.setup(l)
 			}
 			l.pd.ResetCalls()
-			if status := l.sharedChannelClick(t, tt.user, tt.userTeam); status != http.StatusOK {
-				t.Fatalf("click answered %d, want 200", status)
-			}
-			inc, _ := l.pd.Incident(e2eIncident)
-			if tt.want == "" {
-				wantContains(t, "answer", l.lastEphemeral(), "Resolved #1234")
-				if inc.Status != "resolved" {
-					t.Errorf("PagerDuty incident %s, want resolved", inc.Status)
-				}
+			if !l.resolveFrom(t, tt.user, tt.userTeam, tt.want) {
 				return
-			}
-			wantContains(t, "answer", l.lastEphemeral(), "ephemeral: ", tt.want)
-			if inc.Status != "triggered" {
-				t.Errorf("PagerDuty incident %s, want triggered still", inc.Status)
 			}
 			for _, r := range l.pd.Requests() {
 				if r.Method != http.MethodGet {
@@ -518,20 +529,8 @@ func TestEndToEndPagerDutyRoles(t *testing.T) {
 			l.mustDeliver(t, "triggered.json", "processed")
 			l.pd.SetRole("PADA", tt.role)
 			l.pd.SetTeams("PADA", tt.teams...)
-			if status := l.sharedChannelClick(t, "UADA", slackfake.DefaultTeamID); status != http.StatusOK {
-				t.Fatalf("click answered %d, want 200", status)
-			}
-			inc, _ := l.pd.Incident(e2eIncident)
-			if tt.want == "" {
-				wantContains(t, "answer", l.lastEphemeral(), "Resolved #1234")
-				if inc.Status != "resolved" {
-					t.Errorf("PagerDuty incident %s, want resolved", inc.Status)
-				}
+			if !l.resolveFrom(t, "UADA", slackfake.DefaultTeamID, tt.want) {
 				return
-			}
-			wantContains(t, "answer", l.lastEphemeral(), tt.want)
-			if inc.Status != "triggered" {
-				t.Errorf("PagerDuty incident %s, want triggered still", inc.Status)
 			}
 			// Promoted in PagerDuty: the next click acts, the cached
 			// role notwithstanding.
