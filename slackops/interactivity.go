@@ -152,10 +152,11 @@ var InteractivityEndpoint = endpoint.Spec{
 	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxInteractivityBody,
 }
 
-// ServeHTTP answers 200 when done (a command's or a submission's answer
-// in the body, a click's or shortcut's through its response_url) ·
+// ServeHTTP answers 200 when done or refused with a reason (a command's
+// or a submission's answer in the body, a click's or shortcut's through
+// its response_url; a user of another organisation is refused so) ·
 // 400 malformed signed body · 401 missing or invalid signature or stale
-// timestamp · 403 a request from another workspace · 404 another path ·
+// timestamp · 403 a request for another workspace · 404 another path ·
 // 503 the workspace could not be checked. Behind endpoint.Chain with
 // InteractivityEndpoint, also 405 not POST, 413 body over
 // MaxInteractivityBody and 500 a bug (a recovered panic).
@@ -253,7 +254,9 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 	if ans.Text != "" && in.ResponseURL != "" {
 		// Before answering: once answered, the instance may get no CPU
 		// to post with.
-		rl.posted, rl.err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		var err error
+		rl.posted, err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		rl.err = errors.Join(rl.err, err)
 	}
 	if in.Type == TypeViewSubmission && len(ans.ViewErrors) > 0 {
 		writeJSON(w, struct {

@@ -405,6 +405,9 @@ func TestSharedChannelUserRefused(t *testing.T) {
 			if refused := strings.Contains(got[0], "another organisation"); refused == tt.acts {
 				t.Errorf("answer = %s, want the refusal: %t", got[0], !tt.acts)
 			}
+			if logged := strings.Contains(h.logs.String(), "not the workspace's own"); logged == tt.acts {
+				t.Errorf("log = %s, want the refusal logged: %t", h.logs.String(), !tt.acts)
+			}
 		})
 	}
 }
