@@ -74,8 +74,12 @@ func (r *Responder) refusal(actor Actor, inc Snapshot) string {
 			" may act on incidents from Slack (ACT_ROLES). Use the PagerDuty app, or ask someone who may."
 	case TeamScopedRole(actor.Role) && !sharesTeam(actor.Teams, inc.Teams):
 		teams := "no team"
-		if len(inc.Teams) > 0 {
+		switch {
+		case len(inc.Teams) > 0:
 			teams = teamNames(inc.Teams)
+		case !inc.Complete:
+			// Only a reference to the incident was seen so far.
+			teams = "teams not known here yet"
 		}
 		return who + ", which may change only the incidents of your PagerDuty teams, and " + numberOrID(inc) +
 			" belongs to " + teams + ". Ask someone on call, or a PagerDuty admin to add you to the team."
