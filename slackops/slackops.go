@@ -54,7 +54,10 @@ type Client struct {
 	// membersTTL: an outage opening many incidents at once would
 	// otherwise spend the method's Tier 2 limit on one group.
 	members map[string]cachedMembers
-	now     func() time.Time
+	// shared holds what conversations.info said of each channel's
+	// sharing with other organisations (ExternallyShared).
+	shared map[string]*sharing
+	now    func() time.Time
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when

@@ -40,7 +40,7 @@ func TestPeople(t *testing.T) {
 
 			put := map[string]people.Entry{
 				"PADA":                   {SlackUserID: "UADA", ExpireAt: expire},
-				"PDORA":                  {Reason: "no Slack account for dora@example.com", ExpireAt: expire.Add(-23 * time.Hour)},
+				"PDORA":                  {Reason: "no Slack account", ExpireAt: expire.Add(-23 * time.Hour)},
 				"a/b":                    {SlackUserID: "USLASH", ExpireAt: expire},
 				"":                       {SlackUserID: "UEMPTY", ExpireAt: expire},
 				strings.Repeat("P", 101): {SlackUserID: "ULONG", ExpireAt: expire},

@@ -67,13 +67,16 @@ func actor(act people.Actor, err error) (incident.Actor, error) {
 // explain is what a responder reads when acting failed: why their Slack
 // user has no PagerDuty user, or what PagerDuty answered.
 func explain(err error) string {
+	var noUser *people.NoPagerDutyUserError
 	switch {
 	case errors.Is(err, people.ErrNotOurs):
 		// Its text is the plain answer.
 		return err.Error()
-	case errors.Is(err, people.ErrNoPagerDutyUser):
-		return "You can't act on PagerDuty from Slack yet: " + err.Error() +
-			". Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
+	case errors.As(err, &noUser):
+		// Only the user who acted sees this: it names their own address,
+		// the one thing they need to fix it.
+		return "You can't act on PagerDuty from Slack yet: no PagerDuty user has the email address " + noUser.Email +
+			" (your Slack one). Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
 	case errors.Is(err, people.ErrNoEmail):
 		return "Slack does not show Incident Channels your email address, so it cannot find your PagerDuty user: " +
 			"an admin must grant the app the users:read.email scope (and reinstall it)."

@@ -75,18 +75,24 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache, claims = store.NewMemory(), &store.MemoryPeople{}, &store.MemoryClaims{}
+		m := store.NewMemory()
+		m.Retention = cfg.HistoryRetention
+		st, cache, claims = m, &store.MemoryPeople{}, &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
+		fs.Retention = cfg.HistoryRetention
 		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
+	}
+	if !cfg.AllowSharedChannels {
+		icfg.ExternalChannels = slack
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
@@ -114,7 +120,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
 	}
-	h := &Handler{}
+	h := &Handler{slackOps: slack, posted: postedChannels(cfg.Config), allowShared: cfg.AllowSharedChannels}
 	// One middleware chain serves every endpoint: recover, request log,
 	// body limit, method check.
 	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
@@ -160,6 +166,11 @@ type Handler struct {
 	sweep       http.Handler
 	sweeper     sweep.Sweeper
 	sweepBudget time.Duration
+
+	// slackOps, posted and allowShared serve checkSharedChannels.
+	slackOps    *slackops.Client
+	posted      map[string][]string
+	allowShared bool
 }
 
 // ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 )
 
 // Operations on users (see the incident operations).
@@ -73,19 +74,22 @@ func (c *Client) User(ctx context.Context, id string) (User, error) {
 }
 
 // UserByEmail returns the PagerDuty user whose email address is email,
-// compared case-insensitively. PagerDuty's query matches names and
-// addresses by part, so GET /users?query= answers every user whose
-// address contains email ("ann@x.com" finds "joann@x.com"); only an exact
-// match counts. It fails with ErrNoUser when no user has the address.
+// compared as emailaddr.Equal does: ASCII case folded, and an address
+// beyond ASCII matching nobody (it is not even asked for). PagerDuty's
+// query matches names and addresses by part, so GET /users?query=
+// answers every user whose address contains email ("ann@x.com" finds
+// "joann@x.com"); only an exact match counts. It fails with ErrNoUser
+// when no user has the address. Its errors name the address by its
+// emailaddr.Hash only, as they end up in logs.
 func (c *Client) UserByEmail(ctx context.Context, email string) (User, error) {
 	email = strings.TrimSpace(email)
-	op := opUsers + " " + email
-	if email == "" {
-		return User{}, &incident.Error{Kind: incident.KindRefused, Op: op, Err: &noUserError{email: `""`}}
+	op := opUsers + " " + emailaddr.Hash(email)
+	if _, ok := emailaddr.Key(email); !ok {
+		return User{}, &incident.Error{Kind: incident.KindRefused, Op: op, Err: &noUserError{email: email}}
 	}
 	var found *User
 	_, err := list(ctx, c, op, "/users", "users", url.Values{"query": {email}}, maxUserPages, func(u userJSON) bool {
-		if strings.EqualFold(strings.TrimSpace(u.Email), email) {
+		if emailaddr.Equal(u.Email, email) {
 			found = new(u.user())
 			return false
 		}

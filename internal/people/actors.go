@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
@@ -32,7 +33,8 @@ var (
 	// It is incident.ErrNoEmail, which the Slack adapter returns.
 	ErrNoEmail = incident.ErrNoEmail
 	// ErrNoPagerDutyUser means no PagerDuty user has the Slack user's
-	// email address; the error's text names the address.
+	// email address. The error is a *NoPagerDutyUserError, which holds
+	// the address; its text does not, as errors end up in logs.
 	ErrNoPagerDutyUser = errors.New("no PagerDuty user has the Slack user's email address")
 	// ErrNotOurs means the Slack user may not act whatever their
 	// PagerDuty user: not of the app's workspace, deactivated, a bot, an
@@ -190,10 +192,12 @@ func (a *Actors) lookUp(ctx context.Context, slackUserID string) (*ActorEntry, e
 	}
 	u, err := a.pd.UserByEmail(ctx, email)
 	switch {
-	case errors.Is(err, pagerduty.ErrNoUser):
+	case errors.Is(err, pagerduty.ErrNoUser) || (err == nil && !emailaddr.Equal(u.Email, email)):
+		// Whatever PagerDuty's search matched, only the same address
+		// (ASCII case aside) makes the Slack user that PagerDuty user.
 		return &ActorEntry{Email: email, Reason: reasonNoPagerDutyUser, ExpireAt: a.now().Add(a.missTTL)}, nil
 	case err != nil:
-		return nil, fmt.Errorf("look up PagerDuty user %s: %w", email, err)
+		return nil, fmt.Errorf("look up the PagerDuty user of Slack user %s: %w", slackUserID, err)
 	}
 	return &ActorEntry{PagerDutyID: u.ID, Name: u.Name, Email: u.Email, Role: u.Role, Teams: u.Teams,
 		Guest: su.Guest, ExpireAt: a.now().Add(a.ttl)}, nil
@@ -240,7 +244,7 @@ func (a *Actors) result(e ActorEntry) (actor Actor, err error, ok bool) {
 	case e.Reason == reasonNoEmail:
 		return Actor{}, ErrNoEmail, true
 	case e.Reason == reasonNoPagerDutyUser:
-		return Actor{}, &noPagerDutyUserError{email: e.Email}, true
+		return Actor{}, &NoPagerDutyUserError{Email: e.Email}, true
 	case e.Reason == "" && e.PagerDutyID != "" && e.Guest && !a.allowGuests:
 		return Actor{}, &notOursError{why: whyGuest}, true
 	case e.Reason == "" && e.PagerDutyID != "":
@@ -249,10 +253,14 @@ func (a *Actors) result(e ActorEntry) (actor Actor, err error, ok bool) {
 	return Actor{}, nil, false
 }
 
-// noPagerDutyUserError is ErrNoPagerDutyUser naming the address.
-type noPagerDutyUserError struct{ email string }
+// NoPagerDutyUserError is ErrNoPagerDutyUser for the address Email. Its
+// text names the address by its emailaddr.Hash only; an answer shown
+// only to the Slack user concerned may name Email, their own address.
+type NoPagerDutyUserError struct{ Email string }
 
-func (e *noPagerDutyUserError) Error() string {
-	return "no PagerDuty user has the email address " + e.email + " (the Slack user's)"
+func (e *NoPagerDutyUserError) Error() string {
+	return "no PagerDuty user has the Slack user's email address (" + emailaddr.Hash(e.Email) + ")"
 }
-func (e *noPagerDutyUserError) Is(target error) bool { return target == ErrNoPagerDutyUser }
+
+// Is makes the error match ErrNoPagerDutyUser.
+func (e *NoPagerDutyUserError) Is(target error) bool { return target == ErrNoPagerDutyUser }

@@ -10,7 +10,8 @@ type Entry struct {
 	// SlackUserID is the user's Slack user id; "" for a cached miss.
 	SlackUserID string
 	// Reason is why the user has no usable Slack account ("no Slack
-	// account for ada@example.com"); Reason != "" means a cached miss.
+	// account"; it is posted, so it never names an address); Reason != ""
+	// means a cached miss.
 	Reason string
 	// ExpireAt is when the entry stops being used; the Resolver looks the
 	// user up again after it.

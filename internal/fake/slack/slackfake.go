@@ -81,10 +81,13 @@ type Channel struct {
 	Name string
 	// Creator is the user who created the channel: BotUserID for channels
 	// made through the API, HumanUserID for those made by CreateChannel.
-	Creator   string
-	Created   time.Time
-	Private   bool
-	Archived  bool
+	Creator  string
+	Created  time.Time
+	Private  bool
+	Archived bool
+	// ExtShared marks a channel shared with another organisation (Slack
+	// Connect): conversations.info says is_ext_shared and is_shared.
+	ExtShared bool
 	Topic     string
 	Members   []string
 	Bookmarks []Bookmark
@@ -480,6 +483,16 @@ func (s *Server) Archive(id string) {
 	}
 }
 
+// ShareExternally shares the channel id with another organisation, as
+// an admin accepting a Slack Connect invitation would.
+func (s *Server) ShareExternally(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		c.ExtShared = true
+	}
+}
+
 // Kick removes user from the channel id, as a person could remove the bot.
 func (s *Server) Kick(id, user string) {
 	s.mu.Lock()
@@ -837,6 +850,10 @@ func channelJSON(c *Channel) answer {
 	return answer{
 		"id": c.ID, "name": c.Name, "is_channel": !c.Private, "is_private": c.Private,
 		"is_archived": c.Archived, "creator": c.Creator, "created": c.Created.Unix(), "topic": answer{"value": c.Topic},
+		// As Slack's conversation object: is_shared for any sharing,
+		// is_ext_shared for another organisation, is_org_shared for
+		// workspaces of one Enterprise organisation (never, here).
+		"is_shared": c.ExtShared, "is_ext_shared": c.ExtShared, "is_org_shared": false, "is_pending_ext_shared": false,
 	}
 }
 
