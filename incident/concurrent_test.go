@@ -117,7 +117,7 @@ func TestServiceRouteSummaryOnceUnderConcurrentEvents(t *testing.T) {
 // the "Could not add" note once.
 func TestServiceRouteInviteNoteOnceUnderConcurrentEvents(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		dir := &fakeDirectory{missing: map[string]string{"PUSER00": "no Slack account for ada@example.com"}}
+		dir := &fakeDirectory{missing: map[string]string{"PUSER00": "no Slack account"}}
 		e := newRoutedEnv(t, incident.Config{Directory: dir})
 		// First attempt: channel and root, then the directory is rate limited.
 		dir.fail = []error{&incident.Error{Kind: incident.KindTransient, Op: "pd", Err: errors.New("429")}}

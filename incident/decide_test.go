@@ -70,6 +70,9 @@ func FuzzChannelName(f *testing.F) {
 				t.Fatalf("withSuffix(%q, %d) = %q: invalid", name, try, s)
 			}
 		}
+		if s := idChannelName(prefix, Snapshot{ID: "Q1CHECKOUT", Number: number % 1e9}, 1+number%3); !validChannelName(s) || !strings.Contains(s, "-q1checkout") {
+			t.Fatalf("idChannelName(%q, %d) = %q: invalid or without the id", prefix, number, s)
+		}
 	})
 }
 
@@ -149,6 +152,9 @@ func TestRecordRemembersEvent(t *testing.T) {
 	}
 }
 
+// dbDownNames are the channel names of the incident of fullEvent.
+var dbDownNames = []string{"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5", "inc-42-p1"}
+
 func TestDecide(t *testing.T) {
 	cfg := Config{ChannelPrefix: "inc", InviteUsers: []string{"U1", "U2"}}
 	trig := fullEvent(EventTriggered, "triggered", 0)
@@ -189,10 +195,9 @@ func TestDecide(t *testing.T) {
 		want Plan
 	}{
 		{"new incident", fresh, EventRecord{Exists: true}, trig, Plan{
-			CreateChannel: true, ChannelName: "inc-42-db-down", Topic: "Triggered · high · P2 · DB",
-			ChannelNames: []string{"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
-			Bookmarks:    []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
-			Invite:       []string{"U1", "U2"}, PostRoot: true,
+			CreateChannel: true, ChannelName: "inc-42-db-down", ChannelNames: dbDownNames, Topic: "Triggered · high · P2 · DB",
+			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
+			Invite:    []string{"U1", "U2"}, PostRoot: true,
 		}},
 		{"triggered on a ready channel", ready, EventRecord{Exists: true}, trig, Plan{}},
 		{"done event", acked, EventRecord{Exists: true, Done: true}, ack, Plan{}},
@@ -207,10 +212,9 @@ func TestDecide(t *testing.T) {
 			Reply: &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(time.Minute), EventID: noteEvent(time.Minute).ID},
 		}},
 		{"channel creation unsettled: adopt", creating, EventRecord{Exists: true}, trig, Plan{
-			CreateChannel: true, ChannelName: "inc-42-db-down", Adopt: &creating.Ledger[0], Topic: "Triggered · high · P2 · DB",
-			ChannelNames: []string{"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
-			AdoptNames: []string{"inc-p1", "inc-p1-2", "inc-p1-3", "inc-p1-4", "inc-p1-5",
-				"inc-42-db-down", "inc-42-db-down-2", "inc-42-db-down-3", "inc-42-db-down-4", "inc-42-db-down-5"},
+			CreateChannel: true, ChannelName: "inc-42-db-down", ChannelNames: dbDownNames,
+			Adopt: &creating.Ledger[0], AdoptNames: append([]string{"inc-p1", "inc-p1-2", "inc-p1-3", "inc-p1-4", "inc-p1-5"}, dbDownNames...),
+			Topic:     "Triggered · high · P2 · DB",
 			Bookmarks: []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
 			Invite:    []string{"U1", "U2"}, PostRoot: true,
 		}},
@@ -413,7 +417,7 @@ func TestDecideRoutes(t *testing.T) {
 		{"ignored: nothing at all", p3(apply(trig)), trig, Plan{}},
 		{"raised to P1: private channel, invitees, announce", p1(acked), ack, Plan{
 			CreateChannel: true, ChannelName: "sev-42-db-down", Private: true,
-			ChannelNames: []string{"sev-42-db-down", "sev-42-db-down-2", "sev-42-db-down-3", "sev-42-db-down-4", "sev-42-db-down-5"},
+			ChannelNames: []string{"sev-42-db-down", "sev-42-db-down-2", "sev-42-db-down-3", "sev-42-db-down-4", "sev-42-db-down-5", "sev-42-p1"},
 			Topic:        "Acknowledged · high · P1 · DB",
 			Bookmarks:    []Bookmark{{Title: "PagerDuty #42", Link: "https://pd/incidents/P1"}},
 			Invite:       []string{"U1"}, InviteGroups: []string{"@sre"}, PostRoot: true,

@@ -45,8 +45,9 @@ type Entry struct {
 	// Since is when an attempt first set out to do it; a channel created
 	// since then under one of Names is that attempt's.
 	Since time.Time
-	// Names are the channel names creation was tried under (before
-	// collision suffixes), for KeyChannel.
+	// Names are the channel names creation was tried under (the wanted
+	// names before numbered suffixes, and the names with the incident
+	// id), for KeyChannel.
 	Names []string
 	// Thread is set for a board that is the post-only message.
 	Thread bool

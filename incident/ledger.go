@@ -80,8 +80,9 @@ func (st *State) Entry(key string) *Entry {
 }
 
 // maxChannelNames bounds the channel names remembered for adoption: a
-// name changes only when a full incident payload replaces a reference.
-const maxChannelNames = 4
+// name changes only when a full incident payload replaces a reference,
+// and each plan adds two (the wanted name and the one with the id).
+const maxChannelNames = 8
 
 // markInFlight records in the ledger that owner sets out to do the
 // plan's posts at now. Entries an earlier attempt left keep their Since (and
@@ -97,8 +98,14 @@ func markInFlight(st *State, p Plan, owner string, now, until time.Time) {
 		e.PutOff, e.Event = false, ""
 		switch {
 		case key == KeyChannel:
-			if !slices.Contains(e.Names, p.ChannelName) && len(e.Names) < maxChannelNames {
-				e.Names = append(e.Names, p.ChannelName)
+			names := []string{p.ChannelName}
+			if n := len(p.ChannelNames); n > 0 {
+				names = append(names, p.ChannelNames[n-1])
+			}
+			for _, name := range names {
+				if !slices.Contains(e.Names, name) && len(e.Names) < maxChannelNames {
+					e.Names = append(e.Names, name)
+				}
 			}
 		case strings.HasPrefix(key, boardPrefix):
 			ch := strings.TrimPrefix(key, boardPrefix)

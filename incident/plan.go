@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,19 @@ type Config struct {
 	// Poll is how often a waiter reads the incident while another
 	// attempt holds its lease; 0 means 100 ms.
 	Poll time.Duration
+	// ExternalChannels, when set, keeps the incident's messages out of
+	// announce and post-only channels shared with another organisation:
+	// each is checked before it is posted or edited, and one found shared
+	// is given up (ErrExternalChannel). Nil checks nothing
+	// (ALLOW_SHARED_CHANNELS=true).
+	ExternalChannels ExternalChannels
+}
+
+// ExternalChannels tells whether people of another organisation can read
+// a channel (Slack Connect). The answer is expected to be remembered: it
+// is asked before every message in an announce or post-only channel.
+type ExternalChannels interface {
+	ExternallyShared(ctx context.Context, channelID string) (bool, error)
 }
 
 // Route returns the route of inc: the Router's, or the default. With
@@ -72,17 +86,19 @@ type Plan struct {
 	// CreateChannel is set when the incident has no channel yet and its
 	// route gives it one.
 	CreateChannel bool
-	// ChannelName is the wanted name (without collision suffix);
-	// ChannelNames the names to create it under, tried in order until one
-	// is not taken: the wanted name, then with numbered suffixes.
-	ChannelName  string
+	// ChannelName is the wanted name (without collision suffix).
+	ChannelName string
+	// ChannelNames are the names to create the channel under, in order
+	// until one is free: ChannelName, its numbered suffixes, and last the
+	// name with the incident id (see channelNames).
 	ChannelNames []string
 	// Private makes the new channel private.
 	Private bool
 	// Adopt is the pending channel entry of an earlier attempt: a channel
-	// it created under one of AdoptNames (Adopt.Names and the wanted name,
-	// each with its suffixes) since Adopt.Since is adopted rather than
-	// created twice. Nil when no attempt set out before.
+	// it created under one of AdoptNames since Adopt.Since is adopted
+	// rather than created twice. Nil when no attempt set out before.
+	// AdoptNames are the names that attempt, or one planned from an
+	// earlier snapshot (Adopt.Names), may have created it under.
 	Adopt      *Entry
 	AdoptNames []string
 	// Topic is the topic to set; empty when the channel's is current.
@@ -228,13 +244,13 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		if !own && route.Channel {
 			p.CreateChannel = true
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
-			p.ChannelNames = channelNames(p.ChannelName)
+			p.ChannelNames = channelNames(p.ChannelName, idChannelName(route.Prefix, inc, round))
 			p.Private = route.Private
 			if e := st.Entry(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
-				p.AdoptNames = adoptNames(append(slices.Clone(e.Names), p.ChannelName))
+				p.AdoptNames = adoptNames(e.Names, p.ChannelNames)
 			}
 		}
 		if own || p.CreateChannel {

@@ -72,8 +72,13 @@ type Answer struct {
 // Actor is the PagerDuty user a Slack user acts as.
 type Actor struct {
 	PagerDutyID, Name, Email string
-	// Role is their PagerDuty role.
-	Role string
+	// Role is their PagerDuty role (Role… constants); Teams the ids of
+	// their PagerDuty teams.
+	Role  string
+	Teams []string
+	// FromCache is set when the answer is a cached one, which
+	// Actors.Reload reads afresh.
+	FromCache bool
 }
 
 // ResponderPagerDuty is what a Responder asks of PagerDuty: it acts on
@@ -96,9 +101,13 @@ var (
 	ErrLastLevel           = errors.New("the incident is at the last level of its escalation policy")
 )
 
-// Actors maps Slack users to PagerDuty users.
+// Actors maps Slack users to PagerDuty users. Lookup may answer from a
+// cache; Reload does not. Both fail when the Slack user may not act at
+// all (not of the app's workspace, deactivated, a bot, …), with an error
+// Explain turns into the answer.
 type Actors interface {
 	Lookup(ctx context.Context, slackUserID string) (Actor, error)
+	Reload(ctx context.Context, slackUserID string) (Actor, error)
 }
 
 // Incidents reads the stored incidents for a Responder.
@@ -139,6 +148,9 @@ type ResponderOptions struct {
 	// to act then say what to set.
 	PagerDuty ResponderPagerDuty
 	Actors    Actors
+	// ActRoles are the PagerDuty roles that may act (ACT_ROLES), of
+	// ActingRoles; nil is all of ActingRoles.
+	ActRoles []string
 	// Explain turns a failure of PagerDuty or of the user look-up into a
 	// sentence for the responder; nil uses the error's text.
 	Explain func(error) string
@@ -257,10 +269,10 @@ func (r *Responder) find(ctx context.Context, req Request) (State, Answer, bool)
 	return st, Answer{}, true
 }
 
-// act maps the user, claims the action and calls PagerDuty as them. The
-// user is looked up only once the incident shows there is something to
-// do: a stale click or a channel that is no incident's asks PagerDuty
-// nothing.
+// act maps the user, checks that they may act on the incident (permit.go),
+// claims the action and calls PagerDuty as them. The user is looked up
+// only once the incident shows there is something to do: a stale click
+// or a channel that is no incident's asks PagerDuty nothing.
 func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	inc := st.Snapshot
 	req.IncidentID = inc.ID
@@ -270,14 +282,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	if (req.Kind == RequestNote && strings.TrimSpace(req.Note) == "") || (req.Kind == RequestTimeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
-	actor, actorErr := r.o.Actors.Lookup(ctx, req.UserID)
-	if actorErr != nil {
-		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", actorErr.Error())
-		return Answer{Text: r.o.Explain(actorErr)}
-	}
-	if readOnlyRole(actor.Role) {
-		return Answer{Text: "Your PagerDuty user (" + slackEscape(actor.Name) + ") has the *" + slackEscape(actor.Role) +
-			"* role, which may not change incidents; ask a PagerDuty admin, or someone on call."}
+	actor, ans, ok := r.actor(ctx, req, st)
+	if !ok {
+		return ans
 	}
 	key, ttl := claimKey(req)
 	by := req.UserID + "/" + string(req.Kind) + "/" + requestID()
@@ -400,12 +407,6 @@ func holderOf(holder string, kind RequestKind) (string, RequestKind) {
 		return u, RequestKind(k)
 	}
 	return u, kind
-}
-
-// readOnlyRole reports whether a PagerDuty role may not change incidents:
-// a full-access API key would let it, so the function refuses first.
-func readOnlyRole(role string) bool {
-	return role == "observer" || strings.HasPrefix(role, "read_only")
 }
 
 // call makes the PagerDuty call of kind as actor, and returns the answer:

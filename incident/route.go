@@ -50,9 +50,10 @@ type Directory interface {
 	// SlackUsers maps users (PagerDuty user references) to Slack user ids.
 	// found is keyed by PagerDuty user id; missing lists the users that
 	// have no usable Slack account, each with a short reason for people
-	// ("no Slack account for ada@example.com"). err is a failure worth a
-	// redelivery (*Error: the PagerDuty API or Slack was rate
-	// limited or unavailable); found and missing are then to be ignored.
+	// ("no Slack account"), which is posted in the channel and so never
+	// names an email address. err is a failure worth a redelivery
+	// (*Error: the PagerDuty API or Slack was rate limited or
+	// unavailable); found and missing are then to be ignored.
 	SlackUsers(ctx context.Context, users []Ref) (found map[string]string, missing []Unmatched, err error)
 }
 

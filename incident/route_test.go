@@ -208,7 +208,7 @@ func TestServiceNoteBeforeDetails(t *testing.T) {
 func TestServiceInvitesPagerDutyPeople(t *testing.T) {
 	dir := &fakeDirectory{
 		users:   map[string]string{"PUSER00": "UADA", "PUSER09": "UKJ"},
-		missing: map[string]string{"PUSER01": "no Slack account for alan@example.com"},
+		missing: map[string]string{"PUSER01": "no Slack account"},
 	}
 	e := newRoutedEnv(t, incident.Config{InviteUsers: []string{"U0LEAD"}, Directory: dir})
 	e.slack.refuse["UKJ"] = "deactivated"
@@ -231,7 +231,7 @@ func TestServiceInvitesPagerDutyPeople(t *testing.T) {
 		}
 	}
 	want := []string{
-		"Could not add to this channel: Alan Turing (no Slack account for alan@example.com)",
+		"Could not add to this channel: Alan Turing (no Slack account)",
 		"Could not add to this channel: Katherine Johnson (deactivated)",
 	}
 	if !slices.Equal(notes, want) {

@@ -73,9 +73,11 @@ type Answer struct {
 type InteractivityConfig struct {
 	// Secrets are the accepted signing secrets (several during rotation).
 	Secrets [][]byte
-	// Team returns the team id of the bot token's workspace (auth.test),
-	// cached by the caller. Requests from another team are refused.
-	Team func(ctx context.Context) (string, error)
+	// Workspace returns the bot token's workspace (auth.test), cached by
+	// the caller (Client.Workspace). Requests for another workspace are
+	// refused with 403; users of another one (in a shared channel) are
+	// answered incident.ExternalUserText and nothing is done.
+	Workspace func(ctx context.Context) (Workspace, error)
 	// Actions handles every verified request of the workspace.
 	Actions Actions
 	// Now is the clock signatures are checked against; nil is time.Now.
@@ -83,11 +85,14 @@ type InteractivityConfig struct {
 	// Budget is how long Actions may take; 0 is DefaultInteractivityBudget.
 	Budget time.Duration
 	// HTTPClient posts to response_urls; nil is a client without
-	// keep-alive and with a timeout of SlackTimeout.
+	// keep-alive and with a timeout of SlackTimeout. Redirects are never
+	// followed, whatever its CheckRedirect.
 	HTTPClient *http.Client
-	// AllowHTTPResponseURL lets response_urls be http as well as https,
-	// for tests and the sandbox. Slack's are always https.
-	AllowHTTPResponseURL bool
+	// APIURL is the Slack Web API the app calls (SLACK_API_URL); "" is
+	// DefaultAPIURL. Besides Slack's own hooks hosts, response_urls may
+	// go to the host of a non-default one (GovSlack, a fake Slack in tests
+	// and the sandbox), on its scheme.
+	APIURL string
 	// Requests remembers each verified request by its signature, so that
 	// a request captured and sent again within its window acts at most
 	// once; nil remembers none.
@@ -111,20 +116,21 @@ const AlreadyHandled = "already handled"
 type handler struct {
 	requests  RequestClaims
 	secrets   [][]byte
-	team      func(ctx context.Context) (string, error)
+	workspace func(ctx context.Context) (Workspace, error)
 	actions   Actions
 	now       func() time.Time
 	budget    time.Duration
 	client    *http.Client
-	allowHTTP bool
+	hooks     responseURLRule
 }
 
 // NewInteractivityHandler returns the HTTP handler of PathInteractions and
 // PathCommands.
 func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
-		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
-		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL, requests: c.Requests,
+		secrets: c.Secrets, workspace: c.Workspace, actions: c.Actions, now: c.Now,
+		budget: c.Budget, client: c.HTTPClient, hooks: newResponseURLRule(c.APIURL),
+		requests: c.Requests,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -140,6 +146,11 @@ func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 		tr.DisableKeepAlives = true
 		h.client = &http.Client{Transport: tr, Timeout: responseURLTimeout}
 	}
+	// A response_url that redirects would send the answer to a host the
+	// rule did not check.
+	client := *h.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h.client = &client
 	return h
 }
 
@@ -167,12 +178,14 @@ var InteractivityEndpoint = endpoint.Spec{
 	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxInteractivityBody,
 }
 
-// ServeHTTP answers 200 when done (a command's or a submission's answer
-// in the body, a click's or shortcut's through its response_url), or
+// ServeHTTP answers 200 when done or refused with a reason (a command's
+// or a submission's answer in the body, a click's or shortcut's through
+// its response_url; a user of another organisation is refused so), or
 // AlreadyHandled without acting to a replayed request ·
 // 400 malformed signed body · 401 missing or invalid signature or stale
-// timestamp · 403 a request from another workspace · 404 another path ·
-// 503 the workspace could not be checked, or the request not recorded. Behind endpoint.Chain with
+// timestamp · 403 a request for another workspace · 404 another path ·
+// 503 the workspace could not be checked or the request not recorded.
+// Behind endpoint.Chain with
 // InteractivityEndpoint, also 405 not POST, 413 body over
 // MaxInteractivityBody and 500 a bug (a recovered panic).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -232,7 +245,7 @@ func (h *handler) command(ctx context.Context, w http.ResponseWriter, form url.V
 		return http.StatusBadRequest, err.Error()
 	}
 	rl.kind, rl.command, rl.teamID, rl.userID = "command", cmd.Command, cmd.TeamID, cmd.UserID
-	if status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
+	if _, status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
 		return status, msg
 	}
 	ans := h.actions.Command(ctx, cmd)
@@ -261,15 +274,26 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 		w.WriteHeader(http.StatusOK)
 		return http.StatusOK, ""
 	}
-	if status, msg := h.checkTeam(ctx, in.TeamID, rl); status != 0 {
+	ws, status, msg := h.checkTeam(ctx, in.TeamID, rl)
+	if status != 0 {
 		return status, msg
 	}
-	ans := h.actions.Interact(ctx, in)
+	var ans Answer
+	if in.UserTeamID != "" && !ws.Owns(in.UserTeamID) {
+		// A user of another organisation in a shared channel: the
+		// request is for this workspace, but the person is not its own.
+		rl.err = fmt.Errorf("user of team %s refused: not the workspace's own", in.UserTeamID)
+		ans = Answer{Text: incident.ExternalUserText}
+	} else {
+		ans = h.actions.Interact(ctx, in)
+	}
 	rl.timeout = ctx.Err() != nil
 	if ans.Text != "" && in.ResponseURL != "" {
 		// Before answering: once answered, the instance may get no CPU
 		// to post with.
-		rl.posted, rl.err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		var err error
+		rl.posted, err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		rl.err = errors.Join(rl.err, err)
 	}
 	if in.Type == TypeViewSubmission && len(ans.ViewErrors) > 0 {
 		writeJSON(w, struct {
@@ -319,29 +343,29 @@ func newRequestOwner() string {
 	return hex.EncodeToString(b[:])
 }
 
-// checkTeam refuses a request from a workspace other than the bot
+// checkTeam refuses a request for a workspace other than the bot
 // token's: 403, or 503 when the token's workspace cannot be learnt. It
-// returns 0 when the request may go on.
-func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (int, string) {
-	want, err := h.team(ctx)
+// returns the workspace and status 0 when the request may go on.
+func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (Workspace, int, string) {
+	ws, err := h.workspace(ctx)
 	if err != nil {
 		rl.err = fmt.Errorf("team of the bot token: %w", err)
-		return http.StatusServiceUnavailable, "could not check the workspace; try again"
+		return ws, http.StatusServiceUnavailable, "could not check the workspace; try again"
 	}
-	if teamID != want {
-		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, want)
-		return http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", want, teamID)
+	if !ws.Owns(teamID) {
+		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, ws.TeamID)
+		return ws, http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", ws.TeamID, teamID)
 	}
-	return 0, ""
+	return ws, 0, ""
 }
 
 // respond posts text, ephemeral, to a response_url within what is left of
 // Slack's wait for the request begun at start, and returns the answer's
 // status.
 func (h *handler) respond(ctx context.Context, start time.Time, responseURL, text string) (int, error) {
-	u, err := url.Parse(responseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !h.allowHTTP)) {
-		return 0, fmt.Errorf("response_url refused: not an https URL")
+	u, err := h.hooks.check(responseURL)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithDeadline(ctx, start.Add(SlackTimeout-answerMargin))
 	defer cancel()

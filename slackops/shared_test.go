@@ -160,6 +160,12 @@ func TestLookupByEmail(t *testing.T) {
 	if _, err := c.LookupByEmail(ctx(t), "nobody@example.com"); !errors.Is(err, incident.ErrUserNotFound) {
 		t.Errorf("LookupByEmail(unknown) error = %v, want ErrUserNotFound", err)
 	}
+	// The fake folds case as strings.EqualFold does, so it answers a
+	// look-alike address (Kelvin sign K for k) with Kate: refused.
+	fake.AddUser("UKATE", "kate@example.com", false)
+	if id, err := c.LookupByEmail(ctx(t), "\u212Aate@example.com"); !errors.Is(err, incident.ErrUserNotFound) {
+		t.Errorf("LookupByEmail(Kelvin-sign look-alike of kate) = %q, %v; want ErrUserNotFound", id, err)
+	}
 	// Slack answers users_not_found for a deactivated user.
 	if _, err := c.LookupByEmail(ctx(t), "gone@example.com"); !errors.Is(err, incident.ErrUserNotFound) {
 		t.Errorf("LookupByEmail(deactivated) error = %v, want ErrUserNotFound", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 )
 
 // groupsTTL is how long the user group handle → id map is trusted.
@@ -116,9 +117,11 @@ func (c *Client) groupByHandle(ctx context.Context, handle string) (string, erro
 }
 
 // LookupByEmail returns the id of the Slack user with the email address.
-// No such user (Slack answers users_not_found for a deactivated user too)
-// and a bot are incident.ErrUserNotFound; a user Slack returns as deleted
-// is incident.ErrUserDeactivated. Rate limits and failures are
+// No such user (Slack answers users_not_found for a deactivated user too),
+// a bot, and a user whose profile shows another address than email
+// (emailaddr.Equal: Slack's own matching may fold more than ASCII case)
+// are incident.ErrUserNotFound; a user Slack returns as deleted is
+// incident.ErrUserDeactivated. Rate limits and failures are
 // *incident.Error.
 func (c *Client) LookupByEmail(ctx context.Context, email string) (string, error) {
 	u, err := c.api.GetUserByEmailContext(ctx, email)
@@ -136,6 +139,8 @@ func (c *Client) LookupByEmail(ctx context.Context, email string) (string, error
 		return "", fmt.Errorf("users.lookupByEmail: %s: %w", u.ID, incident.ErrUserDeactivated)
 	case u.IsBot || u.IsAppUser:
 		return "", fmt.Errorf("users.lookupByEmail: %s is a bot: %w", u.ID, incident.ErrUserNotFound)
+	case u.Profile.Email != "" && !emailaddr.Equal(u.Profile.Email, email):
+		return "", fmt.Errorf("users.lookupByEmail: %s has another address: %w", u.ID, incident.ErrUserNotFound)
 	}
 	return u.ID, nil
 }

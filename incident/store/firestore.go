@@ -37,6 +37,11 @@ const (
 // budget. Preconditions still keep updates from different instances
 // correct.
 type Firestore struct {
+	// Retention is how long after its incident resolved an incident
+	// document is kept (see expireAt); zero means
+	// incident.HistoryRetention. Set it before the first Update.
+	Retention time.Duration
+
 	client  *firestore.Client
 	locks   keyedMutex
 	written writtenDocs
@@ -207,7 +212,7 @@ func (f *Firestore) commit(ctx context.Context, refs []*firestore.DocumentRef, d
 	//lint:ignore SA1019 WriteBatch is the client's only atomic commit of
 	// several writes with preconditions outside a transaction.
 	b := f.client.Batch()
-	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st))
+	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st, f.Retention))
 	if len(refs) > 1 {
 		writeDoc(b, refs[1], docs.er.Exists, docs.erAt, encodeEvent(er))
 	}
@@ -284,7 +289,7 @@ func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef,
 			return err
 		}
 		if ch&incident.ChangeState != 0 {
-			if err := tx.Set(refs[0], encodeState(st)); err != nil {
+			if err := tx.Set(refs[0], encodeState(st, f.Retention)); err != nil {
 				return err
 			}
 		}
@@ -479,6 +484,10 @@ type incidentDoc struct {
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
+	// ExpireAt is when the TTL policy on the collection group incidents
+	// deletes the document (see expireAt). Absent while the incident is
+	// open: an update of a reopened incident deletes it.
+	ExpireAt time.Time `firestore:"expire_at,omitempty"`
 }
 
 type snapshotDoc struct {
@@ -646,7 +655,9 @@ func upgrade(st incident.State, d incidentDoc) incident.State {
 	return st
 }
 
-func encodeState(st incident.State) incidentDoc {
+// encodeState returns the document of st, kept for retention after the
+// incident resolved.
+func encodeState(st incident.State, retention time.Duration) incidentDoc {
 	s := st.Snapshot
 	return incidentDoc{
 		Snapshot: snapshotDoc{
@@ -708,6 +719,7 @@ func encodeState(st incident.State) incidentDoc {
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
 		LateChannel:   st.LateChannel,
+		ExpireAt:      utc(expireAt(st, retention)),
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 )
 
 // Sentinels, matched with errors.Is through the *incident.Error wrapping.
@@ -145,14 +147,16 @@ func (e *WrongURLError) Error() string {
 }
 func (e *WrongURLError) Unwrap() error { return e.API }
 
-// noUserError is ErrNoUser naming the address or the id.
+// noUserError is ErrNoUser for an address or an id. Its text names the
+// address by its emailaddr.Hash only, as errors end up in logs; Explain,
+// whose answer only the user who acted reads, names their address.
 type noUserError struct{ email, id string }
 
 func (e *noUserError) Error() string {
 	if e.id != "" {
 		return "PagerDuty has no user " + e.id
 	}
-	return "no PagerDuty user has the email address " + e.email
+	return "no PagerDuty user has the email address " + emailaddr.Hash(e.email)
 }
 func (e *noUserError) Is(target error) bool { return target == ErrNoUser }
 

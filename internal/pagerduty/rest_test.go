@@ -162,6 +162,8 @@ func TestUserByEmail(t *testing.T) {
 	pd.AddUser("PJOANN", "Joann Smith", "joann@x.com")
 	pd.AddUser("PANN", "Ann Jones", "Ann@X.com")
 	pd.AddUser("PANNA", "Anna Bell", "ann@x.com.au")
+	pd.AddUser("PKATE", "Kate Lee", "kate@x.com")
+	pd.AddUser("PJOSE", "José Díaz", "jos\u00e9@x.com")
 	c := NewClient(ClientOptions{Token: token, URL: pd.URL()})
 	if _, err := c.UserByEmail(ctx2s(t), "ann@x.com"); err != nil {
 		t.Fatalf("UserByEmail error = %v", err)
@@ -177,6 +179,10 @@ func TestUserByEmail(t *testing.T) {
 		{email: "joann@x.com", want: User{ID: "PJOANN", Name: "Joann Smith", Email: "joann@x.com", Role: "user"}},
 		{email: "nn@x.com", wantErr: ErrNoUser},
 		{email: "bob@x.com", wantErr: ErrNoUser},
+		// Only ASCII case is folded: a look-alike is nobody, and an
+		// address beyond ASCII matches no one, not even its owner.
+		{email: "\u212Aate@x.com", wantErr: ErrNoUser},
+		{email: "jos\u00e9@x.com", wantErr: ErrNoUser},
 	}
 	for _, tt := range tests {
 		t.Run(tt.email, func(t *testing.T) {
@@ -185,12 +191,15 @@ func TestUserByEmail(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("UserByEmail(%q) error = %v, want %v", tt.email, err, tt.wantErr)
 			}
-			if got != tt.want {
+			if !cmp.Equal(got, tt.want) {
 				t.Errorf("UserByEmail(%q) = %+v, want %+v", tt.email, got, tt.want)
 			}
 		})
 	}
 	_, err := c.UserByEmail(ctx2s(t), "bob@x.com")
+	if strings.Contains(err.Error(), "bob") {
+		t.Errorf("UserByEmail error = %q, names the address (errors are logged)", err)
+	}
 	if got, want := Explain(err), "PagerDuty has no user with the email address bob@x.com; ask a PagerDuty admin to add you or fix your address."; got != want {
 		t.Errorf("Explain = %q, want %q", got, want)
 	}

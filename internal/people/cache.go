@@ -10,7 +10,8 @@ type Entry struct {
 	// SlackUserID is the user's Slack user id; "" for a cached miss.
 	SlackUserID string
 	// Reason is why the user has no usable Slack account ("no Slack
-	// account for ada@example.com"); Reason != "" means a cached miss.
+	// account"; it is posted, so it never names an address); Reason != ""
+	// means a cached miss.
 	Reason string
 	// ExpireAt is when the entry stops being used; the Resolver looks the
 	// user up again after it.
@@ -36,8 +37,11 @@ type ActorEntry struct {
 	// PagerDutyID, Name and Email are the PagerDuty user found; Email is
 	// also the address no PagerDuty user has, for a miss.
 	PagerDutyID, Name, Email string
-	// Role is the PagerDuty user's role.
-	Role string
+	// Role is the PagerDuty user's role; Teams their teams' ids.
+	Role  string
+	Teams []string
+	// Guest is set when the Slack user is a guest of the workspace.
+	Guest bool
 	// Reason is why there is no PagerDuty user ("no_email",
 	// "no_pagerduty_user"); Reason != "" means a cached miss.
 	Reason string

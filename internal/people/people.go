@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
@@ -45,7 +46,8 @@ type Options struct {
 	// Cache keeps the results between calls; nil for no cache.
 	Cache Cache
 	// Overrides maps PagerDuty user ids ("PABC123") or email addresses
-	// (with an '@', matched case-insensitively) to Slack user ids. They
+	// (with an '@', compared as emailaddr.Equal does: ASCII case folded,
+	// an address beyond ASCII never matching) to Slack user ids. They
 	// win over look-ups and the cache. An override by email still needs
 	// the user's address from PagerDuty; its result is not cached, but a
 	// user already cached keeps the cached answer until it expires.
@@ -91,7 +93,7 @@ type Resolver struct {
 	slack          EmailLookup
 	cache          Cache
 	idOverrides    map[string]string
-	emailOverrides map[string]string // keys in lower case
+	emailOverrides map[string]string // by emailaddr.Key
 	ttl, missTTL   time.Duration
 	log            *slog.Logger
 	now            func() time.Time
@@ -130,7 +132,9 @@ func New(o Options) *Resolver {
 			continue
 		}
 		if strings.Contains(k, "@") {
-			r.emailOverrides[strings.ToLower(k)] = v
+			if key, ok := emailaddr.Key(k); ok {
+				r.emailOverrides[key] = v
+			}
 		} else {
 			r.idOverrides[k] = v
 		}
@@ -319,7 +323,13 @@ func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) 
 	case email == "":
 		return outcome{reason: "no email address in PagerDuty", cache: true}, nil
 	}
-	if s, ok := r.emailOverrides[strings.ToLower(email)]; ok {
+	key, ok := emailaddr.Key(email)
+	if !ok {
+		// Slack's own matching of such an address is unknown: a
+		// look-alike could be someone else.
+		return outcome{reason: "email address in PagerDuty is not plain ASCII", cache: true}, nil
+	}
+	if s, ok := r.emailOverrides[key]; ok {
 		return outcome{slackID: s}, nil
 	}
 	if r.slack == nil {
@@ -329,7 +339,9 @@ func (r *Resolver) lookUp(ctx context.Context, u incident.Ref) (outcome, error) 
 	var re *incident.Error
 	switch {
 	case errors.Is(err, incident.ErrUserNotFound) || (err == nil && id == ""):
-		return outcome{reason: "no Slack account for " + email, cache: true}, nil
+		// The reason is posted in the incident's channel and cached: it
+		// must not hold the address.
+		return outcome{reason: "no Slack account", cache: true}, nil
 	case errors.Is(err, incident.ErrUserDeactivated):
 		return outcome{reason: "deactivated in Slack", cache: true}, nil
 	case errors.As(err, &re):

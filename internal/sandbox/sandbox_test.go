@@ -102,7 +102,7 @@ func TestPageShowsWhatSlackWould(t *testing.T) {
 	}
 	// Posted concurrently with the priority change's reply, in either order.
 	if missing, ok := inOrder(page, `data-channel="inc-1234-checkout-latency-above-2s-p99"`,
-		"Could not add to this channel: Alan Turing (no Slack account for alan@example.com)", "Resolved by Ada Lovelace after 42m"); !ok {
+		"Could not add to this channel: Alan Turing (no Slack account)", "Resolved by Ada Lovelace after 42m"); !ok {
 		t.Errorf("the incident channel lacks %q", missing)
 	}
 	for _, bookmark := range []string{"🔖 PagerDuty #1234</a>", "🔖 Conference bridge</a>"} { // added concurrently, in any order
@@ -322,7 +322,7 @@ func TestSharedChannelsAndPeople(t *testing.T) {
 		"Triggered (low urgency)", "Acknowledged by Ada Lovelace", "Note from Ada Lovelace", "Resolved by Ada Lovelace"); !ok {
 		t.Errorf("#%s lacks %q (or has it out of order):\n%s", raised, missing, ch)
 	}
-	for _, want := range []string{"Priority changed to P1 by Ada Lovelace", "Could not add to this channel: Alan Turing (no Slack account for alan@example.com)"} {
+	for _, want := range []string{"Priority changed to P1 by Ada Lovelace", "Could not add to this channel: Alan Turing (no Slack account)"} {
 		if !strings.Contains(ch, want) {
 			t.Errorf("#%s lacks %q:\n%s", raised, want, ch)
 		}

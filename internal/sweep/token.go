@@ -13,6 +13,8 @@ import (
 
 	"google.golang.org/api/idtoken"
 	"google.golang.org/api/option"
+
+	"github.com/incident-channels/incident-channels/internal/emailaddr"
 )
 
 // HeaderAuthorization carries the token: "Bearer <ID token>".
@@ -138,7 +140,7 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Claims, er
 		return Claims{}, fmt.Errorf("%w: iss %q", ErrIssuer, c.Issuer)
 	case c.Audience != v.audience:
 		return c, fmt.Errorf("%w: aud %q, want %q", ErrAudience, c.Audience, v.audience)
-	case !strings.EqualFold(c.Email, v.invoker):
+	case !emailaddr.Equal(c.Email, v.invoker):
 		return c, fmt.Errorf("%w: email %q, want %q", ErrInvoker, c.Email, v.invoker)
 	case !c.EmailVerified:
 		return c, fmt.Errorf("%w: %q", ErrUnverifiedEmail, c.Email)
