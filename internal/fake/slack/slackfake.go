@@ -202,6 +202,8 @@ type Server struct {
 	// exchanged those already used to open a view.
 	expired, exchanged map[string]bool
 	views              []View
+	// apps are the apps made with apps.manifest.create.
+	apps []*App
 }
 
 // View is a modal opened with views.open.
@@ -701,6 +703,9 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 	}
 	if token == "" {
 		return nil, fail("not_authed")
+	}
+	if method == "apps.manifest.create" || method == "apps.manifest.update" {
+		return s.manifestCall(method, token, r.Form)
 	}
 	if token != s.token {
 		return nil, fail("invalid_auth")
