@@ -56,6 +56,10 @@ type options struct {
 	repoID, ownerID       string
 	function              string
 	dryRun                bool
+	slackConfigToken      string
+	slackAppID            string
+	manifest              string
+	pdScope, pdID         string
 }
 
 func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
@@ -69,6 +73,11 @@ func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.ownerID, "owner-id", "", "the repository owner's numeric id (default: from gh api)")
 	fs.StringVar(&o.function, "function", "incident-channels", "the function's name (the workflow's FUNCTION_NAME)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run only read-only commands and print the plan")
+	fs.StringVar(&o.slackConfigToken, "slack-config-token", "", "a Slack app configuration token, to create or update the Slack app from the manifest (default $SLACK_CONFIG_TOKEN)")
+	fs.StringVar(&o.slackAppID, "slack-app-id", "", "the Slack app to update (default $SLACK_APP_ID, or the repository variable SLACK_APP_ID setup sets)")
+	fs.StringVar(&o.manifest, "manifest", "slack-app-manifest.yaml", "the Slack app manifest")
+	fs.StringVar(&o.pdScope, "pagerduty-scope", "account", "what the PagerDuty webhook subscription covers: service, team or account")
+	fs.StringVar(&o.pdID, "pagerduty-id", "", "the service or team id (PXXXXXX) of -pagerduty-scope service or team")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: setup -project P -region R -repo OWNER/NAME [-dry-run]")
 		fs.PrintDefaults()
@@ -90,8 +99,16 @@ func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
 	if !repoName.MatchString(o.repo) {
 		errs = append(errs, fmt.Errorf("-repo %q: want OWNER/NAME, the GitHub repository that deploys", o.repo))
 	}
+	if _, ok := pdScopes[o.pdScope]; !ok {
+		errs = append(errs, fmt.Errorf("-pagerduty-scope %q is not one of service, team, account", o.pdScope))
+	} else if (o.pdScope == "account") != (o.pdID == "") {
+		errs = append(errs, errors.New("-pagerduty-id goes with -pagerduty-scope service or team, and only with them"))
+	}
 	return o, false, errors.Join(errs...)
 }
+
+// pdScopes maps -pagerduty-scope to PagerDuty's filter type.
+var pdScopes = map[string]string{"service": "service_reference", "team": "team_reference", "account": "account_reference"}
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, done, err := parse(args, stdout, stderr)
@@ -166,7 +183,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("%w\nNothing after it was changed; run setup again once fixed: it finds what is already made", err)
 	}
-	return nil
+	in := integrations{o: o, opts: opts, r: r, getenv: getenv, out: stdout}
+	return errors.Join(in.slackApp(ctx), in.pagerDuty(ctx))
 }
 
 // command is a Command without stdin.

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 )
 
 const (
@@ -25,13 +27,15 @@ var secrets = map[string]string{
 	"SLACK_BOT_TOKEN":          "xoxb-very-secret-bot-token",
 	"SLACK_SIGNING_SECRET":     "signing-secret-value-42",
 	"PAGERDUTY_WEBHOOK_SECRET": "pd-webhook-secret-value",
-	"PAGERDUTY_API_TOKEN":      "u+pd-rest-api-key-value",
+	"PAGERDUTY_API_TOKEN":      pdToken,
 }
 
-// fake is a directory holding a fake gcloud and gh and their world.
+// fake is a directory holding a fake gcloud and gh and their world, and
+// the fake PagerDuty setup talks to unless told otherwise.
 type fake struct {
 	t   *testing.T
 	dir string
+	pd  *pdfake.Server
 }
 
 // newFake puts fake programs (this test binary under their names) and w
@@ -54,7 +58,9 @@ func newFake(t *testing.T, w world, programs ...string) *fake {
 	if err := w.save(dir); err != nil {
 		t.Fatal(err)
 	}
-	return &fake{t: t, dir: dir}
+	pd := pdfake.NewServer(pdToken)
+	t.Cleanup(pd.Close)
+	return &fake{t: t, dir: dir, pd: pd}
 }
 
 // emptyProject is a logged-in account's new project; deployed adds the
@@ -94,17 +100,21 @@ func (f *fake) calls() string {
 func (f *fake) run(env map[string]string, args ...string) (string, error) {
 	f.t.Helper()
 	getenv := func(k string) string {
-		if k == "PATH" {
+		switch v, ok := env[k]; {
+		case k == "PATH":
 			return f.dir
+		case k == "PAGERDUTY_API_URL" && !ok:
+			return f.pd.URL()
+		default:
+			return v
 		}
-		return env[k]
 	}
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, getenv, strings.NewReader(""), &stdout, &stderr)
 	return stdout.String() + stderr.String(), err
 }
 
-var args = []string{"-project", project, "-region", region, "-repo", repo}
+var args = []string{"-project", project, "-region", region, "-repo", repo, "-manifest", "../../slack-app-manifest.yaml"}
 
 func withSweep(env map[string]string) map[string]string {
 	out := map[string]string{"ARCHIVE_AFTER": "72h"}
@@ -251,7 +261,10 @@ func TestNextRunCompletesStoppedRun(t *testing.T) {
 		t.Fatalf("uninterrupted run: %v\n%s", err, out)
 	}
 	want := whole.world()
-	for _, n := range []int{1, 12, 30, 45, want.Mutations} {
+	// The last mutation stores a new PagerDuty subscription's signing
+	// secret, which PagerDuty never shows again: that failure says to
+	// delete the subscription instead.
+	for _, n := range []int{1, 12, 30, 45, want.Mutations - 1} {
 		f := newFake(t, emptyProject(true), "gcloud", "gh")
 		f.setWorld(func(w *world) { w.FailIn = n })
 		out, err := f.run(withSweep(secrets), args...)

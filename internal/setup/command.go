@@ -25,9 +25,10 @@ type Command struct {
 	Args []string
 	// Stdin is written to the command's standard input.
 	Stdin string
-	// StdinFrom names where a secret Stdin comes from ("$SLACK_BOT_TOKEN"):
-	// the printed command shows that name, never the value. Empty: Stdin
-	// is not secret and is printed as a here-string.
+	// StdinFrom names where a secret Stdin comes from: a shell variable
+	// ("$SLACK_BOT_TOKEN") or a description. The printed command shows
+	// that, never the value. Empty: Stdin is not secret and is printed as
+	// a here-string.
 	StdinFrom string
 }
 
@@ -43,8 +44,10 @@ func (c Command) String() string {
 	}
 	s := strings.Join(quoted, " ")
 	switch {
-	case c.StdinFrom != "":
+	case strings.HasPrefix(c.StdinFrom, "$"):
 		s = "printf %s " + `"` + c.StdinFrom + `"` + " | " + s
+	case c.StdinFrom != "":
+		s += "   # stdin: " + c.StdinFrom
 	case c.Stdin != "":
 		s += " <<< " + Quote(c.Stdin)
 	}

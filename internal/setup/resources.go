@@ -36,8 +36,8 @@ type Secret struct {
 // Secrets are the function's secrets.
 var Secrets = []Secret{
 	{"slack-bot-token", "SLACK_BOT_TOKEN", "the Slack app's Bot User OAuth Token (xoxb-…), shown once the app is installed"},
-	{"slack-signing-secret", "SLACK_SIGNING_SECRET", "the Slack app's Signing Secret (Basic Information)"},
-	{"pagerduty-webhook-secret", "PAGERDUTY_WEBHOOK_SECRET", "the webhook subscription's signing secret, shown once when it is created (go run ./cmd/pdwebhook create … -secret-out FILE)"},
+	{"slack-signing-secret", "SLACK_SIGNING_SECRET", "the Slack app's Signing Secret (Basic Information); setup stores it itself when it creates the app (SLACK_CONFIG_TOKEN)"},
+	{"pagerduty-webhook-secret", "PAGERDUTY_WEBHOOK_SECRET", "the webhook subscription's signing secret; setup stores it itself when it creates the subscription (PAGERDUTY_API_TOKEN)"},
 	{"pagerduty-api-token", "PAGERDUTY_API_TOKEN", "a PagerDuty REST API key (Integrations → API Access Keys)"},
 }
 
