@@ -34,8 +34,10 @@ type world struct {
 	// Versions counts each secret's versions by key; Values keeps their
 	// lengths only.
 	Versions map[string]int
-	Enabled  []string
-	Vars     map[string]string
+	// Values are the secrets' latest values, by key.
+	Values  map[string]string
+	Enabled []string
+	Vars    map[string]string
 	// GhLoggedOut makes gh auth status fail.
 	GhLoggedOut bool
 	// Denied makes every command fail with PERMISSION_DENIED.
@@ -329,7 +331,17 @@ func (w *world) gcloud(c call, stdin string) (string, error) {
 			w.Versions = map[string]int{}
 		}
 		w.Versions[key]++
+		if w.Values == nil {
+			w.Values = map[string]string{}
+		}
+		w.Values[key] = stdin
 		return "", nil
+	case has(c, "secrets versions access"):
+		v, ok := w.Values["secret/"+p+"/"+c.flags["secret"]]
+		if !ok {
+			return "", notFoundErr("a version of " + c.flags["secret"])
+		}
+		return v, nil
 	case has(c, "secrets get-iam-policy"):
 		return w.policyOf("secret/"+p+"/"+c.words[2], c)
 	case has(c, "secrets add-iam-policy-binding"):

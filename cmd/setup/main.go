@@ -55,7 +55,7 @@ type options struct {
 	project, region, repo string
 	repoID, ownerID       string
 	function              string
-	dryRun                bool
+	dryRun, check         bool
 	slackConfigToken      string
 	slackAppID            string
 	manifest              string
@@ -73,13 +73,14 @@ func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.ownerID, "owner-id", "", "the repository owner's numeric id (default: from gh api)")
 	fs.StringVar(&o.function, "function", "incident-channels", "the function's name (the workflow's FUNCTION_NAME)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run only read-only commands and print the plan")
+	fs.BoolVar(&o.check, "check", false, "verify the deployed installation (read-only) and print each problem with its fix")
 	fs.StringVar(&o.slackConfigToken, "slack-config-token", "", "a Slack app configuration token, to create or update the Slack app from the manifest (default $SLACK_CONFIG_TOKEN)")
 	fs.StringVar(&o.slackAppID, "slack-app-id", "", "the Slack app to update (default $SLACK_APP_ID, or the repository variable SLACK_APP_ID setup sets)")
 	fs.StringVar(&o.manifest, "manifest", "slack-app-manifest.yaml", "the Slack app manifest")
 	fs.StringVar(&o.pdScope, "pagerduty-scope", "account", "what the PagerDuty webhook subscription covers: service, team or account")
 	fs.StringVar(&o.pdID, "pagerduty-id", "", "the service or team id (PXXXXXX) of -pagerduty-scope service or team")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: setup -project P -region R -repo OWNER/NAME [-dry-run]")
+		fmt.Fprintln(fs.Output(), "usage: setup -project P -region R -repo OWNER/NAME [-dry-run] [-check]")
 		fs.PrintDefaults()
 	}
 	done, err := cmdflag.Parse(fs, args, stdout)
@@ -177,13 +178,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		opts.Ask = func(env, what string) (string, error) { return askSecret(ctx, f, stderr, env, what) }
 	}
 
+	in := integrations{o: o, opts: opts, r: r, getenv: getenv, out: stdout}
+	if o.check {
+		return in.check(ctx)
+	}
 	fmt.Fprintf(stdout, "Setting up project %s (%s) in %s for %s, as %s.\n", o.project, number, o.region, o.repo, account)
 	rep, err := setup.Apply(ctx, r.Runner, setup.Resources(opts), o.dryRun, o.project, stdout)
 	rep.Print(stdout, o.dryRun)
 	if err != nil {
 		return fmt.Errorf("%w\nNothing after it was changed; run setup again once fixed: it finds what is already made", err)
 	}
-	in := integrations{o: o, opts: opts, r: r, getenv: getenv, out: stdout}
 	return errors.Join(in.slackApp(ctx), in.pagerDuty(ctx))
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // ConfigToken is the app configuration token the server accepts for
@@ -64,4 +65,12 @@ func (s *Server) manifestCall(method, token string, f url.Values) (answer, *apiE
 		s.apps[i].Updates++
 		return answer{"app_id": s.apps[i].ID, "permissions_updated": false}, nil
 	}
+}
+
+// SetScopes sets the scopes auth.test reports in its X-OAuth-Scopes
+// header, as Slack does for the token's app; none: no header.
+func (s *Server) SetScopes(scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = strings.Join(scopes, ",")
 }

@@ -204,6 +204,8 @@ type Server struct {
 	views              []View
 	// apps are the apps made with apps.manifest.create.
 	apps []*App
+	// scopes is auth.test's X-OAuth-Scopes header (SetScopes).
+	scopes string
 }
 
 // View is a modal opened with views.open.
@@ -596,6 +598,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log = append(s.log, Call{Method: method, Args: args})
+	if method == "auth.test" && s.scopes != "" {
+		w.Header().Set("X-OAuth-Scopes", s.scopes)
+	}
 	retryAfter := 0
 	if s.limiter != nil {
 		retryAfter = s.limiter.admit(method, r.Form)
