@@ -69,7 +69,9 @@ func TestCheck(t *testing.T) {
 
 	healthy.Store(false)
 	slack.SetScopes("chat:write")
-	f.setWorld(func(w *world) { delete(w.Policies["secret/"+project+"/slack-bot-token"], "roles/secretmanager.secretAccessor") })
+	f.setWorld(func(w *world) {
+		delete(w.Policies["secret/"+project+"/slack-bot-token"], "roles/secretmanager.secretAccessor")
+	})
 	out, err = f.run(env, append(args, "-check")...)
 	if err == nil {
 		t.Fatalf("-check on a broken installation succeeded:\n%s", out)

@@ -371,6 +371,8 @@ func (w *world) gcloud(c call, stdin string) (string, error) {
 		return w.describe("function/"+p+"/"+c.flags["region"]+"/"+c.words[2], c)
 	case has(c, "run services get-iam-policy"):
 		return w.policyOf("function/"+p+"/"+c.flags["region"]+"/"+c.words[3], c)
+	case has(c, "run services add-iam-policy-binding"):
+		return w.bindOn("function/"+p+"/"+c.flags["region"]+"/"+c.words[3], c)
 	case has(c, "functions add-invoker-policy-binding"):
 		c.flags["role"] = "roles/run.invoker"
 		return w.bindOn("function/"+p+"/"+c.flags["region"]+"/"+c.words[2], c)

@@ -56,6 +56,8 @@ type options struct {
 	repoID, ownerID       string
 	function              string
 	dryRun, check         bool
+	checkConfig           bool
+	fromSecrets           string
 	slackConfigToken      string
 	slackAppID            string
 	manifest              string
@@ -74,6 +76,8 @@ func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
 	fs.StringVar(&o.function, "function", "incident-channels", "the function's name (the workflow's FUNCTION_NAME)")
 	fs.BoolVar(&o.dryRun, "dry-run", false, "run only read-only commands and print the plan")
 	fs.BoolVar(&o.check, "check", false, "verify the deployed installation (read-only) and print each problem with its fix")
+	fs.BoolVar(&o.checkConfig, "check-config", false, "only check the function's configuration in this environment, as the deploy sets it, and the rules file (no other flag needed)")
+	fs.StringVar(&o.fromSecrets, "from-secrets", "", "with -check-config: comma-separated variables the deploy sets from Secret Manager, taken as set")
 	fs.StringVar(&o.slackConfigToken, "slack-config-token", "", "a Slack app configuration token, to create or update the Slack app from the manifest (default $SLACK_CONFIG_TOKEN)")
 	fs.StringVar(&o.slackAppID, "slack-app-id", "", "the Slack app to update (default $SLACK_APP_ID, or the repository variable SLACK_APP_ID setup sets)")
 	fs.StringVar(&o.manifest, "manifest", "slack-app-manifest.yaml", "the Slack app manifest")
@@ -84,7 +88,7 @@ func parse(args []string, stdout, stderr io.Writer) (options, bool, error) {
 		fs.PrintDefaults()
 	}
 	done, err := cmdflag.Parse(fs, args, stdout)
-	if done || err != nil {
+	if done || err != nil || o.checkConfig {
 		return o, done, err
 	}
 	var errs []error
@@ -115,6 +119,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	o, done, err := parse(args, stdout, stderr)
 	if done || err != nil {
 		return err
+	}
+	if o.checkConfig {
+		return checkConfig(getenv, o.fromSecrets, stdout)
 	}
 	archiveAfter := strings.TrimSpace(getenv("ARCHIVE_AFTER"))
 	if archiveAfter != "" {
@@ -166,6 +173,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Repo: o.repo, RepoID: o.repoID, OwnerID: o.ownerID,
 		Function: o.function, URL: strings.TrimSpace(url),
 		ArchiveAfter: archiveAfter,
+		MinInstances: strings.TrimSpace(getenv("MIN_INSTANCES")),
 		SecretValues: map[string]string{},
 		GitHub:       gitHub,
 	}

@@ -179,8 +179,9 @@ func TestSecondRunCreatesNothing(t *testing.T) {
 			t.Errorf("provider condition %q lacks %s", cond, want)
 		}
 	}
-	if diff := cmp.Diff(map[string][]string{"roles/run.invoker": {"allUsers", sweeper}}, w.Policies["function/"+project+"/"+region+"/incident-channels"]); diff != "" {
-		t.Errorf("invokers (-want +got):\n%s", diff)
+	wantFunction := map[string][]string{"roles/run.invoker": {"allUsers", sweeper}, "roles/run.developer": {deployer}}
+	if diff := cmp.Diff(wantFunction, w.Policies["function/"+project+"/"+region+"/incident-channels"]); diff != "" {
+		t.Errorf("roles on the function (-want +got):\n%s", diff)
 	}
 	job := w.Objects["job/"+project+"/"+region+"/incident-channels-sweep"]
 	if diff := cmp.Diff(map[string]any{"uri": fnURL + "/tasks/sweep", "httpMethod": "POST",

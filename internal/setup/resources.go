@@ -57,6 +57,9 @@ type Options struct {
 	URL string
 	// ArchiveAfter is ARCHIVE_AFTER; set, the sweep's job and account are made.
 	ArchiveAfter string
+	// MinInstances is MIN_INSTANCES, the deploy's --min-instances; empty:
+	// the workflow's default.
+	MinInstances string
 	// SecretValues are first versions for the secrets, by Env; a missing
 	// one leaves the secret empty with the command that fills it.
 	SecretValues map[string]string
@@ -142,6 +145,9 @@ func (o Options) Variables() (now, later [][2]string) {
 		{"GCP_DEPLOY_SA", o.account(DeployAccount)},
 		{"GCP_RUNTIME_SA", o.account(RuntimeAccount)},
 		{"GCP_BUILD_SA", o.account(BuildAccount)},
+	}
+	if o.MinInstances != "" {
+		now = append(now, [2]string{"MIN_INSTANCES", o.MinInstances})
 	}
 	if o.sweep() {
 		// The workflow refuses ARCHIVE_AFTER without the audience, which is
@@ -391,8 +397,12 @@ func afterDeploy(o Options, deployer string) []Resource {
 			member, "roles/run.invoker")
 	}
 	// PagerDuty and Slack send no Google credentials; the function checks
-	// every request's signature itself.
-	rs := []Resource{invoker("allUsers")}
+	// every request's signature itself. The deployer moves traffic between
+	// revisions (run.developer: no say over who invokes).
+	rs := []Resource{invoker("allUsers"), binding("roles/run.developer for "+deployer+" on function "+o.Function,
+		gcloud("run", "services", "get-iam-policy", o.Function, p, region, "--format=json"),
+		gcloud("run", "services", "add-iam-policy-binding", o.Function, p, region, "--member=serviceAccount:"+deployer, "--role=roles/run.developer"),
+		"serviceAccount:"+deployer, "roles/run.developer")}
 	if o.sweep() {
 		sweeper := o.account(SweepAccount)
 		rs = append(rs, invoker("serviceAccount:"+sweeper))
