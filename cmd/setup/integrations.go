@@ -110,7 +110,18 @@ func (in integrations) slackApp(ctx context.Context) error {
 	} else {
 		fmt.Fprintf(in.out, "  so later runs update it: %s (or export SLACK_APP_ID=%s)\n", set, app.ID)
 	}
-	fmt.Fprintf(in.out, "  Install it to the workspace (a click: %s), copy its Bot User OAuth Token, then:\n", firstOf(app.InstallURL, "https://api.slack.com/apps/"+app.ID+"/install-on-team"))
+	install := firstOf(app.InstallURL, "https://api.slack.com/apps/"+app.ID+"/install-on-team")
+	fmt.Fprintf(in.out, "  Install it to the workspace (a click: %s) and copy its Bot User OAuth Token.\n", install)
+	if in.opts.Ask != nil {
+		token, err := in.opts.Ask("SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-…) the install shows")
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			return in.storeSecret(ctx, "slack-bot-token", "$SLACK_BOT_TOKEN", token)
+		}
+	}
+	fmt.Fprintln(in.out, "  Then store it:")
 	fmt.Fprintf(in.out, "    read -rs SLACK_BOT_TOKEN && printf %%s \"$SLACK_BOT_TOKEN\" | gcloud secrets versions add slack-bot-token --project=%s --data-file=-\n", in.opts.Project)
 	return nil
 }
