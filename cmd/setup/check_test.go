@@ -12,6 +12,7 @@ import (
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/setup"
+	"github.com/incident-channels/incident-channels/internal/setup/fakecli"
 )
 
 // -check passes on a complete installation whose function answers, and
@@ -39,7 +40,7 @@ func TestCheck(t *testing.T) {
 		io.WriteString(w, "ping ok")
 	}))
 	t.Cleanup(fn.Close)
-	f.setWorld(func(w *world) {
+	f.setWorld(func(w *fakecli.World) {
 		w.Objects["function/"+project+"/"+region+"/incident-channels"] = map[string]any{"serviceConfig": map[string]any{"uri": fn.URL}}
 	})
 	slack := slackfake.NewServer()
@@ -69,7 +70,7 @@ func TestCheck(t *testing.T) {
 
 	healthy.Store(false)
 	slack.SetScopes("chat:write")
-	f.setWorld(func(w *world) {
+	f.setWorld(func(w *fakecli.World) {
 		delete(w.Policies["secret/"+project+"/slack-bot-token"], "roles/secretmanager.secretAccessor")
 	})
 	out, err = f.run(env, append(args, "-check")...)

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
+	"github.com/incident-channels/incident-channels/internal/setup/fakecli"
 )
 
 const (
@@ -38,24 +41,44 @@ type fake struct {
 	pd  *pdfake.Server
 }
 
-// newFake puts fake programs (this test binary under their names) and w
-// in a new directory; programs lists which ("gcloud", "gh").
-func newFake(t *testing.T, w world, programs ...string) *fake {
+// fakeBin is the fake gcloud and gh (fakecli's program), built once by
+// TestMain: a small program starts fast, which matters when a test runs
+// it a thousand times.
+var fakeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "setup-fake")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	fakeBin = filepath.Join(dir, "fakebin")
+	build := exec.Command("go", "build", "-o", fakeBin, "github.com/incident-channels/incident-channels/internal/setup/fakecli/fakebin")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	code := 2
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the fake gcloud and gh:", err)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// newFake puts fake programs and w in a new directory; programs lists
+// which ("gcloud", "gh").
+func newFake(t *testing.T, w fakecli.World, programs ...string) *fake {
 	t.Helper()
 	dir := t.TempDir()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, p := range programs {
-		if err := os.Symlink(exe, filepath.Join(dir, p)); err != nil {
+		if err := os.Symlink(fakeBin, filepath.Join(dir, p)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if w.Objects == nil {
 		w.Objects = map[string]map[string]any{}
 	}
-	if err := w.save(dir); err != nil {
+	if err := w.Save(dir); err != nil {
 		t.Fatal(err)
 	}
 	pd := pdfake.NewServer(pdToken)
@@ -65,28 +88,28 @@ func newFake(t *testing.T, w world, programs ...string) *fake {
 
 // emptyProject is a logged-in account's new project; deployed adds the
 // function as the first deploy leaves it.
-func emptyProject(deployed bool) world {
-	w := world{Account: "owner@acme.example", Projects: map[string]string{project: number}, Objects: map[string]map[string]any{}}
+func emptyProject(deployed bool) fakecli.World {
+	w := fakecli.World{Account: "owner@acme.example", Projects: map[string]string{project: number}, Objects: map[string]map[string]any{}}
 	if deployed {
 		w.Objects["function/"+project+"/"+region+"/incident-channels"] = map[string]any{"serviceConfig": map[string]any{"uri": fnURL}}
 	}
 	return w
 }
 
-func (f *fake) world() *world {
+func (f *fake) world() *fakecli.World {
 	f.t.Helper()
-	w, err := loadWorld(f.dir)
+	w, err := fakecli.Load(f.dir)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	return w
 }
 
-func (f *fake) setWorld(change func(*world)) {
+func (f *fake) setWorld(change func(*fakecli.World)) {
 	f.t.Helper()
 	w := f.world()
 	change(w)
-	if err := w.save(f.dir); err != nil {
+	if err := w.Save(f.dir); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -267,7 +290,7 @@ func TestNextRunCompletesStoppedRun(t *testing.T) {
 	// delete the subscription instead.
 	for _, n := range []int{1, 12, 30, 45, want.Mutations - 1} {
 		f := newFake(t, emptyProject(true), "gcloud", "gh")
-		f.setWorld(func(w *world) { w.FailIn = n })
+		f.setWorld(func(w *fakecli.World) { w.FailIn = n })
 		out, err := f.run(withSweep(secrets), args...)
 		if err == nil {
 			t.Fatalf("run failing at mutation %d succeeded:\n%s", n, out)
@@ -278,7 +301,7 @@ func TestNextRunCompletesStoppedRun(t *testing.T) {
 		if out, err := f.run(withSweep(secrets), args...); err != nil {
 			t.Fatalf("run after failing at mutation %d: %v\n%s", n, err, out)
 		}
-		ignore := cmpopts.IgnoreFields(world{}, "Mutations", "FailIn")
+		ignore := cmpopts.IgnoreFields(fakecli.World{}, "Mutations", "FailIn")
 		if diff := cmp.Diff(want, f.world(), ignore, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
 			t.Errorf("after failing at mutation %d and running again (-whole +resumed):\n%s", n, diff)
 		}
@@ -310,7 +333,7 @@ func TestBeforeFirstDeployWaits(t *testing.T) {
 		t.Error("ARCHIVE_AFTER was set before SWEEP_AUDIENCE could be: the workflow would refuse to deploy")
 	}
 	// After the deploy, the next run does what waited.
-	f.setWorld(func(w *world) {
+	f.setWorld(func(w *fakecli.World) {
 		w.Objects["function/"+project+"/"+region+"/incident-channels"] = map[string]any{"serviceConfig": map[string]any{"uri": fnURL}}
 	})
 	if out, err := f.run(withSweep(secrets), args...); err != nil {
@@ -373,14 +396,14 @@ func TestFailuresNameTheFix(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		programs []string
-		change   func(*world)
+		change   func(*fakecli.World)
 		args     []string
 		want     string
 	}{
 		{"no gcloud", nil, nil, args, "gcloud is not on PATH: install the Google Cloud CLI"},
-		{"not logged in", []string{"gcloud"}, func(w *world) { w.Account = "" }, args, "run gcloud auth login"},
+		{"not logged in", []string{"gcloud"}, func(w *fakecli.World) { w.Account = "" }, args, "run gcloud auth login"},
 		{"no project", []string{"gcloud"}, nil, []string{"-project", "nope", "-region", region, "-repo", repo}, "project nope does not exist or owner@acme.example cannot see it"},
-		{"permission denied", []string{"gcloud"}, func(w *world) { w.Denied = true }, args, "Permission denied: run setup as a project owner"},
+		{"permission denied", []string{"gcloud"}, func(w *fakecli.World) { w.Denied = true }, args, "Permission denied: run setup as a project owner"},
 		{"bad repo", []string{"gcloud"}, nil, []string{"-project", project, "-region", region, "-repo", "acme"}, "want OWNER/NAME"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

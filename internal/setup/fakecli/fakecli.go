@@ -1,4 +1,9 @@
-package main
+// Package fakecli is a stateful fake of the gcloud and gh command-line
+// tools, for cmd/setup's tests: fakebin is the program, which the tests
+// build and put on PATH under both names. Its World (what exists) is a
+// JSON file next to the program, so each run sees the last one's changes:
+// a describe fails with NOT_FOUND until the matching create ran.
+package fakecli
 
 import (
 	"encoding/json"
@@ -8,23 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"testing"
 )
 
-// TestMain makes the test binary a fake gcloud or gh when it runs under
-// that name: the tests link it into a directory they put on PATH.
-func TestMain(m *testing.M) {
-	switch filepath.Base(os.Args[0]) {
-	case "gcloud", "gh":
-		os.Exit(fakeMain(filepath.Base(os.Args[0]), os.Args[1:]))
-	}
-	os.Exit(m.Run())
-}
-
-// world is the fake cloud and repository: what exists, kept in a JSON file
+// World is the fake cloud and repository: what exists, kept in a JSON file
 // next to the fake programs so that each run of them sees the last one's
 // changes.
-type world struct {
+type World struct {
 	Account  string
 	Projects map[string]string // id → number
 	// Objects are resources by key, as JSON objects their describe prints.
@@ -48,18 +42,20 @@ type world struct {
 	Mutations int
 }
 
-func stateFile(dir string) string { return filepath.Join(dir, "world.json") }
+func stateFile(dir string) string { return filepath.Join(dir, "World.json") }
 
-func loadWorld(dir string) (*world, error) {
+// Load reads the world kept in dir.
+func Load(dir string) (*World, error) {
 	b, err := os.ReadFile(stateFile(dir))
 	if err != nil {
 		return nil, err
 	}
-	var w world
+	var w World
 	return &w, json.Unmarshal(b, &w)
 }
 
-func (w *world) save(dir string) error {
+// Save writes the world to dir.
+func (w *World) Save(dir string) error {
 	b, err := json.MarshalIndent(w, "", "  ")
 	if err != nil {
 		return err
@@ -69,12 +65,13 @@ func (w *world) save(dir string) error {
 
 // call is one invocation: its words (positional arguments) and --flags.
 type call struct {
+	args  []string
 	words []string
 	flags map[string]string
 }
 
 func parseCall(args []string) call {
-	c := call{flags: map[string]string{}}
+	c := call{args: args, flags: map[string]string{}}
 	for _, a := range args {
 		if k, ok := strings.CutPrefix(a, "--"); ok {
 			k, v, _ := strings.Cut(k, "=")
@@ -95,7 +92,7 @@ func (c call) is(prefix string) ([]string, bool) {
 	return c.words[len(p):], true
 }
 
-// errNotFound and friends are what the fake prints on stderr, worded as
+// fakeError is what the fake prints on stderr, worded as
 // gcloud and gh word them.
 type fakeError struct {
 	text string
@@ -107,9 +104,11 @@ func notFoundErr(what string) error {
 	return fakeError{"ERROR: (gcloud) NOT_FOUND: " + what + " was not found."}
 }
 
-func fakeMain(program string, args []string) int {
+// Main runs program ("gcloud" or "gh") with args against the world kept
+// next to the running executable, and returns the exit code.
+func Main(program string, args []string) int {
 	dir := filepath.Dir(os.Args[0])
-	w, err := loadWorld(dir)
+	w, err := Load(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake:", err)
 		return 2
@@ -126,7 +125,7 @@ func fakeMain(program string, args []string) int {
 	} else {
 		out, err = w.gh(c, string(stdin))
 	}
-	if serr := w.save(dir); serr != nil && err == nil {
+	if serr := w.Save(dir); serr != nil && err == nil {
 		err = serr
 	}
 	fmt.Print(out)
@@ -138,7 +137,7 @@ func fakeMain(program string, args []string) int {
 }
 
 // mutate counts a mutating command and fails it when FailIn says so.
-func (w *world) mutate() error {
+func (w *World) mutate() error {
 	w.Mutations++
 	if w.FailIn > 0 {
 		w.FailIn--
@@ -166,7 +165,7 @@ func format(obj any, f string) string {
 	return string(b) + "\n"
 }
 
-func (w *world) policy(key string) string {
+func (w *World) policy(key string) string {
 	var p struct {
 		Bindings []map[string]any `json:"bindings"`
 	}
@@ -184,7 +183,7 @@ func (w *world) policy(key string) string {
 	return string(b) + "\n"
 }
 
-func (w *world) bind(key string, c call) error {
+func (w *World) bind(key string, c call) error {
 	if err := w.mutate(); err != nil {
 		return err
 	}
@@ -202,7 +201,7 @@ func (w *world) bind(key string, c call) error {
 }
 
 // create stores a new object under key, failing if it exists.
-func (w *world) create(key string, obj map[string]any) error {
+func (w *World) create(key string, obj map[string]any) error {
 	if _, ok := w.Objects[key]; ok {
 		return fakeError{"ERROR: (gcloud) ALREADY_EXISTS: " + key}
 	}
@@ -213,7 +212,7 @@ func (w *world) create(key string, obj map[string]any) error {
 	return nil
 }
 
-func (w *world) describe(key string, c call) (string, error) {
+func (w *World) describe(key string, c call) (string, error) {
 	obj, ok := w.Objects[key]
 	if !ok {
 		return "", notFoundErr(key)
@@ -221,7 +220,7 @@ func (w *world) describe(key string, c call) (string, error) {
 	return format(obj, c.flags["format"]), nil
 }
 
-func (w *world) gcloud(c call, stdin string) (string, error) {
+func (w *World) gcloud(c call, stdin string) (string, error) {
 	if _, ok := c.is("config get-value account"); ok {
 		return w.Account + "\n", nil
 	}
@@ -290,7 +289,7 @@ func (w *world) gcloud(c call, stdin string) (string, error) {
 	case has(c, "firestore indexes composite create"):
 		cg := c.flags["collection-group"]
 		var fields []any
-		for _, a := range os.Args[1:] {
+		for _, a := range c.args {
 			if fc, ok := strings.CutPrefix(a, "--field-config="); ok {
 				kv := map[string]string{}
 				for part := range strings.SplitSeq(fc, ",") {
@@ -394,21 +393,21 @@ func has(c call, prefix string) bool {
 }
 
 // policyOf prints the policy of an existing resource.
-func (w *world) policyOf(key string, c call) (string, error) {
+func (w *World) policyOf(key string, c call) (string, error) {
 	if _, ok := w.Objects[key]; !ok {
 		return "", notFoundErr(key)
 	}
 	return w.policy(key), nil
 }
 
-func (w *world) bindOn(key string, c call) (string, error) {
+func (w *World) bindOn(key string, c call) (string, error) {
 	if _, ok := w.Objects[key]; !ok {
 		return "", notFoundErr(key)
 	}
 	return "", w.bind(key, c)
 }
 
-func (w *world) gh(c call, stdin string) (string, error) {
+func (w *World) gh(c call, stdin string) (string, error) {
 	if _, ok := c.is("auth status"); ok {
 		if w.GhLoggedOut {
 			return "", fakeError{"You are not logged into any GitHub hosts. To log in, run: gh auth login"}
