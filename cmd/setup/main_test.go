@@ -370,6 +370,7 @@ func TestOtherSettingsAreReportedNotChanged(t *testing.T) {
 	w.Objects["pool/"+project+"/github"] = map[string]any{}
 	w.Objects["provider/"+project+"/github/github"] = map[string]any{"attributeCondition": "assertion.repository=='acme/incident-channels'"}
 	w.Vars = map[string]string{"GCP_REGION": "us-central1"}
+	w.Objects["db/"+project] = map[string]any{"type": "DATASTORE_MODE"}
 	f := newFake(t, w, "gcloud", "gh")
 	out, err := f.run(secrets, args...)
 	if err != nil {
@@ -379,6 +380,7 @@ func TestOtherSettingsAreReportedNotChanged(t *testing.T) {
 		"These exist with other settings",
 		"gcloud iam workload-identity-pools providers update-oidc github --project=" + project,
 		"gh variable set GCP_REGION --repo=" + repo + " --body=" + region,
+		"# the (default) database is in Datastore mode, which cannot change: use another project",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -36,8 +36,12 @@ type Command struct {
 func gcloud(args ...string) Command { return Command{Args: append([]string{"gcloud"}, args...)} }
 func gh(args ...string) Command     { return Command{Args: append([]string{"gh"}, args...)} }
 
-// String returns the command as a shell would take it.
+// String returns the command as a shell would take it. A Command whose
+// first word is "#" is advice with no command: a shell comment.
 func (c Command) String() string {
+	if len(c.Args) > 0 && c.Args[0] == "#" {
+		return strings.Join(c.Args, " ")
+	}
 	quoted := make([]string, len(c.Args))
 	for i, a := range c.Args {
 		quoted[i] = Quote(a)

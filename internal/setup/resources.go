@@ -220,7 +220,7 @@ func Resources(o Options) []Resource {
 		})
 		version := Resource{
 			Name:  "a version of secret " + s.Name,
-			Look:  gcloud("secrets", "versions", "list", s.Name, p, "--filter=state=enabled", "--limit=1", "--format=value(name)"),
+			Look:  gcloud("secrets", "versions", "list", s.Name, p, "--filter=state:ENABLED", "--limit=1", "--format=value(name)"),
 			Judge: func(out string) State { return present(strings.TrimSpace(out) != "") },
 		}
 		add := gcloud("secrets", "versions", "add", s.Name, p, "--data-file=-")

@@ -47,3 +47,11 @@ func TestCommandStringHidesSecret(t *testing.T) {
 		t.Errorf("String() = %s, want %s", got, want)
 	}
 }
+
+// A resource setup cannot fix says so as a comment, not as a command.
+func TestAdviceIsAComment(t *testing.T) {
+	c := Command{Args: []string{"#", "use another project"}}
+	if got, want := c.String(), "# use another project"; got != want {
+		t.Errorf("String() = %q, want %q", got, want)
+	}
+}
