@@ -446,7 +446,7 @@ type incidentDoc struct {
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
 	// Ledger holds the effects an attempt set out to do and whose outcome
 	// is not recorded.
-	Ledger []pendingDoc `firestore:"ledger"`
+	Ledger []ledgerDoc `firestore:"ledger"`
 	// CreatingSince and CreatingNames are how documents written before
 	// the ledger recorded a pending channel; read, never written.
 	CreatingSince   time.Time    `firestore:"creating_since,omitempty"`
@@ -456,6 +456,7 @@ type incidentDoc struct {
 	Topic           string       `firestore:"topic"`
 	Bookmarks       []string     `firestore:"bookmarks"`
 	Invitees        []string     `firestore:"invitees"`
+	CannotInvite    []string     `firestore:"cannot_invite,omitempty"`
 	ChannelArchived bool         `firestore:"channel_archived"`
 	Closed          bool         `firestore:"closed"`
 	PastChannels    []string     `firestore:"past_channels"`
@@ -474,7 +475,7 @@ type incidentDoc struct {
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
 	// LateChannel keeps the field name stored documents use, as does
-	// pendingDoc.PutOff.
+	// ledgerDoc.PutOff.
 	LateChannel bool `firestore:"deferred"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
@@ -529,8 +530,8 @@ type boardDoc struct {
 	Thread     bool   `firestore:"thread"`
 }
 
-// pendingDoc is a ledger entry.
-type pendingDoc struct {
+// ledgerDoc is a ledger entry (incident.Entry) as stored.
+type ledgerDoc struct {
 	Key    string    `firestore:"key"`
 	Owner  string    `firestore:"owner"`
 	Until  time.Time `firestore:"until,omitempty"`
@@ -601,14 +602,15 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		ChannelName: d.ChannelName,
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
-		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
-			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(d.Ledger, func(p ledgerDoc) incident.Entry {
+			return incident.Entry{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
 		Topic:           d.Topic,
 		Bookmarks:       cloneSlice(d.Bookmarks),
 		Invitees:        cloneSlice(d.Invitees),
+		CannotInvite:    cloneSlice(d.CannotInvite),
 		ChannelArchived: d.ChannelArchived,
 		Closed:          d.Closed,
 		PastChannels:    cloneSlice(d.PastChannels),
@@ -635,15 +637,15 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 // pending: a channel being created, and boards being posted (no ts, not
 // given up).
 func upgrade(st incident.State, d incidentDoc) incident.State {
-	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Pending(incident.KeyChannel) == nil {
-		st.Ledger = append(st.Ledger, incident.Pending{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
+	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Entry(incident.KeyChannel) == nil {
+		st.Ledger = append(st.Ledger, incident.Entry{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
 	}
 	st.Boards = slices.DeleteFunc(st.Boards, func(b incident.Board) bool {
 		if b.TS != "" || b.GaveUp {
 			return false
 		}
-		if st.Pending(incident.BoardKey(b.ChannelID)) == nil {
-			st.Ledger = append(st.Ledger, incident.Pending{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
+		if st.Entry(incident.BoardKey(b.ChannelID)) == nil {
+			st.Ledger = append(st.Ledger, incident.Entry{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
 		}
 		return true
 	})
@@ -685,14 +687,15 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		ChannelName: st.ChannelName,
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
-		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
-			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(st.Ledger, func(p incident.Entry) ledgerDoc {
+			return ledgerDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
 		Topic:           st.Topic,
 		Bookmarks:       cloneSlice(st.Bookmarks),
 		Invitees:        cloneSlice(st.Invitees),
+		CannotInvite:    cloneSlice(st.CannotInvite),
 		ChannelArchived: st.ChannelArchived,
 		Closed:          st.Closed,
 		PastChannels:    cloneSlice(st.PastChannels),

@@ -227,7 +227,7 @@ func fullState() incident.State {
 		ChannelName: "inc-1234-checkout-latency",
 		LeaseOwner:  "attempt-1",
 		LeaseUntil:  testTime.Add(30 * time.Second),
-		Ledger: []incident.Pending{
+		Ledger: []incident.Entry{
 			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
 			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
 			{Key: incident.KeyTopic, PutOff: true, Event: "E7"},
@@ -237,6 +237,7 @@ func fullState() incident.State {
 		Topic:           "Acknowledged · high · P1 · Checkout API",
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
 		Invitees:        []string{"U0LEAD", "@sre-oncall"},
+		CannotInvite:    []string{"Alan Turing (no Slack account)"},
 		ChannelArchived: true,
 		Closed:          true,
 		PastChannels:    []string{"C0OLD"},
@@ -904,7 +905,7 @@ func TestFirestoreReadsPendingWorkOfOlderDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []incident.Pending{
+	want := []incident.Entry{
 		{Key: incident.KeyChannel, Owner: "old-attempt", Since: testTime.UTC(), Names: []string{"inc-7-db-down"}},
 		{Key: incident.BoardKey("CLOW"), Owner: "old-attempt", Thread: true},
 	}

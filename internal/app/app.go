@@ -30,11 +30,6 @@ import (
 // what a runner or test sets in code.
 type Config struct {
 	config.Config
-	// AllowHTTPResponseURL lets the answers to Slack's requests go to a
-	// plain-http response_url: for a fake Slack on this machine (the
-	// sandbox, tests), never read from the environment. Slack's own are
-	// https.
-	AllowHTTPResponseURL bool
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -125,10 +120,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, ActRoles: cfg.ActRoles, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
-		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{
+			PagerDuty: pd, Slack: slack, AllowGuests: cfg.AllowGuests, Cache: cache, Log: log,
+		})}
 		if cfg.PagerDutyFrom != "" {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
@@ -142,8 +139,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL, HTTPClient: client,
+			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
+			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL, Requests: claims, HTTPClient: client,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)

@@ -82,7 +82,6 @@ func benchClick(b *testing.B, action string, cold bool, serial int) {
 		"PAGERDUTY_API_TOKEN":  e2ePagerDutyKey,
 		"PAGERDUTY_API_URL":    slowProxy(b, nw, pd.URL(), benchPagerDutyLatency),
 	})
-	cfg.AllowHTTPResponseURL = true
 	l := &loop{instance: serve(b, nw, cfg), nw: nw, slack: fake, pd: pd, answerURL: answers.URL}
 	user := func(n int) string {
 		if cold {

@@ -61,6 +61,11 @@ type Config struct {
 	// AllowSharedChannels lets the announce and post-only channels be
 	// shared with another organisation (ALLOW_SHARED_CHANNELS).
 	AllowSharedChannels bool
+	// ActRoles are the PagerDuty roles that may act from Slack
+	// (ACT_ROLES), of incident.ActingRoles.
+	ActRoles []string
+	// AllowGuests lets the Slack workspace's guests act (ALLOW_GUESTS).
+	AllowGuests bool
 }
 
 // String hides the secrets so a Config can be logged.
@@ -68,11 +73,11 @@ func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
 		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
 		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q, "+
-		"history_retention:%q, allow_shared_channels:%t}",
+		"history_retention:%q, allow_shared_channels:%t, act_roles:%q, allow_guests:%t}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
 		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
 		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom,
-		c.HistoryRetention.String(), c.AllowSharedChannels)
+		c.HistoryRetention.String(), c.AllowSharedChannels, strings.Join(c.ActRoles, ","), c.AllowGuests)
 }
 
 // archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.

@@ -44,6 +44,7 @@ func TestLoad(t *testing.T) {
 		InviteUsers:         []string{"U01", "W02"},
 		PagerDutyURL:        "https://api.pagerduty.com",
 		HistoryRetention:    incident.HistoryRetention,
+		ActRoles:            incident.ActingRoles,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -73,6 +74,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad interactivity values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
 		}, []string{"PAGERDUTY_FROM_EMAIL must be the email address", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
+		{"bad acting values", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1",
+			"ACT_ROLES": "owner, superuser,observer", "ALLOW_GUESTS": "yes please",
+		}, []string{"ACT_ROLES: entry 2 is not a PagerDuty role", "ACT_ROLES: entry 3 is a read-only PagerDuty role", "ALLOW_GUESTS must be true or false"}},
+		{"no acting role", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ACT_ROLES": ",",
+		}, []string{"ACT_ROLES names no role"}},
 		{"missing routing file", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ROUTING_FILE": "/nonexistent/routes.yaml",
 		}, []string{"ROUTING_FILE: the rules file cannot be read: no such file or directory"}},
@@ -89,6 +97,18 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadActing: ACT_ROLES narrows the acting roles (any case, no
+// repeats) and ALLOW_GUESTS lets guests act.
+func TestLoadActing(t *testing.T) {
+	cfg, err := Load(envOf(goodEnvWith(map[string]string{"ACT_ROLES": " Owner,admin,owner ", "ALLOW_GUESTS": "true"})))
+	if err != nil {
+		t.Fatalf("Load error = %v", err)
+	}
+	if want := []string{"owner", "admin"}; !cmp.Equal(cfg.ActRoles, want) || !cfg.AllowGuests {
+		t.Errorf("Load = ACT_ROLES %q, ALLOW_GUESTS %t; want %q, true", cfg.ActRoles, cfg.AllowGuests, want)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -180,14 +181,7 @@ var Vars = []Var{
 	{
 		Name: "ALLOW_SHARED_CHANNELS", Required: "no", Default: "false",
 		Description: "`true` lets the announce channel and a rule's `post_to` channel be shared with another organisation (Slack Connect); otherwise nothing is posted in such a channel, and the log says so at start (*Announce channel*)",
-		load: func(cfg *Config, v string) error {
-			b, err := strconv.ParseBool(v)
-			cfg.AllowSharedChannels = b
-			if err != nil {
-				return errors.New("ALLOW_SHARED_CHANNELS must be true or false")
-			}
-			return nil
-		},
+		load:        loadBool("ALLOW_SHARED_CHANNELS", func(cfg *Config, b bool) { cfg.AllowSharedChannels = b }),
 	},
 	{
 		Name: "PAGERDUTY_API_TOKEN", Required: "no", Secret: true,
@@ -209,6 +203,38 @@ var Vars = []Var{
 			}
 			return nil
 		},
+	},
+	{
+		Name: "ACT_ROLES", Required: "no", Default: strings.Join(incident.ActingRoles, ","),
+		Description: "the PagerDuty roles that may act from Slack, comma-separated, to narrow the default, like `owner,admin` (*Acting from Slack*)",
+		load: func(cfg *Config, v string) error {
+			cfg.ActRoles = nil
+			var errs []error
+			for i, role := range splitList(v) {
+				role = strings.ToLower(role)
+				switch {
+				case slices.Contains(incident.ActingRoles, role):
+					if !slices.Contains(cfg.ActRoles, role) {
+						cfg.ActRoles = append(cfg.ActRoles, role)
+					}
+				case slices.Contains(incident.ReadOnlyRoles, role):
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is a read-only PagerDuty role, which may not change incidents; the roles that may are %s",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				default:
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is not a PagerDuty role that may change incidents (%s)",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				}
+			}
+			if len(errs) == 0 && len(cfg.ActRoles) == 0 {
+				errs = append(errs, errors.New("ACT_ROLES names no role; leave it empty for the default"))
+			}
+			return errors.Join(errs...)
+		},
+	},
+	{
+		Name: "ALLOW_GUESTS", Required: "no", Default: "false",
+		Description: "`true` lets Slack guests act from Slack too",
+		load:        loadBool("ALLOW_GUESTS", func(cfg *Config, b bool) { cfg.AllowGuests = b }),
 	},
 	{
 		Name: "PAGERDUTY_API_URL", Required: "no", Default: pagerduty.DefaultAPIURL,
@@ -279,6 +305,18 @@ var Vars = []Var{
 		Name: "PORT", Required: "no", Default: "8080",
 		Description: "port of `cmd/local`",
 	},
+}
+
+// loadBool reads a true/false variable, name, with set.
+func loadBool(name string, set func(cfg *Config, b bool)) func(*Config, string) error {
+	return func(cfg *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		set(cfg, b)
+		if err != nil {
+			return errors.New(name + " must be true or false")
+		}
+		return nil
+	}
 }
 
 // parseRetention reads HISTORY_RETENTION: a number of days with the unit

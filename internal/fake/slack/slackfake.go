@@ -210,6 +210,10 @@ type Server struct {
 	// exchanged those already used to open a view.
 	expired, exchanged map[string]bool
 	views              []View
+	// apps are the apps made with apps.manifest.create.
+	apps []*App
+	// scopes is auth.test's X-OAuth-Scopes header (SetScopes).
+	scopes string
 }
 
 // View is a modal opened with views.open.
@@ -228,6 +232,27 @@ type user struct {
 	deactivated bool
 	known       bool   // added with AddUser
 	inviteError string // forced per-user conversations.invite error (SetUser)
+	traits      UserTraits
+}
+
+// UserTraits are what users.info says of a user besides their address
+// (Slack's user object): who they are to the workspace.
+type UserTraits struct {
+	// TeamID is the user's team (team_id); "" is the workspace's. A user
+	// of another organisation in a shared channel (Slack Connect) has
+	// theirs.
+	TeamID string
+	// Stranger is is_stranger: a user of another organisation the
+	// workspace shares no channel with.
+	Stranger bool
+	// Bot and AppUser are is_bot and is_app_user.
+	Bot, AppUser bool
+	// Restricted and UltraRestricted are is_restricted (a multi-channel
+	// guest) and is_ultra_restricted (a single-channel guest).
+	Restricted, UltraRestricted bool
+	// EmailUnconfirmed makes is_email_confirmed false; other users'
+	// addresses are confirmed.
+	EmailUnconfirmed bool
 }
 
 // userGroup is one user group (subteam) of the workspace.
@@ -351,6 +376,17 @@ func (s *Server) AddUser(id, email string, deactivated bool) {
 	defer s.mu.Unlock()
 	u := s.user(id)
 	u.email, u.deactivated, u.known = email, deactivated, true
+	s.directory = true
+}
+
+// SetTraits sets what users.info says of a user besides their address:
+// another team, a guest, a bot, an unconfirmed address. The user is
+// known to users.info from then on, like one added with AddUser.
+func (s *Server) SetTraits(id string, t UserTraits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(id)
+	u.traits, u.known = t, true
 	s.directory = true
 }
 
@@ -622,6 +658,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log = append(s.log, Call{Method: method, Args: args})
+	if method == "auth.test" && s.scopes != "" {
+		w.Header().Set("X-OAuth-Scopes", s.scopes)
+	}
 	retryAfter := 0
 	if s.limiter != nil {
 		retryAfter = s.limiter.admit(method, r.Form)
@@ -732,6 +771,9 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 	}
 	if token == "" {
 		return nil, fail("not_authed")
+	}
+	if method == "apps.manifest.create" || method == "apps.manifest.update" {
+		return s.manifestCall(method, token, r.Form)
 	}
 	if token != s.token {
 		return nil, fail("invalid_auth")
@@ -954,10 +996,12 @@ func (s *Server) lookupByEmail(email string) (answer, *apiError) {
 	return nil, fail("users_not_found")
 }
 
-// userInfo answers users.info for the users added with AddUser, the bot
-// and HumanUserID; any other id is user_not_found. A deactivated user is
-// answered with deleted:true, as Slack does. profile.email is left out
-// for the bot, users without one and, after HideEmails, everyone.
+// userInfo answers users.info for the users added with AddUser (or
+// SetTraits), the bot and HumanUserID; any other id is user_not_found. A
+// deactivated user is answered with deleted:true, as Slack does; their
+// team, guest and bot flags and is_email_confirmed as SetTraits set them
+// (the bot's address is unconfirmed). profile.email is left out for the
+// bot, users without one and, after HideEmails, everyone.
 func (s *Server) userInfo(id string) (answer, *apiError) {
 	u := s.users[id]
 	known := id == BotUserID || id == HumanUserID || (u != nil && u.known)
@@ -965,8 +1009,9 @@ func (s *Server) userInfo(id string) (answer, *apiError) {
 		return nil, fail("user_not_found")
 	}
 	name, email, deleted := strings.ToLower(id), "", false
+	var t UserTraits
 	if u != nil && u.known {
-		email, deleted = u.email, u.deactivated
+		email, deleted, t = u.email, u.deactivated, u.traits
 		if email != "" {
 			name = strings.Split(email, "@")[0]
 		}
@@ -975,9 +1020,15 @@ func (s *Server) userInfo(id string) (answer, *apiError) {
 	if email != "" && !s.hideEmails && id != BotUserID {
 		profile["email"] = email
 	}
+	team := t.TeamID
+	if team == "" {
+		team = s.teamID
+	}
 	return answer{"user": answer{
-		"id": id, "team_id": s.teamID, "name": name, "real_name": name, "deleted": deleted,
-		"is_bot": id == BotUserID, "profile": profile,
+		"id": id, "team_id": team, "name": name, "real_name": name, "deleted": deleted,
+		"is_bot": id == BotUserID || t.Bot, "is_app_user": t.AppUser, "is_stranger": t.Stranger,
+		"is_restricted": t.Restricted, "is_ultra_restricted": t.UltraRestricted,
+		"is_email_confirmed": id != BotUserID && !t.EmailUnconfirmed, "profile": profile,
 	}}, nil
 }
 
