@@ -42,6 +42,7 @@ func TestRunRoutes(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"-store", "redis"}, {"-store", "firestore"}, {"extra"}} {
 		var out bytes.Buffer
 		if err := run(context.Background(), args, func(string) string { return "" }, &out); err == nil {

@@ -26,6 +26,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 func TestLifecycleParses(t *testing.T) {
+	t.Parallel()
 	for i, body := range Lifecycle(7, 3) {
 		ev, ignored, err := pagerduty.Parse(body)
 		if err != nil {
@@ -43,6 +44,7 @@ func TestLifecycleParses(t *testing.T) {
 // TestCheckFindsViolations makes sure the checker is not blind: a run
 // whose Slack state breaks each guarantee must be reported.
 func TestCheckFindsViolations(t *testing.T) {
+	t.Parallel()
 	chs := []slackfake.Channel{
 		{Name: "soak-1", Topic: "Acknowledged", Messages: []slackfake.Message{{TS: "1"}, {TS: "2"}}},
 	}
@@ -63,6 +65,7 @@ func TestCheckFindsViolations(t *testing.T) {
 // failure ends 2.4 s after its attempt began (a 2 s budget and a 100 ms
 // margin), not 4.8 s.
 func TestSoak(t *testing.T) {
+	t.Parallel()
 	// A routed delivery that has not succeeded after redeliveries for
 	// this long is a violation (a bug keeping an incident busy).
 	const routedDeadline = 20 * time.Second
@@ -103,6 +106,7 @@ func TestSoak(t *testing.T) {
 // incident's note before its other events: the rules route P3 to
 // neither, so nothing may be posted.
 func TestRoutedNoteFirst(t *testing.T) {
+	t.Parallel()
 	seed := uint64(4) // kindCycle[4] is KindNeither
 	v := runInOrder(t, seed, func(types []string) []int {
 		order := []int{slices.Index(types, "incident.annotated")}
@@ -165,6 +169,7 @@ func runInOrder(t *testing.T, seed uint64, order func(types []string) []int) []s
 // TestRoutedInOrder delivers each kind's events in PagerDuty's order:
 // the routed checks hold without concurrency or faults.
 func TestRoutedInOrder(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(0); seed < uint64(len(kindCycle)); seed++ {
 		v := runInOrder(t, seed, func(types []string) []int {
 			order := make([]int, len(types))
@@ -183,6 +188,7 @@ func TestRoutedInOrder(t *testing.T) {
 // blind: a post-only message for an incident routed to neither, a
 // channel opened late without a summary and a duplicated reply.
 func TestRoutedCheckFindsViolations(t *testing.T) {
+	t.Parallel()
 	fake := slackfake.NewUnstarted()
 	w, err := newRoutedWorld(0, 6, fake, netfake.New()) // kinds in kindCycle order
 	if err != nil {
