@@ -37,8 +37,8 @@ const e2eSecret = "e2e-webhook-secret"
 // production's timings. The Firestore emulator cannot be in a bubble, so
 // the tests on it wait in real time, with shorter timings.
 
-// runOn runs f: in a synctest bubble on the memory store, as it is on
-// Firestore.
+// runOn runs f in a synctest bubble on the memory store, and directly,
+// in real time, on Firestore.
 func runOn(t *testing.T, storeKind string, f func(t *testing.T)) {
 	if storeKind == "memory" {
 		synctest.Test(t, f)
