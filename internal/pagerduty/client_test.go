@@ -96,7 +96,11 @@ func TestEveryCallSendsTheSameHeaders(t *testing.T) {
 			return err
 		}, wantFrom: true},
 		"AddNote": {do: func(ctx context.Context, c *Client) error { _, err := c.AddNote(ctx, from, "PINC", "x"); return err }, wantFrom: true},
-		"Notes":   {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
+		"PostStatusUpdate": {do: func(ctx context.Context, c *Client) error {
+			_, err := c.PostStatusUpdate(ctx, from, "PINC", "x")
+			return err
+		}, wantFrom: true},
+		"Notes": {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
 		"WebhookSubscriptions": {do: func(ctx context.Context, c *Client) error {
 			_, err := c.WebhookSubscriptions(ctx)
 			return err

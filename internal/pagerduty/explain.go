@@ -23,6 +23,8 @@ var actions = map[string]string{
 	opAddNote:  "add a note to this incident",
 	opNotes:    "read this incident's notes",
 
+	opStatusUpdate: "post a status update on this incident",
+
 	opSubscriptions:      "list the webhook subscriptions",
 	opSubscription:       "read the webhook subscription",
 	opCreateSubscription: "create the webhook subscription",
@@ -97,6 +99,8 @@ func explainAnswer(ie *incident.Error, e *APIError, action string) string {
 		return fmt.Sprintf("PagerDuty failed (%s), so it may or may not %s; check the incident in the PagerDuty app before trying again.", e, action)
 	case e.Status >= 500:
 		return fmt.Sprintf("PagerDuty failed (%s); try again or use the PagerDuty app.", e)
+	case e.Status == http.StatusPaymentRequired:
+		return fmt.Sprintf("PagerDuty refused to %s: the account's plan does not include it (%s).", action, e)
 	case e.Status == http.StatusUnauthorized:
 		return "PagerDuty refused PAGERDUTY_API_TOKEN (HTTP 401); an admin must set a valid REST API key."
 	case e.Status == http.StatusForbidden:

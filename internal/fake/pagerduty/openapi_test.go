@@ -50,6 +50,7 @@ const (
 	resolveBody  = `{"incident":{"type":"incident_reference","status":"resolved"}}`
 	escalateBody = `{"incident":{"type":"incident_reference","escalation_level":2}}`
 	noteBody     = `{"note":{"content":"Slack channel: #inc-7"}}`
+	updateBody   = `{"message":"Mitigated by rollback; monitoring."}`
 )
 
 func resolvedIncident(_ *testing.T, s *Server) {
@@ -105,6 +106,13 @@ var answerCases = []answerCase{
 	{name: "add a note", op: "POST /incidents/{id}/notes", path: "/incidents/PINC/notes", from: "ada@example.com", body: noteBody, status: 200},
 	{name: "empty note", op: "POST /incidents/{id}/notes", path: "/incidents/PINC/notes", from: "ada@example.com", body: `{"note":{"content":""}}`, status: 400},
 	{name: "note on an unknown incident", op: "POST /incidents/{id}/notes", path: "/incidents/PNONE/notes", from: "ada@example.com", body: noteBody, status: 404},
+
+	{name: "status update", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "ada@example.com", body: updateBody, status: 200},
+	{name: "empty status update", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "ada@example.com", body: `{"message":" "}`, status: 400},
+	{name: "status update on an unknown incident", op: "POST /incidents/{id}/status_updates", path: "/incidents/PNONE/status_updates", from: "ada@example.com", body: updateBody, status: 404},
+	{name: "status update by a forbidden user", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "bob@example.com", body: updateBody,
+		prepare: func(_ *testing.T, s *Server) { s.Forbid("PBOB") }, status: 403},
+	{name: "status update rate limited", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "ada@example.com", body: updateBody, prepare: rateLimited, status: 429},
 
 	{name: "escalation policy", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PPOL", status: 200},
 	{name: "escalation policy without on-calls", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PEMPTY", status: 200,

@@ -2,7 +2,8 @@
 // users with their role and teams (GET /users/{id}, GET /users?query=),
 // incidents that can be
 // acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
-// GET and POST /incidents/{id}/notes), escalation policies and their
+// GET and POST /incidents/{id}/notes, POST /incidents/{id}/status_updates),
+// escalation policies and their
 // on-call entries, V3 webhook subscriptions (list, get, create, ping),
 // with token authentication, the From header checks of writes,
 // PagerDuty's error bodies, and injected faults (rate limits, server
@@ -122,6 +123,9 @@ const (
 	ChangeResolved     = "resolved"
 	ChangeEscalated    = "escalated"
 	ChangeAnnotated    = "annotated"
+	// ChangeStatusUpdate is a status update published (Note is its
+	// message).
+	ChangeStatusUpdate = "status_update"
 )
 
 // Change is what a successful write changed, for the OnChange hook.
@@ -132,7 +136,8 @@ type Change struct {
 	Kind string
 	// UserID is the PagerDuty user of the From header.
 	UserID string
-	// Note is the note's content (ChangeAnnotated).
+	// Note is the note's content (ChangeAnnotated), or the status
+	// update's message (ChangeStatusUpdate).
 	Note string
 	// EscalationLevel is the new level (ChangeEscalated).
 	EscalationLevel int
@@ -191,6 +196,8 @@ type Server struct {
 	assignedAt  map[string]time.Time // by incident: when its assignees were last set
 	notes       map[string][]Note
 	noteSeq     int
+	updates     map[string][]Note // status updates, by incident
+	updateSeq   int
 	policies    map[string]policy
 	onCalls     []onCall
 	faults      []Fault
@@ -229,6 +236,7 @@ func newServer(token string) *Server {
 		incidents:  map[string]*Incident{},
 		assignedAt: map[string]time.Time{},
 		notes:      map[string][]Note{},
+		updates:    map[string][]Note{},
 		policies:   map[string]policy{},
 		pathFaults: map[faultKey][]Fault{},
 	}
@@ -497,6 +505,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.listNotes(w, parts[1])
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "notes":
 		s.addNote(w, r, parts[1], body)
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "status_updates":
+		s.addStatusUpdate(w, r, parts[1], body)
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
