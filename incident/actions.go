@@ -12,6 +12,7 @@ const (
 	ActionResolve     Action = "incident_resolve"
 	ActionEscalate    Action = "incident_escalate"
 	ActionNote        Action = "incident_note"
+	ActionUpdate      Action = "incident_update"
 )
 
 // Actions returns what a responder may do to inc, so the buttons always
@@ -24,9 +25,9 @@ func Actions(inc Snapshot) []Action {
 	}
 	switch inc.Status {
 	case StatusTriggered:
-		return []Action{ActionAcknowledge, ActionResolve, ActionEscalate, ActionNote}
+		return []Action{ActionAcknowledge, ActionResolve, ActionEscalate, ActionNote, ActionUpdate}
 	case StatusAcknowledged:
-		return []Action{ActionResolve, ActionEscalate, ActionNote}
+		return []Action{ActionResolve, ActionEscalate, ActionNote, ActionUpdate}
 	default:
 		return []Action{ActionNote}
 	}

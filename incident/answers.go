@@ -23,6 +23,7 @@ func helpText(unknown string, enabled bool) string {
 		"• `/inc resolve` — resolve it\n" +
 		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
 		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
+		"• `/inc update <text>` — post a status update: it shows in the channel and on the first message (`/inc update` alone opens a form)\n" +
 		"• `/inc status` — show its status, only to you\n" +
 		"You act as your PagerDuty user, found by your Slack email address. " +
 		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
@@ -58,12 +59,14 @@ func ackedBy(st State) string {
 var pastTense = map[RequestKind]string{
 	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
 	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
+	RequestUpdate: "posted this status update",
 }
 
 // doingText says what each kind of request is doing.
 var doingText = map[RequestKind]string{
 	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
 	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
+	RequestUpdate: "posting this status update",
 }
 
 // doneByText answers a request another one just did (a double click, or

@@ -11,7 +11,7 @@ import (
 // entry is what a board shows.
 func (x *executor) entry(b Board) BoardEntry {
 	st := x.st
-	e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread, Archived: st.ChannelArchived}
+	e := BoardEntry{Incident: st.Snapshot, ChannelID: st.ChannelID, Thread: b.Thread, Archived: st.ChannelArchived, Update: st.Update}
 	if b.Thread {
 		for _, l := range st.History {
 			if l.Early {

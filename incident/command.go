@@ -25,6 +25,11 @@ func ParseCommand(text string) Request {
 		return Request{Kind: RequestEscalate}
 	case "status":
 		return Request{Kind: RequestStatus}
+	case "update":
+		if rest == "" {
+			return Request{Kind: RequestUpdateForm}
+		}
+		return Request{Kind: RequestUpdate, Note: rest}
 	case "note":
 		if rest == "" {
 			return Request{Kind: RequestNoteForm}

@@ -294,7 +294,7 @@ func TestReplyFor(t *testing.T) {
 		{"responder accepted", withIncident(EventResponderReplied, func(ev *Event) {
 			ev.Responder, ev.ResponderState = Ref{Summary: "Kate"}, "accepted"
 		}), &Reply{Headline: "Kate accepted the responder request"}},
-		{"status update", withIncident(EventStatusUpdatePublished, func(ev *Event) { ev.Message = "Mitigated" }), &Reply{Headline: "Status update from Ada", Body: "Mitigated"}},
+		{"status update", withIncident(EventStatusUpdatePublished, func(ev *Event) { ev.Message = "Mitigated" }), &Reply{Headline: "Status update from Ada", Body: "Mitigated", Broadcast: true}},
 		{"note without agent", withIncident(EventAnnotated, func(ev *Event) { ev.Agent, ev.Note = Ref{}, "hi" }), &Reply{Headline: "Note", Body: "hi"}},
 		{"conference", withIncident(EventConferenceBridgeUpdated, func(ev *Event) {
 			ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = "https://meet/x", "+1 555"

@@ -67,8 +67,9 @@ type State struct {
 	// Exists is false for an incident the store has never seen.
 	Exists   bool
 	Snapshot Snapshot
-	// Version grows by one each time Snapshot changes; the root message
-	// records the version it was rendered from.
+	// Version grows by one each time Snapshot or another part of what the
+	// root message shows (the latest status update, the lead) changes;
+	// the root message records the version it was rendered from.
 	Version int64
 
 	ChannelID   string
@@ -140,6 +141,8 @@ type State struct {
 	Escalations   int
 	Reassignments int
 	Notes         int
+	// Update is the incident's latest status update.
+	Update StatusUpdate
 	// LateChannel is set once an event was completed while the incident
 	// had no channel of its own: a channel it gets later opens late, and
 	// tells what happened before (the root's Before, a summary reply).
@@ -276,11 +279,13 @@ type Root struct {
 	// Actions are the buttons responders act with (Config.Interactive);
 	// none when they cannot act from Slack.
 	Actions []Action
+	// Update is the latest status update; zero when none.
+	Update StatusUpdate
 }
 
 // RootOf returns the root message of st.
 func RootOf(st State) Root {
-	r := Root{Incident: st.Snapshot}
+	r := Root{Incident: st.Snapshot, Update: st.Update}
 	if st.LateChannel {
 		r.Before = st.History
 	}

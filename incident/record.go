@@ -74,6 +74,8 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 	case EventReassigned:
 		st.Reassignments++
 		ch |= ChangeState
+	case EventStatusUpdatePublished:
+		ch |= recordUpdate(st, ev)
 	case EventAnnotated:
 		if !IsBacklink(ev.Note) {
 			st.Notes++

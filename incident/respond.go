@@ -30,8 +30,13 @@ const (
 	// RequestTimeline adds a Slack message (Request.Message) as a note:
 	// the message shortcut.
 	RequestTimeline RequestKind = "timeline"
-	RequestStatus   RequestKind = "status"
-	RequestHelp     RequestKind = "help"
+	// RequestUpdate publishes Request.Note as a status update;
+	// RequestUpdateForm opens the update form (the Post update button,
+	// /inc update without text).
+	RequestUpdate     RequestKind = "update"
+	RequestUpdateForm RequestKind = "update_form"
+	RequestStatus     RequestKind = "status"
+	RequestHelp       RequestKind = "help"
 )
 
 // Request is one thing a responder asked from Slack: a button, the note
@@ -92,6 +97,7 @@ type ResponderPagerDuty interface {
 	// Escalate escalates to the next level of policyID and returns it.
 	Escalate(ctx context.Context, from, incidentID, policyID string, assignees []string) (level int, err error)
 	AddNote(ctx context.Context, from, incidentID, content string) error
+	PostStatusUpdate(ctx context.Context, from, incidentID, message string) error
 }
 
 // Errors a ResponderPagerDuty returns.
@@ -135,6 +141,8 @@ type ResponderSlack interface {
 	// OpenNoteForm opens the note form for the incident and channel with
 	// a trigger_id, which Slack accepts once, within 3 s of the click.
 	OpenNoteForm(ctx context.Context, triggerID, incidentID, channelID string) error
+	// OpenUpdateForm opens the status update form, as OpenNoteForm.
+	OpenUpdateForm(ctx context.Context, triggerID, incidentID, channelID string) error
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	UserName(ctx context.Context, userID string) (string, error)
 }
@@ -205,7 +213,7 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 	switch req.Kind {
 	case RequestHelp:
 		return Answer{Text: helpText(req.Unknown, r.Enabled())}
-	case RequestNoteForm:
+	case RequestNoteForm, RequestUpdateForm:
 		// The trigger expires 3 s after the click: the form opens first.
 		if !r.Enabled() {
 			return Answer{Text: notEnabledText}
@@ -217,11 +225,7 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 			}
 			req.IncidentID = st.Snapshot.ID
 		}
-		if err := r.o.Slack.OpenNoteForm(ctx, req.TriggerID, req.IncidentID, req.ChannelID); err != nil {
-			r.o.Log.WarnContext(ctx, "note form not opened", "incident_id", req.IncidentID, "error", err.Error())
-			return Answer{Text: "Slack did not open the note form in time. Try again, or use `/inc note <text>`."}
-		}
-		return Answer{}
+		return r.openForm(ctx, req)
 	}
 	st, ans, ok := r.find(ctx, req)
 	switch {
@@ -282,6 +286,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	if (req.Kind == RequestNote && strings.TrimSpace(req.Note) == "") || (req.Kind == RequestTimeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
+	if req.Kind == RequestUpdate && strings.TrimSpace(req.Note) == "" {
+		return Answer{Text: "A status update needs some text: `/inc update <text>`."}
+	}
 	actor, ans, ok := r.actor(ctx, req, st)
 	if !ok {
 		return ans
@@ -311,7 +318,7 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 		r.finish(ctx, key, by, true)
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
-	case (req.Kind == RequestNote || req.Kind == RequestTimeline) && KindOf(err) == KindMaybeDone:
+	case (req.Kind == RequestNote || req.Kind == RequestTimeline || req.Kind == RequestUpdate) && KindOf(err) == KindMaybeDone:
 		// The note may be in PagerDuty: the claim stays, finished, so the
 		// same note is not submitted twice meanwhile.
 		r.finish(ctx, key, by, true)
@@ -430,6 +437,8 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 	case RequestNote, RequestTimeline:
 		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
 		done = "Added your note to " + numberOrID(inc) + "'s PagerDuty timeline as " + as + "."
+	case RequestUpdate:
+		done, err = r.postUpdate(ctx, actor, inc, content)
 	default:
 		return "", fmt.Errorf("%s is not a PagerDuty action", kind)
 	}
@@ -477,6 +486,8 @@ func claimKey(req Request) (string, time.Duration) {
 		return "note:" + id + ":" + hex.EncodeToString(sum[:12]), noteClaim
 	case RequestTimeline:
 		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
+	case RequestUpdate:
+		return updateKey(req), updateClaim
 	}
 	return string(req.Kind) + ":" + id, statusClaim
 }

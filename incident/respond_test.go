@@ -61,6 +61,9 @@ func (f *fakePDActions) Escalate(ctx context.Context, from, id, policy string, a
 func (f *fakePDActions) AddNote(ctx context.Context, from, id, content string) error {
 	return f.do(ctx, "note "+id+" as "+from+": "+content)
 }
+func (f *fakePDActions) PostStatusUpdate(ctx context.Context, from, id, message string) error {
+	return f.do(ctx, "update "+id+" as "+from+": "+message)
+}
 
 func (f *fakePDActions) Calls() []string {
 	f.mu.Lock()
@@ -97,6 +100,15 @@ func (f *fakeResponderSlack) OpenNoteForm(ctx context.Context, trigger, incident
 		return f.err
 	}
 	f.forms = append(f.forms, incidentID+" in "+channelID)
+	return nil
+}
+func (f *fakeResponderSlack) OpenUpdateForm(ctx context.Context, trigger, incidentID, channelID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.forms = append(f.forms, "update of "+incidentID+" in "+channelID)
 	return nil
 }
 func (f *fakeResponderSlack) Permalink(ctx context.Context, ch, ts string) (string, error) {
@@ -162,6 +174,8 @@ func TestResponderActs(t *testing.T) {
 		{"note", incident.Request{Kind: incident.RequestNote, ChannelID: "C42", Note: "db-1 restarted"}, "note Q1 as ada@example.com: db-1 restarted", "Added your note"},
 		{"timeline", incident.Request{Kind: incident.RequestTimeline, ChannelID: "C42", Message: incident.Message{Text: "failover done", UserID: "UBOB", TS: "1700000000.000100"}},
 			"note Q1 as ada@example.com: failover done\n— Bob Builder in Slack: https://acme.slack.com/archives/C42/p1700000000000100", "Added your note"},
+		{"status update", incident.Request{Kind: incident.RequestUpdate, ChannelID: "C42", Note: " Rolled back; error rate falling. "},
+			"update Q1 as ada@example.com: Rolled back; error rate falling.", "Posted your status update on #42"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -195,6 +209,9 @@ func TestNoCallNeeded(t *testing.T) {
 		{"outside an incident channel", "triggered", incident.Request{Kind: incident.RequestAcknowledge, ChannelID: "CRANDOM", UserID: "UADA"}, "not an incident channel"},
 		{"unknown incident", "triggered", incident.Request{Kind: incident.RequestAcknowledge, IncidentID: "Q9", UserID: "UADA"}, "does not know incident Q9"},
 		{"empty note", "triggered", incident.Request{Kind: incident.RequestNote, ChannelID: "C42", UserID: "UADA"}, "needs some text"},
+		{"empty status update", "triggered", incident.Request{Kind: incident.RequestUpdate, ChannelID: "C42", UserID: "UADA", Note: " \n "}, "status update needs some text"},
+		{"status update outside an incident channel", "triggered", incident.Request{Kind: incident.RequestUpdate, ChannelID: "CRANDOM", UserID: "UADA", Note: "x"}, "not an incident channel"},
+		{"status update by an observer", "triggered", incident.Request{Kind: incident.RequestUpdate, ChannelID: "C42", UserID: "UOBS", Note: "x"}, "may not change incidents"},
 		{"status", "acknowledged", incident.Request{Kind: incident.RequestStatus, ChannelID: "C42", UserID: "UANN"}, "Status: *acknowledged* (first by Ada)"},
 	}
 	for _, tt := range tests {

@@ -87,6 +87,8 @@ type BoardEntry struct {
 	Before []HistoryLine
 	// Archived is set once the incident's own channel is archived.
 	Archived bool
+	// Update is the latest status update, shown on the announce line.
+	Update StatusUpdate
 }
 
 // Board is a message about the incident in a shared channel (announce or

@@ -63,7 +63,7 @@ func TestServiceLifecycle(t *testing.T) {
 		{"reassigned.json", "acknowledged", 4, "Reassigned to Grace Hopper, Alan Turing by Ada Lovelace", false},
 		{"priority_updated.json", "acknowledged", 5, "Priority changed to P1 by Ada Lovelace", false},
 		{"responder_added.json", "acknowledged", 6, "Ada Lovelace requested Katherine Johnson as a responder", false},
-		{"status_update_published.json", "acknowledged", 7, "Status update from Ada Lovelace", false},
+		{"status_update_published.json", "acknowledged", 7, "Status update from Ada Lovelace", true},
 		{"resolved.json", "resolved", 8, "Resolved by Ada Lovelace after 42m", true},
 	}
 	for _, s := range steps {

@@ -122,6 +122,8 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 	case EventStatusUpdatePublished:
 		r.Headline = "Status update" + strings.Replace(by, " by ", " from ", 1)
 		r.Body = ev.Message
+		// Stakeholders follow the channel, not the thread.
+		r.Broadcast = true
 	case EventConferenceBridgeUpdated:
 		r.Headline = "Conference bridge updated"
 		r.Body = strings.TrimSpace(in.ConferenceURL + "\n" + in.ConferenceNumber)

@@ -23,11 +23,12 @@ var statusEmoji = map[incident.Status]string{
 // stored snapshot: a header with number and title, the fields responders
 // look for, and links to PagerDuty and the conference bridge. The same
 // snapshot always renders the same blocks, so an update is idempotent.
-func RootBlocks(inc incident.Snapshot) []slack.Block { return rootBlocks(inc, nil) }
+func RootBlocks(inc incident.Snapshot) []slack.Block { return rootBlocks(incident.Root{Incident: inc}) }
 
-// rootBlocks is RootBlocks with the responders' buttons acts, above the
-// links.
-func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
+// rootBlocks is RootBlocks with the latest status update and the
+// responders' buttons of r, above the links.
+func rootBlocks(r incident.Root) []slack.Block {
+	inc, acts := r.Incident, r.Actions
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, Plain(headerText(inc), MaxHeader), true, false)),
 	}
@@ -80,6 +81,9 @@ func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(conf), nil, nil))
 	}
+	if u := updateSection(r.Update); u != nil {
+		blocks = append(blocks, u)
+	}
 	if a := respond(inc, acts); a != nil {
 		blocks = append(blocks, a)
 	}
@@ -96,7 +100,7 @@ func rootBlocks(inc incident.Snapshot, acts []incident.Action) []slack.Block {
 // channel opened after the incident began elsewhere, a section listing
 // what happened before, just above the "Last change" line.
 func RootMessageBlocks(r incident.Root) []slack.Block {
-	blocks := rootBlocks(r.Incident, r.Actions)
+	blocks := rootBlocks(r)
 	var extra []slack.Block
 	if l := channelLink("Continues ", r.Previous); l != "" {
 		// The incident was reopened after its first channel was archived.
@@ -194,6 +198,7 @@ var buttonText = map[incident.Action]string{
 	incident.ActionResolve:     "Resolve",
 	incident.ActionEscalate:    "Escalate",
 	incident.ActionNote:        "Add note",
+	incident.ActionUpdate:      "Post update",
 }
 
 // respond is the row of buttons responders act on the incident with
@@ -358,6 +363,9 @@ func BoardBlocks(b incident.BoardEntry) []slack.Block {
 	text := line + boardChannel(b)
 	if d := boardDetails(inc); d != "" {
 		text += "\n" + Mrkdwn(d, 1200)
+	}
+	if u := boardUpdate(b.Update); u != "" {
+		text += "\n" + Mrkdwn(u, 300)
 	}
 	return []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil)}
 }

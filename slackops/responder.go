@@ -24,6 +24,7 @@ var buttonKinds = map[string]incident.RequestKind{
 	string(incident.ActionResolve):     incident.RequestResolve,
 	string(incident.ActionEscalate):    incident.RequestEscalate,
 	string(incident.ActionNote):        incident.RequestNoteForm,
+	string(incident.ActionUpdate):      incident.RequestUpdateForm,
 }
 
 // Interact implements Actions: a button on the root message, a note form
@@ -37,27 +38,38 @@ func (a responderActions) Interact(ctx context.Context, in Interaction) Answer {
 	case in.Type == TypeViewSubmission && in.View.CallbackID == NoteCallbackID:
 		req.Kind, req.FromForm, req.Note = incident.RequestNote, true, in.View.Values[NoteBlockID]
 		req.IncidentID, req.ChannelID = ModalIncident(in.View.PrivateMetadata)
+	case in.Type == TypeViewSubmission && in.View.CallbackID == UpdateCallbackID:
+		req.Kind, req.FromForm, req.Note = incident.RequestUpdate, true, in.View.Values[UpdateBlockID]
+		req.IncidentID, req.ChannelID = ModalIncident(in.View.PrivateMetadata)
 	case in.Type == TypeMessageAction && in.CallbackID == TimelineCallbackID:
 		req.Kind = incident.RequestTimeline
 		req.Message = incident.Message{Text: in.Message.Text, UserID: in.Message.User, TS: in.Message.TS}
 	default:
 		return Answer{}
 	}
-	return answer(a.r.Do(ctx, req))
+	return answer(a.r.Do(ctx, req), formBlock(req.Kind))
 }
 
 // Command implements Actions: /inc.
 func (a responderActions) Command(ctx context.Context, cmd Command) Answer {
 	req := incident.ParseCommand(cmd.Text)
 	req.UserID, req.ChannelID, req.TriggerID = cmd.UserID, cmd.ChannelID, cmd.TriggerID
-	return answer(a.r.Do(ctx, req))
+	return answer(a.r.Do(ctx, req), "")
 }
 
-// answer is what Slack shows of a responder's answer: a failure of a note
-// submitted in the note form in the form's note field.
-func answer(a incident.Answer) Answer {
+// formBlock is the field of the form a request of kind was submitted in.
+func formBlock(kind incident.RequestKind) string {
+	if kind == incident.RequestUpdate {
+		return UpdateBlockID
+	}
+	return NoteBlockID
+}
+
+// answer is what Slack shows of a responder's answer: a failure of a
+// text submitted in a form in the form's field, block.
+func answer(a incident.Answer, block string) Answer {
 	if a.FormError != "" {
-		return Answer{Text: a.Text, ViewErrors: map[string]string{NoteBlockID: a.FormError}}
+		return Answer{Text: a.Text, ViewErrors: map[string]string{block: a.FormError}}
 	}
 	return Answer{Text: a.Text}
 }

@@ -474,6 +474,8 @@ type incidentDoc struct {
 	Escalations     int64        `firestore:"escalations"`
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
+	// Update is the latest status update.
+	Update updateDoc `firestore:"update"`
 	// LateChannel keeps the field name stored documents use, as does
 	// ledgerDoc.PutOff.
 	LateChannel bool `firestore:"deferred"`
@@ -542,6 +544,13 @@ type ledgerDoc struct {
 	// "deferred").
 	PutOff bool   `firestore:"deferred"`
 	Event  string `firestore:"event"`
+}
+
+// updateDoc is a status update (incident.StatusUpdate) as stored.
+type updateDoc struct {
+	Text string    `firestore:"text"`
+	By   string    `firestore:"by"`
+	At   time.Time `firestore:"at,omitempty"`
 }
 
 type historyDoc struct {
@@ -627,6 +636,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Escalations:     int(d.Escalations),
 		Reassignments:   int(d.Reassignments),
 		Notes:           int(d.Notes),
+		Update:          incident.StatusUpdate(d.Update),
 		Summarized:      d.Summarized,
 		LateChannel:     d.LateChannel,
 	}
@@ -716,6 +726,7 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Escalations:   int64(st.Escalations),
 		Reassignments: int64(st.Reassignments),
 		Notes:         int64(st.Notes),
+		Update:        updateDoc{Text: st.Update.Text, By: st.Update.By, At: utc(st.Update.At)},
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
 		LateChannel:   st.LateChannel,

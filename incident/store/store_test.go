@@ -266,6 +266,7 @@ func fullState() incident.State {
 		Escalations:   2,
 		Reassignments: 1,
 		Notes:         4,
+		Update:        incident.StatusUpdate{Text: "Rolled back; monitoring", By: "Ada Lovelace", At: testTime.Add(-5 * time.Minute).UTC()},
 	}
 }
 

@@ -35,6 +35,11 @@ func (p pdActions) AddNote(ctx context.Context, from, incidentID, content string
 	return err
 }
 
+func (p pdActions) PostStatusUpdate(ctx context.Context, from, incidentID, message string) error {
+	_, err := p.c.PostStatusUpdate(ctx, from, incidentID, message)
+	return err
+}
+
 // responderErr marks pagerduty's sentinels with incident's.
 func responderErr(err error) error {
 	switch {

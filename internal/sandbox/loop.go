@@ -202,6 +202,7 @@ var eventTypes = map[string]string{
 	pdfake.ChangeResolved:     "incident.resolved",
 	pdfake.ChangeEscalated:    "incident.escalated",
 	pdfake.ChangeAnnotated:    "incident.annotated",
+	pdfake.ChangeStatusUpdate: "incident.status_update_published",
 }
 
 // delivery is the webhook PagerDuty sends for c: the sample payload of its
@@ -209,7 +210,12 @@ var eventTypes = map[string]string{
 // the incident as the function last saw it with the fake's status and
 // assignees (or, for a note, a reference to it and the note).
 func (l *loop) delivery(c change) (replay.Delivery, error) {
-	tmpl, ok := templates[c.Kind]
+	kind := c.Kind
+	if kind == pdfake.ChangeStatusUpdate {
+		// Shaped like a note's event: a reference to the incident.
+		kind = pdfake.ChangeAnnotated
+	}
+	tmpl, ok := templates[kind]
 	if !ok {
 		return replay.Delivery{}, fmt.Errorf("no webhook template for a change %q", c.Kind)
 	}
@@ -251,7 +257,17 @@ func (l *loop) delivery(c change) (replay.Delivery, error) {
 			data["title"] = c.inc.Title
 		}
 	}
-	if c.Kind == pdfake.ChangeAnnotated {
+	switch c.Kind {
+	case pdfake.ChangeStatusUpdate:
+		title, _ := data["title"].(string)
+		ev["data"] = map[string]any{
+			"incident": map[string]any{
+				"html_url": data["html_url"], "id": c.IncidentID, "self": data["self"],
+				"summary": title, "type": "incident_reference",
+			},
+			"id": fmt.Sprintf("PSTATSANDBOX%d", seq), "message": c.Note, "trimmed": false, "type": "incident_status_update",
+		}
+	case pdfake.ChangeAnnotated:
 		title, _ := data["title"].(string)
 		ev["data"] = map[string]any{
 			"incident": map[string]any{
@@ -260,7 +276,7 @@ func (l *loop) delivery(c change) (replay.Delivery, error) {
 			},
 			"id": l.noteID(c), "content": c.Note, "trimmed": false, "type": "incident_note",
 		}
-	} else {
+	default:
 		data["status"] = c.inc.Status
 		assignees := []any{}
 		if c.inc.Status != "resolved" {

@@ -1,0 +1,67 @@
+package slackops
+
+import (
+	"context"
+
+	"github.com/slack-go/slack"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// Ids of the status update modal, the contract between UpdateModal and
+// the handler of its submission.
+const (
+	UpdateCallbackID = "incident_update_modal"
+	UpdateBlockID    = "update"
+	UpdateActionID   = "text"
+)
+
+// UpdateModal is the modal the Post update button (and /inc update
+// alone) opens: one text field; its private metadata names the incident
+// and the channel, as the note modal's does.
+func UpdateModal(incidentID, channelID string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What stakeholders should know now", false, false), UpdateActionID)
+	input.Multiline = true
+	input.MaxLength = maxNote
+	block := slack.NewInputBlock(UpdateBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Status update", false, false), nil, input)
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      UpdateCallbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Post a status update", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		PrivateMetadata: incidentID + " " + channelID,
+		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
+	}
+}
+
+// OpenUpdateForm opens the status update modal for the incident and
+// channel with triggerID (views.open), as OpenView does.
+func (c *Client) OpenUpdateForm(ctx context.Context, triggerID, incidentID, channelID string) error {
+	return c.OpenView(ctx, triggerID, UpdateModal(incidentID, channelID))
+}
+
+// maxUpdateOnRoot bounds the latest update's text on the root message;
+// the thread has all of it.
+const maxUpdateOnRoot = 600
+
+// updateSection is the root message's latest status update: when, by
+// whom, and its text quoted; nil when there is none.
+func updateSection(u incident.StatusUpdate) slack.Block {
+	if u.Text == "" {
+		return nil
+	}
+	head := "*Latest update* " + date(u.At)
+	if u.By != "" {
+		head += " · " + Mrkdwn(u.By, 200)
+	}
+	return slack.NewSectionBlock(mrkdwn(head+"\n"+quote(Mrkdwn(u.Text, maxUpdateOnRoot))), nil, nil)
+}
+
+// boardUpdate is the announce line's latest update, plain text cut short.
+func boardUpdate(u incident.StatusUpdate) string {
+	if u.Text == "" {
+		return ""
+	}
+	return "Update: " + u.Text
+}

@@ -1,0 +1,38 @@
+package slackops
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// TestLatestUpdateShown: the root message and the announce line show the
+// latest status update with its author, escaped, and nothing without one.
+func TestLatestUpdateShown(t *testing.T) {
+	t.Parallel()
+	inc := incident.Snapshot{ID: "Q1", Number: 7, Title: "Checkout down", Status: incident.StatusAcknowledged, Complete: true}
+	up := incident.StatusUpdate{Text: "<!channel> rolled back", By: "Ada Lovelace", At: time.Date(2026, 11, 23, 3, 12, 0, 0, time.UTC)}
+	render := func(blocks any) string {
+		b, err := json.Marshal(blocks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	root := render(RootMessageBlocks(incident.Root{Incident: inc, Update: up}))
+	board := render(BoardBlocks(incident.BoardEntry{Incident: inc, Update: up}))
+	for what, got := range map[string]string{"root": root, "announce line": board} {
+		if !strings.Contains(got, "\\u0026lt;!channel\\u0026gt; rolled back") || strings.Contains(got, "<!channel>") {
+			t.Errorf("%s = %s, want the update's text, escaped", what, got)
+		}
+	}
+	if !strings.Contains(root, "Latest update") || !strings.Contains(root, "Ada Lovelace") || !strings.Contains(root, "2026-11-23 03:12 UTC") {
+		t.Errorf("root = %s, want the latest update with its author and time", root)
+	}
+	if got := render(RootMessageBlocks(incident.Root{Incident: inc})); strings.Contains(got, "Latest update") {
+		t.Errorf("root without an update = %s, want no update section", got)
+	}
+}
