@@ -25,9 +25,9 @@ func Actions(inc Snapshot) []Action {
 	}
 	switch inc.Status {
 	case StatusTriggered:
-		return []Action{ActionAcknowledge, ActionResolve, ActionEscalate, ActionNote, ActionUpdate}
+		return []Action{ActionAcknowledge, ActionResolve, ActionEscalate, ActionNote, ActionUpdate, ActionLead}
 	case StatusAcknowledged:
-		return []Action{ActionResolve, ActionEscalate, ActionNote, ActionUpdate}
+		return []Action{ActionResolve, ActionEscalate, ActionNote, ActionUpdate, ActionLead}
 	default:
 		return []Action{ActionNote}
 	}

@@ -24,6 +24,7 @@ func helpText(unknown string, enabled bool) string {
 		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
 		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
 		"• `/inc update <text>` — post a status update: it shows in the channel and on the first message (`/inc update` alone opens a form)\n" +
+		"• `/inc lead [@person]` — name who leads the incident (yourself when no one is named)\n" +
 		"• `/inc status` — show its status, only to you\n" +
 		"You act as your PagerDuty user, found by your Slack email address. " +
 		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
@@ -59,14 +60,14 @@ func ackedBy(st State) string {
 var pastTense = map[RequestKind]string{
 	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
 	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
-	RequestUpdate: "posted this status update",
+	RequestUpdate: "posted this status update", RequestLead: "named this lead",
 }
 
 // doingText says what each kind of request is doing.
 var doingText = map[RequestKind]string{
 	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
 	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
-	RequestUpdate: "posting this status update",
+	RequestUpdate: "posting this status update", RequestLead: "naming this lead",
 }
 
 // doneByText answers a request another one just did (a double click, or

@@ -186,8 +186,8 @@ func TestRootButtonsFollowStatus(t *testing.T) {
 		file string
 		want []incident.Action
 	}{
-		{"triggered.json", []incident.Action{incident.ActionAcknowledge, incident.ActionResolve, incident.ActionEscalate, incident.ActionNote, incident.ActionUpdate}},
-		{"acknowledged.json", []incident.Action{incident.ActionResolve, incident.ActionEscalate, incident.ActionNote, incident.ActionUpdate}},
+		{"triggered.json", []incident.Action{incident.ActionAcknowledge, incident.ActionResolve, incident.ActionEscalate, incident.ActionNote, incident.ActionUpdate, incident.ActionLead}},
+		{"acknowledged.json", []incident.Action{incident.ActionResolve, incident.ActionEscalate, incident.ActionNote, incident.ActionUpdate, incident.ActionLead}},
 		{"resolved.json", []incident.Action{incident.ActionNote}},
 	}
 	for _, s := range steps {

@@ -25,6 +25,12 @@ func ParseCommand(text string) Request {
 		return Request{Kind: RequestEscalate}
 	case "status":
 		return Request{Kind: RequestStatus}
+	case "lead":
+		target, ok := parseLead(rest)
+		if !ok {
+			return Request{Kind: RequestLead, Unknown: rest}
+		}
+		return Request{Kind: RequestLead, Target: target}
 	case "update":
 		if rest == "" {
 			return Request{Kind: RequestUpdateForm}

@@ -64,6 +64,9 @@ type Event struct {
 	// ResponderState is the request's state (incident.responder.replied).
 	ResponderState ResponderState
 
+	// Lead is who leads the incident (EventLead).
+	Lead Lead
+
 	// Survivor is not PagerDuty's: it is what the store holds of the
 	// incident this one was merged into (Incident.MergedInto), read by
 	// the service before deciding, so that Decide can plan the note in

@@ -141,8 +141,9 @@ type State struct {
 	Escalations   int
 	Reassignments int
 	Notes         int
-	// Update is the incident's latest status update.
+	// Update is the incident's latest status update; Lead who leads it.
 	Update StatusUpdate
+	Lead   Lead
 	// LateChannel is set once an event was completed while the incident
 	// had no channel of its own: a channel it gets later opens late, and
 	// tells what happened before (the root's Before, a summary reply).
@@ -279,13 +280,15 @@ type Root struct {
 	// Actions are the buttons responders act with (Config.Interactive);
 	// none when they cannot act from Slack.
 	Actions []Action
-	// Update is the latest status update; zero when none.
+	// Update is the latest status update; Lead who leads the incident;
+	// zero when none.
 	Update StatusUpdate
+	Lead   Lead
 }
 
 // RootOf returns the root message of st.
 func RootOf(st State) Root {
-	r := Root{Incident: st.Snapshot, Update: st.Update}
+	r := Root{Incident: st.Snapshot, Update: st.Update, Lead: st.Lead}
 	if st.LateChannel {
 		r.Before = st.History
 	}

@@ -346,7 +346,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	// The topic, bookmarks and announce message are optional: one that
 	// Slack's rate limit put off while handling this event waits for the
 	// next event.
-	if t := Topic(inc); t != st.Topic && !putOffBy(st, KeyTopic, ev.ID) {
+	if t := leadTopic(st); t != st.Topic && !putOffBy(st, KeyTopic, ev.ID) {
 		p.Topic = t
 		p.recallPutOff(st, KeyTopic)
 	}

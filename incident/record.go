@@ -76,6 +76,8 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 		ch |= ChangeState
 	case EventStatusUpdatePublished:
 		ch |= recordUpdate(st, ev)
+	case EventLead:
+		ch |= recordLead(st, ev)
 	case EventAnnotated:
 		if !IsBacklink(ev.Note) {
 			st.Notes++

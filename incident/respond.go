@@ -49,8 +49,10 @@ type Request struct {
 	ChannelID  string
 	// UserID is the Slack user who asked.
 	UserID string
-	// Note is the text of a note.
+	// Note is the text of a note or a status update.
 	Note string
+	// Target is the Slack user a request names (/inc lead @person).
+	Target string
 	// TriggerID opens the note form; Slack lets it do so for 3 s.
 	TriggerID string
 	// Message is the message a shortcut adds to the timeline.
@@ -159,6 +161,8 @@ type ResponderOptions struct {
 	// ActRoles are the PagerDuty roles that may act (ACT_ROLES), of
 	// ActingRoles; nil is all of ActingRoles.
 	ActRoles []string
+	// Leads names who leads an incident (the Service); nil without it.
+	Leads Leads
 	// Explain turns a failure of PagerDuty or of the user look-up into a
 	// sentence for the responder; nil uses the error's text.
 	Explain func(error) string
@@ -235,6 +239,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return Answer{Text: statusText(st)}
 	case !r.Enabled():
 		return r.inForm(req, Answer{Text: notEnabledText})
+	case req.Kind == RequestLead:
+		return r.lead(ctx, req, st)
 	}
 	return r.inForm(req, r.act(ctx, req, st))
 }

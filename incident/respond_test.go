@@ -405,6 +405,14 @@ func TestParseCommand(t *testing.T) {
 		{"note\tafter a tab", incident.Request{Kind: incident.RequestNote, Note: "after a tab"}},
 		{"note\nfirst line\nsecond", incident.Request{Kind: incident.RequestNote, Note: "first line\nsecond"}},
 		{"reboot", incident.Request{Kind: incident.RequestHelp, Unknown: "reboot"}},
+		{"update", incident.Request{Kind: incident.RequestUpdateForm}},
+		{"update Rolled back; watching", incident.Request{Kind: incident.RequestUpdate, Note: "Rolled back; watching"}},
+		{"lead", incident.Request{Kind: incident.RequestLead}},
+		{"lead <@U0BOB123|bob>", incident.Request{Kind: incident.RequestLead, Target: "U0BOB123"}},
+		{"lead <@W0BOB123>", incident.Request{Kind: incident.RequestLead, Target: "W0BOB123"}},
+		{"lead bob", incident.Request{Kind: incident.RequestLead, Unknown: "bob"}},
+		{"lead <@U0BOB123> <@U0ANN456>", incident.Request{Kind: incident.RequestLead, Unknown: "<@U0BOB123> <@U0ANN456>"}},
+		{"lead <!channel>", incident.Request{Kind: incident.RequestLead, Unknown: "<!channel>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {

@@ -124,6 +124,8 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Body = ev.Message
 		// Stakeholders follow the channel, not the thread.
 		r.Broadcast = true
+	case EventLead:
+		r.Headline = OrDash(ev.Lead.Name) + " leads the incident" + strings.Replace(by, " by ", ", named by ", 1)
 	case EventConferenceBridgeUpdated:
 		r.Headline = "Conference bridge updated"
 		r.Body = strings.TrimSpace(in.ConferenceURL + "\n" + in.ConferenceNumber)

@@ -62,6 +62,7 @@ func rootBlocks(r incident.Root) []slack.Block {
 	field("Priority", incident.OrDash(inc.Priority))
 	rawField("Service", link(inc.Service.HTMLURL, incident.OrDash(inc.Service.Summary), MaxField-20))
 	field("Assigned to", incident.OrDash(incident.Names(inc.Assignees)))
+	rawField("Lead", leadText(r.Lead))
 	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, incident.OrDash(inc.EscalationPolicy.Summary), MaxField-30))
 	rawField("Created", date(inc.CreatedAt))
 	if inc.Status == incident.StatusResolved {
@@ -199,6 +200,7 @@ var buttonText = map[incident.Action]string{
 	incident.ActionEscalate:    "Escalate",
 	incident.ActionNote:        "Add note",
 	incident.ActionUpdate:      "Post update",
+	incident.ActionLead:        "I'll lead",
 }
 
 // respond is the row of buttons responders act on the incident with

@@ -38,8 +38,8 @@ func TestRootResponderButtons(t *testing.T) {
 		wantIDs      []string
 		wantConfirms []bool
 	}{
-		{"triggered", "triggered", true, []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update"}, []bool{false, true, true, false, false}},
-		{"acknowledged: no Acknowledge", "acknowledged", true, []string{"incident_resolve", "incident_escalate", "incident_note", "incident_update"}, []bool{true, true, false, false}},
+		{"triggered", "triggered", true, []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}, []bool{false, true, true, false, false, false}},
+		{"acknowledged: no Acknowledge", "acknowledged", true, []string{"incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}, []bool{true, true, false, false, false}},
 		{"resolved: a note only", "resolved", true, []string{"incident_note"}, []bool{false}},
 		{"not interactive: none", "triggered", false, nil, nil},
 	}

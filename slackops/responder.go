@@ -25,6 +25,7 @@ var buttonKinds = map[string]incident.RequestKind{
 	string(incident.ActionEscalate):    incident.RequestEscalate,
 	string(incident.ActionNote):        incident.RequestNoteForm,
 	string(incident.ActionUpdate):      incident.RequestUpdateForm,
+	string(incident.ActionLead):        incident.RequestLead,
 }
 
 // Interact implements Actions: a button on the root message, a note form

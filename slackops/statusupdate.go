@@ -2,6 +2,7 @@ package slackops
 
 import (
 	"context"
+	"regexp"
 
 	"github.com/slack-go/slack"
 
@@ -65,3 +66,15 @@ func boardUpdate(u incident.StatusUpdate) string {
 	}
 	return "Update: " + u.Text
 }
+
+// leadText is the root's lead: a mention of their Slack user, which
+// Slack shows by name; "" when nobody leads.
+func leadText(l incident.Lead) string {
+	if userIDRE.MatchString(l.SlackUserID) {
+		return "<@" + l.SlackUserID + ">"
+	}
+	return Mrkdwn(l.Name, 200)
+}
+
+// userIDRE is a Slack user id, safe to put into a mention as is.
+var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)

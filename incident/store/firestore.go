@@ -476,6 +476,8 @@ type incidentDoc struct {
 	Notes           int64        `firestore:"notes"`
 	// Update is the latest status update.
 	Update updateDoc `firestore:"update"`
+	// Lead is who leads the incident, named from Slack.
+	Lead leadDoc `firestore:"lead"`
 	// LateChannel keeps the field name stored documents use, as does
 	// ledgerDoc.PutOff.
 	LateChannel bool `firestore:"deferred"`
@@ -551,6 +553,13 @@ type updateDoc struct {
 	Text string    `firestore:"text"`
 	By   string    `firestore:"by"`
 	At   time.Time `firestore:"at,omitempty"`
+}
+
+// leadDoc is who leads an incident (incident.Lead) as stored.
+type leadDoc struct {
+	SlackUserID string    `firestore:"slack_user_id"`
+	Name        string    `firestore:"name"`
+	At          time.Time `firestore:"at,omitempty"`
 }
 
 type historyDoc struct {
@@ -637,6 +646,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Reassignments:   int(d.Reassignments),
 		Notes:           int(d.Notes),
 		Update:          incident.StatusUpdate(d.Update),
+		Lead:            incident.Lead(d.Lead),
 		Summarized:      d.Summarized,
 		LateChannel:     d.LateChannel,
 	}
@@ -727,6 +737,7 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Reassignments: int64(st.Reassignments),
 		Notes:         int64(st.Notes),
 		Update:        updateDoc{Text: st.Update.Text, By: st.Update.By, At: utc(st.Update.At)},
+		Lead:          leadDoc{SlackUserID: st.Lead.SlackUserID, Name: st.Lead.Name, At: utc(st.Lead.At)},
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
 		LateChannel:   st.LateChannel,

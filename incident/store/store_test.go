@@ -267,6 +267,7 @@ func fullState() incident.State {
 		Reassignments: 1,
 		Notes:         4,
 		Update:        incident.StatusUpdate{Text: "Rolled back; monitoring", By: "Ada Lovelace", At: testTime.Add(-5 * time.Minute).UTC()},
+		Lead:          incident.Lead{SlackUserID: "UADA", Name: "Ada Lovelace", At: testTime.Add(-40 * time.Minute).UTC()},
 	}
 }
 

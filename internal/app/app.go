@@ -134,16 +134,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	// One middleware chain serves every endpoint: recover, request log,
 	// body limit, method check.
 	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
+	// Buttons only when a click can act: /inc still answers without a
+	// token, saying what to set (config.Notices says so at start).
+	icfg.Interactive = len(cfg.SlackSigningSecrets) > 0 && cfg.PagerDutyToken != ""
+	svc := incident.NewService(st, slack, icfg, log)
+	responder.Leads = svc
 	if len(cfg.SlackSigningSecrets) > 0 {
-		// Buttons only when a click can act: /inc still answers without
-		// a token, saying what to set (config.Notices says so at start).
-		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
 			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL, Requests: claims, HTTPClient: client,
 		}))
 	}
-	svc := incident.NewService(st, slack, icfg, log)
 	h.webhook = chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
 		Secrets: cfg.WebhookSecrets, Service: svc, Budget: cfg.budget,
 		Checker: checks{{"slack", slack}, {"store", st}},

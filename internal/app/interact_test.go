@@ -224,7 +224,7 @@ func TestEndToEndActFromSlack(t *testing.T) {
 		nw := netfake.New()
 		l := newLoop(t, nw, nil)
 		l.mustDeliver(t, "triggered.json", "processed")
-		if got, want := rootButtons(t, l.slack), []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update"}; !slices.Equal(got, want) {
+		if got, want := rootButtons(t, l.slack), []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}; !slices.Equal(got, want) {
 			t.Fatalf("root buttons = %v, want %v", got, want)
 		}
 		notes := l.pd.Notes(e2eIncident)
@@ -254,7 +254,7 @@ func TestEndToEndActFromSlack(t *testing.T) {
 
 		// PagerDuty's webhook comes back: the root loses its Acknowledge.
 		l.mustDeliver(t, "acknowledged.json", "processed")
-		if got, want := rootButtons(t, l.slack), []string{"incident_resolve", "incident_escalate", "incident_note", "incident_update"}; !slices.Equal(got, want) {
+		if got, want := rootButtons(t, l.slack), []string{"incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}; !slices.Equal(got, want) {
 			t.Errorf("root buttons after the acknowledgement = %v, want %v", got, want)
 		}
 		// A late click on a stale root says so; PagerDuty is not called.

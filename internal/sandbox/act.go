@@ -50,7 +50,7 @@ const maxEphemerals = 3
 
 // respondActions are the action ids of the root message's responder
 // buttons.
-var respondActions = []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update"}
+var respondActions = []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}
 
 // ActAnswer is what a responder request answers the page, as JSON.
 type ActAnswer struct {

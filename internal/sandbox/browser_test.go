@@ -353,7 +353,7 @@ func TestActInBrowser(t *testing.T) {
 		t.Fatalf("after the trigger the page shows %+v (%v), want one channel, its root triggered in red", chs, err)
 	}
 	buttons, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](rootJS+`.querySelectorAll('button.act').values().map(b => b.innerText.trim() + (b.dataset.confirm ? ' (confirm)' : '')).toArray()`))
-	if want := []string{"Acknowledge", "Resolve (confirm)", "Escalate (confirm)", "Add note", "Post update"}; err != nil || !slices.Equal(buttons, want) {
+	if want := []string{"Acknowledge", "Resolve (confirm)", "Escalate (confirm)", "Add note", "Post update", "I'll lead"}; err != nil || !slices.Equal(buttons, want) {
 		t.Errorf("root buttons = %q (%v), want %q", buttons, err, want)
 	}
 	if len(chs[0].Buttons) != 2 {

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -36,5 +37,20 @@ func TestUpdateFromTheForm(t *testing.T) {
 			}
 		}
 		return n == 1
+	})
+}
+
+// TestLeadFromThePage: I'll lead names the person as the incident's
+// lead: the root shows them and the thread says so.
+func TestLeadFromThePage(t *testing.T) {
+	t.Parallel()
+	sb, srv := start(t, nil)
+	id, ch := trigger(t, sb)
+	ans := postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_lead"}, "user": {ada}})
+	if !strings.Contains(ans.Text, "leads #") {
+		t.Errorf("I'll lead answered %+v, want it to say who leads", ans)
+	}
+	waitRoot(t, sb, ch.ID, "after I'll lead", func(_ messageView, _, replies []string) bool {
+		return slices.ContainsFunc(replies, func(r string) bool { return strings.HasSuffix(r, " leads the incident") })
 	})
 }
