@@ -52,7 +52,8 @@ func PagerDutyWebhook(w http.ResponseWriter, r *http.Request) {
 // Sweep runs the sweep of this process's function once, without a token:
 // cmd/local -sweep calls it on an interval. It fails like a request would
 // while the function is not set up (the configuration's problems, or the
-// setup error), and with app.ErrSweepNotConfigured without ARCHIVE_AFTER.
+// setup error), and with app.ErrSweepNotConfigured without ARCHIVE_AFTER
+// and UPDATE_REMINDERS.
 func Sweep(ctx context.Context) (sweep.Report, error) {
 	return webhook().Sweep(ctx)
 }

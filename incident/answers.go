@@ -60,14 +60,14 @@ func ackedBy(st State) string {
 var pastTense = map[RequestKind]string{
 	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
 	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
-	RequestUpdate: "posted this status update", RequestLead: "named this lead",
+	RequestUpdate: "posted this status update", RequestLead: "named this lead", RequestSnooze: "snoozed this reminder",
 }
 
 // doingText says what each kind of request is doing.
 var doingText = map[RequestKind]string{
 	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
 	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
-	RequestUpdate: "posting this status update", RequestLead: "naming this lead",
+	RequestUpdate: "posting this status update", RequestLead: "naming this lead", RequestSnooze: "snoozing this reminder",
 }
 
 // doneByText answers a request another one just did (a double click, or

@@ -42,6 +42,9 @@ type Results struct {
 	Closed   bool
 	// MergeNoted is set once the surviving incident of a merge was told.
 	MergeNoted bool
+	// Reminded is when the reminder was posted (or found): the sweep's
+	// time.
+	Reminded time.Time
 	// CannotInvite names who could not be added to the channel, for the
 	// invite note; InviteNoted are the names the note posted (or found)
 	// says.
@@ -151,6 +154,10 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	if r.MergeNoted {
 		st.MergeNoted = true
 		settle(st, KeyMergeNote)
+	}
+	if r.Reminded.After(st.RemindedAt) {
+		st.RemindedAt = r.Reminded
+		settle(st, KeyReminder)
 	}
 	if r.InviteNoted != nil {
 		// Those named are done; anyone the same round could not add

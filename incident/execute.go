@@ -31,6 +31,7 @@ const (
 	stepArchive                       // the channel archived by the sweep, after its notice
 	stepMergeNote                     // the note in the channel of the incident this one was merged into
 	stepBacklink                      // the PagerDuty note linking the channel, or its look-up
+	stepReminder                      // the reminder to post a status update
 )
 
 // action is what a failure of a step comes to.
@@ -84,6 +85,7 @@ var policy = map[step]map[Kind]action{
 	stepArchiveNotice: {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: archived, KindRefused: fail},
 	stepArchive:       {KindTransient: fail, KindMaybeDone: fail, KindGone: archived, KindArchived: archived, KindRefused: fail},
 	stepMergeNote:     {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: skip, KindRefused: skip},
+	stepReminder:      {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: archived, KindRefused: fail},
 	// The back-link is optional: PagerDuty slow or down (no answer to the
 	// note's POST included) puts it off to a later event, which looks it
 	// up before writing it (see mayPutOff: not once resolved); a refusal (no such incident,
@@ -175,6 +177,9 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.MergedIn != nil && x.r.Err == nil {
 		x.mergeNote(ctx)
 	}
+	if p.Reminder != nil && x.r.Err == nil && !x.r.Archived {
+		x.remind(ctx)
+	}
 	// Posts set out but never tried are known not done, unless an
 	// earlier attempt's entry is still to be looked up.
 	for _, key := range p.Posts() {
@@ -207,6 +212,8 @@ func (x *executor) mustFind(key string) bool {
 		return p.FindMergeNote
 	case key == KeyArchive:
 		return p.FindArchive
+	case key == KeyReminder:
+		return p.FindReminder
 	case key == KeyInviteNote:
 		return p.FindInviteNote
 	case key == KeyReply:

@@ -144,6 +144,10 @@ type State struct {
 	// Update is the incident's latest status update; Lead who leads it.
 	Update StatusUpdate
 	Lead   Lead
+	// RemindedAt is when the channel was last reminded to post a status
+	// update; SnoozedUntil holds the reminders till then.
+	RemindedAt   time.Time
+	SnoozedUntil time.Time
 	// LateChannel is set once an event was completed while the incident
 	// had no channel of its own: a channel it gets later opens late, and
 	// tells what happened before (the root's Before, a summary reply).
@@ -242,6 +246,9 @@ type Store interface {
 	// Due lists, oldest resolution first and at most limit, the incidents
 	// resolved at or before resolvedBefore whose own channel is open.
 	Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error)
+	// Open lists, at most limit, the unresolved incidents whose own
+	// channel is open: those update reminders may be due for.
+	Open(ctx context.Context, limit int) ([]State, error)
 }
 
 // Reply is one thread reply, in plain text: the Slack adapter escapes and
@@ -260,6 +267,15 @@ type Reply struct {
 	// there is no channel.
 	Channel string
 	URL     string
+	// IncidentID and Buttons are the responder buttons the reply carries
+	// (a reminder's), acting on that incident.
+	IncidentID string
+	Buttons    []Action
+	// Mention are Slack users the reply names so that Slack notifies
+	// them; MentionPeople PagerDuty users it names, by name where no Slack
+	// user is known.
+	Mention       []string
+	MentionPeople []Ref
 	// EventID is the PagerDuty event the reply is for. The Slack adapter
 	// attaches it to the message, so FindReply can tell whether an earlier
 	// attempt posted the reply but could not record it.

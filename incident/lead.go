@@ -30,10 +30,14 @@ const RequestLead RequestKind = "lead"
 // ActionLead is the root message's "I'll lead" button.
 const ActionLead Action = "incident_lead"
 
-// Leads records who leads an incident and brings its channel in line:
-// the Service.
-type Leads interface {
+// Changes are the changes to an incident that live in its stored state
+// rather than in PagerDuty: the Service.
+type Changes interface {
+	// SetLead records who leads the incident and brings its channel in
+	// line.
 	SetLead(ctx context.Context, incidentID string, lead Lead, by string) error
+	// Snooze holds the incident's update reminders until until.
+	Snooze(ctx context.Context, incidentID string, until time.Time) error
 }
 
 // leadClaim is how long naming the same lead is claimed: a double click
@@ -104,7 +108,7 @@ func (r *Responder) lead(ctx context.Context, req Request, st State) Answer {
 	if req.Unknown != "" {
 		return Answer{Text: "Name the lead with an @mention: `/inc lead @person`, or `/inc lead` to lead yourself."}
 	}
-	if r.o.Leads == nil {
+	if r.o.Changes == nil {
 		return Answer{Text: notEnabledText}
 	}
 	if inc.Status == StatusResolved {
@@ -131,7 +135,7 @@ func (r *Responder) lead(ctx context.Context, req Request, st State) Answer {
 	if target == req.UserID {
 		namedBy = ""
 	}
-	err := r.o.Leads.SetLead(ctx, inc.ID, Lead{SlackUserID: target, Name: name, At: r.o.Now()}, namedBy)
+	err := r.o.Changes.SetLead(ctx, inc.ID, Lead{SlackUserID: target, Name: name, At: r.o.Now()}, namedBy)
 	if err != nil {
 		r.o.Log.WarnContext(ctx, "lead not shown in Slack", "incident_id", inc.ID, "error", err.Error())
 		// SetLead records the lead first: when it did, the root and the

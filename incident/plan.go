@@ -28,6 +28,9 @@ type Config struct {
 	// ArchiveAfter is how long after it resolved an incident's channel is
 	// archived by the sweep (ARCHIVE_AFTER); 0 for never.
 	ArchiveAfter time.Duration
+	// Reminders are when the sweep reminds a channel to post a status
+	// update (UPDATE_REMINDERS); none for never.
+	Reminders Reminders
 	// LeaseMargin is how long a lease outlasts its holder's deadline; 0
 	// means LeaseMargin. Tests shorten it.
 	LeaseMargin time.Duration
@@ -142,6 +145,11 @@ type Plan struct {
 	// FindArchive when an earlier attempt may have posted it.
 	ArchiveNotice *Reply
 	FindArchive   bool
+	// Reminder is set when the sweep finds the incident due a reminder to
+	// post a status update; FindReminder when an earlier attempt may have
+	// posted it.
+	Reminder     *Reply
+	FindReminder bool
 	// InviteNote is the line in the thread naming who could not be added
 	// to the channel (State.CannotInvite); FindInviteNote as above.
 	InviteNote     *Reply
@@ -161,7 +169,7 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil &&
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.Reminder == nil && p.MergedIn == nil &&
 		p.InviteNote == nil
 }
 
@@ -206,6 +214,9 @@ func (p *Plan) Posts() []string {
 	}
 	if p.ArchiveNotice != nil {
 		keys = append(keys, KeyArchive)
+	}
+	if p.Reminder != nil {
+		keys = append(keys, KeyReminder)
 	}
 	if p.InviteNote != nil {
 		keys = append(keys, KeyInviteNote)
@@ -307,6 +318,12 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		// Always looked for: an archive that failed after its notice
 		// was posted leaves no entry in flight.
 		p.FindArchive = true
+	}
+	if ev.Type == EventSweep && own && !st.ChannelArchived && p.ArchiveNotice == nil {
+		if due, ok := NextReminder(st, cfg.Reminders, ev.OccurredAt); ok {
+			p.Reminder = ReminderFor(st, due)
+			p.FindReminder = pendingPost(st, KeyReminder)
+		}
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)

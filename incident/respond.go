@@ -53,6 +53,8 @@ type Request struct {
 	Note string
 	// Target is the Slack user a request names (/inc lead @person).
 	Target string
+	// Snooze is how long RequestSnooze holds the reminders.
+	Snooze time.Duration
 	// TriggerID opens the note form; Slack lets it do so for 3 s.
 	TriggerID string
 	// Message is the message a shortcut adds to the timeline.
@@ -161,8 +163,9 @@ type ResponderOptions struct {
 	// ActRoles are the PagerDuty roles that may act (ACT_ROLES), of
 	// ActingRoles; nil is all of ActingRoles.
 	ActRoles []string
-	// Leads names who leads an incident (the Service); nil without it.
-	Leads Leads
+	// Changes names who leads an incident and snoozes its reminders (the
+	// Service); nil without it.
+	Changes Changes
 	// Explain turns a failure of PagerDuty or of the user look-up into a
 	// sentence for the responder; nil uses the error's text.
 	Explain func(error) string
@@ -241,6 +244,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return r.inForm(req, Answer{Text: notEnabledText})
 	case req.Kind == RequestLead:
 		return r.lead(ctx, req, st)
+	case req.Kind == RequestSnooze:
+		return r.snooze(ctx, req, st)
 	}
 	return r.inForm(req, r.act(ctx, req, st))
 }

@@ -201,6 +201,8 @@ var buttonText = map[incident.Action]string{
 	incident.ActionNote:        "Add note",
 	incident.ActionUpdate:      "Post update",
 	incident.ActionLead:        "I'll lead",
+	incident.ActionSnooze30m:   "Snooze 30 min",
+	incident.ActionSnooze2h:    "Snooze 2 h",
 }
 
 // respond is the row of buttons responders act on the incident with
@@ -251,10 +253,13 @@ const maxBodyChunks = 12
 // ReplyBlocks renders a thread reply: the headline, the body (a note, a
 // status update) quoted and split into sections, and when it happened.
 func ReplyBlocks(r incident.Reply) []slack.Block {
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn("*"+Mrkdwn(r.Headline, MaxSectionText-200)+"*"+replyLink(r)), nil, nil)}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(mentions(r)+"*"+Mrkdwn(r.Headline, MaxSectionText-200)+"*"+replyLink(r)), nil, nil)}
 	parts, truncated := chunks(r.Body, MaxSectionText-200, maxBodyChunks)
 	for _, p := range parts {
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(quote(p)), nil, nil))
+	}
+	if a := respond(incident.Snapshot{ID: r.IncidentID}, r.Buttons); a != nil && r.IncidentID != "" {
+		blocks = append(blocks, a)
 	}
 	ctx := date(r.At)
 	if truncated {
@@ -269,7 +274,7 @@ func ReplyBlocks(r incident.Reply) []slack.Block {
 // ReplyText is the fallback of a thread reply (notifications): the
 // headline and the start of the body.
 func ReplyText(r incident.Reply) string {
-	text := Mrkdwn(r.Headline, 1000) + replyLink(r)
+	text := mentions(r) + Mrkdwn(r.Headline, 1000) + replyLink(r)
 	if r.Body != "" {
 		text += "\n" + Mrkdwn(r.Body, 2000)
 	}

@@ -36,6 +36,8 @@ func (a responderActions) Interact(ctx context.Context, in Interaction) Answer {
 	switch {
 	case in.Type == TypeBlockActions && buttonKinds[in.Action.ID] != "":
 		req.Kind, req.IncidentID = buttonKinds[in.Action.ID], in.Action.Value
+	case in.Type == TypeBlockActions && incident.Snoozes[incident.Action(in.Action.ID)] > 0:
+		req.Kind, req.IncidentID, req.Snooze = incident.RequestSnooze, in.Action.Value, incident.Snoozes[incident.Action(in.Action.ID)]
 	case in.Type == TypeViewSubmission && in.View.CallbackID == NoteCallbackID:
 		req.Kind, req.FromForm, req.Note = incident.RequestNote, true, in.View.Values[NoteBlockID]
 		req.IncidentID, req.ChannelID = ModalIncident(in.View.PrivateMetadata)

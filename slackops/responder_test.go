@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,6 +79,20 @@ func TestResponderActions(t *testing.T) {
 			in.Message = slackops.Message{TS: "1.5", User: "UBOB", Text: "failover done"}
 		}), []incident.Request{{Kind: incident.RequestTimeline, ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc",
 			Message: incident.Message{Text: "failover done", UserID: "UBOB", TS: "1.5"}}}},
+		{"post update button", with(func(in *slackops.Interaction) {
+			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: string(incident.ActionUpdate), Value: "Q1"}
+		}), []incident.Request{{Kind: incident.RequestUpdateForm, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc"}}},
+		{"update modal submitted", with(func(in *slackops.Interaction) {
+			in.Type, in.ChannelID = slackops.TypeViewSubmission, ""
+			in.View = slackops.View{CallbackID: slackops.UpdateCallbackID, PrivateMetadata: slackops.UpdateModal("Q1", "C42").PrivateMetadata,
+				Values: map[string]string{slackops.UpdateBlockID: "rolled back"}}
+		}), []incident.Request{{Kind: incident.RequestUpdate, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc", Note: "rolled back", FromForm: true}}},
+		{"I'll lead button", with(func(in *slackops.Interaction) {
+			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: string(incident.ActionLead), Value: "Q1"}
+		}), []incident.Request{{Kind: incident.RequestLead, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc"}}},
+		{"snooze button", with(func(in *slackops.Interaction) {
+			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: string(incident.ActionSnooze30m), Value: "Q1"}
+		}), []incident.Request{{Kind: incident.RequestSnooze, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc", Snooze: 30 * time.Minute}}},
 		{"link button", with(func(in *slackops.Interaction) {
 			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: "open_in_pagerduty"}
 		}), nil},
@@ -101,6 +116,19 @@ func TestResponderActions(t *testing.T) {
 	want := []incident.Request{{Kind: incident.RequestNote, Note: "db-1 is back", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc"}}
 	if diff := cmp.Diff(want, r.got); diff != "" || ans.Text != "done" {
 		t.Errorf("/inc note: answer %q, requests (-want +got):\n%s", ans.Text, diff)
+	}
+}
+
+// TestUpdateFormError: a status update submitted in its modal that
+// failed is shown in the modal's update field.
+func TestUpdateFormError(t *testing.T) {
+	t.Parallel()
+	submit := slackops.Interaction{Type: slackops.TypeViewSubmission, TeamID: "T1", UserID: "UANN",
+		View: slackops.View{CallbackID: slackops.UpdateCallbackID, PrivateMetadata: "Q1 C42", Values: map[string]string{slackops.UpdateBlockID: "hi"}}}
+	r := &fakeResponder{answer: incident.Answer{FormError: "no PagerDuty user"}}
+	got := slackops.ResponderActions(r).Interact(context.Background(), submit)
+	if want := (slackops.Answer{ViewErrors: map[string]string{slackops.UpdateBlockID: "no PagerDuty user"}}); !cmp.Equal(got, want) {
+		t.Errorf("answer = %+v, want %+v", got, want)
 	}
 }
 

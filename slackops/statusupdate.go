@@ -3,6 +3,7 @@ package slackops
 import (
 	"context"
 	"regexp"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -78,3 +79,22 @@ func leadText(l incident.Lead) string {
 
 // userIDRE is a Slack user id, safe to put into a mention as is.
 var userIDRE = regexp.MustCompile(`^[UW][A-Z0-9]{2,30}$`)
+
+// mentions starts a reply that names people: a mention of each Slack
+// user, so Slack notifies them, and the names of those without one; ""
+// for none.
+func mentions(r incident.Reply) string {
+	var parts []string
+	for _, id := range r.Mention {
+		if userIDRE.MatchString(id) {
+			parts = append(parts, "<@"+id+">")
+		}
+	}
+	if names := incident.Names(r.MentionPeople); names != "" {
+		parts = append(parts, Mrkdwn(names, 500))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, " ") + ": "
+}

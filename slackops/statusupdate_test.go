@@ -36,3 +36,27 @@ func TestLatestUpdateShown(t *testing.T) {
 		t.Errorf("root without an update = %s, want no update section", got)
 	}
 }
+
+// TestReminderReply: a reminder mentions the lead's Slack user (so Slack
+// notifies them) and names, escaped, those without one, and carries the
+// buttons acting on its incident.
+func TestReminderReply(t *testing.T) {
+	t.Parallel()
+	r := incident.Reply{Headline: "Time for a status update", IncidentID: "Q1", Mention: []string{"U0ADA", "<!channel>"},
+		MentionPeople: []incident.Ref{{ID: "PGRACE", Summary: "Grace <Hopper>"}},
+		Buttons:       []incident.Action{incident.ActionUpdate, incident.ActionSnooze30m, incident.ActionSnooze2h}}
+	b, err := json.Marshal(ReplyBlocks(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(b) + ReplyText(r)
+	for _, want := range []string{`\u003c@U0ADA\u003e`, "Grace \u0026lt;Hopper\u0026gt;", `"action_id":"incident_snooze_30m","value":"Q1"`,
+		`"action_id":"incident_snooze_2h","value":"Q1"`, `"action_id":"incident_update","value":"Q1"`, "<@U0ADA> Grace &lt;Hopper&gt;: "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reminder = %s, want it to hold %s", got, want)
+		}
+	}
+	if strings.Contains(got, "<!channel>") || strings.Contains(got, `\u003c!channel`) {
+		t.Errorf("reminder = %s, want no mention that is not a user id", got)
+	}
+}

@@ -34,7 +34,8 @@
 // With -sweep DURATION it also runs the function's sweep every DURATION
 // (and once at start) in this process, without a token, as Cloud
 // Scheduler would over POST /tasks/sweep, and logs each report. The sweep
-// needs ARCHIVE_AFTER and the variables that come with it.
+// needs ARCHIVE_AFTER or UPDATE_REMINDERS and the variables that come
+// with them.
 //
 //	ARCHIVE_AFTER=2m SWEEP_AUDIENCE=… SWEEP_INVOKER=… … go run ./cmd/local -sweep 10s
 package main
@@ -93,7 +94,7 @@ func parseArgs(args []string, stdout, stderr io.Writer) (opts options, done bool
 	fs.Usage = func() { usage(fs) }
 	fs.BoolVar(&opts.sandbox, "sandbox", false, "serve the function with the in-memory store, a fake Slack and a fake PagerDuty in this process, and a page showing what Slack would show, "+
 		"where you act on incidents as a responder (buttons, note form, /inc) and watch PagerDuty's webhooks update the channel; needs no configuration")
-	fs.DurationVar(&opts.sweep, "sweep", 0, "also run the function's sweep every `DURATION` (and at start) in this process, without a token; needs ARCHIVE_AFTER")
+	fs.DurationVar(&opts.sweep, "sweep", 0, "also run the function's sweep every `DURATION` (and at start) in this process, without a token; needs ARCHIVE_AFTER or UPDATE_REMINDERS")
 	if done, err := cmdflag.Parse(fs, args, stdout); done || err != nil {
 		return options{}, done, err
 	}
@@ -155,8 +156,8 @@ func run(ctx context.Context, args []string, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("configuration (see README, Configuration):\n%w", err)
 	}
-	if opts.sweep > 0 && cfg.ArchiveAfter == 0 {
-		return errors.New("-sweep needs ARCHIVE_AFTER, with SWEEP_AUDIENCE and SWEEP_INVOKER (see README, Configuration): without it there is no sweep")
+	if opts.sweep > 0 && !cfg.Sweeps() {
+		return errors.New("-sweep needs ARCHIVE_AFTER or UPDATE_REMINDERS, with SWEEP_AUDIENCE and SWEEP_INVOKER (see README, Configuration): without them there is no sweep")
 	}
 	if getenv("STORE") == "" && cfg.Project == "" && cfg.EmulatorHost == "" {
 		// Firestore would need a project to find: rather than answer

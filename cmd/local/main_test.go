@@ -255,7 +255,7 @@ func TestRunSweepNeedsArchiveAfter(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "STORE": "memory"}
 	err := run(context.Background(), []string{"-sweep", "10s"}, func(k string) string { return env[k] })
-	if err == nil || !strings.Contains(err.Error(), "-sweep needs ARCHIVE_AFTER") {
+	if err == nil || !strings.Contains(err.Error(), "-sweep needs ARCHIVE_AFTER or UPDATE_REMINDERS") {
 		t.Errorf("run(-sweep) without ARCHIVE_AFTER = %v, want it to name ARCHIVE_AFTER", err)
 	}
 }

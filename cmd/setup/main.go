@@ -10,7 +10,7 @@
 // provider that only this repository's pushes to main can use, the GitHub
 // environment and variables the deploy workflow reads, and — once the
 // first deploy gave the function its URL — who may invoke it and the
-// sweep's Scheduler job (with ARCHIVE_AFTER). It looks before it creates:
+// sweep's Scheduler job (with ARCHIVE_AFTER or UPDATE_REMINDERS). It looks before it creates:
 // a second run creates nothing, a resource with other settings is reported
 // with the command that fixes it, and -dry-run runs only the looks and
 // prints the commands it would run. Every command is printed as it runs.
@@ -34,6 +34,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/cmdflag"
 	"github.com/incident-channels/incident-channels/internal/setup"
 )
@@ -129,6 +130,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return fmt.Errorf("ARCHIVE_AFTER=%q is not a Go duration such as 72h", archiveAfter)
 		}
 	}
+	reminders := strings.TrimSpace(getenv("UPDATE_REMINDERS"))
+	if _, err := incident.ParseReminders(reminders); err != nil {
+		return fmt.Errorf("UPDATE_REMINDERS: %w", err)
+	}
 
 	path := getenv("PATH")
 	programs := map[string]string{"gcloud": setup.LookPath("gcloud", path), "gh": setup.LookPath("gh", path)}
@@ -172,7 +177,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Project: o.project, Number: number, Region: o.region,
 		Repo: o.repo, RepoID: o.repoID, OwnerID: o.ownerID,
 		Function: o.function, URL: strings.TrimSpace(url),
-		ArchiveAfter: archiveAfter,
+		ArchiveAfter: archiveAfter, UpdateReminders: reminders,
 		MinInstances: strings.TrimSpace(getenv("MIN_INSTANCES")),
 		SecretValues: map[string]string{},
 		GitHub:       gitHub,

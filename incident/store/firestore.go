@@ -388,6 +388,27 @@ func (f *Firestore) Due(ctx context.Context, resolvedBefore time.Time, limit int
 	return ids, nil
 }
 
+// Open implements incident.Store with one query on a single field (open),
+// which Firestore indexes by itself.
+func (f *Firestore) Open(ctx context.Context, limit int) ([]incident.State, error) {
+	docs, err := f.client.Collection(incidentsCollection).Where("open", "==", true).Limit(limit).Documents(ctx).GetAll()
+	if err != nil {
+		if transient(err) {
+			err = &incident.Error{Kind: incident.KindTransient, Op: "list open incidents", Err: err}
+		}
+		return nil, fmt.Errorf("list open incidents: %w", err)
+	}
+	states := make([]incident.State, 0, len(docs))
+	for _, d := range docs {
+		st, err := decodeState(d)
+		if err != nil {
+			return nil, err
+		}
+		states = append(states, st)
+	}
+	return states, nil
+}
+
 // Get implements incident.Store with plain reads of both documents in one
 // round trip: no transaction, so a waiter polling for a lease never locks
 // what the holder writes.
@@ -474,6 +495,8 @@ type incidentDoc struct {
 	Escalations     int64        `firestore:"escalations"`
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
+	RemindedAt      time.Time    `firestore:"reminded_at,omitempty"`
+	SnoozedUntil    time.Time    `firestore:"snoozed_until,omitempty"`
 	// Update is the latest status update.
 	Update updateDoc `firestore:"update"`
 	// Lead is who leads the incident, named from Slack.
@@ -485,6 +508,9 @@ type incidentDoc struct {
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
 	Archivable bool `firestore:"archivable"`
+	// Open is set while the incident is unresolved and its own channel
+	// open (see open): the query of the sweep's update reminders.
+	Open bool `firestore:"open"`
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
@@ -647,6 +673,8 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Notes:           int(d.Notes),
 		Update:          incident.StatusUpdate(d.Update),
 		Lead:            incident.Lead(d.Lead),
+		RemindedAt:      d.RemindedAt,
+		SnoozedUntil:    d.SnoozedUntil,
 		Summarized:      d.Summarized,
 		LateChannel:     d.LateChannel,
 	}
@@ -738,8 +766,11 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Notes:         int64(st.Notes),
 		Update:        updateDoc{Text: st.Update.Text, By: st.Update.By, At: utc(st.Update.At)},
 		Lead:          leadDoc{SlackUserID: st.Lead.SlackUserID, Name: st.Lead.Name, At: utc(st.Lead.At)},
+		RemindedAt:    utc(st.RemindedAt),
+		SnoozedUntil:  utc(st.SnoozedUntil),
 		Summarized:    st.Summarized,
 		Archivable:    archivable(st),
+		Open:          open(st),
 		LateChannel:   st.LateChannel,
 		ExpireAt:      utc(expireAt(st, retention)),
 	}

@@ -104,6 +104,22 @@ func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn inci
 	return nil
 }
 
+// Open implements incident.Store.
+func (m *Memory) Open(ctx context.Context, limit int) ([]incident.State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list open incidents: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []incident.State
+	for _, st := range m.incidents {
+		if st.Exists && open(st) && len(out) < limit {
+			out = append(out, st.Clone())
+		}
+	}
+	return out, nil
+}
+
 // Due implements incident.Store.
 func (m *Memory) Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error) {
 	if err := ctx.Err(); err != nil {

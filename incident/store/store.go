@@ -141,3 +141,9 @@ func expireAt(st incident.State, retention time.Duration) time.Time {
 func archivable(st incident.State) bool {
 	return st.ChannelID != "" && !st.ChannelArchived && st.Snapshot.Status == incident.StatusResolved && !st.Snapshot.ResolvedAt.IsZero()
 }
+
+// open reports whether an update reminder may be due for the incident:
+// it is unresolved and its own channel open.
+func open(st incident.State) bool {
+	return st.ChannelID != "" && !st.ChannelArchived && st.Snapshot.Complete && st.Snapshot.Status != incident.StatusResolved
+}

@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackOpts...)
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
-		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
+		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter, Reminders: cfg.UpdateReminders,
 	}
 	if !cfg.AllowSharedChannels {
 		icfg.ExternalChannels = slack
@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	// token, saying what to set (config.Notices says so at start).
 	icfg.Interactive = len(cfg.SlackSigningSecrets) > 0 && cfg.PagerDutyToken != ""
 	svc := incident.NewService(st, slack, icfg, log)
-	responder.Leads = svc
+	responder.Changes = svc
 	if len(cfg.SlackSigningSecrets) > 0 {
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
@@ -149,14 +149,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		Secrets: cfg.WebhookSecrets, Service: svc, Budget: cfg.budget,
 		Checker: checks{{"slack", slack}, {"store", st}},
 	}))
-	if cfg.ArchiveAfter > 0 {
+	if cfg.Sweeps() {
 		verifier, err := sweep.NewVerifier(ctx, sweep.VerifierConfig{Audience: cfg.SweepAudience, Invoker: cfg.SweepInvoker, Client: cfg.sweepClient})
 		if err != nil {
 			return nil, err
 		}
 		h.sweeper, h.sweepBudget = sweep.Func(func(ctx context.Context) (sweep.Report, error) {
 			r, err := svc.Sweep(ctx, time.Now())
-			return sweep.Report{Due: r.Due, Archived: r.Archived, Failed: r.Failed, Left: r.Left}, err
+			return sweep.Report{Due: r.Due, Archived: r.Archived, Failed: r.Failed, Left: r.Left, Reminded: r.Reminded}, err
 		}), cmp.Or(cfg.sweepBudget, sweep.DefaultBudget)
 		h.sweep = chain.Serve(sweep.Endpoint, sweep.NewHandler(sweep.HandlerConfig{
 			Verifier: verifier, Sweeper: h.sweeper, Budget: h.sweepBudget,
@@ -185,8 +185,8 @@ type Handler struct {
 }
 
 // ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when
-// ARCHIVE_AFTER is empty.
-var ErrSweepNotConfigured = errors.New("sweep not configured (ARCHIVE_AFTER is empty)")
+// ARCHIVE_AFTER and UPDATE_REMINDERS are empty.
+var ErrSweepNotConfigured = errors.New("sweep not configured (ARCHIVE_AFTER and UPDATE_REMINDERS are empty)")
 
 // ErrSlackNotConfigured is the 404 at Slack's paths when
 // SLACK_SIGNING_SECRET is empty.

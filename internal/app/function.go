@@ -142,7 +142,8 @@ func (f *Function) serveHealth(w http.ResponseWriter, r *http.Request) {
 // Sweep runs the function's sweep once, without a token: cmd/local -sweep
 // calls it on an interval. It fails like a request would while the
 // function is not set up (the configuration's problems, or the setup
-// error), and with ErrSweepNotConfigured without ARCHIVE_AFTER.
+// error), and with ErrSweepNotConfigured without ARCHIVE_AFTER and
+// UPDATE_REMINDERS.
 func (f *Function) Sweep(ctx context.Context) (sweep.Report, error) {
 	h, err := f.webhook()
 	if err != nil {

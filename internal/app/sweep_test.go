@@ -120,7 +120,7 @@ func TestSweepNotConfigured(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+google.Token(sweepAudience, sweepInvoker, time.Now()))
 	rec := httptest.NewRecorder()
 	f.ServeHTTP(rec, req)
-	if want := "sweep not configured (ARCHIVE_AFTER is empty)\n"; rec.Code != http.StatusNotFound || rec.Body.String() != want {
+	if want := "sweep not configured (ARCHIVE_AFTER and UPDATE_REMINDERS are empty)\n"; rec.Code != http.StatusNotFound || rec.Body.String() != want {
 		t.Errorf("POST %s = %d %q, want 404 %q", sweep.Path, rec.Code, rec.Body.String(), want)
 	}
 	h, err := f.webhook()

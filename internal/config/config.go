@@ -42,6 +42,9 @@ type Config struct {
 	// ArchiveAfter is how long after its incident resolved a channel is
 	// archived (ARCHIVE_AFTER); 0 means never, and no sweep.
 	ArchiveAfter time.Duration
+	// UpdateReminders are when the sweep reminds a channel to post a
+	// status update (UPDATE_REMINDERS); none for never.
+	UpdateReminders incident.Reminders
 	// SweepAudience is the audience of the sweep's OIDC token
 	// (SWEEP_AUDIENCE, the function's URL).
 	SweepAudience string
@@ -72,13 +75,17 @@ type Config struct {
 func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
 		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
-		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q, "+
+		"archive_after:%q, update_reminders:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q, "+
 		"history_retention:%q, allow_shared_channels:%t, act_roles:%q, allow_guests:%t}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
 		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
-		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom,
+		archiveAfterText(c.ArchiveAfter), c.UpdateReminders.String(), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom,
 		c.HistoryRetention.String(), c.AllowSharedChannels, strings.Join(c.ActRoles, ","), c.AllowGuests)
 }
+
+// Sweeps reports whether the function has a sweep: it archives channels
+// (ARCHIVE_AFTER) or reminds them to post updates (UPDATE_REMINDERS).
+func (c Config) Sweeps() bool { return c.ArchiveAfter > 0 || len(c.UpdateReminders) > 0 }
 
 // archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.
 func archiveAfterText(d time.Duration) string {
@@ -107,7 +114,7 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, unjoin(err)...)
 		}
 	}
-	errs = append(errs, crossChecks(cfg, strings.TrimSpace(getenv("ARCHIVE_AFTER")))...)
+	errs = append(errs, crossChecks(cfg, strings.TrimSpace(getenv("ARCHIVE_AFTER")), strings.TrimSpace(getenv("UPDATE_REMINDERS")))...)
 	if cfg.RoutingFile != "" {
 		// Rules inherit the defaults above, so they are read last.
 		t, err := routing.Load(sourcePath(cfg.RoutingFile), incident.Route{
@@ -128,9 +135,9 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 // crossChecks are the checks of variables that go together. The sweep's
-// variables are required whenever ARCHIVE_AFTER is set, valid or not, so
-// that one deploy names every problem.
-func crossChecks(cfg Config, archiveAfter string) []error {
+// variables are required whenever ARCHIVE_AFTER or UPDATE_REMINDERS is
+// set, valid or not, so that one deploy names every problem.
+func crossChecks(cfg Config, archiveAfter, reminders string) []error {
 	var errs []error
 	if cfg.PagerDutyFrom != "" && cfg.PagerDutyToken == "" {
 		errs = append(errs, errors.New("PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN (the back-link note is written with the REST API key)"))
@@ -140,12 +147,16 @@ func crossChecks(cfg Config, archiveAfter string) []error {
 		// and may run late (Slack down, a missed schedule).
 		errs = append(errs, errors.New("HISTORY_RETENTION must be at least a day longer than ARCHIVE_AFTER: the sweep needs an incident's record to archive its channel"))
 	}
-	if archiveAfter != "" {
+	if archiveAfter != "" || reminders != "" {
+		with := "ARCHIVE_AFTER"
+		if archiveAfter == "" {
+			with = "UPDATE_REMINDERS"
+		}
 		if cfg.SweepAudience == "" {
-			errs = append(errs, errors.New("SWEEP_AUDIENCE is required with ARCHIVE_AFTER (the function's URL, the audience of the Cloud Scheduler job's OIDC token)"))
+			errs = append(errs, errors.New("SWEEP_AUDIENCE is required with "+with+" (the function's URL, the audience of the Cloud Scheduler job's OIDC token)"))
 		}
 		if cfg.SweepInvoker == "" {
-			errs = append(errs, errors.New("SWEEP_INVOKER is required with ARCHIVE_AFTER (the email of the service account Cloud Scheduler calls the sweep as)"))
+			errs = append(errs, errors.New("SWEEP_INVOKER is required with "+with+" (the email of the service account Cloud Scheduler calls the sweep as)"))
 		}
 	}
 	return errs

@@ -237,6 +237,11 @@ func TestLoadSweepErrors(t *testing.T) {
 			[]string{`SWEEP_INVOKER must be a service account's email`}},
 		{"bad values without ARCHIVE_AFTER", map[string]string{"SWEEP_AUDIENCE": "ftp://x", "SWEEP_INVOKER": "nobody"},
 			[]string{"SWEEP_AUDIENCE", "SWEEP_INVOKER"}},
+		{"reminders without audience and invoker", map[string]string{"UPDATE_REMINDERS": "P1=30m"},
+			[]string{"SWEEP_AUDIENCE is required with UPDATE_REMINDERS", "SWEEP_INVOKER is required with UPDATE_REMINDERS"}},
+		{"bad reminders", map[string]string{"UPDATE_REMINDERS": "P1=30s,high,low=soon,*=4h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker},
+			[]string{"UPDATE_REMINDERS: entry 1: the interval is shorter than the minimum of 1m0s", "UPDATE_REMINDERS: entry 2 is not key=interval",
+				"UPDATE_REMINDERS: entry 3: the interval is not a Go duration"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -342,7 +347,9 @@ func TestConfigStringShowsSweep(t *testing.T) {
 		want string
 	}{
 		{goodEnv, `archive_after:"never"`},
-		{sweepEnv(), `archive_after:"72h0m0s", sweep_audience:"` + sweepAudience + `", sweep_invoker:"` + sweepInvoker + `"`},
+		{sweepEnv(), `archive_after:"72h0m0s", update_reminders:"", sweep_audience:"` + sweepAudience + `", sweep_invoker:"` + sweepInvoker + `"`},
+		{goodEnvWith(map[string]string{"UPDATE_REMINDERS": " P1=30m , *=4h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}),
+			`archive_after:"never", update_reminders:"P1=30m0s,*=4h0m0s"`},
 	} {
 		cfg, err := Load(envOf(tt.env))
 		if err != nil {

@@ -268,7 +268,23 @@ var Vars = []Var{
 		},
 	},
 	{
-		Name: "SWEEP_AUDIENCE", Required: "with `ARCHIVE_AFTER`",
+		Name: "UPDATE_REMINDERS", Required: "no", Shown: "off",
+		Description: "remind an open incident's channel after this long without a status update: `P1=30m,high=2h,*=4h` (priority or urgency; first match; at least `1m`). Done by the sweep",
+		load: func(cfg *Config, v string) error {
+			rs, err := incident.ParseReminders(v)
+			cfg.UpdateReminders = rs
+			if err == nil {
+				return nil
+			}
+			var errs []error
+			for _, e := range unjoin(err) {
+				errs = append(errs, fmt.Errorf("UPDATE_REMINDERS: %w", e))
+			}
+			return errors.Join(errs...)
+		},
+	},
+	{
+		Name: "SWEEP_AUDIENCE", Required: "with the sweep",
 		Description: "the function's URL (`https://…`), the audience of the OIDC token Cloud Scheduler sends to `/tasks/sweep`",
 		load: func(cfg *Config, v string) error {
 			cfg.SweepAudience = v
@@ -279,7 +295,7 @@ var Vars = []Var{
 		},
 	},
 	{
-		Name: "SWEEP_INVOKER", Required: "with `ARCHIVE_AFTER`",
+		Name: "SWEEP_INVOKER", Required: "with the sweep",
 		Description: "the email of the service account Cloud Scheduler calls `/tasks/sweep` as; no other caller starts a sweep",
 		load: func(cfg *Config, v string) error {
 			cfg.SweepInvoker = strings.ToLower(v)

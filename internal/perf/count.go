@@ -146,6 +146,16 @@ func (s *CountingStore) Get(ctx context.Context, incidentID, eventID string) (in
 	return s.inner.Get(ctx, incidentID, eventID)
 }
 
+// Open implements incident.Store: one query, counted as a read of each
+// document it returns (at least one, as Firestore bills).
+func (s *CountingStore) Open(ctx context.Context, limit int) ([]incident.State, error) {
+	states, err := s.inner.Open(ctx, limit)
+	s.mu.Lock()
+	s.c.Reads += int64(max(len(states), 1))
+	s.mu.Unlock()
+	return states, err
+}
+
 // Due implements incident.Store: one query, counted as a read of each
 // document it returns (at least one, as Firestore bills).
 func (s *CountingStore) Due(ctx context.Context, resolvedBefore time.Time, limit int) ([]string, error) {

@@ -52,6 +52,10 @@ const maxEphemerals = 3
 // buttons.
 var respondActions = []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note", "incident_update", "incident_lead"}
 
+// reminderActions are the action ids only a reminder to post a status
+// update carries, besides Post update.
+var reminderActions = []string{"incident_snooze_30m", "incident_snooze_2h"}
+
 // ActAnswer is what a responder request answers the page, as JSON.
 type ActAnswer struct {
 	// Text is the answer only the responder sees (ephemeral), "" for none.
@@ -88,8 +92,8 @@ var errNotFound = errors.New("not found")
 // the answer it posts to the response_url is the page's.
 func (s *Sandbox) act(w http.ResponseWriter, r *http.Request) {
 	incidentID, action, user := r.FormValue("incident"), r.FormValue("action"), r.FormValue("user")
-	if !slices.Contains(respondActions, action) {
-		http.Error(w, fmt.Sprintf("action %q is not a responder button (want one of %s)", action, strings.Join(respondActions, ", ")), http.StatusBadRequest)
+	if !slices.Contains(respondActions, action) && !slices.Contains(reminderActions, action) {
+		http.Error(w, fmt.Sprintf("action %q is not a responder button (want one of %s)", action, strings.Join(append(slices.Clone(respondActions), reminderActions...), ", ")), http.StatusBadRequest)
 		return
 	}
 	if !s.isPerson(user) {

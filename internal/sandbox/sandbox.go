@@ -94,6 +94,10 @@ type Config struct {
 	// archives a channel, unless the environment sets ARCHIVE_AFTER; 0
 	// means DefaultArchiveAfter.
 	ArchiveAfter time.Duration
+	// RemindAfter is how long an open incident may go without a status
+	// update before the sweep button reminds its channel, unless the
+	// environment sets UPDATE_REMINDERS; 0 means DefaultRemindAfter.
+	RemindAfter time.Duration
 }
 
 // Sandbox is the function, the fake Slack and the page behind one
@@ -201,8 +205,17 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		// after the sample resolves (set below: below the minute the
 		// variable allows).
 		own["ARCHIVE_AFTER"] = "1m"
-		own["SWEEP_AUDIENCE"] = base + "/"
-		own["SWEEP_INVOKER"] = "sandbox-sweep@example.com"
+	}
+	remind := getenv("UPDATE_REMINDERS") == ""
+	if remind {
+		// The sweep button also reminds the channels of open incidents
+		// quiet for a while (set below, below the minute the variable
+		// allows).
+		own["UPDATE_REMINDERS"] = "*=1m"
+	}
+	if archiveAfter || own["UPDATE_REMINDERS"] != "" {
+		own["SWEEP_AUDIENCE"] = cmp.Or(getenv("SWEEP_AUDIENCE"), base+"/")
+		own["SWEEP_INVOKER"] = cmp.Or(getenv("SWEEP_INVOKER"), "sandbox-sweep@example.com")
 	}
 	envCfg, err := config.Load(func(k string) string {
 		if v, ok := own[k]; ok {
@@ -218,6 +231,9 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	s.RoutingFile = fcfg.RoutingFile
 	if archiveAfter {
 		fcfg.ArchiveAfter = cmp.Or(cfg.ArchiveAfter, DefaultArchiveAfter)
+	}
+	if remind {
+		fcfg.UpdateReminders = incident.Reminders{{Key: "*", Every: cmp.Or(cfg.RemindAfter, DefaultRemindAfter)}}
 	}
 	// Once the fake knows some users it refuses others: the users the
 	// settings name are people of the workspace too.
@@ -515,6 +531,11 @@ func (s *Sandbox) replay(w http.ResponseWriter, r *http.Request) {
 // DefaultArchiveAfter is how long after resolution the sweep button
 // archives a channel, unless the environment sets ARCHIVE_AFTER.
 const DefaultArchiveAfter = 10 * time.Second
+
+// DefaultRemindAfter is how long an open incident may go without a
+// status update before the sweep button reminds its channel, unless the
+// environment sets UPDATE_REMINDERS.
+const DefaultRemindAfter = 30 * time.Second
 
 // sweep runs the function's sweep at once, as Cloud Scheduler's call
 // would, and shows the page again: resolved channels are archived.

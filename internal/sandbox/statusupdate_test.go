@@ -1,10 +1,14 @@
 package sandbox
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestUpdateFromTheForm: Post update opens the status update form; the
@@ -53,4 +57,52 @@ func TestLeadFromThePage(t *testing.T) {
 	waitRoot(t, sb, ch.ID, "after I'll lead", func(_ messageView, _, replies []string) bool {
 		return slices.ContainsFunc(replies, func(r string) bool { return strings.HasSuffix(r, " leads the incident") })
 	})
+}
+
+// TestReminderFromTheSweepButton: the sweep button reminds an open
+// incident's quiet channel, once, with buttons that work: a snooze
+// snoozes, and acts once.
+func TestReminderFromTheSweepButton(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(nil)
+	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), ReplayDelay: -1, RemindAfter: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = sb
+	srv.Start()
+	t.Cleanup(func() { sb.Close(); srv.Close() })
+	id, ch := trigger(t, sb)
+	time.Sleep(5 * time.Millisecond)
+	sweep := func() {
+		t.Helper()
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Post(srv.URL+"/sandbox/sweep", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	sweep()
+	count := func() int {
+		_, _, replies := rootView(sb, ch.ID)
+		n := 0
+		for _, r := range replies {
+			if strings.Contains(r, "Time for a status update") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("after the sweep button: %d reminders, want 1", n)
+	}
+	for i, want := range []string{"snoozed for 2h", "just snoozed this reminder"} {
+		if ans := postAct(t, srv, ActPath, url.Values{"incident": {id}, "action": {"incident_snooze_2h"}, "user": {ada}}); !strings.Contains(ans.Text, want) {
+			t.Errorf("snooze %d answered %+v, want %q", i+1, ans, want)
+		}
+	}
+	sweep()
+	if n := count(); n != 1 {
+		t.Errorf("after a snooze and another sweep: %d reminders, want 1", n)
+	}
 }

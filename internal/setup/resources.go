@@ -55,8 +55,10 @@ type Options struct {
 	Function string
 	// URL is the deployed function's URL; empty before the first deploy.
 	URL string
-	// ArchiveAfter is ARCHIVE_AFTER; set, the sweep's job and account are made.
-	ArchiveAfter string
+	// ArchiveAfter is ARCHIVE_AFTER and UpdateReminders UPDATE_REMINDERS;
+	// either set, the sweep's job and account are made.
+	ArchiveAfter    string
+	UpdateReminders string
 	// MinInstances is MIN_INSTANCES, the deploy's --min-instances; empty:
 	// the workflow's default.
 	MinInstances string
@@ -76,7 +78,7 @@ func (o Options) account(name string) string {
 }
 
 // sweep reports whether the installation runs the sweep.
-func (o Options) sweep() bool { return o.ArchiveAfter != "" }
+func (o Options) sweep() bool { return o.ArchiveAfter != "" || o.UpdateReminders != "" }
 
 // APIs are the services the installation uses.
 func (o Options) APIs() []string {
@@ -150,12 +152,17 @@ func (o Options) Variables() (now, later [][2]string) {
 		now = append(now, [2]string{"MIN_INSTANCES", o.MinInstances})
 	}
 	if o.sweep() {
-		// The workflow refuses ARCHIVE_AFTER without the audience, which is
-		// the URL the first deploy gives.
+		// The workflow refuses ARCHIVE_AFTER and UPDATE_REMINDERS without
+		// the audience, which is the URL the first deploy gives.
 		later = [][2]string{
 			{"SWEEP_AUDIENCE", o.URL},
 			{"SWEEP_INVOKER", o.account(SweepAccount)},
-			{"ARCHIVE_AFTER", o.ArchiveAfter},
+		}
+		if o.ArchiveAfter != "" {
+			later = append(later, [2]string{"ARCHIVE_AFTER", o.ArchiveAfter})
+		}
+		if o.UpdateReminders != "" {
+			later = append(later, [2]string{"UPDATE_REMINDERS", o.UpdateReminders})
 		}
 	}
 	return now, later

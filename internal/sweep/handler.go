@@ -110,7 +110,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog) {
 	report, err := Run(context.WithoutCancel(r.Context()), h.sweeper, h.budget)
 	rl.report = &report
 	a := answer{
-		Due: report.Due, Archived: report.Archived, Failed: report.Failed, Left: report.Left,
+		Due: report.Due, Archived: report.Archived, Failed: report.Failed, Left: report.Left, Reminded: report.Reminded,
 		DurationMS: milliseconds(report.Duration),
 	}
 	rl.status, rl.msg = http.StatusOK, "done"
@@ -132,6 +132,7 @@ type answer struct {
 	Archived   int     `json:"archived"`
 	Failed     int     `json:"failed"`
 	Left       int     `json:"left"`
+	Reminded   int     `json:"reminded"`
 	DurationMS float64 `json:"duration_ms"`
 	Error      string  `json:"error,omitempty"`
 }

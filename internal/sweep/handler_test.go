@@ -147,10 +147,12 @@ func TestHandlerAnswersTheReport(t *testing.T) {
 		wantLevel  string
 	}{
 		{"done", &fakeSweeper{report: sweep.Report{Due: 4, Archived: 2, Failed: 1, Left: 1}}, http.StatusOK,
-			map[string]any{"due": 4.0, "archived": 2.0, "failed": 1.0, "left": 1.0}, "INFO"},
+			map[string]any{"due": 4.0, "archived": 2.0, "failed": 1.0, "left": 1.0, "reminded": 0.0}, "INFO"},
+		{"reminded", &fakeSweeper{report: sweep.Report{Reminded: 3}}, http.StatusOK,
+			map[string]any{"due": 0.0, "archived": 0.0, "failed": 0.0, "left": 0.0, "reminded": 3.0}, "INFO"},
 		{"failed", &fakeSweeper{report: sweep.Report{Due: 2, Archived: 1, Left: 1}, err: errors.New("list incidents due for archiving: unavailable")},
 			http.StatusServiceUnavailable,
-			map[string]any{"due": 2.0, "archived": 1.0, "failed": 0.0, "left": 1.0, "error": "list incidents due for archiving: unavailable"}, "WARN"},
+			map[string]any{"due": 2.0, "archived": 1.0, "failed": 0.0, "left": 1.0, "reminded": 0.0, "error": "list incidents due for archiving: unavailable"}, "WARN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -42,16 +42,18 @@ type Report struct {
 	Failed int
 	// Left counts the due channels it had no time for.
 	Left int
+	// Reminded counts the channels reminded to post a status update.
+	Reminded int
 	// Duration is how long the sweep took; Run sets it.
 	Duration time.Duration
 }
 
 // LogAttrs are the report's fields for a log line: due, archived,
-// failed, left and sweep_ms.
+// failed, left, reminded and sweep_ms.
 func (r Report) LogAttrs() []slog.Attr {
 	return []slog.Attr{
 		slog.Int("due", r.Due), slog.Int("archived", r.Archived), slog.Int("failed", r.Failed), slog.Int("left", r.Left),
-		slog.Float64("sweep_ms", milliseconds(r.Duration)),
+		slog.Int("reminded", r.Reminded), slog.Float64("sweep_ms", milliseconds(r.Duration)),
 	}
 }
 
