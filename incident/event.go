@@ -20,6 +20,9 @@ const (
 	EventConferenceBridgeUpdated = "incident.conference_bridge.updated"
 	EventServiceUpdated          = "incident.service_updated"
 	EventIncidentTypeChanged     = "incident.incident_type.changed"
+	// EventRoleAssigned gives incident roles (an Incident Commander, say)
+	// in PagerDuty, which has no REST API for them (Event.Roles).
+	EventRoleAssigned = "incident.role.assigned"
 	// EventPing is the test event PagerDuty sends when a subscription is
 	// created or tested; it must get a 2xx.
 	EventPing = "pagey.ping"
@@ -36,7 +39,7 @@ var handled = map[string]bool{
 	EventReassigned: true, EventDelegated: true, EventPriorityUpdated: true,
 	EventAnnotated: true, EventResponderAdded: true, EventResponderReplied: true,
 	EventStatusUpdatePublished: true, EventConferenceBridgeUpdated: true,
-	EventServiceUpdated: true, EventIncidentTypeChanged: true,
+	EventServiceUpdated: true, EventIncidentTypeChanged: true, EventRoleAssigned: true,
 }
 
 // Event is one PagerDuty V3 webhook event, as the service needs it. The
@@ -64,8 +67,10 @@ type Event struct {
 	// ResponderState is the request's state (incident.responder.replied).
 	ResponderState ResponderState
 
-	// Lead is who leads the incident (EventLead).
-	Lead Lead
+	// Lead is who leads the incident (EventLead); Roles the roles given
+	// in PagerDuty (EventRoleAssigned).
+	Lead  Lead
+	Roles []Role
 
 	// Survivor is not PagerDuty's: it is what the store holds of the
 	// incident this one was merged into (Incident.MergedInto), read by

@@ -54,6 +54,8 @@ type fakeChannel struct {
 	rootPrevious string
 	// rootActions are the responders' buttons the root shows.
 	rootActions []incident.Action
+	// rootShown is the whole of what the root shows last.
+	rootShown incident.Root
 	rootEdits   int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
@@ -285,6 +287,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (s
 		return "", errors.New("test: second root message posted")
 	}
 	c.root, c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = "100.1", inc, r.Before, r.Previous, r.Actions
+	c.rootShown = r
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
@@ -308,6 +311,7 @@ func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, r incident.Ro
 		return errors.New("message_not_found")
 	}
 	c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = inc, r.Before, r.Previous, r.Actions
+	c.rootShown = r
 	c.rootEdits++
 	return nil
 }

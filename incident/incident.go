@@ -144,6 +144,8 @@ type State struct {
 	// Update is the incident's latest status update; Lead who leads it.
 	Update StatusUpdate
 	Lead   Lead
+	// Roles are the incident roles given in PagerDuty.
+	Roles []Role
 	// RemindedAt is when the channel was last reminded to post a status
 	// update; SnoozedUntil holds the reminders till then.
 	RemindedAt   time.Time
@@ -172,6 +174,7 @@ func (st State) Clone() State {
 	st.History = clone(st.History)
 	st.Timeline = clone(st.Timeline)
 	st.PastChannels = clone(st.PastChannels)
+	st.Roles = clone(st.Roles)
 	return st
 }
 
@@ -300,11 +303,13 @@ type Root struct {
 	// zero when none.
 	Update StatusUpdate
 	Lead   Lead
+	// Roles are the incident roles given in PagerDuty.
+	Roles []Role
 }
 
 // RootOf returns the root message of st.
 func RootOf(st State) Root {
-	r := Root{Incident: st.Snapshot, Update: st.Update, Lead: st.Lead}
+	r := Root{Incident: st.Snapshot, Update: st.Update, Lead: st.Lead, Roles: clone(st.Roles)}
 	if st.LateChannel {
 		r.Before = st.History
 	}

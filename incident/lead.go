@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +23,47 @@ type Lead struct {
 	Name        string
 	// At is when they were named.
 	At time.Time
+}
+
+// Role is an incident role given in PagerDuty: its name ("Incident
+// Commander") and who holds it.
+type Role struct {
+	Name     string
+	Assignee Ref
+	// At is when it was given.
+	At time.Time
+}
+
+// maxRoles bounds the roles kept for one incident.
+const maxRoles = 10
+
+// recordRoles keeps the roles of ev: each replaces an older holder of the
+// same role.
+func recordRoles(st *State, ev *Event) Change {
+	var ch Change
+	for _, r := range ev.Roles {
+		if r.Name == "" || r.Assignee.Summary == "" && r.Assignee.ID == "" {
+			continue
+		}
+		r.At = ev.OccurredAt
+		i := slices.IndexFunc(st.Roles, func(h Role) bool { return h.Name == r.Name })
+		switch {
+		case i >= 0 && (st.Roles[i].At.After(r.At) || st.Roles[i] == r):
+			continue
+		case i >= 0:
+			st.Roles[i] = r
+		case len(st.Roles) < maxRoles:
+			st.Roles = append(st.Roles, r)
+		default:
+			continue
+		}
+		ch = ChangeState
+	}
+	if ch != 0 {
+		// The root shows them.
+		st.Version++
+	}
+	return ch
 }
 
 // RequestLead names the lead: Request.Target, or the asker when it is "".

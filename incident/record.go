@@ -78,6 +78,8 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 		ch |= recordUpdate(st, ev)
 	case EventLead:
 		ch |= recordLead(st, ev)
+	case EventRoleAssigned:
+		ch |= recordRoles(st, ev)
 	case EventAnnotated:
 		if !IsBacklink(ev.Note) {
 			st.Notes++

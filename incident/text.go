@@ -124,6 +124,15 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Body = ev.Message
 		// Stakeholders follow the channel, not the thread.
 		r.Broadcast = true
+	case EventRoleAssigned:
+		var given []string
+		for _, role := range ev.Roles {
+			given = append(given, OrDash(role.Assignee.Summary)+" is now "+OrDash(role.Name))
+		}
+		if len(given) == 0 {
+			return nil
+		}
+		r.Headline = strings.Join(given, "; ") + by
 	case EventLead:
 		r.Headline = OrDash(ev.Lead.Name) + " leads the incident" + strings.Replace(by, " by ", ", named by ", 1)
 	case EventConferenceBridgeUpdated:

@@ -63,6 +63,7 @@ func rootBlocks(r incident.Root) []slack.Block {
 	rawField("Service", link(inc.Service.HTMLURL, incident.OrDash(inc.Service.Summary), MaxField-20))
 	field("Assigned to", incident.OrDash(incident.Names(inc.Assignees)))
 	rawField("Lead", leadText(r.Lead))
+	field("Roles", rolesText(r.Roles))
 	rawField("Escalation policy", link(inc.EscalationPolicy.HTMLURL, incident.OrDash(inc.EscalationPolicy.Summary), MaxField-30))
 	rawField("Created", date(inc.CreatedAt))
 	if inc.Status == incident.StatusResolved {

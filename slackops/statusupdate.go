@@ -98,3 +98,13 @@ func mentions(r incident.Reply) string {
 	}
 	return strings.Join(parts, " ") + ": "
 }
+
+// rolesText lists the roles given in PagerDuty, one a line: "Incident
+// Commander: Ada Lovelace"; "" for none.
+func rolesText(roles []incident.Role) string {
+	lines := make([]string, 0, len(roles))
+	for _, r := range roles {
+		lines = append(lines, r.Name+": "+incident.OrDash(r.Assignee.Summary))
+	}
+	return strings.Join(lines, "\n")
+}

@@ -60,3 +60,24 @@ func TestReminderReply(t *testing.T) {
 		t.Errorf("reminder = %s, want no mention that is not a user id", got)
 	}
 }
+
+// TestRootShowsLeadAndRoles: the root names the lead by a mention of
+// their Slack user, and the roles given in PagerDuty by name, escaped.
+func TestRootShowsLeadAndRoles(t *testing.T) {
+	t.Parallel()
+	inc := incident.Snapshot{ID: "Q1", Number: 7, Title: "Checkout down", Status: incident.StatusAcknowledged, Complete: true}
+	b, err := json.Marshal(RootMessageBlocks(incident.Root{Incident: inc, Lead: incident.Lead{SlackUserID: "U0ADA", Name: "ada"},
+		Roles: []incident.Role{{Name: "Incident Commander", Assignee: incident.Ref{Summary: "Grace <Hopper>"}}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`*Lead*\n\u003c@U0ADA\u003e`, `*Roles*\nIncident Commander: Grace \u0026lt;Hopper\u0026gt;`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("root = %s, want it to hold %s", b, want)
+		}
+	}
+	b, _ = json.Marshal(RootMessageBlocks(incident.Root{Incident: inc, Lead: incident.Lead{SlackUserID: "<!channel>", Name: "Ada"}}))
+	if !strings.Contains(string(b), `*Lead*\nAda`) {
+		t.Errorf("root with a lead whose id is not a user id = %s, want the name", b)
+	}
+}

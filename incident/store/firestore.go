@@ -499,8 +499,10 @@ type incidentDoc struct {
 	SnoozedUntil    time.Time    `firestore:"snoozed_until,omitempty"`
 	// Update is the latest status update.
 	Update updateDoc `firestore:"update"`
-	// Lead is who leads the incident, named from Slack.
-	Lead leadDoc `firestore:"lead"`
+	// Lead is who leads the incident, named from Slack; Roles the roles
+	// given in PagerDuty.
+	Lead  leadDoc   `firestore:"lead"`
+	Roles []roleDoc `firestore:"roles"`
 	// LateChannel keeps the field name stored documents use, as does
 	// ledgerDoc.PutOff.
 	LateChannel bool `firestore:"deferred"`
@@ -588,6 +590,13 @@ type leadDoc struct {
 	At          time.Time `firestore:"at,omitempty"`
 }
 
+// roleDoc is an incident role given in PagerDuty (incident.Role).
+type roleDoc struct {
+	Name     string    `firestore:"name"`
+	Assignee refDoc    `firestore:"assignee"`
+	At       time.Time `firestore:"at,omitempty"`
+}
+
 type historyDoc struct {
 	At      time.Time `firestore:"at"`
 	Text    string    `firestore:"text"`
@@ -673,10 +682,13 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Notes:           int(d.Notes),
 		Update:          incident.StatusUpdate(d.Update),
 		Lead:            incident.Lead(d.Lead),
-		RemindedAt:      d.RemindedAt,
-		SnoozedUntil:    d.SnoozedUntil,
-		Summarized:      d.Summarized,
-		LateChannel:     d.LateChannel,
+		Roles: convertSlice(d.Roles, func(r roleDoc) incident.Role {
+			return incident.Role{Name: r.Name, Assignee: incident.Ref(r.Assignee), At: r.At}
+		}),
+		RemindedAt:   d.RemindedAt,
+		SnoozedUntil: d.SnoozedUntil,
+		Summarized:   d.Summarized,
+		LateChannel:  d.LateChannel,
 	}
 	return upgrade(st, d), nil
 }
@@ -766,13 +778,16 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Notes:         int64(st.Notes),
 		Update:        updateDoc{Text: st.Update.Text, By: st.Update.By, At: utc(st.Update.At)},
 		Lead:          leadDoc{SlackUserID: st.Lead.SlackUserID, Name: st.Lead.Name, At: utc(st.Lead.At)},
-		RemindedAt:    utc(st.RemindedAt),
-		SnoozedUntil:  utc(st.SnoozedUntil),
-		Summarized:    st.Summarized,
-		Archivable:    archivable(st),
-		Open:          open(st),
-		LateChannel:   st.LateChannel,
-		ExpireAt:      utc(expireAt(st, retention)),
+		Roles: convertSlice(st.Roles, func(r incident.Role) roleDoc {
+			return roleDoc{Name: r.Name, Assignee: refDoc(r.Assignee), At: utc(r.At)}
+		}),
+		RemindedAt:   utc(st.RemindedAt),
+		SnoozedUntil: utc(st.SnoozedUntil),
+		Summarized:   st.Summarized,
+		Archivable:   archivable(st),
+		Open:         open(st),
+		LateChannel:  st.LateChannel,
+		ExpireAt:     utc(expireAt(st, retention)),
 	}
 }
 

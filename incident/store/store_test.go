@@ -268,6 +268,9 @@ func fullState() incident.State {
 		Notes:         4,
 		Update:        incident.StatusUpdate{Text: "Rolled back; monitoring", By: "Ada Lovelace", At: testTime.Add(-5 * time.Minute).UTC()},
 		Lead:          incident.Lead{SlackUserID: "UADA", Name: "Ada Lovelace", At: testTime.Add(-40 * time.Minute).UTC()},
+		Roles:         []incident.Role{{Name: "Incident Commander", Assignee: incident.Ref{ID: "PGRACE", Type: "user_reference", Summary: "Grace Hopper"}, At: testTime.Add(-30 * time.Minute).UTC()}},
+		RemindedAt:    testTime.Add(-20 * time.Minute).UTC(),
+		SnoozedUntil:  testTime.Add(time.Hour).UTC(),
 	}
 }
 

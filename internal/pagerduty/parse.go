@@ -155,6 +155,17 @@ func fillIncident(ev *incident.Event, d object) error {
 		ev.Incident = inc
 		return nil
 	}
+	if ev.Type == incident.EventRoleAssigned {
+		// The assignments each reference the incident; the first names it.
+		assignments := d.objects("incident_role_assignments")
+		if len(assignments) == 0 {
+			return fmt.Errorf("%w: %s: data.incident_role_assignments must list the roles given", ErrMalformed, ev.Type)
+		}
+		for _, a := range assignments {
+			ev.Roles = append(ev.Roles, incident.Role{Name: a.object("role").str("summary"), Assignee: a.object("assignee").ref()})
+		}
+		d = assignments[0]
+	}
 	ref := d.object("incident")
 	ev.IncidentID = ref.required("id")
 	if ev.IncidentID == "" {

@@ -139,10 +139,15 @@ func TestParseFixtures(t *testing.T) {
 			}
 		}},
 		"samples/docs_custom_field_values_updated.json": {"01J0D0CS0F1ELDS0000000008", "incident.custom_field_values.updated", "", 0, "", "", false, nil},
-		"samples/docs_role_assigned.json":               {"01J0D0CS0R0LE0000000000009", "incident.role.assigned", "", 0, "", "", false, nil},
-		"samples/docs_task_created.json":                {"01J0D0CS0TASK000000000010", "incident.task.created", "", 0, "", "", false, nil},
-		"samples/docs_workflow_started.json":            {"01J0D0CS0W0RKFL0W00000011", "incident.workflow.started", "", 0, "", "", false, nil},
-		"samples/docs_action_invocation_created.json":   {"01J0D0CS0ACT10N0000000012", "incident.action_invocation.created", "", 0, "", "", false, nil},
+		"samples/docs_role_assigned.json": {"01J0D0CS0R0LE0000000000009", incident.EventRoleAssigned, "PBAZLIU", 0, "", "", true, func(t *testing.T, ev *incident.Event) {
+			want := []incident.Role{{Name: "Role Display Name", Assignee: incident.Ref{ID: "P75B6QD", Type: "user_reference", Summary: "User 1810194", HTMLURL: "https://acme.pagerduty.com/users/P75B6QD"}}}
+			if !slices.Equal(ev.Roles, want) {
+				t.Errorf("roles = %+v, want %+v", ev.Roles, want)
+			}
+		}},
+		"samples/docs_task_created.json":              {"01J0D0CS0TASK000000000010", "incident.task.created", "", 0, "", "", false, nil},
+		"samples/docs_workflow_started.json":          {"01J0D0CS0W0RKFL0W00000011", "incident.workflow.started", "", 0, "", "", false, nil},
+		"samples/docs_action_invocation_created.json": {"01J0D0CS0ACT10N0000000012", "incident.action_invocation.created", "", 0, "", "", false, nil},
 		"samples/go-pagerduty_priority_updated.json": {"01BWDWL3NYY7LUFPZCC28QUCMK", incident.EventPriorityUpdated, "PGR0VU2", 2, docsTitle, "triggered", true, func(t *testing.T, ev *incident.Event) {
 			if ev.Incident.ConferenceNumber != "1000" || ev.Incident.ConferenceURL != "https://example.com" {
 				t.Errorf("bridge = %q %q, want the number 1000 kept as text", ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber)
