@@ -56,7 +56,7 @@ type fakeChannel struct {
 	rootActions []incident.Action
 	// rootShown is the whole of what the root shows last.
 	rootShown incident.Root
-	rootEdits   int
+	rootEdits int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
 	rootHiddenUntil time.Time
