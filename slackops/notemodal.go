@@ -29,15 +29,30 @@ const maxNote = 3000
 // NoteModal is the modal the Add note button opens: one text field; its
 // private metadata names the incident and the channel.
 func NoteModal(incidentID, channelID string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What responders should know", false, false), NoteActionID)
+	return textModal(textForm{
+		callbackID: NoteCallbackID, blockID: NoteBlockID, actionID: NoteActionID,
+		title: "Add a PagerDuty note", label: "Note", placeholder: "What responders should know", submit: "Add note",
+	}, incidentID, channelID)
+}
+
+// textForm is what tells one text modal from another.
+type textForm struct {
+	callbackID, blockID, actionID     string
+	title, label, placeholder, submit string
+}
+
+// textModal is a modal of one multi-line text field, whose private
+// metadata names the incident and the channel (ModalIncident).
+func textModal(f textForm, incidentID, channelID string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, f.placeholder, false, false), f.actionID)
 	input.Multiline = true
 	input.MaxLength = maxNote
-	block := slack.NewInputBlock(NoteBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Note", false, false), nil, input)
+	block := slack.NewInputBlock(f.blockID, slack.NewTextBlockObject(slack.PlainTextType, f.label, false, false), nil, input)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		CallbackID:      NoteCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Add a PagerDuty note", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Add note", false, false),
+		CallbackID:      f.callbackID,
+		Title:           slack.NewTextBlockObject(slack.PlainTextType, f.title, false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, f.submit, false, false),
 		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
 		PrivateMetadata: incidentID + " " + channelID,
 		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},

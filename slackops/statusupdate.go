@@ -22,19 +22,10 @@ const (
 // alone) opens: one text field; its private metadata names the incident
 // and the channel, as the note modal's does.
 func UpdateModal(incidentID, channelID string) slack.ModalViewRequest {
-	input := slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, "What stakeholders should know now", false, false), UpdateActionID)
-	input.Multiline = true
-	input.MaxLength = maxNote
-	block := slack.NewInputBlock(UpdateBlockID, slack.NewTextBlockObject(slack.PlainTextType, "Status update", false, false), nil, input)
-	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      UpdateCallbackID,
-		Title:           slack.NewTextBlockObject(slack.PlainTextType, "Post a status update", false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
-		PrivateMetadata: incidentID + " " + channelID,
-		Blocks:          slack.Blocks{BlockSet: []slack.Block{block}},
-	}
+	return textModal(textForm{
+		callbackID: UpdateCallbackID, blockID: UpdateBlockID, actionID: UpdateActionID,
+		title: "Post a status update", label: "Status update", placeholder: "What stakeholders should know now", submit: "Post update",
+	}, incidentID, channelID)
 }
 
 // OpenUpdateForm opens the status update modal for the incident and

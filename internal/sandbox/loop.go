@@ -257,24 +257,20 @@ func (l *loop) delivery(c change) (replay.Delivery, error) {
 			data["title"] = c.inc.Title
 		}
 	}
+	// A note and a status update reference the incident.
+	title, _ := data["title"].(string)
+	ref := map[string]any{
+		"html_url": data["html_url"], "id": c.IncidentID, "self": data["self"],
+		"summary": title, "type": "incident_reference",
+	}
 	switch c.Kind {
 	case pdfake.ChangeStatusUpdate:
-		title, _ := data["title"].(string)
 		ev["data"] = map[string]any{
-			"incident": map[string]any{
-				"html_url": data["html_url"], "id": c.IncidentID, "self": data["self"],
-				"summary": title, "type": "incident_reference",
-			},
-			"id": fmt.Sprintf("PSTATSANDBOX%d", seq), "message": c.Note, "trimmed": false, "type": "incident_status_update",
+			"incident": ref, "id": fmt.Sprintf("PSTATSANDBOX%d", seq), "message": c.Note, "trimmed": false, "type": "incident_status_update",
 		}
 	case pdfake.ChangeAnnotated:
-		title, _ := data["title"].(string)
 		ev["data"] = map[string]any{
-			"incident": map[string]any{
-				"html_url": data["html_url"], "id": c.IncidentID, "self": data["self"],
-				"summary": title, "type": "incident_reference",
-			},
-			"id": l.noteID(c), "content": c.Note, "trimmed": false, "type": "incident_note",
+			"incident": ref, "id": l.noteID(c), "content": c.Note, "trimmed": false, "type": "incident_note",
 		}
 	default:
 		data["status"] = c.inc.Status

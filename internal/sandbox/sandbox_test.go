@@ -22,8 +22,15 @@ import (
 // start serves a sandbox on a loopback port, as cmd/local does.
 func start(t *testing.T, getenv func(string) string) (*Sandbox, *httptest.Server) {
 	t.Helper()
+	return startWith(t, Config{Getenv: getenv})
+}
+
+// startWith is start with cfg (its BaseURL and ReplayDelay set here).
+func startWith(t *testing.T, cfg Config) (*Sandbox, *httptest.Server) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), Getenv: getenv, ReplayDelay: -1})
+	cfg.BaseURL, cfg.ReplayDelay = "http://"+srv.Listener.Addr().String(), -1
+	sb, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,14 +456,7 @@ func TestMessageFor(t *testing.T) {
 // sweep button archives its channel, and the page shows it greyed out.
 func TestSweepButton(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewUnstartedServer(nil)
-	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), ReplayDelay: -1, ArchiveAfter: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = sb
-	srv.Start()
-	t.Cleanup(func() { sb.Close(); srv.Close() })
+	sb, srv := startWith(t, Config{ArchiveAfter: time.Millisecond})
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	post := func(path string) {
 		t.Helper()

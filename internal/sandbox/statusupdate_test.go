@@ -1,9 +1,7 @@
 package sandbox
 
 import (
-	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -64,14 +62,7 @@ func TestLeadFromThePage(t *testing.T) {
 // snoozes, and acts once.
 func TestReminderFromTheSweepButton(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewUnstartedServer(nil)
-	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), ReplayDelay: -1, RemindAfter: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Config.Handler = sb
-	srv.Start()
-	t.Cleanup(func() { sb.Close(); srv.Close() })
+	sb, srv := startWith(t, Config{RemindAfter: time.Millisecond})
 	id, ch := trigger(t, sb)
 	time.Sleep(5 * time.Millisecond)
 	sweep := func() {
