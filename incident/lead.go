@@ -169,15 +169,20 @@ func (r *Responder) lead(ctx context.Context, req Request, st State) Answer {
 	if ans, ok := r.claim(ctx, RequestLead, key, by, leadClaim); !ok {
 		return ans
 	}
-	name := target
-	if n, err := r.o.Slack.UserName(ctx, target); err == nil && n != "" {
-		name = n
+	name, err := r.o.Slack.UserName(ctx, target)
+	if err != nil {
+		// A mention of no one this workspace knows (or Slack down): no
+		// lead is named whose name nobody could read.
+		r.finish(ctx, key, by, false)
+		r.o.Log.WarnContext(ctx, "lead not looked up in Slack", "slack_user_id", target, "error", err.Error())
+		return Answer{Text: "Slack could not find <@" + target + "> just now; check the mention and try again."}
 	}
+	name = cmp.Or(name, target)
 	namedBy := actor.Name
 	if target == req.UserID {
 		namedBy = ""
 	}
-	err := r.o.Changes.SetLead(ctx, inc.ID, Lead{SlackUserID: target, Name: name, At: r.o.Now()}, namedBy)
+	err = r.o.Changes.SetLead(ctx, inc.ID, Lead{SlackUserID: target, Name: name, At: r.o.Now()}, namedBy)
 	if err != nil {
 		r.o.Log.WarnContext(ctx, "lead not shown in Slack", "incident_id", inc.ID, "error", err.Error())
 		// SetLead records the lead first: when it did, the root and the

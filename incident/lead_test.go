@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
 )
 
 // TestLeadAndRolesOnTheRoot: a lead named from Slack shows on the root
@@ -54,5 +55,58 @@ func TestLeadAndRolesOnTheRoot(t *testing.T) {
 	}
 	if got := headlines(c.replies); !strings.Contains(strings.Join(got, "\n"), "Alan is now Incident Commander by Bob") {
 		t.Errorf("replies %q, want the role given", got)
+	}
+}
+
+// TestLeadFromSlack: /inc lead names the asker or the person mentioned,
+// once for two clicks at once; a mention Slack cannot find, an observer
+// or a resolved incident names no one.
+func TestLeadFromSlack(t *testing.T) {
+	t.Parallel()
+	setup := func(t *testing.T, status incident.Status) (*incident.Responder, *fakeChanges) {
+		h := newResponderHarness(t, status)
+		ch := &fakeChanges{}
+		return incident.NewResponder(incident.ResponderOptions{
+			Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd, Changes: ch,
+			Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"},
+				"UOBS": {PagerDutyID: "POBS", Name: "Olga", Email: "olga@example.com", Role: "observer"}},
+		}), ch
+	}
+	do := func(r *incident.Responder, user, text string) incident.Answer {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		req := incident.ParseCommand(text)
+		req.UserID, req.ChannelID = user, "C42"
+		return r.Do(ctx, req)
+	}
+	tests := []struct {
+		name, user, text string
+		status           incident.Status
+		want             string
+		wantLead         string
+	}{
+		{"yourself", "UADA", "lead", incident.StatusTriggered, "<@UADA> leads #42", "UADA"},
+		{"someone mentioned", "UADA", "lead <@U0BOB|bob>", incident.StatusAcknowledged, "<@U0BOB> leads #42", "U0BOB"},
+		{"not a mention", "UADA", "lead bob", incident.StatusTriggered, "Name the lead with an @mention", ""},
+		{"someone Slack cannot find", "UADA", "lead <@UGONE>", incident.StatusTriggered, "Slack could not find <@UGONE>", ""},
+		{"an observer", "UOBS", "lead", incident.StatusTriggered, "may not change incidents", ""},
+		{"a resolved incident", "UADA", "lead", incident.StatusResolved, "needs no lead", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, ch := setup(t, tt.status)
+			a := do(r, tt.user, tt.text)
+			if !strings.Contains(a.Text, tt.want) {
+				t.Errorf("answer = %q, want %q", a.Text, tt.want)
+			}
+			var got string
+			if len(ch.leads) > 0 {
+				got = ch.leads[0].SlackUserID
+			}
+			if len(ch.leads) > 1 || got != tt.wantLead {
+				t.Errorf("leads named = %+v, want %q once", ch.leads, tt.wantLead)
+			}
+		})
 	}
 }

@@ -115,6 +115,9 @@ func (f *fakeResponderSlack) Permalink(ctx context.Context, ch, ts string) (stri
 	return "https://acme.slack.com/archives/" + ch + "/p" + strings.ReplaceAll(ts, ".", ""), nil
 }
 func (f *fakeResponderSlack) UserName(ctx context.Context, id string) (string, error) {
+	if id == "UGONE" {
+		return "", errors.New("users.info UGONE: user_not_found")
+	}
 	return "Bob Builder", nil
 }
 
