@@ -145,6 +145,9 @@ type executor struct {
 	thread chan thread
 	// survivor is the incident this one was merged into, when it was.
 	survivor State
+	// recall is the look-up of similar past incidents, when the plan
+	// has one.
+	recall *recall
 }
 
 // thread is where the incident's updates are threaded: the root of its
@@ -169,6 +172,11 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		}
 		x.survivor = survivor
 	}
+	if x.r.Err == nil {
+		// Beside the channel's creation: the root waits for it only
+		// once the channel exists.
+		x.startRecall(ctx)
+	}
 	switch {
 	case x.r.Err != nil:
 	case p.CreateChannel:
@@ -187,6 +195,7 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.MergedIn != nil && x.r.Err == nil {
 		x.mergeNote(ctx)
 	}
+	x.endRecall()
 	// Posts set out but never tried are known not done, unless an
 	// earlier attempt's entry is still to be looked up.
 	for _, key := range p.Posts() {
@@ -375,12 +384,17 @@ func (x *executor) anchor(ctx context.Context) (th thread, ok bool) {
 				return th, true
 			}
 		}
+		st.Past = x.recalled(ctx)
 		ts, err := x.a.slack.PostRoot(ctx, st.ChannelID, x.root(st))
 		if err != nil {
 			x.failed(ctx, stepRootPost, KeyRoot, nil, err)
 			return th, false
 		}
-		x.locked(func(r *Results) { r.RootTS, r.RootVersion, r.RootWritten = ts, st.Version, true; x.ran[KeyRoot] = true })
+		x.locked(func(r *Results) {
+			r.RootTS, r.RootVersion, r.RootWritten = ts, st.Version, true
+			x.ran[KeyRoot] = true
+			r.Recalled, r.Past = x.p.Recall, st.Past
+		})
 		th.ts = ts
 		return th, true
 	case threadBoard(st) != nil:

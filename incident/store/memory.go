@@ -23,6 +23,7 @@ type Memory struct {
 	mu        sync.Mutex
 	incidents map[string]incident.State
 	events    map[eventKey]incident.EventRecord
+	memory    map[string]incident.PastIncident
 }
 
 type eventKey struct{ incidentID, eventID string }
@@ -77,6 +78,7 @@ func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn inci
 			m.incidents = make(map[string]incident.State)
 		}
 		st.Exists = true
+		m.remember(incidentID, m.incidents[incidentID], st)
 		m.incidents[incidentID] = cloneState(st)
 	}
 	if ch&incident.ChangeEvent != 0 && eventID != "" {
