@@ -68,6 +68,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			incident.Store
 			pagerduty.Checker
 			incident.Incidents
+			incident.Memory
 		}
 		claims incident.Claims
 		cache  interface {
@@ -92,6 +93,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
+		Memory: st,
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
@@ -100,6 +102,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	var pd *pagerduty.Client
 	if cfg.PagerDutyToken != "" {
 		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+	}
+	if pd != nil {
+		// PagerDuty's own past incidents join the memory's, where the
+		// account has them.
+		icfg.PastIncidents = pd
 	}
 	switch {
 	case pd != nil:
