@@ -20,7 +20,7 @@ func helpText(unknown string, enabled bool) string {
 	}
 	b.WriteString("*`/inc` in an incident channel:*\n" +
 		"• `/inc ack` — acknowledge the incident\n" +
-		"• `/inc resolve` — resolve it\n" +
+		"• `/inc resolve [note]` — resolve it, with an optional resolution note\n" +
 		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
 		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
 		"• `/inc status` — show its status, only to you\n" +

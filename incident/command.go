@@ -20,7 +20,8 @@ func ParseCommand(text string) Request {
 	case "ack", "acknowledge":
 		return Request{Kind: RequestAcknowledge}
 	case "resolve":
-		return Request{Kind: RequestResolve}
+		// The text, if any, is the resolution note.
+		return Request{Kind: RequestResolve, Note: rest}
 	case "escalate":
 		return Request{Kind: RequestEscalate}
 	case "status":

@@ -416,8 +416,18 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
 		done = "Acknowledged " + numberOrID(inc) + " in PagerDuty as " + as + "."
 	case RequestResolve:
+		if content != "" {
+			// The resolution note goes first, so it is the last note
+			// before the resolution: the incident's memory keeps it.
+			if err = pd.AddNote(ctx, actor.Email, inc.ID, content); err != nil {
+				break
+			}
+		}
 		err = pd.Resolve(ctx, actor.Email, inc.ID)
 		done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + "."
+		if content != "" {
+			done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + ", with your note."
+		}
 	case RequestEscalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))

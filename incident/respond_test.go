@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 )
@@ -172,6 +174,30 @@ func TestResponderActs(t *testing.T) {
 				t.Errorf("answer = %q, want it to say %q as Ada Lovelace", a.Text, tt.wantText)
 			}
 		})
+	}
+}
+
+// TestResolveWithNote: /inc resolve <text> adds the text as a note first,
+// so it is the last note before the resolution (the incident's memory
+// keeps it as its resolution note); a note PagerDuty refuses resolves
+// nothing.
+func TestResolveWithNote(t *testing.T) {
+	t.Parallel()
+	h := newResponderHarness(t, "triggered")
+	a := h.do(incident.Request{Kind: incident.RequestResolve, ChannelID: "C42", UserID: "UADA", Note: "failed over to db-2"})
+	want := []string{"note Q1 as ada@example.com: failed over to db-2", "resolve Q1 as ada@example.com"}
+	if diff := cmp.Diff(want, h.pd.Calls()); diff != "" {
+		t.Errorf("PagerDuty calls (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(a.Text, "Resolved #42") || !strings.Contains(a.Text, "with your note") {
+		t.Errorf("answer = %q, want it to say resolved with the note", a.Text)
+	}
+
+	failing := newResponderHarness(t, "triggered")
+	failing.pd.err = &incident.Error{Kind: incident.KindRefused, Op: "note", Err: errors.New("refused")}
+	failing.do(incident.Request{Kind: incident.RequestResolve, ChannelID: "C42", UserID: "UADA", Note: "failed over"})
+	if calls := failing.pd.Calls(); len(calls) != 1 || !strings.HasPrefix(calls[0], "note ") {
+		t.Errorf("PagerDuty calls after a refused note = %q, want the note only", calls)
 	}
 }
 
@@ -377,6 +403,7 @@ func TestParseCommand(t *testing.T) {
 		{"ack", incident.Request{Kind: incident.RequestAcknowledge}},
 		{" Acknowledge ", incident.Request{Kind: incident.RequestAcknowledge}},
 		{"resolve", incident.Request{Kind: incident.RequestResolve}},
+		{"resolve  failed over to db-2 ", incident.Request{Kind: incident.RequestResolve, Note: "failed over to db-2"}},
 		{"escalate", incident.Request{Kind: incident.RequestEscalate}},
 		{"status", incident.Request{Kind: incident.RequestStatus}},
 		{"note", incident.Request{Kind: incident.RequestNoteForm}},
