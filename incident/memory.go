@@ -146,10 +146,7 @@ func Recalled(inc Snapshot, own, pagerDuty []PastIncident) []PastIncident {
 	words := TitleWords(inc.Title)
 	var found []scored
 	for _, p := range own {
-		if p.Service.ID == "" || p.Service.ID != inc.Service.ID {
-			continue
-		}
-		s := WordSimilarity(words, p.Words)
+		s := similarity(inc, words, p)
 		if s < SimilarThreshold {
 			continue
 		}

@@ -42,7 +42,7 @@ func (x *executor) startRecall(ctx context.Context) {
 	r := &recall{cancel: cancel, own: make(chan []PastIncident, 1), pd: make(chan []PastIncident, 1)}
 	x.recall = r
 	inc := x.st.Snapshot
-	x.goLookup(r.own, func() ([]PastIncident, error) {
+	x.goLookup(ctx, r.own, func() ([]PastIncident, error) {
 		past, err := cfg.Memory.Recall(ctx, inc.Service.ID, recallCandidates)
 		if err != nil {
 			err = fmt.Errorf("recall past incidents of service %s: %w", inc.Service.ID, err)
@@ -52,7 +52,7 @@ func (x *executor) startRecall(ctx context.Context) {
 	if cfg.PastIncidents == nil {
 		close(r.pd)
 	} else {
-		x.goLookup(r.pd, func() ([]PastIncident, error) {
+		x.goLookup(ctx, r.pd, func() ([]PastIncident, error) {
 			past, err := cfg.PastIncidents.PastIncidents(ctx, inc.ID, recallFromPagerDuty)
 			if errors.Is(err, ErrNotOnPlan) {
 				return nil, nil // own memory only, quietly
@@ -65,17 +65,17 @@ func (x *executor) startRecall(ctx context.Context) {
 // goLookup runs one look-up on its own goroutine and sends what it found
 // on out. A failure or panic is logged: past incidents are advice, and
 // a channel opens without them.
-func (x *executor) goLookup(out chan<- []PastIncident, f func() ([]PastIncident, error)) {
+func (x *executor) goLookup(ctx context.Context, out chan<- []PastIncident, f func() ([]PastIncident, error)) {
 	go func() {
 		defer close(out)
 		defer func() {
 			if p := recover(); p != nil {
-				x.a.log.Error("look-up of past incidents panicked", "incident_id", x.a.ev.IncidentID, "error", fmt.Sprint(p))
+				x.a.log.ErrorContext(ctx, "look-up of past incidents panicked", "incident_id", x.a.ev.IncidentID, "error", fmt.Sprint(p))
 			}
 		}()
 		past, err := f()
 		if err != nil {
-			x.a.log.Warn("look-up of past incidents failed; the channel opens without them", "incident_id", x.a.ev.IncidentID, "error", err.Error())
+			x.a.log.WarnContext(ctx, "look-up of past incidents failed; the channel opens without them", "incident_id", x.a.ev.IncidentID, "error", err.Error())
 		}
 		out <- past
 	}()
@@ -92,7 +92,7 @@ func (x *executor) recalled(ctx context.Context) []PastIncident {
 	if !r.ok {
 		r.past, r.ok = x.awaitRecall(ctx, r)
 		if !r.ok {
-			x.a.log.Info("look-up of past incidents too slow; the root is posted without them", "incident_id", x.a.ev.IncidentID)
+			x.a.log.InfoContext(ctx, "look-up of past incidents too slow; the root is posted without them", "incident_id", x.a.ev.IncidentID)
 		}
 	}
 	return r.past

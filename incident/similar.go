@@ -266,6 +266,15 @@ func TitleSimilarity(a, b string) float64 {
 // Similar reports whether a past incident is similar to inc: of the same
 // service, with titles at least SimilarThreshold alike.
 func Similar(inc Snapshot, past PastIncident) bool {
-	return inc.Service.ID != "" && inc.Service.ID == past.Service.ID && inc.ID != past.ID &&
-		WordSimilarity(TitleWords(inc.Title), past.Words) >= SimilarThreshold
+	return similarity(inc, TitleWords(inc.Title), past) >= SimilarThreshold
+}
+
+// similarity is how alike past is to inc, whose title's words are words:
+// 0 for another service's incident or inc itself, else how alike their
+// titles are.
+func similarity(inc Snapshot, words []string, past PastIncident) float64 {
+	if inc.Service.ID == "" || inc.Service.ID != past.Service.ID || inc.ID == past.ID {
+		return 0
+	}
+	return WordSimilarity(words, past.Words)
 }
