@@ -2,6 +2,7 @@ package incident_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -345,4 +346,60 @@ func TestServiceBoardLookupRateLimitedNotPutOff(t *testing.T) {
 	if _, _, n := slack.board("CANN", "Q1CHECKOUT"); n != 1 {
 		t.Errorf("CANN: %d messages for the incident, want 1", n)
 	}
+}
+
+// TestServiceArchiveNoticeAnswerLost: the sweep's notice was posted but
+// its answer lost. Its ledger entry stays in flight, so a sweep at once
+// posts no second notice and archives nothing; once the entry's Until has
+// passed the next sweep finds the notice and archives the channel.
+func TestServiceArchiveNoticeAnswerLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e, resolvedAt := sweepEnv(t)
+		e.slack.mu.Lock()
+		e.slack.loseReply = 1
+		e.slack.mu.Unlock()
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour)); rep.Failed != 1 || rep.Archived != 0 {
+			t.Fatalf("sweep with the notice's answer lost: %+v, want one failed", rep)
+		}
+		if rep := sweep(t, e.svc, resolvedAt.Add(25*time.Hour+time.Minute)); rep.Archived != 0 {
+			t.Fatalf("sweep while the notice's entry is in flight: %+v, want nothing archived", rep)
+		}
+		time.Sleep(incident.LeaseTTL + time.Minute)
+		if rep := sweep(t, e.svc, resolvedAt.Add(26*time.Hour)); rep.Archived != 1 {
+			t.Fatalf("sweep after the entry's Until: %+v, want one archived", rep)
+		}
+		c := e.slack.ownChannels()[0]
+		if n := countPrefix(c.replies, "Archiving this channel"); n != 1 || !c.archived {
+			t.Errorf("%d archive notices, archived %v; want 1, archived", n, c.archived)
+		}
+	})
+}
+
+// TestServiceInviteNoteAnswerLost: the note naming who could not be
+// added was posted but its answer lost. Its entry stays in flight: the
+// immediate redelivery posts no second note, and a later one finds the
+// note rather than posting it again.
+func TestServiceInviteNoteAnswerLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		slack := newFakeSlack()
+		svc := incident.NewService(store.NewMemory(), slack, incident.Config{
+			Router: routeFunc(func(incident.Snapshot) incident.Route {
+				return incident.Route{Channel: true, Prefix: "inc", InviteGroups: []string{"@nope"}}
+			}),
+			LeaseTTL: 100 * time.Millisecond, LeaseMargin: 50 * time.Millisecond, Poll: 10 * time.Millisecond,
+		}, nil)
+		handle := func(budget time.Duration) error { return handleWithin(t, svc, "triggered.json", budget) }
+		slack.loseReply = 1 // the first reply of the incident is the note
+		if err := handle(500 * time.Millisecond); !incident.IsRetryable(err) {
+			t.Fatalf("triggered with the note's answer lost = %v, want retryable", err)
+		}
+		_ = handle(500 * time.Millisecond)
+		if err := redeliver(40, 100*time.Millisecond, func() error { return handle(time.Second) }); err != nil {
+			t.Fatalf("redelivery after the entry's until = %v", err)
+		}
+		c := slack.only()
+		if got := headlines(c.replies); !slices.Equal(got, []string{"Could not add to this channel: user group @nope (not found)"}) {
+			t.Errorf("replies = %q, want the note once", got)
+		}
+	})
 }

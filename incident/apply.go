@@ -42,6 +42,11 @@ type Results struct {
 	Closed   bool
 	// MergeNoted is set once the surviving incident of a merge was told.
 	MergeNoted bool
+	// CannotInvite names who could not be added to the channel, for the
+	// invite note; InviteNoted are the names the note posted (or found)
+	// says.
+	CannotInvite []string
+	InviteNoted  []string
 	// Backlinked is the channel the PagerDuty note written (or found)
 	// links.
 	Backlinked string
@@ -57,9 +62,6 @@ type Results struct {
 	// incident (Slack rate-limited their method), by key, with the event
 	// that put them off.
 	PutOff map[string]string
-	// HoldLease is set when a call with no ledger entry (an edit, a note)
-	// may still land: the lease is kept till it ends.
-	HoldLease bool
 	// MaybeDone is set when a post may have landed unseen: its entry
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.
@@ -98,7 +100,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	if r.ChannelID != "" && st.ChannelID == "" {
 		st.ChannelID, st.ChannelName = r.ChannelID, r.ChannelName
 		if slices.ContainsFunc(st.Boards, func(b Board) bool { return b.Thread }) ||
-			slices.ContainsFunc(st.Ledger, func(e Pending) bool { return e.Thread }) {
+			slices.ContainsFunc(st.Ledger, func(e Entry) bool { return e.Thread }) {
 			// Updates went to a post-only thread before: the channel
 			// owes the summary even if no event finished there.
 			st.LateChannel = true
@@ -152,6 +154,22 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	}
 	if r.MergeNoted {
 		st.MergeNoted = true
+		settle(st, KeyMergeNote)
+	}
+	if r.InviteNoted != nil {
+		// Those named are done; anyone the same round could not add
+		// gets the next note.
+		st.CannotInvite = slices.DeleteFunc(st.CannotInvite, func(s string) bool { return slices.Contains(r.InviteNoted, s) })
+		if len(st.CannotInvite) == 0 {
+			st.CannotInvite = nil
+		}
+		settle(st, KeyInviteNote)
+	}
+	if len(r.CannotInvite) > 0 {
+		// One note names them all, in one order whatever order the
+		// look-ups answered in: the note is keyed by its text.
+		st.CannotInvite = union(st.CannotInvite, r.CannotInvite)
+		slices.Sort(st.CannotInvite)
 	}
 	if r.Recalled && !st.Recalled {
 		st.Recalled, st.Past = true, clone(r.Past)
@@ -167,6 +185,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		}
 		st.ChannelArchived = true
 		st.Closed = st.Closed || r.Closed
+		settle(st, KeyArchive)
 	}
 	for _, key := range r.Settled {
 		if key == KeyReply {
@@ -176,16 +195,16 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		settle(st, key)
 	}
 	for _, key := range slices.Sorted(maps.Keys(r.PutOff)) {
-		e := st.Pending(key)
+		e := st.Entry(key)
 		if e == nil {
-			st.Ledger = append(st.Ledger, Pending{Key: key})
+			st.Ledger = append(st.Ledger, Entry{Key: key})
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until, e.PutOff, e.Event = "", time.Time{}, true, r.PutOff[key]
 	}
 	for _, key := range slices.Sorted(maps.Keys(r.PutOffMaybeDone)) {
 		// The owner and Until stay: the call may land until then.
-		if e := st.Pending(key); e != nil {
+		if e := st.Entry(key); e != nil {
 			e.PutOff, e.Event = true, r.PutOffMaybeDone[key]
 		}
 	}

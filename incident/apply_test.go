@@ -11,10 +11,10 @@ import (
 func TestApply(t *testing.T) {
 	at := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 	history := []HistoryLine{{At: at, Text: "Triggered", EventID: "E1"}}
-	pending := func(keys ...string) []Pending {
-		var l []Pending
+	pending := func(keys ...string) []Entry {
+		var l []Entry
 		for _, k := range keys {
-			l = append(l, Pending{Key: k, Owner: "a1", Until: at})
+			l = append(l, Entry{Key: k, Owner: "a1", Until: at})
 		}
 		return l
 	}
@@ -45,7 +45,7 @@ func TestApply(t *testing.T) {
 			name:       "back-link whose answer was lost: put off, keeping its owner and until",
 			st:         State{Version: 1, ChannelID: "C1", Ledger: pending(KeyBacklink)},
 			r:          Results{PutOffMaybeDone: map[string]string{KeyBacklink: "E2"}},
-			want:       State{Version: 1, ChannelID: "C1", Ledger: []Pending{{Key: KeyBacklink, Owner: "a1", Until: at, PutOff: true, Event: "E2"}}},
+			want:       State{Version: 1, ChannelID: "C1", Ledger: []Entry{{Key: KeyBacklink, Owner: "a1", Until: at, PutOff: true, Event: "E2"}}},
 			wantChange: ChangeState,
 		},
 		{
@@ -65,10 +65,10 @@ func TestApply(t *testing.T) {
 		},
 		{
 			name: "channel opened while the post-only message is unsettled owes the summary",
-			st:   State{Version: 1, History: history, Ledger: []Pending{{Key: BoardKey("CLOW"), Thread: true}, {Key: KeyChannel}}},
+			st:   State{Version: 1, History: history, Ledger: []Entry{{Key: BoardKey("CLOW"), Thread: true}, {Key: KeyChannel}}},
 			r:    Results{ChannelID: "C1", ChannelName: "inc-1"},
 			want: State{Version: 1, ChannelID: "C1", ChannelName: "inc-1", History: history, LateChannel: true,
-				Ledger: []Pending{{Key: BoardKey("CLOW"), Thread: true}}},
+				Ledger: []Entry{{Key: BoardKey("CLOW"), Thread: true}}},
 			wantChange: ChangeState,
 		},
 		{
@@ -122,23 +122,45 @@ func TestApply(t *testing.T) {
 			name: "rate-limited optional effects put off to the next event",
 			st:   State{ChannelID: "C1", Ledger: pending(BookmarkKey("https://b"))},
 			r:    Results{Settled: []string{BookmarkKey("https://b")}, PutOff: map[string]string{KeyTopic: "E2", BookmarkKey("https://b"): "E2"}},
-			want: State{ChannelID: "C1", Ledger: []Pending{
+			want: State{ChannelID: "C1", Ledger: []Entry{
 				{Key: BookmarkKey("https://b"), PutOff: true, Event: "E2"}, {Key: KeyTopic, PutOff: true, Event: "E2"},
 			}},
 			wantChange: ChangeState,
 		},
 		{
 			name:       "topic set settles what was put off",
-			st:         State{ChannelID: "C1", Ledger: []Pending{{Key: KeyTopic, PutOff: true, Event: "E2"}}},
+			st:         State{ChannelID: "C1", Ledger: []Entry{{Key: KeyTopic, PutOff: true, Event: "E2"}}},
 			r:          Results{Topic: "Resolved", TopicSet: true},
 			want:       State{ChannelID: "C1", Topic: "Resolved"},
 			wantChange: ChangeState,
 		},
 		{
-			name:       "channel archived by the sweep: the shared messages say it",
-			st:         State{Version: 7, ChannelID: "C1"},
+			name:       "channel archived by the sweep: the shared messages say it, its entry settles",
+			st:         State{Version: 7, ChannelID: "C1", Ledger: pending(KeyArchive)},
 			r:          Results{Closed: true},
 			want:       State{Version: 8, ChannelID: "C1", ChannelArchived: true, Closed: true},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "who could not be invited is owed a note, sorted",
+			st:         State{ChannelID: "C1", CannotInvite: []string{"Grace (deactivated)"}},
+			r:          Results{CannotInvite: []string{"Alan (no Slack account)"}},
+			want:       State{ChannelID: "C1", CannotInvite: []string{"Alan (no Slack account)", "Grace (deactivated)"}},
+			wantChange: ChangeState,
+		},
+		{
+			name: "invite note posted: those it names are done, newcomers owed the next",
+			st: State{ChannelID: "C1", CannotInvite: []string{"Alan (no Slack account)", "Grace (deactivated)"},
+				Ledger: pending(KeyInviteNote)},
+			r:          Results{InviteNoted: []string{"Alan (no Slack account)", "Grace (deactivated)"}, CannotInvite: []string{"Ada (no Slack account)"}},
+			want:       State{ChannelID: "C1", CannotInvite: []string{"Ada (no Slack account)"}},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "merge note posted: its entry settles",
+			st:         State{ChannelID: "C1", Ledger: pending(KeyMergeNote)},
+			r:          Results{MergeNoted: true},
+			want:       State{ChannelID: "C1", MergeNoted: true},
 			wantChange: ChangeState,
 		},
 		{

@@ -172,7 +172,7 @@ func TestBacklinkWithoutPagerDuty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Backlinked != "" || st.Pending(incident.KeyBacklink) != nil {
+	if st.Backlinked != "" || st.Entry(incident.KeyBacklink) != nil {
 		t.Errorf("Backlinked = %q, ledger %v; want nothing", st.Backlinked, st.Ledger)
 	}
 }

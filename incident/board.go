@@ -58,7 +58,11 @@ func (x *executor) board(ctx context.Context, b Board) {
 		x.postBoard(ctx, b)
 		return
 	}
-	if err := x.a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, x.entry(b)); err != nil {
+	err := x.postable(ctx, b.ChannelID)
+	if err == nil {
+		err = x.a.slack.UpdateBoard(ctx, b.ChannelID, b.TS, x.entry(b))
+	}
+	if err != nil {
 		s := stepBoardEdit
 		if x.optional(b) {
 			s = stepAnnounceEdit
@@ -77,6 +81,10 @@ func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
 	s := stepBoardPost
 	if x.optional(b) {
 		s = stepAnnouncePost
+	}
+	if err := x.postable(ctx, b.ChannelID); err != nil {
+		x.failed(ctx, s, key, &b, err)
+		return "", false
 	}
 	var ts string
 	if x.mustFind(key) {
@@ -100,4 +108,24 @@ func (x *executor) postBoard(ctx context.Context, b Board) (string, bool) {
 	b.TS = ts
 	x.locked(func(r *Results) { r.Boards = append(r.Boards, b); x.ran[key] = true })
 	return ts, true
+}
+
+// postable returns nil when the incident's messages may go to the shared
+// channel: the configuration checks nothing, or the channel is not shared
+// with another organisation. One that is comes as a refusal
+// (ErrExternalChannel), which the policy gives up like a channel refusing
+// the message; a check that failed is acted on as the post's failure
+// would be.
+func (x *executor) postable(ctx context.Context, channelID string) error {
+	ext := x.a.cfg.ExternalChannels
+	if ext == nil {
+		return nil
+	}
+	switch shared, err := ext.ExternallyShared(ctx, channelID); {
+	case err != nil:
+		return err
+	case shared:
+		return &Error{Kind: KindRefused, Op: "post in " + channelID, Err: ErrExternalChannel}
+	}
+	return nil
 }

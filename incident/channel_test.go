@@ -80,7 +80,7 @@ func TestChannelNamesRecordedForAdoption(t *testing.T) {
 	cfg := Config{ChannelPrefix: "inc"}
 	p := Decide(st, EventRecord{Exists: true}, ev, cfg)
 	markInFlight(&st, p, "a1", t0, t0.Add(time.Minute))
-	if got, want := st.Pending(KeyChannel).Names, []string{"inc-1234-checkout-down", "inc-1234-q1checkout"}; !cmp.Equal(got, want) {
+	if got, want := st.Entry(KeyChannel).Names, []string{"inc-1234-checkout-down", "inc-1234-q1checkout"}; !cmp.Equal(got, want) {
 		t.Errorf("ledger names = %q, want %q", got, want)
 	}
 	again := Decide(st, EventRecord{Exists: true}, ev, cfg)

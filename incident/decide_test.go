@@ -170,16 +170,22 @@ func TestDecide(t *testing.T) {
 	// What an earlier attempt left pending: the channel under a
 	// reference's name, then the root and a bookmark in the channel.
 	creating := fresh
-	creating.Ledger = []Pending{{Key: KeyChannel, Owner: "a0", Since: t0, Names: []string{"inc-p1"}}}
+	creating.Ledger = []Entry{{Key: KeyChannel, Owner: "a0", Since: t0, Names: []string{"inc-p1"}}}
 	posting := ready
 	posting.RootTS, posting.Bookmarks = "", nil
-	posting.Ledger = []Pending{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
+	posting.Ledger = []Entry{{Key: KeyRoot, Owner: "a0"}, {Key: BookmarkKey("https://pd/incidents/P1"), Owner: "a0"}}
 	announcing := acked
-	announcing.Ledger = []Pending{{Key: BoardKey("CANN"), Owner: "a0"}}
+	announcing.Ledger = []Entry{{Key: BoardKey("CANN"), Owner: "a0"}}
 	// What Slack's rate limits put off while the acknowledgement was
 	// handled: the topic and the announce message.
 	putOff := acked
-	putOff.Ledger = []Pending{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
+	putOff.Ledger = []Entry{{Key: KeyTopic, PutOff: true, Event: ack.ID}, {Key: BoardKey("CANN"), PutOff: true, Event: ack.ID}}
+	// Who the invites could not add, reported by the last round: the
+	// note naming them, then the same with its post in flight.
+	noting := ready
+	noting.CannotInvite = []string{"Alan Turing (no Slack account)", "Grace Hopper (deactivated)"}
+	notingLost := noting
+	notingLost.Ledger = []Entry{{Key: KeyInviteNote, Owner: "a0"}}
 
 	tests := []struct {
 		name string
@@ -229,6 +235,12 @@ func TestDecide(t *testing.T) {
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true, Boards: []Board{{ChannelID: "CANN"}},
 			PutOffEarlier: map[string]string{KeyTopic: ack.ID, BoardKey("CANN"): ack.ID},
 			Reply:         &Reply{Headline: "Note from Ada", Body: "looking", At: t0.Add(2 * time.Minute), EventID: noteEvent(2 * time.Minute).ID},
+		}},
+		{"invite note owed", noting, EventRecord{Exists: true, Done: false, ReplyTS: "2.2"}, trig, Plan{
+			InviteNote: InviteNote("P1", noting.CannotInvite),
+		}},
+		{"invite note unsettled: look it up", notingLost, EventRecord{Exists: true, ReplyTS: "2.2"}, trig, Plan{
+			InviteNote: InviteNote("P1", noting.CannotInvite), FindInviteNote: true,
 		}},
 		{"board unsettled: finished wherever the route points", announcing, EventRecord{Exists: true}, ack, Plan{
 			Topic: "Acknowledged · high · P2 · DB", UpdateRoot: true,
@@ -514,9 +526,9 @@ func TestDecideBacklink(t *testing.T) {
 	linked := ready
 	linked.Backlinked = "C1"
 	pending := ready
-	pending.Ledger = []Pending{{Key: KeyBacklink, Owner: "a0"}}
+	pending.Ledger = []Entry{{Key: KeyBacklink, Owner: "a0"}}
 	putOff := ready
-	putOff.Ledger = []Pending{{Key: KeyBacklink, PutOff: true, Event: note.ID}}
+	putOff.Ledger = []Entry{{Key: KeyBacklink, PutOff: true, Event: note.ID}}
 	tests := []struct {
 		name               string
 		st                 State
@@ -542,5 +554,55 @@ func TestDecideBacklink(t *testing.T) {
 	}
 	if p := Decide(ready, EventRecord{Exists: true}, note, Config{ChannelPrefix: "inc"}); p.Backlink {
 		t.Errorf("without a back-link writer the plan has one")
+	}
+}
+
+// TestDecideMerge: a merged incident's plan names the survivor's thread
+// for the note and links the survivor's channel from the reply, from what
+// the service read of it; without a thread (or unread) no note is
+// planned and the reply links the survivor's PagerDuty page.
+func TestDecideMerge(t *testing.T) {
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	merged := func(sv *Survivor) *Event {
+		ev := fullEvent(EventResolved, "resolved", time.Hour)
+		ev.Incident.MergedInto = Ref{ID: "P9", Summary: "Checkout down", HTMLURL: "https://pd/incidents/P9"}
+		ev.Survivor = sv
+		return ev
+	}
+	ready := apply(trig, merged(nil))
+	ready.ChannelID, ready.ChannelName, ready.RootTS, ready.RootVersion = "C1", "inc-42-db-down", "1.1", ready.Version
+	lost := ready
+	lost.Ledger = []Entry{{Key: KeyMergeNote, Owner: "a0"}}
+	open := &Survivor{ID: "P9", ChannelID: "C9", RootTS: "9.9"}
+	tests := []struct {
+		name        string
+		st          State
+		ev          *Event
+		wantNote    bool
+		wantFind    bool
+		wantChannel string
+	}{
+		{"survivor with a thread", ready, merged(open), true, false, "C9"},
+		{"note's answer lost: looked up", lost, merged(open), true, true, "C9"},
+		{"survivor not read", ready, merged(nil), false, false, ""},
+		{"survivor without a channel", ready, merged(&Survivor{ID: "P9"}), false, false, ""},
+		{"survivor's channel archived", ready, merged(&Survivor{ID: "P9", ChannelID: "C9", RootTS: "9.9", ChannelArchived: true}), false, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Decide(tt.st, EventRecord{Exists: true}, tt.ev, Config{ChannelPrefix: "inc"})
+			if got := p.MergedIn != nil; got != tt.wantNote || p.FindMergeNote != tt.wantFind {
+				t.Errorf("Decide(%s) note = %v, find %v; want %v, %v", tt.name, got, p.FindMergeNote, tt.wantNote, tt.wantFind)
+			}
+			if tt.wantNote && p.Survivor != *open {
+				t.Errorf("Decide(%s) survivor = %+v, want %+v", tt.name, p.Survivor, *open)
+			}
+			if p.Reply == nil || p.Reply.Channel != tt.wantChannel {
+				t.Errorf("Decide(%s) reply = %+v, want one linking channel %q", tt.name, p.Reply, tt.wantChannel)
+			}
+			if keys := p.Posts(); slices.Contains(keys, KeyMergeNote) != tt.wantNote {
+				t.Errorf("Decide(%s) keys %v: want the merge note's key %v", tt.name, keys, tt.wantNote)
+			}
+		})
 	}
 }

@@ -105,6 +105,12 @@ var (
 	ErrChannelArchived = &Error{Kind: KindArchived}
 )
 
+// ErrExternalChannel means a channel the incident's message was for is
+// shared with another organisation (Slack Connect) and the configuration
+// does not allow posting there. It comes as a refusal, so the message is
+// given up like one a channel refuses.
+var ErrExternalChannel = errors.New("the channel is shared with another organisation (Slack Connect), and ALLOW_SHARED_CHANNELS is not true: nothing is posted there")
+
 // ErrBusy means another attempt holds the incident's lease and did not
 // finish within the budget. It is transient: the HTTP handler answers
 // 503 and PagerDuty redelivers.

@@ -63,6 +63,25 @@ type Event struct {
 	Responder Ref
 	// ResponderState is the request's state (incident.responder.replied).
 	ResponderState ResponderState
+
+	// Survivor is not PagerDuty's: it is what the store holds of the
+	// incident this one was merged into (Incident.MergedInto), read by
+	// the service before deciding, so that Decide can plan the note in
+	// its thread and the link to its channel. Nil when not read.
+	Survivor *Survivor
+}
+
+// Survivor is what Decide needs of the incident another was merged into:
+// where its thread is, if anywhere.
+type Survivor struct {
+	ID                string
+	ChannelID, RootTS string
+	ChannelArchived   bool
+}
+
+// thread reports whether the survivor has a thread a note can go in.
+func (s *Survivor) thread() bool {
+	return s != nil && s.ChannelID != "" && s.RootTS != "" && !s.ChannelArchived
 }
 
 // Handled reports whether the event concerns an incident the service

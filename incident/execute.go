@@ -143,8 +143,6 @@ type executor struct {
 	ran map[string]bool // ledger keys whose step ran to an outcome
 	// thread is where the incident's updates are threaded, once known.
 	thread chan thread
-	// survivor is the incident this one was merged into, when it was.
-	survivor State
 	// recall is the look-up of similar past incidents, when the plan
 	// has one.
 	recall *recall
@@ -163,22 +161,10 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.CreateChannel && reopenedAfterArchive(x.st) {
 		x.st = nextChannel(x.st) // as Decide planned it
 	}
-	if p.MergedInto != "" {
-		// The incident this one was merged into: its channel, if any,
-		// is linked from the reply and gets a note.
-		survivor, _, err := a.store.Get(ctx, p.MergedInto, "")
-		if err != nil {
-			x.r.Err = fmt.Errorf("read incident %s merged into: %w", p.MergedInto, err)
-		}
-		x.survivor = survivor
-	}
-	if x.r.Err == nil {
-		// Beside the channel's creation: the root waits for it only
-		// once the channel exists.
-		x.startRecall(ctx)
-	}
+	// Beside the channel's creation: the root waits for it only once
+	// the channel exists.
+	x.startRecall(ctx)
 	switch {
-	case x.r.Err != nil:
 	case p.CreateChannel:
 		// The rest of the plan goes to the channel created, in the same
 		// round: its posts were set out with the channel.
@@ -207,7 +193,6 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 		x.r.Settled = append(x.r.Settled, KeyReply)
 	}
 	a.maybeDone = a.maybeDone || x.r.MaybeDone
-	a.holdLease = a.holdLease || x.r.HoldLease
 	return x.r
 }
 
@@ -225,6 +210,12 @@ func (x *executor) mustFind(key string) bool {
 		return p.FindSummary
 	case key == KeyBacklink:
 		return p.FindBacklink
+	case key == KeyMergeNote:
+		return p.FindMergeNote
+	case key == KeyArchive:
+		return p.FindArchive
+	case key == KeyInviteNote:
+		return p.FindInviteNote
 	case key == KeyReply:
 		return p.FindReply
 	case strings.HasPrefix(key, bookmarkPrefix):
@@ -276,10 +267,6 @@ func (x *executor) failed(ctx context.Context, s step, key string, b *Board, err
 		case fail, failMaybeDone:
 			r.Err = errors.Join(r.Err, err)
 			r.MaybeDone = r.MaybeDone || act == failMaybeDone
-			// A call with no ledger entry (an edit, a note) whose answer
-			// never came may still land: the lease stays till it ends,
-			// so no other attempt writes or looks meanwhile.
-			r.HoldLease = r.HoldLease || (key == "" && KindOf(err) == KindMaybeDone)
 		case archived:
 			r.Archived = true
 		case gone:
@@ -436,6 +423,13 @@ func (x *executor) threadWork(ctx context.Context) {
 		}
 		x.locked(func(r *Results) { r.Summarized = ts != ""; x.ran[KeySummary] = true })
 	}
+	if p.InviteNote != nil && th.board == nil {
+		if _, err := x.post(ctx, th, *p.InviteNote, p.FindInviteNote); err != nil {
+			x.failed(ctx, s, KeyInviteNote, nil, err)
+			return
+		}
+		x.locked(func(r *Results) { r.InviteNoted = slices.Clone(x.st.CannotInvite); x.ran[KeyInviteNote] = true })
+	}
 	if p.Reply == nil {
 		return
 	}
@@ -449,13 +443,9 @@ func (x *executor) threadWork(ctx context.Context) {
 			return
 		}
 	}
-	reply := *p.Reply
-	if reply.URL != "" && x.survivor.ChannelID != "" && !x.survivor.ChannelArchived {
-		reply.Channel = x.survivor.ChannelID
-	}
 	if ts == "" {
 		var err error
-		if ts, err = x.post(ctx, th, reply, p.FindReply); err != nil {
+		if ts, err = x.post(ctx, th, *p.Reply, p.FindReply); err != nil {
 			x.failed(ctx, s, KeyReply, th.board, err)
 			return
 		}

@@ -82,7 +82,7 @@ type State struct {
 	LeaseUntil time.Time
 	// Ledger holds the effects an attempt set out to do and whose outcome
 	// is not recorded (see ledger.go).
-	Ledger []Pending
+	Ledger []Entry
 
 	RootTS string
 	// RootVersion is the Version the root message was last rendered from.
@@ -104,6 +104,9 @@ type State struct {
 	// first.
 	Closed       bool
 	PastChannels []string
+	// CannotInvite names who could not be added to the channel and are
+	// not yet named in its thread (the invite note), sorted.
+	CannotInvite []string
 	// MergeNoted is set once the incident this one was merged into has
 	// been told (a note in its channel, when it has one).
 	MergeNoted bool
@@ -169,6 +172,7 @@ func (st State) Clone() State {
 	st.Snapshot.Teams = clone(st.Snapshot.Teams)
 	st.Bookmarks = clone(st.Bookmarks)
 	st.Invitees = clone(st.Invitees)
+	st.CannotInvite = clone(st.CannotInvite)
 	st.People = clone(st.People)
 	st.PeopleDone = clone(st.PeopleDone)
 	st.Boards = clone(st.Boards)
@@ -209,11 +213,21 @@ type EventRecord struct {
 	ReplyTS string
 	// ExpireAt is when the record may be deleted (a Firestore TTL field).
 	ExpireAt time.Time
-	// Owner is set while the event's reply is pending: the attempt that
+	// Owner is set while the event's reply is in flight: the attempt that
 	// set out to post it has not recorded the outcome. A later attempt
 	// looks the reply up before posting it, not before Until.
 	Owner string
 	Until time.Time
+}
+
+// ReplyEntry returns the ledger entry of the event's reply (key KeyReply),
+// kept in the event's record rather than the incident's ledger.
+func (er EventRecord) ReplyEntry() Entry {
+	e := Entry{Key: KeyReply, Owner: er.Owner, Until: er.Until}
+	if er.ReplyTS != "" {
+		e.Finish(er.ReplyTS)
+	}
+	return e
 }
 
 // Change tells a Store which of the two documents an UpdateFunc changed.

@@ -2,16 +2,13 @@ package incident
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 )
 
-// invites invites the plan's users, groups and people and, when some
-// cannot be added, posts one line naming them in the thread.
+// invites invites the plan's users, groups and people, and reports who
+// cannot be added: Decide then plans the note naming them (InviteNote).
 func (x *executor) invites(ctx context.Context) {
 	p, a := x.p, x.a
 	cannot, err := a.invite(ctx, x.st.ChannelID, p)
@@ -19,24 +16,8 @@ func (x *executor) invites(ctx context.Context) {
 		x.failed(ctx, stepInvite, "", nil, err)
 		return
 	}
-	if len(cannot) > 0 {
-		// One short line in the thread names who is missing, so
-		// responders know whom to fetch by hand.
-		th, ok := <-x.thread
-		if !ok {
-			return // no thread: a redelivery invites again
-		}
-		headline := "Could not add to this channel: " + strings.Join(cannot, ", ")
-		// Keyed by what it says, and looked for first: an attempt that
-		// invites the same people again after a failure finds the line.
-		sum := sha256.Sum256([]byte(a.ev.IncidentID + "\n" + headline))
-		note := Reply{Headline: headline, EventID: "invites-" + hex.EncodeToString(sum[:8])}
-		if _, err := x.post(ctx, th, note, true); err != nil {
-			x.failed(ctx, stepThreadPost, "", nil, err)
-			return
-		}
-	}
 	x.locked(func(r *Results) {
+		r.CannotInvite = append(r.CannotInvite, cannot...)
 		r.Invitees = append(r.Invitees, p.Invite...)
 		r.Invitees = append(r.Invitees, p.InviteGroups...)
 		for _, u := range p.InvitePeople {

@@ -97,12 +97,10 @@ func (a *attempt) step(ctx context.Context, st *State, er *EventRecord, r *Resul
 	}
 	if r != nil && r.Err != nil {
 		// A failed round ends the attempt; the redelivery may start at
-		// once. A post that may have landed unseen keeps its ledger
-		// entry until its Until, so the look-up sees what Slack did; a
-		// call with no entry keeps the lease itself till it ends.
-		if !r.HoldLease {
-			free()
-		}
+		// once. An effect that may have landed unseen keeps its ledger
+		// entry in flight until its Until, so the look-up sees what
+		// happened; edits need none (the next attempt edits again).
+		free()
 		return ch, next{}
 	}
 	p := Decide(*st, *er, a.ev, a.cfg)
@@ -199,7 +197,7 @@ func (a *attempt) release(ctx context.Context) {
 	defer cancel()
 	err := a.store.Update(ctx, a.ev.IncidentID, a.eventID(), func(st *State, er *EventRecord) (Change, error) {
 		var ch Change
-		if st.LeaseOwner == a.owner && !a.holdLease {
+		if st.LeaseOwner == a.owner {
 			st.LeaseOwner, st.LeaseUntil = "", time.Time{}
 			ch |= ChangeState
 		}

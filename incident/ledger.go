@@ -6,36 +6,39 @@ import (
 	"time"
 )
 
-// The ledger of Slack effects.
+// The ledger of effects.
 //
-// Every effect the service has Slack carry out for an incident has an
-// idempotency key: the channel, the root message, each bookmark
-// ("bookmark:<url>"), each message in a shared channel ("board:<channel
-// id>"), the summary, the back-link note on the PagerDuty incident, and
-// each event's reply (kept in the event's own record). An effect goes in
-// flight → done | given up, and an optional one may be put off:
+// Every effect the service carries out for an incident that is not
+// idempotent by nature has an idempotency key and an Entry (entry.go):
+// the channel, the root message, each bookmark ("bookmark:<url>"), each
+// message in a shared channel ("board:<channel id>"), the summary, the
+// back-link note on the PagerDuty incident, the invite note, the merge
+// note, the archive notice and the archive, and each event's reply (kept
+// in the event's own record: Owner, Until).
 //
-//   - Done is recorded in the state by the effect's result: the channel id,
-//     the root's ts and the version it shows, the bookmark's link, the
-//     board message, Summarized, the reply's ts.
+//   - Done is recorded in the state by the effect's result and the entry
+//     goes: the channel id, the root's ts and the version it shows, the
+//     bookmark's link, the board message, Summarized, MergeNoted, Closed,
+//     the reply's ts.
 //   - Given up is recorded too (a board GaveUp, ChannelArchived), so the
 //     effect is never tried again.
-//   - In flight is a Ledger entry (Pending): an attempt, holding the incident's lease,
-//     recorded that it sets out to do the effect, before calling Slack. The
+//   - In flight: an attempt holding the incident's lease records that it
+//     sets out to do the effect (markInFlight) before calling out. The
 //     entry stays while the outcome is unknown (the attempt died, its
 //     answer was lost, the store failed). Once its Until has passed, a
-//     later attempt that finds one looks the effect up in Slack by the
-//     metadata key the effect carries (Plan's Find fields) and records
-//     what it finds, or does the effect. Until then an attempt that needs
-//     the effect waits, while others go on with the incident.
-//   - Put off is a Ledger entry too: an optional effect (topic, bookmark,
-//     announce message, back-link) a rate limit or outage refused, left to
-//     the incident's next event (Pending.PutOff, Event). A back-link whose
-//     call may have landed unseen is put off keeping its Owner and Until:
-//     the next event waits for them, then looks it up before writing it.
+//     later attempt that finds one looks the effect up by the metadata
+//     key the effect carries (Plan's Find fields) and records what it
+//     finds, or does the effect. Until then an attempt that needs the
+//     effect waits, while others go on with the incident.
+//   - Put off (Entry.PutOff, Event) is pending with a reason: an optional
+//     effect (topic, bookmark, announce message, back-link) a rate limit
+//     or outage refused, left to the incident's next event. A back-link
+//     whose call may have landed unseen is put off keeping its Owner and
+//     Until: the next event waits for them, then looks it up.
 //
-// Edits (the root, boards, the topic) are idempotent: they need no entry,
-// since they render the newest snapshot under the one lease.
+// Edits (the root, boards, the topic) are idempotent by nature: they are
+// rendered from the newest snapshot, need no entry, and a failed one is
+// simply done again by the next attempt.
 
 // Ledger keys.
 const (
@@ -48,6 +51,15 @@ const (
 	// KeyBacklink is the note on the PagerDuty incident that links its
 	// channel (done: State.Backlinked).
 	KeyBacklink = "backlink"
+	// KeyMergeNote is the note in the channel of the incident this one
+	// was merged into (done: State.MergeNoted).
+	KeyMergeNote = "merge-note"
+	// KeyArchive is the sweep's archive notice and the archive that
+	// follows it (done: State.Closed).
+	KeyArchive = "archive"
+	// KeyInviteNote is the line naming who could not be added to the
+	// channel (done: State.InviteNote cleared).
+	KeyInviteNote = "invite-note"
 
 	bookmarkPrefix = "bookmark:"
 	boardPrefix    = "board:"
@@ -59,36 +71,9 @@ func BookmarkKey(link string) string { return bookmarkPrefix + link }
 // BoardKey is the ledger key of the incident's message in a shared channel.
 func BoardKey(channelID string) string { return boardPrefix + channelID }
 
-// Pending is a ledger entry: an effect an attempt set out to do whose
-// outcome is not recorded.
-type Pending struct {
-	Key string
-	// Owner is the attempt that last set out to do it.
-	Owner string
-	// Until is the end of the owner's lease when it set out: a call it
-	// made may land in Slack until then, so no one looks the effect up,
-	// or does it again, before.
-	Until time.Time
-	// Since is when an attempt first set out to do it; a channel created
-	// since then under one of Names is that attempt's.
-	Since time.Time
-	// Names are the channel names creation was tried under (the wanted
-	// names before numbered suffixes, and the names with the incident
-	// id), for KeyChannel.
-	Names []string
-	// Thread is set for a board that is the post-only message.
-	Thread bool
-	// PutOff is set for an optional effect (the topic, a bookmark, the
-	// announce message) put off because Slack rate-limited its method:
-	// it is known not done, and the next event of the incident (not
-	// Event, the one that put it off) does it.
-	PutOff bool
-	Event  string
-}
-
-// Pending returns the ledger entry of key, or nil.
-func (st *State) Pending(key string) *Pending {
-	if i := slices.IndexFunc(st.Ledger, func(e Pending) bool { return e.Key == key }); i >= 0 {
+// Entry returns the ledger entry of key, or nil.
+func (st *State) Entry(key string) *Entry {
+	if i := slices.IndexFunc(st.Ledger, func(e Entry) bool { return e.Key == key }); i >= 0 {
 		return &st.Ledger[i]
 	}
 	return nil
@@ -104,9 +89,9 @@ const maxChannelNames = 8
 // channel names), so what it may have done is still looked up.
 func markInFlight(st *State, p Plan, owner string, now, until time.Time) {
 	for _, key := range p.Posts() {
-		e := st.Pending(key)
+		e := st.Entry(key)
 		if e == nil {
-			st.Ledger = append(st.Ledger, Pending{Key: key, Since: now})
+			st.Ledger = append(st.Ledger, Entry{Key: key, Since: now})
 			e = &st.Ledger[len(st.Ledger)-1]
 		}
 		e.Owner, e.Until = owner, until
@@ -134,30 +119,30 @@ func markInFlight(st *State, p Plan, owner string, now, until time.Time) {
 func inFlightElsewhere(st State, er EventRecord, p Plan, owner string, now time.Time) bool {
 	for _, key := range p.Posts() {
 		// An effect put off by an attempt whose call may still land
-		// (putOffMaybeDone) keeps its owner: it is waited for like an
-		// entry in flight.
-		if e := st.Pending(key); e != nil && (!e.PutOff || e.Owner != "") && e.Owner != owner && now.Before(e.Until) {
+		// (putOffMaybeDone) keeps its owner and Until: it is waited for
+		// like any entry in flight.
+		if e := st.Entry(key); e != nil && e.Busy(owner, now) {
 			return true
 		}
 	}
-	return p.Reply != nil && er.Owner != "" && er.Owner != owner && now.Before(er.Until)
+	return p.Reply != nil && er.ReplyEntry().Busy(owner, now)
 }
 
 // putOffBy reports whether the effect of key was put off by the event
 // eventID: its attempts (and redeliveries) leave it to a later event.
 func putOffBy(st State, key, eventID string) bool {
-	e := st.Pending(key)
+	e := st.Entry(key)
 	return e != nil && e.PutOff && e.Event == eventID
 }
 
 // pendingPost reports whether an earlier attempt may have made the post
 // of key: an entry that is not put off.
 func pendingPost(st State, key string) bool {
-	e := st.Pending(key)
+	e := st.Entry(key)
 	return e != nil && !e.PutOff
 }
 
 // settle removes the ledger entry of key.
 func settle(st *State, key string) {
-	st.Ledger = slices.DeleteFunc(st.Ledger, func(e Pending) bool { return e.Key == key })
+	st.Ledger = slices.DeleteFunc(st.Ledger, func(e Entry) bool { return e.Key == key })
 }

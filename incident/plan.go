@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,19 @@ type Config struct {
 	// for the look-up of past incidents begun beside the channel's
 	// creation; 0 means RecallWait.
 	RecallWait time.Duration
+	// ExternalChannels, when set, keeps the incident's messages out of
+	// announce and post-only channels shared with another organisation:
+	// each is checked before it is posted or edited, and one found shared
+	// is given up (ErrExternalChannel). Nil checks nothing
+	// (ALLOW_SHARED_CHANNELS=true).
+	ExternalChannels ExternalChannels
+}
+
+// ExternalChannels tells whether people of another organisation can read
+// a channel (Slack Connect). The answer is expected to be remembered: it
+// is asked before every message in an announce or post-only channel.
+type ExternalChannels interface {
+	ExternallyShared(ctx context.Context, channelID string) (bool, error)
 }
 
 // Route returns the route of inc: the Router's, or the default. With
@@ -94,7 +108,7 @@ type Plan struct {
 	// rather than created twice. Nil when no attempt set out before.
 	// AdoptNames are the names that attempt, or one planned from an
 	// earlier snapshot (Adopt.Names), may have created it under.
-	Adopt      *Pending
+	Adopt      *Entry
 	AdoptNames []string
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
@@ -127,13 +141,20 @@ type Plan struct {
 	// with that event: this event must do them rather than put them off
 	// again.
 	PutOffEarlier map[string]string
-	// MergedIn is the note for the channel of the incident this one was
-	// merged into (MergedInto, an incident id), posted once.
-	MergedIn   *Reply
-	MergedInto string
+	// MergedIn is the note for the thread of the incident this one was
+	// merged into (Survivor), posted once; FindMergeNote as above.
+	MergedIn      *Reply
+	Survivor      Survivor
+	FindMergeNote bool
 	// ArchiveNotice is set when the sweep finds the incident's channel
 	// due: the line saying so, posted before the channel is archived.
+	// FindArchive when an earlier attempt may have posted it.
 	ArchiveNotice *Reply
+	FindArchive   bool
+	// InviteNote is the line in the thread naming who could not be added
+	// to the channel (State.CannotInvite); FindInviteNote as above.
+	InviteNote     *Reply
+	FindInviteNote bool
 	// Backlink is set when the incident's PagerDuty note should link its
 	// channel (created in this plan, or opened before the note was
 	// written); FindBacklink when an earlier attempt may have written it.
@@ -153,7 +174,8 @@ type Plan struct {
 func (p *Plan) Empty() bool {
 	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
-		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil
+		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.MergedIn == nil &&
+		p.InviteNote == nil
 }
 
 // Thread returns the board the incident's updates are threaded under
@@ -168,8 +190,8 @@ func (p *Plan) Thread() *Board {
 }
 
 // Posts lists the ledger keys of the plan's effects that must not be
-// done twice: creating the channel and each post. The attempt records
-// them as pending before it acts.
+// done twice: creating the channel, each post and note, the archive. The
+// attempt records them in flight before it acts.
 func (p *Plan) Posts() []string {
 	var keys []string
 	if p.CreateChannel {
@@ -191,6 +213,15 @@ func (p *Plan) Posts() []string {
 	}
 	if p.Backlink {
 		keys = append(keys, KeyBacklink)
+	}
+	if p.MergedIn != nil {
+		keys = append(keys, KeyMergeNote)
+	}
+	if p.ArchiveNotice != nil {
+		keys = append(keys, KeyArchive)
+	}
+	if p.InviteNote != nil {
+		keys = append(keys, KeyInviteNote)
 	}
 	return keys
 }
@@ -228,7 +259,7 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 			p.ChannelName = withRound(ChannelName(route.Prefix, inc), round)
 			p.ChannelNames = channelNames(p.ChannelName, idChannelName(route.Prefix, inc, round))
 			p.Private = route.Private
-			if e := st.Pending(KeyChannel); e != nil && !e.PutOff {
+			if e := st.Entry(KeyChannel); e != nil && !e.PutOff {
 				adopt := *e
 				adopt.Names = slices.Clone(e.Names)
 				p.Adopt = &adopt
@@ -276,12 +307,19 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		}
 		p.recallPutOff(st, BoardKey(b.ChannelID))
 	}
-	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) {
-		p.MergedIn, p.MergedInto = MergedInNote(inc, ev.OccurredAt), m.ID
+	// The incident this one was merged into gets a note in its thread,
+	// when the service read it and it has one.
+	if m := inc.MergedInto; m.ID != "" && inc.Status == StatusResolved && !st.MergeNoted && (own || p.CreateChannel) &&
+		ev.Survivor.thread() && ev.Survivor.ID == m.ID {
+		p.MergedIn, p.Survivor = MergedInNote(inc, ev.OccurredAt), *ev.Survivor
+		p.FindMergeNote = pendingPost(st, KeyMergeNote)
 	}
 	if ev.Type == EventSweep && own && !st.ChannelArchived && cfg.ArchiveAfter > 0 && inc.Status == StatusResolved &&
 		!inc.ResolvedAt.IsZero() && !ev.OccurredAt.Before(inc.ResolvedAt.Add(cfg.ArchiveAfter)) {
 		p.ArchiveNotice = ArchiveNotice(st, ev)
+		// Always looked for: an archive that failed after its notice
+		// was posted leaves no entry in flight.
+		p.FindArchive = true
 	}
 	if er.ReplyTS == "" && !st.ChannelArchived && (own || p.CreateChannel || threadBoard(st) != nil || p.Thread() != nil) {
 		p.Reply = ReplyFor(ev, inc)
@@ -289,13 +327,19 @@ func Decide(st State, er EventRecord, ev *Event, cfg Config) Plan {
 		if p.Reply != nil && ev.Type == EventResolved {
 			p.Reply.Body = ResolutionSummary(st, ev)
 		}
+		// "Merged into" links the survivor's channel when it has one
+		// open, its PagerDuty page otherwise.
+		if sv := ev.Survivor; p.Reply != nil && p.Reply.URL != "" && sv != nil && sv.ID == inc.MergedInto.ID &&
+			sv.ChannelID != "" && !sv.ChannelArchived {
+			p.Reply.Channel = sv.ChannelID
+		}
 	}
 	return p
 }
 
 // recallPutOff adds key to p.PutOffEarlier when an earlier event put its effect off.
 func (p *Plan) recallPutOff(st State, key string) {
-	if e := st.Pending(key); e != nil && e.PutOff {
+	if e := st.Entry(key); e != nil && e.PutOff {
 		if p.PutOffEarlier == nil {
 			p.PutOffEarlier = map[string]string{}
 		}
@@ -343,7 +387,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 		// Any entry, put off or pending, may stand for a note PagerDuty
 		// saved without answering: it is looked up first.
 		p.Backlink = true
-		p.FindBacklink = st.Pending(KeyBacklink) != nil
+		p.FindBacklink = st.Entry(KeyBacklink) != nil
 	}
 	switch {
 	case st.RootTS == "":
@@ -356,6 +400,10 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	if st.LateChannel && !st.Summarized && len(st.History) > 0 {
 		p.Summary = SummaryFor(st, ev)
 		p.FindSummary = pendingPost(st, KeySummary)
+	}
+	if len(st.CannotInvite) > 0 && st.ChannelID != "" {
+		p.InviteNote = InviteNote(st.Snapshot.ID, st.CannotInvite)
+		p.FindInviteNote = pendingPost(st, KeyInviteNote)
 	}
 }
 

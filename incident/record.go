@@ -11,6 +11,11 @@ import (
 // PagerDuty redelivers for up to 48 hours, so a week leaves ample margin.
 const EventRetention = 7 * 24 * time.Hour
 
+// HistoryRetention is how long an incident's record is kept after the
+// incident resolved, unless the operator chooses otherwise
+// (HISTORY_RETENTION): long enough to look back over a year of incidents.
+const HistoryRetention = 400 * 24 * time.Hour
+
 // Record applies ev to the stored state st and its event record er: the
 // snapshot only moves forward in time (an older event never overwrites a
 // newer one), and the event is remembered so a duplicate costs no Slack

@@ -72,8 +72,13 @@ type Answer struct {
 // Actor is the PagerDuty user a Slack user acts as.
 type Actor struct {
 	PagerDutyID, Name, Email string
-	// Role is their PagerDuty role.
-	Role string
+	// Role is their PagerDuty role (Role… constants); Teams the ids of
+	// their PagerDuty teams.
+	Role  string
+	Teams []string
+	// FromCache is set when the answer is a cached one, which
+	// Actors.Reload reads afresh.
+	FromCache bool
 }
 
 // ResponderPagerDuty is what a Responder asks of PagerDuty: it acts on
@@ -96,9 +101,13 @@ var (
 	ErrLastLevel           = errors.New("the incident is at the last level of its escalation policy")
 )
 
-// Actors maps Slack users to PagerDuty users.
+// Actors maps Slack users to PagerDuty users. Lookup may answer from a
+// cache; Reload does not. Both fail when the Slack user may not act at
+// all (not of the app's workspace, deactivated, a bot, …), with an error
+// Explain turns into the answer.
 type Actors interface {
 	Lookup(ctx context.Context, slackUserID string) (Actor, error)
+	Reload(ctx context.Context, slackUserID string) (Actor, error)
 }
 
 // Incidents reads the stored incidents for a Responder.
@@ -107,12 +116,16 @@ type Incidents interface {
 	ByChannel(ctx context.Context, channelID string) (State, bool, error)
 }
 
-// Claims lets one request at a time act under a key.
+// Claims keeps the Entries of actions asked from Slack, so that one
+// request at a time acts under a key: a claim is an Entry (entry.go),
+// taken by the same rule as the incident's ledger entries.
 type Claims interface {
-	// Claim takes key for by until until, unless another holds it at
-	// now: then it reports the holder, and whether they are done.
-	Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error)
-	// Done records that by's action is done; Release ends by's claim.
+	// Claim sets the entry of key in flight for by until until (Take),
+	// and reports whether it did; when it did not (another request has it
+	// in flight, or it is done), it returns the entry as it stands.
+	Claim(ctx context.Context, key, by string, now, until time.Time) (Entry, bool, error)
+	// Done records that by's action is done (Finish); Release ends by's
+	// claim, leaving the key pending for the next try.
 	Done(ctx context.Context, key, by string) error
 	Release(ctx context.Context, key, by string) error
 }
@@ -135,6 +148,9 @@ type ResponderOptions struct {
 	// to act then say what to set.
 	PagerDuty ResponderPagerDuty
 	Actors    Actors
+	// ActRoles are the PagerDuty roles that may act (ACT_ROLES), of
+	// ActingRoles; nil is all of ActingRoles.
+	ActRoles []string
 	// Explain turns a failure of PagerDuty or of the user look-up into a
 	// sentence for the responder; nil uses the error's text.
 	Explain func(error) string
@@ -253,10 +269,10 @@ func (r *Responder) find(ctx context.Context, req Request) (State, Answer, bool)
 	return st, Answer{}, true
 }
 
-// act maps the user, claims the action and calls PagerDuty as them. The
-// user is looked up only once the incident shows there is something to
-// do: a stale click or a channel that is no incident's asks PagerDuty
-// nothing.
+// act maps the user, checks that they may act on the incident (permit.go),
+// claims the action and calls PagerDuty as them. The user is looked up
+// only once the incident shows there is something to do: a stale click
+// or a channel that is no incident's asks PagerDuty nothing.
 func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	inc := st.Snapshot
 	req.IncidentID = inc.ID
@@ -266,14 +282,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	if (req.Kind == RequestNote && strings.TrimSpace(req.Note) == "") || (req.Kind == RequestTimeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
-	actor, actorErr := r.o.Actors.Lookup(ctx, req.UserID)
-	if actorErr != nil {
-		r.o.Log.WarnContext(ctx, "Slack user not mapped to PagerDuty", "slack_user_id", req.UserID, "error", actorErr.Error())
-		return Answer{Text: r.o.Explain(actorErr)}
-	}
-	if readOnlyRole(actor.Role) {
-		return Answer{Text: "Your PagerDuty user (" + slackEscape(actor.Name) + ") has the *" + slackEscape(actor.Role) +
-			"* role, which may not change incidents; ask a PagerDuty admin, or someone on call."}
+	actor, ans, ok := r.actor(ctx, req, st)
+	if !ok {
+		return ans
 	}
 	key, ttl := claimKey(req)
 	by := req.UserID + "/" + string(req.Kind) + "/" + requestID()
@@ -360,17 +371,17 @@ const (
 func (r *Responder) claim(ctx context.Context, kind RequestKind, key, by string, ttl time.Duration) (Answer, bool) {
 	for {
 		now := r.o.Now()
-		holder, done, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
+		e, ok, err := r.o.Claims.Claim(ctx, key, by, now, now.Add(ttl))
 		switch {
 		case err != nil:
 			r.o.Log.ErrorContext(ctx, "claim failed", "key", key, "error", err.Error())
 			return Answer{Text: "Incident Channels could not record your request just now; try again in a moment."}, false
 		case ok:
 			return Answer{}, true
-		case done:
-			return Answer{Text: doneByText(kind, holderUser(holder))}, false
+		case e.Done:
+			return Answer{Text: doneByText(kind, holderUser(e.Owner))}, false
 		}
-		user, theirs := holderOf(holder, kind)
+		user, theirs := holderOf(e.Owner, kind)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < claimPoll+claimLeave {
 			return Answer{Text: doingByText(theirs, user)}, false
 		}
@@ -396,12 +407,6 @@ func holderOf(holder string, kind RequestKind) (string, RequestKind) {
 		return u, RequestKind(k)
 	}
 	return u, kind
-}
-
-// readOnlyRole reports whether a PagerDuty role may not change incidents:
-// a full-access API key would let it, so the function refuses first.
-func readOnlyRole(role string) bool {
-	return role == "observer" || strings.HasPrefix(role, "read_only")
 }
 
 // call makes the PagerDuty call of kind as actor, and returns the answer:

@@ -81,6 +81,10 @@ func (f fakeActors) Lookup(ctx context.Context, id string) (incident.Actor, erro
 	return incident.Actor{}, errNoPagerDutyUser
 }
 
+func (f fakeActors) Reload(ctx context.Context, id string) (incident.Actor, error) {
+	return f.Lookup(ctx, id)
+}
+
 type fakeResponderSlack struct {
 	mu sync.Mutex
 	// forms are the note forms opened: "incident in channel".
@@ -118,8 +122,8 @@ func newResponderHarness(t *testing.T, status incident.Status) *responderHarness
 	h.put(t, status, "")
 	h.r = incident.NewResponder(incident.ResponderOptions{
 		Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd,
-		Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com"},
-			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com"},
+		Actors: fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"},
+			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com", Role: "admin"},
 			"UOBS": {PagerDutyID: "POBS", Name: "Olga", Email: "olga@example.com", Role: "observer"}},
 	})
 	return h

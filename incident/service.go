@@ -81,6 +81,17 @@ func (s *Service) Handle(ctx context.Context, ev *Event) (Result, error) {
 	if !ev.Handled() {
 		return Result{Outcome: OutcomeIgnored}, nil
 	}
+	if m := ev.Incident.MergedInto; m.ID != "" && ev.Incident.Status == StatusResolved {
+		// Decide plans the note in the survivor's thread and the link
+		// to it from what the store holds of it.
+		sv, _, err := s.store.Get(ctx, m.ID, "")
+		if err != nil {
+			return Result{}, fmt.Errorf("read incident %s merged into: %w", m.ID, err)
+		}
+		merged := *ev
+		merged.Survivor = &Survivor{ID: m.ID, ChannelID: sv.ChannelID, RootTS: sv.RootTS, ChannelArchived: sv.ChannelArchived}
+		ev = &merged
+	}
 	a := &attempt{Service: s, ev: ev, owner: newOwner()}
 	return a.run(ctx)
 }
@@ -99,9 +110,6 @@ type attempt struct {
 	// Until. Otherwise every call it made has answered, and a failed
 	// attempt leaves its entries to be looked up at once.
 	maybeDone bool
-	// holdLease is set when a call of this attempt with no ledger entry
-	// may still land: its lease then runs out rather than being released.
-	holdLease bool
 }
 
 func (a *attempt) run(ctx context.Context) (res Result, err error) {

@@ -1,6 +1,8 @@
 package incident
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -319,6 +321,15 @@ func withRound(name string, round int) string {
 		name = strings.TrimRight(name[:MaxChannelName-len(suffix)], "-")
 	}
 	return name + suffix
+}
+
+// InviteNote is the line in the incident's thread naming who could not
+// be added to its channel, so responders know whom to fetch by hand. Its
+// key is what it says: a later attempt finds the line before posting it.
+func InviteNote(incidentID string, cannot []string) *Reply {
+	headline := "Could not add to this channel: " + strings.Join(cannot, ", ")
+	sum := sha256.Sum256([]byte(incidentID + "\n" + headline))
+	return &Reply{Headline: headline, EventID: "invites-" + hex.EncodeToString(sum[:8])}
 }
 
 // MergedInNote is the reply the surviving incident's channel gets when

@@ -15,31 +15,38 @@ import (
 // the note modal, the message shortcut): who clicked, a modal to open, a
 // link to a message, and which workspace the bot token belongs to.
 
-// ErrNoEmail means a Slack user's profile has no email: a bot, or an app
-// without the users:read.email scope, which Slack answers with profiles
-// that leave the email out. It is the domain's incident.ErrNoEmail.
-var ErrNoEmail = incident.ErrNoEmail
-
 // ErrTriggerExpired means Slack refused a trigger_id: more than 3 s old,
 // or used already. The view can only be opened by a new interaction.
 var ErrTriggerExpired = errors.New("the trigger_id is over 3 s old or was used already: a modal must be opened right after the click, once")
 
-// UserEmail returns the email of the Slack user (users.info). An unknown
-// user is incident.ErrUserNotFound; a profile without email is
-// ErrNoEmail; rate limits and failures are *incident.Error.
-func (c *Client) UserEmail(ctx context.Context, userID string) (string, error) {
+// SlackUser returns what Slack says of a user who asks to act
+// (users.info), judged against the bot token's workspace: a user of
+// another team (other than the workspace's Enterprise Grid organisation)
+// or marked is_stranger is External. An unknown user is
+// incident.ErrUserNotFound; rate limits and failures are *incident.Error.
+// Email is "" when Slack shows none (without the users:read.email scope).
+func (c *Client) SlackUser(ctx context.Context, userID string) (incident.SlackUser, error) {
+	_, ws, err := c.whoami(ctx)
+	if err != nil {
+		return incident.SlackUser{}, err
+	}
 	u, err := c.api.GetUserInfoContext(ctx, userID)
 	if err != nil {
 		var se slack.SlackErrorResponse
 		if errors.As(err, &se) && (se.Err == "user_not_found" || se.Err == "users_not_found") {
-			return "", fmt.Errorf("users.info %s: %w", userID, incident.ErrUserNotFound)
+			return incident.SlackUser{}, fmt.Errorf("users.info %s: %w", userID, incident.ErrUserNotFound)
 		}
-		return "", translate("users.info "+userID, err)
+		return incident.SlackUser{}, translate("users.info "+userID, err)
 	}
-	if u.Profile.Email == "" {
-		return "", fmt.Errorf("users.info %s: %w", userID, ErrNoEmail)
-	}
-	return u.Profile.Email, nil
+	ours := ws.Owns(u.TeamID) || (ws.EnterpriseID != "" && u.Enterprise.EnterpriseID == ws.EnterpriseID)
+	return incident.SlackUser{
+		Email:          u.Profile.Email,
+		External:       !ours || u.IsStranger,
+		Deleted:        u.Deleted,
+		Bot:            u.IsBot || u.IsAppUser || u.ID == "USLACKBOT",
+		Guest:          u.IsRestricted || u.IsUltraRestricted,
+		EmailConfirmed: u.IsEmailConfirmed,
+	}, nil
 }
 
 // OpenView opens the modal for the user of the interaction that gave
@@ -78,12 +85,27 @@ func (c *Client) Permalink(ctx context.Context, channelID, ts string) (string, e
 	return link, nil
 }
 
-// TeamID returns the id of the workspace the bot token belongs to,
-// asking auth.test the first time: requests from other workspaces are
+// Workspace is the app's own workspace: the bot token's team and, on
+// Enterprise Grid, its organisation (auth.test's team_id and
+// enterprise_id).
+type Workspace struct {
+	TeamID, EnterpriseID string
+}
+
+// Owns reports whether a team id Slack gives (a payload's team.id or
+// user.team_id, a user's team_id) is the workspace's own: its team, or
+// its Enterprise Grid organisation, which Slack gives as the team of an
+// organisation's users.
+func (w Workspace) Owns(teamID string) bool {
+	return teamID != "" && (teamID == w.TeamID || (w.EnterpriseID != "" && teamID == w.EnterpriseID))
+}
+
+// Workspace returns the workspace the bot token belongs to, asking
+// auth.test the first time: requests and users of other workspaces are
 // refused.
-func (c *Client) TeamID(ctx context.Context) (string, error) {
-	_, team, err := c.whoami(ctx)
-	return team, err
+func (c *Client) Workspace(ctx context.Context) (Workspace, error) {
+	_, ws, err := c.whoami(ctx)
+	return ws, err
 }
 
 // UserName returns how a Slack user is shown: their display name, else

@@ -13,30 +13,72 @@ import (
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
-func TestUserEmail(t *testing.T) {
+func TestSlackUser(t *testing.T) {
 	t.Parallel()
 	c, fake := newClient(t)
 	fake.AddUser("U0ADA", "ada@example.com", false)
-
-	if got, err := c.UserEmail(ctx(t), "U0ADA"); err != nil || got != "ada@example.com" {
-		t.Errorf("UserEmail(U0ADA) = %q, %v, want ada@example.com", got, err)
+	fake.AddUser("U0GONE", "gone@example.com", true)
+	fake.AddUser("U0EXT", "eve@other.example", false)
+	fake.SetTraits("U0EXT", slackfake.UserTraits{TeamID: "T0OTHER"})
+	fake.AddUser("U0STRANGE", "stranger@other.example", false)
+	fake.SetTraits("U0STRANGE", slackfake.UserTraits{Stranger: true})
+	fake.AddUser("U0GUEST", "guest@example.com", false)
+	fake.SetTraits("U0GUEST", slackfake.UserTraits{UltraRestricted: true})
+	fake.AddUser("U0APP", "app@example.com", false)
+	fake.SetTraits("U0APP", slackfake.UserTraits{AppUser: true})
+	fake.AddUser("U0NEW", "new@example.com", false)
+	fake.SetTraits("U0NEW", slackfake.UserTraits{EmailUnconfirmed: true})
+	for _, tt := range []struct {
+		id   string
+		want incident.SlackUser
+	}{
+		{"U0ADA", incident.SlackUser{Email: "ada@example.com", EmailConfirmed: true}},
+		{"U0GONE", incident.SlackUser{Email: "gone@example.com", Deleted: true, EmailConfirmed: true}},
+		{"U0EXT", incident.SlackUser{Email: "eve@other.example", External: true, EmailConfirmed: true}},
+		{"U0STRANGE", incident.SlackUser{Email: "stranger@other.example", External: true, EmailConfirmed: true}},
+		{"U0GUEST", incident.SlackUser{Email: "guest@example.com", Guest: true, EmailConfirmed: true}},
+		{"U0APP", incident.SlackUser{Email: "app@example.com", Bot: true, EmailConfirmed: true}},
+		{"U0NEW", incident.SlackUser{Email: "new@example.com"}},
+		{slackfake.BotUserID, incident.SlackUser{Bot: true}},
+	} {
+		if got, err := c.SlackUser(ctx(t), tt.id); err != nil || got != tt.want {
+			t.Errorf("SlackUser(%s) = %+v, %v; want %+v", tt.id, got, err, tt.want)
+		}
 	}
-	if _, err := c.UserEmail(ctx(t), "U0NOBODY"); !errors.Is(err, incident.ErrUserNotFound) {
-		t.Errorf("UserEmail(unknown) = %v, want ErrUserNotFound", err)
-	}
-	if _, err := c.UserEmail(ctx(t), slackfake.BotUserID); !errors.Is(err, slackops.ErrNoEmail) {
-		t.Errorf("UserEmail(bot) = %v, want ErrNoEmail", err)
+	if _, err := c.SlackUser(ctx(t), "U0NOBODY"); !errors.Is(err, incident.ErrUserNotFound) {
+		t.Errorf("SlackUser(unknown) = %v, want ErrUserNotFound", err)
 	}
 	fake.HideEmails(true)
-	if got, err := c.UserEmail(ctx(t), "U0ADA"); !errors.Is(err, slackops.ErrNoEmail) || got != "" {
-		t.Errorf("UserEmail without users:read.email = %q, %v, want ErrNoEmail", got, err)
+	if got, err := c.SlackUser(ctx(t), "U0ADA"); err != nil || got.Email != "" {
+		t.Errorf("SlackUser without users:read.email = %+v, %v; want no email", got, err)
 	}
 	fake.HideEmails(false)
 	fake.Fail("users.info", slackfake.Fault{Status: 429, RetryAfter: 7})
-	_, err := c.UserEmail(ctx(t), "U0ADA")
+	_, err := c.SlackUser(ctx(t), "U0ADA")
 	var ie *incident.Error
 	if !errors.As(err, &ie) || ie.Kind != incident.KindTransient {
-		t.Errorf("UserEmail rate limited = %v, want a transient *incident.Error", err)
+		t.Errorf("SlackUser rate limited = %v, want a transient *incident.Error", err)
+	}
+}
+
+func TestWorkspaceOwns(t *testing.T) {
+	t.Parallel()
+	grid := slackops.Workspace{TeamID: "T0ACME", EnterpriseID: "E0ACME"}
+	for _, tt := range []struct {
+		ws   slackops.Workspace
+		team string
+		want bool
+	}{
+		{slackops.Workspace{TeamID: "T0ACME"}, "T0ACME", true},
+		{slackops.Workspace{TeamID: "T0ACME"}, "T0OTHER", false},
+		{slackops.Workspace{TeamID: "T0ACME"}, "", false},
+		{grid, "E0ACME", true},
+		{grid, "E0OTHER", false},
+		{slackops.Workspace{}, "", false},
+	} {
+		if got := tt.ws.Owns(tt.team); got != tt.want {
+			t.Errorf("%+v.Owns(%q) = %t, want %t", tt.ws, tt.team, got, tt.want)
+		}
 	}
 }
 
@@ -118,17 +160,17 @@ func TestPermalink(t *testing.T) {
 	}
 }
 
-func TestTeamIDAsksOnce(t *testing.T) {
+func TestWorkspaceAsksOnce(t *testing.T) {
 	t.Parallel()
 	c, fake := newClient(t)
 	fake.SetTeam("T0ACME", "acme")
 	fake.Fail("auth.test", slackfake.Fault{Status: 503})
-	if _, err := c.TeamID(ctx(t)); err == nil {
-		t.Fatal("TeamID with auth.test failing = nil error, want one")
+	if _, err := c.Workspace(ctx(t)); err == nil {
+		t.Fatal("Workspace with auth.test failing = nil error, want one")
 	}
 	for range 3 {
-		if got, err := c.TeamID(ctx(t)); err != nil || got != "T0ACME" {
-			t.Fatalf("TeamID = %q, %v, want T0ACME", got, err)
+		if got, err := c.Workspace(ctx(t)); err != nil || got.TeamID != "T0ACME" {
+			t.Fatalf("Workspace = %+v, %v, want T0ACME", got, err)
 		}
 	}
 	// The bot's user id came with the same answer.

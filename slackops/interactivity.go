@@ -3,6 +3,8 @@ package slackops
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +12,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
 )
 
@@ -68,9 +73,11 @@ type Answer struct {
 type InteractivityConfig struct {
 	// Secrets are the accepted signing secrets (several during rotation).
 	Secrets [][]byte
-	// Team returns the team id of the bot token's workspace (auth.test),
-	// cached by the caller. Requests from another team are refused.
-	Team func(ctx context.Context) (string, error)
+	// Workspace returns the bot token's workspace (auth.test), cached by
+	// the caller (Client.Workspace). Requests for another workspace are
+	// refused with 403; users of another one (in a shared channel) are
+	// answered incident.ExternalUserText and nothing is done.
+	Workspace func(ctx context.Context) (Workspace, error)
 	// Actions handles every verified request of the workspace.
 	Actions Actions
 	// Now is the clock signatures are checked against; nil is time.Now.
@@ -78,29 +85,52 @@ type InteractivityConfig struct {
 	// Budget is how long Actions may take; 0 is DefaultInteractivityBudget.
 	Budget time.Duration
 	// HTTPClient posts to response_urls; nil is a client without
-	// keep-alive and with a timeout of SlackTimeout.
+	// keep-alive and with a timeout of SlackTimeout. Redirects are never
+	// followed, whatever its CheckRedirect.
 	HTTPClient *http.Client
-	// AllowHTTPResponseURL lets response_urls be http as well as https,
-	// for tests and the sandbox. Slack's are always https.
-	AllowHTTPResponseURL bool
+	// APIURL is the Slack Web API the app calls (SLACK_API_URL); "" is
+	// DefaultAPIURL. Besides Slack's own hooks hosts, response_urls may
+	// go to the host of a non-default one (GovSlack, a fake Slack in tests
+	// and the sandbox), on its scheme.
+	APIURL string
+	// Requests remembers each verified request by its signature, so that
+	// a request captured and sent again within its window acts at most
+	// once; nil remembers none.
+	Requests RequestClaims
 }
 
+// RequestClaims keeps the entries of the requests already verified: the
+// Responder's claims (incident.Claims), one entry per signature.
+type RequestClaims interface {
+	Claim(ctx context.Context, key, by string, now, until time.Time) (incident.Entry, bool, error)
+}
+
+// requestClaimMargin is how long a request's entry outlives the window in
+// which its signature is accepted: the clock skew between instances.
+const requestClaimMargin = time.Minute
+
+// AlreadyHandled answers a request whose signature was seen before: a
+// replay, answered 200 without acting.
+const AlreadyHandled = "already handled"
+
 type handler struct {
+	requests  RequestClaims
 	secrets   [][]byte
-	team      func(ctx context.Context) (string, error)
+	workspace func(ctx context.Context) (Workspace, error)
 	actions   Actions
 	now       func() time.Time
 	budget    time.Duration
 	client    *http.Client
-	allowHTTP bool
+	hooks     responseURLRule
 }
 
 // NewInteractivityHandler returns the HTTP handler of PathInteractions and
 // PathCommands.
 func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 	h := &handler{
-		secrets: c.Secrets, team: c.Team, actions: c.Actions, now: c.Now,
-		budget: c.Budget, client: c.HTTPClient, allowHTTP: c.AllowHTTPResponseURL,
+		secrets: c.Secrets, workspace: c.Workspace, actions: c.Actions, now: c.Now,
+		budget: c.Budget, client: c.HTTPClient, hooks: newResponseURLRule(c.APIURL),
+		requests: c.Requests,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -116,6 +146,11 @@ func NewInteractivityHandler(c InteractivityConfig) http.Handler {
 		tr.DisableKeepAlives = true
 		h.client = &http.Client{Transport: tr, Timeout: responseURLTimeout}
 	}
+	// A response_url that redirects would send the answer to a host the
+	// rule did not check.
+	client := *h.client
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	h.client = &client
 	return h
 }
 
@@ -131,7 +166,9 @@ type reqLog struct {
 	// posted is the status of the response_url post; 0: none.
 	posted  int
 	timeout bool
-	err     error
+	// replay is set for a request whose signature was seen before.
+	replay bool
+	err    error
 }
 
 // InteractivityEndpoint is what the Slack endpoints accept; the handler
@@ -141,11 +178,14 @@ var InteractivityEndpoint = endpoint.Spec{
 	Name: "slack request", Method: http.MethodPost, MethodHint: "Slack requests are POSTed", MaxBody: MaxInteractivityBody,
 }
 
-// ServeHTTP answers 200 when done (a command's or a submission's answer
-// in the body, a click's or shortcut's through its response_url) ·
+// ServeHTTP answers 200 when done or refused with a reason (a command's
+// or a submission's answer in the body, a click's or shortcut's through
+// its response_url; a user of another organisation is refused so), or
+// AlreadyHandled without acting to a replayed request ·
 // 400 malformed signed body · 401 missing or invalid signature or stale
-// timestamp · 403 a request from another workspace · 404 another path ·
-// 503 the workspace could not be checked. Behind endpoint.Chain with
+// timestamp · 403 a request for another workspace · 404 another path ·
+// 503 the workspace could not be checked or the request not recorded.
+// Behind endpoint.Chain with
 // InteractivityEndpoint, also 405 not POST, 413 body over
 // MaxInteractivityBody and 500 a bug (a recovered panic).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -173,6 +213,15 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}
+	if status, msg := h.once(r.Context(), r.Header, rl); status != 0 {
+		if status == http.StatusOK {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, msg)
+			return status, ""
+		}
+		return status, msg
+	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		rl.err = fmt.Errorf("%w: body is not a form", ErrMalformed)
@@ -196,7 +245,7 @@ func (h *handler) command(ctx context.Context, w http.ResponseWriter, form url.V
 		return http.StatusBadRequest, err.Error()
 	}
 	rl.kind, rl.command, rl.teamID, rl.userID = "command", cmd.Command, cmd.TeamID, cmd.UserID
-	if status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
+	if _, status, msg := h.checkTeam(ctx, cmd.TeamID, rl); status != 0 {
 		return status, msg
 	}
 	ans := h.actions.Command(ctx, cmd)
@@ -225,15 +274,26 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 		w.WriteHeader(http.StatusOK)
 		return http.StatusOK, ""
 	}
-	if status, msg := h.checkTeam(ctx, in.TeamID, rl); status != 0 {
+	ws, status, msg := h.checkTeam(ctx, in.TeamID, rl)
+	if status != 0 {
 		return status, msg
 	}
-	ans := h.actions.Interact(ctx, in)
+	var ans Answer
+	if in.UserTeamID != "" && !ws.Owns(in.UserTeamID) {
+		// A user of another organisation in a shared channel: the
+		// request is for this workspace, but the person is not its own.
+		rl.err = fmt.Errorf("user of team %s refused: not the workspace's own", in.UserTeamID)
+		ans = Answer{Text: incident.ExternalUserText}
+	} else {
+		ans = h.actions.Interact(ctx, in)
+	}
 	rl.timeout = ctx.Err() != nil
 	if ans.Text != "" && in.ResponseURL != "" {
 		// Before answering: once answered, the instance may get no CPU
 		// to post with.
-		rl.posted, rl.err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		var err error
+		rl.posted, err = h.respond(context.WithoutCancel(ctx), start, in.ResponseURL, ans.Text)
+		rl.err = errors.Join(rl.err, err)
 	}
 	if in.Type == TypeViewSubmission && len(ans.ViewErrors) > 0 {
 		writeJSON(w, struct {
@@ -246,29 +306,66 @@ func (h *handler) interaction(ctx context.Context, w http.ResponseWriter, form u
 	return http.StatusOK, ""
 }
 
-// checkTeam refuses a request from a workspace other than the bot
-// token's: 403, or 503 when the token's workspace cannot be learnt. It
-// returns 0 when the request may go on.
-func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (int, string) {
-	want, err := h.team(ctx)
-	if err != nil {
-		rl.err = fmt.Errorf("team of the bot token: %w", err)
-		return http.StatusServiceUnavailable, "could not check the workspace; try again"
+// once claims the verified request by its signature: Slack signs each
+// request anew (its timestamp and body), so a second request with the
+// same signature is a replay of the first, answered 200 AlreadyHandled
+// without acting. The claim lives as long as the signature is accepted
+// (MaxClockSkew either side of its timestamp) and a margin for skew. It
+// returns 0 when the request may go on, or 503 when the claim could not
+// be recorded: acting unrecorded would let a replay act too.
+func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int, string) {
+	if h.requests == nil {
+		return 0, ""
 	}
-	if teamID != want {
-		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, want)
-		return http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", want, teamID)
+	secs, err := strconv.ParseInt(strings.TrimSpace(header.Get(HeaderTimestamp)), 10, 64)
+	if err != nil {
+		// VerifyRequest accepted it: not reached.
+		return http.StatusUnauthorized, ErrBadTimestamp.Error()
+	}
+	until := time.Unix(secs, 0).Add(MaxClockSkew + requestClaimMargin)
+	key := "request:" + strings.TrimSpace(header.Get(HeaderSignature))
+	_, ok, err := h.requests.Claim(ctx, key, newRequestOwner(), h.now(), until)
+	switch {
+	case err != nil:
+		rl.err = fmt.Errorf("record the request: %w", err)
+		return http.StatusServiceUnavailable, "could not record the request; try again"
+	case !ok:
+		rl.replay = true
+		return http.StatusOK, AlreadyHandled
 	}
 	return 0, ""
+}
+
+// newRequestOwner names one request's claim.
+func newRequestOwner() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// checkTeam refuses a request for a workspace other than the bot
+// token's: 403, or 503 when the token's workspace cannot be learnt. It
+// returns the workspace and status 0 when the request may go on.
+func (h *handler) checkTeam(ctx context.Context, teamID string, rl *reqLog) (Workspace, int, string) {
+	ws, err := h.workspace(ctx)
+	if err != nil {
+		rl.err = fmt.Errorf("team of the bot token: %w", err)
+		return ws, http.StatusServiceUnavailable, "could not check the workspace; try again"
+	}
+	if !ws.Owns(teamID) {
+		rl.err = fmt.Errorf("request from team %s, the bot token's is %s", teamID, ws.TeamID)
+		return ws, http.StatusForbidden, fmt.Sprintf("this app acts only in workspace %s; the request came from %s", ws.TeamID, teamID)
+	}
+	return ws, 0, ""
 }
 
 // respond posts text, ephemeral, to a response_url within what is left of
 // Slack's wait for the request begun at start, and returns the answer's
 // status.
 func (h *handler) respond(ctx context.Context, start time.Time, responseURL, text string) (int, error) {
-	u, err := url.Parse(responseURL)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || !h.allowHTTP)) {
-		return 0, fmt.Errorf("response_url refused: not an https URL")
+	u, err := h.hooks.check(responseURL)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithDeadline(ctx, start.Add(SlackTimeout-answerMargin))
 	defer cancel()
@@ -324,6 +421,9 @@ func (rl *reqLog) attrs() []slog.Attr {
 	}
 	if rl.timeout {
 		attrs = append(attrs, slog.Bool("budget_exceeded", true))
+	}
+	if rl.replay {
+		attrs = append(attrs, slog.Bool("replayed", true))
 	}
 	return attrs
 }

@@ -112,10 +112,12 @@ func newTestHandler(t *testing.T, actions *fakeActions, mod func(*InteractivityC
 	t.Helper()
 	logs := &bytes.Buffer{}
 	cfg := InteractivityConfig{
-		Secrets:              [][]byte{[]byte(testSecret)},
-		Team:                 func(context.Context) (string, error) { return testTeam, nil },
-		Actions:              actions,
-		AllowHTTPResponseURL: true,
+		Secrets:   [][]byte{[]byte(testSecret)},
+		Workspace: func(context.Context) (Workspace, error) { return Workspace{TeamID: testTeam}, nil },
+		Actions:   actions,
+		// A fake Slack on this machine: the tests' response_urls are
+		// served there too.
+		APIURL: "http://127.0.0.1:1/api/",
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -235,7 +237,7 @@ func TestHandlerRefusals(t *testing.T) {
 	tests := []struct {
 		name string
 		req  *http.Request
-		team func(context.Context) (string, error)
+		team func(context.Context) (Workspace, error)
 		want int
 	}{
 		{"GET", httptest.NewRequest(http.MethodGet, PathInteractions, nil), nil, http.StatusMethodNotAllowed},
@@ -247,14 +249,14 @@ func TestHandlerRefusals(t *testing.T) {
 		{"interaction from another workspace", signed(PathInteractions, interactionBody(fixture(t, "message_action.json").Get("payload"))), nil, http.StatusForbidden},
 		{"command from another workspace", signed(PathCommands, strings.Replace(commandBody("ack"), testTeam, "TOTHER", 1)), nil, http.StatusForbidden},
 		{"workspace unknown", signed(PathCommands, commandBody("ack")),
-			func(context.Context) (string, error) { return "", errors.New("auth.test: ratelimited") }, http.StatusServiceUnavailable},
+			func(context.Context) (Workspace, error) { return Workspace{}, errors.New("auth.test: ratelimited") }, http.StatusServiceUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
 				if tt.team != nil {
-					c.Team = tt.team
+					c.Workspace = tt.team
 				}
 			})
 			rec := serve(h, tt.req)
@@ -363,19 +365,133 @@ func TestHandlerPassesTheInteraction(t *testing.T) {
 	}
 }
 
-func TestHandlerRefusesPlainHTTPResponseURL(t *testing.T) {
+// TestSharedChannelUserRefused: in a channel shared with another
+// organisation (Slack Connect), Slack sends the app's team as team.id and
+// the clicking user's own team as user.team_id. An external user's click
+// does nothing and they get the plain refusal; the workspace's own
+// Enterprise Grid organisation counts as its own.
+func TestSharedChannelUserRefused(t *testing.T) {
 	t.Parallel()
-	ru := newResponseURL(t)
-	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) { c.AllowHTTPResponseURL = false })
-	rec := serve(h, signed(PathInteractions, interactionBody(withResponseURL(t, "block_actions.json", ru.URL+"/hook"))))
+	external := strings.Replace(withTeam(t, "block_actions.json", "T9TK3CUKW"),
+		`"team_id": "`+testTeam+`"`, `"team_id": "T0OTHERORG"`, 1)
+	grid := strings.Replace(external, "T0OTHERORG", "E0ACME", 1)
+	for _, tt := range []struct {
+		name, payload string
+		acts          bool
+	}{
+		{"external user", external, false},
+		{"a user of the workspace's own Grid organisation", grid, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ru := newResponseURL(t)
+			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "Resolved"}}, func(c *InteractivityConfig) {
+				c.Workspace = func(context.Context) (Workspace, error) {
+					return Workspace{TeamID: testTeam, EnterpriseID: "E0ACME"}, nil
+				}
+			})
+			body := interactionBody(strings.Replace(tt.payload, "https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209", ru.URL+"/hook", 1))
+			rec := serve(h, signed(PathInteractions, body))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", rec.Code)
+			}
+			if got := h.actions.calls(); (got == 1) != tt.acts {
+				t.Errorf("Actions called %d times, want acts=%t", got, tt.acts)
+			}
+			got := ru.received()
+			if len(got) != 1 {
+				t.Fatalf("response_url got %q, want one answer", got)
+			}
+			if refused := strings.Contains(got[0], "another organisation"); refused == tt.acts {
+				t.Errorf("answer = %s, want the refusal: %t", got[0], !tt.acts)
+			}
+			if logged := strings.Contains(h.logs.String(), "not the workspace's own"); logged == tt.acts {
+				t.Errorf("log = %s, want the refusal logged: %t", h.logs.String(), !tt.acts)
+			}
+		})
+	}
+}
+
+// TestAnswersGoOnlyToSlack posts answers only to Slack's hooks hosts (or
+// a non-default SLACK_API_URL's host): a response_url elsewhere gets
+// nothing, and the request is still answered.
+func TestAnswersGoOnlyToSlack(t *testing.T) {
+	t.Parallel()
+	ru := newResponseURL(t) // on 127.0.0.1
+	for _, tt := range []struct {
+		name, apiURL string
+		post         bool
+	}{
+		{"the host of a non-default SLACK_API_URL", "http://127.0.0.1:1/api/", true},
+		{"another host than SLACK_API_URL's", "http://localhost:1/api/", false},
+		{"Slack's own API: only its hooks hosts", "", false},
+		{"https only on a non-default API's host", "https://127.0.0.1:1/api/", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(ru.received())
+			h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) { c.APIURL = tt.apiURL })
+			rec := serve(h, signed(PathInteractions, interactionBody(withResponseURL(t, "block_actions.json", ru.URL+"/hook"))))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status = %d, want 200", rec.Code)
+			}
+			if got := len(ru.received()) - before; got != map[bool]int{true: 1, false: 0}[tt.post] {
+				t.Errorf("response_url got %d posts, want post=%t", got, tt.post)
+			}
+			if refused := strings.Contains(h.logs.String(), "response_url refused"); refused == tt.post {
+				t.Errorf("log = %s, want a refusal: %t", h.logs.String(), !tt.post)
+			}
+		})
+	}
+}
+
+func TestResponseURLRule(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		apiURL, responseURL string
+		ok                  bool
+	}{
+		{"", "https://hooks.slack.com/actions/T1/2/x", true},
+		{"", "https://hooks.slack-gov.com/actions/T1/2/x", true},
+		{"", "https://HOOKS.SLACK.COM:443/actions/T1/2/x", true},
+		{"", "http://hooks.slack.com/actions/T1/2/x", false},
+		{"", "https://hooks.slack.com:8443/actions/T1/2/x", false},
+		{"", "https://hooks.slack.com.evil.example/x", false},
+		{"", "https://evil.example/hooks.slack.com", false},
+		{"", "https://user@hooks.slack.com/x", false},
+		{"", "https://slack.com/api/", false},
+		{"", "not a url", false},
+		{"https://slack.com/api/", "https://slack.com/x", false},
+		{"https://slack-gov.com/api/", "https://slack-gov.com/x", true},
+		{"http://127.0.0.1:8080/api/", "http://127.0.0.1:9090/respond/x", true},
+		{"http://127.0.0.1:8080/api/", "http://10.0.0.1/respond/x", false},
+	} {
+		_, err := newResponseURLRule(tt.apiURL).check(tt.responseURL)
+		if (err == nil) != tt.ok {
+			t.Errorf("with SLACK_API_URL %q, check(%q) = %v, want ok %t", tt.apiURL, tt.responseURL, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrResponseURLRefused) {
+			t.Errorf("check(%q) = %v, want ErrResponseURLRefused", tt.responseURL, err)
+		}
+	}
+}
+
+// TestResponseURLRedirectNotFollowed: a response_url answering with a
+// redirect does not send the answer on to where it points.
+func TestResponseURLRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
+	elsewhere := newResponseURL(t)
+	redirecting := httptest.NewServer(http.RedirectHandler(elsewhere.URL+"/stolen", http.StatusTemporaryRedirect))
+	t.Cleanup(redirecting.Close)
+	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, nil)
+	rec := serve(h, signed(PathInteractions, interactionBody(withResponseURL(t, "block_actions.json", redirecting.URL+"/hook"))))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("status = %d, want 200", rec.Code)
 	}
-	if got := ru.received(); len(got) != 0 {
-		t.Errorf("http response_url got %q, want nothing", got)
+	if got := elsewhere.received(); len(got) != 0 {
+		t.Errorf("the redirect's target got %q, want nothing", got)
 	}
-	if !strings.Contains(h.logs.String(), "response_url refused") {
-		t.Errorf("log = %s, want the refusal", h.logs.String())
+	if !strings.Contains(h.logs.String(), `"response_url_status":307`) {
+		t.Errorf("log = %s, want response_url_status 307", h.logs.String())
 	}
 }
 
@@ -410,9 +526,9 @@ func TestSlowActionsCutAtBudget(t *testing.T) {
 		h := newTestHandler(t, actions, func(c *InteractivityConfig) {
 			c.Budget = budget
 			c.HTTPClient = &http.Client{Transport: rt}
-			c.AllowHTTPResponseURL = false
+			c.APIURL = ""
 		})
-		payload := withResponseURL(t, "block_actions.json", "https://hooks.slack.test/hook")
+		payload := withResponseURL(t, "block_actions.json", "https://hooks.slack.com/hook")
 		start := time.Now()
 		rec := serve(h, signed(PathInteractions, interactionBody(payload)))
 		took := time.Since(start)

@@ -29,9 +29,15 @@ const (
 // (block_actions), a modal submission (view_submission) or a message
 // shortcut (message_action).
 type Interaction struct {
-	Type   string
+	Type string
+	// TeamID is the workspace the request is for: team.id, or
+	// user.team_id when team is null.
 	TeamID string
 	UserID string
+	// UserTeamID is user.team_id: the user's own team, another than
+	// TeamID for a user of another organisation in a shared channel (or,
+	// on Enterprise Grid, the organisation's id).
+	UserTeamID string
 	// UserName is user.name, or user.username when name is absent (Slack
 	// sends one or the other depending on the payload type).
 	UserName  string
@@ -190,7 +196,7 @@ func ParseInteraction(form url.Values) (Interaction, error) {
 	in := Interaction{Type: env.Type}
 	if env.User != nil {
 		in.UserID, in.UserName = env.User.ID, cmp.Or(env.User.Name, env.User.Username)
-		in.TeamID = env.User.TeamID
+		in.TeamID, in.UserTeamID = env.User.TeamID, env.User.TeamID
 	}
 	if env.Team != nil {
 		in.TeamID = cmp.Or(env.Team.ID, in.TeamID)

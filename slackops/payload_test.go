@@ -28,7 +28,7 @@ func TestParseInteractionFixtures(t *testing.T) {
 		want Interaction
 	}{
 		{"button in a message", "block_actions.json", Interaction{
-			Type: TypeBlockActions, TeamID: "T9TK3CUKW", UserID: "UA8RXUSPL", UserName: "jtorrance",
+			Type: TypeBlockActions, TeamID: "T9TK3CUKW", UserID: "UA8RXUSPL", UserTeamID: "T9TK3CUKW", UserName: "jtorrance",
 			TriggerID:   "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
 			ResponseURL: "https://hooks.slack.com/actions/AABA1ABCD/1232321423432/D09sSasdasdAS9091209",
 			ChannelID:   "CBR2V3XEX",
@@ -89,7 +89,7 @@ func TestParseInteractionShapes(t *testing.T) {
 				Message:   Message{TS: "1.2", ThreadTS: "1.1"}}},
 		{"org install: team null, team from the user",
 			`{"type":"message_action","team":null,"user":{"id":"U1","username":"ada","team_id":"T9"},"callback_id":"timeline"}`,
-			Interaction{Type: TypeMessageAction, TeamID: "T9", UserID: "U1", UserName: "ada", CallbackID: "timeline"}},
+			Interaction{Type: TypeMessageAction, TeamID: "T9", UserID: "U1", UserTeamID: "T9", UserName: "ada", CallbackID: "timeline"}},
 		{"response_urls at the top level, empty input is present and empty",
 			`{"type":"view_submission","team":{"id":"T1"},"user":{"id":"U1"},"view":{"callback_id":"note","state":{"values":{"note":{"text":{"type":"plain_text_input","value":null}}}}},"response_urls":[{"response_url":"https://hooks.slack.com/x"}]}`,
 			Interaction{Type: TypeViewSubmission, TeamID: "T1", UserID: "U1", CallbackID: "note", ResponseURL: "https://hooks.slack.com/x",

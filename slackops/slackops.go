@@ -42,8 +42,8 @@ type Client struct {
 	api *slack.Client
 
 	mu        sync.Mutex
-	botUserID string // from auth.test, learnt on first need
-	teamID    string // from the same auth.test
+	botUserID string    // from auth.test, learnt on first need
+	workspace Workspace // from the same auth.test
 
 	// groupsMu serialises usergroups.list calls, so concurrent look-ups
 	// of handles share one; groups and groupsAt are read under mu.
@@ -54,7 +54,10 @@ type Client struct {
 	// membersTTL: an outage opening many incidents at once would
 	// otherwise spend the method's Tier 2 limit on one group.
 	members map[string]cachedMembers
-	now     func() time.Time
+	// shared holds what conversations.info said of each channel's
+	// sharing with other organisations (ExternallyShared).
+	shared map[string]*sharing
+	now    func() time.Time
 }
 
 // New returns a Client calling the Web API at apiURL (DefaultAPIURL when
@@ -495,20 +498,20 @@ func (c *Client) bot(ctx context.Context) (string, error) {
 	return user, err
 }
 
-// whoami returns the bot's user id and its workspace's team id, asking
-// auth.test the first time and keeping the answer once it succeeds.
-func (c *Client) whoami(ctx context.Context) (userID, teamID string, err error) {
+// whoami returns the bot's user id and its workspace, asking auth.test
+// the first time and keeping the answer once it succeeds.
+func (c *Client) whoami(ctx context.Context) (userID string, ws Workspace, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.botUserID != "" {
-		return c.botUserID, c.teamID, nil
+		return c.botUserID, c.workspace, nil
 	}
 	resp, err := c.api.AuthTestContext(ctx)
 	if err != nil {
-		return "", "", translate("auth.test", err)
+		return "", Workspace{}, translate("auth.test", err)
 	}
-	c.botUserID, c.teamID = resp.UserID, resp.TeamID
-	return c.botUserID, c.teamID, nil
+	c.botUserID, c.workspace = resp.UserID, Workspace{TeamID: resp.TeamID, EnterpriseID: resp.EnterpriseID}
+	return c.botUserID, c.workspace, nil
 }
 
 // Check asks Slack whether the bot token works (auth.test), every time:

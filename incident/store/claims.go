@@ -20,62 +20,84 @@ import (
 // once.
 const claimsCollection = "slack_claims"
 
-// claimDoc is a claim as stored. ExpireAt lets a Firestore TTL policy
-// delete old claims; Until is when the claim may be taken over.
+// claimDoc is a claim as stored: an incident.Entry (by is its Owner).
+// ExpireAt lets a Firestore TTL policy delete old claims; Until is when
+// the claim may be taken over.
 type claimDoc struct {
 	Key      string    `firestore:"key"`
 	By       string    `firestore:"by"`
 	Done     bool      `firestore:"done"`
+	Result   string    `firestore:"result,omitempty"`
 	Until    time.Time `firestore:"until"`
 	ExpireAt time.Time `firestore:"expire_at"`
+}
+
+// entry returns the claim as an incident.Entry.
+func (d claimDoc) entry() incident.Entry {
+	return incident.Entry{Key: d.Key, Owner: d.By, Until: d.Until, Done: d.Done, Result: d.Result}
+}
+
+// claimDocOf returns the stored form of e.
+func claimDocOf(e incident.Entry) claimDoc {
+	return claimDoc{Key: e.Key, By: e.Owner, Done: e.Done, Result: e.Result, Until: e.Until.UTC(), ExpireAt: e.Until.Add(claimRetention).UTC()}
 }
 
 // claimRetention is how long a claim document is kept after its Until,
 // for a TTL policy on expire_at to delete.
 const claimRetention = 24 * time.Hour
 
-// Claim records that by does the action key until until. It reports the
-// holder, whether they are done, and false when someone else holds a
-// claim on key that has not ended at now. The fast path is one write (a
-// create); a claim that ended is taken over with a read and a write.
-func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (holder string, done, ok bool, err error) {
+// Claim sets the entry of key in flight for by until until, by
+// incident.Entry's take-over rule. It reports whether it did, and
+// otherwise the entry as it stands. The fast path is one write (a
+// create); an entry that exists is taken over with a read and a write.
+func (f *Firestore) Claim(ctx context.Context, key, by string, now, until time.Time) (e incident.Entry, ok bool, err error) {
 	ref := f.client.Collection(claimsCollection).Doc(claimID(key))
-	doc := claimDoc{Key: key, By: by, Until: until.UTC(), ExpireAt: until.Add(claimRetention).UTC()}
-	_, err = ref.Create(ctx, doc)
+	fresh := incident.Entry{Key: key, Owner: by, Until: until}
+	_, err = ref.Create(ctx, claimDocOf(fresh))
 	if err == nil {
-		return by, false, true, nil
+		return fresh, true, nil
 	}
 	if status.Code(err) != codes.AlreadyExists {
-		return "", false, false, claimErr(key, err)
+		return incident.Entry{}, false, claimErr(key, err)
 	}
-	// Taken: read the claim and, if it has ended or is by's, write by's
-	// over it on the condition that it is still the claim read.
+	// Taken: read the entry and, if it may be taken, write by's over it
+	// on the condition that it is still the entry read.
 	err = retryConflicts(ctx, func() error {
 		snap, err := getDoc(ctx, f.client, ref)
 		if err != nil {
 			return err
 		}
 		if !snap.Exists() {
-			holder, done, ok = by, false, true
-			_, err := ref.Create(ctx, doc)
+			e, ok = fresh, true
+			_, err := ref.Create(ctx, claimDocOf(fresh))
 			return err
 		}
 		var cur claimDoc
 		if err := snap.DataTo(&cur); err != nil {
 			return fmt.Errorf("decode claim: %w", err)
 		}
-		if cur.By != by && now.Before(cur.Until) {
-			holder, done, ok = cur.By, cur.Done, false
+		e = cur.entry()
+		if ok = takeClaim(&e, by, now, until); !ok {
 			return nil
 		}
-		holder, done, ok = by, false, true
-		_, err = ref.Update(ctx, fieldUpdates(doc), firestore.LastUpdateTime(snap.UpdateTime))
+		_, err = ref.Update(ctx, fieldUpdates(claimDocOf(e)), firestore.LastUpdateTime(snap.UpdateTime))
 		return err
 	})
 	if err != nil {
-		return "", false, false, claimErr(key, err)
+		return incident.Entry{}, false, claimErr(key, err)
 	}
-	return holder, done, ok, nil
+	return e, ok, nil
+}
+
+// takeClaim takes e for by by the ledger's rule. A claim's done entry
+// tells others until its Until, then the action may be asked again (the
+// same status change after PagerDuty's webhook moved the incident back,
+// the same note an hour later): the entry starts anew.
+func takeClaim(e *incident.Entry, by string, now, until time.Time) bool {
+	if e.Done && !now.Before(e.Until) {
+		*e = incident.Entry{Key: e.Key}
+	}
+	return e.Take(by, now, until)
 }
 
 // Done records that by did what it claimed key for; the claim stays until
@@ -102,7 +124,7 @@ func (f *Firestore) Release(ctx context.Context, key, by string) error {
 			return err
 		}
 		var cur claimDoc
-		if err := snap.DataTo(&cur); err != nil || cur.By != by {
+		if err := snap.DataTo(&cur); err != nil || cur.entry().Owner != by {
 			return err
 		}
 		_, err = ref.Delete(ctx, firestore.LastUpdateTime(snap.UpdateTime))
@@ -131,24 +153,28 @@ func claimErr(key string, err error) error {
 // MemoryClaims is Claim and Release in one process's memory.
 type MemoryClaims struct {
 	mu     sync.Mutex
-	claims map[string]claimDoc
+	claims map[string]incident.Entry
 }
 
 // Claim is Firestore.Claim in memory.
-func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, bool, error) {
+func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until time.Time) (incident.Entry, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return "", false, false, err
+		return incident.Entry{}, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.claims[key]; ok && cur.By != by && now.Before(cur.Until) {
-		return cur.By, cur.Done, false, nil
+	e, ok := m.claims[key]
+	if !ok {
+		e = incident.Entry{Key: key}
+	}
+	if !takeClaim(&e, by, now, until) {
+		return e, false, nil
 	}
 	if m.claims == nil {
-		m.claims = map[string]claimDoc{}
+		m.claims = map[string]incident.Entry{}
 	}
-	m.claims[key] = claimDoc{Key: key, By: by, Until: until}
-	return by, false, true, nil
+	m.claims[key] = e
+	return e, true, nil
 }
 
 // Done is Firestore.Done in memory.
@@ -156,7 +182,7 @@ func (m *MemoryClaims) Done(ctx context.Context, key, by string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.claims[key]; ok {
-		cur.Done = true
+		cur.Finish("")
 		m.claims[key] = cur
 	}
 	return nil
@@ -166,7 +192,7 @@ func (m *MemoryClaims) Done(ctx context.Context, key, by string) error {
 func (m *MemoryClaims) Release(ctx context.Context, key, by string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if cur, ok := m.claims[key]; ok && cur.By == by {
+	if cur, ok := m.claims[key]; ok && cur.Owner == by {
 		delete(m.claims, key)
 	}
 	return nil

@@ -36,11 +36,7 @@ func testByChannel(t *testing.T, h harness) {
 }
 
 // claimer is what both claim stores do.
-type claimer interface {
-	Claim(ctx context.Context, key, by string, now, until time.Time) (string, bool, bool, error)
-	Release(ctx context.Context, key, by string) error
-	Done(ctx context.Context, key, by string) error
-}
+type claimer = incident.Claims
 
 // TestClaims: one claim per key at a time, however many try at once; the
 // holder may claim again; a claim ends at its Until or when released by
@@ -73,11 +69,11 @@ func TestClaims(t *testing.T) {
 			}
 			claimDone := func(key, by string, now time.Time) (holder, bool) {
 				t.Helper()
-				h, done, ok, err := c.Claim(ctx, key, by, now, now.Add(30*time.Second))
+				e, ok, err := c.Claim(ctx, key, by, now, now.Add(30*time.Second))
 				if err != nil {
 					t.Fatalf("Claim(%s, %s) error = %v", key, by, err)
 				}
-				return holder{h, done}, ok
+				return holder{e.Owner, e.Done}, ok
 			}
 			claim := func(key, by string, now time.Time) (string, bool) {
 				t.Helper()

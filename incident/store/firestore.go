@@ -37,13 +37,15 @@ const (
 // budget. Preconditions still keep updates from different instances
 // correct.
 type Firestore struct {
+	// Retention is how long after its incident resolved an incident
+	// document, and its memory, is kept (see expireAt); zero means
+	// incident.HistoryRetention. Set it before the first Update.
+	Retention time.Duration
+
 	client  *firestore.Client
 	locks   keyedMutex
 	written writtenDocs
 	limits  *RateLimits
-	// retention is how long the memory of a resolved incident is kept;
-	// 0 is DefaultHistoryRetention.
-	retention time.Duration
 }
 
 // NewFirestore returns a store using client. Close closes the client.
@@ -210,7 +212,7 @@ func (f *Firestore) commit(ctx context.Context, refs []*firestore.DocumentRef, d
 	//lint:ignore SA1019 WriteBatch is the client's only atomic commit of
 	// several writes with preconditions outside a transaction.
 	b := f.client.Batch()
-	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st))
+	writeDoc(b, refs[0], docs.st.Exists, docs.stAt, encodeState(st, f.Retention))
 	if len(refs) > 1 {
 		writeDoc(b, refs[1], docs.er.Exists, docs.erAt, encodeEvent(er))
 	}
@@ -292,7 +294,7 @@ func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef,
 			return err
 		}
 		if ch&incident.ChangeState != 0 {
-			if err := tx.Set(refs[0], encodeState(st)); err != nil {
+			if err := tx.Set(refs[0], encodeState(st, f.Retention)); err != nil {
 				return err
 			}
 			if ref, doc, ok := f.memoryWrite(refs[0].ID, before, st); ok {
@@ -454,7 +456,7 @@ type incidentDoc struct {
 	LeaseUntil  time.Time   `firestore:"lease_until,omitempty"`
 	// Ledger holds the effects an attempt set out to do and whose outcome
 	// is not recorded.
-	Ledger []pendingDoc `firestore:"ledger"`
+	Ledger []ledgerDoc `firestore:"ledger"`
 	// CreatingSince and CreatingNames are how documents written before
 	// the ledger recorded a pending channel; read, never written.
 	CreatingSince   time.Time    `firestore:"creating_since,omitempty"`
@@ -464,6 +466,7 @@ type incidentDoc struct {
 	Topic           string       `firestore:"topic"`
 	Bookmarks       []string     `firestore:"bookmarks"`
 	Invitees        []string     `firestore:"invitees"`
+	CannotInvite    []string     `firestore:"cannot_invite,omitempty"`
 	ChannelArchived bool         `firestore:"channel_archived"`
 	Closed          bool         `firestore:"closed"`
 	PastChannels    []string     `firestore:"past_channels"`
@@ -482,7 +485,7 @@ type incidentDoc struct {
 	Reassignments   int64        `firestore:"reassignments"`
 	Notes           int64        `firestore:"notes"`
 	// LateChannel keeps the field name stored documents use, as does
-	// pendingDoc.PutOff.
+	// ledgerDoc.PutOff.
 	LateChannel    bool        `firestore:"deferred"`
 	ResolvedBy     string      `firestore:"resolved_by"`
 	LastResolvedAt time.Time   `firestore:"last_resolved_at,omitempty"`
@@ -497,6 +500,10 @@ type incidentDoc struct {
 	// WrittenAt is the server's time of the last write, for operators
 	// looking at the console; the domain never reads it.
 	WrittenAt time.Time `firestore:"written_at,serverTimestamp"`
+	// ExpireAt is when the TTL policy on the collection group incidents
+	// deletes the document (see expireAt). Absent while the incident is
+	// open: an update of a reopened incident deletes it.
+	ExpireAt time.Time `firestore:"expire_at,omitempty"`
 }
 
 type snapshotDoc struct {
@@ -539,8 +546,8 @@ type boardDoc struct {
 	Thread     bool   `firestore:"thread"`
 }
 
-// pendingDoc is a ledger entry.
-type pendingDoc struct {
+// ledgerDoc is a ledger entry (incident.Entry) as stored.
+type ledgerDoc struct {
 	Key    string    `firestore:"key"`
 	Owner  string    `firestore:"owner"`
 	Until  time.Time `firestore:"until,omitempty"`
@@ -611,14 +618,15 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		ChannelName: d.ChannelName,
 		LeaseOwner:  d.LeaseOwner,
 		LeaseUntil:  d.LeaseUntil,
-		Ledger: convertSlice(d.Ledger, func(p pendingDoc) incident.Pending {
-			return incident.Pending{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(d.Ledger, func(p ledgerDoc) incident.Entry {
+			return incident.Entry{Key: p.Key, Owner: p.Owner, Until: p.Until, Since: p.Since, Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          d.RootTS,
 		RootVersion:     d.RootVersion,
 		Topic:           d.Topic,
 		Bookmarks:       cloneSlice(d.Bookmarks),
 		Invitees:        cloneSlice(d.Invitees),
+		CannotInvite:    cloneSlice(d.CannotInvite),
 		ChannelArchived: d.ChannelArchived,
 		Closed:          d.Closed,
 		PastChannels:    cloneSlice(d.PastChannels),
@@ -651,15 +659,15 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 // pending: a channel being created, and boards being posted (no ts, not
 // given up).
 func upgrade(st incident.State, d incidentDoc) incident.State {
-	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Pending(incident.KeyChannel) == nil {
-		st.Ledger = append(st.Ledger, incident.Pending{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
+	if st.ChannelID == "" && !d.CreatingSince.IsZero() && st.Entry(incident.KeyChannel) == nil {
+		st.Ledger = append(st.Ledger, incident.Entry{Key: incident.KeyChannel, Owner: d.LeaseOwner, Until: d.LeaseUntil, Since: d.CreatingSince, Names: cloneSlice(d.CreatingNames)})
 	}
 	st.Boards = slices.DeleteFunc(st.Boards, func(b incident.Board) bool {
 		if b.TS != "" || b.GaveUp {
 			return false
 		}
-		if st.Pending(incident.BoardKey(b.ChannelID)) == nil {
-			st.Ledger = append(st.Ledger, incident.Pending{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
+		if st.Entry(incident.BoardKey(b.ChannelID)) == nil {
+			st.Ledger = append(st.Ledger, incident.Entry{Key: incident.BoardKey(b.ChannelID), Owner: d.LeaseOwner, Until: d.LeaseUntil, Thread: b.Thread})
 		}
 		return true
 	})
@@ -669,7 +677,9 @@ func upgrade(st incident.State, d incidentDoc) incident.State {
 	return st
 }
 
-func encodeState(st incident.State) incidentDoc {
+// encodeState returns the document of st, kept for retention after the
+// incident resolved.
+func encodeState(st incident.State, retention time.Duration) incidentDoc {
 	s := st.Snapshot
 	return incidentDoc{
 		Snapshot: snapshotDoc{
@@ -699,14 +709,15 @@ func encodeState(st incident.State) incidentDoc {
 		ChannelName: st.ChannelName,
 		LeaseOwner:  st.LeaseOwner,
 		LeaseUntil:  utc(st.LeaseUntil),
-		Ledger: convertSlice(st.Ledger, func(p incident.Pending) pendingDoc {
-			return pendingDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
+		Ledger: convertSlice(st.Ledger, func(p incident.Entry) ledgerDoc {
+			return ledgerDoc{Key: p.Key, Owner: p.Owner, Until: utc(p.Until), Since: utc(p.Since), Names: cloneSlice(p.Names), Thread: p.Thread, PutOff: p.PutOff, Event: p.Event}
 		}),
 		RootTS:          st.RootTS,
 		RootVersion:     st.RootVersion,
 		Topic:           st.Topic,
 		Bookmarks:       cloneSlice(st.Bookmarks),
 		Invitees:        cloneSlice(st.Invitees),
+		CannotInvite:    cloneSlice(st.CannotInvite),
 		ChannelArchived: st.ChannelArchived,
 		Closed:          st.Closed,
 		PastChannels:    cloneSlice(st.PastChannels),
@@ -735,7 +746,8 @@ func encodeState(st incident.State) incidentDoc {
 		LastNote:       st.LastNote,
 		LastNoteAt:     utc(st.LastNoteAt),
 		Recalled:       st.Recalled,
-		Past:           convertSlice(st.Past, func(p incident.PastIncident) memoryDoc { return encodeMemory(p, 0) }),
+		Past:           convertSlice(st.Past, func(p incident.PastIncident) memoryDoc { return encodeMemory(p, -1) }),
+		ExpireAt:       utc(expireAt(st, retention)),
 	}
 }
 

@@ -20,10 +20,17 @@ var _ incident.Store = (*Memory)(nil)
 //
 // The zero value is ready to use.
 type Memory struct {
+	// Retention is how long after its incident resolved an incident is
+	// kept, as in Firestore; zero means incident.HistoryRetention. Memory
+	// deletes nothing, but records when Firestore's TTL policy would.
+	Retention time.Duration
+
 	mu        sync.Mutex
 	incidents map[string]incident.State
 	events    map[eventKey]incident.EventRecord
-	memory    map[string]incident.PastIncident
+	// expires holds each incident's expire_at; absent while it is open.
+	expires map[string]time.Time
+	memory  map[string]incident.PastIncident
 }
 
 type eventKey struct{ incidentID, eventID string }
@@ -80,6 +87,14 @@ func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn inci
 		st.Exists = true
 		m.remember(incidentID, m.incidents[incidentID], st)
 		m.incidents[incidentID] = cloneState(st)
+		if at := expireAt(st, m.Retention); at.IsZero() {
+			delete(m.expires, incidentID)
+		} else {
+			if m.expires == nil {
+				m.expires = make(map[string]time.Time)
+			}
+			m.expires[incidentID] = at
+		}
 	}
 	if ch&incident.ChangeEvent != 0 && eventID != "" {
 		if m.events == nil {

@@ -45,6 +45,8 @@ type personDoc struct {
 	Name        string    `firestore:"name"`
 	Email       string    `firestore:"email"`
 	Role        string    `firestore:"role"`
+	Teams       []string  `firestore:"teams,omitempty"`
+	Guest       bool      `firestore:"guest,omitempty"`
 	Reason      string    `firestore:"reason"`
 	ExpireAt    time.Time `firestore:"expire_at"`
 	UpdatedAt   time.Time `firestore:"updated_at,serverTimestamp"`
@@ -59,11 +61,13 @@ func (d personDoc) entry() people.Entry {
 }
 
 func actorDoc(e people.ActorEntry) personDoc {
-	return personDoc{PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Role: e.Role, Reason: e.Reason, ExpireAt: utc(e.ExpireAt)}
+	return personDoc{PagerDutyID: e.PagerDutyID, Name: e.Name, Email: e.Email, Role: e.Role, Teams: e.Teams, Guest: e.Guest,
+		Reason: e.Reason, ExpireAt: utc(e.ExpireAt)}
 }
 
 func (d personDoc) actor() people.ActorEntry {
-	return people.ActorEntry{PagerDutyID: d.PagerDutyID, Name: d.Name, Email: d.Email, Role: d.Role, Reason: d.Reason, ExpireAt: d.ExpireAt}
+	return people.ActorEntry{PagerDutyID: d.PagerDutyID, Name: d.Name, Email: d.Email, Role: d.Role, Teams: d.Teams, Guest: d.Guest,
+		Reason: d.Reason, ExpireAt: d.ExpireAt}
 }
 
 // People is the people cache shared by all instances, in the Firestore

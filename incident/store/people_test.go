@@ -70,7 +70,8 @@ func TestPeople(t *testing.T) {
 				t.Errorf("PutSlackUsers(nil) error = %v", err)
 			}
 
-			hit := people.ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user", ExpireAt: expire}
+			hit := people.ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "limited_user",
+				Teams: []string{"PTEAM01", "PTEAM02"}, Guest: true, ExpireAt: expire}
 			miss := people.ActorEntry{Email: "ann@example.com", Reason: "no_pagerduty_user", ExpireAt: expire}
 			for id, e := range map[string]people.ActorEntry{"UADA": hit, "UANN": miss} {
 				if err := c.PutActor(ctx, id, e); err != nil {
@@ -111,7 +112,8 @@ func TestPeopleLayout(t *testing.T) {
 	if err := c.PutSlackUsers(ctx, map[string]people.Entry{"PADA": {SlackUserID: "UADA", ExpireAt: expire}, "a/b": {}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.PutActor(ctx, "UADA", people.ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", ExpireAt: expire}); err != nil {
+	if err := c.PutActor(ctx, "UADA", people.ActorEntry{PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com",
+		Teams: []string{"PTEAM01"}, Guest: true, ExpireAt: expire}); err != nil {
 		t.Fatal(err)
 	}
 	docs, err := client.Collection("people").Documents(ctx).GetAll()
@@ -134,6 +136,7 @@ func TestPeopleLayout(t *testing.T) {
 		"pagerduty:PADA": fields("UADA", "", "", ""),
 		"slack:UADA":     fields("", "PADA", "Ada Lovelace", "ada@example.com"),
 	}
+	want["slack:UADA"]["teams"], want["slack:UADA"]["guest"] = []any{"PTEAM01"}, true
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("people documents (-want +got):\n%s", diff)
 	}

@@ -19,40 +19,21 @@ import (
 //
 // written in the same commit as the incident document whenever
 // incident.MemoryChanged says the write changes it, so it is exactly as
-// current as the incident. Every memory document carries expire_at, the
-// incident's last resolution plus the history retention
-// (DefaultHistoryRetention unless SetHistoryRetention says otherwise), for
-// a Firestore TTL policy:
+// current as the incident. The memory of a resolved incident carries
+// expire_at, its resolution plus the history retention (the store's
+// Retention, as for incident documents; zero means
+// incident.HistoryRetention), for a Firestore TTL policy; a reopened
+// incident's has none until it resolves again:
 //
 //	gcloud firestore fields ttls update expire_at \
 //	  --collection-group=memory --enable-ttl [--database=DATABASE]
 
 const memoryCollection = "memory"
 
-// DefaultHistoryRetention is how long the memory of a resolved incident is
-// kept (HISTORY_RETENTION's default): past incidents are worth recalling
-// for about a year, and a little more covers a yearly event.
-const DefaultHistoryRetention = 400 * 24 * time.Hour
-
 var (
 	_ incident.Memory = (*Firestore)(nil)
 	_ incident.Memory = (*Memory)(nil)
 )
-
-// SetHistoryRetention sets how long the memory of a resolved incident is
-// kept after its last resolution (its documents' expire_at); d ≤ 0 keeps
-// DefaultHistoryRetention. Call it before the store is used.
-func (f *Firestore) SetHistoryRetention(d time.Duration) {
-	f.retention = d
-}
-
-// historyRetention is the retention in force.
-func (f *Firestore) historyRetention() time.Duration {
-	if f.retention <= 0 {
-		return DefaultHistoryRetention
-	}
-	return f.retention
-}
 
 // Recall implements incident.Memory with one query of the service's
 // memories, newest resolution first, served by the composite index
@@ -90,7 +71,7 @@ func (f *Firestore) memoryWrite(incidentID string, before, after incident.State)
 	if !changed {
 		return nil, memoryDoc{}, false
 	}
-	return f.client.Collection(memoryCollection).Doc(incidentID), encodeMemory(p, f.historyRetention()), true
+	return f.client.Collection(memoryCollection).Doc(incidentID), encodeMemory(p, f.Retention), true
 }
 
 // Recall implements incident.Memory.
@@ -123,7 +104,7 @@ func (m *Memory) remember(incidentID string, before, after incident.State) {
 		m.memory = make(map[string]incident.PastIncident)
 	}
 	// As Firestore keeps it: times to the microsecond, in UTC.
-	m.memory[incidentID] = encodeMemory(p, DefaultHistoryRetention).decode()
+	m.memory[incidentID] = encodeMemory(p, m.Retention).decode()
 }
 
 func clonePast(p incident.PastIncident) incident.PastIncident {
@@ -150,11 +131,14 @@ type memoryDoc struct {
 	Note           string    `firestore:"note"`
 	FollowUps      []string  `firestore:"follow_ups"`
 	MergedInto     string    `firestore:"merged_into"`
-	// ExpireAt is the last resolution plus the history retention (a
-	// Firestore TTL field); never read back.
+	// ExpireAt is the resolution plus the history retention (a
+	// Firestore TTL field), none while reopened; never read back.
 	ExpireAt time.Time `firestore:"expire_at,omitempty"`
 }
 
+// encodeMemory returns the stored form of p, expiring retention after its
+// resolution (zero: incident.HistoryRetention; negative: never, for the
+// copies an incident document holds).
 func encodeMemory(p incident.PastIncident, retention time.Duration) memoryDoc {
 	d := memoryDoc{
 		ID: p.ID, Number: int64(p.Number), Title: p.Title, Words: cloneSlice(p.Words),
@@ -163,7 +147,10 @@ func encodeMemory(p incident.PastIncident, retention time.Duration) memoryDoc {
 		ResolvedBy: p.ResolvedBy, ChannelID: p.ChannelID, ChannelName: p.ChannelName,
 		Note: p.Note, FollowUps: cloneSlice(p.FollowUps), MergedInto: p.MergedInto,
 	}
-	if retention > 0 && !p.ResolvedAt.IsZero() {
+	if retention == 0 {
+		retention = incident.HistoryRetention
+	}
+	if retention > 0 && p.Status == incident.StatusResolved && !p.ResolvedAt.IsZero() {
 		d.ExpireAt = utc(p.ResolvedAt.Add(retention))
 	}
 	return d

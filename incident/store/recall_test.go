@@ -95,7 +95,7 @@ func testMemory(t *testing.T, h harness) {
 			t.Fatal(err)
 		}
 		at, err := snap.DataAt("expire_at")
-		if wantAt := base.Add(DefaultHistoryRetention); err != nil || !at.(time.Time).Equal(wantAt) {
+		if wantAt := base.Add(testRetention); err != nil || !at.(time.Time).Equal(wantAt) {
 			t.Errorf("memory/Q1 expire_at = %v (%v), want %v", at, err, wantAt)
 		}
 	}
@@ -112,6 +112,15 @@ func testMemoryReopenedMerged(t *testing.T, h harness) {
 	got := recall(t, h.store, "PSVC", 10)
 	if len(got) != 1 || got[0].Status != incident.StatusAcknowledged || !got[0].ResolvedAt.Equal(base) {
 		t.Errorf("Recall after reopen = %+v, want Q1 acknowledged, last resolved %v", got, base)
+	}
+	if f, ok := h.store.(*Firestore); ok {
+		snap, err := f.client.Collection(memoryCollection).Doc("Q1").Get(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at, err := snap.DataAt("expire_at"); err == nil {
+			t.Errorf("memory/Q1 of a reopened incident expires at %v, want no expire_at while it is open", at)
+		}
 	}
 
 	merged := resolvedState("Q2", "PSVC", "Disk full again", base.Add(time.Hour))

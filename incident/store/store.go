@@ -5,7 +5,8 @@
 // implementation of each; an in-memory twin (Memory, MemoryClaims,
 // MemoryPeople) serves tests and the local runner, and the shared
 // conformance tests check both against the real Firestore emulator.
-// docs/firestore-schema.md lists every collection.
+// docs/operations.md ("What is stored in Firestore") lists every
+// collection.
 //
 // # Firestore layout
 //
@@ -28,7 +29,18 @@
 //
 // TTL deletion runs some time (typically within a day) after expire_at
 // passes; a record is never needed after that, as PagerDuty stops
-// redelivering a webhook after 48 hours. Incident documents are kept.
+// redelivering a webhook after 48 hours.
+//
+// An incident document carries expire_at once its incident resolved: the
+// resolution time plus the store's retention (HISTORY_RETENTION), for a
+// TTL policy on the collection group incidents, created once likewise:
+//
+//	gcloud firestore fields ttls update expire_at \
+//	  --collection-group=incidents --enable-ttl [--database=DATABASE]
+//
+// An open incident's document has none, so no policy ever deletes it (see
+// expireAt). Deleting an incident document leaves its events, which
+// expire on their own.
 //
 // Firestore stores times with microsecond precision and returns them in
 // UTC, so a time read back equals the one written (time.Time.Equal) only
@@ -39,6 +51,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/incident-channels/incident-channels/incident"
@@ -105,6 +118,22 @@ func cloneSlice[E any](s []E) []E {
 		return nil
 	}
 	return append([]E(nil), s...)
+}
+
+// expireAt is when the document of st may be deleted: retention (zero:
+// incident.HistoryRetention) after the incident resolved. While the
+// incident is open it is zero, written as no expire_at at all rather
+// than a far-off date: a document without the field is one no TTL policy
+// can delete, whatever the retention, and a reopened incident's update
+// removes the field.
+func expireAt(st incident.State, retention time.Duration) time.Time {
+	if st.Snapshot.Status != incident.StatusResolved || st.Snapshot.ResolvedAt.IsZero() {
+		return time.Time{}
+	}
+	if retention <= 0 {
+		retention = incident.HistoryRetention
+	}
+	return st.Snapshot.ResolvedAt.Add(retention)
 }
 
 // archivable reports whether st is an incident whose own channel the

@@ -32,13 +32,27 @@ type harness struct {
 	// eventIDs lists the ids of the event records stored for incidentID,
 	// looking past the Store interface.
 	eventIDs func(t *testing.T, incidentID string) []string
+	// expireAt returns the expire_at of incidentID's document, and
+	// whether it has one.
+	expireAt func(t *testing.T, incidentID string) (time.Time, bool)
 }
+
+// testRetention is the stores' retention in the conformance tests: not
+// the default, to show the one given is used.
+const testRetention = 30 * 24 * time.Hour
 
 func newMemoryHarness(t *testing.T) harness {
 	m := NewMemory()
+	m.Retention = testRetention
 	return harness{
 		store:    m,
 		instance: func(t *testing.T) incident.Store { return m },
+		expireAt: func(t *testing.T, incidentID string) (time.Time, bool) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			at, ok := m.expires[incidentID]
+			return at, ok
+		},
 		eventIDs: func(t *testing.T, incidentID string) []string {
 			m.mu.Lock()
 			defer m.mu.Unlock()
@@ -62,6 +76,7 @@ func newFirestoreHarness(t *testing.T) harness {
 		if err != nil {
 			t.Fatalf("OpenFirestore(%q) error = %v", project, err)
 		}
+		s.Retention = testRetention
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
@@ -69,6 +84,22 @@ func newFirestoreHarness(t *testing.T) harness {
 	return harness{
 		store:    s,
 		instance: func(t *testing.T) incident.Store { return open(t) },
+		expireAt: func(t *testing.T, incidentID string) (time.Time, bool) {
+			t.Helper()
+			snap, err := getDoc(context.Background(), s.client, s.client.Collection(incidentsCollection).Doc(incidentID))
+			if err != nil || !snap.Exists() {
+				t.Fatalf("read incident %s: exists %t, error %v", incidentID, snap != nil && snap.Exists(), err)
+			}
+			v, ok := snap.Data()["expire_at"]
+			if !ok {
+				return time.Time{}, false
+			}
+			at, isTime := v.(time.Time)
+			if !isTime {
+				t.Fatalf("incident %s: expire_at = %T %v, want a timestamp (the TTL policy ignores anything else)", incidentID, v, v)
+			}
+			return at, true
+		},
 		eventIDs: func(t *testing.T, incidentID string) []string {
 			t.Helper()
 			refs, err := s.client.Collection(incidentsCollection).Doc(incidentID).Collection(eventsCollection).
@@ -113,6 +144,7 @@ func TestStore(t *testing.T) {
 		{"ValidIDsAtTheLimits", testValidIDs},
 		{"NoAliasing", testNoAliasing},
 		{"DueForArchiving", testDue},
+		{"ExpiresOnceResolved", testExpiresOnceResolved},
 		{"ByChannel", testByChannel},
 		{"Memory", testMemory},
 		{"MemoryOfReopenedAndMerged", testMemoryReopenedMerged},
@@ -197,7 +229,7 @@ func fullState() incident.State {
 		ChannelName: "inc-1234-checkout-latency",
 		LeaseOwner:  "attempt-1",
 		LeaseUntil:  testTime.Add(30 * time.Second),
-		Ledger: []incident.Pending{
+		Ledger: []incident.Entry{
 			{Key: incident.KeyChannel, Owner: "attempt-1", Since: testTime.Add(-time.Second).UTC(), Names: []string{"inc-q1abcdef-checkout", "inc-1234-checkout-latency"}},
 			{Key: incident.BoardKey("CPOSTING"), Owner: "attempt-1", Thread: true},
 			{Key: incident.KeyTopic, PutOff: true, Event: "E7"},
@@ -207,6 +239,7 @@ func fullState() incident.State {
 		Topic:           "Acknowledged · high · P1 · Checkout API",
 		Bookmarks:       []string{"https://acme.pagerduty.com/incidents/Q1ABCDEF", "https://meet.example.com/abc"},
 		Invitees:        []string{"U0LEAD", "@sre-oncall"},
+		CannotInvite:    []string{"Alan Turing (no Slack account)"},
 		ChannelArchived: true,
 		Closed:          true,
 		PastChannels:    []string{"C0OLD"},
@@ -309,6 +342,53 @@ func testRoundTrip(t *testing.T, h harness) {
 				t.Errorf("EventRecord read back (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// testExpiresOnceResolved: an incident document gets an expire_at, the
+// store's retention after the incident resolved, for the TTL policy to
+// delete it by; an open incident's document has none, and a reopen (here
+// written by another instance) removes it.
+func testExpiresOnceResolved(t *testing.T, h harness) {
+	const id = "QEXPIRE"
+	resolvedAt := testTime.Add(-time.Hour)
+	setStatus := func(s incident.Store, status incident.Status, at time.Time) {
+		t.Helper()
+		err := s.Update(context.Background(), id, "", func(st *incident.State, _ *incident.EventRecord) (incident.Change, error) {
+			st.Snapshot.ID, st.Snapshot.Status, st.Snapshot.ResolvedAt = id, status, at
+			st.Version++
+			return incident.ChangeState, nil
+		})
+		if err != nil {
+			t.Fatalf("Update(%s) to %s error = %v", id, status, err)
+		}
+	}
+	wantExpiry := func(step string, want time.Time) {
+		t.Helper()
+		got, ok := h.expireAt(t, id)
+		switch {
+		case want.IsZero() && ok:
+			t.Errorf("%s: expire_at = %v, want none", step, got)
+		case !want.IsZero() && (!ok || !got.Equal(want)):
+			t.Errorf("%s: expire_at = %v (set %t), want %v", step, got, ok, want)
+		}
+	}
+	setStatus(h.store, incident.StatusTriggered, time.Time{})
+	wantExpiry("triggered", time.Time{})
+	setStatus(h.store, incident.StatusResolved, resolvedAt)
+	wantExpiry("resolved", resolvedAt.Add(testRetention))
+	setStatus(h.instance(t), incident.StatusAcknowledged, time.Time{})
+	wantExpiry("reopened", time.Time{})
+	setStatus(h.store, incident.StatusResolved, testTime)
+	wantExpiry("resolved again", testTime.Add(testRetention))
+
+	// A document first written resolved (its earlier events lost) gets
+	// one at once.
+	write(t, h.store, "QLATE", "", incident.ChangeState, incident.State{
+		Snapshot: incident.Snapshot{ID: "QLATE", Status: incident.StatusResolved, ResolvedAt: resolvedAt},
+	}, incident.EventRecord{})
+	if got, ok := h.expireAt(t, "QLATE"); !ok || !got.Equal(resolvedAt.Add(testRetention)) {
+		t.Errorf("created resolved: expire_at = %v (set %t), want %v", got, ok, resolvedAt.Add(testRetention))
 	}
 }
 
@@ -838,7 +918,7 @@ func TestFirestoreReadsPendingWorkOfOlderDocuments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []incident.Pending{
+	want := []incident.Entry{
 		{Key: incident.KeyChannel, Owner: "old-attempt", Since: testTime.UTC(), Names: []string{"inc-7-db-down"}},
 		{Key: incident.BoardKey("CLOW"), Owner: "old-attempt", Thread: true},
 	}

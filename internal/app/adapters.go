@@ -52,8 +52,16 @@ func responderErr(err error) error {
 type actors struct{ a *people.Actors }
 
 func (a actors) Lookup(ctx context.Context, slackUserID string) (incident.Actor, error) {
-	act, err := a.a.Lookup(ctx, slackUserID)
-	return incident.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email, Role: act.Role}, err
+	return actor(a.a.Lookup(ctx, slackUserID))
+}
+
+func (a actors) Reload(ctx context.Context, slackUserID string) (incident.Actor, error) {
+	return actor(a.a.Reload(ctx, slackUserID))
+}
+
+func actor(act people.Actor, err error) (incident.Actor, error) {
+	return incident.Actor{PagerDutyID: act.PagerDutyID, Name: act.Name, Email: act.Email, Role: act.Role,
+		Teams: act.Teams, FromCache: act.FromCache}, err
 }
 
 // explain is what a responder reads when acting failed: why their Slack
@@ -61,6 +69,9 @@ func (a actors) Lookup(ctx context.Context, slackUserID string) (incident.Actor,
 func explain(err error) string {
 	var noUser *people.NoPagerDutyUserError
 	switch {
+	case errors.Is(err, people.ErrNotOurs):
+		// Its text is the plain answer.
+		return err.Error()
 	case errors.As(err, &noUser):
 		// Only the user who acted sees this: it names their own address,
 		// the one thing they need to fix it.
@@ -68,7 +79,7 @@ func explain(err error) string {
 			" (your Slack one). Ask a PagerDuty admin to add you, or to use the same email address as in Slack."
 	case errors.Is(err, people.ErrNoEmail):
 		return "Slack does not show Incident Channels your email address, so it cannot find your PagerDuty user: " +
-			"you may be in this channel from another workspace, or an admin must grant the app the users:read.email scope (and reinstall it)."
+			"an admin must grant the app the users:read.email scope (and reinstall it)."
 	}
 	return pagerduty.Explain(err)
 }

@@ -30,11 +30,6 @@ import (
 // what a runner or test sets in code.
 type Config struct {
 	config.Config
-	// AllowHTTPResponseURL lets the answers to Slack's requests go to a
-	// plain-http response_url: for a fake Slack on this machine (the
-	// sandbox, tests), never read from the environment. Slack's own are
-	// https.
-	AllowHTTPResponseURL bool
 
 	// leaseTTL and leaseMargin override incident.LeaseTTL and
 	// incident.LeaseMargin; tests shorten them so that a lease kept after
@@ -81,12 +76,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	)
 	switch cfg.Store {
 	case "memory":
-		st, cache, claims = store.NewMemory(), &store.MemoryPeople{}, &store.MemoryClaims{}
+		m := store.NewMemory()
+		m.Retention = cfg.HistoryRetention
+		st, cache, claims = m, &store.MemoryPeople{}, &store.MemoryClaims{}
 	default:
 		fs, err := store.OpenFirestore(ctx, cfg.Project, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open Firestore (GOOGLE_CLOUD_PROJECT=%q, FIRESTORE_DATABASE=%q): %w", cfg.Project, cfg.Database, err)
 		}
+		fs.Retention = cfg.HistoryRetention
 		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
 	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
@@ -94,6 +92,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
 		Memory: st,
+	}
+	if !cfg.AllowSharedChannels {
+		icfg.ExternalChannels = slack
 	}
 	if cfg.Routes != nil {
 		icfg.Router = cfg.Routes
@@ -116,15 +117,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	case len(cfg.UserOverrides) > 0:
 		icfg.Directory = people.New(people.Options{Slack: slack, Cache: cache, Overrides: cfg.UserOverrides, Log: log})
 	}
-	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, Explain: explain, Log: log}
+	responder := incident.ResponderOptions{Incidents: st, Claims: claims, Slack: slack, ActRoles: cfg.ActRoles, Explain: explain, Log: log}
 	if pd != nil {
 		responder.PagerDuty = pdActions{pd}
-		responder.Actors = actors{people.NewActors(people.ActorOptions{PagerDuty: pd, Slack: slack, Cache: cache, Log: log})}
+		responder.Actors = actors{people.NewActors(people.ActorOptions{
+			PagerDuty: pd, Slack: slack, AllowGuests: cfg.AllowGuests, Cache: cache, Log: log,
+		})}
 		if cfg.PagerDutyFrom != "" {
 			icfg.PagerDuty = pagerduty.Annotator{Client: pd, From: cfg.PagerDutyFrom}
 		}
 	}
-	h := &Handler{}
+	h := &Handler{slackOps: slack, posted: postedChannels(cfg.Config), allowShared: cfg.AllowSharedChannels}
 	// One middleware chain serves every endpoint: recover, request log,
 	// body limit, method check.
 	chain := endpoint.Chain{Log: log, TraceProject: cfg.Project}
@@ -133,8 +136,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		// a token, saying what to set (config.Notices says so at start).
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
-			Secrets: cfg.SlackSigningSecrets, Team: slack.TeamID, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
-			Budget: cfg.slackBudget, AllowHTTPResponseURL: cfg.AllowHTTPResponseURL,
+			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
+			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL, Requests: claims,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)
@@ -170,6 +173,11 @@ type Handler struct {
 	sweep       http.Handler
 	sweeper     sweep.Sweeper
 	sweepBudget time.Duration
+
+	// slackOps, posted and allowShared serve checkSharedChannels.
+	slackOps    *slackops.Client
+	posted      map[string][]string
+	allowShared bool
 }
 
 // ErrSweepNotConfigured is Sweep's error, and a 404 at sweep.Path, when

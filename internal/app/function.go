@@ -59,9 +59,14 @@ func start(getenv func(string) string, log *slog.Logger, build buildFunc) *Funct
 	for _, n := range config.Notices(f.cfg.Config) {
 		log.Info(n)
 	}
-	if _, err := f.webhook(); err != nil {
+	h, err := f.webhook()
+	if err != nil {
 		log.Error("setup failed: tried again on the next request", "error", err.Error())
+		return f
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), sharedCheckTimeout)
+	defer cancel()
+	h.checkSharedChannels(ctx, log)
 	return f
 }
 
@@ -146,8 +151,11 @@ func (f *Function) Sweep(ctx context.Context) (sweep.Report, error) {
 	return h.Sweep(ctx)
 }
 
-// setupRetry spaces attempts of a failed setup; setupTimeout bounds one.
+// setupRetry spaces attempts of a failed setup; setupTimeout bounds one;
+// sharedCheckTimeout bounds the check of the announce and post_to
+// channels' sharing at start.
 const (
-	setupRetry   = 5 * time.Second
-	setupTimeout = 2 * time.Second
+	setupRetry         = 5 * time.Second
+	setupTimeout       = 2 * time.Second
+	sharedCheckTimeout = 2 * time.Second
 )

@@ -81,7 +81,6 @@ func benchClick(b *testing.B, action string, cold bool, serial int) {
 		"PAGERDUTY_API_TOKEN":  e2ePagerDutyKey,
 		"PAGERDUTY_API_URL":    slowProxy(b, pd.URL(), benchPagerDutyLatency),
 	})
-	cfg.AllowHTTPResponseURL = true
 	l := &loop{instance: serve(b, cfg), slack: fake, pd: pd, answerURL: answers.URL}
 	user := func(n int) string {
 		if cold {

@@ -9,8 +9,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,7 +101,7 @@ func (l *loop) start(t *testing.T, storeKind, project string, extra map[string]s
 		env[k] = v
 	}
 	cfg := instanceConfig(t, l.slack, storeKind, project, env)
-	cfg.budget, cfg.leaseMargin, cfg.AllowHTTPResponseURL = testBudget, testLeaseMargin, true
+	cfg.budget, cfg.leaseMargin = testBudget, testLeaseMargin
 	l.instance = serve(t, cfg)
 }
 
@@ -157,7 +159,7 @@ func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID strin
 	payload, _ := json.Marshal(map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": team, "domain": "fake"},
 		"user":       map[string]any{"id": user, "username": "ada", "team_id": team},
-		"trigger_id": "T" + user + actionID, "response_url": l.answerURL,
+		"trigger_id": triggerID(), "response_url": l.answerURL,
 		"channel":   map[string]any{"id": "C0INC"},
 		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC"},
 		"actions":   []map[string]any{{"action_id": actionID, "block_id": "respond", "value": incidentID, "type": "button", "action_ts": "1.2"}},
@@ -166,12 +168,19 @@ func (l *loop) clickPayload(t testing.TB, user, actionID, team, incidentID strin
 	return status, took
 }
 
+// triggers numbers the requests the tests send.
+var triggers atomic.Int64
+
+// triggerID is a new trigger_id: Slack gives each request its own, so no
+// two requests, even in the same second, carry the same signature.
+func triggerID() string { return "T" + strconv.FormatInt(triggers.Add(1), 10) }
+
 // command sends /inc text from user in channel and returns the answer.
 func (l *loop) command(t *testing.T, user, channel, text string) (int, string) {
 	t.Helper()
 	status, body, _ := l.post(t, slackops.PathCommands, url.Values{
 		"team_id": {slackfake.DefaultTeamID}, "channel_id": {channel}, "user_id": {user}, "user_name": {"ada"},
-		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {"TCMD"},
+		"command": {"/inc"}, "text": {text}, "response_url": {l.answerURL}, "trigger_id": {triggerID()},
 	}, e2eSigningSecret)
 	return status, body
 }
@@ -373,25 +382,171 @@ func TestEndToEndBacklinkWhilePagerDutyFails(t *testing.T) {
 }
 
 // TestEndToEndHiddenEmail: a responder whose email Slack does not show
-// (the scope missing, a user of another workspace) is told why, and the
-// answer is cached: a second click asks Slack nothing.
+// (the scope missing) is told why, and the answer is cached: a second
+// click asks Slack nothing.
 func TestEndToEndHiddenEmail(t *testing.T) {
 	t.Parallel()
-	for _, user := range []string{"UADA", "UOTHERWS"} {
-		t.Run(user, func(t *testing.T) {
+	l := newLoop(t, nil)
+	l.mustDeliver(t, "triggered.json", "processed")
+	l.slack.HideEmails(true)
+	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+	wantContains(t, "answer", l.lastEphemeral(), "does not show Incident Channels your email address")
+	before := l.slack.Calls("users.info")
+	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+	if got := l.slack.Calls("users.info"); got != before {
+		t.Errorf("users.info calls %d → %d, want the miss cached", before, got)
+	}
+	if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
+		t.Errorf("incident %s, want untouched", inc.Status)
+	}
+}
+
+// sharedChannelClick sends the block_actions payload Slack sends when
+// user clicks Resolve on the root in a channel shared with another
+// organisation (Slack Connect): team is the app's workspace, user.team_id
+// the user's own team.
+func (l *loop) sharedChannelClick(t *testing.T, user, userTeam string) int {
+	t.Helper()
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "team": map[string]any{"id": slackfake.DefaultTeamID, "domain": slackfake.DefaultDomain},
+		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": userTeam},
+		"api_app_id": "AINCIDENTS", "token": "unused", "trigger_id": triggerID(), "response_url": l.answerURL,
+		"is_enterprise_install": false, "channel": map[string]any{"id": "C0INC", "name": "inc-1234-checkout"},
+		"container": map[string]any{"type": "message", "message_ts": "1.1", "channel_id": "C0INC", "is_ephemeral": false},
+		"message":   map[string]any{"type": "message", "user": slackfake.BotUserID, "ts": "1.1", "text": "#1234"},
+		"actions": []map[string]any{{"action_id": "incident_resolve", "block_id": "respond", "value": e2eIncident,
+			"type": "button", "action_ts": "1.2", "text": map[string]any{"type": "plain_text", "text": "Resolve"}}},
+	})
+	status, _, _ := l.post(t, slackops.PathInteractions, url.Values{"payload": {string(payload)}}, e2eSigningSecret)
+	return status
+}
+
+// resolveFrom has user of userTeam click Resolve in a shared channel and
+// checks the outcome: resolved when refusal is "", else the refusal
+// answered and the incident untouched. It reports whether it was refused.
+func (l *loop) resolveFrom(t *testing.T, user, userTeam, refusal string) bool {
+	t.Helper()
+	if status := l.sharedChannelClick(t, user, userTeam); status != http.StatusOK {
+		t.Fatalf("click answered %d, want 200", status)
+	}
+	inc, _ := l.pd.Incident(e2eIncident)
+	if refusal == "" {
+		wantContains(t, "answer", l.lastEphemeral(), "Resolved #1234")
+		if inc.Status != "resolved" {
+			t.Errorf("PagerDuty incident %s, want resolved", inc.Status)
+		}
+		return false
+	}
+	wantContains(t, "answer", l.lastEphemeral(), "ephemeral: ", refusal)
+	if inc.Status != "triggered" {
+		t.Errorf("PagerDuty incident %s, want triggered still", inc.Status)
+	}
+	return true
+}
+
+// TestEndToEndOnlyOurPeopleAct: only the workspace's own people act. In a
+// channel shared with another organisation, an external user clicking
+// Resolve — by the payload's user.team_id, or by users.info when the
+// payload does not tell — gets a plain refusal; so do deactivated
+// accounts, bots, unconfirmed addresses and guests (unless ALLOW_GUESTS).
+// Nothing happens in PagerDuty.
+func TestEndToEndOnlyOurPeopleAct(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		user     string
+		userTeam string
+		env      map[string]string
+		setup    func(l *loop)
+		want     string // "" resolves
+	}{
+		{name: "external user in a shared channel", user: "UEXT", userTeam: "T0PARTNER", want: "from another organisation",
+			setup: func(l *loop) {
+				l.slack.AddUser("UEXT", "ada@example.com", false) // even with a PagerDuty user's address
+				l.slack.SetTraits("UEXT", slackfake.UserTraits{TeamID: "T0PARTNER"})
+			}},
+		{name: "external by users.info", user: "UEXT", userTeam: slackfake.DefaultTeamID, want: "from another organisation",
+			setup: func(l *loop) {
+				l.slack.AddUser("UEXT", "ada@example.com", false)
+				l.slack.SetTraits("UEXT", slackfake.UserTraits{TeamID: "T0PARTNER"})
+			}},
+		{name: "a stranger", user: "UEXT", userTeam: slackfake.DefaultTeamID, want: "from another organisation",
+			setup: func(l *loop) {
+				l.slack.AddUser("UEXT", "ada@example.com", false)
+				l.slack.SetTraits("UEXT", slackfake.UserTraits{Stranger: true})
+			}},
+		{name: "unknown to the workspace", user: "UOTHERWS", userTeam: slackfake.DefaultTeamID, want: "from another organisation"},
+		{name: "deactivated", user: "UADA", userTeam: slackfake.DefaultTeamID, want: "deactivated",
+			setup: func(l *loop) { l.slack.AddUser("UADA", "ada@example.com", true) }},
+		{name: "an app user", user: "UADA", userTeam: slackfake.DefaultTeamID, want: "Bots and apps",
+			setup: func(l *loop) { l.slack.SetTraits("UADA", slackfake.UserTraits{AppUser: true}) }},
+		{name: "address not confirmed", user: "UADA", userTeam: slackfake.DefaultTeamID, want: "not confirmed your email",
+			setup: func(l *loop) { l.slack.SetTraits("UADA", slackfake.UserTraits{EmailUnconfirmed: true}) }},
+		{name: "a guest", user: "UADA", userTeam: slackfake.DefaultTeamID, want: "ALLOW_GUESTS",
+			setup: func(l *loop) { l.slack.SetTraits("UADA", slackfake.UserTraits{Restricted: true}) }},
+		{name: "a guest, guests allowed", user: "UADA", userTeam: slackfake.DefaultTeamID, env: map[string]string{"ALLOW_GUESTS": "true"},
+			setup: func(l *loop) { l.slack.SetTraits("UADA", slackfake.UserTraits{UltraRestricted: true}) }},
+		{name: "a member", user: "UADA", userTeam: slackfake.DefaultTeamID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLoop(t, nil)
+			l := newLoop(t, tt.env)
 			l.mustDeliver(t, "triggered.json", "processed")
-			l.slack.HideEmails(true)
-			l.click(t, user, "incident_acknowledge", slackfake.DefaultTeamID)
-			wantContains(t, "answer", l.lastEphemeral(), "does not show Incident Channels your email address")
-			before := l.slack.Calls("users.info")
-			l.click(t, user, "incident_acknowledge", slackfake.DefaultTeamID)
-			if got := l.slack.Calls("users.info"); got != before {
-				t.Errorf("users.info calls %d → %d, want the miss cached", before, got)
+			if tt.setup != nil {
+				tt.setup(l)
 			}
-			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
-				t.Errorf("incident %s, want untouched", inc.Status)
+			l.pd.ResetCalls()
+			if !l.resolveFrom(t, tt.user, tt.userTeam, tt.want) {
+				return
+			}
+			for _, r := range l.pd.Requests() {
+				if r.Method != http.MethodGet {
+					t.Errorf("PagerDuty got %s %s, want no write", r.Method, r.Path)
+				}
+			}
+		})
+	}
+}
+
+// TestEndToEndPagerDutyRoles: a Slack user acts as PagerDuty would let
+// their PagerDuty user: a limited user only on their own teams'
+// incidents (the incident is Payments', PTEAM01), an observer never, and
+// ACT_ROLES narrows the roles further. A promotion in PagerDuty takes
+// effect at the next click, though the role is cached.
+func TestEndToEndPagerDutyRoles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		role  string
+		teams []string
+		env   map[string]string
+		want  string // "" resolves
+	}{
+		{name: "limited user of the incident's team", role: "limited_user", teams: []string{"PTEAM01"}},
+		{name: "limited user of another team", role: "limited_user", teams: []string{"PTEAM99"}, want: "belongs to Payments"},
+		{name: "restricted access without a team", role: "restricted_access", want: "belongs to Payments"},
+		{name: "observer", role: "observer", want: "*observer* role, which may not change incidents"},
+		{name: "read-only user", role: "read_only_user", want: "may not change incidents"},
+		{name: "user, ACT_ROLES owner,admin", role: "user", env: map[string]string{"ACT_ROLES": "owner,admin"}, want: "(ACT_ROLES)"},
+		{name: "admin, ACT_ROLES owner,admin", role: "admin", env: map[string]string{"ACT_ROLES": "owner,admin"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			l := newLoop(t, tt.env)
+			l.mustDeliver(t, "triggered.json", "processed")
+			l.pd.SetRole("PADA", tt.role)
+			l.pd.SetTeams("PADA", tt.teams...)
+			if !l.resolveFrom(t, "UADA", slackfake.DefaultTeamID, tt.want) {
+				return
+			}
+			// Promoted in PagerDuty: the next click acts, the cached
+			// role notwithstanding.
+			l.pd.SetRole("PADA", "admin")
+			l.sharedChannelClick(t, "UADA", slackfake.DefaultTeamID)
+			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "resolved" {
+				t.Errorf("after a promotion: PagerDuty incident %s, want resolved (answer %q)", inc.Status, l.lastEphemeral())
 			}
 		})
 	}

@@ -55,16 +55,29 @@ type Config struct {
 	// PagerDutyFrom is the PagerDuty user the back-link notes are written
 	// as (PAGERDUTY_FROM_EMAIL); "" writes none.
 	PagerDutyFrom string
+	// HistoryRetention is how long after its incident resolved an
+	// incident's record is kept (HISTORY_RETENTION).
+	HistoryRetention time.Duration
+	// AllowSharedChannels lets the announce and post-only channels be
+	// shared with another organisation (ALLOW_SHARED_CHANNELS).
+	AllowSharedChannels bool
+	// ActRoles are the PagerDuty roles that may act from Slack
+	// (ACT_ROLES), of incident.ActingRoles.
+	ActRoles []string
+	// AllowGuests lets the Slack workspace's guests act (ALLOW_GUESTS).
+	AllowGuests bool
 }
 
 // String hides the secrets so a Config can be logged.
 func (c Config) String() string {
 	return fmt.Sprintf("Config{secrets:%d, slack_api_url:%q, store:%q, project:%q, database:%q, channel_prefix:%q, invite_users:%d, "+
 		"announce:%q, routing_file:%q, pagerduty_token:%t, pagerduty_api_url:%q, user_overrides:%d, "+
-		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q}",
+		"archive_after:%q, sweep_audience:%q, sweep_invoker:%q, slack_signing_secrets:%d, pagerduty_from_email:%q, "+
+		"history_retention:%q, allow_shared_channels:%t, act_roles:%q, allow_guests:%t}",
 		len(c.WebhookSecrets), c.SlackAPIURL, c.Store, c.Project, c.Database, c.ChannelPrefix, len(c.InviteUsers),
 		c.Announce, c.RoutingFile, c.PagerDutyToken != "", c.PagerDutyURL, len(c.UserOverrides),
-		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom)
+		archiveAfterText(c.ArchiveAfter), c.SweepAudience, c.SweepInvoker, len(c.SlackSigningSecrets), c.PagerDutyFrom,
+		c.HistoryRetention.String(), c.AllowSharedChannels, strings.Join(c.ActRoles, ","), c.AllowGuests)
 }
 
 // archiveAfterText is ARCHIVE_AFTER as a person reads it: "never" for 0.
@@ -121,6 +134,11 @@ func crossChecks(cfg Config, archiveAfter string) []error {
 	var errs []error
 	if cfg.PagerDutyFrom != "" && cfg.PagerDutyToken == "" {
 		errs = append(errs, errors.New("PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN (the back-link note is written with the REST API key)"))
+	}
+	if cfg.ArchiveAfter > 0 && cfg.HistoryRetention >= minHistoryRetention && cfg.HistoryRetention < cfg.ArchiveAfter+day {
+		// The sweep reads the incident's record to archive its channel,
+		// and may run late (Slack down, a missed schedule).
+		errs = append(errs, errors.New("HISTORY_RETENTION must be at least a day longer than ARCHIVE_AFTER: the sweep needs an incident's record to archive its channel"))
 	}
 	if archiveAfter != "" {
 		if cfg.SweepAudience == "" {

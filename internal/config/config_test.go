@@ -43,6 +43,8 @@ func TestLoad(t *testing.T) {
 		ChannelPrefix:       "inc",
 		InviteUsers:         []string{"U01", "W02"},
 		PagerDutyURL:        "https://api.pagerduty.com",
+		HistoryRetention:    incident.HistoryRetention,
+		ActRoles:            incident.ActingRoles,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("Load mismatch (-want +got):\n%s", diff)
@@ -72,6 +74,13 @@ func TestLoadErrors(t *testing.T) {
 		{"bad interactivity values", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "PAGERDUTY_FROM_EMAIL": "Bot <bot@example.com>",
 		}, []string{"PAGERDUTY_FROM_EMAIL must be the email address", "PAGERDUTY_FROM_EMAIL needs PAGERDUTY_API_TOKEN"}},
+		{"bad acting values", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1",
+			"ACT_ROLES": "owner, superuser,observer", "ALLOW_GUESTS": "yes please",
+		}, []string{"ACT_ROLES: entry 2 is not a PagerDuty role", "ACT_ROLES: entry 3 is a read-only PagerDuty role", "ALLOW_GUESTS must be true or false"}},
+		{"no acting role", map[string]string{
+			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ACT_ROLES": ",",
+		}, []string{"ACT_ROLES names no role"}},
 		{"missing routing file", map[string]string{
 			"PAGERDUTY_WEBHOOK_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-1", "ROUTING_FILE": "/nonexistent/routes.yaml",
 		}, []string{"ROUTING_FILE: the rules file cannot be read: no such file or directory"}},
@@ -88,6 +97,18 @@ func TestLoadErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLoadActing: ACT_ROLES narrows the acting roles (any case, no
+// repeats) and ALLOW_GUESTS lets guests act.
+func TestLoadActing(t *testing.T) {
+	cfg, err := Load(envOf(goodEnvWith(map[string]string{"ACT_ROLES": " Owner,admin,owner ", "ALLOW_GUESTS": "true"})))
+	if err != nil {
+		t.Fatalf("Load error = %v", err)
+	}
+	if want := []string{"owner", "admin"}; !cmp.Equal(cfg.ActRoles, want) || !cfg.AllowGuests {
+		t.Errorf("Load = ACT_ROLES %q, ALLOW_GUESTS %t; want %q, true", cfg.ActRoles, cfg.AllowGuests, want)
 	}
 }
 
@@ -233,6 +254,84 @@ func TestLoadSweepErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadHistoryRetention(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"default", nil, 400 * 24 * time.Hour},
+		{"days", map[string]string{"HISTORY_RETENTION": " 30d "}, 30 * 24 * time.Hour},
+		{"one day", map[string]string{"HISTORY_RETENTION": "1d"}, 24 * time.Hour},
+		{"Go duration", map[string]string{"HISTORY_RETENTION": "72h"}, 72 * time.Hour},
+		{"a day longer than ARCHIVE_AFTER", map[string]string{"HISTORY_RETENTION": "4d", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, 96 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(envOf(goodEnvWith(tt.env)))
+			if err != nil {
+				t.Fatalf("Load error = %v", err)
+			}
+			if cfg.HistoryRetention != tt.want {
+				t.Errorf("Load: HistoryRetention = %v, want %v", cfg.HistoryRetention, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadHistoryRetentionErrors: a retention that would delete the
+// records of live or just-resolved incidents, or of incidents whose
+// channel the sweep is still to archive, is a problem.
+func TestLoadHistoryRetentionErrors(t *testing.T) {
+	t.Parallel()
+	const format = "HISTORY_RETENTION must be whole days like 400d, or a Go duration like 72h, of at least 1d"
+	const archive = "HISTORY_RETENTION must be at least a day longer than ARCHIVE_AFTER"
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"hours meant as days", map[string]string{"HISTORY_RETENTION": "4h"}, format},
+		{"zero days", map[string]string{"HISTORY_RETENTION": "0d"}, format},
+		{"negative", map[string]string{"HISTORY_RETENTION": "-30d"}, format},
+		{"words", map[string]string{"HISTORY_RETENTION": "1 year"}, format},
+		{"bare number", map[string]string{"HISTORY_RETENTION": "400"}, format},
+		{"too many days", map[string]string{"HISTORY_RETENTION": "999999999d"}, format},
+		{"shorter than ARCHIVE_AFTER", map[string]string{"HISTORY_RETENTION": "2d", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, archive},
+		{"less than a day longer", map[string]string{"HISTORY_RETENTION": "95h", "ARCHIVE_AFTER": "72h", "SWEEP_AUDIENCE": sweepAudience, "SWEEP_INVOKER": sweepInvoker}, archive},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(envOf(goodEnvWith(tt.env)))
+			if got := Problems(err); len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+				t.Errorf("Load problems = %q, want one starting %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadAllowSharedChannels(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		value   string
+		want    bool
+		problem bool
+	}{
+		{"", false, false}, {"true", true, false}, {"TRUE", true, false}, {"false", false, false}, {"yes please", false, true},
+	} {
+		cfg, err := Load(envOf(goodEnvWith(map[string]string{"ALLOW_SHARED_CHANNELS": tt.value})))
+		switch got := Problems(err); {
+		case tt.problem && (len(got) != 1 || !strings.HasPrefix(got[0], "ALLOW_SHARED_CHANNELS must be true or false")):
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: problems %q, want one naming the variable", tt.value, got)
+		case !tt.problem && err != nil:
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: Load error = %v", tt.value, err)
+		case !tt.problem && cfg.AllowSharedChannels != tt.want:
+			t.Errorf("ALLOW_SHARED_CHANNELS=%q: AllowSharedChannels = %t, want %t", tt.value, cfg.AllowSharedChannels, tt.want)
+		}
 	}
 }
 

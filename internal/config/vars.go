@@ -3,8 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/mail"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +63,14 @@ func Default(name string) string {
 // slip (72s meant as 72h) that would archive channels as soon as their
 // incident resolved.
 const minArchiveAfter = time.Minute
+
+// minHistoryRetention is the shortest HISTORY_RETENTION: anything shorter
+// is a slip (4h meant as 4 days) that would delete the records of
+// incidents just resolved, which a late event or the sweep still needs.
+const minHistoryRetention = 24 * time.Hour
+
+// day is the unit of HISTORY_RETENTION's "400d" form.
+const day = 24 * time.Hour
 
 // Vars are the function's environment variables, in the README's order.
 var Vars = []Var{
@@ -168,6 +179,11 @@ var Vars = []Var{
 		load: func(cfg *Config, v string) error { cfg.RoutingFile = v; return nil },
 	},
 	{
+		Name: "ALLOW_SHARED_CHANNELS", Required: "no", Default: "false",
+		Description: "`true` lets the announce channel and a rule's `post_to` channel be shared with another organisation (Slack Connect); otherwise nothing is posted in such a channel, and the log says so at start (*Announce channel*)",
+		load:        loadBool("ALLOW_SHARED_CHANNELS", func(cfg *Config, b bool) { cfg.AllowSharedChannels = b }),
+	},
+	{
 		Name: "PAGERDUTY_API_TOKEN", Required: "no", Secret: true,
 		Description: "PagerDuty REST API key; turns on inviting the people PagerDuty involved (*Who is invited*; read access is enough) and, with `SLACK_SIGNING_SECRET`, acting from Slack (*Acting from Slack*; needs a full-access key)",
 		load:        func(cfg *Config, v string) error { cfg.PagerDutyToken = v; return nil },
@@ -187,6 +203,38 @@ var Vars = []Var{
 			}
 			return nil
 		},
+	},
+	{
+		Name: "ACT_ROLES", Required: "no", Default: strings.Join(incident.ActingRoles, ","),
+		Description: "the PagerDuty roles that may act from Slack, comma-separated, to narrow the default, like `owner,admin` (*Acting from Slack*)",
+		load: func(cfg *Config, v string) error {
+			cfg.ActRoles = nil
+			var errs []error
+			for i, role := range splitList(v) {
+				role = strings.ToLower(role)
+				switch {
+				case slices.Contains(incident.ActingRoles, role):
+					if !slices.Contains(cfg.ActRoles, role) {
+						cfg.ActRoles = append(cfg.ActRoles, role)
+					}
+				case slices.Contains(incident.ReadOnlyRoles, role):
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is a read-only PagerDuty role, which may not change incidents; the roles that may are %s",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				default:
+					errs = append(errs, fmt.Errorf("ACT_ROLES: entry %d is not a PagerDuty role that may change incidents (%s)",
+						i+1, strings.Join(incident.ActingRoles, ", ")))
+				}
+			}
+			if len(errs) == 0 && len(cfg.ActRoles) == 0 {
+				errs = append(errs, errors.New("ACT_ROLES names no role; leave it empty for the default"))
+			}
+			return errors.Join(errs...)
+		},
+	},
+	{
+		Name: "ALLOW_GUESTS", Required: "no", Default: "false",
+		Description: "`true` lets Slack guests act from Slack too",
+		load:        loadBool("ALLOW_GUESTS", func(cfg *Config, b bool) { cfg.AllowGuests = b }),
 	},
 	{
 		Name: "PAGERDUTY_API_URL", Required: "no", Default: pagerduty.DefaultAPIURL,
@@ -242,9 +290,48 @@ var Vars = []Var{
 		},
 	},
 	{
+		Name: "HISTORY_RETENTION", Required: "no", Default: strconv.Itoa(int(incident.HistoryRetention/day)) + "d",
+		Description: "how long after an incident resolved its record is kept in Firestore, then deleted by a TTL policy (*Deploy*): whole days like `400d`, or a Go duration like `72h`; at least `1d`, and a day longer than `ARCHIVE_AFTER`. An open incident's record is kept",
+		load: func(cfg *Config, v string) error {
+			d, err := parseRetention(v)
+			cfg.HistoryRetention = d
+			if err != nil || d < minHistoryRetention {
+				return errors.New("HISTORY_RETENTION must be whole days like 400d, or a Go duration like 72h, of at least 1d")
+			}
+			return nil
+		},
+	},
+	{
 		Name: "PORT", Required: "no", Default: "8080",
 		Description: "port of `cmd/local`",
 	},
+}
+
+// loadBool reads a true/false variable, name, with set.
+func loadBool(name string, set func(cfg *Config, b bool)) func(*Config, string) error {
+	return func(cfg *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		set(cfg, b)
+		if err != nil {
+			return errors.New(name + " must be true or false")
+		}
+		return nil
+	}
+}
+
+// parseRetention reads HISTORY_RETENTION: a number of days with the unit
+// d ("400d"), which is how retention is usually said and which Go
+// durations lack, or a Go duration ("72h").
+func parseRetention(v string) (time.Duration, error) {
+	days, ok := strings.CutSuffix(v, "d")
+	if !ok {
+		return time.ParseDuration(v)
+	}
+	n, err := strconv.ParseInt(days, 10, 64)
+	if err != nil || n < 0 || n > int64(math.MaxInt64/day) {
+		return 0, fmt.Errorf("not a number of days: %q", v)
+	}
+	return time.Duration(n) * day, nil
 }
 
 // loadOverrides reads SLACK_USER_OVERRIDES, keyed by PagerDuty user id or

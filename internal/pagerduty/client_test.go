@@ -264,11 +264,12 @@ func TestRetryAfter(t *testing.T) {
 func TestUser(t *testing.T) {
 	t.Parallel()
 	pd, c := newFake(t)
+	pd.SetTeams("PADA", "PTEAM01")
 	got, err := c.User(ctx2s(t), "PADA")
 	if err != nil {
 		t.Fatalf("User(PADA) error = %v", err)
 	}
-	if want := (User{ID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"}); got != want {
+	if want := (User{ID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user", Teams: []string{"PTEAM01"}}); !cmp.Equal(got, want) {
 		t.Errorf("User(PADA) = %+v, want %+v", got, want)
 	}
 	_, err = c.User(ctx2s(t), "PNONE")

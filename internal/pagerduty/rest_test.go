@@ -191,7 +191,7 @@ func TestUserByEmail(t *testing.T) {
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Fatalf("UserByEmail(%q) error = %v, want %v", tt.email, err, tt.wantErr)
 			}
-			if got != tt.want {
+			if !cmp.Equal(got, tt.want) {
 				t.Errorf("UserByEmail(%q) = %+v, want %+v", tt.email, got, tt.want)
 			}
 		})

@@ -26,6 +26,8 @@ type User struct {
 	// Role is the user's PagerDuty role: owner, admin, user,
 	// limited_user, observer, restricted_access, read_only_user, …
 	Role string
+	// Teams are the ids of the user's teams.
+	Teams []string
 }
 
 // userJSON is PagerDuty's user.
@@ -34,10 +36,21 @@ type userJSON struct {
 	Name  string `json:"name"`
 	Email string `json:"email"`
 	Role  string `json:"role"`
+	// Teams are team references, on GET /users and GET /users/{id}
+	// alike.
+	Teams []struct {
+		ID string `json:"id"`
+	} `json:"teams"`
 }
 
 func (u userJSON) user() User {
-	return User{ID: u.ID, Name: u.Name, Email: strings.TrimSpace(u.Email), Role: u.Role}
+	out := User{ID: u.ID, Name: u.Name, Email: strings.TrimSpace(u.Email), Role: u.Role}
+	for _, t := range u.Teams {
+		if t.ID != "" {
+			out.Teams = append(out.Teams, t.ID)
+		}
+	}
+	return out
 }
 
 // User returns the PagerDuty user id (GET /users/{id}). It fails with

@@ -8,30 +8,50 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/incident-channels/incident-channels/incident"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/testclock"
 )
 
-// fakeSlackEmails is users.info's profile.email by Slack user id.
-type fakeSlackEmails struct {
+// fakeSlackUsers is users.info by Slack user id: a user of emails is one
+// of the workspace's own with a confirmed address; users holds others.
+type fakeSlackUsers struct {
 	mu     sync.Mutex
 	emails map[string]string
+	users  map[string]incident.SlackUser
 	err    error // returned by every call when set
 	calls  int
 }
 
-func (s *fakeSlackEmails) UserEmail(_ context.Context, slackUserID string) (string, error) {
+func (s *fakeSlackUsers) SlackUser(_ context.Context, slackUserID string) (incident.SlackUser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
 	if s.err != nil {
-		return "", s.err
+		return incident.SlackUser{}, s.err
 	}
-	return s.emails[slackUserID], nil
+	if u, ok := s.users[slackUserID]; ok {
+		return u, nil
+	}
+	email, ok := s.emails[slackUserID]
+	if !ok {
+		return incident.SlackUser{}, incident.ErrUserNotFound
+	}
+	return incident.SlackUser{Email: email, EmailConfirmed: true}, nil
 }
 
-func (s *fakeSlackEmails) Calls() int {
+func (s *fakeSlackUsers) set(id string, u incident.SlackUser) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == nil {
+		s.users = map[string]incident.SlackUser{}
+	}
+	s.users[id] = u
+}
+
+func (s *fakeSlackUsers) Calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls
@@ -41,7 +61,7 @@ func (s *fakeSlackEmails) Calls() int {
 // and a fake Slack.
 type actorEnv struct {
 	pd    *pdfake.Server
-	slack *fakeSlackEmails
+	slack *fakeSlackUsers
 	clock *testclock.Clock
 	opts  ActorOptions
 }
@@ -54,7 +74,7 @@ func newActorEnv(t *testing.T) *actorEnv {
 	pd.AddUser("PJOANN", "Joann", "joann@example.com")
 	pd.AddUser("PKATE", "Kate", "kate@example.com")
 	pd.AddUser("PJOSE", "José", "jos\u00e9@example.com")
-	slack := &fakeSlackEmails{emails: map[string]string{
+	slack := &fakeSlackUsers{emails: map[string]string{
 		"UADA":    "ada@example.com",
 		"UADAUP":  "ADA@Example.com",
 		"UKELVIN": "\u212Aate@example.com", // the Kelvin sign folds to k
@@ -85,7 +105,6 @@ func TestActorsLookup(t *testing.T) {
 		{name: "a Kelvin-sign look-alike is not kate", slackUser: "UKELVIN", wantErr: ErrNoPagerDutyUser},
 		{name: "an address beyond ASCII matches nobody, not even itself", slackUser: "UJOSE", wantErr: ErrNoPagerDutyUser},
 		{name: "Slack shows no address", slackUser: "UHIDE", wantErr: ErrNoEmail},
-		{name: "unknown to Slack: no address", slackUser: "UNONE", wantErr: ErrNoEmail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,8 +113,10 @@ func TestActorsLookup(t *testing.T) {
 			a := NewActors(e.opts)
 			for i := range 2 { // the second answer comes from the cache
 				got, err := a.Lookup(context.Background(), tt.slackUser)
-				if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
-					t.Fatalf("Lookup(%s) #%d = %+v, %v; want %+v, %v", tt.slackUser, i+1, got, err, tt.want, tt.wantErr)
+				want := tt.want
+				want.FromCache = i == 1 && err == nil
+				if !cmp.Equal(got, want) || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+					t.Fatalf("Lookup(%s) #%d = %+v, %v; want %+v, %v", tt.slackUser, i+1, got, err, want, tt.wantErr)
 				}
 				if err != nil && strings.Contains(err.Error(), "@") {
 					t.Errorf("error text = %q, names an address (errors are logged)", err)
@@ -200,5 +221,113 @@ func TestActorCacheShared(t *testing.T) {
 	}
 	if got := e.slack.Calls(); got != 2 {
 		t.Errorf("Slack calls = %d, want 2 (the first instance's)", got)
+	}
+}
+
+// TestActorsOnlyOurPeople: only the workspace's own people act. A user of
+// another organisation, a deactivated account, a bot, an address Slack
+// has not confirmed and (unless allowed) a guest fail with ErrNotOurs,
+// whose text is the plain answer, without asking PagerDuty; nothing of it
+// is cached.
+func TestActorsOnlyOurPeople(t *testing.T) {
+	t.Parallel()
+	ada := incident.SlackUser{Email: "ada@example.com", EmailConfirmed: true}
+	with := func(f func(*incident.SlackUser)) incident.SlackUser { u := ada; f(&u); return u }
+	tests := []struct {
+		name        string
+		user        incident.SlackUser
+		notFound    bool
+		allowGuests bool
+		wantText    string // "" acts
+	}{
+		{name: "a member", user: ada},
+		{name: "of another organisation", user: with(func(u *incident.SlackUser) { u.External = true }), wantText: "another organisation"},
+		{name: "unknown to the workspace", notFound: true, wantText: "another organisation"},
+		{name: "deactivated", user: with(func(u *incident.SlackUser) { u.Deleted = true }), wantText: "deactivated"},
+		{name: "a bot or app user", user: with(func(u *incident.SlackUser) { u.Bot = true }), wantText: "Bots and apps"},
+		{name: "address not confirmed", user: with(func(u *incident.SlackUser) { u.EmailConfirmed = false }), wantText: "not confirmed your email"},
+		{name: "a guest", user: with(func(u *incident.SlackUser) { u.Guest = true }), wantText: "ALLOW_GUESTS"},
+		{name: "a guest, guests allowed", user: with(func(u *incident.SlackUser) { u.Guest = true }), allowGuests: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newActorEnv(t)
+			e.opts.AllowGuests = tt.allowGuests
+			if tt.notFound {
+				delete(e.slack.emails, "UADA")
+			} else {
+				e.slack.set("UADA", tt.user)
+			}
+			got, err := NewActors(e.opts).Lookup(context.Background(), "UADA")
+			if tt.wantText == "" {
+				if err != nil || got.PagerDutyID != "PADA" {
+					t.Fatalf("Lookup = %+v, %v; want PADA", got, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNotOurs) || !strings.Contains(err.Error(), tt.wantText) {
+				t.Errorf("Lookup error = %v, want ErrNotOurs saying %q", err, tt.wantText)
+			}
+			if n := e.pd.Calls(); n != 0 {
+				t.Errorf("PagerDuty calls = %d, want none", n)
+			}
+			if _, ok, _ := e.opts.Cache.Actor(context.Background(), "UADA"); ok {
+				t.Error("a refusal was cached")
+			}
+		})
+	}
+}
+
+// TestActorsCachedGuest: a guest found while guests could act is refused
+// from the cache once they may not.
+func TestActorsCachedGuest(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	e.slack.set("UADA", incident.SlackUser{Email: "ada@example.com", EmailConfirmed: true, Guest: true})
+	e.opts.AllowGuests = true
+	if _, err := NewActors(e.opts).Lookup(context.Background(), "UADA"); err != nil {
+		t.Fatalf("Lookup with guests allowed: %v", err)
+	}
+	e.opts.AllowGuests = false
+	if _, err := NewActors(e.opts).Lookup(context.Background(), "UADA"); !errors.Is(err, ErrNotOurs) {
+		t.Errorf("cached guest, guests not allowed: error = %v, want ErrNotOurs", err)
+	}
+}
+
+// TestActorsRoleAndTeamsFresh: the role and teams are cached for at most
+// an hour (even when TTL asks for more, or an older version wrote a
+// longer-lived entry), and Reload reads them afresh at once.
+func TestActorsRoleAndTeamsFresh(t *testing.T) {
+	t.Parallel()
+	e := newActorEnv(t)
+	e.opts.TTL = 24 * time.Hour
+	e.pd.SetRole("PADA", "limited_user")
+	e.pd.SetTeams("PADA", "PTEAM01")
+	a := NewActors(e.opts)
+	ctx := context.Background()
+	if got, err := a.Lookup(ctx, "UADA"); err != nil || got.Role != "limited_user" || !cmp.Equal(got.Teams, []string{"PTEAM01"}) {
+		t.Fatalf("Lookup = %+v, %v; want limited_user of PTEAM01", got, err)
+	}
+	e.pd.SetRole("PADA", "user")
+	e.pd.SetTeams("PADA", "PTEAM01", "PTEAM02")
+	if got, _ := a.Lookup(ctx, "UADA"); got.Role != "limited_user" || !got.FromCache {
+		t.Errorf("Lookup within the hour = %+v, want the cached limited_user", got)
+	}
+	if got, err := a.Reload(ctx, "UADA"); err != nil || got.Role != "user" || got.FromCache || len(got.Teams) != 2 {
+		t.Errorf("Reload = %+v, %v; want the new role and teams", got, err)
+	}
+	e.pd.SetRole("PADA", "admin")
+	e.clock.Add(time.Hour + time.Second)
+	if got, _ := a.Lookup(ctx, "UADA"); got.Role != "admin" || got.FromCache {
+		t.Errorf("Lookup after an hour = %+v, want admin, looked up", got)
+	}
+	// An entry written to last a day (by an older version) is not trusted.
+	entry := ActorEntry{PagerDutyID: "PADA", Name: "Ada", Email: "ada@example.com", Role: "observer", ExpireAt: e.clock.Now().Add(24 * time.Hour)}
+	if err := e.opts.Cache.PutActor(ctx, "UADA", entry); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := a.Lookup(ctx, "UADA"); got.Role != "admin" {
+		t.Errorf("Lookup over a day-long entry = %+v, want admin, looked up", got)
 	}
 }

@@ -37,8 +37,11 @@ type ActorEntry struct {
 	// PagerDutyID, Name and Email are the PagerDuty user found; Email is
 	// also the address no PagerDuty user has, for a miss.
 	PagerDutyID, Name, Email string
-	// Role is the PagerDuty user's role.
-	Role string
+	// Role is the PagerDuty user's role; Teams their teams' ids.
+	Role  string
+	Teams []string
+	// Guest is set when the Slack user is a guest of the workspace.
+	Guest bool
 	// Reason is why there is no PagerDuty user ("no_email",
 	// "no_pagerduty_user"); Reason != "" means a cached miss.
 	Reason string

@@ -43,7 +43,7 @@ func TestActorsMatchOnlyTheSameAddress(t *testing.T) {
 		{ID: "PADA", Name: "Ada", Email: "ada@example.com", Role: "user"},
 		{ID: "PJOSE", Name: "José", Email: "jos\u00e9@example.com", Role: "user"},
 	}}
-	slack := &fakeSlackEmails{emails: map[string]string{
+	slack := &fakeSlackUsers{emails: map[string]string{
 		"UKELVIN": "\u212Aate@example.com",
 		"UADA":    "ADA@Example.com",
 		"UJOSE":   "jos\u00e9@example.com",

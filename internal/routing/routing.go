@@ -77,6 +77,30 @@ func (t *Table) Rules() []string {
 	return names
 }
 
+// Posted is a channel a rule posts incidents' messages in besides their
+// own channels: its announce or post_to channel.
+type Posted struct {
+	Channel string
+	// Rule names the rule, Key the setting: "announce" or "post_to".
+	Rule, Key string
+}
+
+// Posted returns the announce and post_to channels the rules name, in
+// rule order. An announce channel a rule inherits from the default route
+// is not listed: it is the default's.
+func (t *Table) Posted() []Posted {
+	var out []Posted
+	for _, r := range t.rules {
+		if a := r.route.Announce; a != "" && a != t.def.Announce {
+			out = append(out, Posted{Channel: a, Rule: r.name, Key: "announce"})
+		}
+		if p := r.route.PostChannel; p != "" {
+			out = append(out, Posted{Channel: p, Rule: r.name, Key: "post_to"})
+		}
+	}
+	return out
+}
+
 // matches reports whether every match condition of the rule holds for inc.
 func (r *rule) matches(inc *incident.Snapshot) bool {
 	if r.services != nil && !refMatches(inc.Service, r.services) {

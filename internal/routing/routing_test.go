@@ -209,6 +209,29 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// TestPosted: the channels rules post in besides incidents' own, each
+// with the rule and setting naming it; the default announce channel a
+// rule inherits is the default's, not the rule's.
+func TestPosted(t *testing.T) {
+	tab := mustParse(t, `rules:
+  - name: payments
+    match: {service: Checkout}
+    announce: C0PAYMENTS
+  - name: quiet
+    match: {urgency: low}
+    announce: none
+  - name: sev2
+    match: {priority: P2}
+  - name: rest
+    channel: false
+    post_to: C0LOW
+`)
+	want := []Posted{{Channel: "C0PAYMENTS", Rule: "payments", Key: "announce"}, {Channel: "C0LOW", Rule: "rest", Key: "post_to"}}
+	if diff := cmp.Diff(want, tab.Posted()); diff != "" {
+		t.Errorf("Posted (-want +got):\n%s", diff)
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string

@@ -216,9 +216,6 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	fcfg := app.Config{Config: envCfg}
 	s.RoutingFile = fcfg.RoutingFile
-	// The function posts its answers to the sandbox's response_urls, on
-	// plain http.
-	fcfg.AllowHTTPResponseURL = true
 	if archiveAfter {
 		fcfg.ArchiveAfter = cmp.Or(cfg.ArchiveAfter, DefaultArchiveAfter)
 	}

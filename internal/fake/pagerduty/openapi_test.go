@@ -69,11 +69,18 @@ var answerCases = []answerCase{
 	{name: "user", op: "GET /users/{id}", path: "/users/PADA", status: 200},
 	{name: "user of another role", op: "GET /users/{id}", path: "/users/PADA", status: 200,
 		prepare: func(_ *testing.T, s *Server) { s.SetRole("PADA", "observer") }},
+	{name: "user with teams", op: "GET /users/{id}", path: "/users/PADA", status: 200,
+		prepare: func(_ *testing.T, s *Server) {
+			s.SetRole("PADA", "limited_user")
+			s.SetTeams("PADA", "PTEAM01", "PTEAM02")
+		}},
 	{name: "unknown user", op: "GET /users/{id}", path: "/users/PNONE", status: 404},
 	{name: "wrong token", op: "GET /users/{id}", path: "/users/PADA", token: "other", status: 401},
 	{name: "rate limited", op: "GET /users/{id}", path: "/users/PADA", prepare: rateLimited, status: 429},
 	{name: "users matching a query", op: "GET /users", path: "/users?query=example.com", status: 200},
 	{name: "users matching nothing", op: "GET /users", path: "/users?query=nobody", status: 200},
+	{name: "users with teams", op: "GET /users", path: "/users?query=example.com", status: 200,
+		prepare: func(_ *testing.T, s *Server) { s.SetTeams("PADA", "PTEAM01") }},
 
 	{name: "incident", op: "GET /incidents/{id}", path: "/incidents/PINC", status: 200},
 	{name: "resolved incident", op: "GET /incidents/{id}", path: "/incidents/PINC", prepare: resolvedIncident, status: 200},

@@ -1,5 +1,6 @@
 // Package pdfake is a stateful fake PagerDuty REST API over real HTTP:
-// users (GET /users/{id}, GET /users?query=), incidents that can be
+// users with their role and teams (GET /users/{id}, GET /users?query=),
+// incidents that can be
 // acknowledged, resolved, escalated and annotated (PUT /incidents/{id},
 // GET and POST /incidents/{id}/notes), escalation policies and their
 // on-call entries, V3 webhook subscriptions (list, get, create, ping),
@@ -147,6 +148,18 @@ type user struct {
 	Summary string `json:"summary"`
 	HTMLURL string `json:"html_url"`
 	Role    string `json:"role"`
+	// Teams are team references, as GET /users and GET /users/{id}
+	// answer them without include[]=teams.
+	Teams []teamRef `json:"teams"`
+}
+
+// teamRef is PagerDuty's team reference.
+type teamRef struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Summary string `json:"summary"`
+	Self    string `json:"self"`
+	HTMLURL string `json:"html_url"`
 }
 
 // policy is an escalation policy.
@@ -230,7 +243,25 @@ func (s *Server) AddUser(id, name, email string) {
 		Summary: name,
 		HTMLURL: "https://example.pagerduty.com/users/" + id,
 		Role:    "user",
+		Teams:   []teamRef{},
 	}
+}
+
+// SetTeams sets a user's teams by id (AddUser gives none); the team's
+// name is its id.
+func (s *Server) SetTeams(id string, teamIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return
+	}
+	u.Teams = []teamRef{}
+	for _, t := range teamIDs {
+		u.Teams = append(u.Teams, teamRef{ID: t, Type: "team_reference", Summary: t,
+			Self: "https://api.pagerduty.com/teams/" + t, HTMLURL: "https://example.pagerduty.com/teams/" + t})
+	}
+	s.users[id] = u
 }
 
 // SetRole sets a user's PagerDuty role (AddUser gives "user"): observer,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/incident-channels/incident-channels/incident"
 	pdclient "github.com/incident-channels/incident-channels/internal/pagerduty"
 )
@@ -20,6 +22,8 @@ func TestGetUser(t *testing.T) {
 	s := NewServer("tok")
 	defer s.Close()
 	s.AddUser("PADA", "Ada Lovelace", "ada@example.com")
+	s.SetRole("PADA", "limited_user")
+	s.SetTeams("PADA", "PTEAM01", "PTEAM02")
 	c := pdclient.NewClient(pdclient.ClientOptions{Token: "tok", URL: s.URL()})
 	ctx := context.Background()
 
@@ -27,8 +31,9 @@ func TestGetUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("User error = %v", err)
 	}
-	if want := (pdclient.User{ID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"}); u != want {
-		t.Errorf("user = %+v, want %+v", u, want)
+	want := pdclient.User{ID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "limited_user", Teams: []string{"PTEAM01", "PTEAM02"}}
+	if diff := cmp.Diff(want, u); diff != "" {
+		t.Errorf("user (-want +got):\n%s", diff)
 	}
 	if status, v := send(t, s, "GET", "/users/PADA", "", ""); status != http.StatusOK {
 		t.Errorf("GET /users/PADA = %d", status)

@@ -81,10 +81,13 @@ type Channel struct {
 	Name string
 	// Creator is the user who created the channel: BotUserID for channels
 	// made through the API, HumanUserID for those made by CreateChannel.
-	Creator   string
-	Created   time.Time
-	Private   bool
-	Archived  bool
+	Creator  string
+	Created  time.Time
+	Private  bool
+	Archived bool
+	// ExtShared marks a channel shared with another organisation (Slack
+	// Connect): conversations.info says is_ext_shared and is_shared.
+	ExtShared bool
 	Topic     string
 	Members   []string
 	Bookmarks []Bookmark
@@ -220,6 +223,27 @@ type user struct {
 	deactivated bool
 	known       bool   // added with AddUser
 	inviteError string // forced per-user conversations.invite error (SetUser)
+	traits      UserTraits
+}
+
+// UserTraits are what users.info says of a user besides their address
+// (Slack's user object): who they are to the workspace.
+type UserTraits struct {
+	// TeamID is the user's team (team_id); "" is the workspace's. A user
+	// of another organisation in a shared channel (Slack Connect) has
+	// theirs.
+	TeamID string
+	// Stranger is is_stranger: a user of another organisation the
+	// workspace shares no channel with.
+	Stranger bool
+	// Bot and AppUser are is_bot and is_app_user.
+	Bot, AppUser bool
+	// Restricted and UltraRestricted are is_restricted (a multi-channel
+	// guest) and is_ultra_restricted (a single-channel guest).
+	Restricted, UltraRestricted bool
+	// EmailUnconfirmed makes is_email_confirmed false; other users'
+	// addresses are confirmed.
+	EmailUnconfirmed bool
 }
 
 // userGroup is one user group (subteam) of the workspace.
@@ -336,6 +360,17 @@ func (s *Server) AddUser(id, email string, deactivated bool) {
 	s.directory = true
 }
 
+// SetTraits sets what users.info says of a user besides their address:
+// another team, a guest, a bot, an unconfirmed address. The user is
+// known to users.info from then on, like one added with AddUser.
+func (s *Server) SetTraits(id string, t UserTraits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.user(id)
+	u.traits, u.known = t, true
+	s.directory = true
+}
+
 func (s *Server) user(id string) *user {
 	u := s.users[id]
 	if u == nil {
@@ -445,6 +480,16 @@ func (s *Server) Archive(id string) {
 	defer s.mu.Unlock()
 	if c := s.byID(id); c != nil {
 		c.Archived = true
+	}
+}
+
+// ShareExternally shares the channel id with another organisation, as
+// an admin accepting a Slack Connect invitation would.
+func (s *Server) ShareExternally(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.byID(id); c != nil {
+		c.ExtShared = true
 	}
 }
 
@@ -805,6 +850,10 @@ func channelJSON(c *Channel) answer {
 	return answer{
 		"id": c.ID, "name": c.Name, "is_channel": !c.Private, "is_private": c.Private,
 		"is_archived": c.Archived, "creator": c.Creator, "created": c.Created.Unix(), "topic": answer{"value": c.Topic},
+		// As Slack's conversation object: is_shared for any sharing,
+		// is_ext_shared for another organisation, is_org_shared for
+		// workspaces of one Enterprise organisation (never, here).
+		"is_shared": c.ExtShared, "is_ext_shared": c.ExtShared, "is_org_shared": false, "is_pending_ext_shared": false,
 	}
 }
 
@@ -919,10 +968,12 @@ func (s *Server) lookupByEmail(email string) (answer, *apiError) {
 	return nil, fail("users_not_found")
 }
 
-// userInfo answers users.info for the users added with AddUser, the bot
-// and HumanUserID; any other id is user_not_found. A deactivated user is
-// answered with deleted:true, as Slack does. profile.email is left out
-// for the bot, users without one and, after HideEmails, everyone.
+// userInfo answers users.info for the users added with AddUser (or
+// SetTraits), the bot and HumanUserID; any other id is user_not_found. A
+// deactivated user is answered with deleted:true, as Slack does; their
+// team, guest and bot flags and is_email_confirmed as SetTraits set them
+// (the bot's address is unconfirmed). profile.email is left out for the
+// bot, users without one and, after HideEmails, everyone.
 func (s *Server) userInfo(id string) (answer, *apiError) {
 	u := s.users[id]
 	known := id == BotUserID || id == HumanUserID || (u != nil && u.known)
@@ -930,8 +981,9 @@ func (s *Server) userInfo(id string) (answer, *apiError) {
 		return nil, fail("user_not_found")
 	}
 	name, email, deleted := strings.ToLower(id), "", false
+	var t UserTraits
 	if u != nil && u.known {
-		email, deleted = u.email, u.deactivated
+		email, deleted, t = u.email, u.deactivated, u.traits
 		if email != "" {
 			name = strings.Split(email, "@")[0]
 		}
@@ -940,9 +992,15 @@ func (s *Server) userInfo(id string) (answer, *apiError) {
 	if email != "" && !s.hideEmails && id != BotUserID {
 		profile["email"] = email
 	}
+	team := t.TeamID
+	if team == "" {
+		team = s.teamID
+	}
 	return answer{"user": answer{
-		"id": id, "team_id": s.teamID, "name": name, "real_name": name, "deleted": deleted,
-		"is_bot": id == BotUserID, "profile": profile,
+		"id": id, "team_id": team, "name": name, "real_name": name, "deleted": deleted,
+		"is_bot": id == BotUserID || t.Bot, "is_app_user": t.AppUser, "is_stranger": t.Stranger,
+		"is_restricted": t.Restricted, "is_ultra_restricted": t.UltraRestricted,
+		"is_email_confirmed": id != BotUserID && !t.EmailUnconfirmed, "profile": profile,
 	}}, nil
 }
 

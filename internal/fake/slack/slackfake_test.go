@@ -153,6 +153,25 @@ func names(got map[string]any) []string {
 	return out
 }
 
+// TestConversationsInfoSharing: conversations.info tells a channel shared
+// with another organisation (Slack Connect) as Slack does.
+func TestConversationsInfoSharing(t *testing.T) {
+	s := NewServer()
+	t.Cleanup(s.Close)
+	id := s.CreateChannel("announce", false)
+	info := func() map[string]any {
+		ch, _ := call(t, s, "conversations.info", url.Values{"channel": {id}})["channel"].(map[string]any)
+		return ch
+	}
+	if ch := info(); ch["is_ext_shared"] != false || ch["is_shared"] != false {
+		t.Errorf("conversations.info of a channel not shared = %v, want is_shared and is_ext_shared false", ch)
+	}
+	s.ShareExternally(id)
+	if ch := info(); ch["is_ext_shared"] != true || ch["is_shared"] != true || ch["is_org_shared"] != false {
+		t.Errorf("conversations.info of a channel shared with another organisation = %v, want is_shared and is_ext_shared true", ch)
+	}
+}
+
 func TestPrivateChannels(t *testing.T) {
 	s := NewServer()
 	t.Cleanup(s.Close)
