@@ -34,28 +34,8 @@ import (
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
-// DefaultEvents are the event types a new subscription receives: every
-// incident event the function acts on, spelled as PagerDuty's V3 webhook
-// documentation lists them. The incident type change is
-// incident.incident_type.changed there (with the incident. prefix).
-var DefaultEvents = []string{
-	"incident.triggered",
-	"incident.acknowledged",
-	"incident.unacknowledged",
-	"incident.resolved",
-	"incident.reopened",
-	"incident.escalated",
-	"incident.reassigned",
-	"incident.delegated",
-	"incident.priority_updated",
-	"incident.annotated",
-	"incident.responder.added",
-	"incident.responder.replied",
-	"incident.status_update_published",
-	"incident.conference_bridge.updated",
-	"incident.service_updated",
-	"incident.incident_type.changed",
-}
+// DefaultEvents are the event types a new subscription receives.
+var DefaultEvents = pagerduty.WebhookEvents
 
 // scopes maps the -scope flag to PagerDuty's filter type.
 var scopes = map[string]string{
@@ -209,7 +189,7 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 			return failed("list webhook subscriptions", err)
 		}
 		for _, s := range subs {
-			if sameTarget(s, o.url, filter) {
+			if s.Delivers(o.url, filter) {
 				fmt.Fprintf(stdout, "A webhook subscription for %s → %s already exists; not creating another (-force would).\n", scopeText(s.Filter), s.DeliveryMethod.URL)
 				fmt.Fprintln(stdout, "PagerDuty showed its signing secret only when it was created.")
 				fmt.Fprintln(stdout)
@@ -239,18 +219,9 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 		}
 	}
 
-	created, err := c.CreateWebhookSubscription(ctx, pagerduty.WebhookSubscription{
-		Type:        "webhook_subscription",
-		Active:      true,
-		Description: o.description,
-		Events:      o.events,
-		Filter:      filter,
-		DeliveryMethod: pagerduty.DeliveryMethod{
-			Type:          "http_delivery_method",
-			URL:           o.url,
-			CustomHeaders: []pagerduty.CustomHeader{},
-		},
-	})
+	sub := pagerduty.NewWebhookSubscription(o.url, filter, o.description)
+	sub.Events = o.events
+	created, err := c.CreateWebhookSubscription(ctx, sub)
 	if err != nil {
 		discardFile()
 		return failed("create webhook subscription", err)
@@ -299,18 +270,6 @@ func runCreate(ctx context.Context, args []string, getenv func(string) string, s
 	fmt.Fprintf(stdout, "(Create the secret first if it does not exist: gcloud secrets create %s --replication-policy=automatic.)\n", o.secretName)
 	fmt.Fprintf(stdout, "Once the function runs with it, send a test event: pdwebhook ping %s\n", created.ID)
 	return nil
-}
-
-// sameTarget reports whether s already delivers to url for filter. A
-// trailing slash does not make another URL: the function answers both.
-func sameTarget(s pagerduty.WebhookSubscription, url string, filter pagerduty.SubscriptionFilter) bool {
-	if strings.TrimRight(s.DeliveryMethod.URL, "/") != strings.TrimRight(url, "/") {
-		return false
-	}
-	if s.Filter.Type != filter.Type {
-		return false
-	}
-	return filter.Type == "account_reference" || s.Filter.ID == filter.ID
 }
 
 // missingEvents returns the events of want that are not in have.

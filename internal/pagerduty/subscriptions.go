@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
@@ -61,6 +62,58 @@ type DeliveryMethod struct {
 type CustomHeader struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// WebhookEvents are the event types a new subscription receives: every
+// incident event the function acts on, spelled as PagerDuty's V3 webhook
+// documentation lists them. The incident type change is
+// incident.incident_type.changed there (with the incident. prefix).
+var WebhookEvents = []string{
+	"incident.triggered",
+	"incident.acknowledged",
+	"incident.unacknowledged",
+	"incident.resolved",
+	"incident.reopened",
+	"incident.escalated",
+	"incident.reassigned",
+	"incident.delegated",
+	"incident.priority_updated",
+	"incident.annotated",
+	"incident.responder.added",
+	"incident.responder.replied",
+	"incident.status_update_published",
+	"incident.conference_bridge.updated",
+	"incident.service_updated",
+	"incident.incident_type.changed",
+}
+
+// NewWebhookSubscription is an active subscription delivering
+// WebhookEvents of filter's scope to url.
+func NewWebhookSubscription(url string, filter SubscriptionFilter, description string) WebhookSubscription {
+	return WebhookSubscription{
+		Type:        "webhook_subscription",
+		Active:      true,
+		Description: description,
+		Events:      WebhookEvents,
+		Filter:      filter,
+		DeliveryMethod: DeliveryMethod{
+			Type:          "http_delivery_method",
+			URL:           url,
+			CustomHeaders: []CustomHeader{},
+		},
+	}
+}
+
+// Delivers reports whether s delivers to url for filter. A trailing slash
+// does not make another URL: the function answers both.
+func (s WebhookSubscription) Delivers(url string, filter SubscriptionFilter) bool {
+	if strings.TrimRight(s.DeliveryMethod.URL, "/") != strings.TrimRight(url, "/") {
+		return false
+	}
+	if s.Filter.Type != filter.Type {
+		return false
+	}
+	return filter.Type == "account_reference" || s.Filter.ID == filter.ID
 }
 
 // WebhookSubscriptions returns every webhook subscription of the account

@@ -205,6 +205,10 @@ type Server struct {
 	// exchanged those already used to open a view.
 	expired, exchanged map[string]bool
 	views              []View
+	// apps are the apps made with apps.manifest.create.
+	apps []*App
+	// scopes is auth.test's X-OAuth-Scopes header (SetScopes).
+	scopes string
 }
 
 // View is a modal opened with views.open.
@@ -639,6 +643,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.log = append(s.log, Call{Method: method, Args: args})
+	if method == "auth.test" && s.scopes != "" {
+		w.Header().Set("X-OAuth-Scopes", s.scopes)
+	}
 	retryAfter := 0
 	if s.limiter != nil {
 		retryAfter = s.limiter.admit(method, r.Form)
@@ -746,6 +753,9 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 	}
 	if token == "" {
 		return nil, fail("not_authed")
+	}
+	if method == "apps.manifest.create" || method == "apps.manifest.update" {
+		return s.manifestCall(method, token, r.Form)
 	}
 	if token != s.token {
 		return nil, fail("invalid_auth")
