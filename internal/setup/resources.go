@@ -94,7 +94,7 @@ func (o Options) APIs() []string {
 // TTLCollections are the collection groups whose documents Firestore
 // deletes after their expire_at (docs/operations.md, What is stored in
 // Firestore).
-var TTLCollections = []string{"events", "slack_claims", "people", "memory"}
+var TTLCollections = []string{"incidents", "events", "slack_claims", "people", "memory"}
 
 // IndexField is one field of a composite index.
 type IndexField struct {
@@ -425,12 +425,12 @@ func afterDeploy(o Options, deployer string) []Resource {
 			Create: []Command{gcloud(append([]string{"scheduler", "jobs", "create", "http"}, flags...)...)},
 			Fix:    []Command{gcloud(append([]string{"scheduler", "jobs", "update", "http"}, flags...)...)},
 		})
-		// The sweeper must exist before its invoker binding: put it first
-		// among these, and let the deploy job update the schedule.
+		// The sweeper must exist before its invoker binding: put it first.
+		// The job is setup's alone: Cloud Scheduler's roles can only be
+		// granted on the whole project, so the deployer gets none, and
+		// may not act as the sweeper either.
 		pre := []Resource{
 			serviceAccount(o, SweepAccount, "Incident Channels sweep (Cloud Scheduler)"),
-			projectBinding(o, deployer, "roles/cloudscheduler.admin"),
-			accountBinding(o, sweeper, "serviceAccount:"+deployer, "roles/iam.serviceAccountUser"),
 		}
 		rs = append(pre, rs...)
 	}
