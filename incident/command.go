@@ -24,6 +24,10 @@ func ParseCommand(text string) Request {
 		return Request{Kind: RequestResolve, Note: rest}
 	case "escalate":
 		return Request{Kind: RequestEscalate}
+	case "followup", "follow-up":
+		return Request{Kind: RequestFollowUp, Note: rest}
+	case "followups", "follow-ups":
+		return Request{Kind: RequestFollowUps}
 	case "status":
 		return Request{Kind: RequestStatus}
 	case "note":

@@ -159,6 +159,9 @@ type State struct {
 	// looked up (Plan.Recall); Past are those found, shown on its root.
 	Recalled bool
 	Past     []PastIncident
+	// FollowUps are what the team means to do after the incident, noted
+	// from Slack (followup.go), oldest first.
+	FollowUps []string
 }
 
 // Clone returns a copy of st that shares no slice with it. Empty slices
@@ -180,6 +183,7 @@ func (st State) Clone() State {
 	st.Timeline = clone(st.Timeline)
 	st.PastChannels = clone(st.PastChannels)
 	st.Past = clone(st.Past)
+	st.FollowUps = clone(st.FollowUps)
 	for i := range st.Past {
 		st.Past[i].Words = clone(st.Past[i].Words)
 		st.Past[i].FollowUps = clone(st.Past[i].FollowUps)

@@ -68,7 +68,7 @@ func MemoryOf(st State) (PastIncident, bool) {
 		TriggeredAt: inc.CreatedAt, AcknowledgedAt: st.AckedAt,
 		ResolvedAt: inc.ResolvedAt, ResolvedBy: st.ResolvedBy,
 		ChannelID: st.ChannelID, ChannelName: st.ChannelName,
-		MergedInto: inc.MergedInto.ID,
+		MergedInto: inc.MergedInto.ID, FollowUps: clone(st.FollowUps),
 	}
 	if p.ResolvedAt.IsZero() {
 		p.ResolvedAt = st.LastResolvedAt

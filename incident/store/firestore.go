@@ -493,6 +493,7 @@ type incidentDoc struct {
 	LastNoteAt     time.Time   `firestore:"last_note_at,omitempty"`
 	Recalled       bool        `firestore:"recalled"`
 	Past           []memoryDoc `firestore:"past"`
+	FollowUps      []string    `firestore:"follow_ups"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
@@ -651,6 +652,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		LastNoteAt:      d.LastNoteAt,
 		Recalled:        d.Recalled,
 		Past:            convertSlice(d.Past, memoryDoc.decode),
+		FollowUps:       cloneSlice(d.FollowUps),
 	}
 	return upgrade(st, d), nil
 }
@@ -747,6 +749,7 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		LastNoteAt:     utc(st.LastNoteAt),
 		Recalled:       st.Recalled,
 		Past:           convertSlice(st.Past, func(p incident.PastIncident) memoryDoc { return encodeMemory(p, -1) }),
+		FollowUps:      cloneSlice(st.FollowUps),
 		ExpireAt:       utc(expireAt(st, retention)),
 	}
 }
