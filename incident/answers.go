@@ -26,7 +26,7 @@ func helpText(unknown string, enabled bool) string {
 		"• `/inc status` — show its status, only to you\n" +
 		"• `/inc followup <text>` — note a follow-up for after the incident; `/inc followups` lists them\n" +
 		"You act as your PagerDuty user, found by your Slack email address. " +
-		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
+		"The buttons on the channel's first message do the same; the message shortcuts *Add to PagerDuty timeline* and *Add as follow-up* add any message as a note or a follow-up.")
 	if !enabled {
 		b.WriteString("\n_" + notEnabledText + "_")
 	}
