@@ -302,14 +302,16 @@ func TestServiceLostPostOnlyReplyFoundAfterChannelOpened(t *testing.T) {
 // it is edited to the newest state.
 func TestServiceBoardFoundShowsNewestState(t *testing.T) {
 	t.Parallel()
-	slack, handle := ledgerEnv(t)
-	loseBoardAnswer(t, slack, handle, "triggered.json")
-	if err := redeliver(40, 50*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) }); err != nil {
-		t.Fatalf("acknowledged: %v", err)
-	}
-	if _, b, n := slack.board("CLOW", "Q1CHECKOUT"); n != 1 || b.entry.Incident.Status != "acknowledged" {
-		t.Errorf("CLOW: %d messages showing %q, want one showing acknowledged", n, b.entry.Incident.Status)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		slack, handle := ledgerEnv(t)
+		loseBoardAnswer(t, slack, handle, "triggered.json")
+		if err := redeliver(40, 50*time.Millisecond, func() error { return handle("acknowledged.json", time.Second) }); err != nil {
+			t.Fatalf("acknowledged: %v", err)
+		}
+		if _, b, n := slack.board("CLOW", "Q1CHECKOUT"); n != 1 || b.entry.Incident.Status != "acknowledged" {
+			t.Errorf("CLOW: %d messages showing %q, want one showing acknowledged", n, b.entry.Incident.Status)
+		}
+	})
 }
 
 // A message whose answer was lost is looked up before anything else
@@ -318,34 +320,36 @@ func TestServiceBoardFoundShowsNewestState(t *testing.T) {
 // that it may have been posted.
 func TestServiceBoardLookupRateLimitedNotPutOff(t *testing.T) {
 	t.Parallel()
-	slack, handle := ledgerEnv(t)
-	if err := handle("triggered.json", time.Second); err != nil {
-		t.Fatal(err)
-	}
-	// P1: a channel, announced in CANN; the announce post's answer is lost.
-	loseBoardAnswer(t, slack, handle, "priority_updated.json")
-	slack.failNext("findBoard", &incident.Error{Kind: incident.KindTransient, Op: "conversations.history", RetryAfter: time.Second, Err: errors.New("ratelimited")})
-	err := redeliver(40, 50*time.Millisecond, func() error {
-		err := handle("priority_updated.json", time.Second)
-		if err != nil && incident.RetryAfter(err) == time.Second {
-			return nil // the look-up was refused: answered 503, as wanted
+	synctest.Test(t, func(t *testing.T) {
+		slack, handle := ledgerEnv(t)
+		if err := handle("triggered.json", time.Second); err != nil {
+			t.Fatal(err)
 		}
-		if err == nil {
-			t.Fatalf("redelivery with the look-up rate-limited = nil, want 503")
+		// P1: a channel, announced in CANN; the announce post's answer is lost.
+		loseBoardAnswer(t, slack, handle, "priority_updated.json")
+		slack.failNext("findBoard", &incident.Error{Kind: incident.KindTransient, Op: "conversations.history", RetryAfter: time.Second, Err: errors.New("ratelimited")})
+		err := redeliver(40, 50*time.Millisecond, func() error {
+			err := handle("priority_updated.json", time.Second)
+			if err != nil && incident.RetryAfter(err) == time.Second {
+				return nil // the look-up was refused: answered 503, as wanted
+			}
+			if err == nil {
+				t.Fatalf("redelivery with the look-up rate-limited = nil, want 503")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return err
+		for _, f := range []string{"priority_updated.json", "acknowledged.json"} {
+			if err := redeliver(40, 50*time.Millisecond, func() error { return handle(f, time.Second) }); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+		}
+		if _, _, n := slack.board("CANN", "Q1CHECKOUT"); n != 1 {
+			t.Errorf("CANN: %d messages for the incident, want 1", n)
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"priority_updated.json", "acknowledged.json"} {
-		if err := redeliver(40, 50*time.Millisecond, func() error { return handle(f, time.Second) }); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-	}
-	if _, _, n := slack.board("CANN", "Q1CHECKOUT"); n != 1 {
-		t.Errorf("CANN: %d messages for the incident, want 1", n)
-	}
 }
 
 // TestServiceArchiveNoticeAnswerLost: the sweep's notice was posted but

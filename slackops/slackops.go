@@ -76,12 +76,15 @@ func New(token, apiURL string, opts ...Option) *Client {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// Bursts (an outage opening many incidents) run many calls at once;
-	// keeping their connections saves a TLS handshake per call.
-	tr.MaxIdleConnsPerHost = 256
-	tr.IdleConnTimeout = 90 * time.Second
-	limited := &limitTransport{next: tr, limits: o.limits, now: o.now}
+	if o.transport == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		// Bursts (an outage opening many incidents) run many calls at
+		// once; keeping their connections saves a TLS handshake per call.
+		tr.MaxIdleConnsPerHost = 256
+		tr.IdleConnTimeout = 90 * time.Second
+		o.transport = tr
+	}
+	limited := &limitTransport{next: o.transport, limits: o.limits, now: o.now}
 	return &Client{
 		api: slack.New(token, slack.OptionAPIURL(apiURL), slack.OptionHTTPClient(&http.Client{Transport: limited})),
 		now: o.now,
@@ -92,8 +95,9 @@ func New(token, apiURL string, opts ...Option) *Client {
 type Option func(*options)
 
 type options struct {
-	limits RateLimits
-	now    func() time.Time
+	limits    RateLimits
+	now       func() time.Time
+	transport http.RoundTripper
 }
 
 // WithRateLimits shares what Slack's 429 answers said through limits
@@ -102,6 +106,11 @@ func WithRateLimits(limits RateLimits) Option { return func(o *options) { o.limi
 
 // WithClock sets the Client's clock (default time.Now), for tests.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithTransport sends the Client's calls through rt (default: a transport
+// keeping many connections to Slack alive), for tests that serve their
+// fake Slack on a network in memory.
+func WithTransport(rt http.RoundTripper) Option { return func(o *options) { o.transport = rt } }
 
 // CreateChannel creates a channel named name, private when private is
 // set. A taken name (live or archived channel, public or private) is

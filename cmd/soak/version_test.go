@@ -9,6 +9,7 @@ import (
 
 // -version prints the module's version and -h the usage; both succeed.
 func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{"-version"}, {"-h"}} {
 		var stdout bytes.Buffer
 		if err := run(context.Background(), args, func(string) string { return "" }, &stdout); err != nil {

@@ -49,6 +49,10 @@ type Config struct {
 	// slackBudget overrides slackops.DefaultInteractivityBudget, how long
 	// a Slack request may act.
 	slackBudget time.Duration
+	// transport carries the calls to Slack, PagerDuty and response_urls;
+	// tests give one over a network in memory. nil leaves each client
+	// its own.
+	transport http.RoundTripper
 }
 
 // New builds the function's handler from cfg: the one place the store,
@@ -87,7 +91,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		fs.Retention = cfg.HistoryRetention
 		st, cache, limits, claims = fs, store.NewPeople(fs.Client()), fs.RateLimits(), fs
 	}
-	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackops.WithRateLimits(limits))
+	slackOpts := []slackops.Option{slackops.WithRateLimits(limits)}
+	var client *http.Client // nil: each client's own
+	if cfg.transport != nil {
+		slackOpts = append(slackOpts, slackops.WithTransport(cfg.transport))
+		client = &http.Client{Transport: cfg.transport}
+	}
+	slack := slackops.New(cfg.SlackToken, cfg.SlackAPIURL, slackOpts...)
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter,
@@ -102,7 +112,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	}
 	var pd *pagerduty.Client
 	if cfg.PagerDutyToken != "" {
-		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL})
+		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL, HTTPClient: client})
 	}
 	if pd != nil {
 		// PagerDuty's own past incidents join the memory's, where the
@@ -137,7 +147,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 		icfg.Interactive = cfg.PagerDutyToken != ""
 		h.slack = chain.Serve(slackops.InteractivityEndpoint, slackops.NewInteractivityHandler(slackops.InteractivityConfig{
 			Secrets: cfg.SlackSigningSecrets, Workspace: slack.Workspace, Actions: slackops.ResponderActions(incident.NewResponder(responder)),
-			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL, Requests: claims,
+			Budget: cfg.slackBudget, APIURL: cfg.SlackAPIURL, Requests: claims, HTTPClient: client,
 		}))
 	}
 	svc := incident.NewService(st, slack, icfg, log)

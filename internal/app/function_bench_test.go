@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
@@ -43,9 +44,9 @@ func variant(b *testing.B, file string, n, seq int, eventType, status string) []
 }
 
 func benchInstance(b *testing.B) (*instance, *slackfake.Server) {
-	fake := slackfake.NewServer()
-	b.Cleanup(fake.Close)
-	return serve(b, instanceConfig(b, fake, "memory", "")), fake
+	nw := netfake.New()
+	fake := newSlack(b, nw)
+	return serve(b, nw, instanceConfig(b, fake, "memory", "")), fake
 }
 
 // BenchmarkEndToEndTriggered measures a new incident through the real
@@ -123,9 +124,9 @@ func BenchmarkEndToEndDuplicate(b *testing.B) {
 func BenchmarkEndToEndTriggeredRouted(b *testing.B) {
 	for _, mode := range []string{"warm", "cold"} {
 		b.Run(mode, func(b *testing.B) {
-			fake := slackfake.NewServer()
-			b.Cleanup(fake.Close)
-			pd := pdfake.NewServer(pdToken)
+			nw := netfake.New()
+			fake := newSlack(b, nw)
+			pd := pdfake.NewServerOn(nw.Listen(), pdToken)
 			b.Cleanup(pd.Close)
 			announce := fake.CreateChannel("incidents", false)
 			rules := filepath.Join(b.TempDir(), "routing.yaml")
@@ -136,7 +137,7 @@ func BenchmarkEndToEndTriggeredRouted(b *testing.B) {
 			for _, u := range []string{"U0LEAD", "U0SRE"} {
 				fake.AddUser(u, strings.ToLower(u)+"@example.com", false)
 			}
-			fn := serve(b, instanceConfig(b, fake, "memory", "", map[string]string{
+			fn := serve(b, nw, instanceConfig(b, fake, "memory", "", map[string]string{
 				"ROUTING_FILE": rules, "SLACK_ANNOUNCE_CHANNEL": announce,
 				"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": pd.URL(),
 			}))

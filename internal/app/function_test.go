@@ -3,88 +3,105 @@ package app
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/internal/config"
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 )
 
-// TestMain runs the package's tests against one Firestore emulator. The
-// end-to-end tests mostly wait out leases and budgets with the CPU idle,
-// so unless -parallel is given they run three per CPU at once rather than
-// one (55 s → 25 s on 2 cores).
-func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		_ = flag.Set("test.parallel", strconv.Itoa(3*runtime.GOMAXPROCS(0)))
-	}
-	os.Exit(firestoretest.Main(m))
-}
+// TestMain runs the package's tests against one Firestore emulator.
+func TestMain(m *testing.M) { os.Exit(firestoretest.Main(m)) }
 
 const e2eSecret = "e2e-webhook-secret"
 
-// instance is one function instance: the real handler built by New from a
-// Config, served over HTTP, talking to the fake Slack over HTTP.
-type instance struct {
-	url  string
-	logs *bytes.Buffer
+// The end-to-end tests drive the real handler over HTTP, with slack-go
+// and the PagerDuty client calling the fakes over HTTP too, all on a
+// network in memory of their own (internal/fake/net). On the memory store
+// a test runs in a testing/synctest bubble: the leases it waits out and
+// the budgets it runs into pass on the bubble's clock, in no time, with
+// production's timings. The Firestore emulator cannot be in a bubble, so
+// the tests on it wait in real time, with shorter timings.
+
+// runOn runs f in a synctest bubble on the memory store, and directly,
+// in real time, on Firestore.
+func runOn(t *testing.T, storeKind string, f func(t *testing.T)) {
+	if storeKind == "memory" {
+		synctest.Test(t, f)
+		return
+	}
+	f(t)
 }
 
-// The timings of the instances the end-to-end tests start. A lease kept
-// after an unclear Slack failure ends its margin after its holder's
-// budget, and only then can a redelivery finish: with production's
-// (3.5 s and 1 s) that is a wait of 4.8 s, with these 2.4 s. Tests whose
-// assertion is about production's budget (an answer before PagerDuty's
-// 5 s) keep it.
+// instance is one function instance: the real handler built by New from a
+// Config, served on the test's network, talking to the fakes over it.
+type instance struct {
+	url    string
+	client *http.Client
+	logs   *bytes.Buffer
+}
+
+// The timings of the instances on Firestore. A lease kept after an
+// unclear Slack failure ends its margin after its holder's budget, and
+// only then can a redelivery finish: with production's (3.5 s and 1 s)
+// that is a wait of 4.8 s, with these 2.4 s; and a lease lasts a second
+// past its holder's budget and margin rather than 15 s.
 const (
 	testBudget      = 2 * time.Second
 	testLeaseMargin = 100 * time.Millisecond
+	testLeaseTTL    = time.Second
 )
 
-// newInstance starts an instance with the test timings; extra adds to or
+// newSlack starts a fake Slack on nw until the test ends.
+func newSlack(t testing.TB, nw *netfake.Network) *slackfake.Server {
+	t.Helper()
+	fake := slackfake.NewServerOn(nw.Listen())
+	t.Cleanup(fake.Close)
+	return fake
+}
+
+// newInstance starts an instance on nw: with production's timings on the
+// memory store, with the shorter ones on Firestore; extra adds to or
 // overrides its environment.
-func newInstance(t testing.TB, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) *instance {
+func newInstance(t testing.TB, nw *netfake.Network, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) *instance {
 	t.Helper()
 	cfg := instanceConfig(t, fake, storeKind, project, extra...)
-	cfg.budget, cfg.leaseMargin = testBudget, testLeaseMargin
-	return serve(t, cfg)
+	if storeKind == "firestore" {
+		cfg.budget, cfg.leaseMargin, cfg.leaseTTL = testBudget, testLeaseMargin, testLeaseTTL
+	}
+	return serve(t, nw, cfg)
 }
 
 // pagerDutyTimeout is how long PagerDuty waits for an answer.
 const pagerDutyTimeout = 5 * time.Second
 
-// newInstanceFullBudget starts an instance like newInstance but with
-// production's budget, for a test whose assertion is about it (an answer
-// before PagerDuty's 5 s) or whose store needs it (the emulator resolves
-// contending transactions only after a lock timeout of about 3 s).
-func newInstanceFullBudget(t testing.TB, fake *slackfake.Server, storeKind, project string) *instance {
+// newInstanceFullBudget starts an instance on Firestore like newInstance
+// but with production's budget, which the emulator needs when
+// transactions contend: it resolves them only after a lock timeout of
+// about 3 s.
+func newInstanceFullBudget(t testing.TB, nw *netfake.Network, fake *slackfake.Server, project string) *instance {
 	t.Helper()
-	cfg := instanceConfig(t, fake, storeKind, project)
-	cfg.leaseMargin = testLeaseMargin
-	return serve(t, cfg)
+	cfg := instanceConfig(t, fake, "firestore", project)
+	cfg.leaseMargin, cfg.leaseTTL = testLeaseMargin, testLeaseTTL
+	return serve(t, nw, cfg)
 }
 
-// instanceConfig returns the configuration of an instance: production's
-// budget and lease margin, and a short lease.
+// instanceConfig returns the configuration of an instance, with
+// production's timings.
 func instanceConfig(t testing.TB, fake *slackfake.Server, storeKind, project string, extra ...map[string]string) Config {
 	t.Helper()
 	env := map[string]string{
@@ -102,24 +119,22 @@ func instanceConfig(t testing.TB, fake *slackfake.Server, storeKind, project str
 	if err != nil {
 		t.Fatalf("config.Load error = %v", err)
 	}
-	cfg := Config{Config: c}
-	// A lease lasts a second past its holder's budget and margin rather
-	// than 15 s.
-	cfg.leaseTTL = time.Second
-	return cfg
+	return Config{Config: c}
 }
 
-// serve starts an instance built by New from cfg.
-func serve(t testing.TB, cfg Config) *instance {
+// serve starts an instance built by New from cfg on nw, its calls to
+// Slack and PagerDuty made on nw.
+func serve(t testing.TB, nw *netfake.Network, cfg Config) *instance {
 	t.Helper()
 	logs := &bytes.Buffer{}
+	cfg.transport = nw.Transport()
 	h, err := New(context.Background(), cfg, NewLogger(&lockedWriter{w: logs}))
 	if err != nil {
 		t.Fatalf("New error = %v", err)
 	}
-	srv := httptest.NewServer(h)
+	srv := nw.Serve(h)
 	t.Cleanup(srv.Close)
-	return &instance{url: srv.URL, logs: logs}
+	return &instance{url: srv.URL, client: nw.Client(), logs: logs}
 }
 
 type lockedWriter struct {
@@ -152,7 +167,7 @@ func (in *instance) deliver(t testing.TB, body []byte) (int, string) {
 	req.Header.Set(pagerduty.HeaderSignature, pagerduty.Sign(body, []byte(e2eSecret)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "PagerDuty-Webhook/V3.0")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := in.client.Do(req)
 	if err != nil {
 		t.Fatalf("POST: %v", err)
 	}
@@ -235,86 +250,88 @@ func TestEndToEndLifecycle(t *testing.T) {
 			if kind == "firestore" {
 				project = firestoretest.Project(t)
 			}
-			fake := slackfake.NewServer()
-			t.Cleanup(fake.Close)
-			fn := newInstance(t, fake, kind, project)
+			runOn(t, kind, func(t *testing.T) {
+				nw := netfake.New()
+				fake := newSlack(t, nw)
+				fn := newInstance(t, nw, fake, kind, project)
 
-			fn.mustDeliver(t, "triggered.json", "processed")
-			ch := onlyChannel(t, fake)
-			if ch.Name != "inc-1234-checkout-latency-above-2s-p99" {
-				t.Errorf("channel name = %q, want inc-1234-checkout-latency-above-2s-p99", ch.Name)
-			}
-			if ch.Topic != "Triggered · high · P2 · Checkout API" {
-				t.Errorf("topic = %q", ch.Topic)
-			}
-			var links []string
-			for _, b := range ch.Bookmarks {
-				links = append(links, b.Link)
-			}
-			slices.Sort(links) // added concurrently: any order
-			if strings.Join(links, " ") != "https://acme.pagerduty.com/incidents/Q1CHECKOUT https://meet.example.com/checkout" {
-				t.Errorf("bookmarks = %v, want the incident and the conference bridge", links)
-			}
-			if strings.Join(ch.Members, ",") != slackfake.BotUserID+",U0LEAD,U0SRE" {
-				t.Errorf("members = %v, want the bot and SLACK_INVITE_USERS", ch.Members)
-			}
-			root := rootOf(t, ch)
-			wantContains(t, "root after triggered", root.BlockText(),
-				"#1234 Checkout latency above 2s (p99)", "Triggered", "High", "P2", "Checkout API",
-				"Ada Lovelace", "Checkout on-call", "Open in PagerDuty", "https://acme.pagerduty.com/incidents/Q1CHECKOUT")
-			if n := len(ch.Replies(root.TS)); n != 0 {
-				t.Errorf("triggered posted %d replies, want none: the root tells it", n)
-			}
-
-			steps := []struct {
-				file      string
-				root      []string
-				reply     []string
-				broadcast bool
-			}{
-				{"acknowledged.json", []string{"Acknowledged"}, []string{"Acknowledged by Ada Lovelace"}, false},
-				{"annotated.json", nil, []string{"Note from Ada Lovelace", "Rolled back deploy 7f3a", "&lt;!channel&gt; ignore this"}, false},
-				{"escalated.json", nil, []string{"Escalated to"}, false},
-				{"priority_updated.json", []string{"P1"}, []string{"Priority changed to P1"}, false},
-				{"resolved.json", []string{"Resolved"}, []string{"Resolved by"}, true},
-			}
-			for i, s := range steps {
-				fn.mustDeliver(t, s.file, "processed")
-				ch = onlyChannel(t, fake)
-				root = rootOf(t, ch)
-				wantContains(t, "root after "+s.file, root.BlockText(), s.root...)
-				replies := ch.Replies(root.TS)
-				if len(replies) != i+1 {
-					t.Fatalf("after %s: %d replies, want %d", s.file, len(replies), i+1)
+				fn.mustDeliver(t, "triggered.json", "processed")
+				ch := onlyChannel(t, fake)
+				if ch.Name != "inc-1234-checkout-latency-above-2s-p99" {
+					t.Errorf("channel name = %q, want inc-1234-checkout-latency-above-2s-p99", ch.Name)
 				}
-				last := replies[i]
-				wantContains(t, "reply for "+s.file, last.BlockText(), s.reply...)
-				if last.Broadcast != s.broadcast {
-					t.Errorf("reply for %s broadcast = %v, want %v", s.file, last.Broadcast, s.broadcast)
+				if ch.Topic != "Triggered · high · P2 · Checkout API" {
+					t.Errorf("topic = %q", ch.Topic)
 				}
-			}
-			if root.Edits < 3 {
-				t.Errorf("root edited %d times, want at least once per status or priority change", root.Edits)
-			}
-			if !strings.HasPrefix(ch.Topic, "Resolved") {
-				t.Errorf("final topic = %q, want it to start with Resolved", ch.Topic)
-			}
+				var links []string
+				for _, b := range ch.Bookmarks {
+					links = append(links, b.Link)
+				}
+				slices.Sort(links) // added concurrently: any order
+				if strings.Join(links, " ") != "https://acme.pagerduty.com/incidents/Q1CHECKOUT https://meet.example.com/checkout" {
+					t.Errorf("bookmarks = %v, want the incident and the conference bridge", links)
+				}
+				if strings.Join(ch.Members, ",") != slackfake.BotUserID+",U0LEAD,U0SRE" {
+					t.Errorf("members = %v, want the bot and SLACK_INVITE_USERS", ch.Members)
+				}
+				root := rootOf(t, ch)
+				wantContains(t, "root after triggered", root.BlockText(),
+					"#1234 Checkout latency above 2s (p99)", "Triggered", "High", "P2", "Checkout API",
+					"Ada Lovelace", "Checkout on-call", "Open in PagerDuty", "https://acme.pagerduty.com/incidents/Q1CHECKOUT")
+				if n := len(ch.Replies(root.TS)); n != 0 {
+					t.Errorf("triggered posted %d replies, want none: the root tells it", n)
+				}
 
-			// A redelivery of a finished event makes no Slack call.
-			fake.ResetCalls()
-			fn.mustDeliver(t, "acknowledged.json", "duplicate")
-			if n := fake.TotalCalls(); n != 0 {
-				t.Errorf("duplicate delivery made %d Slack calls, want 0: %v", n, fake.Log())
-			}
-			// The ping checks the token and posts nothing.
-			fake.ResetCalls()
-			fn.mustDeliver(t, "ping.json", "ping ok")
-			if n := fake.TotalCalls(); n != 1 || fake.Calls("auth.test") != 1 {
-				t.Errorf("pagey.ping made Slack calls %v, want only auth.test", fake.Log())
-			}
-			if strings.Contains(fn.logs.String(), e2eSecret) || strings.Contains(fn.logs.String(), slackfake.DefaultToken) {
-				t.Errorf("logs reveal a secret")
-			}
+				steps := []struct {
+					file      string
+					root      []string
+					reply     []string
+					broadcast bool
+				}{
+					{"acknowledged.json", []string{"Acknowledged"}, []string{"Acknowledged by Ada Lovelace"}, false},
+					{"annotated.json", nil, []string{"Note from Ada Lovelace", "Rolled back deploy 7f3a", "&lt;!channel&gt; ignore this"}, false},
+					{"escalated.json", nil, []string{"Escalated to"}, false},
+					{"priority_updated.json", []string{"P1"}, []string{"Priority changed to P1"}, false},
+					{"resolved.json", []string{"Resolved"}, []string{"Resolved by"}, true},
+				}
+				for i, s := range steps {
+					fn.mustDeliver(t, s.file, "processed")
+					ch = onlyChannel(t, fake)
+					root = rootOf(t, ch)
+					wantContains(t, "root after "+s.file, root.BlockText(), s.root...)
+					replies := ch.Replies(root.TS)
+					if len(replies) != i+1 {
+						t.Fatalf("after %s: %d replies, want %d", s.file, len(replies), i+1)
+					}
+					last := replies[i]
+					wantContains(t, "reply for "+s.file, last.BlockText(), s.reply...)
+					if last.Broadcast != s.broadcast {
+						t.Errorf("reply for %s broadcast = %v, want %v", s.file, last.Broadcast, s.broadcast)
+					}
+				}
+				if root.Edits < 3 {
+					t.Errorf("root edited %d times, want at least once per status or priority change", root.Edits)
+				}
+				if !strings.HasPrefix(ch.Topic, "Resolved") {
+					t.Errorf("final topic = %q, want it to start with Resolved", ch.Topic)
+				}
+
+				// A redelivery of a finished event makes no Slack call.
+				fake.ResetCalls()
+				fn.mustDeliver(t, "acknowledged.json", "duplicate")
+				if n := fake.TotalCalls(); n != 0 {
+					t.Errorf("duplicate delivery made %d Slack calls, want 0: %v", n, fake.Log())
+				}
+				// The ping checks the token and posts nothing.
+				fake.ResetCalls()
+				fn.mustDeliver(t, "ping.json", "ping ok")
+				if n := fake.TotalCalls(); n != 1 || fake.Calls("auth.test") != 1 {
+					t.Errorf("pagey.ping made Slack calls %v, want only auth.test", fake.Log())
+				}
+				if strings.Contains(fn.logs.String(), e2eSecret) || strings.Contains(fn.logs.String(), slackfake.DefaultToken) {
+					t.Errorf("logs reveal a secret")
+				}
+			})
 		})
 	}
 }
@@ -326,10 +343,10 @@ func TestEndToEndLifecycle(t *testing.T) {
 func TestEndToEndConcurrentInstances(t *testing.T) {
 	t.Parallel()
 	project := firestoretest.Project(t)
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	a := newInstanceFullBudget(t, fake, "firestore", project)
-	b := newInstanceFullBudget(t, fake, "firestore", project)
+	nw := netfake.New()
+	fake := newSlack(t, nw)
+	a := newInstanceFullBudget(t, nw, fake, project)
+	b := newInstanceFullBudget(t, nw, fake, project)
 
 	var wg sync.WaitGroup
 	for i, file := range []string{"triggered.json", "acknowledged.json", "triggered.json", "acknowledged.json"} {
@@ -380,38 +397,40 @@ func TestEndToEndConcurrentInstances(t *testing.T) {
 // redeliveries finish the work without a second channel.
 func TestEndToEndSlackFailureThenRedelivery(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "memory", "")
-	// The client holds chat.postMessage back for the Retry-After Slack
-	// gave: 2 s, so that the redelivery soon gets past it.
-	fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 2}, slackfake.Fault{Status: 503})
-	for try := range 2 {
-		if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
-			t.Fatalf("try %d = %d %q, want 503 while Slack fails", try, code, body)
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		fake := newSlack(t, nw)
+		fn := newInstance(t, nw, fake, "memory", "")
+		// The client holds chat.postMessage back for the Retry-After Slack
+		// gave: 2 s, so that the redelivery soon gets past it.
+		fake.Fail("chat.postMessage", slackfake.Fault{Status: 429, RetryAfter: 2}, slackfake.Fault{Status: 503})
+		for try := range 2 {
+			if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
+				t.Fatalf("try %d = %d %q, want 503 while Slack fails", try, code, body)
+			}
 		}
-	}
-	fn.redeliver(t, "triggered.json", "processed")
-	ch := onlyChannel(t, fake)
-	rootOf(t, ch)
-	if n := fake.Calls("conversations.create"); n != 1 {
-		t.Errorf("conversations.create called %d times, want 1", n)
-	}
-	if ch.Topic == "" || len(ch.Bookmarks) != 2 {
-		t.Errorf("topic %q, %d bookmarks: want them set once", ch.Topic, len(ch.Bookmarks))
-	}
-	if !strings.Contains(fn.logs.String(), `"status":503`) || !strings.Contains(fn.logs.String(), "retry after 2s") {
-		t.Errorf("logs do not show the 503 and the rate limit:\n%s", fn.logs)
-	}
+		fn.redeliver(t, "triggered.json", "processed")
+		ch := onlyChannel(t, fake)
+		rootOf(t, ch)
+		if n := fake.Calls("conversations.create"); n != 1 {
+			t.Errorf("conversations.create called %d times, want 1", n)
+		}
+		if ch.Topic == "" || len(ch.Bookmarks) != 2 {
+			t.Errorf("topic %q, %d bookmarks: want them set once", ch.Topic, len(ch.Bookmarks))
+		}
+		if !strings.Contains(fn.logs.String(), `"status":503`) || !strings.Contains(fn.logs.String(), "retry after 2s") {
+			t.Errorf("logs do not show the 503 and the rate limit:\n%s", fn.logs)
+		}
+	})
 }
 
 // TestEndToEndRejectsBadInput checks that rejected requests touch neither
 // Slack nor the store.
 func TestEndToEndRejectsBadInput(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "memory", "")
+	nw := netfake.New()
+	fake := newSlack(t, nw)
+	fn := newInstance(t, nw, fake, "memory", "")
 	body := testdata(t, "triggered.json")
 	tests := []struct {
 		name string
@@ -430,7 +449,7 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 			if tt.sig != "" {
 				req.Header.Set(pagerduty.HeaderSignature, tt.sig)
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := fn.client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -458,39 +477,41 @@ func TestEndToEndRejectsBadInput(t *testing.T) {
 // number.
 func TestEndToEndPublishedBodies(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "memory", "")
-	var names []string
-	for _, dir := range []string{"samples", "captures"} {
-		files, err := filepath.Glob(filepath.Join("..", "pagerduty", "testdata", dir, "*.json"))
-		if err != nil || len(files) == 0 {
-			t.Fatalf("no bodies in internal/pagerduty/testdata/%s: %v", dir, err)
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		fake := newSlack(t, nw)
+		fn := newInstance(t, nw, fake, "memory", "")
+		var names []string
+		for _, dir := range []string{"samples", "captures"} {
+			files, err := filepath.Glob(filepath.Join("..", "pagerduty", "testdata", dir, "*.json"))
+			if err != nil || len(files) == 0 {
+				t.Fatalf("no bodies in internal/pagerduty/testdata/%s: %v", dir, err)
+			}
+			for _, f := range files {
+				names = append(names, filepath.Join(dir, filepath.Base(f)))
+			}
 		}
-		for _, f := range files {
-			names = append(names, filepath.Join(dir, filepath.Base(f)))
+		incidents := map[string]bool{}
+		for _, name := range names {
+			ev, _, err := pagerduty.Parse(testdata(t, name))
+			if err != nil {
+				t.Fatalf("Parse(%s) error = %v", name, err)
+			}
+			want := "ignored"
+			switch {
+			case ev.Handled():
+				want, incidents[ev.IncidentID] = "processed", true
+			case ev.Type == incident.EventPing:
+				want = "ping ok"
+			}
+			if code, body := fn.deliver(t, testdata(t, name)); code != http.StatusOK || body != want {
+				t.Errorf("deliver %s = %d %q, want 200 %q", name, code, body, want)
+			}
 		}
-	}
-	incidents := map[string]bool{}
-	for _, name := range names {
-		ev, _, err := pagerduty.Parse(testdata(t, name))
-		if err != nil {
-			t.Fatalf("Parse(%s) error = %v", name, err)
+		if got := len(fake.Channels()); got != len(incidents) {
+			t.Errorf("channels = %d, want one for each of the %d incidents", got, len(incidents))
 		}
-		want := "ignored"
-		switch {
-		case ev.Handled():
-			want, incidents[ev.IncidentID] = "processed", true
-		case ev.Type == incident.EventPing:
-			want = "ping ok"
-		}
-		if code, body := fn.deliver(t, testdata(t, name)); code != http.StatusOK || body != want {
-			t.Errorf("deliver %s = %d %q, want 200 %q", name, code, body, want)
-		}
-	}
-	if got := len(fake.Channels()); got != len(incidents) {
-		t.Errorf("channels = %d, want one for each of the %d incidents", got, len(incidents))
-	}
+	})
 }
 
 // TestEndToEndPing: PagerDuty's test event is answered 2xx only when the
@@ -499,8 +520,8 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 func TestEndToEndPing(t *testing.T) {
 	proxy := firestoretest.NewProxy(t)
 	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
+	nw := netfake.New()
+	fake := newSlack(t, nw)
 	c, err := config.Load(envOf(map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret, "SLACK_BOT_TOKEN": slackfake.DefaultToken, "SLACK_API_URL": fake.URL,
 		"STORE": "firestore", "GOOGLE_CLOUD_PROJECT": firestoretest.Project(t),
@@ -511,7 +532,7 @@ func TestEndToEndPing(t *testing.T) {
 	cfg := Config{Config: c}
 	// A read of an unreachable store is retried until the budget ends.
 	cfg.budget = 500 * time.Millisecond
-	fn := serve(t, cfg)
+	fn := serve(t, nw, cfg)
 	ping := testdata(t, "ping.json")
 
 	if code, body := fn.deliver(t, ping); code != http.StatusOK || body != "ping ok" {
@@ -557,29 +578,31 @@ func TestEndToEndAnswerLost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := slackfake.NewServer()
-			t.Cleanup(fake.Close)
-			fn := newInstance(t, fake, "memory", "")
-			for _, f := range tt.setup {
-				fn.mustDeliver(t, f, "processed")
-			}
-			fake.Fail("chat.postMessage", tt.fault)
-			if code, body := fn.deliver(t, testdata(t, tt.file)); code != http.StatusServiceUnavailable {
-				t.Fatalf("deliver %s with the answer lost = %d %q, want 503", tt.file, code, body)
-			}
-			fn.redeliver(t, tt.file, "processed")
-			ch := onlyChannel(t, fake)
-			root := rootOf(t, ch)
-			wantReplies := 0
-			if tt.file != "triggered.json" {
-				wantReplies = 1
-			}
-			if n := len(ch.Replies(root.TS)); n != wantReplies {
-				t.Errorf("replies = %d, want %d", n, wantReplies)
-			}
-			if tt.file == "triggered.json" && !strings.Contains(root.BlockText(), "Triggered") {
-				t.Errorf("adopted root does not show the incident:\n%s", root.BlockText())
-			}
+			synctest.Test(t, func(t *testing.T) {
+				nw := netfake.New()
+				fake := newSlack(t, nw)
+				fn := newInstance(t, nw, fake, "memory", "")
+				for _, f := range tt.setup {
+					fn.mustDeliver(t, f, "processed")
+				}
+				fake.Fail("chat.postMessage", tt.fault)
+				if code, body := fn.deliver(t, testdata(t, tt.file)); code != http.StatusServiceUnavailable {
+					t.Fatalf("deliver %s with the answer lost = %d %q, want 503", tt.file, code, body)
+				}
+				fn.redeliver(t, tt.file, "processed")
+				ch := onlyChannel(t, fake)
+				root := rootOf(t, ch)
+				wantReplies := 0
+				if tt.file != "triggered.json" {
+					wantReplies = 1
+				}
+				if n := len(ch.Replies(root.TS)); n != wantReplies {
+					t.Errorf("replies = %d, want %d", n, wantReplies)
+				}
+				if tt.file == "triggered.json" && !strings.Contains(root.BlockText(), "Triggered") {
+					t.Errorf("adopted root does not show the incident:\n%s", root.BlockText())
+				}
+			})
 		})
 	}
 }
@@ -644,42 +667,44 @@ func TestEndToEndSlackFaults(t *testing.T) {
 	for _, tt := range rows {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			fake := slackfake.NewServer()
-			t.Cleanup(fake.Close)
-			fn := newInstance(t, fake, "memory", "")
-			if tt.file != "triggered.json" {
-				fn.mustDeliver(t, "triggered.json", "processed")
-			}
-			fake.Fail(tt.method, tt.fault)
-			if code, body := fn.deliver(t, testdata(t, tt.file)); code != tt.want {
-				t.Fatalf("deliver %s with %s failing = %d %q, want %d", tt.file, tt.method, code, body, tt.want)
-			}
-			if tt.want == 503 {
-				fn.redeliver(t, tt.file, "processed") // PagerDuty's redelivery
-			}
-			if tt.file == "triggered.json" {
-				// What was put off is overdue now: while Slack's wait
-				// lasts, the acknowledgement is answered 503 too.
-				fn.redeliver(t, "acknowledged.json", "processed")
-			}
-			ch := onlyChannel(t, fake)
-			root := rootOf(t, ch)
-			wantContains(t, "root", root.BlockText(), "Acknowledged")
-			if r := ch.Replies(root.TS); len(r) != 1 {
-				t.Errorf("replies = %d, want the one acknowledgement", len(r))
-			}
-			if ch.Topic != "Acknowledged · high · P2 · Checkout API" {
-				t.Errorf("topic = %q", ch.Topic)
-			}
-			links := map[string]int{}
-			for _, b := range ch.Bookmarks {
-				links[b.Link]++
-			}
-			for l, n := range links {
-				if n != 1 {
-					t.Errorf("bookmark %s added %d times", l, n)
+			synctest.Test(t, func(t *testing.T) {
+				nw := netfake.New()
+				fake := newSlack(t, nw)
+				fn := newInstance(t, nw, fake, "memory", "")
+				if tt.file != "triggered.json" {
+					fn.mustDeliver(t, "triggered.json", "processed")
 				}
-			}
+				fake.Fail(tt.method, tt.fault)
+				if code, body := fn.deliver(t, testdata(t, tt.file)); code != tt.want {
+					t.Fatalf("deliver %s with %s failing = %d %q, want %d", tt.file, tt.method, code, body, tt.want)
+				}
+				if tt.want == 503 {
+					fn.redeliver(t, tt.file, "processed") // PagerDuty's redelivery
+				}
+				if tt.file == "triggered.json" {
+					// What was put off is overdue now: while Slack's wait
+					// lasts, the acknowledgement is answered 503 too.
+					fn.redeliver(t, "acknowledged.json", "processed")
+				}
+				ch := onlyChannel(t, fake)
+				root := rootOf(t, ch)
+				wantContains(t, "root", root.BlockText(), "Acknowledged")
+				if r := ch.Replies(root.TS); len(r) != 1 {
+					t.Errorf("replies = %d, want the one acknowledgement", len(r))
+				}
+				if ch.Topic != "Acknowledged · high · P2 · Checkout API" {
+					t.Errorf("topic = %q", ch.Topic)
+				}
+				links := map[string]int{}
+				for _, b := range ch.Bookmarks {
+					links[b.Link]++
+				}
+				for l, n := range links {
+					if n != 1 {
+						t.Errorf("bookmark %s added %d times", l, n)
+					}
+				}
+			})
 		})
 	}
 }
@@ -689,42 +714,44 @@ func TestEndToEndSlackFaults(t *testing.T) {
 // answered 200 without posting once the channel is archived.
 func TestEndToEndPeopleChangeTheChannel(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "memory", "")
-	fn.mustDeliver(t, "triggered.json", "processed")
-	ch := onlyChannel(t, fake)
-	first := rootOf(t, ch)
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		fake := newSlack(t, nw)
+		fn := newInstance(t, nw, fake, "memory", "")
+		fn.mustDeliver(t, "triggered.json", "processed")
+		ch := onlyChannel(t, fake)
+		first := rootOf(t, ch)
 
-	fake.DeleteMessage(ch.ID, first.TS)
-	fn.mustDeliver(t, "acknowledged.json", "processed")
-	ch = onlyChannel(t, fake)
-	root := rootOf(t, ch)
-	if root.TS == first.TS {
-		t.Fatalf("no new root after the first was deleted")
-	}
-	wantContains(t, "new root", root.BlockText(), "Acknowledged")
-	if r := ch.Replies(root.TS); len(r) != 1 || !strings.Contains(r[0].BlockText(), "Acknowledged by") {
-		t.Errorf("replies under the new root = %d, want the acknowledgement", len(r))
-	}
+		fake.DeleteMessage(ch.ID, first.TS)
+		fn.mustDeliver(t, "acknowledged.json", "processed")
+		ch = onlyChannel(t, fake)
+		root := rootOf(t, ch)
+		if root.TS == first.TS {
+			t.Fatalf("no new root after the first was deleted")
+		}
+		wantContains(t, "new root", root.BlockText(), "Acknowledged")
+		if r := ch.Replies(root.TS); len(r) != 1 || !strings.Contains(r[0].BlockText(), "Acknowledged by") {
+			t.Errorf("replies under the new root = %d, want the acknowledgement", len(r))
+		}
 
-	fake.Kick(ch.ID, slackfake.BotUserID)
-	fn.mustDeliver(t, "annotated.json", "processed")
-	ch = onlyChannel(t, fake)
-	if n := len(ch.Replies(root.TS)); n != 2 {
-		t.Errorf("after the bot was removed: %d replies, want the note too", n)
-	}
+		fake.Kick(ch.ID, slackfake.BotUserID)
+		fn.mustDeliver(t, "annotated.json", "processed")
+		ch = onlyChannel(t, fake)
+		if n := len(ch.Replies(root.TS)); n != 2 {
+			t.Errorf("after the bot was removed: %d replies, want the note too", n)
+		}
 
-	fake.Archive(ch.ID)
-	fn.mustDeliver(t, "escalated.json", "processed") // finds out
-	fake.ResetCalls()
-	fn.mustDeliver(t, "resolved.json", "processed")
-	if n := fake.TotalCalls(); n != 0 {
-		t.Errorf("%d Slack calls for an event after the channel was found archived, want none", n)
-	}
-	if !strings.Contains(fn.logs.String(), "channel archived") {
-		t.Errorf("no log line says the channel is archived")
-	}
+		fake.Archive(ch.ID)
+		fn.mustDeliver(t, "escalated.json", "processed") // finds out
+		fake.ResetCalls()
+		fn.mustDeliver(t, "resolved.json", "processed")
+		if n := fake.TotalCalls(); n != 0 {
+			t.Errorf("%d Slack calls for an event after the channel was found archived, want none", n)
+		}
+		if !strings.Contains(fn.logs.String(), "channel archived") {
+			t.Errorf("no log line says the channel is archived")
+		}
+	})
 }
 
 // TestEndToEndFirestoreOutage cuts Firestore off mid-run: before an event
@@ -736,9 +763,9 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 	proxy := firestoretest.NewProxy(t)
 	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
 	project := firestoretest.Project(t)
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstance(t, fake, "firestore", project)
+	nw := netfake.New()
+	fake := newSlack(t, nw)
+	fn := newInstance(t, nw, fake, "firestore", project)
 	fn.mustDeliver(t, "triggered.json", "processed")
 
 	// Down before the event arrives.
@@ -761,15 +788,14 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 
 	// Down while the note is handled: Slack posts it, the store cannot
 	// record it.
-	fake.SetLatency(300 * time.Millisecond)
-	go func() {
-		time.Sleep(150 * time.Millisecond)
-		proxy.Cut()
-	}()
+	fake.ResetCalls()
+	fake.Fail("chat.postMessage", slackfake.Fault{Run: proxy.Cut})
 	if code, body := fn.deliver(t, testdata(t, "annotated.json")); code != http.StatusServiceUnavailable {
 		t.Fatalf("deliver with Firestore cut mid-event = %d %q, want 503", code, body)
 	}
-	fake.SetLatency(0)
+	if n := fake.Calls("chat.postMessage"); n != 1 {
+		t.Errorf("chat.postMessage calls before Firestore was cut = %d, want the note's", n)
+	}
 	proxy.Restore()
 	fn.redeliver(t, "annotated.json", "processed")
 
@@ -790,17 +816,19 @@ func TestEndToEndFirestoreOutage(t *testing.T) {
 // its 503 before it gives up waiting (5 s), and the redelivery converges.
 func TestEndToEndSlowSlack(t *testing.T) {
 	t.Parallel()
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
-	fn := newInstanceFullBudget(t, fake, "memory", "")
-	fake.Fail("chat.postMessage", slackfake.Fault{Delay: 20 * time.Second})
-	start := time.Now()
-	if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
-		t.Fatalf("deliver with Slack hanging = %d %q, want 503", code, body)
-	}
-	if d := time.Since(start); d >= pagerDutyTimeout {
-		t.Errorf("answered after %v, not before PagerDuty's 5 s timeout", d)
-	}
-	fn.redeliver(t, "triggered.json", "processed")
-	rootOf(t, onlyChannel(t, fake))
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		fake := newSlack(t, nw)
+		fn := newInstance(t, nw, fake, "memory", "")
+		fake.Fail("chat.postMessage", slackfake.Fault{Delay: 20 * time.Second})
+		start := time.Now()
+		if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != http.StatusServiceUnavailable {
+			t.Fatalf("deliver with Slack hanging = %d %q, want 503", code, body)
+		}
+		if d := time.Since(start); d >= pagerDutyTimeout {
+			t.Errorf("answered after %v, not before PagerDuty's 5 s timeout", d)
+		}
+		fn.redeliver(t, "triggered.json", "processed")
+		rootOf(t, onlyChannel(t, fake))
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -12,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
-	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 )
 
 // benchPagerDutyLatency is P, the latency added to every PagerDuty REST
@@ -22,14 +21,16 @@ const benchPagerDutyLatency = 50 * time.Millisecond
 
 var lastAnswer atomic.Value
 
-// slowProxy serves next after a fixed latency, as a distant API would.
-func slowProxy(b *testing.B, next string, latency time.Duration) string {
+// slowProxy serves next on nw after a fixed latency, as a distant API
+// would.
+func slowProxy(b *testing.B, nw *netfake.Network, next string, latency time.Duration) string {
 	u, err := url.Parse(next)
 	if err != nil {
 		b.Fatal(err)
 	}
 	proxy := httputil.NewSingleHostReverseProxy(u)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	proxy.Transport = nw.Transport()
+	srv := nw.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(latency)
 		proxy.ServeHTTP(w, r)
 	}))
@@ -64,14 +65,14 @@ func BenchmarkClick(b *testing.B) {
 }
 
 func benchClick(b *testing.B, action string, cold bool, serial int) {
-	fake := slackfake.NewServer()
-	b.Cleanup(fake.Close)
-	pd := pdfake.NewServer(e2ePagerDutyKey)
+	nw := netfake.New()
+	fake := newSlack(b, nw)
+	pd := pdfake.NewServerOn(nw.Listen(), e2ePagerDutyKey)
 	b.Cleanup(pd.Close)
 	pd.AddPolicy("PEP0001", 3, 0)
 	pd.AddOnCall("PEP0001", "PUSER00", 1)
 	pd.AddUser("PUSER00", "On Call", "oncall@example.com")
-	answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	answers := nw.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bb, _ := io.ReadAll(r.Body)
 		lastAnswer.Store(string(bb))
 	}))
@@ -79,9 +80,9 @@ func benchClick(b *testing.B, action string, cold bool, serial int) {
 	cfg := instanceConfig(b, fake, "memory", "", map[string]string{
 		"SLACK_SIGNING_SECRET": e2eSigningSecret,
 		"PAGERDUTY_API_TOKEN":  e2ePagerDutyKey,
-		"PAGERDUTY_API_URL":    slowProxy(b, pd.URL(), benchPagerDutyLatency),
+		"PAGERDUTY_API_URL":    slowProxy(b, nw, pd.URL(), benchPagerDutyLatency),
 	})
-	l := &loop{instance: serve(b, cfg), slack: fake, pd: pd, answerURL: answers.URL}
+	l := &loop{instance: serve(b, nw, cfg), nw: nw, slack: fake, pd: pd, answerURL: answers.URL}
 	user := func(n int) string {
 		if cold {
 			return fmt.Sprintf("UBENCH%05d", n)

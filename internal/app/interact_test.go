@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -14,8 +13,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
@@ -33,6 +34,7 @@ const (
 // response_url would show.
 type loop struct {
 	*instance
+	nw    *netfake.Network
 	slack *slackfake.Server
 	pd    *pdfake.Server
 
@@ -41,18 +43,18 @@ type loop struct {
 	answerURL string
 }
 
-// newLoop starts a loop on the memory store; extra adds to or overrides
-// the environment.
-func newLoop(t *testing.T, extra map[string]string) *loop {
+// newLoop starts a loop on nw and the memory store; extra adds to or
+// overrides the environment.
+func newLoop(t *testing.T, nw *netfake.Network, extra map[string]string) *loop {
 	t.Helper()
-	return newLoopOn(t, "memory", "", extra)
+	return newLoopOn(t, nw, "memory", "", extra)
 }
 
-// newLoopOn starts a loop on the store storeKind (project for Firestore).
-func newLoopOn(t *testing.T, storeKind, project string, extra map[string]string) *loop {
+// newLoopOn starts a loop on nw and the store storeKind (project for
+// Firestore).
+func newLoopOn(t *testing.T, nw *netfake.Network, storeKind, project string, extra map[string]string) *loop {
 	t.Helper()
-	l := &loop{slack: slackfake.NewServer(), pd: pdfake.NewServer(e2ePagerDutyKey)}
-	t.Cleanup(l.slack.Close)
+	l := &loop{nw: nw, slack: newSlack(t, nw), pd: pdfake.NewServerOn(nw.Listen(), e2ePagerDutyKey)}
 	t.Cleanup(l.pd.Close)
 	l.slack.AddUser("UADA", "ada@example.com", false)
 	l.slack.AddUser("UNOPD", "nobody@example.com", false)
@@ -70,7 +72,7 @@ func newLoopOn(t *testing.T, storeKind, project string, extra map[string]string)
 // second function instance would be.
 func (l *loop) twin(t *testing.T, storeKind, project string) *loop {
 	t.Helper()
-	o := &loop{slack: l.slack, pd: l.pd}
+	o := &loop{nw: l.nw, slack: l.slack, pd: l.pd}
 	o.start(t, storeKind, project, nil)
 	return o
 }
@@ -79,7 +81,7 @@ func (l *loop) twin(t *testing.T, storeKind, project string) *loop {
 // answers posted to response_url.
 func (l *loop) start(t *testing.T, storeKind, project string, extra map[string]string) {
 	t.Helper()
-	answers := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	answers := l.nw.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct {
 			ResponseType string `json:"response_type"`
 			Text         string `json:"text"`
@@ -101,8 +103,10 @@ func (l *loop) start(t *testing.T, storeKind, project string, extra map[string]s
 		env[k] = v
 	}
 	cfg := instanceConfig(t, l.slack, storeKind, project, env)
-	cfg.budget, cfg.leaseMargin = testBudget, testLeaseMargin
-	l.instance = serve(t, cfg)
+	if storeKind == "firestore" {
+		cfg.budget, cfg.leaseMargin, cfg.leaseTTL = testBudget, testLeaseMargin, testLeaseTTL
+	}
+	l.instance = serve(t, l.nw, cfg)
 }
 
 // lastEphemeral returns the last answer posted to the response_url.
@@ -129,7 +133,7 @@ func (l *loop) post(t testing.TB, path string, form url.Values, secret string) (
 	req.Header.Set(slackops.HeaderSignature, sig)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.client.Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
 	}
@@ -216,67 +220,70 @@ func rootButtons(t *testing.T, fake *slackfake.Server) []string {
 // the channel, once, and that note's webhook is not echoed.
 func TestEndToEndActFromSlack(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, nil)
-	l.mustDeliver(t, "triggered.json", "processed")
-	if got, want := rootButtons(t, l.slack), []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
-		t.Fatalf("root buttons = %v, want %v", got, want)
-	}
-	notes := l.pd.Notes(e2eIncident)
-	ch := onlyChannel(t, l.slack)
-	if len(notes) != 1 || !strings.Contains(notes[0].Content, "#"+ch.Name) || !strings.Contains(notes[0].Content, ch.ID) || notes[0].UserID != "PBOT" {
-		t.Fatalf("PagerDuty notes = %+v, want one back-link to #%s written as PBOT", notes, ch.Name)
-	}
-
-	l.pd.ResetCalls()
-	status, took := l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
-	if status != http.StatusOK || took > 3*time.Second {
-		t.Fatalf("click answered %d after %v, want 200 within 3 s", status, took)
-	}
-	wantContains(t, "ephemeral answer", l.lastEphemeral(), "ephemeral: ", "Acknowledged #1234", "Ada Lovelace")
-	var put *pdfake.Request
-	for _, r := range l.pd.Requests() {
-		if r.Method == http.MethodPut {
-			put = &r
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		l := newLoop(t, nw, nil)
+		l.mustDeliver(t, "triggered.json", "processed")
+		if got, want := rootButtons(t, l.slack), []string{"incident_acknowledge", "incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
+			t.Fatalf("root buttons = %v, want %v", got, want)
 		}
-	}
-	if put == nil || put.Path != "/incidents/"+e2eIncident || put.From != "Ada@Example.com" || !strings.Contains(put.Body, `"status":"acknowledged"`) {
-		t.Fatalf("PagerDuty PUT = %+v, want the acknowledgement from Ada's PagerDuty address", put)
-	}
-	if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "acknowledged" {
-		t.Errorf("PagerDuty incident status = %s, want acknowledged", inc.Status)
-	}
+		notes := l.pd.Notes(e2eIncident)
+		ch := onlyChannel(t, l.slack)
+		if len(notes) != 1 || !strings.Contains(notes[0].Content, "#"+ch.Name) || !strings.Contains(notes[0].Content, ch.ID) || notes[0].UserID != "PBOT" {
+			t.Fatalf("PagerDuty notes = %+v, want one back-link to #%s written as PBOT", notes, ch.Name)
+		}
 
-	// PagerDuty's webhook comes back: the root loses its Acknowledge.
-	l.mustDeliver(t, "acknowledged.json", "processed")
-	if got, want := rootButtons(t, l.slack), []string{"incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
-		t.Errorf("root buttons after the acknowledgement = %v, want %v", got, want)
-	}
-	// A late click on a stale root says so; PagerDuty is not called.
-	l.pd.ResetCalls()
-	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
-	wantContains(t, "late click", l.lastEphemeral(), "already acknowledged")
-	if n := l.pd.Calls(); n != 0 {
-		t.Errorf("a late click made %d PagerDuty calls, want none", n)
-	}
+		l.pd.ResetCalls()
+		status, took := l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+		if status != http.StatusOK || took > 3*time.Second {
+			t.Fatalf("click answered %d after %v, want 200 within 3 s", status, took)
+		}
+		wantContains(t, "ephemeral answer", l.lastEphemeral(), "ephemeral: ", "Acknowledged #1234", "Ada Lovelace")
+		var put *pdfake.Request
+		for _, r := range l.pd.Requests() {
+			if r.Method == http.MethodPut {
+				put = &r
+			}
+		}
+		if put == nil || put.Path != "/incidents/"+e2eIncident || put.From != "Ada@Example.com" || !strings.Contains(put.Body, `"status":"acknowledged"`) {
+			t.Fatalf("PagerDuty PUT = %+v, want the acknowledgement from Ada's PagerDuty address", put)
+		}
+		if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "acknowledged" {
+			t.Errorf("PagerDuty incident status = %s, want acknowledged", inc.Status)
+		}
 
-	// /inc in the channel and outside it.
-	code, body := l.command(t, "UADA", ch.ID, "status")
-	if code != http.StatusOK {
-		t.Fatalf("/inc status = %d %s", code, body)
-	}
-	wantContains(t, "/inc status", body, `"response_type":"ephemeral"`, "acknowledged", "#1234")
-	_, body = l.command(t, "UADA", "C0ELSEWHERE", "ack")
-	wantContains(t, "/inc outside an incident channel", body, "not an incident channel")
-	_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
-	wantContains(t, "/inc note", body, "Added your note")
-	if notes := l.pd.Notes(e2eIncident); len(notes) != 2 || notes[1].Content != "db-1 restarted" || notes[1].UserID != "PADA" {
-		t.Errorf("notes after /inc note = %+v, want Ada's note second", notes)
-	}
-	_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
-	wantContains(t, "the same note again", body, "just submitted this note; it is not done twice")
-	if notes := l.pd.Notes(e2eIncident); len(notes) != 2 {
-		t.Errorf("the same note twice made %d notes, want 2", len(notes))
-	}
+		// PagerDuty's webhook comes back: the root loses its Acknowledge.
+		l.mustDeliver(t, "acknowledged.json", "processed")
+		if got, want := rootButtons(t, l.slack), []string{"incident_resolve", "incident_escalate", "incident_note"}; !slices.Equal(got, want) {
+			t.Errorf("root buttons after the acknowledgement = %v, want %v", got, want)
+		}
+		// A late click on a stale root says so; PagerDuty is not called.
+		l.pd.ResetCalls()
+		l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+		wantContains(t, "late click", l.lastEphemeral(), "already acknowledged")
+		if n := l.pd.Calls(); n != 0 {
+			t.Errorf("a late click made %d PagerDuty calls, want none", n)
+		}
+
+		// /inc in the channel and outside it.
+		code, body := l.command(t, "UADA", ch.ID, "status")
+		if code != http.StatusOK {
+			t.Fatalf("/inc status = %d %s", code, body)
+		}
+		wantContains(t, "/inc status", body, `"response_type":"ephemeral"`, "acknowledged", "#1234")
+		_, body = l.command(t, "UADA", "C0ELSEWHERE", "ack")
+		wantContains(t, "/inc outside an incident channel", body, "not an incident channel")
+		_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
+		wantContains(t, "/inc note", body, "Added your note")
+		if notes := l.pd.Notes(e2eIncident); len(notes) != 2 || notes[1].Content != "db-1 restarted" || notes[1].UserID != "PADA" {
+			t.Errorf("notes after /inc note = %+v, want Ada's note second", notes)
+		}
+		_, body = l.command(t, "UADA", ch.ID, "note db-1 restarted")
+		wantContains(t, "the same note again", body, "just submitted this note; it is not done twice")
+		if notes := l.pd.Notes(e2eIncident); len(notes) != 2 {
+			t.Errorf("the same note twice made %d notes, want 2", len(notes))
+		}
+	})
 }
 
 // TestEndToEndSlackRequestsRefused: a request not signed with the app's
@@ -284,22 +291,25 @@ func TestEndToEndActFromSlack(t *testing.T) {
 // nothing happens in PagerDuty.
 func TestEndToEndSlackRequestsRefused(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, nil)
-	l.mustDeliver(t, "triggered.json", "processed")
-	l.pd.ResetCalls()
-	form := url.Values{"team_id": {slackfake.DefaultTeamID}, "channel_id": {"C1"}, "user_id": {"UADA"}, "command": {"/inc"}, "text": {"ack"}}
-	if code, _, _ := l.post(t, slackops.PathCommands, form, "wrong-secret"); code != http.StatusUnauthorized {
-		t.Errorf("wrong secret: %d, want 401", code)
-	}
-	if code, _, _ := l.post(t, slackops.PathCommands, form, "rotated-out"); code != http.StatusOK {
-		t.Errorf("the other configured secret: %d, want 200", code)
-	}
-	if code, _ := l.click(t, "UADA", "incident_acknowledge", "TOTHERTEAM"); code != http.StatusForbidden {
-		t.Errorf("another workspace: %d, want 403", code)
-	}
-	if n := l.pd.Calls(); n != 0 {
-		t.Errorf("refused requests made %d PagerDuty calls, want none", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		l := newLoop(t, nw, nil)
+		l.mustDeliver(t, "triggered.json", "processed")
+		l.pd.ResetCalls()
+		form := url.Values{"team_id": {slackfake.DefaultTeamID}, "channel_id": {"C1"}, "user_id": {"UADA"}, "command": {"/inc"}, "text": {"ack"}}
+		if code, _, _ := l.post(t, slackops.PathCommands, form, "wrong-secret"); code != http.StatusUnauthorized {
+			t.Errorf("wrong secret: %d, want 401", code)
+		}
+		if code, _, _ := l.post(t, slackops.PathCommands, form, "rotated-out"); code != http.StatusOK {
+			t.Errorf("the other configured secret: %d, want 200", code)
+		}
+		if code, _ := l.click(t, "UADA", "incident_acknowledge", "TOTHERTEAM"); code != http.StatusForbidden {
+			t.Errorf("another workspace: %d, want 403", code)
+		}
+		if n := l.pd.Calls(); n != 0 {
+			t.Errorf("refused requests made %d PagerDuty calls, want none", n)
+		}
+	})
 }
 
 // TestEndToEndActFailures: what a responder reads when acting fails, each
@@ -327,17 +337,20 @@ func TestEndToEndActFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLoop(t, nil)
-			l.mustDeliver(t, "triggered.json", "processed")
-			tt.setup(l)
-			status, took := l.click(t, tt.user, "incident_acknowledge", slackfake.DefaultTeamID)
-			if status != http.StatusOK || took > 3*time.Second {
-				t.Errorf("answered %d after %v, want 200 within Slack's 3 s", status, took)
-			}
-			wantContains(t, "ephemeral answer", l.lastEphemeral(), tt.want)
-			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
-				t.Errorf("PagerDuty incident status = %s, want triggered still", inc.Status)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				nw := netfake.New()
+				l := newLoop(t, nw, nil)
+				l.mustDeliver(t, "triggered.json", "processed")
+				tt.setup(l)
+				status, took := l.click(t, tt.user, "incident_acknowledge", slackfake.DefaultTeamID)
+				if status != http.StatusOK || took > 3*time.Second {
+					t.Errorf("answered %d after %v, want 200 within Slack's 3 s", status, took)
+				}
+				wantContains(t, "ephemeral answer", l.lastEphemeral(), tt.want)
+				if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
+					t.Errorf("PagerDuty incident status = %s, want triggered still", inc.Status)
+				}
+			})
 		})
 	}
 }
@@ -347,18 +360,21 @@ func TestEndToEndActFailures(t *testing.T) {
 // signing secret Slack's paths are 404.
 func TestEndToEndNoPagerDutyToken(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, map[string]string{"PAGERDUTY_API_TOKEN": "", "PAGERDUTY_FROM_EMAIL": ""})
-	l.mustDeliver(t, "triggered.json", "processed")
-	if got := rootButtons(t, l.slack); got != nil {
-		t.Errorf("root buttons = %v, want none", got)
-	}
-	_, body := l.command(t, "UADA", onlyChannel(t, l.slack).ID, "ack")
-	wantContains(t, "/inc ack", body, "PAGERDUTY_API_TOKEN")
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		l := newLoop(t, nw, map[string]string{"PAGERDUTY_API_TOKEN": "", "PAGERDUTY_FROM_EMAIL": ""})
+		l.mustDeliver(t, "triggered.json", "processed")
+		if got := rootButtons(t, l.slack); got != nil {
+			t.Errorf("root buttons = %v, want none", got)
+		}
+		_, body := l.command(t, "UADA", onlyChannel(t, l.slack).ID, "ack")
+		wantContains(t, "/inc ack", body, "PAGERDUTY_API_TOKEN")
 
-	off := newLoop(t, map[string]string{"SLACK_SIGNING_SECRET": ""})
-	if code, body, _ := off.post(t, slackops.PathCommands, url.Values{"text": {"ack"}}, e2eSigningSecret); code != http.StatusNotFound || !strings.Contains(body, "SLACK_SIGNING_SECRET") {
-		t.Errorf("without a signing secret: %d %q, want 404 naming SLACK_SIGNING_SECRET", code, body)
-	}
+		off := newLoop(t, nw, map[string]string{"SLACK_SIGNING_SECRET": ""})
+		if code, body, _ := off.post(t, slackops.PathCommands, url.Values{"text": {"ack"}}, e2eSigningSecret); code != http.StatusNotFound || !strings.Contains(body, "SLACK_SIGNING_SECRET") {
+			t.Errorf("without a signing secret: %d %q, want 404 naming SLACK_SIGNING_SECRET", code, body)
+		}
+	})
 }
 
 // TestEndToEndBacklinkWhilePagerDutyFails: PagerDuty's REST API failing
@@ -367,18 +383,21 @@ func TestEndToEndNoPagerDutyToken(t *testing.T) {
 // writes it, once.
 func TestEndToEndBacklinkWhilePagerDutyFails(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, nil)
-	l.pd.FailOn(http.MethodPost, "/incidents/"+e2eIncident+"/notes", pdfake.Fault{Status: 503})
-	l.mustDeliver(t, "triggered.json", "processed")
-	if notes := l.pd.Notes(e2eIncident); len(notes) != 0 {
-		t.Fatalf("notes = %+v, want none while PagerDuty fails", notes)
-	}
-	l.mustDeliver(t, "acknowledged.json", "processed")
-	l.mustDeliver(t, "annotated.json", "processed")
-	notes := l.pd.Notes(e2eIncident)
-	if len(notes) != 1 || !strings.Contains(notes[0].Content, onlyChannel(t, l.slack).ID) {
-		t.Errorf("notes = %+v, want the back-link once", notes)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		l := newLoop(t, nw, nil)
+		l.pd.FailOn(http.MethodPost, "/incidents/"+e2eIncident+"/notes", pdfake.Fault{Status: 503})
+		l.mustDeliver(t, "triggered.json", "processed")
+		if notes := l.pd.Notes(e2eIncident); len(notes) != 0 {
+			t.Fatalf("notes = %+v, want none while PagerDuty fails", notes)
+		}
+		l.mustDeliver(t, "acknowledged.json", "processed")
+		l.mustDeliver(t, "annotated.json", "processed")
+		notes := l.pd.Notes(e2eIncident)
+		if len(notes) != 1 || !strings.Contains(notes[0].Content, onlyChannel(t, l.slack).ID) {
+			t.Errorf("notes = %+v, want the back-link once", notes)
+		}
+	})
 }
 
 // TestEndToEndHiddenEmail: a responder whose email Slack does not show
@@ -386,19 +405,22 @@ func TestEndToEndBacklinkWhilePagerDutyFails(t *testing.T) {
 // click asks Slack nothing.
 func TestEndToEndHiddenEmail(t *testing.T) {
 	t.Parallel()
-	l := newLoop(t, nil)
-	l.mustDeliver(t, "triggered.json", "processed")
-	l.slack.HideEmails(true)
-	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
-	wantContains(t, "answer", l.lastEphemeral(), "does not show Incident Channels your email address")
-	before := l.slack.Calls("users.info")
-	l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
-	if got := l.slack.Calls("users.info"); got != before {
-		t.Errorf("users.info calls %d → %d, want the miss cached", before, got)
-	}
-	if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
-		t.Errorf("incident %s, want untouched", inc.Status)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		l := newLoop(t, nw, nil)
+		l.mustDeliver(t, "triggered.json", "processed")
+		l.slack.HideEmails(true)
+		l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+		wantContains(t, "answer", l.lastEphemeral(), "does not show Incident Channels your email address")
+		before := l.slack.Calls("users.info")
+		l.click(t, "UADA", "incident_acknowledge", slackfake.DefaultTeamID)
+		if got := l.slack.Calls("users.info"); got != before {
+			t.Errorf("users.info calls %d → %d, want the miss cached", before, got)
+		}
+		if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "triggered" {
+			t.Errorf("incident %s, want untouched", inc.Status)
+		}
+	})
 }
 
 // sharedChannelClick sends the block_actions payload Slack sends when
@@ -491,20 +513,23 @@ func TestEndToEndOnlyOurPeopleAct(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLoop(t, tt.env)
-			l.mustDeliver(t, "triggered.json", "processed")
-			if tt.setup != nil {
-				tt.setup(l)
-			}
-			l.pd.ResetCalls()
-			if !l.resolveFrom(t, tt.user, tt.userTeam, tt.want) {
-				return
-			}
-			for _, r := range l.pd.Requests() {
-				if r.Method != http.MethodGet {
-					t.Errorf("PagerDuty got %s %s, want no write", r.Method, r.Path)
+			synctest.Test(t, func(t *testing.T) {
+				nw := netfake.New()
+				l := newLoop(t, nw, tt.env)
+				l.mustDeliver(t, "triggered.json", "processed")
+				if tt.setup != nil {
+					tt.setup(l)
 				}
-			}
+				l.pd.ResetCalls()
+				if !l.resolveFrom(t, tt.user, tt.userTeam, tt.want) {
+					return
+				}
+				for _, r := range l.pd.Requests() {
+					if r.Method != http.MethodGet {
+						t.Errorf("PagerDuty got %s %s, want no write", r.Method, r.Path)
+					}
+				}
+			})
 		})
 	}
 }
@@ -534,20 +559,23 @@ func TestEndToEndPagerDutyRoles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			l := newLoop(t, tt.env)
-			l.mustDeliver(t, "triggered.json", "processed")
-			l.pd.SetRole("PADA", tt.role)
-			l.pd.SetTeams("PADA", tt.teams...)
-			if !l.resolveFrom(t, "UADA", slackfake.DefaultTeamID, tt.want) {
-				return
-			}
-			// Promoted in PagerDuty: the next click acts, the cached
-			// role notwithstanding.
-			l.pd.SetRole("PADA", "admin")
-			l.sharedChannelClick(t, "UADA", slackfake.DefaultTeamID)
-			if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "resolved" {
-				t.Errorf("after a promotion: PagerDuty incident %s, want resolved (answer %q)", inc.Status, l.lastEphemeral())
-			}
+			synctest.Test(t, func(t *testing.T) {
+				nw := netfake.New()
+				l := newLoop(t, nw, tt.env)
+				l.mustDeliver(t, "triggered.json", "processed")
+				l.pd.SetRole("PADA", tt.role)
+				l.pd.SetTeams("PADA", tt.teams...)
+				if !l.resolveFrom(t, "UADA", slackfake.DefaultTeamID, tt.want) {
+					return
+				}
+				// Promoted in PagerDuty: the next click acts, the cached
+				// role notwithstanding.
+				l.pd.SetRole("PADA", "admin")
+				l.sharedChannelClick(t, "UADA", slackfake.DefaultTeamID)
+				if inc, _ := l.pd.Incident(e2eIncident); inc.Status != "resolved" {
+					t.Errorf("after a promotion: PagerDuty incident %s, want resolved (answer %q)", inc.Status, l.lastEphemeral())
+				}
+			})
 		})
 	}
 }
@@ -558,7 +586,7 @@ func TestEndToEndPagerDutyRoles(t *testing.T) {
 func TestEndToEndActFromSlackFirestore(t *testing.T) {
 	t.Parallel()
 	project := firestoretest.Project(t)
-	l := newLoopOn(t, "firestore", project, nil)
+	l := newLoopOn(t, netfake.New(), "firestore", project, nil)
 	l.mustDeliver(t, "triggered.json", "processed")
 	other := l.twin(t, "firestore", project)
 

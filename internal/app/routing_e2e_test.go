@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
@@ -19,6 +21,7 @@ const pdToken = "pd-e2e-token"
 // and people: people with emails, a user group, an announce channel and a
 // channel for incidents without one of their own.
 type workspace struct {
+	nw       *netfake.Network
 	slack    *slackfake.Server
 	pd       *pdfake.Server
 	announce string
@@ -26,10 +29,10 @@ type workspace struct {
 	rules    string
 }
 
-func newWorkspace(t *testing.T) *workspace {
+// newWorkspace starts the workspace's fakes on nw.
+func newWorkspace(t *testing.T, nw *netfake.Network) *workspace {
 	t.Helper()
-	w := &workspace{slack: slackfake.NewServer(), pd: pdfake.NewServer(pdToken)}
-	t.Cleanup(w.slack.Close)
+	w := &workspace{nw: nw, slack: newSlack(t, nw), pd: pdfake.NewServerOn(nw.Listen(), pdToken)}
 	t.Cleanup(w.pd.Close)
 	for _, u := range []struct{ id, email string }{
 		{"U0LEAD", "lead@example.com"}, {"U0SRE", "sre@example.com"},
@@ -139,86 +142,88 @@ func TestEndToEndRoutingAndPeople(t *testing.T) {
 			if kind == "firestore" {
 				project = firestoretest.Project(t)
 			}
-			w := newWorkspace(t)
-			fn := newInstance(t, w.slack, kind, project, w.env())
+			runOn(t, kind, func(t *testing.T) {
+				w := newWorkspace(t, netfake.New())
+				fn := newInstance(t, w.nw, w.slack, kind, project, w.env())
 
-			fn.mustDeliver(t, "triggered.json", "processed")
-			fn.mustDeliver(t, "acknowledged.json", "processed")
-			if n := len(w.slack.Channels()); n != 2 {
-				t.Fatalf("%d channels after a P2 incident, want only the 2 shared ones", n)
-			}
-			post := boardOf(t, w.slack, w.low)
-			wantContains(t, "post-only message", post.BlockText(), "#1234 Checkout latency above 2s (p99)", "Acknowledged", "Updates in the thread")
-			low, _ := w.slack.Channel(w.low)
-			if got := replyTexts(low, post.TS); len(got) != 1 || !strings.Contains(got[0], "Acknowledged by Ada Lovelace") {
-				t.Errorf("post-only thread = %q, want the acknowledgement", got)
-			}
-			if n := userLookups(w.pd); n != 0 {
-				t.Errorf("PagerDuty users looked up %d times before any channel, want 0", n)
-			}
-
-			fn.mustDeliver(t, "priority_updated.json", "processed")
-			var inc slackfake.Channel
-			for _, c := range w.slack.Channels() {
-				if strings.HasPrefix(c.Name, "sev-1234-") {
-					inc = c
+				fn.mustDeliver(t, "triggered.json", "processed")
+				fn.mustDeliver(t, "acknowledged.json", "processed")
+				if n := len(w.slack.Channels()); n != 2 {
+					t.Fatalf("%d channels after a P2 incident, want only the 2 shared ones", n)
 				}
-			}
-			if inc.ID == "" || !inc.Private {
-				t.Fatalf("no private sev-1234- channel after the priority was raised: %+v", w.slack.Channels())
-			}
-			members := slices.Clone(inc.Members)
-			slices.Sort(members)
-			// Ada is PUSER00, an assignee; Grace shares the fixture's id.
-			want := []string{"U0LEAD", "U0SRE", "UADA", "USRE1", "USRE2", slackfake.BotUserID}
-			slices.Sort(want)
-			if !slices.Equal(members, want) {
-				t.Errorf("members = %q, want %q", members, want)
-			}
-			root := rootOf(t, inc)
-			wantContains(t, "root of the channel opened late", root.BlockText(),
-				"Before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace", "P1")
-			replies := replyTexts(inc, root.TS)
-			note, rest := splitNote(t, replies)
-			if len(rest) != 2 {
-				t.Fatalf("channel replies = %q, want summary, priority change, note", replies)
-			}
-			wantContains(t, "summary", rest[0], "What happened before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace")
-			wantContains(t, "priority reply", rest[1], "Priority changed to P1 by Ada Lovelace")
-			wantContains(t, "note", note, "Alan Turing (no Slack account)")
-			if strings.Contains(note, "@") {
-				t.Errorf("invite note names an email address: %q", note)
-			}
-			wantContains(t, "post-only message after the channel opened", boardOf(t, w.slack, w.low).BlockText(), "P1", "<#"+inc.ID+">")
-			ann := boardOf(t, w.slack, w.announce)
-			wantContains(t, "announcement", ann.Text+"\n"+ann.BlockText(), "#1234", "<#"+inc.ID+">", "Acknowledged")
+				post := boardOf(t, w.slack, w.low)
+				wantContains(t, "post-only message", post.BlockText(), "#1234 Checkout latency above 2s (p99)", "Acknowledged", "Updates in the thread")
+				low, _ := w.slack.Channel(w.low)
+				if got := replyTexts(low, post.TS); len(got) != 1 || !strings.Contains(got[0], "Acknowledged by Ada Lovelace") {
+					t.Errorf("post-only thread = %q, want the acknowledgement", got)
+				}
+				if n := userLookups(w.pd); n != 0 {
+					t.Errorf("PagerDuty users looked up %d times before any channel, want 0", n)
+				}
 
-			fn.mustDeliver(t, "responder_added.json", "processed")
-			inc, _ = w.slack.Channel(inc.ID)
-			note, rest = splitNote(t, replyTexts(inc, root.TS)[len(replies):])
-			if len(rest) != 1 {
-				t.Fatalf("replies of the responder request besides the note = %q, want its reply", rest)
-			}
-			wantContains(t, "responder reply", rest[0], "Ada Lovelace requested Katherine Johnson as a responder")
-			wantContains(t, "note after the responder request", note, "Katherine Johnson (no Slack account)")
-			if strings.Contains(note, "@") {
-				t.Errorf("invite note names an email address: %q", note)
-			}
+				fn.mustDeliver(t, "priority_updated.json", "processed")
+				var inc slackfake.Channel
+				for _, c := range w.slack.Channels() {
+					if strings.HasPrefix(c.Name, "sev-1234-") {
+						inc = c
+					}
+				}
+				if inc.ID == "" || !inc.Private {
+					t.Fatalf("no private sev-1234- channel after the priority was raised: %+v", w.slack.Channels())
+				}
+				members := slices.Clone(inc.Members)
+				slices.Sort(members)
+				// Ada is PUSER00, an assignee; Grace shares the fixture's id.
+				want := []string{"U0LEAD", "U0SRE", "UADA", "USRE1", "USRE2", slackfake.BotUserID}
+				slices.Sort(want)
+				if !slices.Equal(members, want) {
+					t.Errorf("members = %q, want %q", members, want)
+				}
+				root := rootOf(t, inc)
+				wantContains(t, "root of the channel opened late", root.BlockText(),
+					"Before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace", "P1")
+				replies := replyTexts(inc, root.TS)
+				note, rest := splitNote(t, replies)
+				if len(rest) != 2 {
+					t.Fatalf("channel replies = %q, want summary, priority change, note", replies)
+				}
+				wantContains(t, "summary", rest[0], "What happened before this channel opened", "Triggered (high urgency)", "Acknowledged by Ada Lovelace")
+				wantContains(t, "priority reply", rest[1], "Priority changed to P1 by Ada Lovelace")
+				wantContains(t, "note", note, "Alan Turing (no Slack account)")
+				if strings.Contains(note, "@") {
+					t.Errorf("invite note names an email address: %q", note)
+				}
+				wantContains(t, "post-only message after the channel opened", boardOf(t, w.slack, w.low).BlockText(), "P1", "<#"+inc.ID+">")
+				ann := boardOf(t, w.slack, w.announce)
+				wantContains(t, "announcement", ann.Text+"\n"+ann.BlockText(), "#1234", "<#"+inc.ID+">", "Acknowledged")
 
-			fn.mustDeliver(t, "resolved.json", "processed")
-			ann = boardOf(t, w.slack, w.announce)
-			wantContains(t, "announcement after resolution", ann.BlockText(), "Resolved")
-			if ann.Edits != 1 {
-				t.Errorf("announcement edited %d times, want once (resolved), in place", ann.Edits)
-			}
+				fn.mustDeliver(t, "responder_added.json", "processed")
+				inc, _ = w.slack.Channel(inc.ID)
+				note, rest = splitNote(t, replyTexts(inc, root.TS)[len(replies):])
+				if len(rest) != 1 {
+					t.Fatalf("replies of the responder request besides the note = %q, want its reply", rest)
+				}
+				wantContains(t, "responder reply", rest[0], "Ada Lovelace requested Katherine Johnson as a responder")
+				wantContains(t, "note after the responder request", note, "Katherine Johnson (no Slack account)")
+				if strings.Contains(note, "@") {
+					t.Errorf("invite note names an email address: %q", note)
+				}
 
-			calls := userLookups(w.pd)
-			for _, f := range []string{"triggered.json", "acknowledged.json", "priority_updated.json", "responder_added.json", "resolved.json"} {
-				fn.mustDeliver(t, f, "duplicate")
-			}
-			if calls != 3 || userLookups(w.pd) != 3 {
-				t.Errorf("PagerDuty users looked up %d times (%d after redeliveries), want 3: each person once", calls, userLookups(w.pd))
-			}
+				fn.mustDeliver(t, "resolved.json", "processed")
+				ann = boardOf(t, w.slack, w.announce)
+				wantContains(t, "announcement after resolution", ann.BlockText(), "Resolved")
+				if ann.Edits != 1 {
+					t.Errorf("announcement edited %d times, want once (resolved), in place", ann.Edits)
+				}
+
+				calls := userLookups(w.pd)
+				for _, f := range []string{"triggered.json", "acknowledged.json", "priority_updated.json", "responder_added.json", "resolved.json"} {
+					fn.mustDeliver(t, f, "duplicate")
+				}
+				if calls != 3 || userLookups(w.pd) != 3 {
+					t.Errorf("PagerDuty users looked up %d times (%d after redeliveries), want 3: each person once", calls, userLookups(w.pd))
+				}
+			})
 		})
 	}
 }
@@ -240,14 +245,14 @@ func userLookups(pd *pdfake.Server) int {
 func TestEndToEndPeopleCacheShared(t *testing.T) {
 	t.Parallel()
 	project := firestoretest.Project(t)
-	w := newWorkspace(t)
+	w := newWorkspace(t, netfake.New())
 	env := map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()}
-	first := newInstance(t, w.slack, "firestore", project, env)
+	first := newInstance(t, w.nw, w.slack, "firestore", project, env)
 	first.mustDeliver(t, "triggered.json", "processed")
 	if n := userLookups(w.pd); n != 1 {
 		t.Fatalf("PagerDuty user look-ups = %d, want 1 (Ada)", n)
 	}
-	second := newInstance(t, w.slack, "firestore", project, env)
+	second := newInstance(t, w.nw, w.slack, "firestore", project, env)
 	body := strings.ReplaceAll(string(testdata(t, "triggered.json")), "Q1CHECKOUT", "Q2CHECKOUT")
 	body = strings.ReplaceAll(body, "01HT0TRIGGERED0000000000001", "01HT0TRIGGERED0000000000002")
 	if code, got := second.deliver(t, []byte(body)); code != 200 || got != "processed" {
@@ -267,47 +272,51 @@ func TestEndToEndPeopleCacheShared(t *testing.T) {
 // a 503; the redelivery invites and posts nothing twice.
 func TestEndToEndPagerDutyRateLimited(t *testing.T) {
 	t.Parallel()
-	w := newWorkspace(t)
-	fn := newInstance(t, w.slack, "memory", "", map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()})
-	w.pd.FailOn("GET", "/users/PUSER00", pdfake.Fault{Status: 429, RetryAfter: "1"})
-	if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != 503 {
-		t.Fatalf("first delivery = %d %q, want 503 while PagerDuty rate limits", code, body)
-	}
-	fn.redeliver(t, "triggered.json", "processed")
-	var inc slackfake.Channel
-	for _, c := range w.slack.Channels() {
-		if strings.HasPrefix(c.Name, "inc-") {
-			inc = c
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorkspace(t, netfake.New())
+		fn := newInstance(t, w.nw, w.slack, "memory", "", map[string]string{"PAGERDUTY_API_TOKEN": pdToken, "PAGERDUTY_API_URL": w.pd.URL()})
+		w.pd.FailOn("GET", "/users/PUSER00", pdfake.Fault{Status: 429, RetryAfter: "1"})
+		if code, body := fn.deliver(t, testdata(t, "triggered.json")); code != 503 {
+			t.Fatalf("first delivery = %d %q, want 503 while PagerDuty rate limits", code, body)
 		}
-	}
-	if !slices.Contains(inc.Members, "UADA") || len(inc.TopLevel()) != 1 {
-		t.Errorf("channel %+v: want Ada invited and one root message", inc)
-	}
+		fn.redeliver(t, "triggered.json", "processed")
+		var inc slackfake.Channel
+		for _, c := range w.slack.Channels() {
+			if strings.HasPrefix(c.Name, "inc-") {
+				inc = c
+			}
+		}
+		if !slices.Contains(inc.Members, "UADA") || len(inc.TopLevel()) != 1 {
+			t.Errorf("channel %+v: want Ada invited and one root message", inc)
+		}
+	})
 }
 
 // Someone archives the announce channel: its message is given up and the
 // incident's own channel carries on to the resolution.
 func TestEndToEndArchivedAnnounceChannel(t *testing.T) {
 	t.Parallel()
-	w := newWorkspace(t)
-	env := w.env()
-	delete(env, "ROUTING_FILE")
-	fn := newInstance(t, w.slack, "memory", "", env)
-	fn.mustDeliver(t, "triggered.json", "processed")
-	w.slack.Archive(w.announce)
-	fn.mustDeliver(t, "acknowledged.json", "processed")
-	fn.mustDeliver(t, "resolved.json", "processed")
-	var own slackfake.Channel
-	for _, c := range w.slack.Channels() {
-		if strings.HasPrefix(c.Name, "inc-") {
-			own = c
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorkspace(t, netfake.New())
+		env := w.env()
+		delete(env, "ROUTING_FILE")
+		fn := newInstance(t, w.nw, w.slack, "memory", "", env)
+		fn.mustDeliver(t, "triggered.json", "processed")
+		w.slack.Archive(w.announce)
+		fn.mustDeliver(t, "acknowledged.json", "processed")
+		fn.mustDeliver(t, "resolved.json", "processed")
+		var own slackfake.Channel
+		for _, c := range w.slack.Channels() {
+			if strings.HasPrefix(c.Name, "inc-") {
+				own = c
+			}
 		}
-	}
-	got := replyTexts(own, rootOf(t, own).TS)
-	if len(got) != 2 || !strings.Contains(got[1], "Resolved by Ada Lovelace") {
-		t.Errorf("incident channel replies = %q; want the acknowledgement and the resolution", got)
-	}
-	if !strings.Contains(fn.logs.String(), "giving it up") {
-		t.Errorf("no log line about the archived announce channel:\n%s", fn.logs)
-	}
+		got := replyTexts(own, rootOf(t, own).TS)
+		if len(got) != 2 || !strings.Contains(got[1], "Resolved by Ada Lovelace") {
+			t.Errorf("incident channel replies = %q; want the acknowledgement and the resolution", got)
+		}
+		if !strings.Contains(fn.logs.String(), "giving it up") {
+			t.Errorf("no log line about the archived announce channel:\n%s", fn.logs)
+		}
+	})
 }

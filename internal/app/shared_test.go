@@ -47,7 +47,7 @@ func TestStartWarnsOfSharedAnnounceChannel(t *testing.T) {
 
 			srv := httptest.NewServer(f)
 			t.Cleanup(srv.Close)
-			in := &instance{url: srv.URL, logs: logs}
+			in := &instance{url: srv.URL, client: srv.Client(), logs: logs}
 			in.mustDeliver(t, "triggered.json", "processed")
 			ch, _ := fake.Channel(announce)
 			if n := len(ch.TopLevel()); n != tt.wantPosts {

@@ -22,6 +22,7 @@ func envOf(m map[string]string) func(string) string {
 }
 
 func TestLoggerUsesCloudLoggingKeys(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	NewLogger(&buf).Warn("careful", "incident_id", "P1")
 	var line map[string]any
@@ -195,6 +196,7 @@ func TestSetupRetriesNonConfigErrors(t *testing.T) {
 // An invalid rules file fails setup loudly: every webhook is answered 503
 // (PagerDuty keeps redelivering) and the log names the rule and field.
 func TestInvalidRoutingFileIs503(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "routes.yaml")
 	if err := os.WriteFile(rules, []byte("rules:\n  - name: sev1\n    match: {urgency: hgh}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -218,6 +220,7 @@ func TestInvalidRoutingFileIs503(t *testing.T) {
 // Without PAGERDUTY_API_TOKEN the people PagerDuty involves are not
 // invited, and setup says so once.
 func TestStartupSaysPeopleInvitesOff(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		env  map[string]string
 		want string

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/internal/config"
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
 	"github.com/incident-channels/incident-channels/internal/sweep"
@@ -193,8 +194,8 @@ func TestEndToEndSweepArchivesResolvedChannel(t *testing.T) {
 
 func sweepArchives(t *testing.T, rootDeleted bool) {
 	_, google := withGoogleKeys(t)
-	fake := slackfake.NewServer()
-	t.Cleanup(fake.Close)
+	nw := netfake.New()
+	fake := newSlack(t, nw)
 	env := map[string]string{
 		"PAGERDUTY_WEBHOOK_SECRET": e2eSecret,
 		"SLACK_BOT_TOKEN":          slackfake.DefaultToken,
@@ -210,7 +211,7 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 	}
 	cfg := Config{Config: c}
 	cfg.sweepClient = google.Client()
-	fn := serve(t, cfg)
+	fn := serve(t, nw, cfg)
 	fn.mustDeliver(t, "triggered.json", "processed")
 	fn.mustDeliver(t, "resolved.json", "processed")
 	if rootDeleted {
@@ -221,7 +222,7 @@ func sweepArchives(t *testing.T, rootDeleted bool) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, fn.url+sweep.Path, nil)
 		req.Header.Set("Authorization", "Bearer "+google.Token(sweepAudience, sweepInvoker, time.Now()))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := fn.client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

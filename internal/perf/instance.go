@@ -283,7 +283,7 @@ func eventSummary(body []byte) string {
 // what the target sends by a delay: a latency added to every round trip.
 type connCounter struct {
 	l      net.Listener
-	target string
+	dial   func() (net.Conn, error)
 	n      atomic.Int64
 	delay  atomic.Int64 // time.Duration
 	wg     sync.WaitGroup
@@ -292,15 +292,21 @@ type connCounter struct {
 	closed bool
 }
 
+// newConnCounter proxies a loopback port to the TCP address target.
 func newConnCounter(target string, delay time.Duration) (*connCounter, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	c := &connCounter{l: l, target: target, conns: map[net.Conn]struct{}{}}
+	return proxyOn(l, func() (net.Conn, error) { return net.Dial("tcp", target) }, delay), nil
+}
+
+// proxyOn proxies what l accepts to the connections dial makes.
+func proxyOn(l net.Listener, dial func() (net.Conn, error), delay time.Duration) *connCounter {
+	c := &connCounter{l: l, dial: dial, conns: map[net.Conn]struct{}{}}
 	c.SetDelay(delay)
 	c.wg.Go(c.accept)
-	return c, nil
+	return c
 }
 
 // SetDelay holds back what the target sends by d from now on.
@@ -318,7 +324,7 @@ func (c *connCounter) accept() {
 			return
 		}
 		c.n.Add(1)
-		out, err := net.Dial("tcp", c.target)
+		out, err := c.dial()
 		if err != nil {
 			in.Close()
 			continue

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func tiny() Options {
 }
 
 func TestCountingStore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cs := NewCountingStore(store.NewMemory())
 	set := func(ch incident.Change, err error) incident.UpdateFunc {
@@ -93,6 +95,7 @@ func TestCountingStore(t *testing.T) {
 }
 
 func TestDocumentSize(t *testing.T) {
+	t.Parallel()
 	// The example of Firestore's storage size documentation: 147 bytes.
 	got := DocumentSize("users/jeff/tasks/my_task_id", map[string]any{
 		"type": "Personal", "done": false, "priority": int64(1), "description": "Learn Cloud Firestore",
@@ -141,6 +144,7 @@ func lifecycleCounts(t *testing.T, o Options) []Step {
 // calls of the README and a status change three, and a redelivered finished
 // event is one transaction reading two documents and writing none.
 func TestLifecycleCounts(t *testing.T) {
+	t.Parallel()
 	steps := lifecycleCounts(t, tiny())
 	var tot Counts
 	for _, s := range steps {
@@ -180,6 +184,7 @@ func TestLifecycleCounts(t *testing.T) {
 // store: the lifecycle costs the same wrapped around the Firestore emulator
 // as around the memory store.
 func TestLifecycleCountsFirestore(t *testing.T) {
+	t.Parallel()
 	mem := lifecycleCounts(t, tiny())
 	o := tiny()
 	o.FirestoreProject, o.EmulatorHost = firestoretest.Project(t), os.Getenv("FIRESTORE_EMULATOR_HOST")
@@ -197,7 +202,8 @@ func TestLifecycleCountsFirestore(t *testing.T) {
 	}
 }
 
-// wantRows are the rows every full run reports, by a prefix of their name.
+// wantRows are the rows every full run reports but the process
+// section's, by a prefix of their name.
 var wantRows = []string{
 	"triggered → answered, L=5 ms", "acknowledged → answered, L=5 ms",
 	"Slack calls, triggered", "Slack calls, acknowledged",
@@ -209,8 +215,6 @@ var wantRows = []string{
 	"latency p50", "latency p99", "requests/s, one at a time", "requests/s, 2 concurrent",
 	"allocations per request", "Slack calls during the runs",
 	"verify + parse + decide, time", "verify + parse + decide, allocations", "verify + parse + decide, memory",
-	"exec → listening", "exec → first 2xx", "binary size", "Slack calls + open outbound sockets",
-	"RSS after start", "RSS idle", "peak RSS (VmHWM), 6 concurrent", "CPU per delivery", "Slack connections opened under that load",
 	"acknowledged, incident with 1 earlier event", "acknowledged, incident with 40 earlier events",
 	"document reads + writes, 1 earlier event", "document reads + writes, 40 earlier events",
 	"incident document after 2 events", "incident document after 41 events", "incident document after 62 events",
@@ -220,16 +224,65 @@ var wantRows = []string{
 	"duplicates: channels per incident",
 }
 
-// TestRunEveryRow runs every section in a tiny configuration (building and
-// starting cmd/local too) and checks that each row is there with a sample,
-// and the Markdown shows it. It asserts no time against a goal: the
-// machine is shared.
+// processRows are the rows of the process section.
+var processRows = []string{
+	"exec → listening", "exec → first 2xx", "binary size", "Slack calls + open outbound sockets",
+	"RSS after start", "RSS idle", "peak RSS (VmHWM), 6 concurrent", "CPU per delivery", "Slack connections opened under that load",
+}
+
+// TestRunEveryRow runs every section but the process one in a tiny
+// configuration and checks that each row is there with a sample, and the
+// Markdown shows it. It asserts no time against a goal: the machine is
+// shared. It is not parallel: its sections measure allocations
+// (testing.AllocsPerRun), which no parallel test may run beside.
 func TestRunEveryRow(t *testing.T) {
+	o := tiny()
+	o.Only = slices.DeleteFunc(slices.Clone(Sections), func(s string) bool { return s == "process" })
+	rep, md := runTiny(t, o, wantRows)
+	for _, name := range []string{"Slack calls, redelivered finished event", "Slack calls during the runs"} {
+		if r, ok := rowPrefix(rep, name); ok && r.Max() != 0 {
+			t.Errorf("%s = %v, want 0", r.Name, r.Samples)
+		}
+	}
+	// The incident document must not grow with events: past the
+	// resolution summary's timeline (30 lines), equal sizes for incidents
+	// of equal-length titles and ids.
+	small, _ := rowPrefix(rep, "incident document after 2 events")
+	long, _ := rowPrefix(rep, "incident document after 41 events")
+	big, _ := rowPrefix(rep, "incident document after 62 events")
+	if small.Max() > long.Max() || long.Max() != big.Max() {
+		t.Errorf("incident document sizes %v, %v, %v bytes: want them no larger after 41 events than after 62", small.Samples, long.Samples, big.Samples)
+	}
+	for _, want := range []string{"| **lifecycle** |", "Prices (as of 2026-11-24)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+// TestRunProcessSection runs the process section in a tiny configuration:
+// it builds and starts cmd/local, so it runs beside the other tests.
+func TestRunProcessSection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts cmd/local")
 	}
-	var progress bytes.Buffer
+	t.Parallel()
 	o := tiny()
+	o.Only = []string{"process"}
+	rep, md := runTiny(t, o, processRows)
+	if r, ok := rowPrefix(rep, "Slack calls + open outbound sockets"); ok && r.Max() != 0 {
+		t.Errorf("%s = %v, want 0", r.Name, r.Samples)
+	}
+	if want := "Recommended Cloud Functions (gen2) settings"; !strings.Contains(md, want) {
+		t.Errorf("Markdown lacks %q:\n%s", want, md)
+	}
+}
+
+// runTiny runs o and checks that its report has exactly the rows want,
+// each with a sample and shown in the Markdown, which it returns.
+func runTiny(t *testing.T, o Options, want []string) (*Report, string) {
+	t.Helper()
+	var progress bytes.Buffer
 	o.Progress = &progress
 	rep, err := Run(context.Background(), o)
 	if err != nil {
@@ -239,7 +292,7 @@ func TestRunEveryRow(t *testing.T) {
 	if err := rep.Markdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range wantRows {
+	for _, name := range want {
 		var found *Row
 		for i, r := range rep.Rows {
 			if strings.HasPrefix(r.Name, name) {
@@ -258,32 +311,14 @@ func TestRunEveryRow(t *testing.T) {
 			t.Errorf("Markdown lacks row %q", found.Name)
 		}
 	}
-	if len(rep.Rows) != len(wantRows) {
+	if len(rep.Rows) != len(want) {
 		var names []string
 		for _, r := range rep.Rows {
 			names = append(names, r.Name)
 		}
-		t.Errorf("%d rows, want %d: %q", len(rep.Rows), len(wantRows), names)
+		t.Errorf("%d rows, want %d: %q", len(rep.Rows), len(want), names)
 	}
-	for _, name := range []string{"Slack calls, redelivered finished event", "Slack calls during the runs", "Slack calls + open outbound sockets"} {
-		if r, ok := rowPrefix(rep, name); ok && r.Max() != 0 {
-			t.Errorf("%s = %v, want 0", r.Name, r.Samples)
-		}
-	}
-	// The incident document must not grow with events: past the
-	// resolution summary's timeline (30 lines), equal sizes for incidents
-	// of equal-length titles and ids.
-	small, _ := rowPrefix(rep, "incident document after 2 events")
-	long, _ := rowPrefix(rep, "incident document after 41 events")
-	big, _ := rowPrefix(rep, "incident document after 62 events")
-	if small.Max() > long.Max() || long.Max() != big.Max() {
-		t.Errorf("incident document sizes %v, %v, %v bytes: want them no larger after 41 events than after 62", small.Samples, long.Samples, big.Samples)
-	}
-	for _, want := range []string{"| **lifecycle** |", "Prices (as of 2026-11-24)", "Recommended Cloud Functions (gen2) settings"} {
-		if !strings.Contains(md.String(), want) {
-			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
-		}
-	}
+	return rep, md.String()
 }
 
 func rowPrefix(rep *Report, prefix string) (Row, bool) {
@@ -296,6 +331,7 @@ func rowPrefix(rep *Report, prefix string) (Row, bool) {
 }
 
 func TestRunRejects(t *testing.T) {
+	t.Parallel()
 	for _, o := range []Options{
 		{Only: []string{"nope"}},
 		{FirestoreProject: "p"}, // no emulator host: never a real project
@@ -307,6 +343,7 @@ func TestRunRejects(t *testing.T) {
 }
 
 func TestRowStats(t *testing.T) {
+	t.Parallel()
 	r := Row{Samples: []float64{3, 1, 2, 10}}
 	if r.Min() != 1 || r.Max() != 10 || r.Median() != 2.5 {
 		t.Errorf("min/median/max of %v = %v/%v/%v, want 1/2.5/10", r.Samples, r.Min(), r.Median(), r.Max())

@@ -6,8 +6,10 @@ import (
 	"net"
 	"os"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 )
 
@@ -16,62 +18,57 @@ import (
 // after the other.
 func TestProxyDelay(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
+	synctest.Test(t, func(t *testing.T) {
+		nw := netfake.New()
+		echo := nw.Listen()
+		t.Cleanup(func() { echo.Close() })
+		go func() {
+			for {
+				c, err := echo.Accept()
+				if err != nil {
+					return
+				}
+				go func() { _, _ = io.Copy(c, c); c.Close() }()
 			}
-			go func() { _, _ = io.Copy(c, c); c.Close() }()
-		}
-	}()
-	const delay = 200 * time.Millisecond
-	p, err := newConnCounter(l.Addr().String(), delay)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	c, err := net.Dial("tcp", p.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	buf := make([]byte, 1)
-	start := time.Now()
-	for _, b := range []string{"a", "b", "c"} {
-		if _, err := c.Write([]byte(b)); err != nil {
+		}()
+		const delay = 100 * time.Millisecond
+		p := proxyOn(nw.Listen(), func() (net.Conn, error) {
+			return nw.DialContext(context.Background(), "tcp", echo.Addr().String())
+		}, delay)
+		t.Cleanup(p.Close)
+		c, err := nw.DialContext(context.Background(), "tcp", p.Addr())
+		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	for range 3 {
+		defer c.Close()
+		buf := make([]byte, 1)
+		start := time.Now()
+		for _, b := range []string{"a", "b", "c"} {
+			if _, err := c.Write([]byte(b)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		for range 3 {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d := time.Since(start); d < delay || d >= 2*delay {
+			t.Errorf("three echoes sent 10 ms apart came back after %v, want one delay of %v, not three", d, delay)
+		}
+		p.SetDelay(0)
+		start = time.Now()
+		if _, err := c.Write([]byte("d")); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := io.ReadFull(c, buf); err != nil {
 			t.Fatal(err)
 		}
-	}
-	// Delayed one after another, the three echoes would take at least
-	// 3 × delay; delayed side by side, about one delay plus the 20 ms
-	// between the writes. The bound sits between the two, with room for
-	// a loaded machine.
-	if d := time.Since(start); d < delay || d >= 3*delay {
-		t.Errorf("three echoes sent 10 ms apart came back after %v, want one delay of %v, not three", d, delay)
-	}
-	p.SetDelay(0)
-	start = time.Now()
-	if _, err := c.Write([]byte("d")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.ReadFull(c, buf); err != nil {
-		t.Fatal(err)
-	}
-	if d := time.Since(start); d >= delay {
-		t.Errorf("echo without delay took %v", d)
-	}
+		if d := time.Since(start); d >= delay {
+			t.Errorf("echo without delay took %v", d)
+		}
+	})
 }
 
 // TestRoundTrips runs the roundtrips section on the emulator: every event

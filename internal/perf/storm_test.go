@@ -68,6 +68,7 @@ func doneStorm(w stormWant) []slackfake.Channel {
 }
 
 func TestStormIncidentOf(t *testing.T) {
+	t.Parallel()
 	w := stormWantOf(t, 1)
 	inc := w.Incidents[0]
 	if inc.Status != "Acknowledged" || !strings.HasPrefix(inc.Topic, "Acknowledged") || len(inc.Links) != 2 ||

@@ -114,6 +114,7 @@ func readChannelsOf(selector string) string {
 // order, a hostile title shown as text and never run, and the page's own
 // refresh and replay button at work.
 func TestPageInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t, 50*time.Second)
 	sb, _ := start(t, nil)
 
@@ -337,6 +338,7 @@ const rootJS = `document.querySelector('.channel:not(.shared) .message.root')`
 // through the note form, asks /inc, and sees what a person without a
 // PagerDuty user is told after confirming a Resolve.
 func TestActInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t, 50*time.Second)
 	sb, _ := start(t, nil)
 	checkConsole := collectConsole(t, ctx)

@@ -6,6 +6,7 @@ import (
 )
 
 func TestMrkdwn(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		in   string
@@ -44,6 +45,7 @@ func TestMrkdwn(t *testing.T) {
 
 // A channel mention shows the channel's name when the page knows it.
 func TestMrkdwnChannelNames(t *testing.T) {
+	t.Parallel()
 	names := map[string]string{"C00000003": "inc-1234-checkout", "C00000009": "<b>odd</b>"}
 	for in, want := range map[string]string{
 		"→ <#C00000003>":         `→ <span class="mention">#inc-1234-checkout</span>`,

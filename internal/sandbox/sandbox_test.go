@@ -74,6 +74,7 @@ func inOrder(s string, want ...string) (string, bool) {
 }
 
 func TestPageShowsWhatSlackWould(t *testing.T) {
+	t.Parallel()
 	sb, _ := start(t, nil)
 	sendLifecycle(t, sb, replay.Options{FirstNumber: 1234})
 
@@ -122,6 +123,7 @@ func TestPageShowsWhatSlackWould(t *testing.T) {
 }
 
 func TestHostileTitleIsText(t *testing.T) {
+	t.Parallel()
 	sb, _ := start(t, nil)
 	const title = `<script>alert(1)</script> <img src=x onerror=alert(2)> <!channel> "db" down`
 	sendLifecycle(t, sb, replay.Options{FirstNumber: 66, Title: title})
@@ -137,6 +139,7 @@ func TestHostileTitleIsText(t *testing.T) {
 }
 
 func TestRoutes(t *testing.T) {
+	t.Parallel()
 	sb, srv := start(t, nil)
 	tests := []struct {
 		name, method, path string
@@ -177,6 +180,7 @@ func TestRoutes(t *testing.T) {
 // TestReplayButton starts a replay from the page and waits for its
 // channel to resolve.
 func TestReplayButton(t *testing.T) {
+	t.Parallel()
 	sb, srv := start(t, nil)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Post(srv.URL+"/sandbox/replay", "", nil)
@@ -278,6 +282,7 @@ func section(t *testing.T, page, name string) string {
 // thread and the channel it moved to, the summary in that channel, the
 // people invited through the fake PagerDuty and the one who could not be.
 func TestSharedChannelsAndPeople(t *testing.T) {
+	t.Parallel()
 	sb, _ := start(t, nil)
 	sendLifecycle(t, sb, replay.Options{FirstNumber: 1234})
 	sendSample(t, sb, SampleRaised)
@@ -339,6 +344,7 @@ func TestSharedChannelsAndPeople(t *testing.T) {
 // TestRoutingFile: the user's rules replace the built-in ones, may name
 // the sandbox's channels by id, and invite users the fake then knows.
 func TestRoutingFile(t *testing.T) {
+	t.Parallel()
 	rules := filepath.Join(t.TempDir(), "routing.yaml")
 	// The ids of #incidents and #incidents-low in a fresh sandbox.
 	if err := os.WriteFile(rules, []byte(`rules:
@@ -387,6 +393,7 @@ func TestRoutingFile(t *testing.T) {
 }
 
 func TestUsesFunctionSettingsFromTheEnvironment(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"CHANNEL_PREFIX": "sev", "SLACK_INVITE_USERS": "U0ADA0001", "STORE": "firestore", "SLACK_API_URL": "https://slack.com/api/"}
 	sb, _ := start(t, func(k string) string { return env[k] })
 	sendLifecycle(t, sb, replay.Options{FirstNumber: 5, Incidents: 1})
@@ -407,6 +414,7 @@ func TestUsesFunctionSettingsFromTheEnvironment(t *testing.T) {
 }
 
 func TestMessageFor(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name       string
 		msg        slackfake.Message
@@ -440,6 +448,7 @@ func TestMessageFor(t *testing.T) {
 // TestSweepButton: once a sample has resolved ARCHIVE_AFTER ago, the
 // sweep button archives its channel, and the page shows it greyed out.
 func TestSweepButton(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewUnstartedServer(nil)
 	sb, err := New(context.Background(), Config{BaseURL: "http://" + srv.Listener.Addr().String(), ReplayDelay: -1, ArchiveAfter: time.Millisecond})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/incident-channels/incident-channels/incident"
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -92,6 +93,7 @@ type person struct {
 // routedWorld is the Slack workspace, PagerDuty account and rules of a
 // routed soak.
 type routedWorld struct {
+	nw       *netfake.Network
 	pd       *pdfake.Server
 	announce string
 	low      string
@@ -126,7 +128,7 @@ const notePOSTsFaulted = 4
 
 // client is the PagerDuty REST client of the fake PagerDuty REST API.
 func (w *routedWorld) client() *pagerduty.Client {
-	return pagerduty.NewClient(pagerduty.ClientOptions{Token: pdToken, URL: w.pd.URL()})
+	return pagerduty.NewClient(pagerduty.ClientOptions{Token: pdToken, URL: w.pd.URL(), HTTPClient: w.nw.Client()})
 }
 
 // annotator is the back-link writer as New in function.go wires
@@ -201,10 +203,10 @@ const routingRules = `rules:
 `
 
 // newRoutedWorld sets up fake's workspace (people, a user group, the
-// announce and post-only channels), a fake PagerDuty REST API, the rules,
-// and the incidents of the seed. The caller closes pd.
-func newRoutedWorld(seed uint64, incidents int, fake *slackfake.Server) (*routedWorld, error) {
-	w := &routedWorld{pd: pdfake.NewServer(pdToken)}
+// announce and post-only channels), a fake PagerDuty REST API on nw, the
+// rules, and the incidents of the seed. The caller closes pd.
+func newRoutedWorld(seed uint64, incidents int, fake *slackfake.Server, nw *netfake.Network) (*routedWorld, error) {
+	w := &routedWorld{nw: nw, pd: pdfake.NewServerOn(nw.Listen(), pdToken)}
 	// PagerDuty user ids are the seed's own, so a Firestore cache shared
 	// by the seeds of one cmd/soak run does not spare later seeds the
 	// look-ups.

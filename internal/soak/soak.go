@@ -5,8 +5,11 @@
 // incident, one root showing the final state, one reply per event.
 //
 // The instances are the real HTTP handler, store and slack-go adapter; Slack
-// is the fake of internal/fake/slack over HTTP. cmd/soak runs many seeds;
-// the package's test runs a few in CI.
+// is the fake of internal/fake/slack over HTTP. Every HTTP call goes over a
+// network in memory (internal/fake/net), so that a run on the memory store
+// works in a testing/synctest bubble too, its leases and budgets passing on
+// the bubble's clock. cmd/soak runs many seeds; the package's test runs a
+// few in CI.
 package soak
 
 import (
@@ -16,7 +19,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	pdfake "github.com/incident-channels/incident-channels/internal/fake/pagerduty"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -49,7 +52,7 @@ type Options struct {
 	Latency time.Duration
 	// FirestoreProject selects Firestore (FIRESTORE_EMULATOR_HOST) with
 	// one client per instance; empty means one in-memory store shared by
-	// both instances.
+	// both instances. A run on Firestore cannot be in a synctest bubble.
 	FirestoreProject string
 	// Deadline bounds the redeliveries of one delivery.
 	Deadline time.Duration
@@ -118,13 +121,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		o.Deadline = 2 * time.Minute
 	}
 	rep := Report{Seed: o.Seed}
-	fake := slackfake.NewServer()
+	nw := netfake.New()
+	fake := slackfake.NewServerOn(nw.Listen())
 	defer fake.Close()
 	fake.SetLatency(o.Latency)
 
 	var world *routedWorld
 	if o.Routes {
-		w, err := newRoutedWorld(o.Seed, o.Incidents, fake)
+		w, err := newRoutedWorld(o.Seed, o.Incidents, fake, nw)
 		if err != nil {
 			return rep, err
 		}
@@ -155,7 +159,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		if o.Log != nil {
 			log = o.Log
 		}
-		slack := slackops.New(slackfake.DefaultToken, fake.URL)
+		slack := slackops.New(slackfake.DefaultToken, fake.URL, slackops.WithTransport(nw.Transport()))
 		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL, LeaseMargin: o.LeaseMargin}
 		if world != nil {
 			// As New in function.go wires ROUTING_FILE,
@@ -169,7 +173,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		}
 		svc := incident.NewService(st, slack, cfg, log)
 		chain := endpoint.Chain{Log: log}
-		srv := httptest.NewServer(chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
+		srv := nw.Serve(chain.Serve(pagerduty.Endpoint, pagerduty.NewHandler(pagerduty.HandlerConfig{
 			Secrets: [][]byte{[]byte(secret)}, Service: svc, Budget: o.Budget,
 		})))
 		defer srv.Close()
@@ -216,7 +220,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			"conversations.join", "conversations.history")
 	}
 	pdFaults := []pdfake.Fault{{Status: 429, RetryAfter: "1"}, {Status: 429}, {Status: 500}, {Status: 502}}
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := nw.Client()
+	client.Timeout = 10 * time.Second
 	for w := range o.Workers {
 		wrng := rand.New(rand.NewPCG(o.Seed, uint64(w)))
 		wg.Go(func() {

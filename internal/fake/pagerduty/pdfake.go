@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -204,10 +205,26 @@ type Server struct {
 	past map[string][]PastIncident
 }
 
-// NewServer starts a fake PagerDuty REST API that accepts the API token
-// token (header "Authorization: Token token=<token>"). Close it when done.
+// NewServer starts a fake PagerDuty REST API on a loopback port that
+// accepts the API token token (header "Authorization: Token
+// token=<token>"). Close it when done.
 func NewServer(token string) *Server {
-	s := &Server{
+	s := newServer(token)
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s
+}
+
+// NewServerOn is NewServer serving on l (a listener of an in-memory
+// network, say).
+func NewServerOn(l net.Listener, token string) *Server {
+	s := newServer(token)
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(s.serve)}}
+	s.srv.Start()
+	return s
+}
+
+func newServer(token string) *Server {
+	return &Server{
 		token:      token,
 		now:        time.Now,
 		users:      map[string]user{},
@@ -218,8 +235,6 @@ func NewServer(token string) *Server {
 		policies:   map[string]policy{},
 		pathFaults: map[faultKey][]Fault{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	return s
 }
 
 // URL is the base URL to give a REST client (PAGERDUTY_API_URL).

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,6 +70,10 @@ type Fault struct {
 	// Apply carries the call out before failing, as when Slack did the
 	// work but its answer was lost.
 	Apply bool
+	// Run, when set, is called as the call arrives, before it takes
+	// effect: a test can make something else happen while Slack works
+	// (cut the store off, say) without timing it.
+	Run func()
 }
 
 // failing reports whether the fault fails the call; a fault with only a
@@ -268,6 +273,16 @@ type Call struct {
 func NewServer() *Server {
 	s := NewUnstarted()
 	s.srv = httptest.NewServer(s)
+	s.URL = s.srv.URL + "/api/"
+	return s
+}
+
+// NewServerOn starts a fake serving on l (a listener of an in-memory
+// network, say). Close it when done.
+func NewServerOn(l net.Listener) *Server {
+	s := NewUnstarted()
+	s.srv = &httptest.Server{Listener: l, Config: &http.Server{Handler: s}}
+	s.srv.Start()
 	s.URL = s.srv.URL + "/api/"
 	return s
 }
@@ -657,6 +672,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delay := s.latency
 	s.mu.Unlock()
 
+	if fault != nil && fault.Run != nil {
+		fault.Run()
+	}
 	if fault != nil && fault.Delay > delay {
 		delay = fault.Delay
 	}

@@ -133,6 +133,19 @@ func TestFaults(t *testing.T) {
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Errorf("slow call took %v, want at least 300ms", d)
 	}
+
+	ran := 0
+	s.Fail("conversations.create", Fault{Run: func() {
+		if _, ok := s.Channel("b"); ok {
+			t.Errorf("Run called after the call took effect")
+		}
+		ran++
+	}})
+	call(t, s, "conversations.create", url.Values{"name": {"b"}})
+	call(t, s, "conversations.create", url.Values{"name": {"c"}})
+	if _, ok := s.Channel("b"); !ok || ran != 1 {
+		t.Errorf("a Run fault ran %d times, channel b made %v; want once, and the call carried out", ran, ok)
+	}
 }
 
 func channelID(t *testing.T, got map[string]any) string {
