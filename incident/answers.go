@@ -20,12 +20,13 @@ func helpText(unknown string, enabled bool) string {
 	}
 	b.WriteString("*`/inc` in an incident channel:*\n" +
 		"• `/inc ack` — acknowledge the incident\n" +
-		"• `/inc resolve` — resolve it\n" +
+		"• `/inc resolve [note]` — resolve it, with an optional resolution note\n" +
 		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
 		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
 		"• `/inc status` — show its status, only to you\n" +
+		"• `/inc followup <text>` — note a follow-up for after the incident; `/inc followups` lists them\n" +
 		"You act as your PagerDuty user, found by your Slack email address. " +
-		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
+		"The buttons on the channel's first message do the same; the message shortcuts *Add to PagerDuty timeline* and *Add as follow-up* add any message as a note or a follow-up.")
 	if !enabled {
 		b.WriteString("\n_" + notEnabledText + "_")
 	}

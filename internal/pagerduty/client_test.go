@@ -97,6 +97,10 @@ func TestEveryCallSendsTheSameHeaders(t *testing.T) {
 		}, wantFrom: true},
 		"AddNote": {do: func(ctx context.Context, c *Client) error { _, err := c.AddNote(ctx, from, "PINC", "x"); return err }, wantFrom: true},
 		"Notes":   {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
+		"PastIncidents": {do: func(ctx context.Context, c *Client) error {
+			_, err := c.PastIncidents(ctx, "PINC", 5)
+			return err
+		}},
 		"WebhookSubscriptions": {do: func(ctx context.Context, c *Client) error {
 			_, err := c.WebhookSubscriptions(ctx)
 			return err

@@ -22,6 +22,7 @@ var actions = map[string]string{
 	opEscalate: "escalate this incident",
 	opAddNote:  "add a note to this incident",
 	opNotes:    "read this incident's notes",
+	opPast:     "read this incident's past incidents",
 
 	opSubscriptions:      "list the webhook subscriptions",
 	opSubscription:       "read the webhook subscription",

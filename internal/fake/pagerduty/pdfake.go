@@ -200,6 +200,9 @@ type Server struct {
 	maxInFlight int
 	onChange    func(Change)
 	subs        subscriptions
+	// past are the past incidents of each incident, when the account has
+	// the feature (past not nil).
+	past map[string][]PastIncident
 }
 
 // NewServer starts a fake PagerDuty REST API on a loopback port that
@@ -497,6 +500,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.listNotes(w, parts[1])
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "notes":
 		s.addNote(w, r, parts[1], body)
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "past_incidents":
+		s.listPastIncidents(w, r, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
