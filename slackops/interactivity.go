@@ -323,7 +323,9 @@ func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int
 		return http.StatusUnauthorized, ErrBadTimestamp.Error()
 	}
 	until := time.Unix(secs, 0).Add(MaxClockSkew + requestClaimMargin)
-	key := "request:" + strings.TrimSpace(header.Get(HeaderSignature))
+	// Keyed by the signature's bytes, not its text: hex decodes alike in
+	// either case, so a replay with recased letters still verifies.
+	key := "request:" + strings.ToLower(strings.TrimSpace(header.Get(HeaderSignature)))
 	_, ok, err := h.requests.Claim(ctx, key, newRequestOwner(), h.now(), until)
 	switch {
 	case err != nil:

@@ -66,3 +66,32 @@ func TestHandlerRefusesUnrecordedRequest(t *testing.T) {
 		t.Errorf("request with the store down = %d, %d calls; want 503, none", rec.Code, h.actions.calls())
 	}
 }
+
+// TestHandlerActsOnceOnReplayWithRecasedSignature: the signature is hex,
+// which decodes alike in either case, so a replay that changes the case of
+// its letters still verifies; it is the same request and acts once.
+func TestHandlerActsOnceOnReplayWithRecasedSignature(t *testing.T) {
+	t.Parallel()
+	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
+		c.Requests = &store.MemoryClaims{}
+	})
+	first := signed(PathCommands, commandBody("ack"))
+	if rec := serve(h, first); rec.Code != http.StatusOK {
+		t.Fatalf("first request = %d %q, want 200", rec.Code, rec.Body)
+	}
+	sig := first.Header.Get(HeaderSignature)
+	for _, recased := range []string{
+		"v0=" + strings.ToUpper(strings.TrimPrefix(sig, "v0=")),
+		" " + sig + " ",
+	} {
+		replay := signed(PathCommands, commandBody("ack"))
+		replay.Header.Set(HeaderTimestamp, first.Header.Get(HeaderTimestamp))
+		replay.Header.Set(HeaderSignature, recased)
+		if rec := serve(h, replay); rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != AlreadyHandled {
+			t.Errorf("replay signed %q = %d %q, want 200 %q", recased, rec.Code, rec.Body, AlreadyHandled)
+		}
+	}
+	if n := h.actions.calls(); n != 1 {
+		t.Errorf("actions called %d times for a request and its recased replays, want 1", n)
+	}
+}
