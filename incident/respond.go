@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -299,7 +298,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 		return ans
 	}
 	key, ttl := claimKey(req)
-	by := req.UserID + "/" + string(req.Kind) + "/" + requestID()
+	// The owner part tells one request's claim from another's by the
+	// same user (a double click).
+	by := req.UserID + "/" + string(req.Kind) + "/" + newOwner()
 	if ans, ok := r.claim(ctx, req.Kind, key, by, ttl); !ok {
 		return ans
 	}
@@ -501,14 +502,6 @@ func claimKey(req Request) (string, time.Duration) {
 		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
 	}
 	return string(req.Kind) + ":" + id, statusClaim
-}
-
-// requestID tells one request's claim from another's by the same user (a
-// double click).
-func requestID() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // timelineNote is the note a message shortcut adds: the message's text,

@@ -170,6 +170,8 @@ func reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 	return context.WithDeadline(ctx, dl.Add(-d))
 }
 
+// newOwner is a random name for an attempt or a request, as ledger
+// entries and claims record their owner.
 func newOwner() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
