@@ -213,7 +213,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}
-	if status, msg := h.once(r.Context(), r.Header, rl); status != 0 {
+	// Slack hanging up must not cut an action off between a PagerDuty
+	// call and its answer: the budget alone bounds the work, recording
+	// the request included, counted from the request's start like
+	// Slack's 3 s.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), start.Add(h.budget))
+	defer cancel()
+	if status, msg := h.once(ctx, r.Header, rl); status != 0 {
 		if status == http.StatusOK {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(status)
@@ -227,11 +233,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = fmt.Errorf("%w: body is not a form", ErrMalformed)
 		return http.StatusBadRequest, rl.err.Error()
 	}
-	// Slack hanging up must not cut an action off between a PagerDuty
-	// call and its answer: the budget alone bounds the work, counted from
-	// the request's start like Slack's 3 s.
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), start.Add(h.budget))
-	defer cancel()
 	if r.URL.Path == PathCommands {
 		return h.command(ctx, w, form, rl)
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
@@ -94,4 +95,35 @@ func TestHandlerActsOnceOnReplayWithRecasedSignature(t *testing.T) {
 	if n := h.actions.calls(); n != 1 {
 		t.Errorf("actions called %d times for a request and its recased replays, want 1", n)
 	}
+}
+
+// stuckClaims answers only when the caller gives up.
+type stuckClaims struct{}
+
+func (stuckClaims) Claim(ctx context.Context, _, _ string, _, _ time.Time) (incident.Entry, bool, error) {
+	<-ctx.Done()
+	return incident.Entry{}, false, ctx.Err()
+}
+
+// TestHandlerBoundsRequestClaimByBudget: recording a request counts
+// against its budget like the action it precedes, so a store that does
+// not answer cannot hold the request open past Slack's wait. (In the
+// synctest bubble, a claim waiting on a context without deadline would
+// block forever and fail the test.)
+func TestHandlerBoundsRequestClaimByBudget(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const budget = 500 * time.Millisecond
+		h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
+			c.Requests, c.Budget = stuckClaims{}, budget
+		})
+		start := time.Now()
+		rec := serve(h, signed(PathCommands, commandBody("ack")))
+		if rec.Code != http.StatusServiceUnavailable || h.actions.calls() != 0 {
+			t.Errorf("request with the store stuck = %d, %d calls; want 503, none", rec.Code, h.actions.calls())
+		}
+		if took := time.Since(start); took != budget {
+			t.Errorf("request took %v, want the budget %v", took, budget)
+		}
+	})
 }
