@@ -476,9 +476,10 @@ func TestFailures(t *testing.T) {
 // have taken effect.
 func TestSlowAnswer(t *testing.T) {
 	t.Parallel()
-	// A second: the answer rounds what is left of it to whole seconds,
-	// so the read that comes before a write (Acknowledge) cannot change
-	// the sentence, however loaded the machine.
+	// A second, of which each case makes one call: the answer names what
+	// was left of the deadline when the call started (to 10 ms below a
+	// second), so a call after another (Acknowledge reads the incident
+	// before its PUT) would name less on a loaded machine.
 	const deadline = time.Second
 	tests := []struct {
 		name        string
@@ -492,7 +493,7 @@ func TestSlowAnswer(t *testing.T) {
 			do:       func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err },
 			wantKind: incident.KindTransient, wantExplain: "PagerDuty did not answer within 1s; try again or use the PagerDuty app."},
 		{name: "PUT", method: "PUT", path: "/incidents/PINC",
-			do:       func(ctx context.Context, c *Client) error { return c.Acknowledge(ctx, "ada@example.com", "PINC") },
+			do:       func(ctx context.Context, c *Client) error { return c.Resolve(ctx, "ada@example.com", "PINC") },
 			wantKind: incident.KindTransient, wantExplain: "PagerDuty did not answer within 1s; try again or use the PagerDuty app."},
 		{name: "POST", method: "POST", path: "/incidents/PINC/notes",
 			do: func(ctx context.Context, c *Client) error {
