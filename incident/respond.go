@@ -236,12 +236,15 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return Answer{Text: statusText(st)}
 	case req.Kind == RequestFollowUps:
 		return Answer{Text: followUpsText(st)}
-	case req.Kind == RequestFollowUp:
-		// Slack's record of the incident, not PagerDuty's: anyone in the
-		// channel notes one, PagerDuty or not.
-		return r.followUp(ctx, req, st)
 	case !r.Enabled():
 		return r.inForm(req, Answer{Text: notEnabledText})
+	case req.Kind == RequestFollowUp:
+		// Slack's record of the incident, not PagerDuty's, but a change
+		// all the same: who may add one is who may act on the incident.
+		if _, ans, ok := r.actor(ctx, req, st); !ok {
+			return ans
+		}
+		return r.followUp(ctx, req, st)
 	}
 	return r.inForm(req, r.act(ctx, req, st))
 }

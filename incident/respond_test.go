@@ -210,6 +210,13 @@ func TestFollowUps(t *testing.T) {
 	if calls := h.pd.Calls(); len(calls) != 0 {
 		t.Errorf("PagerDuty calls = %q, want none", calls)
 	}
+	// Who may add one is who may act: an observer may not.
+	if a := h.do(incident.Request{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UOBS", Note: "Observe more"}); !strings.Contains(a.Text, "observer") {
+		t.Errorf("observer's follow-up answer = %q, want the role's refusal", a.Text)
+	}
+	if st, _, _ := h.store.Get(context.Background(), "Q1", ""); len(st.FollowUps) != 2 {
+		t.Errorf("follow-ups after an observer's = %q, want the 2 before", st.FollowUps)
+	}
 	if mem, ok := incident.MemoryOf(st); !ok || !cmp.Equal(mem.FollowUps, st.FollowUps) {
 		t.Errorf("memory follow-ups = %v (%v), want the incident's", mem.FollowUps, ok)
 	}
