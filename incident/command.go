@@ -29,7 +29,10 @@ func ParseCommand(text string) Request {
 		if rest == "" {
 			return Request{Kind: RequestNoteForm}
 		}
-		return Request{Kind: RequestNote, Note: rest}
+		return Request{Kind: RequestNote, Note: PlainText(rest)}
+	}
+	if kind, ok := argKinds[strings.ToLower(word)]; ok {
+		return Request{Kind: kind, Note: rest}
 	}
 	return Request{Kind: RequestHelp, Unknown: word}
 }

@@ -1,0 +1,300 @@
+package incident
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// The requests that change an incident or page more responders: each
+// takes its argument in Request.Note.
+const (
+	RequestPriority RequestKind = "priority"
+	RequestUrgency  RequestKind = "urgency"
+	RequestTitle    RequestKind = "title"
+	RequestReassign RequestKind = "reassign"
+	RequestPage     RequestKind = "page"
+)
+
+// argKinds are the /inc subcommands that take an argument beyond a note.
+var argKinds = map[string]RequestKind{
+	"priority": RequestPriority, "urgency": RequestUrgency, "title": RequestTitle,
+	"reassign": RequestReassign, "page": RequestPage, "oncall": RequestOnCall,
+}
+
+// IncidentChange is a change of an incident asked from Slack; empty fields stay
+// as they are.
+type IncidentChange struct {
+	// Priority is a priority's name ("P2").
+	Priority string
+	Urgency  Urgency
+	Title    string
+	// Assignee is the PagerDuty user the incident is assigned to, alone.
+	Assignee string
+}
+
+// PageTarget is whom a responder request asks to join: a PagerDuty user,
+// or an escalation policy.
+type PageTarget struct {
+	ID string
+	// Policy is set for an escalation policy; ID is a user's otherwise.
+	Policy bool
+	// Name is how the answer names them.
+	Name string
+}
+
+// IncidentChanger is what changing an incident, paging responders and
+// /inc oncall ask of PagerDuty (part of ResponderPagerDuty). Change and
+// Page act as the user whose email is from.
+type IncidentChanger interface {
+	// Change fails with an error Explain words when PagerDuty refuses,
+	// or the account has no priority of the name asked for.
+	Change(ctx context.Context, from, incidentID string, ch IncidentChange) error
+	// Page sends a responder request from requesterID (a PagerDuty user
+	// id) to the targets.
+	Page(ctx context.Context, from, requesterID, incidentID, message string, targets []PageTarget) error
+	// Policies returns the escalation policies whose names match query
+	// (PagerDuty's search), Summary their name.
+	Policies(ctx context.Context, query string) ([]Ref, error)
+	// OnCalls returns who is on call for the escalation policy, by level.
+	OnCalls(ctx context.Context, policyID string) ([]OnCall, error)
+}
+
+// changeKind reports whether kind changes the incident or pages for it
+// with an argument (Request.Note).
+func changeKind(kind RequestKind) bool {
+	switch kind {
+	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
+		return true
+	}
+	return false
+}
+
+// argProblem says what is wrong with the argument of a change, or why
+// it needs no call, before anyone is looked up; "" when it is fine.
+func argProblem(req Request, st State) string {
+	inc, arg := st.Snapshot, strings.TrimSpace(req.Note)
+	switch req.Kind {
+	case RequestPriority:
+		switch {
+		case arg == "" || len(strings.Fields(arg)) > 1 && !strings.EqualFold(arg, inc.Priority):
+			return "Name one priority: `/inc priority P2`."
+		case strings.EqualFold(arg, inc.Priority):
+			return numberOrID(inc) + " is already " + slackEscape(inc.Priority) + "."
+		}
+	case RequestUrgency:
+		u := Urgency(strings.ToLower(arg))
+		switch {
+		case u != UrgencyHigh && u != UrgencyLow:
+			return "Urgency is `high` or `low`: `/inc urgency low`."
+		case u == inc.Urgency:
+			return numberOrID(inc) + " is already " + string(u) + " urgency."
+		}
+	case RequestTitle:
+		switch t := PlainText(arg); {
+		case t == "":
+			return "A title needs some text: `/inc title <new title>`."
+		case t == inc.Title:
+			return numberOrID(inc) + " already has that title."
+		}
+	case RequestReassign:
+		users, groups, rest := mentions(arg)
+		if len(users) != 1 || len(groups) > 0 || rest != "" {
+			return "Name one person: `/inc reassign @person`."
+		}
+	case RequestPage:
+		if _, groups, _ := mentions(arg); len(groups) > 0 {
+			return "Slack user groups cannot be paged from here: name the people (`/inc page @ada @grace [message]`) or an escalation policy (`/inc page <escalation policy> [message]`)."
+		}
+		if arg == "" {
+			return "Name whom to page: `/inc page @person [message]` or `/inc page <escalation policy> [message]`."
+		}
+	}
+	if (req.Kind == RequestReassign || req.Kind == RequestPage) && inc.Status == StatusResolved {
+		return numberOrID(inc) + " is resolved; reopen it in PagerDuty first."
+	}
+	return ""
+}
+
+// change makes the change or the responder request of kind as actor and
+// returns the answer: what was done, or why not.
+func (r *Responder) change(ctx context.Context, kind RequestKind, actor Actor, st State, arg string) (string, error) {
+	inc, pd, as := st.Snapshot, r.o.PagerDuty, slackEscape(actor.Name)
+	arg = strings.TrimSpace(arg)
+	var err error
+	done := ""
+	switch kind {
+	case RequestPriority:
+		err = pd.Change(ctx, actor.Email, inc.ID, IncidentChange{Priority: arg})
+		done = "Set " + numberOrID(inc) + "'s priority to " + slackEscape(arg) + " in PagerDuty as " + as + "."
+	case RequestUrgency:
+		u := Urgency(strings.ToLower(arg))
+		err = pd.Change(ctx, actor.Email, inc.ID, IncidentChange{Urgency: u})
+		done = "Set " + numberOrID(inc) + "'s urgency to " + string(u) + " in PagerDuty as " + as + "."
+	case RequestTitle:
+		t := PlainText(arg)
+		err = pd.Change(ctx, actor.Email, inc.ID, IncidentChange{Title: t})
+		done = "Renamed " + numberOrID(inc) + " to “" + slackEscape(t) + "” in PagerDuty as " + as + "."
+	case RequestReassign:
+		users, _, _ := mentions(arg)
+		who, text, ok := r.pagerDutyUser(ctx, users[0])
+		if !ok {
+			return text, errNoAssignee
+		}
+		err = pd.Change(ctx, actor.Email, inc.ID, IncidentChange{Assignee: who.PagerDutyID})
+		done = "Reassigned " + numberOrID(inc) + " to " + slackEscape(who.Name) + " in PagerDuty as " + as + "."
+	case RequestPage:
+		targets, message, text, ok := r.pageTargets(ctx, arg)
+		if !ok {
+			return text, errNoPageTarget
+		}
+		if message == "" {
+			message = "Please help with " + numberOrID(inc) + " " + inc.Title
+			if st.ChannelName != "" {
+				message += " in Slack: #" + st.ChannelName
+			}
+		}
+		err = pd.Page(ctx, actor.Email, actor.PagerDutyID, inc.ID, message, targets)
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = slackEscape(t.Name)
+		}
+		done = "Paged " + strings.Join(names, ", ") + " for " + numberOrID(inc) + " as " + as + "; the thread shows their answers."
+	}
+	if err != nil {
+		return slackEscape(r.o.Explain(err)), err
+	}
+	return okPrefix + done, nil
+}
+
+// errNoAssignee and errNoPageTarget are the failures of a reassignment
+// or a page whose person or policy was not found; the answer says which.
+var (
+	errNoAssignee   = errors.New("the person named has no PagerDuty user")
+	errNoPageTarget = errors.New("whom to page was not found")
+)
+
+// pagerDutyUser returns the PagerDuty user of a Slack user someone else
+// named, or the answer saying they have none.
+func (r *Responder) pagerDutyUser(ctx context.Context, slackUserID string) (Actor, string, bool) {
+	who, err := r.o.Actors.Lookup(ctx, slackUserID)
+	if err != nil {
+		r.o.Log.InfoContext(ctx, "named Slack user has no PagerDuty user", "slack_user_id", slackUserID, "error", err.Error())
+		return Actor{}, "<@" + slackUserID + "> has no PagerDuty user Incident Channels can find by their Slack email address, so PagerDuty cannot be asked for them. Nothing was changed.", false
+	}
+	return who, "", true
+}
+
+// pageTargets reads whom /inc page names: the people mentioned first
+// (their PagerDuty users), or else the escalation policy the text starts
+// with; the rest is the message.
+func (r *Responder) pageTargets(ctx context.Context, arg string) (targets []PageTarget, message, answer string, ok bool) {
+	users, _, rest := mentions(arg)
+	if len(users) > 0 {
+		for _, u := range users {
+			who, text, ok := r.pagerDutyUser(ctx, u)
+			if !ok {
+				return nil, "", text, false
+			}
+			targets = append(targets, PageTarget{ID: who.PagerDutyID, Name: who.Name})
+		}
+		return targets, PlainText(rest), "", true
+	}
+	text := PlainText(arg)
+	word, _, _ := strings.Cut(text, " ")
+	policies, err := r.o.PagerDuty.Policies(ctx, word)
+	if err != nil {
+		return nil, "", slackEscape(r.o.Explain(err)), false
+	}
+	p, message, found := policyPrefix(policies, text)
+	if !found {
+		return nil, "", "PagerDuty has no escalation policy whose name starts “" + slackEscape(text) + "”: `/inc page <escalation policy> [message]`, or `/inc page @person`. Nothing was paged.", false
+	}
+	return []PageTarget{{ID: p.ID, Policy: true, Name: p.Summary}}, message, "", true
+}
+
+// policyPrefix returns the policy whose name text starts with (ignoring
+// case; the longest when several do) and the text after it.
+func policyPrefix(policies []Ref, text string) (Ref, string, bool) {
+	var best Ref
+	for _, p := range policies {
+		n := p.Summary
+		if len(n) <= len(best.Summary) || len(n) > len(text) || !strings.EqualFold(text[:len(n)], n) {
+			continue
+		}
+		if len(text) > len(n) && text[len(n)] != ' ' {
+			continue
+		}
+		best = p
+	}
+	if best.ID == "" {
+		return Ref{}, "", false
+	}
+	return best, strings.TrimSpace(text[len(best.Summary):]), true
+}
+
+// mentions splits the mentions Slack escapes in a command's text
+// (should_escape): the users (<@U…> or <@U…|name>) and user groups
+// (<!subteam^S…>) it starts with, and the rest.
+func mentions(s string) (users, groups []string, rest string) {
+	rest = strings.TrimSpace(s)
+	for strings.HasPrefix(rest, "<@") || strings.HasPrefix(rest, "<!subteam^") {
+		end := strings.IndexByte(rest, '>')
+		if end < 0 {
+			break
+		}
+		m := rest[1:end]
+		m, _, _ = strings.Cut(m, "|")
+		if id, ok := strings.CutPrefix(m, "@"); ok {
+			users = append(users, id)
+		} else {
+			groups = append(groups, strings.TrimPrefix(m, "!subteam^"))
+		}
+		rest = strings.TrimSpace(rest[end+1:])
+	}
+	return users, groups, rest
+}
+
+// PlainText turns the text of a slash command, as Slack escapes it, into
+// plain text for PagerDuty: a mention <@U…|ada> reads @ada, a channel
+// <#C…|ops> #ops, a link <https://x|label> "label (https://x)", and
+// &amp;, &lt; and &gt; are the characters again.
+func PlainText(s string) string {
+	var b strings.Builder
+	for {
+		start := strings.IndexByte(s, '<')
+		if start < 0 {
+			break
+		}
+		end := strings.IndexByte(s[start:], '>')
+		if end < 0 {
+			break
+		}
+		b.WriteString(s[:start])
+		b.WriteString(plainEntity(s[start+1 : start+end]))
+		s = s[start+end+1:]
+	}
+	b.WriteString(s)
+	return strings.TrimSpace(strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(b.String()))
+}
+
+// plainEntity is one escaped entity (between < and >) as plain text.
+func plainEntity(e string) string {
+	target, label, hasLabel := strings.Cut(e, "|")
+	switch {
+	case strings.HasPrefix(target, "@"), strings.HasPrefix(target, "#"):
+		if hasLabel {
+			return target[:1] + strings.TrimPrefix(label, target[:1])
+		}
+		return target
+	case strings.HasPrefix(target, "!"):
+		if hasLabel {
+			return label
+		}
+		// <!here>, <!channel>, <!subteam^S…>
+		return "@" + strings.TrimPrefix(target, "!")
+	case hasLabel && label != target && "mailto:"+label != target:
+		return label + " (" + target + ")"
+	}
+	return strings.TrimPrefix(target, "mailto:")
+}
