@@ -28,6 +28,7 @@ func TestManifestMatchesHandlers(t *testing.T) {
 			SlashCommands []struct {
 				Command string `yaml:"command"`
 				URL     string `yaml:"url"`
+				Escape  bool   `yaml:"should_escape"`
 			} `yaml:"slash_commands"`
 		} `yaml:"features"`
 		OAuth struct {
@@ -50,6 +51,9 @@ func TestManifestMatchesHandlers(t *testing.T) {
 	}
 	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackops.PathCommands {
 		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackops.PathCommands)
+	}
+	if c := m.Features.SlashCommands; len(c) == 1 && !c[0].Escape {
+		t.Errorf("/inc has should_escape false: /inc reassign and /inc page need mentions escaped (<@U…>)")
 	}
 	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID {
 		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, slackops.TimelineCallbackID)
