@@ -76,9 +76,11 @@ func argProblem(req Request, st State) string {
 	inc, arg := st.Snapshot, strings.TrimSpace(req.Note)
 	switch req.Kind {
 	case RequestPriority:
+		// A priority's name may hold spaces ("SEV 1"): PagerDuty's list
+		// decides what is one.
 		switch {
-		case arg == "" || len(strings.Fields(arg)) > 1 && !strings.EqualFold(arg, inc.Priority):
-			return "Name one priority: `/inc priority P2`."
+		case arg == "":
+			return "Name a priority: `/inc priority P2`."
 		case strings.EqualFold(arg, inc.Priority):
 			return numberOrID(inc) + " is already " + slackEscape(inc.Priority) + "."
 		}

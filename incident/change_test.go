@@ -161,8 +161,7 @@ func TestChangeRefusedBeforePagerDuty(t *testing.T) {
 		text     string
 		wantText string
 	}{
-		{"no priority", "triggered", "UADA", "priority", "Name one priority"},
-		{"two priorities", "triggered", "UADA", "priority P1 P2", "Name one priority"},
+		{"no priority", "triggered", "UADA", "priority", "Name a priority"},
 		{"the priority it has", "triggered", "UADA", "priority p1", "#42 is already P1"},
 		{"an urgency that is none", "triggered", "UADA", "urgency medium", "Urgency is `high` or `low`"},
 		{"the urgency it has", "triggered", "UADA", "urgency high", "already high urgency"},
