@@ -20,9 +20,14 @@ func ParseCommand(text string) Request {
 	case "ack", "acknowledge":
 		return Request{Kind: RequestAcknowledge}
 	case "resolve":
-		return Request{Kind: RequestResolve}
+		// The text, if any, is the resolution note.
+		return Request{Kind: RequestResolve, Note: PlainText(rest)}
 	case "escalate":
 		return Request{Kind: RequestEscalate}
+	case "followup", "follow-up":
+		return Request{Kind: RequestFollowUp, Note: PlainText(rest)}
+	case "followups", "follow-ups":
+		return Request{Kind: RequestFollowUps}
 	case "status":
 		return Request{Kind: RequestStatus}
 	case "note":

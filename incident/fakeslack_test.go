@@ -52,8 +52,10 @@ type fakeChannel struct {
 	// channel it continues.
 	rootBefore   []incident.HistoryLine
 	rootPrevious string
-	// rootActions are the responders' buttons the root shows.
+	// rootActions are the responders' buttons the root shows; rootPast
+	// the similar past incidents.
 	rootActions []incident.Action
+	rootPast    []incident.PastIncident
 	rootEdits   int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose
 	// answer was lost is not yet seen by FindRoot.
@@ -284,7 +286,7 @@ func (f *fakeSlack) PostRoot(ctx context.Context, id string, r incident.Root) (s
 	if c.root != "" {
 		return "", errors.New("test: second root message posted")
 	}
-	c.root, c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = "100.1", inc, r.Before, r.Previous, r.Actions
+	c.root, c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions, c.rootPast = "100.1", inc, r.Before, r.Previous, r.Actions, r.Past
 	if f.loseRoot > 0 {
 		f.loseRoot--
 		c.rootHiddenUntil = time.Now().Add(250 * time.Millisecond)
@@ -307,7 +309,7 @@ func (f *fakeSlack) UpdateRoot(ctx context.Context, id, ts string, r incident.Ro
 	if ts != c.root {
 		return errors.New("message_not_found")
 	}
-	c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions = inc, r.Before, r.Previous, r.Actions
+	c.rootInc, c.rootBefore, c.rootPrevious, c.rootActions, c.rootPast = inc, r.Before, r.Previous, r.Actions, r.Past
 	c.rootEdits++
 	return nil
 }

@@ -12,10 +12,11 @@ type Subcommand struct {
 // the one table of them, to which a new subcommand adds its row.
 var Subcommands = []Subcommand{
 	{"/inc ack", "acknowledge the incident"},
-	{"/inc resolve", "resolve it"},
+	{"/inc resolve [note]", "resolve it, with an optional resolution note"},
 	{"/inc escalate", "escalate it to the next level of its escalation policy"},
 	{"/inc note <text>", "add a note to its PagerDuty timeline (`/inc note` alone opens a form)"},
 	{"/inc status", "show its status, only to you"},
+	{"/inc followup <text>", "note a follow-up for after the incident; `/inc followups` lists them"},
 	{"/inc priority <name>", "set its priority (`/inc priority P2`)"},
 	{"/inc urgency high|low", "set its urgency"},
 	{"/inc title <text>", "rename it"},
@@ -36,7 +37,7 @@ func helpText(unknown string, enabled bool) string {
 		b.WriteString("• `" + c.Usage + "` — " + c.Does + "\n")
 	}
 	b.WriteString("You act as your PagerDuty user, found by your Slack email address. " +
-		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
+		"The buttons on the channel's first message do the same; the message shortcuts *Add to PagerDuty timeline* and *Add as follow-up* add any message as a note or a follow-up.")
 	if !enabled {
 		b.WriteString("\n_" + notEnabledText + "_")
 	}

@@ -32,6 +32,10 @@ const (
 	RequestTimeline RequestKind = "timeline"
 	RequestStatus   RequestKind = "status"
 	RequestHelp     RequestKind = "help"
+	// RequestFollowUp notes Request.Note as a follow-up of the incident;
+	// RequestFollowUps lists them. Neither calls PagerDuty.
+	RequestFollowUp  RequestKind = "followup"
+	RequestFollowUps RequestKind = "followups"
 )
 
 // Request is one thing a responder asked from Slack: a button, the note
@@ -112,10 +116,12 @@ type Actors interface {
 	Reload(ctx context.Context, slackUserID string) (Actor, error)
 }
 
-// Incidents reads the stored incidents for a Responder.
+// Incidents reads the stored incidents for a Responder, and records
+// their follow-ups (Update, as Store's).
 type Incidents interface {
 	Get(ctx context.Context, incidentID, eventID string) (State, EventRecord, error)
 	ByChannel(ctx context.Context, channelID string) (State, bool, error)
+	Update(ctx context.Context, incidentID, eventID string, fn UpdateFunc) error
 }
 
 // Claims keeps the Entries of actions asked from Slack, so that one
@@ -233,6 +239,12 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return r.inForm(req, ans)
 	case req.Kind == RequestStatus:
 		return Answer{Text: statusText(st)}
+	case req.Kind == RequestFollowUps:
+		return Answer{Text: followUpsText(st)}
+	case req.Kind == RequestFollowUp:
+		// Slack's record of the incident, not PagerDuty's: anyone in the
+		// channel notes one, PagerDuty or not.
+		return r.followUp(ctx, req, st)
 	case !r.Enabled():
 		return r.inForm(req, Answer{Text: notEnabledText})
 	}
@@ -428,8 +440,18 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
 		done = "Acknowledged " + numberOrID(inc) + " in PagerDuty as " + as + "."
 	case RequestResolve:
+		if content != "" {
+			// The resolution note goes first, so it is the last note
+			// before the resolution: the incident's memory keeps it.
+			if err = pd.AddNote(ctx, actor.Email, inc.ID, content); err != nil {
+				break
+			}
+		}
 		err = pd.Resolve(ctx, actor.Email, inc.ID)
 		done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + "."
+		if content != "" {
+			done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + ", with your note."
+		}
 	case RequestEscalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))

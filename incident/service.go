@@ -60,6 +60,9 @@ func NewService(store Store, slack Slack, cfg Config, log *slog.Logger) *Service
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
 	}
+	if cfg.RecallWait <= 0 {
+		cfg.RecallWait = RecallWait
+	}
 	return &Service{store: store, slack: slack, cfg: cfg, log: log, now: time.Now}
 }
 

@@ -291,6 +291,12 @@ func ResolutionSummary(st State, ev *Event) string {
 		}
 		b.WriteString("\n• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " · " + cutRunes(l.Text, maxTimelineText))
 	}
+	if len(st.FollowUps) > 0 {
+		b.WriteString("\nFollow-ups:")
+	}
+	for _, f := range st.FollowUps {
+		b.WriteString("\n• " + cutRunes(f, maxTimelineText))
+	}
 	return strings.TrimPrefix(b.String(), "\n")
 }
 

@@ -55,8 +55,9 @@ func TestManifestMatchesHandlers(t *testing.T) {
 	if c := m.Features.SlashCommands; len(c) == 1 && !c[0].Escape {
 		t.Errorf("/inc has should_escape false: /inc reassign and /inc page need mentions escaped (<@U…>)")
 	}
-	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID {
-		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, slackops.TimelineCallbackID)
+	if s := m.Features.Shortcuts; len(s) != 2 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID ||
+		s[1].Type != "message" || s[1].CallbackID != slackops.FollowUpCallbackID {
+		t.Errorf("shortcuts = %+v, want the message shortcuts %s and %s", s, slackops.TimelineCallbackID, slackops.FollowUpCallbackID)
 	}
 	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {

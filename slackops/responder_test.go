@@ -78,6 +78,10 @@ func TestResponderActions(t *testing.T) {
 			in.Message = slackops.Message{TS: "1.5", User: "UBOB", Text: "failover done"}
 		}), []incident.Request{{Kind: incident.RequestTimeline, ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc",
 			Message: incident.Message{Text: "failover done", UserID: "UBOB", TS: "1.5"}}}},
+		{"follow-up shortcut", with(func(in *slackops.Interaction) {
+			in.Type, in.CallbackID = slackops.TypeMessageAction, slackops.FollowUpCallbackID
+			in.Message = slackops.Message{TS: "1.6", User: "UBOB", Text: "alert on pool size"}
+		}), []incident.Request{{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc", Note: "alert on pool size"}}},
 		{"link button", with(func(in *slackops.Interaction) {
 			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: "open_in_pagerduty"}
 		}), nil},

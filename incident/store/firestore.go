@@ -38,7 +38,7 @@ const (
 // correct.
 type Firestore struct {
 	// Retention is how long after its incident resolved an incident
-	// document is kept (see expireAt); zero means
+	// document, and its memory, is kept (see expireAt); zero means
 	// incident.HistoryRetention. Set it before the first Update.
 	Retention time.Duration
 
@@ -216,6 +216,10 @@ func (f *Firestore) commit(ctx context.Context, refs []*firestore.DocumentRef, d
 	if len(refs) > 1 {
 		writeDoc(b, refs[1], docs.er.Exists, docs.erAt, encodeEvent(er))
 	}
+	if ref, doc, ok := f.memoryWrite(refs[0].ID, docs.st, st); ok {
+		// Last: the results below are read by position.
+		b.Set(ref, doc)
+	}
 	res, err := b.Commit(ctx)
 	if err != nil {
 		f.written.forget(refs)
@@ -284,6 +288,7 @@ func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef,
 				return err
 			}
 		}
+		before := st.Clone()
 		ch, err := fn(&st, &er)
 		if err != nil {
 			return err
@@ -291,6 +296,11 @@ func (f *Firestore) transact(ctx context.Context, refs []*firestore.DocumentRef,
 		if ch&incident.ChangeState != 0 {
 			if err := tx.Set(refs[0], encodeState(st, f.Retention)); err != nil {
 				return err
+			}
+			if ref, doc, ok := f.memoryWrite(refs[0].ID, before, st); ok {
+				if err := tx.Set(ref, doc); err != nil {
+					return err
+				}
 			}
 		}
 		if ch&incident.ChangeEvent != 0 && len(refs) > 1 {
@@ -476,7 +486,14 @@ type incidentDoc struct {
 	Notes           int64        `firestore:"notes"`
 	// LateChannel keeps the field name stored documents use, as does
 	// ledgerDoc.PutOff.
-	LateChannel bool `firestore:"deferred"`
+	LateChannel    bool        `firestore:"deferred"`
+	ResolvedBy     string      `firestore:"resolved_by"`
+	LastResolvedAt time.Time   `firestore:"last_resolved_at,omitempty"`
+	LastNote       string      `firestore:"last_note"`
+	LastNoteAt     time.Time   `firestore:"last_note_at,omitempty"`
+	Recalled       bool        `firestore:"recalled"`
+	Past           []memoryDoc `firestore:"past"`
+	FollowUps      []string    `firestore:"follow_ups"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
@@ -629,6 +646,13 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Notes:           int(d.Notes),
 		Summarized:      d.Summarized,
 		LateChannel:     d.LateChannel,
+		ResolvedBy:      d.ResolvedBy,
+		LastResolvedAt:  d.LastResolvedAt,
+		LastNote:        d.LastNote,
+		LastNoteAt:      d.LastNoteAt,
+		Recalled:        d.Recalled,
+		Past:            convertSlice(d.Past, memoryDoc.decode),
+		FollowUps:       cloneSlice(d.FollowUps),
 	}
 	return upgrade(st, d), nil
 }
@@ -710,16 +734,23 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Timeline: convertSlice(st.Timeline, func(h incident.HistoryLine) historyDoc {
 			return historyDoc{At: utc(h.At), Text: h.Text, EventID: h.EventID, Early: h.Early}
 		}),
-		TimelineCut:   int64(st.TimelineCut),
-		AckedAt:       utc(st.AckedAt),
-		AckedBy:       st.AckedBy,
-		Escalations:   int64(st.Escalations),
-		Reassignments: int64(st.Reassignments),
-		Notes:         int64(st.Notes),
-		Summarized:    st.Summarized,
-		Archivable:    archivable(st),
-		LateChannel:   st.LateChannel,
-		ExpireAt:      utc(expireAt(st, retention)),
+		TimelineCut:    int64(st.TimelineCut),
+		AckedAt:        utc(st.AckedAt),
+		AckedBy:        st.AckedBy,
+		Escalations:    int64(st.Escalations),
+		Reassignments:  int64(st.Reassignments),
+		Notes:          int64(st.Notes),
+		Summarized:     st.Summarized,
+		Archivable:     archivable(st),
+		LateChannel:    st.LateChannel,
+		ResolvedBy:     st.ResolvedBy,
+		LastResolvedAt: utc(st.LastResolvedAt),
+		LastNote:       st.LastNote,
+		LastNoteAt:     utc(st.LastNoteAt),
+		Recalled:       st.Recalled,
+		Past:           convertSlice(st.Past, func(p incident.PastIncident) memoryDoc { return encodeMemory(p, -1) }),
+		FollowUps:      cloneSlice(st.FollowUps),
+		ExpireAt:       utc(expireAt(st, retention)),
 	}
 }
 

@@ -146,6 +146,8 @@ func TestStore(t *testing.T) {
 		{"DueForArchiving", testDue},
 		{"ExpiresOnceResolved", testExpiresOnceResolved},
 		{"ByChannel", testByChannel},
+		{"Memory", testMemory},
+		{"MemoryOfReopenedAndMerged", testMemoryReopenedMerged},
 	}
 	// Each test gets a store of its own (on the emulator, a project of
 	// its own), so they run in parallel.
@@ -260,12 +262,24 @@ func fullState() incident.State {
 			{At: testTime.Add(-time.Hour).UTC(), Text: "Triggered (high urgency)", EventID: "E1"},
 			{At: testTime.Add(-50 * time.Minute).UTC(), Text: "Acknowledged by Ada", EventID: "E2"},
 		},
-		TimelineCut:   3,
-		AckedAt:       testTime.Add(-50 * time.Minute).UTC(),
-		AckedBy:       "Ada Lovelace",
-		Escalations:   2,
-		Reassignments: 1,
-		Notes:         4,
+		TimelineCut:    3,
+		AckedAt:        testTime.Add(-50 * time.Minute).UTC(),
+		AckedBy:        "Ada Lovelace",
+		Escalations:    2,
+		Reassignments:  1,
+		Notes:          4,
+		ResolvedBy:     "Grace Hopper",
+		LastResolvedAt: testTime.Add(-2 * 24 * time.Hour).UTC(),
+		LastNote:       "Restarted the pool",
+		LastNoteAt:     testTime.Add(-2*24*time.Hour - time.Minute).UTC(),
+		Recalled:       true,
+		FollowUps:      []string{"Alert on pool size", "Runbook for failover"},
+		Past: []incident.PastIncident{{
+			ID: "QOLD", Number: 3, Title: "Checkout 5xx", Words: []string{"checkout", "<num>"},
+			Service: incident.Ref{ID: "PSVC", Type: "service_reference", Summary: "Checkout"}, HTMLURL: "https://acme.pagerduty.com/incidents/QOLD",
+			Status: incident.StatusResolved, TriggeredAt: testTime.Add(-30 * 24 * time.Hour).UTC(), ResolvedAt: testTime.Add(-29 * 24 * time.Hour).UTC(),
+			ResolvedBy: "Ada", ChannelID: "COLD", ChannelName: "inc-3-checkout-5xx", Note: "Rolled back", FollowUps: []string{"alert on pool size"},
+		}},
 	}
 }
 

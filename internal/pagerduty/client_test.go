@@ -109,6 +109,10 @@ func TestEveryCallSendsTheSameHeaders(t *testing.T) {
 		"Policies": {do: func(ctx context.Context, c *Client) error { _, err := c.Policies(ctx, "Checkout"); return err }},
 		"OnCalls":  {do: func(ctx context.Context, c *Client) error { _, err := c.OnCalls(ctx, "PPOL"); return err }},
 		"Notes":    {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
+		"PastIncidents": {do: func(ctx context.Context, c *Client) error {
+			_, err := c.PastIncidents(ctx, "PINC", 5)
+			return err
+		}},
 		"WebhookSubscriptions": {do: func(ctx context.Context, c *Client) error {
 			_, err := c.WebhookSubscriptions(ctx)
 			return err

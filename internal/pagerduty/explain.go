@@ -22,6 +22,7 @@ var actions = map[string]string{
 	opEscalate: "escalate this incident",
 	opAddNote:  "add a note to this incident",
 	opNotes:    "read this incident's notes",
+	opPast:     "read this incident's past incidents",
 
 	opPriorities: "read the account's priorities",
 	opUpdate:     "change this incident",

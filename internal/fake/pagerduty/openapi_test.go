@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vendoredOpenAPI is the part of PagerDuty's REST API reference that the
@@ -118,6 +119,18 @@ var answerCases = []answerCase{
 	{name: "empty note", op: "POST /incidents/{id}/notes", path: "/incidents/PINC/notes", from: "ada@example.com", body: `{"note":{"content":""}}`, status: 400},
 	{name: "note on an unknown incident", op: "POST /incidents/{id}/notes", path: "/incidents/PNONE/notes", from: "ada@example.com", body: noteBody, status: 404},
 
+	{name: "past incidents", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=5", status: 200,
+		prepare: pastIncidents},
+	{name: "past incidents with their total", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=1&total=true", status: 200,
+		prepare: pastIncidents},
+	{name: "no past incidents", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents", status: 200,
+		prepare: func(_ *testing.T, s *Server) { s.SetPastIncidents("PINC") }},
+	{name: "past incidents of an unknown incident", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PNONE/past_incidents", status: 404,
+		prepare: pastIncidents},
+	{name: "past incidents with a bad limit", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=0", status: 400,
+		prepare: pastIncidents},
+	{name: "past incidents not on the plan", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents", status: 403},
+
 	{name: "escalation policy", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PPOL", status: 200},
 	{name: "escalation policy without on-calls", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PEMPTY", status: 200,
 		prepare: func(_ *testing.T, s *Server) { s.AddPolicy("PEMPTY", 2, 1) }},
@@ -162,6 +175,13 @@ var answerCases = []answerCase{
 	{name: "create a webhook subscription", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions", body: subscriptionBody, status: 200},
 	{name: "create a webhook subscription to an unknown event", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions",
 		body: strings.Replace(subscriptionBody, "incident.triggered", "incident.nope", 1), status: 400, undocumented: true},
+}
+
+// pastIncidents gives the account Past Incidents, with two for PINC.
+func pastIncidents(_ *testing.T, s *Server) {
+	s.SetPastIncidents("PINC",
+		PastIncident{ID: "PFBE9I2", Title: "Checkout down", CreatedAt: time.Date(2026, 10, 4, 16, 8, 15, 0, time.UTC), Score: 46.8249},
+		PastIncident{ID: "P1J6V6M", Title: "Checkout slow", CreatedAt: time.Date(2026, 9, 22, 17, 18, 14, 0, time.UTC), Score: 12})
 }
 
 // subscriptionBody creates a webhook subscription for a service.

@@ -219,6 +219,9 @@ type Server struct {
 	maxInFlight int
 	onChange    func(Change)
 	subs        subscriptions
+	// past are the past incidents of each incident, when the account has
+	// the feature (past not nil).
+	past map[string][]PastIncident
 }
 
 // NewServer starts a fake PagerDuty REST API on a loopback port that
@@ -528,6 +531,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.listPolicies(w, r)
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "priorities":
 		s.listPriorities(w)
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "past_incidents":
+		s.listPastIncidents(w, r, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
