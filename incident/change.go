@@ -3,7 +3,10 @@ package incident
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // The requests that change an incident or page more responders: each
@@ -105,9 +108,6 @@ func argProblem(req Request, st State) string {
 			return "Name one person: `/inc reassign @person`."
 		}
 	case RequestPage:
-		if _, groups, _ := mentions(arg); len(groups) > 0 {
-			return "Slack user groups cannot be paged from here: name the people (`/inc page @ada @grace [message]`) or an escalation policy (`/inc page <escalation policy> [message]`)."
-		}
 		if arg == "" {
 			return "Name whom to page: `/inc page @person [message]` or `/inc page <escalation policy> [message]`."
 		}
@@ -187,18 +187,58 @@ func (r *Responder) pagerDutyUser(ctx context.Context, slackUserID string) (Acto
 	return who, "", true
 }
 
-// pageTargets reads whom /inc page names: the people mentioned first
-// (their PagerDuty users), or else the escalation policy the text starts
-// with; the rest is the message.
+// maxPageMembers bounds the people of the user groups one page looks up;
+// a larger group is an escalation policy's job.
+const maxPageMembers = 25
+
+// pageTargets reads whom /inc page names: the people and user groups
+// mentioned first (their PagerDuty users), or else the escalation policy
+// the text starts with; the rest is the message. A person named who has
+// no PagerDuty user stops the page; a group's member without one is left
+// out, and the answer says how many were.
 func (r *Responder) pageTargets(ctx context.Context, arg string) (targets []PageTarget, message, answer string, ok bool) {
-	users, _, rest := mentions(arg)
-	if len(users) > 0 {
-		for _, u := range users {
-			who, text, ok := r.pagerDutyUser(ctx, u)
-			if !ok {
-				return nil, "", text, false
+	users, groups, rest := mentions(arg)
+	if len(users)+len(groups) > 0 {
+		members, answer, ok := r.groupMembers(ctx, groups)
+		if !ok {
+			return nil, "", answer, false
+		}
+		named := len(users)
+		for _, m := range members {
+			if !slices.Contains(users, m) {
+				users = append(users, m)
 			}
-			targets = append(targets, PageTarget{ID: who.PagerDutyID, Name: who.Name})
+		}
+		found := make([]Actor, len(users))
+		missing := make([]bool, len(users))
+		var wg sync.WaitGroup
+		for i, u := range users {
+			wg.Go(func() {
+				if who, err := r.o.Actors.Lookup(ctx, u); err == nil {
+					found[i] = who
+				} else {
+					missing[i] = true
+					r.o.Log.InfoContext(ctx, "named Slack user has no PagerDuty user", "slack_user_id", u, "error", err.Error())
+				}
+			})
+		}
+		wg.Wait()
+		left := 0
+		for i, who := range found {
+			switch {
+			case missing[i] && i < named:
+				return nil, "", "<@" + users[i] + "> has no PagerDuty user Incident Channels can find by their Slack email address, so PagerDuty cannot be asked for them. Nothing was paged.", false
+			case missing[i]:
+				left++
+			case !slices.ContainsFunc(targets, func(t PageTarget) bool { return t.ID == who.PagerDutyID }):
+				targets = append(targets, PageTarget{ID: who.PagerDutyID, Name: who.Name})
+			}
+		}
+		if len(targets) == 0 {
+			return nil, "", "No one in those user groups has a PagerDuty user Incident Channels can find. Nothing was paged.", false
+		}
+		if left > 0 {
+			targets[len(targets)-1].Name += fmt.Sprintf(" (%s of the groups without a PagerDuty user left out)", plural(left, "member"))
 		}
 		return targets, PlainText(rest), "", true
 	}
@@ -213,6 +253,31 @@ func (r *Responder) pageTargets(ctx context.Context, arg string) (targets []Page
 		return nil, "", "PagerDuty has no escalation policy whose name starts “" + slackEscape(text) + "”: `/inc page <escalation policy> [message]`, or `/inc page @person`. Nothing was paged.", false
 	}
 	return []PageTarget{{ID: p.ID, Policy: true, Name: p.Summary}}, message, "", true
+}
+
+// groupMembers returns the Slack users of the user groups, or the answer
+// saying why not.
+func (r *Responder) groupMembers(ctx context.Context, groups []string) ([]string, string, bool) {
+	var members []string
+	for _, g := range groups {
+		ids, err := r.o.Slack.GroupMembers(ctx, g)
+		switch {
+		case errors.Is(err, ErrGroupNotFound):
+			return nil, "Slack has no user group <!subteam^" + g + ">, or it is disabled. Nothing was paged.", false
+		case err != nil:
+			r.o.Log.WarnContext(ctx, "user group members not read", "group", g, "error", err.Error())
+			return nil, "Slack did not list the members of <!subteam^" + g + "> just now; try again, or name the people. Nothing was paged.", false
+		}
+		for _, id := range ids {
+			if !slices.Contains(members, id) {
+				members = append(members, id)
+			}
+		}
+		if len(members) > maxPageMembers {
+			return nil, fmt.Sprintf("Those user groups have more than %d people: page an escalation policy instead (`/inc page <escalation policy> [message]`). Nothing was paged.", maxPageMembers), false
+		}
+	}
+	return members, "", true
 }
 
 // policyPrefix returns the policy whose name text starts with (ignoring

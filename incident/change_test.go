@@ -34,6 +34,29 @@ func (f *fakePDActions) Page(ctx context.Context, from, requesterID, id, message
 	return f.do(ctx, fmt.Sprintf("page %s as %s (requester %s) %v: %s", id, from, requesterID, ts, message))
 }
 
+// testGroups are the Slack user groups the fake Slack knows: SOPS has
+// Bob and Ann (who has no PagerDuty user), SNOONE only Ann, SBIG more
+// people than a page looks up.
+var testGroups = map[string][]string{
+	"SOPS": {"UBOB", "UANN"}, "SNOONE": {"UANN"}, "SBIG": bigGroup(30),
+}
+
+func bigGroup(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("UMEMBER%02d", i)
+	}
+	return ids
+}
+
+func (f *fakeResponderSlack) GroupMembers(ctx context.Context, group string) ([]string, error) {
+	m, ok := testGroups[group]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", group, incident.ErrGroupNotFound)
+	}
+	return m, nil
+}
+
 // testPolicies are the escalation policies the fake PagerDuty knows.
 var testPolicies = []incident.Ref{{ID: "PPOL", Summary: "Ops"}, {ID: "PDB", Summary: "Database"}, {ID: "PDBX", Summary: "Database Ops"}}
 
@@ -127,6 +150,8 @@ func TestResponderChanges(t *testing.T) {
 		{"reassign", "reassign <@UBOB|bob>", "change Q1 as ada@example.com: assignee=PBOB", "Reassigned #42 to Bob"},
 		{"page people", "page <@UBOB|bob> <@UADA> join the bridge &amp; check db-1",
 			"page Q1 as ada@example.com (requester PADA) [user:PBOB user:PADA]: join the bridge & check db-1", "Paged Bob, Ada Lovelace for #42"},
+		{"page a user group and a person in it", "page <!subteam^SOPS|@ops> <@UBOB> db-1",
+			"page Q1 as ada@example.com (requester PADA) [user:PBOB]: db-1", "Paged Bob (1 member of the groups without a PagerDuty user left out) for #42"},
 		{"page a policy, the longest name that fits", "page database ops look at db-1",
 			"page Q1 as ada@example.com (requester PADA) [policy:PDBX]: look at db-1", "Paged Database Ops for #42"},
 		{"page without a message", "page Ops",
@@ -175,7 +200,9 @@ func TestChangeRefusedBeforePagerDuty(t *testing.T) {
 		{"reassign as an observer", "triggered", "UOBS", "reassign <@UBOB>", "*observer* role"},
 		{"change without a PagerDuty user", "triggered", "UANN", "urgency low", errNoPagerDutyUser.Error()},
 		{"page no one", "triggered", "UADA", "page", "Name whom to page"},
-		{"page a user group", "triggered", "UADA", "page <!subteam^S1|@dba> help", "user groups cannot be paged"},
+		{"page an unknown user group", "triggered", "UADA", "page <!subteam^S1|@dba> help", "Slack has no user group <!subteam^S1>"},
+		{"page a user group of no PagerDuty users", "triggered", "UADA", "page <!subteam^SNOONE> help", "No one in those user groups has a PagerDuty user"},
+		{"page a big user group", "triggered", "UADA", "page <!subteam^SBIG>", "more than 25 people"},
 		{"page an unknown policy", "triggered", "UADA", "page Payments please", "no escalation policy whose name starts “Payments please”"},
 		{"page a name that only starts a policy's", "triggered", "UADA", "page Data now", "no escalation policy"},
 		{"page someone without a PagerDuty user", "triggered", "UADA", "page <@UANN> help", "<@UANN> has no PagerDuty user"},

@@ -21,7 +21,7 @@ var Subcommands = []Subcommand{
 	{"/inc urgency high|low", "set its urgency"},
 	{"/inc title <text>", "rename it"},
 	{"/inc reassign @person", "assign it to someone else"},
-	{"/inc page @person… [message]", "ask more people to join it (a responder request); or `/inc page <escalation policy> [message]`"},
+	{"/inc page @person|@group… [message]", "ask more people to join it (a responder request); or `/inc page <escalation policy> [message]`"},
 	{"/inc oncall [escalation policy]", "show who is on call, by level, only to you: for the policy named, or the incident's"},
 	{"/inc help", "list these commands"},
 }

@@ -145,6 +145,9 @@ type ResponderSlack interface {
 	OpenNoteForm(ctx context.Context, triggerID, incidentID, channelID string) error
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	UserName(ctx context.Context, userID string) (string, error)
+	// GroupMembers returns the user ids of a Slack user group, by id;
+	// ErrGroupNotFound when there is none (/inc page @group).
+	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
 }
 
 // ResponderOptions configure a Responder.

@@ -25,6 +25,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 		l.pd.AddPriority("PP1", "P1")
 		l.pd.AddPriority("PP2", "P2")
 		l.pd.NamePolicy("PEP0001", "Checkout Ops")
+		l.slack.AddUserGroup("SOPS", "ops", "UADA", "UNOPD")
 		l.mustDeliver(t, "triggered.json", "processed")
 		ch := onlyChannel(t, l.slack)
 		var changes []pdfake.Change
@@ -39,6 +40,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 			{"reassign <@UADA|ada>", "✓ Reassigned #1234 to Ada Lovelace"},
 			{"reassign <@UNOPD|nobody>", "<@UNOPD> has no PagerDuty user"},
 			{"page Checkout Ops join the bridge", "✓ Paged Checkout Ops for #1234"},
+			{"page <!subteam^SOPS|@ops> db-1 is down", "✓ Paged Ada Lovelace (1 member of the groups without a PagerDuty user left out) for #1234"},
 			{"oncall", "Level 1: On Call"},
 		} {
 			start := time.Now()
@@ -59,7 +61,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 			}
 			kinds = append(kinds, c.Kind)
 		}
-		want := []string{pdfake.ChangePriority, pdfake.ChangeUrgency, pdfake.ChangeTitle, pdfake.ChangeReassigned, pdfake.ChangeResponder}
+		want := []string{pdfake.ChangePriority, pdfake.ChangeUrgency, pdfake.ChangeTitle, pdfake.ChangeReassigned, pdfake.ChangeResponder, pdfake.ChangeResponder}
 		if !slices.Equal(kinds, want) {
 			t.Errorf("PagerDuty changes = %v, want %v", kinds, want)
 		}
