@@ -59,6 +59,9 @@ type IncidentChanger interface {
 	// Policies returns the escalation policies whose names match query
 	// (PagerDuty's search), Summary their name.
 	Policies(ctx context.Context, query string) ([]Ref, error)
+	// Services returns the services whose names match query, with their
+	// escalation policies.
+	Services(ctx context.Context, query string) ([]ServicePolicy, error)
 	// OnCalls returns who is on call for the escalation policy, by level.
 	OnCalls(ctx context.Context, policyID string) ([]OnCall, error)
 }

@@ -75,6 +75,16 @@ func (f *fakePDActions) Policies(ctx context.Context, query string) ([]incident.
 	return out, err
 }
 
+func (f *fakePDActions) Services(ctx context.Context, query string) ([]incident.ServicePolicy, error) {
+	var out []incident.ServicePolicy
+	for _, s := range []incident.ServicePolicy{{Service: "Checkout API", Policy: incident.Ref{ID: "PPOL", Summary: "Ops"}}, {Service: "Checkout Web", Policy: incident.Ref{ID: "PPOL", Summary: "Ops"}}} {
+		if strings.Contains(strings.ToLower(s.Service), strings.ToLower(query)) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakePDActions) OnCalls(ctx context.Context, policyID string) ([]incident.OnCall, error) {
 	f.mu.Lock()
 	err := f.err

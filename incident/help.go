@@ -22,7 +22,7 @@ var Subcommands = []Subcommand{
 	{"/inc title <text>", "rename it"},
 	{"/inc reassign @person", "assign it to someone else"},
 	{"/inc page @person|@group… [message]", "ask more people to join it (a responder request); or `/inc page <escalation policy> [message]`"},
-	{"/inc oncall [escalation policy]", "show who is on call, by level, only to you: for the policy named, or the incident's"},
+	{"/inc oncall [escalation policy or service]", "show who is on call, by level, only to you: for the policy (or service) named, or the incident's"},
 	{"/inc help", "list these commands"},
 }
 

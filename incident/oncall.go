@@ -22,8 +22,16 @@ type OnCall struct {
 	Until time.Time
 }
 
+// ServicePolicy is a PagerDuty service, by name, and its escalation
+// policy.
+type ServicePolicy struct {
+	Service string
+	Policy  Ref
+}
+
 // onCall answers /inc oncall, only to the asker: who is on call, by
-// level, for the escalation policy named, or the incident's. Only a
+// level, for the escalation policy named (or the policy of the service
+// named, when no policy matches), or the incident's. Only a
 // Slack user with a PagerDuty user may read it (any PagerDuty role:
 // reading changes nothing).
 func (r *Responder) onCall(ctx context.Context, req Request) Answer {
@@ -32,6 +40,7 @@ func (r *Responder) onCall(ctx context.Context, req Request) Answer {
 	}
 	arg := PlainText(req.Note)
 	var policy Ref
+	service := ""
 	if arg == "" {
 		st, ans, ok := r.find(ctx, req)
 		switch {
@@ -50,12 +59,8 @@ func (r *Responder) onCall(ctx context.Context, req Request) Answer {
 		return Answer{Text: r.o.Explain(err)}
 	}
 	if arg != "" {
-		policies, err := r.o.PagerDuty.Policies(ctx, arg)
-		if err != nil {
-			return Answer{Text: slackEscape(r.o.Explain(err))}
-		}
 		var why string
-		if policy, why = onePolicy(policies, arg); why != "" {
+		if policy, service, why = r.namedPolicy(ctx, arg); why != "" {
 			return Answer{Text: why}
 		}
 	}
@@ -64,31 +69,65 @@ func (r *Responder) onCall(ctx context.Context, req Request) Answer {
 		r.o.Log.WarnContext(ctx, "on-calls not read", "escalation_policy_id", policy.ID, "error", err.Error())
 		return Answer{Text: slackEscape(r.o.Explain(err))}
 	}
-	return Answer{Text: onCallText(policy, ocs)}
+	return Answer{Text: onCallText(policy, service, ocs)}
 }
 
-// onePolicy is the policy a name means: the one of that name (ignoring
-// case), else the only match; or the answer saying why there is none.
-func onePolicy(policies []Ref, name string) (Ref, string) {
+// namedPolicy is the escalation policy name means: a policy's, else a
+// service's (and that service's name); or the answer saying why none.
+func (r *Responder) namedPolicy(ctx context.Context, name string) (policy Ref, service, why string) {
+	policies, err := r.o.PagerDuty.Policies(ctx, name)
+	if err != nil {
+		return Ref{}, "", slackEscape(r.o.Explain(err))
+	}
+	if len(policies) > 0 {
+		i, why := oneNamed(policies, name, "escalation policies")
+		if why != "" {
+			return Ref{}, "", why
+		}
+		return policies[i], "", ""
+	}
+	services, err := r.o.PagerDuty.Services(ctx, name)
+	if err != nil {
+		return Ref{}, "", slackEscape(r.o.Explain(err))
+	}
+	if len(services) == 0 {
+		return Ref{}, "", "PagerDuty has no escalation policy or service matching “" + slackEscape(name) + "”."
+	}
+	refs := make([]Ref, len(services))
+	for i, s := range services {
+		refs[i] = Ref{Summary: s.Service}
+	}
+	i, why := oneNamed(refs, name, "services")
+	if why != "" {
+		return Ref{}, "", why
+	}
+	return services[i].Policy, services[i].Service, ""
+}
+
+// oneNamed is the index of the ref a name means: the one of that name
+// (ignoring case), else the only one; or the answer naming the several
+// (what they are) that match.
+func oneNamed(refs []Ref, name, what string) (int, string) {
 	var names []string
-	for _, p := range policies {
+	for i, p := range refs {
 		if strings.EqualFold(p.Summary, name) {
-			return p, ""
+			return i, ""
 		}
 		names = append(names, slackEscape(p.Summary))
 	}
-	switch len(policies) {
-	case 0:
-		return Ref{}, "PagerDuty has no escalation policy matching “" + slackEscape(name) + "”."
-	case 1:
-		return policies[0], ""
+	if len(refs) == 1 {
+		return 0, ""
 	}
-	return Ref{}, "Several escalation policies match “" + slackEscape(name) + "”: " + strings.Join(names, ", ") + ". Name one."
+	return 0, "Several " + what + " match “" + slackEscape(name) + "”: " + strings.Join(names, ", ") + ". Name one."
 }
 
-// onCallText lists who is on call for policy, a line per level.
-func onCallText(policy Ref, ocs []OnCall) string {
+// onCallText lists who is on call for policy (service's, when named), a
+// line per level.
+func onCallText(policy Ref, service string, ocs []OnCall) string {
 	name := slackEscape(OrDash(policy.Summary))
+	if service != "" {
+		name += " (service " + slackEscape(service) + ")"
+	}
 	if len(ocs) == 0 {
 		return "No one is on call for *" + name + "* right now."
 	}

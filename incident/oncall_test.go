@@ -26,7 +26,9 @@ func TestOnCall(t *testing.T) {
 		{"an observer", "UOBS", "C42", "oncall", []string{"Level 1: Ada Lovelace"}},
 		{"no one on call", "UADA", "C42", "oncall Database Ops", []string{"No one is on call for *Database Ops* right now."}},
 		{"no policy outside an incident channel", "UADA", "CRANDOM", "oncall", []string{"Name an escalation policy"}},
-		{"an unknown policy", "UADA", "C42", "oncall Payments", []string{"no escalation policy matching “Payments”"}},
+		{"a service's policy", "UADA", "C42", "oncall checkout api", []string{"*On call for Ops (service Checkout API):*", "Level 2: Grace Hopper"}},
+		{"several services", "UADA", "C42", "oncall checkout", []string{"Several services match “checkout”: Checkout API, Checkout Web"}},
+		{"an unknown policy or service", "UADA", "C42", "oncall Payments", []string{"no escalation policy or service matching “Payments”"}},
 		{"several policies", "UADA", "C42", "oncall data", []string{"Several escalation policies match “data”: Database, Database Ops"}},
 		{"no PagerDuty user", "UANN", "C42", "oncall", []string{errNoPagerDutyUser.Error()}},
 	}

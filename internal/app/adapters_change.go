@@ -33,6 +33,16 @@ func (p pdActions) Policies(ctx context.Context, query string) ([]incident.Ref, 
 	return refs, err
 }
 
+func (p pdActions) Services(ctx context.Context, query string) ([]incident.ServicePolicy, error) {
+	ss, err := p.c.Services(ctx, query)
+	out := make([]incident.ServicePolicy, len(ss))
+	for i, s := range ss {
+		out[i] = incident.ServicePolicy{Service: s.Name,
+			Policy: incident.Ref{ID: s.Policy.ID, Type: "escalation_policy_reference", Summary: s.Policy.Name}}
+	}
+	return out, err
+}
+
 func (p pdActions) OnCalls(ctx context.Context, policyID string) ([]incident.OnCall, error) {
 	ocs, err := p.c.OnCalls(ctx, policyID)
 	out := make([]incident.OnCall, len(ocs))

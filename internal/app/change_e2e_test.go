@@ -26,6 +26,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 		l.pd.AddPriority("PP2", "P2")
 		l.pd.NamePolicy("PEP0001", "Checkout Ops")
 		l.slack.AddUserGroup("SOPS", "ops", "UADA", "UNOPD")
+		l.pd.AddService("PSVC001", "Checkout API", "PEP0001")
 		l.mustDeliver(t, "triggered.json", "processed")
 		ch := onlyChannel(t, l.slack)
 		var changes []pdfake.Change
@@ -42,6 +43,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 			{"page Checkout Ops join the bridge", "✓ Paged Checkout Ops for #1234"},
 			{"page <!subteam^SOPS|@ops> db-1 is down", "✓ Paged Ada Lovelace (1 member of the groups without a PagerDuty user left out) for #1234"},
 			{"oncall", "Level 1: On Call"},
+			{"oncall checkout api", "*On call for Checkout Ops (service Checkout API):*\n• Level 1: On Call"},
 		} {
 			start := time.Now()
 			code, body := l.command(t, "UADA", ch.ID, c.text)

@@ -20,6 +20,7 @@ const (
 	opUpdate     = "pagerduty.update"
 	opPage       = "pagerduty.responder_requests"
 	opPolicies   = "pagerduty.escalation_policies"
+	opServices   = "pagerduty.services"
 )
 
 // maxPriorityPages bounds the pages of priorities read; an account has a
@@ -213,4 +214,30 @@ func (c *Client) OnCalls(ctx context.Context, policyID string) ([]OnCall, error)
 	}
 	slices.SortStableFunc(out, func(a, b OnCall) int { return cmp.Compare(a.Level, b.Level) })
 	return out, nil
+}
+
+// ServiceRef is a PagerDuty service and its escalation policy.
+type ServiceRef struct {
+	ID, Name string
+	Policy   Policy
+}
+
+// Services returns the services whose name matches query, as PagerDuty's
+// search matches (GET /services?query=), up to one page.
+func (c *Client) Services(ctx context.Context, query string) ([]ServiceRef, error) {
+	type service struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Policy struct {
+			ID      string `json:"id"`
+			Summary string `json:"summary"`
+		} `json:"escalation_policy"`
+	}
+	var found []ServiceRef
+	q := url.Values{"query": {strings.TrimSpace(query)}}
+	_, err := list(ctx, c, opServices, "/services", "services", q, 1, func(s service) bool {
+		found = append(found, ServiceRef{ID: s.ID, Name: s.Name, Policy: Policy{ID: s.Policy.ID, Name: s.Policy.Summary}})
+		return true
+	})
+	return found, err
 }

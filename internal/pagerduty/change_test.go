@@ -100,8 +100,8 @@ func TestRequestResponders(t *testing.T) {
 	}
 }
 
-// TestOnCallsAndPolicies: who is on call comes by level; policies are
-// found by part of their name.
+// TestOnCallsAndPolicies: who is on call comes by level; policies and
+// services (with their policy) are found by part of their name.
 func TestOnCallsAndPolicies(t *testing.T) {
 	t.Parallel()
 	pd, c := newFake(t)
@@ -124,5 +124,10 @@ func TestOnCallsAndPolicies(t *testing.T) {
 	ps, err := c.Policies(context.Background(), "checkout")
 	if err != nil || !cmp.Equal(ps, []Policy{{ID: "PPOL", Name: "Checkout Ops"}}) {
 		t.Errorf("Policies(checkout) = %v, %v; want Checkout Ops", ps, err)
+	}
+	pd.AddService("PSVC001", "Checkout API", "PPOL")
+	ss, err := c.Services(context.Background(), "api")
+	if want := []ServiceRef{{ID: "PSVC001", Name: "Checkout API", Policy: Policy{ID: "PPOL", Name: "Checkout Ops"}}}; err != nil || !cmp.Equal(ss, want) {
+		t.Errorf("Services(api) = %v, %v; want %v", ss, err, want)
 	}
 }

@@ -58,6 +58,8 @@ func newRecordingServer(t *testing.T) *recordingServer {
 			body = `{"priorities":[{"id":"PP2","name":"P2"}],"more":false}`
 		case path == "/escalation_policies":
 			body = `{"escalation_policies":[],"more":false}`
+		case path == "/services":
+			body = `{"services":[],"more":false}`
 		case path == "/webhook_subscriptions" && r.Method == http.MethodGet:
 			body = `{"webhook_subscriptions":[],"more":false}`
 		case strings.HasSuffix(path, "/ping"):
@@ -107,6 +109,7 @@ func TestEveryCallSendsTheSameHeaders(t *testing.T) {
 			return c.RequestResponders(ctx, from, "PADA", "PINC", "help", []Target{{ID: "PBOB"}})
 		}, wantFrom: true},
 		"Policies": {do: func(ctx context.Context, c *Client) error { _, err := c.Policies(ctx, "Checkout"); return err }},
+		"Services": {do: func(ctx context.Context, c *Client) error { _, err := c.Services(ctx, "Checkout"); return err }},
 		"OnCalls":  {do: func(ctx context.Context, c *Client) error { _, err := c.OnCalls(ctx, "PPOL"); return err }},
 		"Notes":    {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
 		"PastIncidents": {do: func(ctx context.Context, c *Client) error {

@@ -28,6 +28,7 @@ var actions = map[string]string{
 	opUpdate:     "change this incident",
 	opPage:       "page more responders",
 	opPolicies:   "look up escalation policies",
+	opServices:   "look up services",
 
 	opSubscriptions:      "list the webhook subscriptions",
 	opSubscription:       "read the webhook subscription",

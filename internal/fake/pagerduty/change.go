@@ -74,6 +74,36 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"escalation_policies": out, "limit": 100, "offset": 0, "more": false, "total": nil})
 }
 
+// service is a PagerDuty service and the id of its escalation policy.
+type service struct{ id, name, policyID string }
+
+// AddService adds a service whose escalation policy is policyID.
+func (s *Server) AddService(id, name, policyID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.services = append(s.services, service{id: id, name: name, policyID: policyID})
+}
+
+// listServices answers GET /services?query=: the services whose name
+// contains the query, ignoring case.
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	q := strings.ToLower(r.URL.Query().Get("query"))
+	s.mu.Lock()
+	out := []map[string]any{}
+	for _, sv := range s.services {
+		if !strings.Contains(strings.ToLower(sv.name), q) {
+			continue
+		}
+		out = append(out, map[string]any{
+			"id": sv.id, "type": "service", "summary": sv.name, "name": sv.name,
+			"escalation_policy": map[string]any{"id": sv.policyID, "type": "escalation_policy_reference",
+				"summary": cmp.Or(s.policies[sv.policyID].name, sv.policyID)},
+		})
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"services": out, "limit": 100, "offset": 0, "more": false, "total": nil})
+}
+
 // incidentFields are the fields of PUT /incidents/{id} beyond status and
 // escalation level.
 type incidentFields struct {

@@ -212,6 +212,7 @@ type Server struct {
 	policies    map[string]policy
 	onCalls     []onCall
 	priorities  []priority
+	services    []service
 	faults      []Fault
 	pathFaults  map[faultKey][]Fault
 	requests    []Request
@@ -531,6 +532,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.listPolicies(w, r)
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "priorities":
 		s.listPriorities(w)
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "services":
+		s.listServices(w, r)
 	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "past_incidents":
 		s.listPastIncidents(w, r, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
@@ -539,7 +542,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.listOnCalls(w, r)
 	case parts[0] == "webhook_subscriptions":
 		s.routeSubscriptions(w, r, parts, body)
-	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls", "priorities"}, parts[0]):
+	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls", "priorities", "services"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
