@@ -66,16 +66,6 @@ type IncidentChanger interface {
 	OnCalls(ctx context.Context, policyID string) ([]OnCall, error)
 }
 
-// changeKind reports whether kind changes the incident or pages for it
-// with an argument (Request.Note).
-func changeKind(kind RequestKind) bool {
-	switch kind {
-	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
-		return true
-	}
-	return false
-}
-
 // argProblem says what is wrong with the argument of a change, or why
 // it needs no call, before anyone is looked up; "" when it is fine.
 func argProblem(req Request, st State) string {
@@ -142,16 +132,17 @@ func (r *Responder) change(ctx context.Context, kind RequestKind, actor Actor, s
 		done = "Renamed " + numberOrID(inc) + " to “" + slackEscape(t) + "” in PagerDuty as " + as + "."
 	case RequestReassign:
 		users, _, _ := mentions(arg)
-		who, text, ok := r.pagerDutyUser(ctx, users[0])
-		if !ok {
-			return text, errNoAssignee
+		found, why := r.pagerDutyUsers(ctx, users, len(users))
+		if why != "" {
+			return why + " Nothing was changed.", errNoAssignee
 		}
+		who := found[0]
 		err = pd.Change(ctx, actor.Email, inc.ID, IncidentChange{Assignee: who.PagerDutyID})
 		done = "Reassigned " + numberOrID(inc) + " to " + slackEscape(who.Name) + " in PagerDuty as " + as + "."
 	case RequestPage:
-		targets, message, text, ok := r.pageTargets(ctx, arg)
-		if !ok {
-			return text, errNoPageTarget
+		targets, left, message, why := r.pageTargets(ctx, arg)
+		if why != "" {
+			return why + " Nothing was paged.", errNoPageTarget
 		}
 		if message == "" {
 			message = "Please help with " + numberOrID(inc) + " " + inc.Title
@@ -165,6 +156,9 @@ func (r *Responder) change(ctx context.Context, kind RequestKind, actor Actor, s
 			names[i] = slackEscape(t.Name)
 		}
 		done = "Paged " + strings.Join(names, ", ") + " for " + numberOrID(inc) + " as " + as + "; the thread shows their answers."
+		if left > 0 {
+			done += " " + plural(left, "member") + " of the user groups, without a PagerDuty user, left out."
+		}
 	}
 	if err != nil {
 		return slackEscape(r.o.Explain(err)), err
@@ -179,15 +173,35 @@ var (
 	errNoPageTarget = errors.New("whom to page was not found")
 )
 
-// pagerDutyUser returns the PagerDuty user of a Slack user someone else
-// named, or the answer saying they have none.
-func (r *Responder) pagerDutyUser(ctx context.Context, slackUserID string) (Actor, string, bool) {
-	who, err := r.o.Actors.Lookup(ctx, slackUserID)
-	if err != nil {
-		r.o.Log.InfoContext(ctx, "named Slack user has no PagerDuty user", "slack_user_id", slackUserID, "error", err.Error())
-		return Actor{}, "<@" + slackUserID + "> has no PagerDuty user Incident Channels can find by their Slack email address, so PagerDuty cannot be asked for them. Nothing was changed.", false
+// pagerDutyUsers returns the PagerDuty users of Slack users someone
+// named, looked up at once, in order; those without one are left out,
+// except that one of the first named (people named directly, not
+// through a group) makes it fail. It fails too when a look-up did (a
+// PagerDuty or Slack failure, explained).
+func (r *Responder) pagerDutyUsers(ctx context.Context, slackUsers []string, named int) ([]Actor, string) {
+	found := make([]Actor, len(slackUsers))
+	errs := make([]error, len(slackUsers))
+	var wg sync.WaitGroup
+	for i, u := range slackUsers {
+		wg.Go(func() { found[i], errs[i] = r.o.Actors.Lookup(ctx, u) })
 	}
-	return who, "", true
+	wg.Wait()
+	var out []Actor
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			out = append(out, found[i])
+			continue
+		case IsRetryable(err):
+			r.o.Log.WarnContext(ctx, "named Slack user not looked up", "slack_user_id", slackUsers[i], "error", err.Error())
+			return nil, slackEscape(r.o.Explain(err))
+		}
+		r.o.Log.InfoContext(ctx, "named Slack user has no PagerDuty user", "slack_user_id", slackUsers[i], "error", err.Error())
+		if i < named {
+			return nil, "<@" + slackUsers[i] + "> has no PagerDuty user Incident Channels can find by their Slack email address, so PagerDuty cannot be asked for them."
+		}
+	}
+	return out, ""
 }
 
 // maxPageMembers bounds the people of the user groups one page looks up;
@@ -197,79 +211,65 @@ const maxPageMembers = 25
 // pageTargets reads whom /inc page names: the people and user groups
 // mentioned first (their PagerDuty users), or else the escalation policy
 // the text starts with; the rest is the message. A person named who has
-// no PagerDuty user stops the page; a group's member without one is left
-// out, and the answer says how many were.
-func (r *Responder) pageTargets(ctx context.Context, arg string) (targets []PageTarget, message, answer string, ok bool) {
+// no PagerDuty user stops the page; the members of a group without one
+// are left out and counted in left. why says why no one can be paged.
+func (r *Responder) pageTargets(ctx context.Context, arg string) (targets []PageTarget, left int, message, why string) {
 	users, groups, rest := mentions(arg)
-	if len(users)+len(groups) > 0 {
-		members, answer, ok := r.groupMembers(ctx, groups)
-		if !ok {
-			return nil, "", answer, false
-		}
-		named := len(users)
-		for _, m := range members {
-			if !slices.Contains(users, m) {
-				users = append(users, m)
-			}
-		}
-		found := make([]Actor, len(users))
-		missing := make([]bool, len(users))
-		var wg sync.WaitGroup
-		for i, u := range users {
-			wg.Go(func() {
-				if who, err := r.o.Actors.Lookup(ctx, u); err == nil {
-					found[i] = who
-				} else {
-					missing[i] = true
-					r.o.Log.InfoContext(ctx, "named Slack user has no PagerDuty user", "slack_user_id", u, "error", err.Error())
-				}
-			})
-		}
-		wg.Wait()
-		left := 0
-		for i, who := range found {
-			switch {
-			case missing[i] && i < named:
-				return nil, "", "<@" + users[i] + "> has no PagerDuty user Incident Channels can find by their Slack email address, so PagerDuty cannot be asked for them. Nothing was paged.", false
-			case missing[i]:
-				left++
-			case !slices.ContainsFunc(targets, func(t PageTarget) bool { return t.ID == who.PagerDutyID }):
-				targets = append(targets, PageTarget{ID: who.PagerDutyID, Name: who.Name})
-			}
-		}
-		if len(targets) == 0 {
-			return nil, "", "No one in those user groups has a PagerDuty user Incident Channels can find. Nothing was paged.", false
-		}
-		if left > 0 {
-			targets[len(targets)-1].Name += fmt.Sprintf(" (%s of the groups without a PagerDuty user left out)", plural(left, "member"))
-		}
-		return targets, PlainText(rest), "", true
+	if len(users)+len(groups) == 0 {
+		target, message, why := r.pagePolicy(ctx, PlainText(arg))
+		return []PageTarget{target}, 0, message, why
 	}
-	text := PlainText(arg)
+	members, why := r.groupMembers(ctx, groups)
+	if why != "" {
+		return nil, 0, "", why
+	}
+	named := len(users)
+	for _, m := range members {
+		if !slices.Contains(users, m) {
+			users = append(users, m)
+		}
+	}
+	found, why := r.pagerDutyUsers(ctx, users, named)
+	if why != "" {
+		return nil, 0, "", why
+	}
+	for _, who := range found {
+		if !slices.ContainsFunc(targets, func(t PageTarget) bool { return t.ID == who.PagerDutyID }) {
+			targets = append(targets, PageTarget{ID: who.PagerDutyID, Name: who.Name})
+		}
+	}
+	if len(targets) == 0 {
+		return nil, 0, "", "No one in those user groups has a PagerDuty user Incident Channels can find."
+	}
+	return targets, len(users) - len(found), PlainText(rest), ""
+}
+
+// pagePolicy is the escalation policy the text starts with (the longest
+// name that fits), and the rest of the text, the message.
+func (r *Responder) pagePolicy(ctx context.Context, text string) (target PageTarget, message, why string) {
 	word, _, _ := strings.Cut(text, " ")
 	policies, err := r.o.PagerDuty.Policies(ctx, word)
 	if err != nil {
-		return nil, "", slackEscape(r.o.Explain(err)), false
+		return PageTarget{}, "", slackEscape(r.o.Explain(err))
 	}
 	p, message, found := policyPrefix(policies, text)
 	if !found {
-		return nil, "", "PagerDuty has no escalation policy whose name starts “" + slackEscape(text) + "”: `/inc page <escalation policy> [message]`, or `/inc page @person`. Nothing was paged.", false
+		return PageTarget{}, "", "PagerDuty has no escalation policy whose name starts “" + slackEscape(text) + "”: `/inc page <escalation policy> [message]`, or `/inc page @person`."
 	}
-	return []PageTarget{{ID: p.ID, Policy: true, Name: p.Summary}}, message, "", true
+	return PageTarget{ID: p.ID, Policy: true, Name: p.Summary}, message, ""
 }
 
-// groupMembers returns the Slack users of the user groups, or the answer
-// saying why not.
-func (r *Responder) groupMembers(ctx context.Context, groups []string) ([]string, string, bool) {
+// groupMembers returns the Slack users of the user groups, or why not.
+func (r *Responder) groupMembers(ctx context.Context, groups []string) ([]string, string) {
 	var members []string
 	for _, g := range groups {
 		ids, err := r.o.Slack.GroupMembers(ctx, g)
 		switch {
 		case errors.Is(err, ErrGroupNotFound):
-			return nil, "Slack has no user group <!subteam^" + g + ">, or it is disabled. Nothing was paged.", false
+			return nil, "Slack has no user group <!subteam^" + g + ">, or it is disabled."
 		case err != nil:
 			r.o.Log.WarnContext(ctx, "user group members not read", "group", g, "error", err.Error())
-			return nil, "Slack did not list the members of <!subteam^" + g + "> just now; try again, or name the people. Nothing was paged.", false
+			return nil, "Slack did not list the members of <!subteam^" + g + "> just now; try again, or name the people."
 		}
 		for _, id := range ids {
 			if !slices.Contains(members, id) {
@@ -277,10 +277,10 @@ func (r *Responder) groupMembers(ctx context.Context, groups []string) ([]string
 			}
 		}
 		if len(members) > maxPageMembers {
-			return nil, fmt.Sprintf("Those user groups have more than %d people: page an escalation policy instead (`/inc page <escalation policy> [message]`). Nothing was paged.", maxPageMembers), false
+			return nil, fmt.Sprintf("Those user groups have more than %d people: page an escalation policy instead (`/inc page <escalation policy> [message]`).", maxPageMembers)
 		}
 	}
-	return members, "", true
+	return members, ""
 }
 
 // policyPrefix returns the policy whose name text starts with (ignoring

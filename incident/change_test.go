@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
+	"github.com/incident-channels/incident-channels/incident/store"
 )
 
 func (f *fakePDActions) Change(ctx context.Context, from, id string, ch incident.IncidentChange) error {
@@ -161,7 +162,7 @@ func TestResponderChanges(t *testing.T) {
 		{"page people", "page <@UBOB|bob> <@UADA> join the bridge &amp; check db-1",
 			"page Q1 as ada@example.com (requester PADA) [user:PBOB user:PADA]: join the bridge & check db-1", "Paged Bob, Ada Lovelace for #42"},
 		{"page a user group and a person in it", "page <!subteam^SOPS|@ops> <@UBOB> db-1",
-			"page Q1 as ada@example.com (requester PADA) [user:PBOB]: db-1", "Paged Bob (1 member of the groups without a PagerDuty user left out) for #42"},
+			"page Q1 as ada@example.com (requester PADA) [user:PBOB]: db-1", "Paged Bob for #42"},
 		{"page a policy, the longest name that fits", "page database ops look at db-1",
 			"page Q1 as ada@example.com (requester PADA) [policy:PDBX]: look at db-1", "Paged Database Ops for #42"},
 		{"page without a message", "page Ops",
@@ -306,5 +307,45 @@ func TestSameChangeAtOnce(t *testing.T) {
 	texts := answers[0].Text + " | " + answers[1].Text
 	if !strings.Contains(texts, "✓") || !strings.Contains(texts, "> just set this priority") {
 		t.Errorf("answers = %q, want one done and one naming who just did it", texts)
+	}
+}
+
+// downActors is fakeActors whose look-up of UDOWN fails for now (PagerDuty
+// did not answer).
+type downActors struct{ fakeActors }
+
+func (d downActors) Lookup(ctx context.Context, id string) (incident.Actor, error) {
+	if id == "UDOWN" {
+		return incident.Actor{}, &incident.Error{Kind: incident.KindTransient, Op: "pagerduty.users", Err: errors.New("PagerDuty did not answer in time")}
+	}
+	return d.fakeActors.Lookup(ctx, id)
+}
+
+// TestNamedPersonLookupFails: a person named whose look-up failed is not
+// called one without a PagerDuty user: the failure is told, and nothing
+// is changed or paged. A user group's member without one is left out,
+// and the answer counts them.
+func TestNamedPersonLookupFails(t *testing.T) {
+	t.Parallel()
+	h := newResponderHarness(t, "triggered")
+	h.r = incident.NewResponder(incident.ResponderOptions{
+		Incidents: h.store, Claims: &store.MemoryClaims{}, Slack: h.slack, PagerDuty: h.pd,
+		Actors: downActors{fakeActors{"UADA": {PagerDutyID: "PADA", Name: "Ada Lovelace", Email: "ada@example.com", Role: "user"},
+			"UBOB": {PagerDutyID: "PBOB", Name: "Bob", Email: "bob@example.com", Role: "admin"}}},
+	})
+	for _, text := range []string{"reassign <@UDOWN>", "page <@UBOB> <@UDOWN> help"} {
+		req := incident.ParseCommand(text)
+		req.UserID, req.ChannelID = "UADA", "C42"
+		if a := h.do(req); !strings.Contains(a.Text, "PagerDuty did not answer in time") || strings.Contains(a.Text, "has no PagerDuty user") {
+			t.Errorf("/inc %s = %q, want the failure told", text, a.Text)
+		}
+	}
+	if calls := h.pd.Calls(); len(calls) != 0 {
+		t.Errorf("PagerDuty calls = %q, want none", calls)
+	}
+	req := incident.ParseCommand("page <!subteam^SOPS>")
+	req.UserID, req.ChannelID = "UADA", "C42"
+	if a := h.do(req); !strings.HasSuffix(a.Text, "1 member of the user groups, without a PagerDuty user, left out.") {
+		t.Errorf("/inc page @ops = %q, want Ann counted as left out", a.Text)
 	}
 }

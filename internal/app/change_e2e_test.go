@@ -41,7 +41,7 @@ func TestEndToEndChangeFromSlack(t *testing.T) {
 			{"reassign <@UADA|ada>", "✓ Reassigned #1234 to Ada Lovelace"},
 			{"reassign <@UNOPD|nobody>", "<@UNOPD> has no PagerDuty user"},
 			{"page Checkout Ops join the bridge", "✓ Paged Checkout Ops for #1234"},
-			{"page <!subteam^SOPS|@ops> db-1 is down", "✓ Paged Ada Lovelace (1 member of the groups without a PagerDuty user left out) for #1234"},
+			{"page <!subteam^SOPS|@ops> db-1 is down", "✓ Paged Ada Lovelace for #1234 as Ada Lovelace; the thread shows their answers. 1 member of the user groups, without a PagerDuty user, left out."},
 			{"oncall", "Level 1: On Call"},
 			{"oncall checkout api", "*On call for Checkout Ops (service Checkout API):*\n• Level 1: On Call"},
 		} {
