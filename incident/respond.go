@@ -334,8 +334,8 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
 	case (req.Kind == RequestNote || req.Kind == RequestTimeline || req.Kind == RequestPage) && KindOf(err) == KindMaybeDone:
-		// The note may be in PagerDuty: the claim stays, finished, so the
-		// same note is not submitted twice meanwhile.
+		// The note (or page) may be in PagerDuty: the claim stays,
+		// finished, so the same one is not submitted twice meanwhile.
 		r.finish(ctx, key, by, true)
 	default:
 		// Failed: the claim goes, so the responder (or another one
