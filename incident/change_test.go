@@ -349,3 +349,25 @@ func TestNamedPersonLookupFails(t *testing.T) {
 		t.Errorf("/inc page @ops = %q, want Ann counted as left out", a.Text)
 	}
 }
+
+// TestPageMaybeSent: a page PagerDuty may have taken without answering is
+// not sent again right after: the same page is answered as just sent.
+func TestPageMaybeSent(t *testing.T) {
+	t.Parallel()
+	h := newResponderHarness(t, "triggered")
+	h.pd.err = &incident.Error{Kind: incident.KindMaybeDone, Op: "pagerduty.responder_requests", Err: errors.New("no answer from PagerDuty")}
+	req := incident.ParseCommand("page <@UBOB> join")
+	req.UserID, req.ChannelID = "UADA", "C42"
+	if a := h.do(req); !strings.Contains(a.Text, "no answer from PagerDuty") {
+		t.Errorf("first page = %q, want the lost answer told", a.Text)
+	}
+	h.pd.mu.Lock()
+	h.pd.err = nil
+	h.pd.mu.Unlock()
+	if a := h.do(req); !strings.Contains(a.Text, "just sent this page") {
+		t.Errorf("the same page again = %q, want it named as just sent", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 1 {
+		t.Errorf("PagerDuty calls = %q, want one", calls)
+	}
+}
