@@ -12,27 +12,6 @@ const (
 	notIncidentChannelText = "This is not an incident channel: `/inc` works in the channels Incident Channels opens for PagerDuty incidents."
 )
 
-// helpText lists what /inc does; unknown is a subcommand not understood.
-func helpText(unknown string, enabled bool) string {
-	var b strings.Builder
-	if unknown != "" {
-		b.WriteString("`/inc " + slackEscape(unknown) + "` is not something I know.\n")
-	}
-	b.WriteString("*`/inc` in an incident channel:*\n" +
-		"• `/inc ack` — acknowledge the incident\n" +
-		"• `/inc resolve [note]` — resolve it, with an optional resolution note\n" +
-		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
-		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
-		"• `/inc status` — show its status, only to you\n" +
-		"• `/inc followup <text>` — note a follow-up for after the incident; `/inc followups` lists them\n" +
-		"You act as your PagerDuty user, found by your Slack email address. " +
-		"The buttons on the channel's first message do the same; the message shortcuts *Add to PagerDuty timeline* and *Add as follow-up* add any message as a note or a follow-up.")
-	if !enabled {
-		b.WriteString("\n_" + notEnabledText + "_")
-	}
-	return b.String()
-}
-
 // statusText is the ephemeral summary of /inc status.
 func statusText(st State) string {
 	inc := st.Snapshot
@@ -59,12 +38,16 @@ func ackedBy(st State) string {
 var pastTense = map[RequestKind]string{
 	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
 	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
+	RequestPriority: "set this priority", RequestUrgency: "set this urgency", RequestTitle: "set this title",
+	RequestReassign: "made this reassignment", RequestPage: "sent this page",
 }
 
 // doingText says what each kind of request is doing.
 var doingText = map[RequestKind]string{
 	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
 	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
+	RequestPriority: "setting this priority", RequestUrgency: "setting this urgency", RequestTitle: "setting this title",
+	RequestReassign: "making this reassignment", RequestPage: "sending this page",
 }
 
 // doneByText answers a request another one just did (a double click, or

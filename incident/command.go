@@ -21,11 +21,11 @@ func ParseCommand(text string) Request {
 		return Request{Kind: RequestAcknowledge}
 	case "resolve":
 		// The text, if any, is the resolution note.
-		return Request{Kind: RequestResolve, Note: rest}
+		return Request{Kind: RequestResolve, Note: PlainText(rest)}
 	case "escalate":
 		return Request{Kind: RequestEscalate}
 	case "followup", "follow-up":
-		return Request{Kind: RequestFollowUp, Note: rest}
+		return Request{Kind: RequestFollowUp, Note: PlainText(rest)}
 	case "followups", "follow-ups":
 		return Request{Kind: RequestFollowUps}
 	case "status":
@@ -34,7 +34,10 @@ func ParseCommand(text string) Request {
 		if rest == "" {
 			return Request{Kind: RequestNoteForm}
 		}
-		return Request{Kind: RequestNote, Note: rest}
+		return Request{Kind: RequestNote, Note: PlainText(rest)}
+	}
+	if kind, ok := argKinds[strings.ToLower(word)]; ok {
+		return Request{Kind: kind, Note: rest}
 	}
 	return Request{Kind: RequestHelp, Unknown: word}
 }

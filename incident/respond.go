@@ -47,7 +47,8 @@ type Request struct {
 	ChannelID  string
 	// UserID is the Slack user who asked.
 	UserID string
-	// Note is the text of a note.
+	// Note is the text of a note, or the argument of a subcommand that
+	// changes the incident, pages or asks who is on call.
 	Note string
 	// TriggerID opens the note form; Slack lets it do so for 3 s.
 	TriggerID string
@@ -95,6 +96,7 @@ type ResponderPagerDuty interface {
 	// Escalate escalates to the next level of policyID and returns it.
 	Escalate(ctx context.Context, from, incidentID, policyID string, assignees []string) (level int, err error)
 	AddNote(ctx context.Context, from, incidentID, content string) error
+	IncidentChanger
 }
 
 // Errors a ResponderPagerDuty returns.
@@ -142,6 +144,9 @@ type ResponderSlack interface {
 	OpenNoteForm(ctx context.Context, triggerID, incidentID, channelID string) error
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	UserName(ctx context.Context, userID string) (string, error)
+	// GroupMembers returns the user ids of a Slack user group, by id;
+	// ErrGroupNotFound when there is none (/inc page @group).
+	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
 }
 
 // ResponderOptions configure a Responder.
@@ -210,6 +215,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 	switch req.Kind {
 	case RequestHelp:
 		return Answer{Text: helpText(req.Unknown, r.Enabled())}
+	case RequestOnCall:
+		return r.onCall(ctx, req)
 	case RequestNoteForm:
 		// The trigger expires 3 s after the click: the form opens first.
 		if !r.Enabled() {
@@ -296,6 +303,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	if (req.Kind == RequestNote && strings.TrimSpace(req.Note) == "") || (req.Kind == RequestTimeline && strings.TrimSpace(req.Message.Text) == "") {
 		return Answer{Text: "A note needs some text: `/inc note <text>`."}
 	}
+	if why := argProblem(req, st); why != "" {
+		return Answer{Text: why}
+	}
 	actor, ans, ok := r.actor(ctx, req, st)
 	if !ok {
 		return ans
@@ -327,9 +337,9 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 		r.finish(ctx, key, by, true)
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
-	case (req.Kind == RequestNote || req.Kind == RequestTimeline) && KindOf(err) == KindMaybeDone:
-		// The note may be in PagerDuty: the claim stays, finished, so the
-		// same note is not submitted twice meanwhile.
+	case (req.Kind == RequestNote || req.Kind == RequestTimeline || req.Kind == RequestPage) && KindOf(err) == KindMaybeDone:
+		// The note (or page) may be in PagerDuty: the claim stays,
+		// finished, so the same one is not submitted twice meanwhile.
 		r.finish(ctx, key, by, true)
 	default:
 		// Failed: the claim goes, so the responder (or another one
@@ -456,6 +466,8 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 	case RequestNote, RequestTimeline:
 		err = pd.AddNote(ctx, actor.Email, inc.ID, content)
 		done = "Added your note to " + numberOrID(inc) + "'s PagerDuty timeline as " + as + "."
+	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
+		return r.change(ctx, kind, actor, st, content)
 	default:
 		return "", fmt.Errorf("%s is not a PagerDuty action", kind)
 	}
@@ -503,6 +515,10 @@ func claimKey(req Request) (string, time.Duration) {
 		return "note:" + id + ":" + hex.EncodeToString(sum[:12]), noteClaim
 	case RequestTimeline:
 		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
+	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
+		// The same change at once is one; another change is another.
+		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(req.Note))))
+		return string(req.Kind) + ":" + id + ":" + hex.EncodeToString(sum[:12]), statusClaim
 	}
 	return string(req.Kind) + ":" + id, statusClaim
 }

@@ -129,6 +129,17 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Headline = "Moved to service " + OrDash(in.Service.Summary) + by
 	case EventIncidentTypeChanged:
 		r.Headline = "Incident type changed to " + OrDash(in.IncidentType) + by
+	case EventCustomFieldsUpdated:
+		r.Headline = "Custom fields changed" + by
+		var lines []string
+		for _, f := range ev.Fields {
+			lines = append(lines, f.Name+": "+OrDash(f.Value))
+		}
+		r.Body = strings.Join(lines, "\n")
+	case EventWorkflowStarted:
+		r.Headline = "Workflow " + OrDash(ev.Workflow.Summary) + " started" + by
+	case EventWorkflowCompleted:
+		r.Headline = "Workflow " + OrDash(ev.Workflow.Summary) + " completed"
 	default:
 		return nil
 	}
