@@ -12,28 +12,6 @@ const (
 	notIncidentChannelText = "This is not an incident channel: `/inc` works in the channels Incident Channels opens for PagerDuty incidents."
 )
 
-// helpText lists what /inc does; unknown is a subcommand not understood.
-func helpText(unknown string, enabled bool) string {
-	var b strings.Builder
-	if unknown != "" {
-		b.WriteString("`/inc " + slackEscape(unknown) + "` is not something I know.\n")
-	}
-	b.WriteString("*`/inc` in an incident channel:*\n" +
-		"• `/inc ack` — acknowledge the incident\n" +
-		"• `/inc resolve` — resolve it\n" +
-		"• `/inc escalate` — escalate it to the next level of its escalation policy\n" +
-		"• `/inc note <text>` — add a note to its PagerDuty timeline (`/inc note` alone opens a form)\n" +
-		"• `/inc update <text>` — post a status update: it shows in the channel and on the first message (`/inc update` alone opens a form)\n" +
-		"• `/inc lead [@person]` — name who leads the incident (yourself when no one is named)\n" +
-		"• `/inc status` — show its status, only to you\n" +
-		"You act as your PagerDuty user, found by your Slack email address. " +
-		"The buttons on the channel's first message do the same, and the message shortcut *Add to PagerDuty timeline* adds any message as a note.")
-	if !enabled {
-		b.WriteString("\n_" + notEnabledText + "_")
-	}
-	return b.String()
-}
-
 // statusText is the ephemeral summary of /inc status.
 func statusText(st State) string {
 	inc := st.Snapshot
@@ -61,6 +39,8 @@ var pastTense = map[RequestKind]string{
 	RequestAcknowledge: "acknowledged the incident", RequestResolve: "resolved the incident", RequestEscalate: "escalated the incident",
 	RequestNote: "submitted this note", RequestTimeline: "submitted this message to the timeline",
 	RequestUpdate: "posted this status update", RequestLead: "named this lead", RequestSnooze: "snoozed this reminder",
+	RequestPriority: "set this priority", RequestUrgency: "set this urgency", RequestTitle: "set this title",
+	RequestReassign: "made this reassignment", RequestPage: "sent this page",
 }
 
 // doingText says what each kind of request is doing.
@@ -68,6 +48,8 @@ var doingText = map[RequestKind]string{
 	RequestAcknowledge: "acknowledging the incident", RequestResolve: "resolving the incident", RequestEscalate: "escalating the incident",
 	RequestNote: "adding this note", RequestTimeline: "adding this message to the timeline",
 	RequestUpdate: "posting this status update", RequestLead: "naming this lead", RequestSnooze: "snoozing this reminder",
+	RequestPriority: "setting this priority", RequestUrgency: "setting this urgency", RequestTitle: "setting this title",
+	RequestReassign: "making this reassignment", RequestPage: "sending this page",
 }
 
 // doneByText answers a request another one just did (a double click, or

@@ -69,6 +69,10 @@ type Results struct {
 	// stays, and so does the lease until it ends, so that the next
 	// attempt's look-up sees what Slack did.
 	MaybeDone bool
+	// Recalled is set once the similar past incidents were looked up;
+	// Past are those found.
+	Recalled bool
+	Past     []PastIncident
 	// Err joins the failures that make the attempt answer 503.
 	Err error
 }
@@ -173,6 +177,9 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		// look-ups answered in: the note is keyed by its text.
 		st.CannotInvite = union(st.CannotInvite, r.CannotInvite)
 		slices.Sort(st.CannotInvite)
+	}
+	if r.Recalled && !st.Recalled {
+		st.Recalled, st.Past = true, clone(r.Past)
 	}
 	if r.Backlinked != "" {
 		st.Backlinked = r.Backlinked

@@ -20,9 +20,14 @@ func ParseCommand(text string) Request {
 	case "ack", "acknowledge":
 		return Request{Kind: RequestAcknowledge}
 	case "resolve":
-		return Request{Kind: RequestResolve}
+		// The text, if any, is the resolution note.
+		return Request{Kind: RequestResolve, Note: PlainText(rest)}
 	case "escalate":
 		return Request{Kind: RequestEscalate}
+	case "followup", "follow-up":
+		return Request{Kind: RequestFollowUp, Note: PlainText(rest)}
+	case "followups", "follow-ups":
+		return Request{Kind: RequestFollowUps}
 	case "status":
 		return Request{Kind: RequestStatus}
 	case "lead":
@@ -40,7 +45,10 @@ func ParseCommand(text string) Request {
 		if rest == "" {
 			return Request{Kind: RequestNoteForm}
 		}
-		return Request{Kind: RequestNote, Note: rest}
+		return Request{Kind: RequestNote, Note: PlainText(rest)}
+	}
+	if kind, ok := argKinds[strings.ToLower(word)]; ok {
+		return Request{Kind: kind, Note: rest}
 	}
 	return Request{Kind: RequestHelp, Unknown: word}
 }

@@ -301,6 +301,13 @@ func TestReplyFor(t *testing.T) {
 		}), &Reply{Headline: "Conference bridge updated", Body: "https://meet/x\n+1 555"}},
 		{"service", withIncident(EventServiceUpdated, func(ev *Event) { ev.Incident.Service = Ref{Summary: "Payments"} }), &Reply{Headline: "Moved to service Payments by Ada"}},
 		{"incident type", withIncident(EventIncidentTypeChanged, func(ev *Event) { ev.Incident.IncidentType = "Security" }), &Reply{Headline: "Incident type changed to Security by Ada"}},
+		{"custom fields", withIncident(EventCustomFieldsUpdated, func(ev *Event) {
+			ev.Fields = []FieldValue{{Name: "environment", Value: "staging"}, {Name: "region"}}
+		}), &Reply{Headline: "Custom fields changed by Ada", Body: "environment: staging\nregion: —"}},
+		{"workflow started", withIncident(EventWorkflowStarted, func(ev *Event) { ev.Workflow = Ref{Summary: "Major incident"} }),
+			&Reply{Headline: "Workflow Major incident started by Ada"}},
+		{"workflow completed", withIncident(EventWorkflowCompleted, func(ev *Event) { ev.Workflow = Ref{Summary: "Major incident"} }),
+			&Reply{Headline: "Workflow Major incident completed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

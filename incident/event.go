@@ -20,6 +20,9 @@ const (
 	EventConferenceBridgeUpdated = "incident.conference_bridge.updated"
 	EventServiceUpdated          = "incident.service_updated"
 	EventIncidentTypeChanged     = "incident.incident_type.changed"
+	EventCustomFieldsUpdated     = "incident.custom_field_values.updated"
+	EventWorkflowStarted         = "incident.workflow.started"
+	EventWorkflowCompleted       = "incident.workflow.completed"
 	// EventRoleAssigned gives incident roles (an Incident Commander, say)
 	// in PagerDuty, which has no REST API for them (Event.Roles).
 	EventRoleAssigned = "incident.role.assigned"
@@ -40,6 +43,7 @@ var handled = map[string]bool{
 	EventAnnotated: true, EventResponderAdded: true, EventResponderReplied: true,
 	EventStatusUpdatePublished: true, EventConferenceBridgeUpdated: true,
 	EventServiceUpdated: true, EventIncidentTypeChanged: true, EventRoleAssigned: true,
+	EventCustomFieldsUpdated: true, EventWorkflowStarted: true, EventWorkflowCompleted: true,
 }
 
 // Event is one PagerDuty V3 webhook event, as the service needs it. The
@@ -66,6 +70,12 @@ type Event struct {
 	Responder Ref
 	// ResponderState is the request's state (incident.responder.replied).
 	ResponderState ResponderState
+	// Fields are the custom fields that changed
+	// (incident.custom_field_values.updated).
+	Fields []FieldValue
+	// Workflow is the incident workflow that started or completed
+	// (incident.workflow.*).
+	Workflow Ref
 
 	// Lead is who leads the incident (EventLead); Roles the roles given
 	// in PagerDuty (EventRoleAssigned).
@@ -77,6 +87,11 @@ type Event struct {
 	// the service before deciding, so that Decide can plan the note in
 	// its thread and the link to its channel. Nil when not read.
 	Survivor *Survivor
+}
+
+// FieldValue is the value of one of an incident's custom fields, as text.
+type FieldValue struct {
+	Name, Value string
 }
 
 // Survivor is what Decide needs of the incident another was merged into:

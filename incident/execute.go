@@ -145,6 +145,9 @@ type executor struct {
 	ran map[string]bool // ledger keys whose step ran to an outcome
 	// thread is where the incident's updates are threaded, once known.
 	thread chan thread
+	// recall is the look-up of similar past incidents, when the plan
+	// has one.
+	recall *recall
 }
 
 // thread is where the incident's updates are threaded: the root of its
@@ -160,6 +163,9 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.CreateChannel && reopenedAfterArchive(x.st) {
 		x.st = nextChannel(x.st) // as Decide planned it
 	}
+	// Beside the channel's creation: the root waits for it only once
+	// the channel exists.
+	x.startRecall(ctx)
 	switch {
 	case p.CreateChannel:
 		// The rest of the plan goes to the channel created, in the same
@@ -180,6 +186,7 @@ func (a *attempt) execute(ctx context.Context, p Plan) Results {
 	if p.Reminder != nil && x.r.Err == nil && !x.r.Archived {
 		x.remind(ctx)
 	}
+	x.endRecall()
 	// Posts set out but never tried are known not done, unless an
 	// earlier attempt's entry is still to be looked up.
 	for _, key := range p.Posts() {
@@ -371,12 +378,17 @@ func (x *executor) anchor(ctx context.Context) (th thread, ok bool) {
 				return th, true
 			}
 		}
+		st.Past = x.recalled(ctx)
 		ts, err := x.a.slack.PostRoot(ctx, st.ChannelID, x.root(st))
 		if err != nil {
 			x.failed(ctx, stepRootPost, KeyRoot, nil, err)
 			return th, false
 		}
-		x.locked(func(r *Results) { r.RootTS, r.RootVersion, r.RootWritten = ts, st.Version, true; x.ran[KeyRoot] = true })
+		x.locked(func(r *Results) {
+			r.RootTS, r.RootVersion, r.RootWritten = ts, st.Version, true
+			x.ran[KeyRoot] = true
+			r.Recalled, r.Past = x.p.Recall, st.Past
+		})
 		th.ts = ts
 		return th, true
 	case threadBoard(st) != nil:

@@ -54,7 +54,8 @@ type fakeChannel struct {
 	rootPrevious string
 	// rootActions are the responders' buttons the root shows.
 	rootActions []incident.Action
-	// rootShown is the whole of what the root shows last.
+	// rootShown is the whole of what the root shows last (its similar
+	// past incidents, status update, lead, …).
 	rootShown incident.Root
 	rootEdits int
 	// rootHiddenUntil models Slack's read-after-write lag: a root whose

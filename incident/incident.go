@@ -154,6 +154,24 @@ type State struct {
 	// had no channel of its own: a channel it gets later opens late, and
 	// tells what happened before (the root's Before, a summary reply).
 	LateChannel bool
+
+	// ResolvedBy is who resolved the incident last (the agent of its
+	// newest incident.resolved event) and LastResolvedAt when; both stay
+	// when it is reopened, for its memory (MemoryOf).
+	ResolvedBy     string
+	LastResolvedAt time.Time
+	// LastNote is the newest note added to the incident (the back-link
+	// aside), cut to maxNote, and LastNoteAt when: its resolution note
+	// when added before it resolved.
+	LastNote   string
+	LastNoteAt time.Time
+	// Recalled is set once the similar past incidents of the channel were
+	// looked up (Plan.Recall); Past are those found, shown on its root.
+	Recalled bool
+	Past     []PastIncident
+	// FollowUps are what the team means to do after the incident, noted
+	// from Slack (followup.go), oldest first.
+	FollowUps []string
 }
 
 // Clone returns a copy of st that shares no slice with it. Empty slices
@@ -175,6 +193,12 @@ func (st State) Clone() State {
 	st.Timeline = clone(st.Timeline)
 	st.PastChannels = clone(st.PastChannels)
 	st.Roles = clone(st.Roles)
+	st.Past = clone(st.Past)
+	st.FollowUps = clone(st.FollowUps)
+	for i := range st.Past {
+		st.Past[i].Words = clone(st.Past[i].Words)
+		st.Past[i].FollowUps = clone(st.Past[i].FollowUps)
+	}
 	return st
 }
 
@@ -305,11 +329,14 @@ type Root struct {
 	Lead   Lead
 	// Roles are the incident roles given in PagerDuty.
 	Roles []Role
+	// Past are the similar past incidents of the incident's service,
+	// found when the channel opened.
+	Past []PastIncident
 }
 
 // RootOf returns the root message of st.
 func RootOf(st State) Root {
-	r := Root{Incident: st.Snapshot, Update: st.Update, Lead: st.Lead, Roles: clone(st.Roles)}
+	r := Root{Incident: st.Snapshot, Update: st.Update, Lead: st.Lead, Roles: clone(st.Roles), Past: st.Past}
 	if st.LateChannel {
 		r.Before = st.History
 	}
@@ -336,6 +363,7 @@ func nextChannel(st State) State {
 	next.Bookmarks, next.Invitees, next.PeopleDone = nil, nil, nil
 	next.ChannelArchived, next.Closed = false, false
 	next.History, next.LateChannel, next.Summarized = clone(st.Timeline), true, false
+	next.Recalled, next.Past = false, nil
 	return next
 }
 

@@ -165,7 +165,7 @@ func (r *Responder) lead(ctx context.Context, req Request, st State) Answer {
 		return ans
 	}
 	key := "lead:" + inc.ID + ":" + target
-	by := req.UserID + "/" + string(RequestLead) + "/" + requestID()
+	by := req.UserID + "/" + string(RequestLead) + "/" + newOwner()
 	if ans, ok := r.claim(ctx, RequestLead, key, by, leadClaim); !ok {
 		return ans
 	}

@@ -58,7 +58,7 @@ const (
 	// follows it (done: State.Closed).
 	KeyArchive = "archive"
 	// KeyInviteNote is the line naming who could not be added to the
-	// channel (done: State.InviteNote cleared).
+	// channel (done: the names it posted leave State.CannotInvite).
 	KeyInviteNote = "invite-note"
 
 	bookmarkPrefix = "bookmark:"

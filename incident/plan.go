@@ -44,6 +44,15 @@ type Config struct {
 	// Poll is how often a waiter reads the incident while another
 	// attempt holds its lease; 0 means 100 ms.
 	Poll time.Duration
+	// Memory holds the past incidents a new channel's root recalls; nil
+	// for none. PastIncidents adds PagerDuty's own look-up; nil for none
+	// (no PAGERDUTY_API_TOKEN).
+	Memory        Memory
+	PastIncidents PastIncidentFinder
+	// RecallWait is how long the root, once its channel exists, waits
+	// for the look-up of past incidents begun beside the channel's
+	// creation; 0 means RecallWait.
+	RecallWait time.Duration
 	// ExternalChannels, when set, keeps the incident's messages out of
 	// announce and post-only channels shared with another organisation:
 	// each is checked before it is posted or edited, and one found shared
@@ -163,6 +172,10 @@ type Plan struct {
 	// FindReply when an earlier attempt may have posted it unrecorded.
 	Reply     *Reply
 	FindReply bool
+	// Recall is set when the root is to be posted and the similar past
+	// incidents it shows are still to be looked up: a read, beside the
+	// channel's creation, so it needs no ledger entry.
+	Recall bool
 }
 
 // Empty reports whether the plan makes no Slack call.
@@ -397,6 +410,7 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	case st.RootTS == "":
 		p.PostRoot = true
 		p.FindRoot = pendingPost(st, KeyRoot)
+		p.Recall = cfg.Memory != nil && !st.Recalled && inc.Complete
 	case st.RootVersion != st.Version:
 		p.UpdateRoot = true
 	}

@@ -83,6 +83,14 @@ func Record(st *State, er *EventRecord, ev *Event) Change {
 	case EventAnnotated:
 		if !IsBacklink(ev.Note) {
 			st.Notes++
+			if !ev.OccurredAt.Before(st.LastNoteAt) {
+				st.LastNote, st.LastNoteAt = cutRunes(strings.TrimSpace(ev.Note), maxNote), ev.OccurredAt
+			}
+			ch |= ChangeState
+		}
+	case EventResolved:
+		if !ev.OccurredAt.Before(st.LastResolvedAt) {
+			st.ResolvedBy, st.LastResolvedAt = ev.Agent.Summary, ev.OccurredAt
 			ch |= ChangeState
 		}
 	}

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -37,6 +36,10 @@ const (
 	RequestUpdateForm RequestKind = "update_form"
 	RequestStatus     RequestKind = "status"
 	RequestHelp       RequestKind = "help"
+	// RequestFollowUp notes Request.Note as a follow-up of the incident;
+	// RequestFollowUps lists them. Neither calls PagerDuty.
+	RequestFollowUp  RequestKind = "followup"
+	RequestFollowUps RequestKind = "followups"
 )
 
 // Request is one thing a responder asked from Slack: a button, the note
@@ -49,7 +52,9 @@ type Request struct {
 	ChannelID  string
 	// UserID is the Slack user who asked.
 	UserID string
-	// Note is the text of a note or a status update.
+	// Note is the text of a note or a status update, or the argument of
+	// a subcommand that changes the incident, pages or asks who is on
+	// call.
 	Note string
 	// Target is the Slack user a request names (/inc lead @person).
 	Target string
@@ -102,6 +107,7 @@ type ResponderPagerDuty interface {
 	Escalate(ctx context.Context, from, incidentID, policyID string, assignees []string) (level int, err error)
 	AddNote(ctx context.Context, from, incidentID, content string) error
 	PostStatusUpdate(ctx context.Context, from, incidentID, message string) error
+	IncidentChanger
 }
 
 // Errors a ResponderPagerDuty returns.
@@ -120,10 +126,12 @@ type Actors interface {
 	Reload(ctx context.Context, slackUserID string) (Actor, error)
 }
 
-// Incidents reads the stored incidents for a Responder.
+// Incidents reads the stored incidents for a Responder, and records
+// their follow-ups (Update, as Store's).
 type Incidents interface {
 	Get(ctx context.Context, incidentID, eventID string) (State, EventRecord, error)
 	ByChannel(ctx context.Context, channelID string) (State, bool, error)
+	Update(ctx context.Context, incidentID, eventID string, fn UpdateFunc) error
 }
 
 // Claims keeps the Entries of actions asked from Slack, so that one
@@ -149,6 +157,9 @@ type ResponderSlack interface {
 	OpenUpdateForm(ctx context.Context, triggerID, incidentID, channelID string) error
 	Permalink(ctx context.Context, channelID, ts string) (string, error)
 	UserName(ctx context.Context, userID string) (string, error)
+	// GroupMembers returns the user ids of a Slack user group, by id;
+	// ErrGroupNotFound when there is none (/inc page @group).
+	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
 }
 
 // ResponderOptions configure a Responder.
@@ -220,6 +231,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 	switch req.Kind {
 	case RequestHelp:
 		return Answer{Text: helpText(req.Unknown, r.Enabled())}
+	case RequestOnCall:
+		return r.onCall(ctx, req)
 	case RequestNoteForm, RequestUpdateForm:
 		// The trigger expires 3 s after the click: the form opens first.
 		if !r.Enabled() {
@@ -240,12 +253,21 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 		return r.inForm(req, ans)
 	case req.Kind == RequestStatus:
 		return Answer{Text: statusText(st)}
+	case req.Kind == RequestFollowUps:
+		return Answer{Text: followUpsText(st)}
 	case !r.Enabled():
 		return r.inForm(req, Answer{Text: notEnabledText})
 	case req.Kind == RequestLead:
 		return r.lead(ctx, req, st)
 	case req.Kind == RequestSnooze:
 		return r.snooze(ctx, req, st)
+	case req.Kind == RequestFollowUp:
+		// Slack's record of the incident, not PagerDuty's, but a change
+		// all the same: who may add one is who may act on the incident.
+		if _, ans, ok := r.actor(ctx, req, st); !ok {
+			return ans
+		}
+		return r.followUp(ctx, req, st)
 	}
 	return r.inForm(req, r.act(ctx, req, st))
 }
@@ -300,12 +322,17 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	if req.Kind == RequestUpdate && strings.TrimSpace(req.Note) == "" {
 		return Answer{Text: "A status update needs some text: `/inc update <text>`."}
 	}
+	if why := argProblem(req, st); why != "" {
+		return Answer{Text: why}
+	}
 	actor, ans, ok := r.actor(ctx, req, st)
 	if !ok {
 		return ans
 	}
 	key, ttl := claimKey(req)
-	by := req.UserID + "/" + string(req.Kind) + "/" + requestID()
+	// The owner part tells one request's claim from another's by the
+	// same user (a double click).
+	by := req.UserID + "/" + string(req.Kind) + "/" + newOwner()
 	if ans, ok := r.claim(ctx, req.Kind, key, by, ttl); !ok {
 		return ans
 	}
@@ -329,9 +356,10 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 		r.finish(ctx, key, by, true)
 		r.o.Log.InfoContext(ctx, "PagerDuty action done", "incident_id", inc.ID, "action", string(req.Kind), "pagerduty_user_id", actor.PagerDutyID)
 		return Answer{Text: text}
-	case (req.Kind == RequestNote || req.Kind == RequestTimeline || req.Kind == RequestUpdate) && KindOf(err) == KindMaybeDone:
-		// The note may be in PagerDuty: the claim stays, finished, so the
-		// same note is not submitted twice meanwhile.
+	case (req.Kind == RequestNote || req.Kind == RequestTimeline || req.Kind == RequestUpdate || req.Kind == RequestPage) && KindOf(err) == KindMaybeDone:
+		// The note (status update, page) may be in PagerDuty: the claim
+		// stays, finished, so the same one is not submitted twice
+		// meanwhile.
 		r.finish(ctx, key, by, true)
 	default:
 		// Failed: the claim goes, so the responder (or another one
@@ -439,8 +467,18 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 		err = pd.Acknowledge(ctx, actor.Email, inc.ID)
 		done = "Acknowledged " + numberOrID(inc) + " in PagerDuty as " + as + "."
 	case RequestResolve:
+		if content != "" {
+			// The resolution note goes first, so it is the last note
+			// before the resolution: the incident's memory keeps it.
+			if err = pd.AddNote(ctx, actor.Email, inc.ID, content); err != nil {
+				break
+			}
+		}
 		err = pd.Resolve(ctx, actor.Email, inc.ID)
 		done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + "."
+		if content != "" {
+			done = "Resolved " + numberOrID(inc) + " in PagerDuty as " + as + ", with your note."
+		}
 	case RequestEscalate:
 		var level int
 		level, err = pd.Escalate(ctx, actor.Email, inc.ID, inc.EscalationPolicy.ID, refIDs(inc.Assignees))
@@ -450,6 +488,8 @@ func (r *Responder) call(ctx context.Context, kind RequestKind, actor Actor, st 
 		done = "Added your note to " + numberOrID(inc) + "'s PagerDuty timeline as " + as + "."
 	case RequestUpdate:
 		done, err = r.postUpdate(ctx, actor, inc, content)
+	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
+		return r.change(ctx, kind, actor, st, content)
 	default:
 		return "", fmt.Errorf("%s is not a PagerDuty action", kind)
 	}
@@ -499,16 +539,12 @@ func claimKey(req Request) (string, time.Duration) {
 		return "timeline:" + id + ":" + req.ChannelID + ":" + req.Message.TS, timelineClaim
 	case RequestUpdate:
 		return updateKey(req), updateClaim
+	case RequestPriority, RequestUrgency, RequestTitle, RequestReassign, RequestPage:
+		// The same change at once is one; another change is another.
+		sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(req.Note))))
+		return string(req.Kind) + ":" + id + ":" + hex.EncodeToString(sum[:12]), statusClaim
 	}
 	return string(req.Kind) + ":" + id, statusClaim
-}
-
-// requestID tells one request's claim from another's by the same user (a
-// double click).
-func requestID() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // timelineNote is the note a message shortcut adds: the message's text,

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/incident/store"
 )
@@ -193,6 +195,71 @@ func TestResponderActs(t *testing.T) {
 				t.Errorf("answer = %q, want it to say %q as Ada Lovelace", a.Text, tt.wantText)
 			}
 		})
+	}
+}
+
+// TestFollowUps: /inc followup notes a follow-up in the incident's record,
+// each text once (a double submission or a replay adds it once), escaped
+// in the answers; /inc followups lists them; neither calls PagerDuty.
+func TestFollowUps(t *testing.T) {
+	t.Parallel()
+	h := newResponderHarness(t, "resolved")
+	if a := h.do(incident.Request{Kind: incident.RequestFollowUps, ChannelID: "C42", UserID: "UBOB"}); !strings.Contains(a.Text, "no follow-ups yet") {
+		t.Errorf("followups of none = %q, want it to say there are none", a.Text)
+	}
+	for _, text := range []string{"Alert on pool <size>", "  Alert on pool <size> ", "Runbook for failover"} {
+		h.do(incident.Request{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UBOB", Note: text})
+	}
+	if a := h.do(incident.Request{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UBOB", Note: " "}); !strings.Contains(a.Text, "needs some text") {
+		t.Errorf("empty follow-up answer = %q, want it to ask for text", a.Text)
+	}
+	st, _, err := h.store.Get(context.Background(), "Q1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"Alert on pool <size>", "Runbook for failover"}, st.FollowUps); diff != "" {
+		t.Errorf("follow-ups stored (-want +got):\n%s", diff)
+	}
+	a := h.do(incident.Request{Kind: incident.RequestFollowUps, ChannelID: "C42", UserID: "UBOB"})
+	if !strings.Contains(a.Text, "1. Alert on pool &lt;size&gt;") || !strings.Contains(a.Text, "2. Runbook for failover") {
+		t.Errorf("followups = %q, want both, numbered and escaped", a.Text)
+	}
+	if calls := h.pd.Calls(); len(calls) != 0 {
+		t.Errorf("PagerDuty calls = %q, want none", calls)
+	}
+	// Who may add one is who may act: an observer may not.
+	if a := h.do(incident.Request{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UOBS", Note: "Observe more"}); !strings.Contains(a.Text, "observer") {
+		t.Errorf("observer's follow-up answer = %q, want the role's refusal", a.Text)
+	}
+	if st, _, _ := h.store.Get(context.Background(), "Q1", ""); len(st.FollowUps) != 2 {
+		t.Errorf("follow-ups after an observer's = %q, want the 2 before", st.FollowUps)
+	}
+	if mem, ok := incident.MemoryOf(st); !ok || !cmp.Equal(mem.FollowUps, st.FollowUps) {
+		t.Errorf("memory follow-ups = %v (%v), want the incident's", mem.FollowUps, ok)
+	}
+}
+
+// TestResolveWithNote: /inc resolve <text> adds the text as a note first,
+// so it is the last note before the resolution (the incident's memory
+// keeps it as its resolution note); a note PagerDuty refuses resolves
+// nothing.
+func TestResolveWithNote(t *testing.T) {
+	t.Parallel()
+	h := newResponderHarness(t, "triggered")
+	a := h.do(incident.Request{Kind: incident.RequestResolve, ChannelID: "C42", UserID: "UADA", Note: "failed over to db-2"})
+	want := []string{"note Q1 as ada@example.com: failed over to db-2", "resolve Q1 as ada@example.com"}
+	if diff := cmp.Diff(want, h.pd.Calls()); diff != "" {
+		t.Errorf("PagerDuty calls (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(a.Text, "Resolved #42") || !strings.Contains(a.Text, "with your note") {
+		t.Errorf("answer = %q, want it to say resolved with the note", a.Text)
+	}
+
+	failing := newResponderHarness(t, "triggered")
+	failing.pd.err = &incident.Error{Kind: incident.KindRefused, Op: "note", Err: errors.New("refused")}
+	failing.do(incident.Request{Kind: incident.RequestResolve, ChannelID: "C42", UserID: "UADA", Note: "failed over"})
+	if calls := failing.pd.Calls(); len(calls) != 1 || !strings.HasPrefix(calls[0], "note ") {
+		t.Errorf("PagerDuty calls after a refused note = %q, want the note only", calls)
 	}
 }
 
@@ -401,12 +468,17 @@ func TestParseCommand(t *testing.T) {
 		{"ack", incident.Request{Kind: incident.RequestAcknowledge}},
 		{" Acknowledge ", incident.Request{Kind: incident.RequestAcknowledge}},
 		{"resolve", incident.Request{Kind: incident.RequestResolve}},
+		{"resolve  failed over to db-2 ", incident.Request{Kind: incident.RequestResolve, Note: "failed over to db-2"}},
 		{"escalate", incident.Request{Kind: incident.RequestEscalate}},
 		{"status", incident.Request{Kind: incident.RequestStatus}},
 		{"note", incident.Request{Kind: incident.RequestNoteForm}},
 		{"note  db-1 is back ", incident.Request{Kind: incident.RequestNote, Note: "db-1 is back"}},
 		{"note\tafter a tab", incident.Request{Kind: incident.RequestNote, Note: "after a tab"}},
 		{"note\nfirst line\nsecond", incident.Request{Kind: incident.RequestNote, Note: "first line\nsecond"}},
+		{"followup  add an alert on pool size ", incident.Request{Kind: incident.RequestFollowUp, Note: "add an alert on pool size"}},
+		{"follow-up x", incident.Request{Kind: incident.RequestFollowUp, Note: "x"}},
+		{"followups", incident.Request{Kind: incident.RequestFollowUps}},
+		{"Follow-ups", incident.Request{Kind: incident.RequestFollowUps}},
 		{"reboot", incident.Request{Kind: incident.RequestHelp, Unknown: "reboot"}},
 		{"update", incident.Request{Kind: incident.RequestUpdateForm}},
 		{"update Rolled back; watching", incident.Request{Kind: incident.RequestUpdate, Note: "Rolled back; watching"}},

@@ -60,6 +60,9 @@ func NewService(store Store, slack Slack, cfg Config, log *slog.Logger) *Service
 	if cfg.Poll <= 0 {
 		cfg.Poll = 100 * time.Millisecond
 	}
+	if cfg.RecallWait <= 0 {
+		cfg.RecallWait = RecallWait
+	}
 	return &Service{store: store, slack: slack, cfg: cfg, log: log, now: time.Now}
 }
 
@@ -167,6 +170,8 @@ func reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 	return context.WithDeadline(ctx, dl.Add(-d))
 }
 
+// newOwner is a random name for an attempt or a request, as ledger
+// entries and claims record their owner.
 func newOwner() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])

@@ -95,3 +95,17 @@ func TestResolutionSummaryOfALongIncident(t *testing.T) {
 		t.Errorf("timeline keeps %d lines, want %d", len(st.Timeline), maxTimeline)
 	}
 }
+
+func TestResolutionSummaryListsFollowUps(t *testing.T) {
+	trig := fullEvent(EventTriggered, "triggered", 0)
+	res := fullEvent(EventResolved, "resolved", time.Hour)
+	st := apply(trig)
+	if got := ResolutionSummary(st, res); strings.Contains(got, "Follow-ups") {
+		t.Errorf("ResolutionSummary() without follow-ups = %q, want no Follow-ups", got)
+	}
+	st.FollowUps = []string{"Alert on pool size", strings.Repeat("x", 200)}
+	got := ResolutionSummary(st, res)
+	if !strings.HasSuffix(got, "\nFollow-ups:\n• Alert on pool size\n• "+strings.Repeat("x", maxTimelineText-1)+"…") {
+		t.Errorf("ResolutionSummary() = %q, want the follow-ups last, each cut to a line", got)
+	}
+}

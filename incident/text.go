@@ -142,6 +142,17 @@ func ReplyFor(ev *Event, inc Snapshot) *Reply {
 		r.Headline = "Moved to service " + OrDash(in.Service.Summary) + by
 	case EventIncidentTypeChanged:
 		r.Headline = "Incident type changed to " + OrDash(in.IncidentType) + by
+	case EventCustomFieldsUpdated:
+		r.Headline = "Custom fields changed" + by
+		var lines []string
+		for _, f := range ev.Fields {
+			lines = append(lines, f.Name+": "+OrDash(f.Value))
+		}
+		r.Body = strings.Join(lines, "\n")
+	case EventWorkflowStarted:
+		r.Headline = "Workflow " + OrDash(ev.Workflow.Summary) + " started" + by
+	case EventWorkflowCompleted:
+		r.Headline = "Workflow " + OrDash(ev.Workflow.Summary) + " completed"
 	default:
 		return nil
 	}
@@ -292,6 +303,12 @@ func ResolutionSummary(st State, ev *Event) string {
 			b.WriteString("\n• … " + plural(st.TimelineCut, "more event") + " …")
 		}
 		b.WriteString("\n• " + l.At.UTC().Format("Jan 2 15:04 UTC") + " · " + cutRunes(l.Text, maxTimelineText))
+	}
+	if len(st.FollowUps) > 0 {
+		b.WriteString("\nFollow-ups:")
+	}
+	for _, f := range st.FollowUps {
+		b.WriteString("\n• " + cutRunes(f, maxTimelineText))
 	}
 	return strings.TrimPrefix(b.String(), "\n")
 }

@@ -213,7 +213,13 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = err
 		return http.StatusUnauthorized, err.Error()
 	}
-	if status, msg := h.once(r.Context(), r.Header, rl); status != 0 {
+	// Slack hanging up must not cut an action off between a PagerDuty
+	// call and its answer: the budget alone bounds the work, recording
+	// the request included, counted from the request's start like
+	// Slack's 3 s.
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), start.Add(h.budget))
+	defer cancel()
+	if status, msg := h.once(ctx, r.Header, rl); status != 0 {
 		if status == http.StatusOK {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(status)
@@ -227,11 +233,6 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, rl *reqLog, star
 		rl.err = fmt.Errorf("%w: body is not a form", ErrMalformed)
 		return http.StatusBadRequest, rl.err.Error()
 	}
-	// Slack hanging up must not cut an action off between a PagerDuty
-	// call and its answer: the budget alone bounds the work, counted from
-	// the request's start like Slack's 3 s.
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), start.Add(h.budget))
-	defer cancel()
 	if r.URL.Path == PathCommands {
 		return h.command(ctx, w, form, rl)
 	}
@@ -323,7 +324,9 @@ func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int
 		return http.StatusUnauthorized, ErrBadTimestamp.Error()
 	}
 	until := time.Unix(secs, 0).Add(MaxClockSkew + requestClaimMargin)
-	key := "request:" + strings.TrimSpace(header.Get(HeaderSignature))
+	// Keyed by the signature's bytes, not its text: hex decodes alike in
+	// either case, so a replay with recased letters still verifies.
+	key := "request:" + strings.ToLower(strings.TrimSpace(header.Get(HeaderSignature)))
 	_, ok, err := h.requests.Claim(ctx, key, newRequestOwner(), h.now(), until)
 	switch {
 	case err != nil:

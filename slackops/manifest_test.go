@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/incident-channels/incident-channels/incident"
 	"github.com/incident-channels/incident-channels/slackops"
 )
 
@@ -28,6 +30,8 @@ func TestManifestMatchesHandlers(t *testing.T) {
 			SlashCommands []struct {
 				Command string `yaml:"command"`
 				URL     string `yaml:"url"`
+				Escape  bool   `yaml:"should_escape"`
+				Hint    string `yaml:"usage_hint"`
 			} `yaml:"slash_commands"`
 		} `yaml:"features"`
 		OAuth struct {
@@ -51,8 +55,21 @@ func TestManifestMatchesHandlers(t *testing.T) {
 	if c := m.Features.SlashCommands; len(c) != 1 || c[0].Command != "/inc" || c[0].URL != "FUNCTION_URL"+slackops.PathCommands {
 		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackops.PathCommands)
 	}
-	if s := m.Features.Shortcuts; len(s) != 1 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID {
-		t.Errorf("shortcuts = %+v, want the message shortcut %s", s, slackops.TimelineCallbackID)
+	if c := m.Features.SlashCommands; len(c) == 1 && !c[0].Escape {
+		t.Errorf("/inc has should_escape false: /inc reassign and /inc page need mentions escaped (<@U…>)")
+	}
+	if c := m.Features.SlashCommands; len(c) == 1 {
+		// The hint Slack shows while typing names every subcommand of
+		// /inc help.
+		for _, sub := range incident.Subcommands {
+			if word := strings.Fields(sub.Usage)[1]; !strings.Contains(c[0].Hint, word) {
+				t.Errorf("/inc usage_hint %q lacks %s", c[0].Hint, word)
+			}
+		}
+	}
+	if s := m.Features.Shortcuts; len(s) != 2 || s[0].Type != "message" || s[0].CallbackID != slackops.TimelineCallbackID ||
+		s[1].Type != "message" || s[1].CallbackID != slackops.FollowUpCallbackID {
+		t.Errorf("shortcuts = %+v, want the message shortcuts %s and %s", s, slackops.TimelineCallbackID, slackops.FollowUpCallbackID)
 	}
 	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {

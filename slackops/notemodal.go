@@ -18,8 +18,10 @@ const (
 	NoteBlockID    = "note"
 	NoteActionID   = "text"
 	// TimelineCallbackID is the message shortcut's callback id, as the
-	// app manifest declares it.
+	// app manifest declares it; FollowUpCallbackID the Add as follow-up
+	// shortcut's.
 	TimelineCallbackID = "add_to_timeline"
+	FollowUpCallbackID = "add_follow_up"
 )
 
 // maxNote bounds a note typed in the modal (Slack's limit for a text

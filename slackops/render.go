@@ -111,6 +111,9 @@ func RootMessageBlocks(r incident.Root) []slack.Block {
 	if section := beforeSection("Before this channel opened", r.Before); section != nil {
 		extra = append(extra, section)
 	}
+	if section := pastSection(r.Past); section != nil {
+		extra = append(extra, section)
+	}
 	if len(extra) == 0 {
 		return blocks
 	}
@@ -130,6 +133,39 @@ func beforeSection(title string, lines []incident.HistoryLine) slack.Block {
 	b.WriteString("*" + title + "*")
 	for _, l := range lines {
 		line := "\n• " + date(l.At) + " — " + Mrkdwn(l.Text, 300)
+		if b.Len()+len(line) > MaxSectionText {
+			break
+		}
+		b.WriteString(line)
+	}
+	return slack.NewSectionBlock(mrkdwn(b.String()), nil, nil)
+}
+
+// maxPastNote bounds the resolution note a past incident shows on the
+// root; its channel has the rest.
+const maxPastNote = 300
+
+// pastSection lists the similar past incidents of the root: each its
+// channel (or PagerDuty page), number and title, when it began, how it
+// ended and its resolution note. Nil when there are none.
+func pastSection(past []incident.PastIncident) slack.Block {
+	if len(past) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("*Seen before: similar past incidents of this service*")
+	for _, p := range past {
+		what := link(p.HTMLURL, numberTitle(incident.Snapshot{Number: p.Number, Title: p.Title}), 400)
+		line := "\n• " + strings.TrimPrefix(channelLink("", p.ChannelID)+" ", " ") + what
+		if d := date(p.TriggeredAt); d != "" {
+			line += " — " + d
+		}
+		if o := p.Outcome(); o != "" {
+			line += " · " + Mrkdwn(o, 200)
+		}
+		if p.Note != "" {
+			line += "\n" + quote(Mrkdwn(strings.Join(strings.Fields(p.Note), " "), maxPastNote))
+		}
 		if b.Len()+len(line) > MaxSectionText {
 			break
 		}

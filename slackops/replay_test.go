@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
@@ -65,4 +66,64 @@ func TestHandlerRefusesUnrecordedRequest(t *testing.T) {
 	if rec := serve(h, signed(PathCommands, commandBody("ack"))); rec.Code != http.StatusServiceUnavailable || h.actions.calls() != 0 {
 		t.Errorf("request with the store down = %d, %d calls; want 503, none", rec.Code, h.actions.calls())
 	}
+}
+
+// TestHandlerActsOnceOnReplayWithRecasedSignature: the signature is hex,
+// which decodes alike in either case, so a replay that changes the case of
+// its letters still verifies; it is the same request and acts once.
+func TestHandlerActsOnceOnReplayWithRecasedSignature(t *testing.T) {
+	t.Parallel()
+	h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
+		c.Requests = &store.MemoryClaims{}
+	})
+	first := signed(PathCommands, commandBody("ack"))
+	if rec := serve(h, first); rec.Code != http.StatusOK {
+		t.Fatalf("first request = %d %q, want 200", rec.Code, rec.Body)
+	}
+	sig := first.Header.Get(HeaderSignature)
+	for _, recased := range []string{
+		"v0=" + strings.ToUpper(strings.TrimPrefix(sig, "v0=")),
+		" " + sig + " ",
+	} {
+		replay := signed(PathCommands, commandBody("ack"))
+		replay.Header.Set(HeaderTimestamp, first.Header.Get(HeaderTimestamp))
+		replay.Header.Set(HeaderSignature, recased)
+		if rec := serve(h, replay); rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != AlreadyHandled {
+			t.Errorf("replay signed %q = %d %q, want 200 %q", recased, rec.Code, rec.Body, AlreadyHandled)
+		}
+	}
+	if n := h.actions.calls(); n != 1 {
+		t.Errorf("actions called %d times for a request and its recased replays, want 1", n)
+	}
+}
+
+// stuckClaims answers only when the caller gives up.
+type stuckClaims struct{}
+
+func (stuckClaims) Claim(ctx context.Context, _, _ string, _, _ time.Time) (incident.Entry, bool, error) {
+	<-ctx.Done()
+	return incident.Entry{}, false, ctx.Err()
+}
+
+// TestHandlerBoundsRequestClaimByBudget: recording a request counts
+// against its budget like the action it precedes, so a store that does
+// not answer cannot hold the request open past Slack's wait. (In the
+// synctest bubble, a claim waiting on a context without deadline would
+// block forever and fail the test.)
+func TestHandlerBoundsRequestClaimByBudget(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		const budget = 500 * time.Millisecond
+		h := newTestHandler(t, &fakeActions{answer: Answer{Text: "done"}}, func(c *InteractivityConfig) {
+			c.Requests, c.Budget = stuckClaims{}, budget
+		})
+		start := time.Now()
+		rec := serve(h, signed(PathCommands, commandBody("ack")))
+		if rec.Code != http.StatusServiceUnavailable || h.actions.calls() != 0 {
+			t.Errorf("request with the store stuck = %d, %d calls; want 503, none", rec.Code, h.actions.calls())
+		}
+		if took := time.Since(start); took != budget {
+			t.Errorf("request took %v, want the budget %v", took, budget)
+		}
+	})
 }

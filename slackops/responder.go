@@ -29,7 +29,7 @@ var buttonKinds = map[string]incident.RequestKind{
 }
 
 // Interact implements Actions: a button on the root message, a note form
-// submitted, or the message shortcut. Anything else (the link buttons,
+// submitted, or a message shortcut. Anything else (the link buttons,
 // which Slack reports too) gets no answer.
 func (a responderActions) Interact(ctx context.Context, in Interaction) Answer {
 	req := incident.Request{UserID: in.UserID, ChannelID: in.ChannelID, TriggerID: in.TriggerID}
@@ -47,6 +47,8 @@ func (a responderActions) Interact(ctx context.Context, in Interaction) Answer {
 	case in.Type == TypeMessageAction && in.CallbackID == TimelineCallbackID:
 		req.Kind = incident.RequestTimeline
 		req.Message = incident.Message{Text: in.Message.Text, UserID: in.Message.User, TS: in.Message.TS}
+	case in.Type == TypeMessageAction && in.CallbackID == FollowUpCallbackID:
+		req.Kind, req.Note = incident.RequestFollowUp, in.Message.Text
 	default:
 		return Answer{}
 	}

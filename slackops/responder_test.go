@@ -93,6 +93,10 @@ func TestResponderActions(t *testing.T) {
 		{"snooze button", with(func(in *slackops.Interaction) {
 			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: string(incident.ActionSnooze30m), Value: "Q1"}
 		}), []incident.Request{{Kind: incident.RequestSnooze, IncidentID: "Q1", ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc", Snooze: 30 * time.Minute}}},
+		{"follow-up shortcut", with(func(in *slackops.Interaction) {
+			in.Type, in.CallbackID = slackops.TypeMessageAction, slackops.FollowUpCallbackID
+			in.Message = slackops.Message{TS: "1.6", User: "UBOB", Text: "alert on pool size"}
+		}), []incident.Request{{Kind: incident.RequestFollowUp, ChannelID: "C42", UserID: "UADA", TriggerID: "1.2.abc", Note: "alert on pool size"}}},
 		{"link button", with(func(in *slackops.Interaction) {
 			in.Type, in.Action = slackops.TypeBlockActions, slackops.BlockAction{ID: "open_in_pagerduty"}
 		}), nil},

@@ -464,3 +464,46 @@ func TestRootMessageShowsHistory(t *testing.T) {
 		t.Errorf("history section is %d characters, over Slack's %d", len(text), slackops.MaxSectionText)
 	}
 }
+
+// A channel whose service went through similar incidents shows them on
+// its root, above the "Last change" line: each with its channel, number
+// and title linked to PagerDuty, when it began, how it ended and its
+// note, every untrusted text escaped, within a section's limit.
+func TestRootMessageShowsPastIncidents(t *testing.T) {
+	at := time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC)
+	inc := incident.Snapshot{ID: "Q9", Number: 9, Title: "DB down", Status: "triggered", Complete: true, UpdatedAt: at}
+	past := []incident.PastIncident{
+		{ID: "Q1", Number: 7, Title: "DB down <!channel>", HTMLURL: "https://acme.pagerduty.com/incidents/Q1", ChannelID: "C0PAST",
+			Status: incident.StatusResolved, TriggeredAt: at.Add(-48 * time.Hour), ResolvedAt: at.Add(-47 * time.Hour),
+			ResolvedBy: "Ada <@U123>", Note: "Failed over & <https://evil.example|click>\nthen restarted"},
+		{ID: "Q2", Title: "DB down again", TriggeredAt: at.Add(-24 * time.Hour)}, // PagerDuty's: no channel, no outcome
+	}
+	for range 20 {
+		past = append(past, incident.PastIncident{ID: "QX", Title: strings.Repeat("y", 300), Note: strings.Repeat("z", 400)})
+	}
+	plain := slackops.RootMessageBlocks(incident.Root{Incident: inc})
+	blocks := slackops.RootMessageBlocks(incident.Root{Incident: inc, Past: past})
+	if len(blocks) != len(plain)+1 || blocks[len(blocks)-1].BlockType() != slack.MBTContext {
+		t.Fatalf("%d blocks ending with %s, want one more than without past incidents, the Last change line last", len(blocks), blocks[len(blocks)-1].BlockType())
+	}
+	text := blocks[len(blocks)-2].(*slack.SectionBlock).Text.Text
+	for _, want := range []string{
+		"*Seen before: similar past incidents of this service*",
+		"• <#C0PAST> <https://acme.pagerduty.com/incidents/Q1|#7 DB down &lt;!channel&gt;> — <!date^",
+		"· resolved in 1h by Ada &lt;@U123&gt;",
+		"> Failed over &amp; &lt;https://evil.example|click&gt; then restarted",
+		"• DB down again — <!date^",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("past incidents section lacks %q:\n%s", want, text)
+		}
+	}
+	for _, unsafe := range []string{"<!channel>", "<@U123>", "<https://evil"} {
+		if strings.Contains(text, unsafe) {
+			t.Errorf("past incidents section has %q unescaped:\n%s", unsafe, text)
+		}
+	}
+	if len(text) > slackops.MaxSectionText {
+		t.Errorf("past incidents section is %d characters, over Slack's %d", len(text), slackops.MaxSectionText)
+	}
+}

@@ -441,6 +441,7 @@ func TestDefaultEventsAreHandled(t *testing.T) {
 		incident.EventAnnotated, incident.EventResponderAdded, incident.EventResponderReplied,
 		incident.EventStatusUpdatePublished, incident.EventConferenceBridgeUpdated,
 		incident.EventServiceUpdated, incident.EventIncidentTypeChanged,
+		incident.EventCustomFieldsUpdated, incident.EventWorkflowStarted, incident.EventWorkflowCompleted,
 	} {
 		if typ == undocumented {
 			typ = documented

@@ -63,7 +63,13 @@ func (in integrations) checkFunction(ctx context.Context) []setup.Finding {
 	out := []setup.Finding{setup.CheckHealth(ctx, client, in.opts.URL, logs)}
 
 	if secret, err := in.secret(ctx, "pagerduty-webhook-secret"); err != nil || secret == "" {
-		out = append(out, setup.Finding{What: "the webhook secret can be read", Fix: fmt.Sprintf("pagerduty-webhook-secret has no version: run setup with PAGERDUTY_API_TOKEN (%v)", err)})
+		fix := "pagerduty-webhook-secret has no version: run setup with PAGERDUTY_API_TOKEN"
+		if err == nil {
+			fix = "pagerduty-webhook-secret's latest version is empty: run setup with PAGERDUTY_API_TOKEN"
+		} else {
+			fix += " (" + err.Error() + ")"
+		}
+		out = append(out, setup.Finding{What: "the webhook secret can be read", Fix: fix})
 	} else {
 		secret, _, _ = strings.Cut(secret, ",")
 		out = append(out, setup.CheckPing(ctx, client, in.opts.URL, secret))

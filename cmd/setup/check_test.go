@@ -97,4 +97,12 @@ func TestCheck(t *testing.T) {
 	if strings.Contains(out, slackfake.DefaultToken) || strings.Contains(out, f.world().Values["secret/"+project+"/pagerduty-webhook-secret"]) {
 		t.Error("-check printed a secret")
 	}
+
+	// A webhook secret whose latest version is empty is read without an
+	// error: the finding says what is wrong, with no empty error in it.
+	f.setWorld(func(w *fakecli.World) { w.Values["secret/"+project+"/pagerduty-webhook-secret"] = "" })
+	out, _ = f.run(env, append(args, "-check")...)
+	if !strings.Contains(out, "FAIL  the webhook secret can be read") || strings.Contains(out, "<nil>") {
+		t.Errorf("-check with an empty webhook secret: want the finding, without <nil>:\n%s", out)
+	}
 }

@@ -213,7 +213,7 @@ func TestSecondRunCreatesNothing(t *testing.T) {
 		"oidcToken": map[string]any{"serviceAccountEmail": strings.TrimPrefix(sweeper, "serviceAccount:"), "audience": fnURL}}, job["httpTarget"]); diff != "" {
 		t.Errorf("sweep job target (-want +got):\n%s", diff)
 	}
-	for _, cg := range []string{"incidents", "events", "slack_claims", "people"} {
+	for _, cg := range []string{"incidents", "events", "slack_claims", "people", "memory"} {
 		if _, ok := w.Objects["field/"+project+"/"+cg+"/expire_at"]; !ok {
 			t.Errorf("no TTL policy on %s", cg)
 		}

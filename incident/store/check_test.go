@@ -16,7 +16,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	proxy := firestoretest.NewProxy(t)
-	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr())
 	fs, err := OpenFirestore(ctx, firestoretest.Project(t), "")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -173,8 +174,19 @@ func (m *MemoryClaims) Claim(ctx context.Context, key, by string, now, until tim
 	if m.claims == nil {
 		m.claims = map[string]incident.Entry{}
 	}
+	if !ok {
+		m.forgetEnded(now)
+	}
 	m.claims[key] = e
 	return e, true, nil
+}
+
+// forgetEnded drops the claims whose Until is not after now: Claim takes
+// one as it would take a missing one, and the claims of Slack requests,
+// one per request, are never released. (In Firestore a TTL policy on
+// expire_at deletes them.) m.mu is held.
+func (m *MemoryClaims) forgetEnded(now time.Time) {
+	maps.DeleteFunc(m.claims, func(_ string, e incident.Entry) bool { return !now.Before(e.Until) })
 }
 
 // Done is Firestore.Done in memory.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +136,35 @@ func TestClaims(t *testing.T) {
 				t.Errorf("after its Until, Claim = %s, %v; want taken over", holder, ok)
 			}
 		})
+	}
+}
+
+// TestMemoryClaimsForgetEnded: every Slack request leaves a claim that is
+// never released (its signature's), so claims whose Until has passed,
+// which stand for nothing, are forgotten rather than kept for the life of
+// the process.
+func TestMemoryClaimsForgetEnded(t *testing.T) {
+	t.Parallel()
+	var m MemoryClaims
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	for i := range 100 {
+		if _, ok, err := m.Claim(ctx, fmt.Sprintf("request:%d", i), "r", t0, t0.Add(6*time.Minute)); !ok || err != nil {
+			t.Fatalf("Claim(request:%d) = %v, %v; want taken", i, ok, err)
+		}
+	}
+	if err := m.Done(ctx, "request:0", "r"); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(7 * time.Minute)
+	if _, ok, err := m.Claim(ctx, "resolve:Q1", "u", later, later.Add(30*time.Second)); !ok || err != nil {
+		t.Fatalf("Claim(resolve:Q1) = %v, %v; want taken", ok, err)
+	}
+	if n := len(m.claims); n != 1 {
+		t.Errorf("%d claims kept after the others' Until, want 1", n)
+	}
+	// A forgotten claim is taken as an ended one would be.
+	if e, ok, err := m.Claim(ctx, "request:0", "s", later, later.Add(time.Minute)); !ok || err != nil || e.Owner != "s" || e.Done {
+		t.Errorf("Claim(request:0) after its Until = %+v, %v, %v; want taken anew by s", e, ok, err)
 	}
 }

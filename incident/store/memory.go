@@ -30,6 +30,7 @@ type Memory struct {
 	events    map[eventKey]incident.EventRecord
 	// expires holds each incident's expire_at; absent while it is open.
 	expires map[string]time.Time
+	memory  map[string]incident.PastIncident
 }
 
 type eventKey struct{ incidentID, eventID string }
@@ -84,6 +85,7 @@ func (m *Memory) Update(ctx context.Context, incidentID, eventID string, fn inci
 			m.incidents = make(map[string]incident.State)
 		}
 		st.Exists = true
+		m.remember(incidentID, m.incidents[incidentID], st)
 		m.incidents[incidentID] = cloneState(st)
 		if at := expireAt(st, m.Retention); at.IsZero() {
 			delete(m.expires, incidentID)

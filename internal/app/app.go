@@ -67,6 +67,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 			incident.Store
 			pagerduty.Checker
 			incident.Incidents
+			incident.Memory
 		}
 		claims incident.Claims
 		cache  interface {
@@ -100,6 +101,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter, Reminders: cfg.UpdateReminders,
+		Memory: st,
 	}
 	if !cfg.AllowSharedChannels {
 		icfg.ExternalChannels = slack
@@ -111,6 +113,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	var pd *pagerduty.Client
 	if cfg.PagerDutyToken != "" {
 		pd = pagerduty.NewClient(pagerduty.ClientOptions{Token: cfg.PagerDutyToken, URL: cfg.PagerDutyURL, HTTPClient: client})
+	}
+	if pd != nil {
+		// PagerDuty's own past incidents join the memory's, where the
+		// account has them.
+		icfg.PastIncidents = pd
 	}
 	switch {
 	case pd != nil:

@@ -519,7 +519,7 @@ func TestEndToEndPublishedBodies(t *testing.T) {
 // read. Otherwise it is 503, naming what failed and no secret.
 func TestEndToEndPing(t *testing.T) {
 	proxy := firestoretest.NewProxy(t)
-	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr())
 	nw := netfake.New()
 	fake := newSlack(t, nw)
 	c, err := config.Load(envOf(map[string]string{
@@ -761,7 +761,7 @@ func TestEndToEndPeopleChangeTheChannel(t *testing.T) {
 // converge.
 func TestEndToEndFirestoreOutage(t *testing.T) {
 	proxy := firestoretest.NewProxy(t)
-	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr)
+	t.Setenv("FIRESTORE_EMULATOR_HOST", proxy.Addr())
 	project := firestoretest.Project(t)
 	nw := netfake.New()
 	fake := newSlack(t, nw)

@@ -180,7 +180,7 @@ var triggers atomic.Int64
 func triggerID() string { return "T" + strconv.FormatInt(triggers.Add(1), 10) }
 
 // command sends /inc text from user in channel and returns the answer.
-func (l *loop) command(t *testing.T, user, channel, text string) (int, string) {
+func (l *loop) command(t testing.TB, user, channel, text string) (int, string) {
 	t.Helper()
 	status, body, _ := l.post(t, slackops.PathCommands, url.Values{
 		"team_id": {slackfake.DefaultTeamID}, "channel_id": {channel}, "user_id": {user}, "user_name": {"ada"},

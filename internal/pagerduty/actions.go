@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -200,21 +199,13 @@ func (c *Client) policyAndOnCalls(ctx context.Context, policyID string) (rules, 
 		rules, loops = len(out.Policy.Rules), out.Policy.NumLoops
 	})
 	wg.Go(func() {
-		type entry struct {
-			User *struct {
-				ID string `json:"id"`
-			} `json:"user"`
-			Level int `json:"escalation_level"`
-		}
-		q := url.Values{"escalation_policy_ids[]": {policyID}}
-		_, err := list(ctx, c, opOnCalls+" "+policyID, "/oncalls", "oncalls", q, maxOnCallPages, func(o entry) bool {
-			if o.User != nil {
-				onCalls = append(onCalls, onCall{userID: o.User.ID, level: o.Level})
-			}
-			return true
-		})
+		all, err := c.OnCalls(ctx, policyID)
 		if err != nil {
 			fail(err)
+			return
+		}
+		for _, o := range all {
+			onCalls = append(onCalls, onCall{userID: o.UserID, level: o.Level})
 		}
 	})
 	wg.Wait()

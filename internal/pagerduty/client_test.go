@@ -54,6 +54,12 @@ func newRecordingServer(t *testing.T) *recordingServer {
 			body = `{"escalation_policy":{"num_loops":1,"escalation_rules":[{},{}]}}`
 		case path == "/oncalls":
 			body = `{"oncalls":[],"more":false}`
+		case path == "/priorities":
+			body = `{"priorities":[{"id":"PP2","name":"P2"}],"more":false}`
+		case path == "/escalation_policies":
+			body = `{"escalation_policies":[],"more":false}`
+		case path == "/services":
+			body = `{"services":[],"more":false}`
 		case path == "/webhook_subscriptions" && r.Method == http.MethodGet:
 			body = `{"webhook_subscriptions":[],"more":false}`
 		case strings.HasSuffix(path, "/ping"):
@@ -100,7 +106,20 @@ func TestEveryCallSendsTheSameHeaders(t *testing.T) {
 			_, err := c.PostStatusUpdate(ctx, from, "PINC", "x")
 			return err
 		}, wantFrom: true},
-		"Notes": {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
+		"UpdateIncident": {do: func(ctx context.Context, c *Client) error {
+			return c.UpdateIncident(ctx, from, "PINC", Update{Priority: "P2", Title: "x"})
+		}, wantFrom: true},
+		"RequestResponders": {do: func(ctx context.Context, c *Client) error {
+			return c.RequestResponders(ctx, from, "PADA", "PINC", "help", []Target{{ID: "PBOB"}})
+		}, wantFrom: true},
+		"Policies": {do: func(ctx context.Context, c *Client) error { _, err := c.Policies(ctx, "Checkout"); return err }},
+		"Services": {do: func(ctx context.Context, c *Client) error { _, err := c.Services(ctx, "Checkout"); return err }},
+		"OnCalls":  {do: func(ctx context.Context, c *Client) error { _, err := c.OnCalls(ctx, "PPOL"); return err }},
+		"Notes":    {do: func(ctx context.Context, c *Client) error { _, err := c.Notes(ctx, "PINC"); return err }},
+		"PastIncidents": {do: func(ctx context.Context, c *Client) error {
+			_, err := c.PastIncidents(ctx, "PINC", 5)
+			return err
+		}},
 		"WebhookSubscriptions": {do: func(ctx context.Context, c *Client) error {
 			_, err := c.WebhookSubscriptions(ctx)
 			return err

@@ -22,6 +22,13 @@ var actions = map[string]string{
 	opEscalate: "escalate this incident",
 	opAddNote:  "add a note to this incident",
 	opNotes:    "read this incident's notes",
+	opPast:     "read this incident's past incidents",
+
+	opPriorities: "read the account's priorities",
+	opUpdate:     "change this incident",
+	opPage:       "page more responders",
+	opPolicies:   "look up escalation policies",
+	opServices:   "look up services",
 
 	opStatusUpdate: "post a status update on this incident",
 
@@ -45,11 +52,12 @@ func Explain(err error) string {
 		}
 	}
 	var (
-		noUser    *noUserError
-		lastLevel *lastLevelError
-		noAnswer  *NoAnswerError
-		wrongURL  *WrongURLError
-		apiErr    *APIError
+		noUser     *noUserError
+		noPriority *unknownPriorityError
+		lastLevel  *lastLevelError
+		noAnswer   *NoAnswerError
+		wrongURL   *WrongURLError
+		apiErr     *APIError
 	)
 	switch {
 	case errors.Is(err, ErrAlreadyResolved):
@@ -58,6 +66,10 @@ func Explain(err error) string {
 		return "This incident is already acknowledged in PagerDuty."
 	case errors.As(err, &lastLevel):
 		return fmt.Sprintf("PagerDuty cannot escalate further: this incident is at the last of the %d levels of its escalation policy, which does not repeat.", lastLevel.levels)
+	case errors.As(err, &noPriority):
+		return noPriority.Error() + "."
+	case errors.Is(err, ErrNoPriorities):
+		return "This PagerDuty account has no priorities (an admin turns them on in PagerDuty), so none can be set."
 	case errors.As(err, &noUser) && noUser.id != "":
 		return fmt.Sprintf("PagerDuty has no user %s.", noUser.id)
 	case errors.As(err, &noUser):
@@ -100,7 +112,7 @@ func explainAnswer(ie *incident.Error, e *APIError, action string) string {
 	case e.Status >= 500:
 		return fmt.Sprintf("PagerDuty failed (%s); try again or use the PagerDuty app.", e)
 	case e.Status == http.StatusPaymentRequired:
-		return fmt.Sprintf("PagerDuty refused to %s: the account's plan does not include it (%s).", action, e)
+		return fmt.Sprintf("PagerDuty refused to %s: the account's plan does not include it (HTTP 402).", action)
 	case e.Status == http.StatusUnauthorized:
 		return "PagerDuty refused PAGERDUTY_API_TOKEN (HTTP 401); an admin must set a valid REST API key."
 	case e.Status == http.StatusForbidden:

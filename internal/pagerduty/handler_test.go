@@ -81,7 +81,7 @@ func TestHandlerAnswers(t *testing.T) {
 	triggered := readFile(t, "triggered.json")
 	v2 := readFile(t, "v2.json")
 	ping := readFile(t, "ping.json")
-	unknown := []byte(`{"event":{"id":"e1","event_type":"incident.workflow.completed","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"x"}}}`)
+	unknown := []byte(`{"event":{"id":"e1","event_type":"incident.made_up","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"x"}}}`)
 	tests := []struct {
 		name     string
 		body     []byte

@@ -96,7 +96,7 @@ func Parse(body []byte) (ev *incident.Event, ignored []string, err error) {
 	ev.Agent = e.object("agent").ref()
 	if !incident.HandledType(ev.Type) {
 		// pagey.ping, service.*, incident events the service does not act
-		// on (field values, tasks, workflows…): acknowledged unread.
+		// on (roles, tasks, action invocations…): acknowledged unread.
 		ev.OccurredAt, _ = e.time("occurred_at")
 		return ev, r.ignored, nil
 	}
@@ -122,7 +122,8 @@ func Parse(body []byte) (ev *incident.Event, ignored []string, err error) {
 
 // fillIncident reads the incident of a handled event from its data: the
 // incident itself (data.type "incident"), or a sub-resource of one (note,
-// responder, status update, conference bridge) that references it.
+// responder, status update, conference bridge, custom field values, a
+// workflow run) that references it.
 func fillIncident(ev *incident.Event, d object) error {
 	if d.str("type") == "incident" {
 		ev.IncidentID = d.required("id")
@@ -179,7 +180,34 @@ func fillIncident(ev *incident.Event, d object) error {
 	if ev.Type == incident.EventConferenceBridgeUpdated {
 		ev.Incident.ConferenceURL, ev.Incident.ConferenceNumber = conferenceBridge(d)
 	}
+	for _, f := range d.objects("changed_custom_fields") {
+		ev.Fields = append(ev.Fields, incident.FieldValue{Name: cmp.Or(f.str("display_name"), f.str("name")), Value: f.fieldValue("value")})
+	}
+	ev.Workflow = d.object("incident_workflow").ref()
 	return nil
+}
+
+// fieldValue returns a custom field's value as text: a string, a number
+// or a boolean as written, a list (a multi-value field) joined with
+// commas.
+func (o object) fieldValue(key string) string {
+	raw := bytes.TrimSpace(o.fields[key])
+	var list []json.RawMessage
+	if len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+		var vs []string
+		for _, v := range list {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				s = string(bytes.TrimSpace(v))
+			}
+			vs = append(vs, s)
+		}
+		return strings.Join(vs, ", ")
+	}
+	if len(raw) > 0 && (raw[0] == 't' || raw[0] == 'f') {
+		return string(raw)
+	}
+	return o.text(key)
 }
 
 // conferenceBridge reads the bridge of an incident_conference_bridge,

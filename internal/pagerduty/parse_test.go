@@ -138,15 +138,23 @@ func TestParseFixtures(t *testing.T) {
 				t.Errorf("responder %+v state %q, want Maeve pending", ev.Responder, ev.ResponderState)
 			}
 		}},
-		"samples/docs_custom_field_values_updated.json": {"01J0D0CS0F1ELDS0000000008", "incident.custom_field_values.updated", "", 0, "", "", false, nil},
+		"samples/docs_custom_field_values_updated.json": {"01J0D0CS0F1ELDS0000000008", incident.EventCustomFieldsUpdated, "PBAZLIU", 0, "", "", true, func(t *testing.T, ev *incident.Event) {
+			if want := []incident.FieldValue{{Name: "environment", Value: "staging"}}; !slices.Equal(ev.Fields, want) {
+				t.Errorf("fields = %v, want only the changed one, %v", ev.Fields, want)
+			}
+		}},
 		"samples/docs_role_assigned.json": {"01J0D0CS0R0LE0000000000009", incident.EventRoleAssigned, "PBAZLIU", 0, "", "", true, func(t *testing.T, ev *incident.Event) {
 			want := []incident.Role{{Name: "Role Display Name", Assignee: incident.Ref{ID: "P75B6QD", Type: "user_reference", Summary: "User 1810194", HTMLURL: "https://acme.pagerduty.com/users/P75B6QD"}}}
 			if !slices.Equal(ev.Roles, want) {
 				t.Errorf("roles = %+v, want %+v", ev.Roles, want)
 			}
 		}},
-		"samples/docs_task_created.json":              {"01J0D0CS0TASK000000000010", "incident.task.created", "", 0, "", "", false, nil},
-		"samples/docs_workflow_started.json":          {"01J0D0CS0W0RKFL0W00000011", "incident.workflow.started", "", 0, "", "", false, nil},
+		"samples/docs_task_created.json": {"01J0D0CS0TASK000000000010", "incident.task.created", "", 0, "", "", false, nil},
+		"samples/docs_workflow_started.json": {"01J0D0CS0W0RKFL0W00000011", incident.EventWorkflowStarted, "PBAZLIU", 0, docsTitle, "", true, func(t *testing.T, ev *incident.Event) {
+			if ev.Workflow.Summary != "A Workflow Name" {
+				t.Errorf("workflow = %+v, want A Workflow Name", ev.Workflow)
+			}
+		}},
 		"samples/docs_action_invocation_created.json": {"01J0D0CS0ACT10N0000000012", "incident.action_invocation.created", "", 0, "", "", false, nil},
 		"samples/go-pagerduty_priority_updated.json": {"01BWDWL3NYY7LUFPZCC28QUCMK", incident.EventPriorityUpdated, "PGR0VU2", 2, docsTitle, "triggered", true, func(t *testing.T, ev *incident.Event) {
 			if ev.Incident.ConferenceNumber != "1000" || ev.Incident.ConferenceURL != "https://example.com" {
@@ -194,9 +202,13 @@ func TestParseFixtures(t *testing.T) {
 				t.Errorf("service = %+v, want APIs", ev.Incident.Service)
 			}
 		}},
-		"captures/zulip_workflow_started.json":   {"32743190385439511823355034091750713370", "incident.workflow.started", "", 0, "", "", false, nil},
-		"captures/zulip_workflow_completed.json": {"32743191412443541367815146404898342710", "incident.workflow.completed", "", 0, "", "", false, nil},
-		"captures/zulip_service_created.json":    {"01DFJKL2Q3MNOP4RSTUV5WXYZ1", "service.created", "", 0, "", "", false, nil},
+		"captures/zulip_workflow_started.json": {"32743190385439511823355034091750713370", incident.EventWorkflowStarted, "Q3B15VLMF3ASBD", 0, zulipTitle, "", true, nil},
+		"captures/zulip_workflow_completed.json": {"32743191412443541367815146404898342710", incident.EventWorkflowCompleted, "Q3B15VLMF3ASBD", 0, zulipTitle, "", true, func(t *testing.T, ev *incident.Event) {
+			if ev.Workflow.Summary != "Incident WorkFlow" {
+				t.Errorf("workflow = %+v, want Incident WorkFlow (the instance has no summary)", ev.Workflow)
+			}
+		}},
+		"captures/zulip_service_created.json": {"01DFJKL2Q3MNOP4RSTUV5WXYZ1", "service.created", "", 0, "", "", false, nil},
 		"captures/aldaviva_ping.json": {"01FKZOXA868SHYEE4DVNWB5P9W", incident.EventPing, "", 0, "", "", false, func(t *testing.T, ev *incident.Event) {
 			if ev.Agent != (incident.Ref{ID: "PVE0ZR9", Type: "user_reference"}) {
 				t.Errorf("agent = %+v, want the bare reference", ev.Agent)
@@ -437,9 +449,9 @@ func TestParseIgnoresUnknown(t *testing.T) {
 	t.Parallel()
 	tests := []string{
 		`{"event":{"id":"e","event_type":"service.updated","resource_type":"service","occurred_at":"2026-01-01T00:00:00Z","data":{"id":"PSVC","type":"service"}}}`,
-		`{"event":{"id":"e","event_type":"incident.workflow.started","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_workflow_instance","incident":{"id":"P1"}},"new_field":[1]}}`,
-		`{"event":{"id":"e","event_type":"incident.custom_field_values.updated","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_field_values"}}}`,
-		`{"event":{"id":"e","event_type":"incident.custom_field_values.updated","occurred_at":"2026-01-01T00:00:00Z","data":{"id":5,"number":"x","incident":"y"}}}`,
+		`{"event":{"id":"e","event_type":"incident.task.created","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_task","incident":{"id":"P1"}},"new_field":[1]}}`,
+		`{"event":{"id":"e","event_type":"incident.action_invocation.created","occurred_at":"2026-01-01T00:00:00Z","data":{"type":"incident_action_invocation"}}}`,
+		`{"event":{"id":"e","event_type":"incident.task.updated","occurred_at":"2026-01-01T00:00:00Z","data":{"id":5,"number":"x","incident":"y"}}}`,
 		`{"event":{"id":"e","event_type":"pagey.ping"}}`,
 	}
 	for _, body := range tests {

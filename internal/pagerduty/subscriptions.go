@@ -85,6 +85,9 @@ var WebhookEvents = []string{
 	"incident.conference_bridge.updated",
 	"incident.service_updated",
 	"incident.incident_type.changed",
+	"incident.custom_field_values.updated",
+	"incident.workflow.started",
+	"incident.workflow.completed",
 }
 
 // NewWebhookSubscription is an active subscription delivering

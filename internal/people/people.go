@@ -218,7 +218,7 @@ func (r *Resolver) fromCache(ctx context.Context, todo []incident.Ref, out map[s
 	}
 	entries, err := r.cache.SlackUsers(ctx, ids)
 	if err != nil {
-		r.log.WarnContext(ctx, "people: cache read failed; looking the users up instead", "users", len(ids), "err", err)
+		r.log.WarnContext(ctx, "people: cache read failed; looking the users up instead", "users", len(ids), "error", err.Error())
 		return todo
 	}
 	now := r.now()
@@ -259,7 +259,7 @@ func (r *Resolver) toCache(ctx context.Context, looked []incident.Ref, out map[s
 		return
 	}
 	if err := r.cache.PutSlackUsers(ctx, entries); err != nil {
-		r.log.WarnContext(ctx, "people: cache write failed; the users will be looked up again next time", "users", len(entries), "err", err)
+		r.log.WarnContext(ctx, "people: cache write failed; the users will be looked up again next time", "users", len(entries), "error", err.Error())
 	}
 }
 

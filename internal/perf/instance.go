@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/firestore"
@@ -23,6 +20,7 @@ import (
 	"github.com/incident-channels/incident-channels/internal/app"
 	"github.com/incident-channels/incident-channels/internal/config"
 	"github.com/incident-channels/incident-channels/internal/endpoint"
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/firestoretest"
 	"github.com/incident-channels/incident-channels/internal/pagerduty"
@@ -48,10 +46,10 @@ type instance struct {
 	fsClient *firestore.Client
 	// proxy counts the connections the function opens to Slack; set
 	// when asked for.
-	proxy *connCounter
+	proxy *netfake.Proxy
 	// storeProxy stands between the store and the Firestore emulator,
 	// to delay its answers; set when asked for.
-	storeProxy *connCounter
+	storeProxy *netfake.Proxy
 	closers    []func()
 }
 
@@ -78,7 +76,7 @@ func (in *instance) startSlack(countConns bool) (string, error) {
 	if !countConns {
 		return in.fake.URL, nil
 	}
-	p, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(in.fake.URL, "http://"), "/api/"), 0)
+	p, err := netfake.NewProxy(strings.TrimSuffix(strings.TrimPrefix(in.fake.URL, "http://"), "/api/"))
 	if err != nil {
 		return "", err
 	}
@@ -177,7 +175,7 @@ func (rn *runner) newComposed(ctx context.Context, co composeOptions) (*instance
 // proxyStore starts in.storeProxy in front of the emulator and returns
 // the Firestore client options that connect through it.
 func (in *instance) proxyStore(emulator string) ([]option.ClientOption, error) {
-	p, err := newConnCounter(emulator, 0)
+	p, err := netfake.NewProxy(emulator)
 	if err != nil {
 		return nil, err
 	}
@@ -276,133 +274,4 @@ func eventOf(body []byte) (id, typ string, at time.Time, incidentID string) {
 func eventSummary(body []byte) string {
 	id, typ, _, inc := eventOf(body)
 	return fmt.Sprintf("%s %s (incident %s)", typ, id, inc)
-}
-
-// connCounter is a TCP proxy that counts the connections made through it
-// (how many connections the function opens to Slack) and can hold back
-// what the target sends by a delay: a latency added to every round trip.
-type connCounter struct {
-	l      net.Listener
-	dial   func() (net.Conn, error)
-	n      atomic.Int64
-	delay  atomic.Int64 // time.Duration
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-}
-
-// newConnCounter proxies a loopback port to the TCP address target.
-func newConnCounter(target string, delay time.Duration) (*connCounter, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	return proxyOn(l, func() (net.Conn, error) { return net.Dial("tcp", target) }, delay), nil
-}
-
-// proxyOn proxies what l accepts to the connections dial makes.
-func proxyOn(l net.Listener, dial func() (net.Conn, error), delay time.Duration) *connCounter {
-	c := &connCounter{l: l, dial: dial, conns: map[net.Conn]struct{}{}}
-	c.SetDelay(delay)
-	c.wg.Go(c.accept)
-	return c
-}
-
-// SetDelay holds back what the target sends by d from now on.
-func (c *connCounter) SetDelay(d time.Duration) { c.delay.Store(int64(d)) }
-
-func (c *connCounter) Addr() string { return c.l.Addr().String() }
-
-// Conns returns the connections accepted so far.
-func (c *connCounter) Conns() int { return int(c.n.Load()) }
-
-func (c *connCounter) accept() {
-	for {
-		in, err := c.l.Accept()
-		if err != nil {
-			return
-		}
-		c.n.Add(1)
-		out, err := c.dial()
-		if err != nil {
-			in.Close()
-			continue
-		}
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			in.Close()
-			out.Close()
-			return
-		}
-		c.conns[in], c.conns[out] = struct{}{}, struct{}{}
-		c.mu.Unlock()
-		pipe := func(dst, src net.Conn, copy func(dst, src net.Conn)) {
-			copy(dst, src)
-			// Half-close so the other side sees EOF, then forget it.
-			if tc, ok := dst.(*net.TCPConn); ok {
-				_ = tc.CloseWrite()
-			}
-		}
-		c.wg.Go(func() {
-			var wg sync.WaitGroup
-			wg.Go(func() { pipe(out, in, plainCopy) })
-			pipe(in, out, c.delayedCopy)
-			wg.Wait()
-			in.Close()
-			out.Close()
-			c.mu.Lock()
-			delete(c.conns, in)
-			delete(c.conns, out)
-			c.mu.Unlock()
-		})
-	}
-}
-
-func plainCopy(dst, src net.Conn) { _, _ = io.Copy(dst, src) }
-
-// delayedCopy copies src to dst, each chunk c.delay after it arrived:
-// the chunks keep their spacing, so every round trip takes the delay
-// longer, however many are in flight.
-func (c *connCounter) delayedCopy(dst, src net.Conn) {
-	type chunk struct {
-		b  []byte
-		at time.Time
-	}
-	chunks := make(chan chunk, 1024)
-	go func() {
-		defer close(chunks)
-		for {
-			b := make([]byte, 32<<10)
-			n, err := src.Read(b)
-			if n > 0 {
-				chunks <- chunk{b[:n], time.Now().Add(time.Duration(c.delay.Load()))}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	failed := false
-	for ch := range chunks {
-		if failed {
-			continue // drain, so the reader ends
-		}
-		time.Sleep(time.Until(ch.at))
-		_, err := dst.Write(ch.b)
-		failed = err != nil
-	}
-}
-
-// Close stops accepting, cuts every connection and waits for the copies.
-func (c *connCounter) Close() {
-	c.l.Close()
-	c.mu.Lock()
-	c.closed = true
-	for conn := range c.conns {
-		conn.Close()
-	}
-	c.mu.Unlock()
-	c.wg.Wait()
 }

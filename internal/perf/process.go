@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	netfake "github.com/incident-channels/incident-channels/internal/fake/net"
 	slackfake "github.com/incident-channels/incident-channels/internal/fake/slack"
 	"github.com/incident-channels/incident-channels/internal/soak"
 )
@@ -126,7 +127,7 @@ type localRun struct {
 func (rn *runner) runLocal(ctx context.Context, bin string, run int) (*localRun, error) {
 	fake := slackfake.NewServer()
 	defer fake.Close()
-	proxy, err := newConnCounter(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"), 0)
+	proxy, err := netfake.NewProxy(strings.TrimSuffix(strings.TrimPrefix(fake.URL, "http://"), "/api/"))
 	if err != nil {
 		return nil, err
 	}

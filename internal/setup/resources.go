@@ -96,7 +96,7 @@ func (o Options) APIs() []string {
 // TTLCollections are the collection groups whose documents Firestore
 // deletes after their expire_at (docs/operations.md, What is stored in
 // Firestore).
-var TTLCollections = []string{"incidents", "events", "slack_claims", "people"}
+var TTLCollections = []string{"incidents", "events", "slack_claims", "people", "memory"}
 
 // IndexField is one field of a composite index.
 type IndexField struct {
@@ -112,14 +112,22 @@ type Index struct {
 }
 
 // Indexes are the composite indexes the function's queries need: the
-// sweep's query for archivable incidents by resolution time. A test keeps
-// firestore.indexes.json the same.
+// sweep's query for archivable incidents by resolution time, and the
+// look-up of a service's past incidents, newest resolution first. A test
+// keeps firestore.indexes.json the same.
 var Indexes = []Index{{
 	CollectionGroup: "incidents",
 	QueryScope:      "COLLECTION",
 	Fields: []IndexField{
 		{FieldPath: "archivable", Order: "ASCENDING"},
 		{FieldPath: "snapshot.resolved_at", Order: "ASCENDING"},
+	},
+}, {
+	CollectionGroup: "memory",
+	QueryScope:      "COLLECTION",
+	Fields: []IndexField{
+		{FieldPath: "service.id", Order: "ASCENDING"},
+		{FieldPath: "resolved_at", Order: "DESCENDING"},
 	},
 }}
 

@@ -131,7 +131,7 @@ func (w *routedWorld) client() *pagerduty.Client {
 	return pagerduty.NewClient(pagerduty.ClientOptions{Token: pdToken, URL: w.pd.URL(), HTTPClient: w.nw.Client()})
 }
 
-// annotator is the back-link writer as New in function.go wires
+// annotator is the back-link writer as app.New wires
 // PAGERDUTY_FROM_EMAIL, on the fake PagerDuty REST API.
 func (w *routedWorld) annotator() incident.PagerDuty {
 	return pagerduty.Annotator{Client: w.client(), From: backlinkFrom}

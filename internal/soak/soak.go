@@ -162,7 +162,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		slack := slackops.New(slackfake.DefaultToken, fake.URL, slackops.WithTransport(nw.Transport()))
 		cfg := incident.Config{ChannelPrefix: "soak", LeaseTTL: o.LeaseTTL, LeaseMargin: o.LeaseMargin}
 		if world != nil {
-			// As New in function.go wires ROUTING_FILE,
+			// As app.New wires ROUTING_FILE,
 			// SLACK_ANNOUNCE_CHANNEL, PAGERDUTY_API_TOKEN,
 			// PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL.
 			cfg.Router, cfg.Announce = world.table, world.announce

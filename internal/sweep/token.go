@@ -141,9 +141,9 @@ func (v *Verifier) Verify(ctx context.Context, authorization string) (Claims, er
 	case c.Audience != v.audience:
 		return c, fmt.Errorf("%w: aud %q, want %q", ErrAudience, c.Audience, v.audience)
 	case !emailaddr.Equal(c.Email, v.invoker):
-		return c, fmt.Errorf("%w: email %q, want %q", ErrInvoker, c.Email, v.invoker)
+		return c, fmt.Errorf("%w: email %s, want %q", ErrInvoker, emailaddr.Hash(c.Email), v.invoker)
 	case !c.EmailVerified:
-		return c, fmt.Errorf("%w: %q", ErrUnverifiedEmail, c.Email)
+		return c, fmt.Errorf("%w: %s", ErrUnverifiedEmail, emailaddr.Hash(c.Email))
 	}
 	return c, nil
 }

@@ -8,6 +8,9 @@
 // fakes and the test's requests all run on the bubble's clock, and a
 // lease or budget of seconds takes no time. A Network works outside a
 // bubble as well.
+//
+// Proxy stands between a client and its target, on a Network or over
+// loopback TCP, to count connections, add latency or cut the target off.
 package netfake
 
 import (

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // vendoredOpenAPI is the part of PagerDuty's REST API reference that the
@@ -52,6 +53,18 @@ const (
 	noteBody     = `{"note":{"content":"Slack channel: #inc-7"}}`
 	updateBody   = `{"message":"Mitigated by rollback; monitoring."}`
 )
+
+const (
+	priorityBody = `{"incident":{"type":"incident_reference","priority":{"id":"PP2","type":"priority_reference"}}}`
+	pageBody     = `{"requester_id":"PADA","message":"join the bridge","responder_request_targets":[` +
+		`{"responder_request_target":{"id":"PBOB","type":"user_reference"}},` +
+		`{"responder_request_target":{"id":"PPOL","type":"escalation_policy_reference"}}]}`
+)
+
+func addPriorities(_ *testing.T, s *Server) {
+	s.AddPriority("PP1", "P1")
+	s.AddPriority("PP2", "P2")
+}
 
 func resolvedIncident(_ *testing.T, s *Server) {
 	s.AddIncident(Incident{ID: "PINC", Number: 7, Title: "Checkout down", Status: "resolved", PolicyID: "PPOL", Assignees: []string{"PADA"}})
@@ -113,6 +126,17 @@ var answerCases = []answerCase{
 	{name: "status update by a forbidden user", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "bob@example.com", body: updateBody,
 		prepare: func(_ *testing.T, s *Server) { s.Forbid("PBOB") }, status: 403},
 	{name: "status update rate limited", op: "POST /incidents/{id}/status_updates", path: "/incidents/PINC/status_updates", from: "ada@example.com", body: updateBody, prepare: rateLimited, status: 429},
+	{name: "past incidents", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=5", status: 200,
+		prepare: pastIncidents},
+	{name: "past incidents with their total", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=1&total=true", status: 200,
+		prepare: pastIncidents},
+	{name: "no past incidents", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents", status: 200,
+		prepare: func(_ *testing.T, s *Server) { s.SetPastIncidents("PINC") }},
+	{name: "past incidents of an unknown incident", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PNONE/past_incidents", status: 404,
+		prepare: pastIncidents},
+	{name: "past incidents with a bad limit", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents?limit=0", status: 400,
+		prepare: pastIncidents},
+	{name: "past incidents not on the plan", op: "GET /incidents/{id}/past_incidents", path: "/incidents/PINC/past_incidents", status: 403},
 
 	{name: "escalation policy", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PPOL", status: 200},
 	{name: "escalation policy without on-calls", op: "GET /escalation_policies/{id}", path: "/escalation_policies/PEMPTY", status: 200,
@@ -121,6 +145,36 @@ var answerCases = []answerCase{
 	{name: "on-calls of a policy", op: "GET /oncalls", path: "/oncalls?escalation_policy_ids%5B%5D=PPOL", status: 200},
 	{name: "all on-calls", op: "GET /oncalls", path: "/oncalls", status: 200},
 	{name: "on-calls rate limited", op: "GET /oncalls", path: "/oncalls", prepare: rateLimited, status: 429},
+
+	{name: "priorities", op: "GET /priorities", path: "/priorities?limit=100&offset=0", status: 200, prepare: addPriorities},
+	{name: "no priorities", op: "GET /priorities", path: "/priorities?limit=100&offset=0", status: 200},
+	{name: "priorities not in the plan", op: "GET /priorities", path: "/priorities?limit=100&offset=0", status: 402,
+		prepare: func(_ *testing.T, s *Server) {
+			s.FailOn("GET", "/priorities", Fault{Status: http.StatusPaymentRequired})
+		}},
+	{name: "set the priority", op: "PUT /incidents/{id}", path: "/incidents/PINC", from: "ada@example.com", body: priorityBody, status: 200,
+		prepare: addPriorities},
+	{name: "set an unknown priority", op: "PUT /incidents/{id}", path: "/incidents/PINC", from: "ada@example.com", body: priorityBody, status: 400, undocumented: true},
+	{name: "set urgency, title and assignee", op: "PUT /incidents/{id}", path: "/incidents/PINC", from: "ada@example.com", status: 200,
+		body: `{"incident":{"type":"incident_reference","urgency":"low","title":"Checkout slow","assignments":[{"assignee":{"id":"PBOB","type":"user_reference"}}]}}`},
+	{name: "set an urgency that is none", op: "PUT /incidents/{id}", path: "/incidents/PINC", from: "ada@example.com", status: 400,
+		body: `{"incident":{"type":"incident_reference","urgency":"medium"}}`, undocumented: true},
+	{name: "escalation policies matching a query", op: "GET /escalation_policies", path: "/escalation_policies?query=ppo&limit=100&offset=0", status: 200},
+	{name: "escalation policies matching nothing", op: "GET /escalation_policies", path: "/escalation_policies?query=none", status: 200},
+	{name: "services matching a query", op: "GET /services", path: "/services?query=check&limit=100&offset=0", status: 200,
+		prepare: func(_ *testing.T, s *Server) { s.AddService("PSVC001", "Checkout API", "PPOL") }},
+	{name: "services matching nothing", op: "GET /services", path: "/services?query=none", status: 200},
+	{name: "request a responder", op: "POST /incidents/{id}/responder_requests", path: "/incidents/PINC/responder_requests",
+		from: "ada@example.com", body: pageBody, status: 200},
+	{name: "request a responder for an unknown incident", op: "POST /incidents/{id}/responder_requests", path: "/incidents/PNONE/responder_requests",
+		from: "ada@example.com", body: pageBody, status: 404},
+	{name: "request an unknown responder", op: "POST /incidents/{id}/responder_requests", path: "/incidents/PINC/responder_requests",
+		from: "ada@example.com", body: strings.Replace(pageBody, "PPOL", "PNONE", 1), status: 400},
+	{name: "request a responder without coordinated responding", op: "POST /incidents/{id}/responder_requests", path: "/incidents/PINC/responder_requests",
+		from: "ada@example.com", body: pageBody, status: 402, undocumented: true,
+		prepare: func(_ *testing.T, s *Server) {
+			s.FailOn("POST", "/incidents/PINC/responder_requests", Fault{Status: http.StatusPaymentRequired})
+		}},
 
 	{name: "webhook subscriptions", op: "GET /webhook_subscriptions", path: "/webhook_subscriptions?limit=100&offset=0", status: 200,
 		prepare: addSubscriptions},
@@ -131,6 +185,13 @@ var answerCases = []answerCase{
 	{name: "create a webhook subscription", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions", body: subscriptionBody, status: 200},
 	{name: "create a webhook subscription to an unknown event", op: "POST /webhook_subscriptions", path: "/webhook_subscriptions",
 		body: strings.Replace(subscriptionBody, "incident.triggered", "incident.nope", 1), status: 400, undocumented: true},
+}
+
+// pastIncidents gives the account Past Incidents, with two for PINC.
+func pastIncidents(_ *testing.T, s *Server) {
+	s.SetPastIncidents("PINC",
+		PastIncident{ID: "PFBE9I2", Title: "Checkout down", CreatedAt: time.Date(2026, 10, 4, 16, 8, 15, 0, time.UTC), Score: 46.8249},
+		PastIncident{ID: "P1J6V6M", Title: "Checkout slow", CreatedAt: time.Date(2026, 9, 22, 17, 18, 14, 0, time.UTC), Score: 12})
 }
 
 // subscriptionBody creates a webhook subscription for a service.

@@ -22,6 +22,7 @@
 package pagerduty
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -107,6 +108,10 @@ type Incident struct {
 	// EscalationLevel is the level last set by an escalation; 0 until
 	// then.
 	EscalationLevel int
+	// Priority is the id of its priority (AddPriority); "" for none.
+	Priority string
+	// Urgency is "high" or "low"; "" is "high".
+	Urgency string
 }
 
 // Note is a note on an incident.
@@ -123,6 +128,11 @@ const (
 	ChangeResolved     = "resolved"
 	ChangeEscalated    = "escalated"
 	ChangeAnnotated    = "annotated"
+	ChangePriority     = "priority_updated"
+	ChangeUrgency      = "urgency_updated"
+	ChangeTitle        = "title_updated"
+	ChangeReassigned   = "reassigned"
+	ChangeResponder    = "responder_requested"
 	// ChangeStatusUpdate is a status update published (Note is its
 	// message).
 	ChangeStatusUpdate = "status_update"
@@ -131,8 +141,7 @@ const (
 // Change is what a successful write changed, for the OnChange hook.
 type Change struct {
 	IncidentID string
-	// Kind is ChangeAcknowledged, ChangeResolved, ChangeEscalated or
-	// ChangeAnnotated.
+	// Kind is one of the Change… kinds.
 	Kind string
 	// UserID is the PagerDuty user of the From header.
 	UserID string
@@ -143,6 +152,13 @@ type Change struct {
 	EscalationLevel int
 	// Reopened is set when acknowledging reopened a resolved incident.
 	Reopened bool
+	// Value is the new priority id, urgency, title or assignee
+	// (ChangePriority, ChangeUrgency, ChangeTitle, ChangeReassigned), or
+	// the responder request's message (ChangeResponder).
+	Value string
+	// Targets are a responder request's targets, "user:ID" or
+	// "policy:ID" (ChangeResponder).
+	Targets []string
 }
 
 // user is a PagerDuty user the fake knows.
@@ -171,6 +187,8 @@ type teamRef struct {
 // policy is an escalation policy.
 type policy struct {
 	levels, loops int
+	// name is the policy's name; "" is its id.
+	name string
 }
 
 // onCall is one on-call entry.
@@ -200,6 +218,8 @@ type Server struct {
 	updateSeq   int
 	policies    map[string]policy
 	onCalls     []onCall
+	priorities  []priority
+	services    []service
 	faults      []Fault
 	pathFaults  map[faultKey][]Fault
 	requests    []Request
@@ -207,6 +227,9 @@ type Server struct {
 	maxInFlight int
 	onChange    func(Change)
 	subs        subscriptions
+	// past are the past incidents of each incident, when the account has
+	// the feature (past not nil).
+	past map[string][]PastIncident
 }
 
 // NewServer starts a fake PagerDuty REST API on a loopback port that
@@ -340,7 +363,7 @@ func (s *Server) Notes(incidentID string) []Note {
 func (s *Server) AddPolicy(id string, levels, loops int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.policies[id] = policy{levels: levels, loops: loops}
+	s.policies[id] = policy{levels: levels, loops: loops, name: s.policies[id].name}
 }
 
 // AddOnCall puts the user on call at level of the escalation policy.
@@ -468,8 +491,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if fault.RetryAfter != "" {
 			w.Header().Set("Retry-After", fault.RetryAfter)
 		}
-		if fault.Status == http.StatusTooManyRequests {
+		switch {
+		case fault.Status == http.StatusTooManyRequests:
 			writeError(w, fault.Status, "Rate Limit Exceeded", 0)
+			return
+		case fault.Status < 500:
+			// A refusal of the API itself (402: the plan lacks the
+			// feature; 403): PagerDuty's error body.
+			writeError(w, fault.Status, http.StatusText(fault.Status), 0)
 			return
 		}
 		// Server errors come from load balancers as often as from the
@@ -507,13 +536,23 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 		s.addNote(w, r, parts[1], body)
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "status_updates":
 		s.addStatusUpdate(w, r, parts[1], body)
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "responder_requests":
+		s.requestResponders(w, r, parts[1], body)
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "escalation_policies":
+		s.listPolicies(w, r)
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "priorities":
+		s.listPriorities(w)
+	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "services":
+		s.listServices(w, r)
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "incidents" && parts[2] == "past_incidents":
+		s.listPastIncidents(w, r, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "escalation_policies":
 		s.getPolicy(w, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1 && parts[0] == "oncalls":
 		s.listOnCalls(w, r)
 	case parts[0] == "webhook_subscriptions":
 		s.routeSubscriptions(w, r, parts, body)
-	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls"}, parts[0]):
+	case len(parts) >= 1 && slices.Contains([]string{"users", "incidents", "escalation_policies", "oncalls", "priorities", "services"}, parts[0]):
 		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed", 0)
 	default:
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
@@ -599,6 +638,7 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id strin
 			Type            string `json:"type"`
 			Status          string `json:"status"`
 			EscalationLevel *int   `json:"escalation_level"`
+			incidentFields
 		} `json:"incident"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil || req.Incident == nil {
@@ -614,7 +654,11 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id strin
 		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "Status must be one of triggered, acknowledged, or resolved.")
 		return
 	}
-	if in.Status == "" && in.EscalationLevel == nil {
+	if problem := in.incidentFields.problem(); problem != "" {
+		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, problem)
+		return
+	}
+	if in.Status == "" && in.EscalationLevel == nil && !in.incidentFields.any() {
 		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "nothing to update")
 		return
 	}
@@ -674,6 +718,14 @@ func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request, id strin
 			}
 			changes = append(changes, Change{IncidentID: id, Kind: ChangeEscalated, UserID: userID, EscalationLevel: level})
 		}
+	}
+	if errMsg == "" {
+		var more []Change
+		more, errMsg, errDetail = s.applyFields(inc, in.incidentFields, userID)
+		if errMsg != "" {
+			status = http.StatusBadRequest
+		}
+		changes = append(changes, more...)
 	}
 	v := s.incidentJSON(inc)
 	hook := s.onChange
@@ -747,19 +799,24 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 func (s *Server) getPolicy(w http.ResponseWriter, id string) {
 	s.mu.Lock()
 	p, ok := s.policies[id]
-	var rules []map[string]any
+	var v map[string]any
 	if ok {
-		rules = s.escalationRules(id, p)
+		v = s.policyJSON(id, p)
 	}
 	s.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"escalation_policy": map[string]any{
-		"id": id, "type": "escalation_policy", "summary": id, "name": id,
-		"num_loops": p.loops, "escalation_rules": rules,
-	}})
+	writeJSON(w, http.StatusOK, map[string]any{"escalation_policy": v})
+}
+
+// policyJSON is PagerDuty's escalation policy; s.mu is held.
+func (s *Server) policyJSON(id string, p policy) map[string]any {
+	return map[string]any{
+		"id": id, "type": "escalation_policy", "summary": cmp.Or(p.name, id), "name": cmp.Or(p.name, id),
+		"num_loops": p.loops, "escalation_rules": s.escalationRules(id, p),
+	}
 }
 
 // escalationRules are the policy's rules; s.mu is held.
@@ -827,11 +884,15 @@ func (s *Server) incidentJSON(inc *Incident) map[string]any {
 			assignments = append(assignments, map[string]any{"at": at, "assignee": map[string]any{"id": a, "type": "user_reference"}})
 		}
 	}
-	return map[string]any{
+	v := map[string]any{
 		"id": inc.ID, "type": "incident", "incident_number": inc.Number, "title": inc.Title,
-		"status": inc.Status, "assignments": assignments,
+		"status": inc.Status, "assignments": assignments, "urgency": cmp.Or(inc.Urgency, "high"),
 		"escalation_policy": map[string]any{"id": inc.PolicyID, "type": "escalation_policy_reference"},
 	}
+	if p, ok := s.priority(inc.Priority); ok {
+		v["priority"] = p.json()
+	}
+	return v
 }
 
 // writeError answers PagerDuty's error body; code 0 is left out.

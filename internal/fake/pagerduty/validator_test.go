@@ -118,6 +118,7 @@ func (o *openAPI) responseSchema(method, path string, status int) (map[string]an
 var sharedErrors = map[int]string{
 	http.StatusBadRequest:      "ArgumentError",
 	http.StatusUnauthorized:    "Unauthorized",
+	http.StatusPaymentRequired: "PaymentRequired",
 	http.StatusForbidden:       "Forbidden",
 	http.StatusNotFound:        "NotFound",
 	http.StatusTooManyRequests: "TooManyRequests",
