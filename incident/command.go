@@ -40,7 +40,7 @@ func ParseCommand(text string) Request {
 		if rest == "" {
 			return Request{Kind: RequestUpdateForm}
 		}
-		return Request{Kind: RequestUpdate, Note: rest}
+		return Request{Kind: RequestUpdate, Note: PlainText(rest)}
 	case "note":
 		if rest == "" {
 			return Request{Kind: RequestNoteForm}

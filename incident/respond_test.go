@@ -482,6 +482,7 @@ func TestParseCommand(t *testing.T) {
 		{"reboot", incident.Request{Kind: incident.RequestHelp, Unknown: "reboot"}},
 		{"update", incident.Request{Kind: incident.RequestUpdateForm}},
 		{"update Rolled back; watching", incident.Request{Kind: incident.RequestUpdate, Note: "Rolled back; watching"}},
+		{"update <@U0BOB123|bob> rolled back db &amp; cache", incident.Request{Kind: incident.RequestUpdate, Note: "@bob rolled back db & cache"}},
 		{"lead", incident.Request{Kind: incident.RequestLead}},
 		{"lead <@U0BOB123|bob>", incident.Request{Kind: incident.RequestLead, Target: "U0BOB123"}},
 		{"lead <@W0BOB123>", incident.Request{Kind: incident.RequestLead, Target: "W0BOB123"}},
