@@ -15,7 +15,8 @@ import (
 
 // TestManifestMatchesHandlers: the Slack app manifest a user pastes sends
 // interactions and /inc to the paths the function serves, names the
-// shortcut the responder handles, and asks for the scopes they need.
+// shortcut the responder handles, hints only subcommands /inc
+// understands, and asks for the scopes they need.
 func TestManifestMatchesHandlers(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join("..", "slack-app-manifest.yaml"))
 	if err != nil {
@@ -56,14 +57,20 @@ func TestManifestMatchesHandlers(t *testing.T) {
 		t.Errorf("slash commands = %+v, want /inc at FUNCTION_URL%s", c, slackops.PathCommands)
 	}
 	if c := m.Features.SlashCommands; len(c) == 1 && !c[0].Escape {
-		t.Errorf("/inc has should_escape false: /inc reassign and /inc page need mentions escaped (<@U…>)")
+		t.Errorf("/inc has should_escape false: /inc lead, /inc reassign and /inc page need mentions escaped (<@U…>)")
 	}
 	if c := m.Features.SlashCommands; len(c) == 1 {
 		// The hint Slack shows while typing names every subcommand of
-		// /inc help.
+		// /inc help, and only subcommands /inc understands.
 		for _, sub := range incident.Subcommands {
 			if word := strings.Fields(sub.Usage)[1]; !strings.Contains(c[0].Hint, word) {
 				t.Errorf("/inc usage_hint %q lacks %s", c[0].Hint, word)
+			}
+		}
+		for part := range strings.SplitSeq(c[0].Hint, "|") {
+			word, _, _ := strings.Cut(strings.TrimSpace(part), " ")
+			if req := incident.ParseCommand(word); word != "help" && req.Kind == incident.RequestHelp {
+				t.Errorf("/inc usage_hint %q shows %q, which /inc does not understand", c[0].Hint, word)
 			}
 		}
 	}
