@@ -123,6 +123,8 @@ type Message struct {
 	Metadata json.RawMessage
 	// Edits counts chat.update calls on the message.
 	Edits int
+	// Files are the files shared with the message (files.go).
+	Files []File
 }
 
 // TopLevel returns the messages that are not thread replies.
@@ -214,6 +216,8 @@ type Server struct {
 	apps []*App
 	// scopes is auth.test's X-OAuth-Scopes header (SetScopes).
 	scopes string
+	// uploads are the files being uploaded, by id (files.go).
+	uploads map[string]*upload
 }
 
 // View is a modal opened with views.open.
@@ -634,6 +638,10 @@ func fail(code string) *apiError { return &apiError{code: code} }
 
 // ServeHTTP answers /api/{method}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if i := strings.Index(r.URL.Path, uploadPath); i >= 0 {
+		s.receiveUpload(w, r, r.URL.Path[i+len(uploadPath):])
+		return
+	}
 	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		// Methods such as views.open take a JSON body; its top-level
@@ -850,6 +858,10 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return s.listGroups(f.Get("include_disabled") == "true", f.Get("include_users") == "true")
 	case "usergroups.users.list":
 		return s.groupMembers(f.Get("usergroup"), f.Get("include_disabled") == "true")
+	case "files.getUploadURLExternal":
+		return s.getUploadURL(r, f)
+	case "files.completeUploadExternal":
+		return s.completeUpload(f)
 	}
 	return nil, fail("unknown_method")
 }
