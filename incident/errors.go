@@ -111,6 +111,11 @@ var (
 // given up like one a channel refuses.
 var ErrExternalChannel = errors.New("the channel is shared with another organisation (Slack Connect), and ALLOW_SHARED_CHANNELS is not true: nothing is posted there")
 
+// ErrMissingScope means Slack refused a call because the app lacks the
+// scope it needs (missing_scope): nothing but reinstalling the app with
+// the current manifest gets past it, so it is never retried.
+var ErrMissingScope = errors.New("the Slack app lacks a scope this needs (install it again with the current manifest)")
+
 // ErrBusy means another attempt holds the incident's lease and did not
 // finish within the budget. It is transient: the HTTP handler answers
 // 503 and PagerDuty redelivers.

@@ -17,6 +17,7 @@ var Subcommands = []Subcommand{
 	{"/inc note <text>", "add a note to its PagerDuty timeline (`/inc note` alone opens a form)"},
 	{"/inc status", "show its status, only to you"},
 	{"/inc followup <text>", "note a follow-up for after the incident; `/inc followups` lists them"},
+	{"/inc export", "post the retrospective draft (Markdown) in the channel's thread"},
 	{"/inc priority <name>", "set its priority (`/inc priority P2`)"},
 	{"/inc urgency high|low", "set its urgency"},
 	{"/inc title <text>", "rename it"},

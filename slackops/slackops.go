@@ -21,6 +21,7 @@ package slackops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -629,6 +630,8 @@ func classify(op string, err error) (incident.Kind, error) {
 			return incident.KindTransient, err
 		case retryableCodes[se.Err]:
 			return incident.KindMaybeDone, err
+		case se.Err == "missing_scope":
+			return incident.KindRefused, fmt.Errorf("%w: %w", &APIError{Method: method, Code: se.Err}, incident.ErrMissingScope)
 		}
 		return incident.KindRefused, &APIError{Method: method, Code: se.Err}
 	}
