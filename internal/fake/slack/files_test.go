@@ -53,3 +53,41 @@ func TestUploadToThread(t *testing.T) {
 		t.Error("upload with a wrong length succeeded, want it refused")
 	}
 }
+
+// A channel gets one canvas, which canvases.edit replaces one change at
+// a time; a workspace without canvases (the free plan) refuses it as
+// Slack does.
+func TestChannelCanvas(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	api := slack.New(DefaultToken, slack.OptionAPIURL(s.URL))
+	ctx := context.Background()
+	id := call(t, s, "conversations.create", url.Values{"name": {"inc-1"}})["channel"].(map[string]any)["id"].(string)
+
+	canvas, err := api.CreateChannelCanvasContext(ctx, id, slack.DocumentContent{Type: "markdown", Markdown: "# Summary"})
+	if err != nil || canvas == "" {
+		t.Fatalf("CreateChannelCanvasContext = %q, %v; want a canvas id", canvas, err)
+	}
+	if _, err := api.CreateChannelCanvasContext(ctx, id, slack.DocumentContent{Type: "markdown", Markdown: "again"}); err == nil || err.Error() != "channel_canvas_already_exists" {
+		t.Errorf("second canvas of a channel: %v, want channel_canvas_already_exists", err)
+	}
+	replace := func(md string) slack.CanvasChange {
+		return slack.CanvasChange{Operation: "replace", DocumentContent: slack.DocumentContent{Type: "markdown", Markdown: md}}
+	}
+	if err := api.EditCanvasContext(ctx, slack.EditCanvasParams{CanvasID: canvas, Changes: []slack.CanvasChange{replace("# Retro")}}); err != nil {
+		t.Fatalf("EditCanvasContext: %v", err)
+	}
+	if err := api.EditCanvasContext(ctx, slack.EditCanvasParams{CanvasID: canvas, Changes: []slack.CanvasChange{replace("a"), replace("b")}}); err == nil {
+		t.Error("an edit with two changes succeeded, want it refused")
+	}
+	if c, _ := s.Channel(id); c.Canvas.Markdown != "# Retro" || c.Canvas.Edits != 1 {
+		t.Errorf("canvas = %+v, want # Retro after one edit", c.Canvas)
+	}
+
+	s.NoCanvases(true)
+	other := call(t, s, "conversations.create", url.Values{"name": {"inc-2"}})["channel"].(map[string]any)["id"].(string)
+	if _, err := api.CreateChannelCanvasContext(ctx, other, slack.DocumentContent{Type: "markdown", Markdown: "x"}); err == nil || err.Error() != "team_tier_cannot_create_channel_canvases" {
+		t.Errorf("canvas on the free plan: %v, want team_tier_cannot_create_channel_canvases", err)
+	}
+}

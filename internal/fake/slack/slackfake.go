@@ -98,6 +98,8 @@ type Channel struct {
 	Bookmarks []Bookmark
 	// Messages in the order they were posted, thread replies included.
 	Messages []Message
+	// Canvas is the channel's canvas; its ID is "" when it has none.
+	Canvas Canvas
 }
 
 // Bookmark is one link in a channel's bookmark bar.
@@ -218,6 +220,8 @@ type Server struct {
 	scopes string
 	// uploads are the files being uploaded, by id (files.go).
 	uploads map[string]*upload
+	// noCanvases makes channel canvases refused, as on the free plan.
+	noCanvases bool
 }
 
 // View is a modal opened with views.open.
@@ -862,6 +866,10 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return s.getUploadURL(r, f)
 	case "files.completeUploadExternal":
 		return s.completeUpload(f)
+	case "conversations.canvases.create":
+		return s.createCanvas(f.Get("channel_id"), f.Get("title"), f.Get("document_content"))
+	case "canvases.edit":
+		return s.editCanvas(f.Get("canvas_id"), f.Get("changes"))
 	}
 	return nil, fail("unknown_method")
 }
