@@ -16,63 +16,33 @@ import (
 // line, so a title can neither shape the document nor mention anyone.
 func Retrospective(st State) string {
 	inc := st.Snapshot
-	var b strings.Builder
-	title := "Incident " + numberOrID(inc)
-	if inc.Title != "" {
-		title += ": " + inc.Title
-	}
-	b.WriteString("# " + markdownText(title) + "\n\n")
-
-	b.WriteString("## Summary\n\n")
-	field := func(name, value string) {
-		if value != "" {
-			b.WriteString("- **" + name + ":** " + value + "\n")
-		}
-	}
-	field("Service", markdownText(inc.Service.Summary))
-	field("Status", markdownText(TitleCase(string(inc.Status))))
-	field("Urgency", markdownText(string(inc.Urgency)))
-	field("Priority", markdownText(inc.Priority))
-	field("Assigned to", markdownText(Names(inc.Assignees)))
-	field("Merged into", markdownText(inc.MergedInto.Summary))
-	var links []string
-	if l := markdownLink("PagerDuty "+numberOrID(inc), inc.HTMLURL); l != "" {
-		links = append(links, l)
-	}
-	if st.ChannelID != "" {
-		name := "Slack channel"
-		if st.ChannelName != "" {
-			name = "#" + st.ChannelName
-		}
-		links = append(links, markdownLink(name, BacklinkMarker(st.ChannelID)))
-	}
-	field("Links", strings.Join(links, " · "))
-
+	b := &strings.Builder{}
+	retroSummary(b, st)
 	b.WriteString("\n## Impact window\n\n")
 	resolved := inc.ResolvedAt
 	if resolved.IsZero() && inc.Status == StatusResolved {
 		resolved = st.LastResolvedAt
 	}
-	field("Triggered", retroTime(inc.CreatedAt))
+	mdField(b, "Triggered", retroTime(inc.CreatedAt))
 	if !st.AckedAt.IsZero() {
 		ack := retroTime(st.AckedAt)
 		if st.AckedBy != "" {
 			ack += " by " + markdownText(st.AckedBy)
 		}
-		field("First acknowledged", ack)
+		mdField(b, "First acknowledged", ack)
 	}
 	switch {
 	case inc.Status != StatusResolved:
-		field("Resolved", "not yet")
+		mdField(b, "Resolved", "not yet")
 	case !resolved.IsZero():
 		res := retroTime(resolved)
 		if st.ResolvedBy != "" {
 			res += " by " + markdownText(st.ResolvedBy)
 		}
-		field("Resolved", res)
+		mdField(b, "Resolved", res)
 	}
 	if !inc.CreatedAt.IsZero() && resolved.After(inc.CreatedAt) && inc.Status == StatusResolved {
-		field("Duration", humanDuration(resolved.Sub(inc.CreatedAt)))
+		mdField(b, "Duration", humanDuration(resolved.Sub(inc.CreatedAt)))
 	}
 
 	b.WriteString("\n## Timeline\n\n")
@@ -105,6 +75,53 @@ func Retrospective(st State) string {
 
 	b.WriteString("\n## What went well\n\n\n## What to improve\n\n")
 	return b.String()
+}
+
+// CanvasSummary is what the channel's canvas shows until the incident
+// resolves: the retrospective's title and summary, and a line saying the
+// draft replaces it.
+func CanvasSummary(st State) string {
+	b := &strings.Builder{}
+	retroSummary(b, st)
+	b.WriteString("\n_The retrospective draft replaces this summary when the incident resolves._\n")
+	return b.String()
+}
+
+// retroSummary writes the retrospective's title and its summary section.
+func retroSummary(b *strings.Builder, st State) {
+	inc := st.Snapshot
+	title := "Incident " + numberOrID(inc)
+	if inc.Title != "" {
+		title += ": " + inc.Title
+	}
+	b.WriteString("# " + markdownText(title) + "\n\n")
+
+	b.WriteString("## Summary\n\n")
+	mdField(b, "Service", markdownText(inc.Service.Summary))
+	mdField(b, "Status", markdownText(TitleCase(string(inc.Status))))
+	mdField(b, "Urgency", markdownText(string(inc.Urgency)))
+	mdField(b, "Priority", markdownText(inc.Priority))
+	mdField(b, "Assigned to", markdownText(Names(inc.Assignees)))
+	mdField(b, "Merged into", markdownText(inc.MergedInto.Summary))
+	var links []string
+	if l := markdownLink("PagerDuty "+numberOrID(inc), inc.HTMLURL); l != "" {
+		links = append(links, l)
+	}
+	if st.ChannelID != "" {
+		name := "Slack channel"
+		if st.ChannelName != "" {
+			name = "#" + st.ChannelName
+		}
+		links = append(links, markdownLink(name, BacklinkMarker(st.ChannelID)))
+	}
+	mdField(b, "Links", strings.Join(links, " · "))
+}
+
+// mdField writes a "- **name:** value" line, unless value is empty.
+func mdField(b *strings.Builder, name, value string) {
+	if value != "" {
+		b.WriteString("- **" + name + ":** " + value + "\n")
+	}
 }
 
 // retroPeople are the names of the people the incident involved: those

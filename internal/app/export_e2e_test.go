@@ -54,3 +54,40 @@ func TestEndToEndExport(t *testing.T) {
 		}
 	})
 }
+
+// TestEndToEndCanvas: the channel opens with a canvas showing the
+// incident's summary, replaced by the retrospective draft when it
+// resolves; a workspace on the free plan gets the draft as a Markdown
+// file in the thread instead, and its channel works as ever.
+func TestEndToEndCanvas(t *testing.T) {
+	t.Parallel()
+	for _, free := range []bool{false, true} {
+		t.Run(map[bool]string{false: "canvas", true: "free plan"}[free], func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				l := newLoop(t, netfake.New(), nil)
+				l.slack.NoCanvases(free)
+				l.mustDeliver(t, "triggered.json", "processed")
+				ch := onlyChannel(t, l.slack)
+				if !free && (!strings.Contains(ch.Canvas.Markdown, "## Summary") || strings.Contains(ch.Canvas.Markdown, "## Timeline")) {
+					t.Errorf("canvas at trigger =\n%s\nwant the summary", ch.Canvas.Markdown)
+				}
+				l.mustDeliver(t, "resolved.json", "processed")
+				ch, _ = l.slack.Channel(ch.ID)
+				var files []slackfake.File
+				for _, m := range ch.Replies(ch.TopLevel()[0].TS) {
+					files = append(files, m.Files...)
+				}
+				switch {
+				case free && (ch.Canvas.ID != "" || len(files) != 1 || !strings.Contains(string(files[0].Content), "## Timeline")):
+					t.Errorf("free plan: canvas %+v, files %d; want no canvas and the retrospective as a file", ch.Canvas, len(files))
+				case !free && (ch.Canvas.Edits != 1 || !strings.Contains(ch.Canvas.Markdown, "## What went well") || len(files) != 0):
+					t.Errorf("canvas after resolve (%d edits, %d files) =\n%s\nwant the retrospective", ch.Canvas.Edits, len(files), ch.Canvas.Markdown)
+				}
+				if n := l.slack.Calls("conversations.canvases.create"); n != 1 {
+					t.Errorf("conversations.canvases.create calls = %d, want 1", n)
+				}
+			})
+		})
+	}
+}
