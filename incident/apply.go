@@ -22,6 +22,14 @@ type Results struct {
 	// Topic is the topic set, when TopicSet.
 	Topic    string
 	TopicSet bool
+	// Canvas is the canvas created; NoCanvas is set when Slack would not
+	// create or edit it; Retro is the resolution whose retrospective the
+	// canvas or a file now shows. CanvasDone is set when the canvas work
+	// came to an outcome.
+	Canvas     string
+	NoCanvas   bool
+	Retro      time.Time
+	CanvasDone bool
 	// Bookmarks are the links added or found added.
 	Bookmarks []string
 	// Invitees are the route's users and groups invited; PeopleDone the
@@ -131,6 +139,16 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 	if r.TopicSet {
 		st.Topic = r.Topic
 		settle(st, KeyTopic)
+	}
+	if r.CanvasDone {
+		if r.Canvas != "" {
+			st.Canvas = r.Canvas
+		}
+		st.NoCanvas = st.NoCanvas || r.NoCanvas
+		if r.Retro.After(st.Retro) {
+			st.Retro = r.Retro
+		}
+		settle(st, KeyCanvas)
 	}
 	for _, link := range r.Bookmarks {
 		if !slices.Contains(st.Bookmarks, link) {

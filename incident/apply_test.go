@@ -135,6 +135,27 @@ func TestApply(t *testing.T) {
 			wantChange: ChangeState,
 		},
 		{
+			name:       "canvas created settles what was put off",
+			st:         State{ChannelID: "C1", Ledger: []Entry{{Key: KeyCanvas, PutOff: true, Event: "E2"}}},
+			r:          Results{CanvasDone: true, Canvas: "F1"},
+			want:       State{ChannelID: "C1", Canvas: "F1"},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "canvas refused: never asked again, the retrospective recorded as shared",
+			st:         State{ChannelID: "C1", LastResolvedAt: at},
+			r:          Results{CanvasDone: true, NoCanvas: true, Retro: at},
+			want:       State{ChannelID: "C1", LastResolvedAt: at, NoCanvas: true, Retro: at},
+			wantChange: ChangeState,
+		},
+		{
+			name:       "an older retrospective does not move Retro back",
+			st:         State{ChannelID: "C1", Canvas: "F1", Retro: at},
+			r:          Results{CanvasDone: true, Retro: at.Add(-time.Hour)},
+			want:       State{ChannelID: "C1", Canvas: "F1", Retro: at},
+			wantChange: 0,
+		},
+		{
 			name:       "channel archived by the sweep: the shared messages say it, its entry settles",
 			st:         State{Version: 7, ChannelID: "C1", Ledger: pending(KeyArchive)},
 			r:          Results{Closed: true},

@@ -28,6 +28,8 @@ func ParseCommand(text string) Request {
 		return Request{Kind: RequestFollowUp, Note: PlainText(rest)}
 	case "followups", "follow-ups":
 		return Request{Kind: RequestFollowUps}
+	case "export":
+		return Request{Kind: RequestExport}
 	case "status":
 		return Request{Kind: RequestStatus}
 	case "lead":

@@ -111,6 +111,15 @@ var (
 // given up like one a channel refuses.
 var ErrExternalChannel = errors.New("the channel is shared with another organisation (Slack Connect), and ALLOW_SHARED_CHANNELS is not true: nothing is posted there")
 
+// ErrMissingScope means Slack refused a call because the app lacks the
+// scope it needs (missing_scope): nothing but reinstalling the app with
+// the current manifest gets past it, so it is never retried.
+var ErrMissingScope = errors.New("the Slack app lacks a scope this needs (install it again with the current manifest)")
+
+// ErrNoCanvases means the workspace cannot have channel canvases (Slack's
+// free plan, or canvases turned off): the Markdown goes as a file instead.
+var ErrNoCanvases = errors.New("the Slack workspace cannot have channel canvases (free plan, or canvases turned off)")
+
 // ErrBusy means another attempt holds the incident's lease and did not
 // finish within the budget. It is transient: the HTTP handler answers
 // 503 and PagerDuty redelivers.

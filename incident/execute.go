@@ -32,6 +32,7 @@ const (
 	stepMergeNote                     // the note in the channel of the incident this one was merged into
 	stepBacklink                      // the PagerDuty note linking the channel, or its look-up
 	stepReminder                      // the reminder to post a status update
+	stepCanvas                        // the channel canvas, or the retrospective's file
 )
 
 // action is what a failure of a step comes to.
@@ -69,10 +70,13 @@ const (
 // policy maps each step and kind of failure to an action. A kind the
 // adapters did not classify counts as refused.
 var policy = map[step]map[Kind]action{
-	stepChannel:       {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: fail, KindRefused: fail},
-	stepRootPost:      {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: archived, KindRefused: fail},
-	stepRootEdit:      {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
-	stepTopic:         {KindTransient: putOff, KindMaybeDone: putOff, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	stepChannel:  {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: fail, KindRefused: fail},
+	stepRootPost: {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: fail, KindArchived: archived, KindRefused: fail},
+	stepRootEdit: {KindTransient: fail, KindMaybeDone: fail, KindGone: gone, KindArchived: archived, KindRefused: fail},
+	stepTopic:    {KindTransient: putOff, KindMaybeDone: putOff, KindGone: skip, KindArchived: archived, KindRefused: skip},
+	// The canvas is optional like the topic; a refusal (free plan,
+	// missing scope) is recorded so it is never asked again.
+	stepCanvas:        {KindTransient: putOff, KindMaybeDone: putOff, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepBookmark:      {KindTransient: putOff, KindMaybeDone: failMaybeDone, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepInvite:        {KindTransient: fail, KindMaybeDone: fail, KindGone: skip, KindArchived: archived, KindRefused: skip},
 	stepThreadPost:    {KindTransient: fail, KindMaybeDone: failMaybeDone, KindGone: gone, KindArchived: archived, KindRefused: fail},
@@ -341,6 +345,9 @@ func (x *executor) run(ctx context.Context) {
 				x.locked(func(r *Results) { r.Topic, r.TopicSet = p.Topic, true })
 			}
 		})
+	}
+	if p.Canvas.Markdown != "" && st.ChannelID != "" {
+		x.goSafe(func() { x.canvas(ctx) })
 	}
 	if len(p.Bookmarks) > 0 {
 		x.goSafe(func() { x.bookmarks(ctx) })

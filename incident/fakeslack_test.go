@@ -69,6 +69,11 @@ type fakeChannel struct {
 	boards     map[string]*fakeBoard
 	boardOrder []string
 	boardSeq   int
+	// canvas is the channel canvas's Markdown (canvasID its id, "" for
+	// none); files the Markdown files shared in it.
+	canvasID, canvas string
+	canvasEdits      int
+	files            []string
 }
 
 type fakeBoard struct {
@@ -235,6 +240,52 @@ func (f *fakeSlack) SetTopic(ctx context.Context, id, topic string) error {
 	c, err := f.ch(id)
 	if err == nil {
 		c.topic = topic
+	}
+	return err
+}
+
+func (f *fakeSlack) CreateCanvas(ctx context.Context, id, title, markdown string) (string, error) {
+	if err := f.call(ctx, "canvas"); err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err != nil {
+		return "", err
+	}
+	if c.canvasID != "" {
+		return "", &incident.Error{Kind: incident.KindRefused, Op: "canvas", Err: errors.New("channel_canvas_already_exists")}
+	}
+	c.canvasID, c.canvas = "F"+id, markdown
+	return c.canvasID, nil
+}
+
+func (f *fakeSlack) EditCanvas(ctx context.Context, canvasID, markdown string) error {
+	if err := f.call(ctx, "canvas edit"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.channels {
+		if c.canvasID == canvasID {
+			c.canvas = markdown
+			c.canvasEdits++
+			return nil
+		}
+	}
+	return &incident.Error{Kind: incident.KindRefused, Op: "canvas edit", Err: errors.New("canvas_not_found")}
+}
+
+func (f *fakeSlack) ShareFile(ctx context.Context, id, threadTS, name, title, content string) error {
+	if err := f.call(ctx, "file"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.ch(id)
+	if err == nil {
+		c.files = append(c.files, content)
 	}
 	return err
 }

@@ -19,6 +19,7 @@ var Subcommands = []Subcommand{
 	{"/inc lead [@person]", "name who leads the incident (yourself when no one is named)"},
 	{"/inc status", "show its status, only to you"},
 	{"/inc followup <text>", "note a follow-up for after the incident; `/inc followups` lists them"},
+	{"/inc export", "post the retrospective draft (Markdown) in the channel's thread"},
 	{"/inc priority <name>", "set its priority (`/inc priority P2`)"},
 	{"/inc urgency high|low", "set its urgency"},
 	{"/inc title <text>", "rename it"},

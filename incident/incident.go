@@ -172,6 +172,15 @@ type State struct {
 	// FollowUps are what the team means to do after the incident, noted
 	// from Slack (followup.go), oldest first.
 	FollowUps []string
+	// Canvas is the id of the channel's canvas (canvas.go); NoCanvas is
+	// set when Slack would not give the channel one (a free plan, a
+	// missing scope, a canvas there already), so it is not asked again
+	// and the retrospective goes as a file instead. Retro is the
+	// resolution (LastResolvedAt) whose retrospective the canvas or the
+	// file shows.
+	Canvas   string
+	NoCanvas bool
+	Retro    time.Time
 }
 
 // Clone returns a copy of st that shares no slice with it. Empty slices
@@ -364,6 +373,7 @@ func nextChannel(st State) State {
 	next.ChannelArchived, next.Closed = false, false
 	next.History, next.LateChannel, next.Summarized = clone(st.Timeline), true, false
 	next.Recalled, next.Past = false, nil
+	next.Canvas, next.NoCanvas = "", false
 	return next
 }
 
@@ -418,6 +428,13 @@ type Slack interface {
 	// PostReply posts r in the thread of the root message rootTS;
 	// ErrRootGone when the root was deleted.
 	PostReply(ctx context.Context, channelID, rootTS string, r Reply) (ts string, err error)
+	// CreateCanvas creates the channel's canvas showing markdown and
+	// returns its id; ErrNoCanvases when the workspace cannot have one.
+	// EditCanvas replaces the whole of it. ShareFile shares a text file in
+	// the thread of threadTS (the retrospective where there is no canvas).
+	CreateCanvas(ctx context.Context, channelID, title, markdown string) (canvasID string, err error)
+	EditCanvas(ctx context.Context, canvasID, markdown string) error
+	ShareFile(ctx context.Context, channelID, threadTS, name, title, content string) error
 
 	// The Find calls look for what an earlier attempt did in Slack but could
 	// not record (the store failed, or the attempt died, right after Slack

@@ -48,6 +48,9 @@ const (
 	// KeyTopic is the topic's key; it is only ever put off (an edit
 	// needs no entry in flight).
 	KeyTopic = "topic"
+	// KeyCanvas is the channel canvas's key (canvas.go); like the
+	// topic's, it is only ever put off.
+	KeyCanvas = "canvas"
 	// KeyBacklink is the note on the PagerDuty incident that links its
 	// channel (done: State.Backlinked).
 	KeyBacklink = "backlink"

@@ -59,6 +59,10 @@ type Config struct {
 	// is given up (ErrExternalChannel). Nil checks nothing
 	// (ALLOW_SHARED_CHANNELS=true).
 	ExternalChannels ExternalChannels
+	// Canvases gives each incident channel a canvas with the incident's
+	// summary, which becomes the retrospective draft at resolve (a file
+	// in the thread where the workspace cannot have canvases).
+	Canvases bool
 }
 
 // ExternalChannels tells whether people of another organisation can read
@@ -115,6 +119,8 @@ type Plan struct {
 	AdoptNames []string
 	// Topic is the topic to set; empty when the channel's is current.
 	Topic string
+	// Canvas is the canvas work the channel still owes (canvas.go).
+	Canvas CanvasWork
 	// Bookmarks still to add; FindBookmarks when an earlier attempt may
 	// have added some of them unrecorded.
 	Bookmarks     []Bookmark
@@ -180,7 +186,7 @@ type Plan struct {
 
 // Empty reports whether the plan makes no Slack call.
 func (p *Plan) Empty() bool {
-	return !p.CreateChannel && p.Topic == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
+	return !p.CreateChannel && p.Topic == "" && p.Canvas.Markdown == "" && len(p.Bookmarks) == 0 && len(p.Invite) == 0 &&
 		len(p.InviteGroups) == 0 && len(p.InvitePeople) == 0 && !p.PostRoot && !p.UpdateRoot &&
 		len(p.Boards) == 0 && p.Summary == nil && p.Reply == nil && !p.Backlink && p.ArchiveNotice == nil && p.Reminder == nil && p.MergedIn == nil &&
 		p.InviteNote == nil
@@ -379,6 +385,11 @@ func (p *Plan) ownChannel(st State, ev *Event, route Route, cfg Config) {
 	if t := leadTopic(st); t != st.Topic && !putOffBy(st, KeyTopic, ev.ID) {
 		p.Topic = t
 		p.recallPutOff(st, KeyTopic)
+	}
+	if cfg.Canvases && !putOffBy(st, KeyCanvas, ev.ID) {
+		if p.Canvas = canvasWork(st); p.Canvas.Markdown != "" {
+			p.recallPutOff(st, KeyCanvas)
+		}
 	}
 	for _, b := range Bookmarks(inc) {
 		if !slices.Contains(st.Bookmarks, b.Link) && !putOffBy(st, BookmarkKey(b.Link), ev.ID) {

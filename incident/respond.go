@@ -40,6 +40,9 @@ const (
 	// RequestFollowUps lists them. Neither calls PagerDuty.
 	RequestFollowUp  RequestKind = "followup"
 	RequestFollowUps RequestKind = "followups"
+	// RequestExport shares the incident's retrospective draft as a
+	// Markdown file in its thread; it calls no PagerDuty.
+	RequestExport RequestKind = "export"
 )
 
 // Request is one thing a responder asked from Slack: a button, the note
@@ -160,6 +163,8 @@ type ResponderSlack interface {
 	// GroupMembers returns the user ids of a Slack user group, by id;
 	// ErrGroupNotFound when there is none (/inc page @group).
 	GroupMembers(ctx context.Context, group string) (userIDs []string, err error)
+	// ShareFile shares a text file in the thread of threadTS (/inc export).
+	ShareFile(ctx context.Context, channelID, threadTS, name, title, content string) error
 }
 
 // ResponderOptions configure a Responder.
@@ -268,6 +273,8 @@ func (r *Responder) Do(ctx context.Context, req Request) Answer {
 			return ans
 		}
 		return r.followUp(ctx, req, st)
+	case req.Kind == RequestExport:
+		return r.export(ctx, req, st)
 	}
 	return r.inForm(req, r.act(ctx, req, st))
 }

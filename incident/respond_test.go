@@ -92,7 +92,22 @@ type fakeResponderSlack struct {
 	mu sync.Mutex
 	// forms are the note forms opened: "incident in channel".
 	forms []string
-	err   error
+	// files are the files shared: "name in channel/thread" and content.
+	files    []sharedFile
+	err      error
+	shareErr error
+}
+
+type sharedFile struct{ Where, Name, Title, Content string }
+
+func (f *fakeResponderSlack) ShareFile(ctx context.Context, channelID, threadTS, name, title, content string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.shareErr != nil {
+		return f.shareErr
+	}
+	f.files = append(f.files, sharedFile{Where: channelID + "/" + threadTS, Name: name, Title: title, Content: content})
+	return nil
 }
 
 func (f *fakeResponderSlack) OpenNoteForm(ctx context.Context, trigger, incidentID, channelID string) error {
@@ -478,6 +493,7 @@ func TestParseCommand(t *testing.T) {
 		{"followup  add an alert on pool size ", incident.Request{Kind: incident.RequestFollowUp, Note: "add an alert on pool size"}},
 		{"follow-up x", incident.Request{Kind: incident.RequestFollowUp, Note: "x"}},
 		{"followups", incident.Request{Kind: incident.RequestFollowUps}},
+		{"Export", incident.Request{Kind: incident.RequestExport}},
 		{"Follow-ups", incident.Request{Kind: incident.RequestFollowUps}},
 		{"reboot", incident.Request{Kind: incident.RequestHelp, Unknown: "reboot"}},
 		{"update", incident.Request{Kind: incident.RequestUpdateForm}},

@@ -122,3 +122,14 @@ func (c *Client) UserName(ctx context.Context, userID string) (string, error) {
 	}
 	return userID, nil
 }
+
+// ShareFile shares a text file named name and titled title in the
+// thread of threadTS in the channel (files.getUploadURLExternal, the
+// upload, files.completeUploadExternal; files:write).
+func (c *Client) ShareFile(ctx context.Context, channelID, threadTS, name, title, content string) error {
+	_, err := c.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Filename: name, Title: title, Content: content, FileSize: len(content),
+		Channel: channelID, ThreadTimestamp: threadTS,
+	})
+	return translate("files.completeUploadExternal "+channelID, err)
+}

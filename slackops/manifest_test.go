@@ -78,7 +78,7 @@ func TestManifestMatchesHandlers(t *testing.T) {
 		s[1].Type != "message" || s[1].CallbackID != slackops.FollowUpCallbackID {
 		t.Errorf("shortcuts = %+v, want the message shortcuts %s and %s", s, slackops.TimelineCallbackID, slackops.FollowUpCallbackID)
 	}
-	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write"} {
+	for _, scope := range []string{"commands", "users:read", "users:read.email", "chat:write", "files:write", "canvases:write"} {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
 			t.Errorf("bot scopes %v lack %s", m.OAuth.Scopes.Bot, scope)
 		}

@@ -21,6 +21,7 @@ package slackops
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -629,6 +630,10 @@ func classify(op string, err error) (incident.Kind, error) {
 			return incident.KindTransient, err
 		case retryableCodes[se.Err]:
 			return incident.KindMaybeDone, err
+		case se.Err == "missing_scope":
+			return incident.KindRefused, fmt.Errorf("%w: %w", &APIError{Method: method, Code: se.Err}, incident.ErrMissingScope)
+		case noCanvasCodes[se.Err]:
+			return incident.KindRefused, fmt.Errorf("%w: %w", &APIError{Method: method, Code: se.Err}, incident.ErrNoCanvases)
 		}
 		return incident.KindRefused, &APIError{Method: method, Code: se.Err}
 	}
@@ -643,6 +648,13 @@ func retryAfter(err error) time.Duration {
 		return rl.RetryAfter
 	}
 	return 0
+}
+
+// noCanvasCodes are the answers of a workspace that cannot have channel
+// canvases: Slack's free plan, or canvases turned off.
+var noCanvasCodes = map[string]bool{
+	"team_tier_cannot_create_channel_canvases": true, "free_team_canvas_tab_already_exists": true,
+	"canvas_disabled_user_team": true, "free_team_not_allowed": true,
 }
 
 // rootGoneCodes are the answers that mean the root message was deleted:

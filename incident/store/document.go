@@ -72,6 +72,9 @@ type incidentDoc struct {
 	Recalled       bool        `firestore:"recalled"`
 	Past           []memoryDoc `firestore:"past"`
 	FollowUps      []string    `firestore:"follow_ups"`
+	Canvas         string      `firestore:"canvas,omitempty"`
+	NoCanvas       bool        `firestore:"no_canvas,omitempty"`
+	Retro          time.Time   `firestore:"retro,omitempty"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
@@ -262,6 +265,9 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Recalled:       d.Recalled,
 		Past:           convertSlice(d.Past, memoryDoc.decode),
 		FollowUps:      cloneSlice(d.FollowUps),
+		Canvas:         d.Canvas,
+		NoCanvas:       d.NoCanvas,
+		Retro:          d.Retro,
 	}
 	return upgrade(st, d), nil
 }
@@ -367,6 +373,9 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Recalled:       st.Recalled,
 		Past:           convertSlice(st.Past, func(p incident.PastIncident) memoryDoc { return encodeMemory(p, -1) }),
 		FollowUps:      cloneSlice(st.FollowUps),
+		Canvas:         st.Canvas,
+		NoCanvas:       st.NoCanvas,
+		Retro:          utc(st.Retro),
 		ExpireAt:       utc(expireAt(st, retention)),
 	}
 }

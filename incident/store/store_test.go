@@ -279,6 +279,9 @@ func fullState() incident.State {
 		LastNoteAt:     testTime.Add(-2*24*time.Hour - time.Minute).UTC(),
 		Recalled:       true,
 		FollowUps:      []string{"Alert on pool size", "Runbook for failover"},
+		Canvas:         "F0CANVAS1",
+		NoCanvas:       true,
+		Retro:          testTime.Add(-2 * 24 * time.Hour).UTC(),
 		Past: []incident.PastIncident{{
 			ID: "QOLD", Number: 3, Title: "Checkout 5xx", Words: []string{"checkout", "<num>"},
 			Service: incident.Ref{ID: "PSVC", Type: "service_reference", Summary: "Checkout"}, HTMLURL: "https://acme.pagerduty.com/incidents/QOLD",

@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Handler, error) {
 	icfg := incident.Config{
 		ChannelPrefix: cfg.ChannelPrefix, InviteUsers: cfg.InviteUsers, Announce: cfg.Announce,
 		LeaseTTL: cfg.leaseTTL, LeaseMargin: cfg.leaseMargin, ArchiveAfter: cfg.ArchiveAfter, Reminders: cfg.UpdateReminders,
-		Memory: st,
+		Memory: st, Canvases: true,
 	}
 	if !cfg.AllowSharedChannels {
 		icfg.ExternalChannels = slack

@@ -98,6 +98,8 @@ type Channel struct {
 	Bookmarks []Bookmark
 	// Messages in the order they were posted, thread replies included.
 	Messages []Message
+	// Canvas is the channel's canvas; its ID is "" when it has none.
+	Canvas Canvas
 }
 
 // Bookmark is one link in a channel's bookmark bar.
@@ -123,6 +125,8 @@ type Message struct {
 	Metadata json.RawMessage
 	// Edits counts chat.update calls on the message.
 	Edits int
+	// Files are the files shared with the message (files.go).
+	Files []File
 }
 
 // TopLevel returns the messages that are not thread replies.
@@ -214,6 +218,10 @@ type Server struct {
 	apps []*App
 	// scopes is auth.test's X-OAuth-Scopes header (SetScopes).
 	scopes string
+	// uploads are the files being uploaded, by id (files.go).
+	uploads map[string]*upload
+	// noCanvases makes channel canvases refused, as on the free plan.
+	noCanvases bool
 }
 
 // View is a modal opened with views.open.
@@ -634,6 +642,10 @@ func fail(code string) *apiError { return &apiError{code: code} }
 
 // ServeHTTP answers /api/{method}.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if i := strings.Index(r.URL.Path, uploadPath); i >= 0 {
+		s.receiveUpload(w, r, r.URL.Path[i+len(uploadPath):])
+		return
+	}
 	method := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		// Methods such as views.open take a JSON body; its top-level
@@ -850,6 +862,14 @@ func (s *Server) call(method string, r *http.Request) (answer, *apiError) {
 		return s.listGroups(f.Get("include_disabled") == "true", f.Get("include_users") == "true")
 	case "usergroups.users.list":
 		return s.groupMembers(f.Get("usergroup"), f.Get("include_disabled") == "true")
+	case "files.getUploadURLExternal":
+		return s.getUploadURL(r, f)
+	case "files.completeUploadExternal":
+		return s.completeUpload(f)
+	case "conversations.canvases.create":
+		return s.createCanvas(f.Get("channel_id"), f.Get("title"), f.Get("document_content"))
+	case "canvases.edit":
+		return s.editCanvas(f.Get("canvas_id"), f.Get("changes"))
 	}
 	return nil, fail("unknown_method")
 }

@@ -41,21 +41,23 @@ const (
 
 // slackTier is the tier size of each limited method.
 var slackTier = map[string]int{
-	"conversations.create":   tier2,
-	"conversations.setTopic": tier2,
-	"conversations.archive":  tier2,
-	"conversations.list":     tier2,
-	"bookmarks.add":          tier2,
-	"usergroups.list":        tier2,
-	"usergroups.users.list":  tier2,
-	"conversations.invite":   tier3,
-	"conversations.join":     tier3,
-	"conversations.info":     tier3,
-	"conversations.history":  tier3,
-	"conversations.replies":  tier3,
-	"bookmarks.list":         tier3,
-	"chat.update":            tier3,
-	"users.lookupByEmail":    tier3,
+	"conversations.create":          tier2,
+	"conversations.setTopic":        tier2,
+	"conversations.archive":         tier2,
+	"conversations.list":            tier2,
+	"bookmarks.add":                 tier2,
+	"usergroups.list":               tier2,
+	"usergroups.users.list":         tier2,
+	"conversations.canvases.create": tier2,
+	"conversations.invite":          tier3,
+	"conversations.join":            tier3,
+	"conversations.info":            tier3,
+	"conversations.history":         tier3,
+	"conversations.replies":         tier3,
+	"bookmarks.list":                tier3,
+	"chat.update":                   tier3,
+	"users.lookupByEmail":           tier3,
+	"canvases.edit":                 tier3,
 }
 
 // SlackTiers returns Slack's limits with its minute compressed into

@@ -1,0 +1,95 @@
+package incident_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/incident-channels/incident-channels/incident"
+)
+
+// A channel opens with a canvas showing the incident's summary, which
+// becomes the retrospective draft when the incident resolves, in one
+// edit; a redelivered resolution edits it no second time.
+func TestCanvasBecomesRetrospective(t *testing.T) {
+	t.Parallel()
+	e := newRoutedEnv(t, incident.Config{Canvases: true})
+	e.mustHandle(t, "triggered.json")
+	ch := e.slack.only()
+	if !strings.Contains(ch.canvas, "## Summary") || strings.Contains(ch.canvas, "## Timeline") {
+		t.Errorf("canvas at trigger =\n%s\nwant the summary only", ch.canvas)
+	}
+	for _, f := range []string{"acknowledged.json", "resolved.json", "resolved.json"} {
+		e.mustHandle(t, f)
+	}
+	ch = e.slack.only()
+	if ch.canvasEdits != 1 || !strings.Contains(ch.canvas, "## Timeline") || !strings.Contains(ch.canvas, "## What to improve") {
+		t.Errorf("canvas after resolve (%d edits) =\n%s\nwant the retrospective, one edit", ch.canvasEdits, ch.canvas)
+	}
+	if len(ch.files) != 0 {
+		t.Errorf("files shared = %d, want none where the canvas took the retrospective", len(ch.files))
+	}
+}
+
+// A workspace that cannot have canvases is asked once; the incident's
+// channel and messages go on, and at resolve the retrospective is shared
+// as a Markdown file in the thread. A refused file is not retried either.
+func TestNoCanvasFallsBackToFile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"free plan", &incident.Error{Kind: incident.KindRefused, Op: "conversations.canvases.create",
+			Err: fmt.Errorf("team_tier_cannot_create_channel_canvases: %w", incident.ErrNoCanvases)}},
+		{"missing scope", &incident.Error{Kind: incident.KindRefused, Op: "conversations.canvases.create",
+			Err: fmt.Errorf("missing_scope: %w", incident.ErrMissingScope)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newRoutedEnv(t, incident.Config{Canvases: true})
+			e.slack.failNext("canvas", tt.err)
+			for _, f := range []string{"triggered.json", "acknowledged.json", "annotated.json", "resolved.json", "resolved.json"} {
+				e.mustHandle(t, f)
+			}
+			ch := e.slack.only()
+			if n := e.slack.calls["canvas"]; n != 1 {
+				t.Errorf("canvas creations asked = %d, want 1", n)
+			}
+			if ch.root == "" || len(ch.replies) < 3 {
+				t.Errorf("root %q, %d replies; want the channel to go on without its canvas", ch.root, len(ch.replies))
+			}
+			if len(ch.files) != 1 || !strings.Contains(ch.files[0], "## Timeline") {
+				t.Errorf("files shared = %q, want the retrospective once", ch.files)
+			}
+		})
+	}
+
+	e := newRoutedEnv(t, incident.Config{Canvases: true})
+	e.slack.failNext("canvas", tests[0].err)
+	e.slack.failNext("file", &incident.Error{Kind: incident.KindRefused, Op: "files.completeUploadExternal",
+		Err: fmt.Errorf("missing_scope: %w", incident.ErrMissingScope)})
+	for _, f := range []string{"triggered.json", "resolved.json", "resolved.json"} {
+		e.mustHandle(t, f)
+	}
+	if n := e.slack.calls["file"]; n != 1 {
+		t.Errorf("file shares asked without files:write = %d, want 1", n)
+	}
+}
+
+// A canvas rate-limited at trigger is put off to the next event, which
+// creates it; the channel does not wait for it.
+func TestCanvasPutOff(t *testing.T) {
+	t.Parallel()
+	e := newRoutedEnv(t, incident.Config{Canvases: true})
+	e.slack.failNext("canvas", &incident.Error{Kind: incident.KindTransient, Op: "conversations.canvases.create"})
+	e.mustHandle(t, "triggered.json")
+	if ch := e.slack.only(); ch.canvasID != "" || ch.root == "" {
+		t.Fatalf("canvas %q, root %q after a rate-limited canvas; want no canvas and the root", ch.canvasID, ch.root)
+	}
+	e.mustHandle(t, "acknowledged.json")
+	if ch := e.slack.only(); ch.canvasID == "" {
+		t.Error("canvas not created by the next event")
+	}
+}
