@@ -30,6 +30,9 @@ type Results struct {
 	NoCanvas   bool
 	Retro      time.Time
 	CanvasDone bool
+	// CanvasShows is the digest of the summary the canvas now shows, ""
+	// when it shows the retrospective (CanvasWork.Shows).
+	CanvasShows string
 	// Bookmarks are the links added or found added.
 	Bookmarks []string
 	// Invitees are the route's users and groups invited; PeopleDone the
@@ -148,6 +151,7 @@ func Apply(st *State, er *EventRecord, r Results) Change {
 		if r.Retro.After(st.Retro) {
 			st.Retro = r.Retro
 		}
+		st.CanvasShows = r.CanvasShows
 		settle(st, KeyCanvas)
 	}
 	for _, link := range r.Bookmarks {

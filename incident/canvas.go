@@ -2,6 +2,8 @@ package incident
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -13,6 +15,13 @@ import (
 // missing canvases:write) is asked once: the refusal is recorded
 // (State.NoCanvas) and the retrospective goes as a Markdown file in the
 // thread at resolve instead; nothing else waits for or fails with it.
+//
+// While the incident is open the summary is kept current as the topic
+// is: the state records a digest of the summary the canvas shows
+// (State.CanvasShows), and when the summary rendered from the state
+// differs, one canvases.edit replaces the canvas whole. A rate-limited
+// edit waits for the next event; a resolved incident's canvas gets the
+// retrospective instead.
 
 // CanvasWork is the canvas work a channel still owes: create the canvas,
 // edit it, or share the retrospective as a file; Markdown is "" when
@@ -26,6 +35,9 @@ type CanvasWork struct {
 	// Retro is the resolution (State.LastResolvedAt) whose retrospective
 	// Markdown is; zero for the summary.
 	Retro time.Time
+	// Shows is the digest of the summary Markdown is (summaryDigest);
+	// "" for the retrospective.
+	Shows string
 }
 
 // canvasWork is the canvas work st owes.
@@ -42,10 +54,25 @@ func canvasWork(st State) CanvasWork {
 	case !retro.IsZero():
 		// Created as the retrospective when the channel opens resolved.
 		return CanvasWork{Edit: st.Canvas, Markdown: Retrospective(st), Retro: retro}
-	case st.Canvas == "" && st.Snapshot.Status != StatusResolved:
-		return CanvasWork{Markdown: CanvasSummary(st)}
+	case st.Snapshot.Status == StatusResolved:
+		return CanvasWork{}
+	}
+	summary := CanvasSummary(st)
+	shows := summaryDigest(summary)
+	switch {
+	case st.Canvas == "":
+		return CanvasWork{Markdown: summary, Shows: shows}
+	case shows != st.CanvasShows:
+		return CanvasWork{Edit: st.Canvas, Markdown: summary, Shows: shows}
 	}
 	return CanvasWork{}
+}
+
+// summaryDigest is a short digest of a canvas summary, which the state
+// keeps (State.CanvasShows) instead of the summary itself.
+func summaryDigest(summary string) string {
+	sum := sha256.Sum256([]byte(summary))
+	return hex.EncodeToString(sum[:12])
 }
 
 // canvas does the plan's canvas work. A refusal is recorded, so it is
@@ -74,6 +101,7 @@ func (x *executor) canvas(ctx context.Context) {
 	}
 	x.locked(func(r *Results) {
 		r.CanvasDone, r.Canvas, r.Retro = true, id, c.Retro
+		r.CanvasShows = c.Shows
 		r.NoCanvas = err != nil && !c.File
 	})
 }

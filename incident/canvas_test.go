@@ -23,11 +23,61 @@ func TestCanvasBecomesRetrospective(t *testing.T) {
 		e.mustHandle(t, f)
 	}
 	ch = e.slack.only()
-	if ch.canvasEdits != 1 || !strings.Contains(ch.canvas, "## Timeline") || !strings.Contains(ch.canvas, "## What to improve") {
+	// One edit for the acknowledgement's summary, one for the draft.
+	if ch.canvasEdits != 2 || !strings.Contains(ch.canvas, "## Timeline") || !strings.Contains(ch.canvas, "## What to improve") {
 		t.Errorf("canvas after resolve (%d edits) =\n%s\nwant the retrospective, one edit", ch.canvasEdits, ch.canvas)
 	}
 	if len(ch.files) != 0 {
 		t.Errorf("files shared = %d, want none where the canvas took the retrospective", len(ch.files))
+	}
+}
+
+// While the incident is open its canvas summary is kept current: an
+// acknowledgement edits it once, replacing it with the new status; a
+// redelivered acknowledgement edits nothing. A workspace without
+// canvases is asked for none and gets no edit.
+func TestCanvasSummaryKeptCurrent(t *testing.T) {
+	t.Parallel()
+	e := newRoutedEnv(t, incident.Config{Canvases: true})
+	e.mustHandle(t, "triggered.json")
+	if ch := e.slack.only(); ch.canvasEdits != 0 || !strings.Contains(ch.canvas, "**Status:** Triggered") {
+		t.Fatalf("canvas at trigger (%d edits) =\n%s\nwant the triggered summary, no edit", ch.canvasEdits, ch.canvas)
+	}
+	e.mustHandle(t, "acknowledged.json")
+	ch := e.slack.only()
+	if ch.canvasEdits != 1 || !strings.Contains(ch.canvas, "**Status:** Acknowledged") || strings.Contains(ch.canvas, "## Timeline") {
+		t.Errorf("canvas after the acknowledgement (%d edits) =\n%s\nwant the acknowledged summary, one edit", ch.canvasEdits, ch.canvas)
+	}
+	e.mustHandle(t, "acknowledged.json")
+	if n := e.slack.only().canvasEdits; n != 1 {
+		t.Errorf("canvas edits after a redelivered acknowledgement = %d, want still 1", n)
+	}
+
+	free := newRoutedEnv(t, incident.Config{Canvases: true})
+	free.slack.failNext("canvas", &incident.Error{Kind: incident.KindRefused, Op: "conversations.canvases.create",
+		Err: fmt.Errorf("team_tier_cannot_create_channel_canvases: %w", incident.ErrNoCanvases)})
+	for _, f := range []string{"triggered.json", "acknowledged.json", "annotated.json"} {
+		free.mustHandle(t, f)
+	}
+	if n := free.slack.calls["canvas edit"]; n != 0 {
+		t.Errorf("canvas edits asked of a workspace without canvases = %d, want 0", n)
+	}
+}
+
+// A rate-limited summary edit is put off to the incident's next event,
+// which makes it; the edit asked again is the one the state still owes.
+func TestCanvasEditPutOff(t *testing.T) {
+	t.Parallel()
+	e := newRoutedEnv(t, incident.Config{Canvases: true})
+	e.mustHandle(t, "triggered.json")
+	e.slack.failNext("canvas edit", &incident.Error{Kind: incident.KindTransient, Op: "canvases.edit"})
+	e.mustHandle(t, "acknowledged.json")
+	if ch := e.slack.only(); ch.canvasEdits != 0 || ch.root == "" {
+		t.Fatalf("canvas edits %d, root %q after a rate-limited edit; want none and the root", ch.canvasEdits, ch.root)
+	}
+	e.mustHandle(t, "annotated.json")
+	if ch := e.slack.only(); ch.canvasEdits != 1 || !strings.Contains(ch.canvas, "**Status:** Acknowledged") {
+		t.Errorf("canvas after the next event (%d edits) =\n%s\nwant the acknowledged summary", ch.canvasEdits, ch.canvas)
 	}
 }
 

@@ -177,10 +177,13 @@ type State struct {
 	// missing scope, a canvas there already), so it is not asked again
 	// and the retrospective goes as a file instead. Retro is the
 	// resolution (LastResolvedAt) whose retrospective the canvas or the
-	// file shows.
-	Canvas   string
-	NoCanvas bool
-	Retro    time.Time
+	// file shows. CanvasShows is the digest of the summary the canvas
+	// shows while the incident is open ("" once it shows the
+	// retrospective), so the summary is edited only when it changes.
+	Canvas      string
+	NoCanvas    bool
+	Retro       time.Time
+	CanvasShows string
 }
 
 // Clone returns a copy of st that shares no slice with it. Empty slices
@@ -373,7 +376,7 @@ func nextChannel(st State) State {
 	next.ChannelArchived, next.Closed = false, false
 	next.History, next.LateChannel, next.Summarized = clone(st.Timeline), true, false
 	next.Recalled, next.Past = false, nil
-	next.Canvas, next.NoCanvas = "", false
+	next.Canvas, next.NoCanvas, next.CanvasShows = "", false, ""
 	return next
 }
 

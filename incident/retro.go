@@ -1,6 +1,7 @@
 package incident
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ import (
 func Retrospective(st State) string {
 	inc := st.Snapshot
 	b := &strings.Builder{}
-	retroSummary(b, st)
+	retroSummary(b, st, true)
 	b.WriteString("\n## Impact window\n\n")
 	resolved := inc.ResolvedAt
 	if resolved.IsZero() && inc.Status == StatusResolved {
@@ -79,16 +80,18 @@ func Retrospective(st State) string {
 
 // CanvasSummary is what the channel's canvas shows until the incident
 // resolves: the retrospective's title and summary, and a line saying the
-// draft replaces it.
+// draft replaces it. It leaves out the link to the channel the canvas is
+// in, so the summary rendered before the channel exists is the one after.
 func CanvasSummary(st State) string {
 	b := &strings.Builder{}
-	retroSummary(b, st)
+	retroSummary(b, st, false)
 	b.WriteString("\n_The retrospective draft replaces this summary when the incident resolves._\n")
 	return b.String()
 }
 
-// retroSummary writes the retrospective's title and its summary section.
-func retroSummary(b *strings.Builder, st State) {
+// retroSummary writes the retrospective's title and its summary section;
+// channelLink adds a link to the incident's channel.
+func retroSummary(b *strings.Builder, st State, channelLink bool) {
 	inc := st.Snapshot
 	title := "Incident " + numberOrID(inc)
 	if inc.Title != "" {
@@ -101,13 +104,18 @@ func retroSummary(b *strings.Builder, st State) {
 	mdField(b, "Status", markdownText(TitleCase(string(inc.Status))))
 	mdField(b, "Urgency", markdownText(string(inc.Urgency)))
 	mdField(b, "Priority", markdownText(inc.Priority))
+	mdField(b, "Lead", markdownText(LeadName(st)))
 	mdField(b, "Assigned to", markdownText(Names(inc.Assignees)))
+	mdField(b, "Responders", markdownText(Names(responders(st))))
 	mdField(b, "Merged into", markdownText(inc.MergedInto.Summary))
 	var links []string
 	if l := markdownLink("PagerDuty "+numberOrID(inc), inc.HTMLURL); l != "" {
 		links = append(links, l)
 	}
-	if st.ChannelID != "" {
+	if l := markdownLink("Conference bridge", inc.ConferenceURL); l != "" {
+		links = append(links, l)
+	}
+	if channelLink && st.ChannelID != "" {
 		name := "Slack channel"
 		if st.ChannelName != "" {
 			name = "#" + st.ChannelName
@@ -115,6 +123,18 @@ func retroSummary(b *strings.Builder, st State) {
 		links = append(links, markdownLink(name, BacklinkMarker(st.ChannelID)))
 	}
 	mdField(b, "Links", strings.Join(links, " · "))
+}
+
+// responders are the people the incident involved who are not among
+// its assignees (acknowledgers, requested responders).
+func responders(st State) []Ref {
+	var out []Ref
+	for _, p := range st.People {
+		if !slices.ContainsFunc(st.Snapshot.Assignees, func(a Ref) bool { return a.ID == p.ID }) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // mdField writes a "- **name:** value" line, unless value is empty.

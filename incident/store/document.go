@@ -75,6 +75,7 @@ type incidentDoc struct {
 	Canvas         string      `firestore:"canvas,omitempty"`
 	NoCanvas       bool        `firestore:"no_canvas,omitempty"`
 	Retro          time.Time   `firestore:"retro,omitempty"`
+	CanvasShows    string      `firestore:"canvas_shows,omitempty"`
 	// Archivable is set while the sweep may archive the incident's channel
 	// (see archivable); with snapshot.resolved_at it is the sweep's
 	// query, served by the composite index in firestore.indexes.json.
@@ -268,6 +269,7 @@ func decodeState(snap *firestore.DocumentSnapshot) (incident.State, error) {
 		Canvas:         d.Canvas,
 		NoCanvas:       d.NoCanvas,
 		Retro:          d.Retro,
+		CanvasShows:    d.CanvasShows,
 	}
 	return upgrade(st, d), nil
 }
@@ -376,6 +378,7 @@ func encodeState(st incident.State, retention time.Duration) incidentDoc {
 		Canvas:         st.Canvas,
 		NoCanvas:       st.NoCanvas,
 		Retro:          utc(st.Retro),
+		CanvasShows:    st.CanvasShows,
 		ExpireAt:       utc(expireAt(st, retention)),
 	}
 }

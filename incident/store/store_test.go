@@ -282,6 +282,7 @@ func fullState() incident.State {
 		Canvas:         "F0CANVAS1",
 		NoCanvas:       true,
 		Retro:          testTime.Add(-2 * 24 * time.Hour).UTC(),
+		CanvasShows:    "3f2a9c0d1b7e4a5c6d8e9f01",
 		Past: []incident.PastIncident{{
 			ID: "QOLD", Number: 3, Title: "Checkout 5xx", Words: []string{"checkout", "<num>"},
 			Service: incident.Ref{ID: "PSVC", Type: "service_reference", Summary: "Checkout"}, HTMLURL: "https://acme.pagerduty.com/incidents/QOLD",
