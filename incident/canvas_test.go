@@ -34,8 +34,8 @@ func TestCanvasBecomesRetrospective(t *testing.T) {
 
 // While the incident is open its canvas summary is kept current: an
 // acknowledgement edits it once, replacing it with the new status; a
-// redelivered acknowledgement edits nothing. A workspace without
-// canvases is asked for none and gets no edit.
+// redelivered acknowledgement or a note edits nothing (a workspace without
+// canvases gets no edit: TestNoCanvasFallsBackToFile).
 func TestCanvasSummaryKeptCurrent(t *testing.T) {
 	t.Parallel()
 	e := newRoutedEnv(t, incident.Config{Canvases: true})
@@ -52,16 +52,11 @@ func TestCanvasSummaryKeptCurrent(t *testing.T) {
 	if n := e.slack.only().canvasEdits; n != 1 {
 		t.Errorf("canvas edits after a redelivered acknowledgement = %d, want still 1", n)
 	}
+	e.mustHandle(t, "annotated.json")
+	if n := e.slack.only().canvasEdits; n != 1 {
+		t.Errorf("canvas edits after a note, which the summary does not show = %d, want still 1", n)
+	}
 
-	free := newRoutedEnv(t, incident.Config{Canvases: true})
-	free.slack.failNext("canvas", &incident.Error{Kind: incident.KindRefused, Op: "conversations.canvases.create",
-		Err: fmt.Errorf("team_tier_cannot_create_channel_canvases: %w", incident.ErrNoCanvases)})
-	for _, f := range []string{"triggered.json", "acknowledged.json", "annotated.json"} {
-		free.mustHandle(t, f)
-	}
-	if n := free.slack.calls["canvas edit"]; n != 0 {
-		t.Errorf("canvas edits asked of a workspace without canvases = %d, want 0", n)
-	}
 }
 
 // A rate-limited summary edit is put off to the incident's next event,
@@ -81,9 +76,10 @@ func TestCanvasEditPutOff(t *testing.T) {
 	}
 }
 
-// A workspace that cannot have canvases is asked once; the incident's
-// channel and messages go on, and at resolve the retrospective is shared
-// as a Markdown file in the thread. A refused file is not retried either.
+// A workspace that cannot have canvases is asked once and never asked
+// to edit one; the incident's channel and messages go on, and at
+// resolve the retrospective is shared as a Markdown file in the thread.
+// A refused file is not retried either.
 func TestNoCanvasFallsBackToFile(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -106,6 +102,9 @@ func TestNoCanvasFallsBackToFile(t *testing.T) {
 			ch := e.slack.only()
 			if n := e.slack.calls["canvas"]; n != 1 {
 				t.Errorf("canvas creations asked = %d, want 1", n)
+			}
+			if n := e.slack.calls["canvas edit"]; n != 0 {
+				t.Errorf("canvas edits asked = %d, want none of a workspace without canvases", n)
 			}
 			if ch.root == "" || len(ch.replies) < 3 {
 				t.Errorf("root %q, %d replies; want the channel to go on without its canvas", ch.root, len(ch.replies))
