@@ -1,9 +1,11 @@
 package incident_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/incident-channels/incident-channels/incident"
 )
@@ -33,9 +35,10 @@ func TestCanvasBecomesRetrospective(t *testing.T) {
 }
 
 // While the incident is open its canvas summary is kept current: an
-// acknowledgement edits it once, replacing it with the new status; a
-// redelivered acknowledgement or a note edits nothing (a workspace without
-// canvases gets no edit: TestNoCanvasFallsBackToFile).
+// acknowledgement edits it once, replacing it with the new status, and
+// so does a lead named from Slack; a redelivered acknowledgement or a
+// note edits nothing (a workspace without canvases gets no edit:
+// TestNoCanvasFallsBackToFile).
 func TestCanvasSummaryKeptCurrent(t *testing.T) {
 	t.Parallel()
 	e := newRoutedEnv(t, incident.Config{Canvases: true})
@@ -55,6 +58,16 @@ func TestCanvasSummaryKeptCurrent(t *testing.T) {
 	e.mustHandle(t, "annotated.json")
 	if n := e.slack.only().canvasEdits; n != 1 {
 		t.Errorf("canvas edits after a note, which the summary does not show = %d, want still 1", n)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	lead := incident.Lead{SlackUserID: "U0ADA", Name: "Ada", At: loadEvent(t, "triggered.json").OccurredAt.Add(time.Minute)}
+	if err := e.svc.SetLead(ctx, "Q1CHECKOUT", lead, "Bob"); err != nil {
+		t.Fatalf("SetLead = %v", err)
+	}
+	if ch := e.slack.only(); ch.canvasEdits != 2 || !strings.Contains(ch.canvas, "**Lead:** Ada") {
+		t.Errorf("canvas after a lead was named (%d edits) =\n%s\nwant the lead, one edit more", ch.canvasEdits, ch.canvas)
 	}
 
 }
