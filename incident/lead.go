@@ -91,9 +91,9 @@ const leadClaim = 30 * time.Second
 // edits the root message and the topic, with a line in the thread. It
 // runs as an event of the incident's own, under its lease, within ctx.
 func (s *Service) SetLead(ctx context.Context, incidentID string, lead Lead, by string) error {
-	ev := &Event{ID: "lead-" + newOwner(), Type: EventLead, OccurredAt: lead.At, IncidentID: incidentID,
+	ev := &Event{ID: "lead-" + NewOwner(), Type: EventLead, OccurredAt: lead.At, IncidentID: incidentID,
 		Agent: Ref{Summary: by}, Lead: lead}
-	a := &attempt{Service: s, ev: ev, owner: newOwner()}
+	a := &attempt{Service: s, ev: ev, owner: NewOwner()}
 	_, err := a.run(ctx)
 	return err
 }
@@ -165,7 +165,7 @@ func (r *Responder) lead(ctx context.Context, req Request, st State) Answer {
 		return ans
 	}
 	key := "lead:" + inc.ID + ":" + target
-	by := req.UserID + "/" + string(RequestLead) + "/" + newOwner()
+	by := req.UserID + "/" + string(RequestLead) + "/" + NewOwner()
 	if ans, ok := r.claim(ctx, RequestLead, key, by, leadClaim); !ok {
 		return ans
 	}

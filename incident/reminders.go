@@ -241,7 +241,7 @@ func (r *Responder) snooze(ctx context.Context, req Request, st State) Answer {
 		return ans
 	}
 	key := "snooze:" + inc.ID + ":" + strconv.FormatInt(st.RemindedAt.Unix(), 10)
-	by := req.UserID + "/" + string(RequestSnooze) + "/" + newOwner()
+	by := req.UserID + "/" + string(RequestSnooze) + "/" + NewOwner()
 	if ans, ok := r.claim(ctx, RequestSnooze, key, by, snoozeClaim); !ok {
 		return ans
 	}

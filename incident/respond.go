@@ -339,7 +339,7 @@ func (r *Responder) act(ctx context.Context, req Request, st State) Answer {
 	key, ttl := claimKey(req)
 	// The owner part tells one request's claim from another's by the
 	// same user (a double click).
-	by := req.UserID + "/" + string(req.Kind) + "/" + newOwner()
+	by := req.UserID + "/" + string(req.Kind) + "/" + NewOwner()
 	if ans, ok := r.claim(ctx, req.Kind, key, by, ttl); !ok {
 		return ans
 	}

@@ -92,7 +92,7 @@ func (s *Service) Handle(ctx context.Context, ev *Event) (Result, error) {
 		merged.Survivor = &Survivor{ID: m.ID, ChannelID: sv.ChannelID, RootTS: sv.RootTS, ChannelArchived: sv.ChannelArchived}
 		ev = &merged
 	}
-	a := &attempt{Service: s, ev: ev, owner: newOwner()}
+	a := &attempt{Service: s, ev: ev, owner: NewOwner()}
 	return a.run(ctx)
 }
 
@@ -170,9 +170,9 @@ func reserve(ctx context.Context, d time.Duration) (context.Context, context.Can
 	return context.WithDeadline(ctx, dl.Add(-d))
 }
 
-// newOwner is a random name for an attempt or a request, as ledger
-// entries and claims record their owner.
-func newOwner() string {
+// NewOwner is a random name for an attempt or a request, as ledger
+// entries and claims record their owner: the one way to name one.
+func NewOwner() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])

@@ -61,7 +61,7 @@ func (s *Service) Sweep(ctx context.Context, now time.Time) (SweepReport, error)
 			break
 		}
 		ev := &Event{ID: "sweep", Type: EventSweep, OccurredAt: now, IncidentID: id}
-		a := &attempt{Service: s, ev: ev, owner: newOwner()}
+		a := &attempt{Service: s, ev: ev, owner: NewOwner()}
 		ictx, cancel := context.WithTimeout(ctx, sweepEach)
 		_, err := a.run(ictx)
 		cancel()

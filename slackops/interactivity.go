@@ -3,8 +3,6 @@ package slackops
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -327,7 +325,7 @@ func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int
 	// Keyed by the signature's bytes, not its text: hex decodes alike in
 	// either case, so a replay with recased letters still verifies.
 	key := "request:" + strings.ToLower(strings.TrimSpace(header.Get(HeaderSignature)))
-	_, ok, err := h.requests.Claim(ctx, key, newRequestOwner(), h.now(), until)
+	_, ok, err := h.requests.Claim(ctx, key, incident.NewOwner(), h.now(), until)
 	switch {
 	case err != nil:
 		rl.err = fmt.Errorf("record the request: %w", err)
@@ -337,13 +335,6 @@ func (h *handler) once(ctx context.Context, header http.Header, rl *reqLog) (int
 		return http.StatusOK, AlreadyHandled
 	}
 	return 0, ""
-}
-
-// newRequestOwner names one request's claim.
-func newRequestOwner() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // checkTeam refuses a request for a workspace other than the bot
