@@ -774,6 +774,28 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "Content cannot be empty")
 		return
 	}
+	s.addEntry(w, r, id, req.Note.Content, entryKind{
+		idPrefix: "PNOTE", seq: &s.noteSeq, list: s.notes, change: ChangeAnnotated, answerKey: "note",
+		render: s.noteJSON,
+	})
+}
+
+// entryKind is what sets a note apart from a status update: both are a
+// text by the request's From user, appended to the incident's list of
+// its kind, told to the change hook and answered as the reference shows.
+type entryKind struct {
+	idPrefix  string
+	seq       *int
+	list      map[string][]Note
+	change    string
+	answerKey string
+	// render is the answer's JSON of the entry; it runs under s.mu.
+	render func(Note) map[string]any
+}
+
+// addEntry adds text to incident id as k says: 404 for an unknown
+// incident, the From checks of every write, 200 with the entry.
+func (s *Server) addEntry(w http.ResponseWriter, r *http.Request, id, text string, k entryKind) {
 	userID, ok := s.requester(w, r)
 	if !ok {
 		return
@@ -784,16 +806,16 @@ func (s *Server) addNote(w http.ResponseWriter, r *http.Request, id string, body
 		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
 		return
 	}
-	s.noteSeq++
-	n := Note{ID: fmt.Sprintf("PNOTE%03d", s.noteSeq), UserID: userID, Content: req.Note.Content, CreatedAt: s.now().UTC().Truncate(time.Second)}
-	s.notes[id] = append(s.notes[id], n)
-	v := s.noteJSON(n)
+	*k.seq++
+	n := Note{ID: fmt.Sprintf("%s%03d", k.idPrefix, *k.seq), UserID: userID, Content: text, CreatedAt: s.now().UTC().Truncate(time.Second)}
+	k.list[id] = append(k.list[id], n)
+	v := k.render(n)
 	hook := s.onChange
 	s.mu.Unlock()
 	if hook != nil {
-		hook(Change{IncidentID: id, Kind: ChangeAnnotated, UserID: userID, Note: n.Content})
+		hook(Change{IncidentID: id, Kind: k.change, UserID: userID, Note: n.Content})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"note": v})
+	writeJSON(w, http.StatusOK, map[string]any{k.answerKey: v})
 }
 
 func (s *Server) getPolicy(w http.ResponseWriter, id string) {

@@ -2,7 +2,6 @@ package pagerduty
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,27 +28,13 @@ func (s *Server) addStatusUpdate(w http.ResponseWriter, r *http.Request, id stri
 		writeError(w, http.StatusBadRequest, "Invalid Input Provided", codeInvalidInput, "Message cannot be empty")
 		return
 	}
-	userID, ok := s.requester(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	if _, ok := s.incidents[id]; !ok {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "Not Found", codeNotFound)
-		return
-	}
-	s.updateSeq++
-	u := Note{ID: fmt.Sprintf("PSTAT%03d", s.updateSeq), UserID: userID, Content: *req.Message, CreatedAt: s.now().UTC().Truncate(time.Second)}
-	s.updates[id] = append(s.updates[id], u)
-	v := map[string]any{
-		"id": u.ID, "message": u.Content, "sender": s.userRef(userID),
-		"created_at": u.CreatedAt.Format(time.RFC3339),
-	}
-	hook := s.onChange
-	s.mu.Unlock()
-	if hook != nil {
-		hook(Change{IncidentID: id, Kind: ChangeStatusUpdate, UserID: userID, Note: u.Content})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"status_update": v})
+	s.addEntry(w, r, id, *req.Message, entryKind{
+		idPrefix: "PSTAT", seq: &s.updateSeq, list: s.updates, change: ChangeStatusUpdate, answerKey: "status_update",
+		render: func(u Note) map[string]any {
+			return map[string]any{
+				"id": u.ID, "message": u.Content, "sender": s.userRef(u.UserID),
+				"created_at": u.CreatedAt.Format(time.RFC3339),
+			}
+		},
+	})
 }
